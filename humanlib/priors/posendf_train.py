@@ -1,0 +1,446 @@
+"""Training Pose-NDF: the loop, validation, resumable checkpoints and the command line.
+
+``humanlib train-posendf --out DIR`` builds the distance-labelled data from the open
+corpus (:mod:`humanlib.priors.posendf_data`), trains :class:`~humanlib.priors.posendf.PoseNDF`
+with ``udf_weight * L_UDF + eikonal_weight * L_eikonal`` and writes, under ``DIR``:
+
+* ``data.pt`` -- the generated training / validation sets (reused by a later run with the
+  same data settings, since the nearest-neighbour labels take minutes);
+* ``last.pt`` -- the resumable state (weights, optimizer, step, random state, history);
+  ``--resume`` continues from it;
+* ``posendf.pt`` -- the final weights (state dict + config + metadata, no optimizer);
+* ``history.json`` and ``curves.png`` -- losses and validation error against steps.
+
+``humanlib eval-posendf`` measures a checkpoint (distance accuracy by noise level,
+eikonal residual, projection convergence, diversity/plausibility of generated poses,
+timings) and writes a JSON file; the chapter reads those numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from humanlib.priors.posendf import (
+    PoseNDF,
+    PoseNDFModelConfig,
+    ProjectionConfig,
+    distance_and_gradient,
+    eikonal_loss,
+    load_posendf,
+    load_state_checked,
+    mean_pairwise_distance,
+    project,
+    read_checkpoint,
+    save_checkpoint,
+    shifted_parents,
+    udf_loss,
+)
+from humanlib.rotations import random_quat
+from humanlib.skeleton import NUM_BODY_JOINTS
+from humanlib.priors.posendf_data import (
+    DistanceDataset,
+    PoseNDFDataConfig,
+    body_pose_to_quats,
+    knn_pose_distance,
+    make_distance_dataset,
+)
+
+
+@dataclass
+class PoseNDFTrainConfig:
+    """Everything a training run depends on.
+
+    Attributes:
+        model: the architecture.
+        data: how the labelled data is generated.
+        num_manifold: training poses (subsampled from the corpus' train split, evenly
+            over frames) that form the manifold; 0 = all.
+        num_val: held-out noisy samples (from the val split) for validation.
+        steps: optimisation steps.
+        batch_size: samples per step.
+        lr: Adam learning rate (cosine-decayed to ``lr / 10``).
+        udf_weight: weight of ``L_UDF``.
+        eikonal_weight: weight of ``L_eikonal`` (0 switches it off).
+        val_every: steps between validations (and resumable checkpoints).
+        seed: seed of the initialisation and the batch order.
+        device: ``"cpu"`` or ``"cuda"``.
+        num_threads: CPU threads for torch (the team's machine is shared: 1).
+    """
+
+    model: PoseNDFModelConfig = field(default_factory=PoseNDFModelConfig)
+    data: PoseNDFDataConfig = field(default_factory=PoseNDFDataConfig)
+    num_manifold: int = 20_000
+    num_val: int = 5_000
+    steps: int = 5_000
+    batch_size: int = 256
+    lr: float = 1e-3
+    udf_weight: float = 1.0
+    eikonal_weight: float = 0.1
+    val_every: int = 250
+    seed: int = 0
+    device: str = "cpu"
+    num_threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.batch_size < 1 or self.val_every < 1:
+            raise ValueError(f"need steps >= 0, batch_size >= 1, val_every >= 1; got {self.steps}, {self.batch_size}, {self.val_every}")
+        if self.lr <= 0 or self.udf_weight < 0 or self.eikonal_weight < 0:
+            raise ValueError(f"need lr > 0 and non-negative loss weights; got {self.lr}, {self.udf_weight}, {self.eikonal_weight}")
+
+
+@dataclass
+class TrainResult:
+    """Output of :func:`train_posendf`.
+
+    Attributes:
+        model: the trained network (eval mode).
+        history: one dict per validation: step, elapsed seconds, train losses, validation
+            mean absolute error (overall and per noise level), validation eikonal residual.
+        seconds: wall time of the optimisation in this call.
+    """
+
+    model: PoseNDF
+    history: list[dict]
+    seconds: float
+
+
+def sigma_breakdown(pred: torch.Tensor, data: DistanceDataset) -> dict[str, float]:
+    """Mean absolute error of ``pred`` per noise level of ``data`` (keys ``"0.01"``...)."""
+    out = {}
+    for s in torch.unique(data.sigma).tolist():
+        mask = data.sigma == s
+        out[f"{s:g}"] = float((pred[mask] - data.distance[mask]).abs().mean())
+    return out
+
+
+def evaluate_field(model: PoseNDF, data: DistanceDataset, batch_size: int = 2048) -> dict:
+    """Accuracy of ``f`` on a labelled set and its eikonal residual.
+
+    Returns:
+        dict with ``mae``, ``mae_by_sigma``, ``rel_error`` (mean |f - d| / d over d > 0),
+        ``grad_norm_mean`` and ``eikonal_residual`` (mean |‖∇f‖ - 1| over d > 0).
+    """
+    device = next(model.parameters()).device
+    preds, norms = [], []
+    for start in range(0, len(data), batch_size):
+        f, grad = distance_and_gradient(model, data.quats[start : start + batch_size].to(device))
+        preds.append(f.detach().cpu())
+        norms.append(grad.flatten(1).norm(dim=1).cpu())
+    pred, norm = torch.cat(preds), torch.cat(norms)
+    pos = data.distance > 0
+    return {
+        "mae": float((pred - data.distance).abs().mean()),
+        "mae_by_sigma": sigma_breakdown(pred, data),
+        "rel_error": float(((pred - data.distance).abs()[pos] / data.distance[pos]).mean()) if pos.any() else float("nan"),
+        "grad_norm_mean": float(norm[pos].mean()) if pos.any() else float("nan"),
+        "eikonal_residual": float((norm[pos] - 1).abs().mean()) if pos.any() else float("nan"),
+    }
+
+
+def _lr_at(step: int, config: PoseNDFTrainConfig) -> float:
+    t = step / max(config.steps, 1)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + torch.cos(torch.tensor(t * torch.pi)).item()))
+
+
+def train_posendf(
+    train: DistanceDataset,
+    val: DistanceDataset | None,
+    config: PoseNDFTrainConfig,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    metadata: dict | None = None,
+    stop_at: int | None = None,
+) -> TrainResult:
+    """Train a Pose-NDF on labelled poses.
+
+    Args:
+        train: training samples (clean poses with ``d = 0`` and noisy ones).
+        val: held-out samples for validation (``None``: no validation).
+        config: the run's settings.
+        out_dir: where ``last.pt``, ``posendf.pt``, ``history.json`` go (``None``: nothing
+            is written -- for short runs in the chapter and the tests).
+        resume: continue from ``out_dir/last.pt``.
+        progress: show a tqdm progress bar.
+        metadata: facts stored in the checkpoints (command line, data sizes...).
+        stop_at: end this call after that many steps (the schedule still spans
+            ``config.steps``); a later call with ``resume=True`` continues.
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    from tqdm.auto import tqdm
+
+    if len(train) == 0:
+        raise ValueError("the training set is empty")
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but torch sees no GPU; use --device cpu")
+    if config.device == "cpu":
+        torch.set_num_threads(config.num_threads)
+    device = torch.device(config.device)
+    torch.manual_seed(config.seed)
+    model = PoseNDF(config.model).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    batches = torch.Generator().manual_seed(config.seed + 1)
+    history: list[dict] = []
+    start_step = 0
+    out = Path(out_dir) if out_dir is not None else None
+    meta = {"train_config": asdict(config), **(metadata or {})}
+
+    if resume:
+        if out is None or not (out / "last.pt").is_file():
+            raise FileNotFoundError(f"--resume given but {out}/last.pt does not exist")
+        state = read_checkpoint(out / "last.pt")
+        if state["metadata"].get("train_config", {}).get("model") != asdict(config.model):
+            raise ValueError(f"{out / 'last.pt'} was trained with another architecture than the one requested")
+        load_state_checked(model, state["state_dict"], str(out / "last.pt"))
+        optimizer.load_state_dict(state["optimizer"])
+        batches.set_state(state["batch_rng"])
+        start_step, history = int(state["step"]), json.loads(state["history_json"])
+
+    quats, dist = train.quats.to(device), train.distance.to(device)
+    t0 = time.perf_counter()
+    elapsed_before = history[-1]["elapsed_s"] if history else 0.0
+    end = config.steps if stop_at is None else min(stop_at, config.steps)
+    bar = tqdm(range(start_step, end), disable=not progress, desc="train-posendf", initial=start_step, total=config.steps)
+    run_udf = run_eik = 0.0
+    count = 0
+    for step in bar:
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, config)
+        idx = torch.randint(len(train), (config.batch_size,), generator=batches).to(device)
+        q = quats[idx].requires_grad_(True)
+        f = model(q)
+        (grad,) = torch.autograd.grad(f.sum(), q, create_graph=config.eikonal_weight > 0)
+        l_udf = udf_loss(f, dist[idx])
+        l_eik = eikonal_loss(grad, dist[idx])
+        loss = config.udf_weight * l_udf + (config.eikonal_weight * l_eik if config.eikonal_weight > 0 else 0.0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        run_udf += float(l_udf.detach())
+        run_eik += float(l_eik.detach())
+        count += 1
+        done = step + 1
+        if done % config.val_every == 0 or done == end:
+            row = {
+                "step": done,
+                "elapsed_s": elapsed_before + time.perf_counter() - t0,
+                "train_udf": run_udf / count,
+                "train_eikonal": run_eik / count,
+            }
+            run_udf = run_eik = 0.0
+            count = 0
+            if val is not None:
+                model.eval()
+                metrics = evaluate_field(model, val)
+                model.train()
+                row.update({"val_mae": metrics["mae"], "val_mae_by_sigma": metrics["mae_by_sigma"],
+                            "val_eikonal_residual": metrics["eikonal_residual"]})
+            history.append(row)
+            bar.set_postfix(udf=f"{row['train_udf']:.4f}", val=f"{row.get('val_mae', float('nan')):.4f}")
+            if out is not None:
+                extra = {"optimizer": optimizer.state_dict(), "batch_rng": batches.get_state(), "step": done,
+                         "history_json": json.dumps(history)}
+                save_checkpoint(out / "last.pt", model, meta, extra)
+    seconds = time.perf_counter() - t0
+    model.eval()
+    if out is not None and end == config.steps:
+        save_checkpoint(out / "posendf.pt", model, {**meta, "history": history})
+        (out / "history.json").write_text(json.dumps(history, indent=1))
+    return TrainResult(model=model, history=history, seconds=seconds)
+
+
+def plot_history(history: list[dict], path: str | Path | None = None, title: str = ""):
+    """Training curves: train losses and validation MAE per noise level against steps."""
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in history]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    axes[0].plot(steps, [r["train_udf"] for r in history], label="train $L_{UDF}$")
+    axes[0].plot(steps, [r["train_eikonal"] for r in history], label="train $L_{eikonal}$")
+    if history and "val_mae" in history[0]:
+        axes[0].plot(steps, [r["val_mae"] for r in history], label="val MAE")
+        for s in history[0]["val_mae_by_sigma"]:
+            axes[1].plot(steps, [r["val_mae_by_sigma"][s] for r in history], label=f"σ = {s}")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    axes[0].set_title("losses")
+    axes[1].set_title("validation |f − d| by noise level")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+# --------------------------------------------------------------------------- corpus -> data
+
+
+def corpus_quats(split: str, num: int = 0) -> torch.Tensor:
+    """Body-joint quaternions of a corpus split, ``num`` poses evenly spaced over its frames (0 = all).
+
+    Returns:
+        ``(N, 21, 4)`` canonical quaternions.
+    """
+    from humanlib.data import load_corpus
+
+    corpus = load_corpus(split)
+    poses = corpus.poses if hasattr(corpus, "poses") else corpus[0]
+    poses = torch.as_tensor(poses, dtype=torch.float32)
+    if num and num < poses.shape[0]:
+        poses = poses[torch.linspace(0, poses.shape[0] - 1, num).round().long()]
+    return body_pose_to_quats(poses)
+
+
+def build_datasets(config: PoseNDFTrainConfig, cache: Path | None = None) -> tuple[torch.Tensor, DistanceDataset, DistanceDataset]:
+    """The manifold, the training set and the validation set of a run (cached in ``cache``)."""
+    key = {"data": asdict(config.data), "num_manifold": config.num_manifold, "num_val": config.num_val}
+    if cache is not None and cache.is_file():
+        stored = torch.load(cache, weights_only=True)
+        if stored.get("key_json") == json.dumps(key, sort_keys=True):
+            return stored["manifold"], DistanceDataset(*stored["train"]), DistanceDataset(*stored["val"])
+    manifold = corpus_quats("train", config.num_manifold)
+    t0 = time.perf_counter()
+    train = make_distance_dataset(manifold, config.data)
+    val_cfg = PoseNDFDataConfig(**{**asdict(config.data), "num_noisy": config.num_val, "seed": config.data.seed + 1000})
+    val = make_distance_dataset(manifold, val_cfg, queries_from=corpus_quats("val"))
+    seconds = time.perf_counter() - t0
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"key_json": json.dumps(key, sort_keys=True), "manifold": manifold, "seconds": seconds,
+                    "train": (train.quats, train.distance, train.sigma), "val": (val.quats, val.distance, val.sigma)}, cache)
+    return manifold, train, val
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _machine() -> str:
+    return f"{platform.machine()} {platform.processor() or ''} {platform.system()}, torch {torch.__version__}".strip()
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    import sys
+
+    model_cfg = PoseNDFModelConfig(parents=shifted_parents()) if args.shifted_parents else PoseNDFModelConfig()
+    data_cfg = PoseNDFDataConfig(num_noisy=args.num_noisy, num_clean=args.num_clean, metric=args.metric,
+                                 k=args.k if args.k else (1 if args.metric == "talk" else 5), seed=args.seed)
+    config = PoseNDFTrainConfig(model=model_cfg, data=data_cfg, num_manifold=args.num_manifold, num_val=args.num_val,
+                                steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                eikonal_weight=args.eikonal_weight, val_every=args.val_every, seed=args.seed,
+                                device=args.device, num_threads=args.threads)
+    if config.device == "cpu":
+        torch.set_num_threads(config.num_threads)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    manifold, train, val = build_datasets(config, out / "data.pt")
+    data_s = time.perf_counter() - t0
+    meta = {"command": "humanlib train-posendf " + " ".join(sys.argv[2:]), "machine": _machine(),
+            "data_seconds": data_s, "num_train_samples": len(train), "num_val_samples": len(val),
+            "num_manifold": int(manifold.shape[0]), "label_metric": data_cfg.metric, "label_k": data_cfg.k}
+    result = train_posendf(train, val, config, out, resume=args.resume, progress=not args.no_progress, metadata=meta)
+    plot_history(result.history, out / "curves.png", title=meta["command"])
+    last = result.history[-1] if result.history else {}
+    print(f"trained {config.steps} steps in {result.seconds:.0f} s (data {data_s:.0f} s); "
+          f"val MAE {last.get('val_mae', float('nan')):.4f}; wrote {out / 'posendf.pt'}")
+    return 0
+
+
+def evaluate_checkpoint(
+    model: PoseNDF, manifold: torch.Tensor, val: DistanceDataset, num_generate: int = 500, seed: int = 0
+) -> dict:
+    """The chapter's measurements for one model.
+
+    Returns:
+        dict with the field accuracy (``field``), projection of noisy held-out poses and of
+        uniformly random poses (convergence, steps, final ``f``), the generated poses'
+        diversity (mean pairwise distance) and plausibility (talk distance to the nearest
+        training pose), and the same diversity for the training poses themselves.
+    """
+    g = torch.Generator().manual_seed(seed)
+    out: dict = {"field": evaluate_field(model, val)}
+    cfg = ProjectionConfig(max_steps=100, tolerance=1e-3, record_trajectory=False)
+    for name, start in (("noisy_val", val.quats[torch.randperm(len(val), generator=g)[:num_generate]]),
+                        ("random", random_quat(num_generate, NUM_BODY_JOINTS, generator=g))):
+        res = project(model, start, cfg)
+        true_before = knn_pose_distance(start, manifold).distance
+        true_after = knn_pose_distance(res.quats, manifold).distance
+        out[f"project_{name}"] = {
+            "converged_fraction": float(res.converged.float().mean()),
+            "median_steps": float(res.steps.float().median()),
+            "f_before_mean": float(res.distance_history[0].mean()),
+            "f_after_mean": float(res.distance.mean()),
+            "true_distance_before_mean": float(true_before.mean()),
+            "true_distance_after_mean": float(true_after.mean()),
+            "diversity_after": float(mean_pairwise_distance(res.quats)),
+        }
+    out["diversity_training_poses"] = float(mean_pairwise_distance(manifold[torch.randperm(len(manifold), generator=g)[:num_generate]]))
+    return out
+
+
+def _eval_command(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    model = load_posendf(args.checkpoint)
+    meta = model.metadata
+    config = PoseNDFTrainConfig(
+        model=model.config,
+        data=PoseNDFDataConfig(**{**meta["train_config"]["data"], "sigmas": tuple(meta["train_config"]["data"]["sigmas"])}),
+        num_manifold=meta["train_config"]["num_manifold"], num_val=meta["train_config"]["num_val"],
+    )
+    manifold, _, val = build_datasets(config, Path(args.data) if args.data else None)
+    results = {"checkpoint": str(args.checkpoint), "command": "humanlib eval-posendf " + " ".join(__import__("sys").argv[2:]),
+               "machine": _machine(), "threads": args.threads, **evaluate_checkpoint(model, manifold, val)}
+    # timings: projection of 1,000 poses x 100 steps (no early stop), training steps per second
+    start = random_quat(1000, NUM_BODY_JOINTS, generator=torch.Generator().manual_seed(0))
+    t0 = time.perf_counter()
+    project(model, start, ProjectionConfig(max_steps=100, tolerance=0.0, record_trajectory=False))
+    results["bench_project_1000x100_s"] = time.perf_counter() - t0
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(f"wrote {out}: val MAE {results['field']['mae']:.4f}, eikonal residual {results['field']['eikonal_residual']:.3f}")
+    return 0
+
+
+def add_subcommand(subparsers) -> None:
+    """Register ``train-posendf`` and ``eval-posendf`` on an argparse subparsers object."""
+    p = subparsers.add_parser("train-posendf", help="train the Pose-NDF distance field on the open corpus",
+                              description="Generate distance-labelled poses from the corpus and train Pose-NDF.")
+    d, t = PoseNDFDataConfig(), PoseNDFTrainConfig()
+    p.add_argument("--out", required=True, help="output folder (data.pt, last.pt, posendf.pt, history.json, curves.png)")
+    p.add_argument("--steps", type=int, default=t.steps, help=f"optimisation steps (default {t.steps})")
+    p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"samples per step (default {t.batch_size})")
+    p.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
+    p.add_argument("--eikonal-weight", type=float, default=t.eikonal_weight, help=f"weight of L_eikonal, 0 = off (default {t.eikonal_weight})")
+    p.add_argument("--metric", choices=("talk", "released"), default=d.metric, help="label distance (default talk)")
+    p.add_argument("--k", type=int, default=0, help="neighbours averaged in the label (default 1 for talk, 5 for released)")
+    p.add_argument("--num-manifold", type=int, default=t.num_manifold, help=f"training poses forming the manifold (default {t.num_manifold})")
+    p.add_argument("--num-noisy", type=int, default=d.num_noisy, help=f"noisy training samples (default {d.num_noisy})")
+    p.add_argument("--num-clean", type=int, default=d.num_clean, help=f"clean samples with d = 0 (default {d.num_clean})")
+    p.add_argument("--num-val", type=int, default=t.num_val, help=f"noisy validation samples (default {t.num_val})")
+    p.add_argument("--val-every", type=int, default=t.val_every, help=f"steps between validations/checkpoints (default {t.val_every})")
+    p.add_argument("--shifted-parents", action="store_true", help="use the released code's off-by-one parent table (for comparison)")
+    p.add_argument("--seed", type=int, default=t.seed, help="random seed")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train_command)
+
+    e = subparsers.add_parser("eval-posendf", help="measure a Pose-NDF checkpoint and write a JSON of numbers",
+                              description="Distance accuracy by noise level, eikonal residual, projection, diversity, timings.")
+    e.add_argument("--checkpoint", default=None, help="checkpoint (default: the committed open checkpoint)")
+    e.add_argument("--data", default=None, help="data.pt cache of the training run (regenerated when absent)")
+    e.add_argument("--out", default="results/posendf/metrics.json", help="JSON file to write")
+    e.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    e.set_defaults(func=_eval_command)
