@@ -1,0 +1,85 @@
+"""Every chapter notebook follows the course's conventions.
+
+(nbval executes the notebooks themselves: ``pytest notebooks --nbval-lax``.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from conftest import REPO
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+INSTALL_SOURCE = "humanlib @ git+https://github.com/human-distribution/human-distribution"
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((REPO / "book" / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return files
+
+
+def _cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "no notebook in notebooks/"
+
+
+def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
+    toc = _toc_files()
+    for path in NOTEBOOKS:
+        assert f"notebooks/{path.stem}" in toc, f"{path.name} is not listed in book/_toc.yml"
+    for entry in toc:
+        assert any((REPO / f"{entry}{ext}").is_file() for ext in (".md", ".ipynb")), \
+            f"book/_toc.yml lists {entry}, which does not exist"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_installs_the_course_on_colab(path):
+    code = [c for c in _cells(path) if c["cell_type"] == "code"]
+    first = _source(code[0])
+    assert '"google.colab" in sys.modules' in first, f"{path.name}: the first code cell is not the Colab cell"
+    assert f'%pip install -q "{INSTALL_SOURCE}"' in first, f"{path.name}: installs from another place"
+    assert not re.search(r"torch\s*[=<>~]", first), f"{path.name}: the Colab cell must not pin torch"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_without_outputs(path):
+    stored = [i for i, c in enumerate(_cells(path)) if c["cell_type"] == "code" and c.get("outputs")]
+    assert not stored, f"{path.name}: cells {stored} have stored outputs (clear them before committing)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_structure(path):
+    """Title, Overview ... Summary, Exercises (with solutions), in that order."""
+    headings = [line.strip() for c in _cells(path) if c["cell_type"] == "markdown"
+                for line in _source(c).splitlines() if line.startswith("#")]
+    assert headings and headings[0].startswith("# "), f"{path.name}: the first heading must be the title"
+    assert sum(h.startswith("# ") for h in headings) == 1, f"{path.name}: one '#' title per notebook"
+    names = [h.lstrip("#").strip().lower() for h in headings]
+    for section in ("overview", "summary", "exercises"):
+        assert section in names, f"{path.name}: no '{section.title()}' section"
+    assert names.index("overview") < names.index("summary") < names.index("exercises")
+    text = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+    assert "```{exercise}" in text and "```{solution}" in text, f"{path.name}: exercises need solutions"
