@@ -377,3 +377,25 @@ def test_prior_interface_energy_and_gradient():
     torch.testing.assert_close(prior.params_energy(params), energy.detach())
     with pytest.raises(ValueError, match="shape"):
         prior.energy(torch.zeros(3, 24, 3))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_quats_to_full_pose_round_trip_and_animation():
+    from humanlib.priors.posendf_viz import quats_to_full_pose, skeleton_animation, trajectory_frames
+
+    q = random_quat(2, K, generator=_gen(14))
+    pose = quats_to_full_pose(q)
+    assert pose.shape == (2, 24, 3)
+    assert (pose[:, 0] == 0).all() and (pose[:, 22:] == 0).all()
+    torch.testing.assert_close(body_pose_to_quats(pose), q, atol=1e-5, rtol=1e-5)
+    joints = torch.randn(3, 2, 24, 3, generator=_gen(15))
+    fig = skeleton_animation(joints, title="t")
+    assert len(fig.frames) == 3 and len(fig.data) == 2
+    with pytest.raises(ValueError, match="labels"):
+        skeleton_animation(joints, labels=["a"])
+    with pytest.raises(ValueError, match=r"\(T, B, 24, 3\)"):
+        skeleton_animation(joints[0])
+    frames, steps = trajectory_frames(torch.zeros(30, 2, K, 4), max_frames=5)
+    assert steps[0] == 0 and steps[-1] == 29 and frames.shape[0] == len(steps) <= 5

@@ -343,7 +343,7 @@ def _train_command(args: argparse.Namespace) -> int:
         torch.set_num_threads(config.num_threads)
     out = Path(args.out)
     t0 = time.perf_counter()
-    manifold, train, val = build_datasets(config, out / "data.pt")
+    manifold, train, val = build_datasets(config, Path(args.data) if args.data else out / "data.pt")
     data_s = time.perf_counter() - t0
     meta = {"command": "humanlib train-posendf " + " ".join(sys.argv[2:]), "machine": _machine(),
             "data_seconds": data_s, "num_train_samples": len(train), "num_val_samples": len(val),
@@ -418,6 +418,7 @@ def add_subcommand(subparsers) -> None:
                               description="Generate distance-labelled poses from the corpus and train Pose-NDF.")
     d, t = PoseNDFDataConfig(), PoseNDFTrainConfig()
     p.add_argument("--out", required=True, help="output folder (data.pt, last.pt, posendf.pt, history.json, curves.png)")
+    p.add_argument("--data", default=None, help="cache file of the generated data (default OUT/data.pt; share it between runs)")
     p.add_argument("--steps", type=int, default=t.steps, help=f"optimisation steps (default {t.steps})")
     p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"samples per step (default {t.batch_size})")
     p.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
@@ -444,3 +445,18 @@ def add_subcommand(subparsers) -> None:
     e.add_argument("--out", default="results/posendf/metrics.json", help="JSON file to write")
     e.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     e.set_defaults(func=_eval_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m humanlib.priors.posendf_train train-posendf ...`` (same as ``humanlib train-posendf``)."""
+    parser = argparse.ArgumentParser(prog="humanlib")
+    add_subcommand(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

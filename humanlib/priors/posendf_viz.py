@@ -1,0 +1,133 @@
+"""Figures of the Pose-NDF chapter: projection trajectories as light skeleton animations.
+
+The static book cannot run Python, so an animation is a plotly figure whose frames are
+precomputed: one frame per projection step, every pose of a batch drawn as a skeleton
+(line segments between SMPL joints and their parents), side by side.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import torch
+from torch import Tensor
+
+from humanlib.rotations import quat_to_axis_angle
+from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS, PARENTS
+
+
+def quats_to_full_pose(quats: Tensor) -> Tensor:
+    """Body-joint quaternions to a full SMPL pose with the root and hands at rest.
+
+    Args:
+        quats: ``(..., 21, 4)`` unit quaternions (wxyz) of joints 1..21.
+
+    Returns:
+        ``(..., 24, 3)`` axis-angle pose.
+    """
+    if not isinstance(quats, Tensor) or quats.ndim < 2 or quats.shape[-2:] != (NUM_BODY_JOINTS, 4):
+        raise ValueError(f"quats must have shape (..., {NUM_BODY_JOINTS}, 4), got {tuple(getattr(quats, 'shape', ()))}")
+    pose = quats.new_zeros(*quats.shape[:-2], NUM_JOINTS, 3)
+    pose[..., list(BODY_JOINTS), :] = quat_to_axis_angle(quats)
+    return pose
+
+
+def _segments(joints: Tensor, offset: float) -> tuple[list, list, list]:
+    """Line coordinates (plotly's x, y, z = SMPL's X, Z, Y so that Y is up) with None breaks."""
+    xs, ys, zs = [], [], []
+    for j, p in enumerate(PARENTS):
+        if p < 0:
+            continue
+        for a in (p, j):
+            xs.append(float(joints[a, 0]) + offset)
+            ys.append(float(joints[a, 2]))
+            zs.append(float(joints[a, 1]))
+        xs.append(None)
+        ys.append(None)
+        zs.append(None)
+    return xs, ys, zs
+
+
+def skeleton_animation(
+    joints: Tensor,
+    labels: list[str] | None = None,
+    spacing: float = 1.0,
+    title: str = "",
+    colors: list[str] | None = None,
+) -> go.Figure:
+    """An animated figure of several skeletons, one frame per time step.
+
+    Args:
+        joints: ``(T, B, 24, 3)`` joint positions (SMPL frame, Y up, metres).
+        labels: one label per frame (default ``"step t"``).
+        spacing: distance between neighbouring skeletons along X (metres).
+        title: figure title.
+        colors: one colour per skeleton (optional).
+
+    Returns:
+        a plotly figure with a play button and a slider over the frames.
+    """
+    if not isinstance(joints, Tensor) or joints.ndim != 4 or joints.shape[-2:] != (NUM_JOINTS, 3):
+        raise ValueError(f"joints must have shape (T, B, {NUM_JOINTS}, 3), got {tuple(getattr(joints, 'shape', ()))}")
+    joints = joints.detach().cpu()
+    num_t, num_b = joints.shape[:2]
+    labels = labels or [f"step {t}" for t in range(num_t)]
+    if len(labels) != num_t:
+        raise ValueError(f"need {num_t} labels (one per frame), got {len(labels)}")
+    root = joints[:1, :, :1].clone()
+    root[..., 1] = 0.0  # keep each skeleton's height, centre it horizontally
+    joints = joints - root
+
+    def traces(t: int) -> list[go.Scatter3d]:
+        out = []
+        for b in range(num_b):
+            x, y, z = _segments(joints[t, b], (b - (num_b - 1) / 2) * spacing)
+            line = {"width": 5}
+            if colors:
+                line["color"] = colors[b % len(colors)]
+            out.append(go.Scatter3d(x=x, y=y, z=z, mode="lines", line=line, showlegend=False, hoverinfo="skip"))
+        return out
+
+    frames = [go.Frame(data=traces(t), name=str(t)) for t in range(num_t)]
+    lo, hi = joints.amin(dim=(0, 1, 2)), joints.amax(dim=(0, 1, 2))
+    half = 0.5 * max(num_b * spacing, float((hi - lo).max())) + 0.1
+    mid = 0.5 * (lo + hi)
+    axis = {"showticklabels": False, "title": "", "showbackground": False}
+    fig = go.Figure(data=traces(0), frames=frames)
+    fig.update_layout(
+        title=title,
+        height=420,
+        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        scene={
+            "xaxis": {**axis, "range": [-half, half]},
+            "yaxis": {**axis, "range": [float(mid[2]) - half, float(mid[2]) + half]},
+            "zaxis": {**axis, "range": [float(mid[1]) - half, float(mid[1]) + half]},
+            "aspectmode": "cube",
+            "camera": {"eye": {"x": 0.0, "y": -1.6, "z": 0.3}},
+        },
+        updatemenus=[{
+            "type": "buttons", "x": 0.05, "y": 0.05,
+            "buttons": [{"label": "▶ play", "method": "animate",
+                         "args": [None, {"frame": {"duration": 150, "redraw": True}, "fromcurrent": True}]}],
+        }],
+        sliders=[{
+            "x": 0.15, "len": 0.8, "y": 0.05,
+            "steps": [{"label": labels[t], "method": "animate",
+                       "args": [[str(t)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]}
+                      for t in range(num_t)],
+        }],
+    )
+    return fig
+
+
+def trajectory_frames(trajectory: Tensor, max_frames: int = 12) -> tuple[Tensor, list[int]]:
+    """Pick at most ``max_frames`` iterates of a projection trajectory (always the first and last).
+
+    Args:
+        trajectory: ``(T, B, K, 4)``.
+
+    Returns:
+        ``(frames (T', B, K, 4), step indices)``.
+    """
+    num_t = trajectory.shape[0]
+    steps = sorted(set(torch.linspace(0, num_t - 1, min(max_frames, num_t)).round().long().tolist()))
+    return trajectory[steps], steps
