@@ -1,0 +1,504 @@
+"""Training VPoser on the open corpus: the loop, resumable checkpoints and the command line.
+
+``humanlib train-vposer --out DIR`` trains on the corpus's train split, validates on the val
+split after every epoch, stops early when the validation loss stops improving, and writes into
+``DIR``:
+
+* ``last.pt``: the full training state (model, optimiser, scheduler, random-number generators,
+  history), rewritten after every epoch; ``--resume`` continues from it;
+* ``best.pt``: the model of the best validation epoch, a checkpoint for
+  :func:`humanlib.priors.vposer.load_vposer`;
+* ``history.json``: the training curve (one record per epoch) and the run's command,
+  machine, thread count and wall-clock time.
+
+Runs are reproducible for a given seed, device and thread count: the initial weights,
+the shuffling, the dropout masks and the reparameterisation noise come from seeded generators
+whose states are saved in ``last.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from humanlib import rotations
+from humanlib.priors.vposer import (
+    BodyForward,
+    VPoser,
+    VPoserConfig,
+    VPoserLossConfig,
+    as_body_pose,
+    body_forward_from_model,
+    read_checkpoint_file,
+    save_vposer,
+    vposer_checkpoint,
+    vposer_from_checkpoint,
+    vposer_loss,
+)
+
+TRAINING_STATE_FORMAT = "humanlib.vposer-training"
+
+
+@dataclass
+class TrainConfig:
+    """Settings of a VPoser training run.
+
+    Attributes:
+        epochs: Maximum number of epochs.
+        batch_size: Poses per optimisation step.
+        lr: Adam learning rate.
+        lr_decay_factor: Factor applied to the learning rate when the validation loss plateaus.
+        lr_decay_patience: Epochs without improvement before the learning rate decays.
+        early_stop_patience: Epochs without improvement before training stops.
+        min_improvement: Relative decrease of the validation loss that counts as an improvement.
+        seed: Seed of the weights, shuffling, dropout and sampling noise.
+        max_minutes: Stop after the first epoch that ends past this wall-clock budget (None: no limit).
+        max_train_frames: Use a random subset of this many training poses (None: all).
+        max_val_frames: Use a random subset of this many validation poses (None: all).
+        model: The architecture.
+        loss: The loss weights (:meth:`VPoserLossConfig.talk` or :meth:`VPoserLossConfig.released`).
+    """
+
+    epochs: int = 100
+    batch_size: int = 256
+    lr: float = 1e-3
+    lr_decay_factor: float = 0.5
+    lr_decay_patience: int = 2
+    early_stop_patience: int = 5
+    min_improvement: float = 1e-3
+    seed: int = 0
+    max_minutes: float | None = None
+    max_train_frames: int | None = None
+    max_val_frames: int | None = None
+    model: VPoserConfig = field(default_factory=VPoserConfig)
+    loss: VPoserLossConfig = field(default_factory=VPoserLossConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "lr_decay_patience", "early_stop_patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
+        if self.batch_size < 2:
+            raise ValueError(f"TrainConfig.batch_size must be >= 2 (BatchNorm), got {self.batch_size}")
+        if not self.lr > 0:
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"TrainConfig.max_minutes must be > 0 or None, got {self.max_minutes!r}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Inverse of ``dataclasses.asdict`` (used when resuming)."""
+        data = dict(data)
+        data["model"] = VPoserConfig(**data["model"])
+        data["loss"] = VPoserLossConfig(**data["loss"])
+        return cls(**data)
+
+
+@dataclass
+class EpochRecord:
+    """One point of the training curve.
+
+    Attributes:
+        epoch: 1-based epoch number.
+        lr: Learning rate used during the epoch.
+        train: Mean of each loss term over the epoch's batches (``total``, ``kl``, ``rotmat``, ...).
+        val: Each loss term on the validation split, with ``z`` = the encoder mean.
+        val_deg: Mean geodesic reconstruction error per joint on the validation split (degrees).
+        elapsed_s: Wall-clock seconds since the start of training (cumulative over resumes).
+    """
+
+    epoch: int
+    lr: float
+    train: dict[str, float]
+    val: dict[str, float]
+    val_deg: float
+    elapsed_s: float
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_vposer`.
+
+    Attributes:
+        model: The model of the best validation epoch (eval mode).
+        history: The training curve.
+        best_epoch: Epoch of the best validation loss.
+        best_val: Best validation loss.
+        stop_reason: ``"max_epochs"``, ``"early_stopping"`` or ``"time_budget"``.
+        elapsed_s: Total training wall-clock time in seconds (over all resumes).
+    """
+
+    model: VPoser
+    history: list[EpochRecord]
+    best_epoch: int
+    best_val: float
+    stop_reason: str
+    elapsed_s: float
+
+
+def machine_description() -> str:
+    """One line naming the machine: CPU model, cores, torch version and the GPU if one is used."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {gpu}, torch {torch.__version__}, {platform.system()}"
+
+
+def _subset(poses: torch.Tensor, limit: int | None, generator: torch.Generator) -> torch.Tensor:
+    if limit is None or poses.shape[0] <= limit:
+        return poses
+    idx = torch.randperm(poses.shape[0], generator=generator)[:limit]
+    return poses[idx.sort().values]
+
+
+@torch.no_grad()
+def evaluate(
+    model: VPoser,
+    poses: torch.Tensor,
+    loss_config: VPoserLossConfig,
+    epoch: int = 0,
+    body_forward: BodyForward | None = None,
+    chunk: int = 4096,
+) -> tuple[dict[str, float], float]:
+    """Validation loss terms (``z`` = encoder mean) and mean geodesic error per joint in degrees.
+
+    Args:
+        model: The VPoser (put in eval mode here; its mode is restored afterwards).
+        poses: ``(N, 21, 3)`` axis-angle.
+        loss_config: Loss weights.
+        epoch: Epoch number (for ``extra_terms_until_epoch``).
+        body_forward: Body for the vertex / joint terms, if they are on.
+        chunk: Poses per forward pass.
+
+    Returns:
+        ``(terms, degrees)``: every loss term averaged over the poses, and the error in degrees.
+    """
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    deg_sum = 0.0
+    n = poses.shape[0]
+    for start in range(0, n, chunk):
+        batch = poses[start:start + chunk]
+        loss = vposer_loss(model, batch, loss_config, epoch, body_forward, sample=False)
+        for k, v in loss.as_floats().items():
+            sums[k] = sums.get(k, 0.0) + v * batch.shape[0]
+        rec = model.decode(model.encode(batch).mean).rotmat
+        ang = rotations.rotmat_geodesic_distance(rotations.axis_angle_to_rotmat(batch), rec)
+        deg_sum += float(torch.rad2deg(ang).mean(-1).sum())
+    model.train(was_training)
+    return {k: v / n for k, v in sums.items()}, deg_sum / n
+
+
+def _training_state(model, optimizer, scheduler, generator, history, epoch, best, config, elapsed) -> dict:
+    return {
+        "format": TRAINING_STATE_FORMAT,
+        "format_version": 1,
+        "train_config": asdict(config),
+        "model": vposer_checkpoint(model),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "shuffle_rng": generator.get_state(),
+        "history": [asdict(h) for h in history],
+        "epoch": epoch,
+        "best": dict(best),
+        "elapsed_s": elapsed,
+    }
+
+
+def _resume_state(path: Path, config: TrainConfig) -> dict:
+    state = read_checkpoint_file(path)
+    if state.get("format") != TRAINING_STATE_FORMAT:
+        raise ValueError(f"{path} is not a VPoser training state (format {state.get('format')!r})")
+    saved = TrainConfig.from_dict(state["train_config"])
+    for name in ("model", "loss", "batch_size", "seed", "max_train_frames", "max_val_frames"):
+        if getattr(saved, name) != getattr(config, name):
+            raise ValueError(
+                f"cannot resume {path}: {name} was {getattr(saved, name)!r} in the saved run, "
+                f"now {getattr(config, name)!r}"
+            )
+    return state
+
+
+def _write_history(out_dir: Path, history: list[EpochRecord], info: dict) -> None:
+    payload = dict(info, history=[asdict(h) for h in history])
+    tmp = out_dir / "history.json.tmp"
+    tmp.write_text(json.dumps(payload, indent=1))
+    tmp.replace(out_dir / "history.json")
+
+
+def train_vposer(
+    train_poses: torch.Tensor,
+    val_poses: torch.Tensor,
+    config: TrainConfig | None = None,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    device: str | torch.device = "cpu",
+    body_forward: BodyForward | None = None,
+    progress: bool = True,
+    run_info: dict | None = None,
+) -> TrainResult:
+    """Train a VPoser with Adam, validation every epoch, LR decay on plateau and early stopping.
+
+    Args:
+        train_poses: ``(N, 21, 3)`` (or ``(N, 24, 3)``) axis-angle training poses.
+        val_poses: ``(M, 21, 3)`` validation poses.
+        config: Training settings (default :class:`TrainConfig`).
+        out_dir: Folder for ``last.pt`` / ``best.pt`` / ``history.json``; None keeps everything in memory.
+        resume: Continue from ``out_dir/last.pt``.
+        device: ``"cpu"`` or ``"cuda"``.
+        body_forward: Body for the vertex / joint loss terms (required when they are on).
+        progress: Show a tqdm progress bar.
+        run_info: Extra plain values stored in ``history.json`` and the checkpoint metadata
+            (command line, machine, ...).
+
+    Returns:
+        The best model and the training curve.
+    """
+    config = config or TrainConfig()
+    train_poses = as_body_pose(train_poses, config.model.num_joints, "train_poses").float()
+    val_poses = as_body_pose(val_poses, config.model.num_joints, "val_poses").float()
+    if train_poses.shape[0] < config.batch_size:
+        raise ValueError(f"need at least batch_size={config.batch_size} training poses, got {train_poses.shape[0]}")
+    if config.loss.needs_body and body_forward is None:
+        raise ValueError("the loss config uses vertex/joint terms: pass body_forward (a body model)")
+    device = torch.device(device)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / "last.pt").exists() and not resume:
+            raise ValueError(f"{out} already holds a training run (last.pt): pass resume=True / --resume, or another folder")
+        if resume and not (out / "last.pt").exists():
+            raise FileNotFoundError(f"nothing to resume: {out / 'last.pt'} does not exist")
+
+    subset_gen = torch.Generator().manual_seed(config.seed + 1)
+    train_poses = _subset(train_poses, config.max_train_frames, subset_gen).to(device)
+    val_poses = _subset(val_poses, config.max_val_frames, subset_gen).to(device)
+
+    torch.manual_seed(config.seed)
+    model = VPoser(config.model).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=config.lr_decay_factor, patience=config.lr_decay_patience - 1,
+        threshold=config.min_improvement,
+    )
+    shuffle_gen = torch.Generator().manual_seed(config.seed + 2)
+    history: list[EpochRecord] = []
+    best = {"val": math.inf, "epoch": 0, "bad_epochs": 0}
+    start_epoch, elapsed_before = 0, 0.0
+    if resume:
+        state = _resume_state(out / "last.pt", config)
+        saved_model, _ = vposer_from_checkpoint(state["model"], str(out / "last.pt"))
+        model.load_state_dict(saved_model.state_dict(), strict=True)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        shuffle_gen.set_state(state["shuffle_rng"])
+        history = [EpochRecord(**h) for h in state["history"]]
+        best = dict(state["best"])
+        start_epoch, elapsed_before = int(state["epoch"]), float(state["elapsed_s"])
+    info = dict(run_info or {}, train_config=asdict(config), device=str(device),
+                threads=torch.get_num_threads(), train_frames=int(train_poses.shape[0]),
+                val_frames=int(val_poses.shape[0]))
+
+    t0 = time.perf_counter()
+    steps = train_poses.shape[0] // config.batch_size
+    stop_reason = "max_epochs"
+    best_state = None
+    for epoch in range(start_epoch, config.epochs):
+        model.train()
+        perm = torch.randperm(train_poses.shape[0], generator=shuffle_gen).to(device)
+        sums: dict[str, float] = {}
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress,
+                   leave=False, dynamic_ncols=True)
+        for step in bar:
+            batch = train_poses[perm[step * config.batch_size:(step + 1) * config.batch_size]]
+            loss = vposer_loss(model, batch, config.loss, epoch, body_forward)
+            optimizer.zero_grad(set_to_none=True)
+            loss.total.backward()
+            optimizer.step()
+            for k, v in loss.as_floats().items():
+                sums[k] = sums.get(k, 0.0) + v
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{sums['total'] / (step + 1):.4f}")
+        bar.close()
+        val_terms, val_deg = evaluate(model, val_poses, config.loss, epoch, body_forward)
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step(val_terms["total"])
+        elapsed = elapsed_before + time.perf_counter() - t0
+        record = EpochRecord(epoch=epoch + 1, lr=lr, train={k: v / steps for k, v in sums.items()},
+                             val=val_terms, val_deg=val_deg, elapsed_s=round(elapsed, 2))
+        history.append(record)
+        improved = val_terms["total"] < best["val"] * (1 - config.min_improvement) if math.isfinite(best["val"]) else True
+        if improved:
+            best = {"val": val_terms["total"], "epoch": epoch + 1, "bad_epochs": 0}
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if out is not None:
+                save_vposer(model, out / "best.pt", _metadata(info, history, best, elapsed, "running"))
+        else:
+            best["bad_epochs"] += 1
+        if progress:
+            tqdm.write(f"epoch {epoch + 1}: train {record.train['total']:.4f}  val {val_terms['total']:.4f}  "
+                       f"val error {val_deg:.2f} deg/joint  lr {lr:.1e}  {elapsed:.0f} s"
+                       + ("  *best" if improved else ""))
+        done = None
+        if best["bad_epochs"] >= config.early_stop_patience:
+            done = "early_stopping"
+        elif config.max_minutes is not None and elapsed >= 60 * config.max_minutes:
+            done = "time_budget"
+        if out is not None:
+            state = _training_state(model, optimizer, scheduler, shuffle_gen, history, epoch + 1, best, config, elapsed)
+            tmp = out / "last.pt.tmp"
+            torch.save(state, tmp)
+            tmp.replace(out / "last.pt")
+            _write_history(out, history, dict(info, best_epoch=best["epoch"], best_val=best["val"],
+                                              stop_reason=done or "running", elapsed_s=round(elapsed, 1)))
+        if done:
+            stop_reason = done
+            break
+    elapsed = elapsed_before + time.perf_counter() - t0
+    if out is not None:
+        best_model, _ = vposer_from_checkpoint(read_checkpoint_file(out / "best.pt"), str(out / "best.pt"))
+        save_vposer(best_model, out / "best.pt", _metadata(info, history, best, elapsed, stop_reason))
+        _write_history(out, history, dict(info, best_epoch=best["epoch"], best_val=best["val"],
+                                          stop_reason=stop_reason, elapsed_s=round(elapsed, 1)))
+    else:
+        best_model = VPoser(config.model)
+        best_model.load_state_dict(best_state if best_state is not None else model.state_dict(), strict=True)
+    best_model.eval()
+    return TrainResult(model=best_model.cpu(), history=history, best_epoch=best["epoch"], best_val=best["val"],
+                       stop_reason=stop_reason, elapsed_s=elapsed)
+
+
+def _metadata(info: dict, history: list[EpochRecord], best: dict, elapsed: float, stop_reason: str) -> dict:
+    rec = next((h for h in history if h.epoch == best["epoch"]), history[-1])
+    return dict(
+        info,
+        description="VPoser-style VAE trained by humanlib on the open motion corpus. NOT the licensed "
+        "VPoser weights of the SMPL-X authors (other data, other body model).",
+        best_epoch=best["epoch"], best_val_loss=best["val"], best_val_deg_per_joint=rec.val_deg,
+        epochs_run=len(history), stop_reason=stop_reason, train_seconds=round(elapsed, 1),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def corpus_body_poses(split: str) -> torch.Tensor:
+    """Body poses ``(N, 21, 3)`` of a corpus split (``humanlib.data.load_corpus``)."""
+    from humanlib.data import load_corpus
+
+    corpus = load_corpus(split)
+    poses = corpus.poses if hasattr(corpus, "poses") else corpus["poses"]
+    return as_body_pose(torch.as_tensor(poses).float(), name=f"corpus {split} poses")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device} requested but CUDA is not available")
+    loss = VPoserLossConfig.released() if args.loss == "released" else VPoserLossConfig.talk()
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        early_stop_patience=args.patience, max_minutes=args.max_minutes,
+        max_train_frames=args.max_train_frames, max_val_frames=args.max_val_frames, loss=loss,
+    )
+    body_forward = None
+    if loss.needs_body:
+        from humanlib.body import load_body_model
+
+        body_forward = body_forward_from_model(load_body_model(device=args.device))
+    run_info = {
+        "command": "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib train-vposer",
+        "machine": machine_description(),
+        "loss_variant": args.loss,
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    result = train_vposer(corpus_body_poses("train"), corpus_body_poses("val"), config, args.out,
+                          resume=args.resume, device=args.device, body_forward=body_forward,
+                          progress=not args.no_progress, run_info=run_info)
+    print(f"best epoch {result.best_epoch}: val loss {result.best_val:.4f}, "
+          f"{result.history[result.best_epoch - 1].val_deg:.2f} deg/joint; stopped by {result.stop_reason} "
+          f"after {result.elapsed_s / 60:.1f} min; wrote {Path(args.out) / 'best.pt'}")
+    return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from humanlib.priors.vposer_eval import run_comparison
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    command = "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib eval-vposer"
+    results = run_comparison(checkpoint=args.checkpoint, gmm_path=args.gmm, num_samples=args.num_samples,
+                             max_test=args.max_test, seed=args.seed, command=command)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(json.dumps(results["priors"], indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``humanlib train-vposer`` and ``humanlib eval-vposer``."""
+    p = subparsers.add_parser(
+        "train-vposer",
+        help="train the VPoser VAE pose prior on the open corpus (train split, validated on val)",
+        description="Train VPoser on the corpus train split with validation every epoch, learning-rate "
+        "decay and early stopping. Writes DIR/last.pt (resumable state), DIR/best.pt (the model, for "
+        "humanlib.priors.vposer.load_vposer) and DIR/history.json (curve, command, machine, time).",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--epochs", type=int, default=100, help="maximum number of epochs (default 100)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--loss", choices=("talk", "released"), default="talk",
+                   help="talk: KL + rotation-matrix + orth + det + weight decay (default); "
+                   "released: KL + vertex L1 + geodesic + joint losses (needs the body model)")
+    p.add_argument("--batch-size", type=int, default=256, help="poses per step (default 256)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that exceeds this wall-clock budget")
+    p.add_argument("--max-train-frames", type=int, default=None, help="random subset of the train split")
+    p.add_argument("--max-val-frames", type=int, default=None, help="random subset of the val split")
+    p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/last.pt")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_train)
+
+    e = subparsers.add_parser(
+        "eval-vposer",
+        help="compare VPoser and the GMM on the corpus test split (reconstruction, samples' plausibility, diversity)",
+        description="Measure reconstruction error (deg/joint, mm/vertex on the open body), the distance of "
+        "samples to their nearest train/test poses, joint-range violations and diversity for VPoser and "
+        "the GMM prior, and write a JSON results file (with command and machine).",
+    )
+    e.add_argument("--out", required=True, help="output JSON file, e.g. results/vposer/comparison.json")
+    e.add_argument("--checkpoint", default=None, help="VPoser checkpoint (default: the committed vposer_open.pt)")
+    e.add_argument("--gmm", default=None, help="GMM .npz (default: the committed GMM, skipped if absent)")
+    e.add_argument("--num-samples", type=int, default=1000, help="samples drawn from each prior (default 1000)")
+    e.add_argument("--max-test", type=int, default=5000, help="test poses used for reconstruction (default 5000)")
+    e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    e.set_defaults(func=_run_eval)

@@ -1,0 +1,755 @@
+"""VPoser: a variational auto-encoder over body poses, used as the pose prior of SMPLify-X.
+
+The model follows the published V02 layout (our own code, written from its description):
+
+* **Encoder** ``q(z | theta_b)``: the 21 body joints' axis-angles (63 numbers) go through
+  ``BatchNorm -> Linear(63, 512) -> LeakyReLU -> BatchNorm -> Dropout -> Linear(512, 512)
+  -> Linear(512, 512)`` and two linear heads give a diagonal Gaussian
+  ``Normal(mu, softplus(s))`` over a latent ``z`` of 32 numbers. (The two 512x512 linear maps
+  follow each other without a non-linearity in the published layout; they compose to a single
+  linear map, and we keep them for fidelity.)
+* **Decoder** ``p(theta_b | z)``: ``Linear(32, 512) -> LeakyReLU -> Dropout -> Linear(512, 512)
+  -> LeakyReLU -> Linear(512, 21 * 6)``; each joint's 6 numbers are the continuous 6D
+  representation, turned into a rotation matrix by Gram–Schmidt
+  (:func:`humanlib.rotations.rot6d_to_rotmat`) and then into axis-angle.
+
+Training losses (the seminar talk's equation; every term is a function below):
+
+.. math::
+
+    L = c_1 L_{KL} + c_2 L_{rec} + c_3 L_{orth} + c_4 L_{det1} + c_5 L_{reg}
+
+with ``L_KL = KL(q(z|R) || N(0, I))`` (:func:`kl_to_standard_normal`),
+``L_rec = ||R - R_hat||^2`` (:func:`rotmat_reconstruction_loss`),
+``L_orth = ||R_hat R_hat^T - I||^2`` (:func:`orthogonality_loss`),
+``L_det1 = |det R_hat - 1|`` (:func:`determinant_loss`) and ``L_reg = ||phi||^2``
+(:func:`weight_l2`). The released V02 training code uses instead an L1 loss on the body
+mesh's vertices, a geodesic rotation loss and a joint loss; :class:`VPoserLossConfig` offers both
+(:meth:`VPoserLossConfig.talk`, :meth:`VPoserLossConfig.released`).
+
+Because the decoder ends in Gram–Schmidt, every ``R_hat`` is exactly a rotation: ``L_orth`` and
+``L_det1`` are zero up to round-off and give no gradient worth the name. They are kept so the
+talk's equation can be evaluated term by term.
+
+Reductions: the talk-style terms sum over joints (and latent dimensions, for the KL) and
+average over the batch; the released-style terms average like the released code (mean absolute
+vertex / joint error in metres, mean geodesic angle in radians over joints).
+
+Checkpoints are plain dictionaries ``{"format", "format_version", "config", "state_dict",
+"metadata"}`` of tensors and plain Python values, read with ``torch.load(weights_only=True)`` and
+checked key by key (:func:`load_vposer`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from humanlib import rotations
+from humanlib.paths import ASSETS_DIR
+from humanlib.priors import PosePrior
+from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
+
+CHECKPOINT_FORMAT = "humanlib.vposer"
+CHECKPOINT_FORMAT_VERSION = 1
+#: The committed checkpoint: trained by humanlib on the open corpus. It is NOT the licensed
+#: VPoser release of the SMPL-X authors (different data, different body model).
+OPEN_CHECKPOINT_NAME = "priors/vposer_open.pt"
+
+#: ``body_forward(body_pose (B, 21, 3)) -> (vertices (B, V, 3), joints (B, J, 3))``.
+BodyForward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration and outputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VPoserConfig:
+    """Architecture of a VPoser (defaults: the published V02 sizes).
+
+    Attributes:
+        num_joints: Number of body joints encoded (21: SMPL joints 1..21).
+        hidden: Width of the hidden layers (512).
+        latent_dim: Size of the latent code ``z`` (32).
+        dropout: Dropout probability in encoder and decoder (0.1).
+        leaky_slope: Negative slope of the LeakyReLUs (0.01, PyTorch's default).
+    """
+
+    num_joints: int = NUM_BODY_JOINTS
+    hidden: int = 512
+    latent_dim: int = 32
+    dropout: float = 0.1
+    leaky_slope: float = 0.01
+
+    def __post_init__(self) -> None:
+        for name in ("num_joints", "hidden", "latent_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"VPoserConfig.{name} must be a positive int, got {value!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"VPoserConfig.dropout must be in [0, 1), got {self.dropout!r}")
+
+
+@dataclass
+class VPoserLossConfig:
+    """Weights of the training loss terms (a weight of 0 switches a term off).
+
+    The defaults are the talk's loss (:meth:`talk`).
+
+    Attributes:
+        kl: ``c1``, weight of ``L_KL`` (sum over latent dims, batch mean).
+        rotmat: ``c2``, weight of ``L_rec = sum_j ||R_j - R_hat_j||_F^2`` (batch mean).
+        orth: ``c3``, weight of ``L_orth = sum_j ||R_hat_j R_hat_j^T - I||_F^2``.
+        det1: ``c4``, weight of ``L_det1 = sum_j |det R_hat_j - 1|``.
+        reg: ``c5``, weight of ``L_reg = ||phi||^2`` over all Linear weights (weight decay).
+        vertex: Released-code term: mean L1 distance between the body mesh's vertices posed by
+            ``theta`` and by ``theta_hat`` (metres). Needs a body model.
+        geodesic: Released-code term: mean geodesic angle between ``R`` and ``R_hat`` (radians).
+        joint: Released-code term: mean L1 distance between posed 3D joints (metres).
+            Needs a body model.
+        extra_terms_until_epoch: When set, ``geodesic`` and ``joint`` are used only for epochs
+            ``< extra_terms_until_epoch`` (the released code drops them after a few epochs).
+    """
+
+    kl: float = 0.005
+    rotmat: float = 1.0
+    orth: float = 1.0
+    det1: float = 1.0
+    reg: float = 5e-6
+    vertex: float = 0.0
+    geodesic: float = 0.0
+    joint: float = 0.0
+    extra_terms_until_epoch: int | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "extra_terms_until_epoch":
+                if value is not None and (not isinstance(value, int) or value < 0):
+                    raise ValueError(f"extra_terms_until_epoch must be None or an int >= 0, got {value!r}")
+            elif not math.isfinite(float(value)) or value < 0:
+                raise ValueError(f"VPoserLossConfig.{f.name} must be a finite weight >= 0, got {value!r}")
+
+    @classmethod
+    def talk(cls) -> VPoserLossConfig:
+        """The seminar talk's loss: KL + rotation-matrix reconstruction + orth + det + weight decay."""
+        return cls(kl=0.005, rotmat=1.0, orth=1.0, det1=1.0, reg=5e-6)
+
+    @classmethod
+    def released(cls) -> VPoserLossConfig:
+        """The released V02 training recipe as we read it: KL 0.005, vertex L1 x 4,
+        geodesic x 2 and joint L1 x 2 for the first 15 epochs, weight decay 1e-5 (``c5 = 5e-6``)."""
+        return cls(
+            kl=0.005, rotmat=0.0, orth=0.0, det1=0.0, reg=5e-6,
+            vertex=4.0, geodesic=2.0, joint=2.0, extra_terms_until_epoch=15,
+        )
+
+    @property
+    def needs_body(self) -> bool:
+        """Whether a body model is needed (vertex or joint terms switched on)."""
+        return self.vertex > 0 or self.joint > 0
+
+
+@dataclass
+class LatentGaussian:
+    """The encoder's diagonal Gaussian ``q(z | theta_b)``.
+
+    Attributes:
+        mean: ``(B, latent_dim)``.
+        std: ``(B, latent_dim)``, positive (softplus of the scale head).
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def distribution(self) -> torch.distributions.Normal:
+        """As a ``torch.distributions.Normal`` (independent per latent dimension)."""
+        return torch.distributions.Normal(self.mean, self.std)
+
+    def rsample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Reparameterised sample ``mean + std * eps``, ``eps ~ N(0, I)``; shape ``(B, latent_dim)``."""
+        eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
+        return self.mean + self.std * eps
+
+
+@dataclass
+class DecodedPose:
+    """A decoded body pose.
+
+    Attributes:
+        rotmat: ``(B, 21, 3, 3)`` rotation matrices (exactly orthonormal, det +1).
+        pose: ``(B, 21, 3)`` the same rotations as axis-angle (radians).
+    """
+
+    rotmat: torch.Tensor
+    pose: torch.Tensor
+
+
+@dataclass
+class VPoserOutput:
+    """One pass through the auto-encoder.
+
+    Attributes:
+        q: The encoder's Gaussian.
+        z: ``(B, latent_dim)`` the latent code used for decoding (a sample, or the mean).
+        decoded: The decoded pose.
+    """
+
+    q: LatentGaussian
+    z: torch.Tensor
+    decoded: DecodedPose
+
+
+@dataclass
+class VPoserLoss:
+    """Training loss and its terms (each a scalar tensor; an unused term is 0).
+
+    ``total = kl*c1 + rotmat*c2 + orth*c3 + det1*c4 + reg*c5 + vertex*c_v + geodesic*c_g + joint*c_j``
+    with the weights of the :class:`VPoserLossConfig` (terms stored unweighted).
+    """
+
+    total: torch.Tensor
+    kl: torch.Tensor
+    rotmat: torch.Tensor
+    orth: torch.Tensor
+    det1: torch.Tensor
+    reg: torch.Tensor
+    vertex: torch.Tensor
+    geodesic: torch.Tensor
+    joint: torch.Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        """Every term as a Python float (for logs and curves)."""
+        return {f.name: float(getattr(self, f.name).detach()) for f in fields(self)}
+
+
+# --------------------------------------------------------------------------------------------
+# Input checks
+# --------------------------------------------------------------------------------------------
+
+
+def as_body_pose(pose: torch.Tensor, num_joints: int = NUM_BODY_JOINTS, name: str = "pose") -> torch.Tensor:
+    """Check a batch of body poses and return it as ``(B, num_joints, 3)``.
+
+    Args:
+        pose: ``(B, num_joints, 3)`` or ``(B, 3 * num_joints)`` axis-angle, or a full SMPL pose
+            ``(B, 24, 3)`` (the body joints 1..21 are taken when ``num_joints`` is 21).
+        num_joints: Expected number of body joints.
+        name: Name used in error messages.
+
+    Raises:
+        ValueError: On a non-tensor, a wrong shape, an empty batch or non-finite values.
+    """
+    if not isinstance(pose, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(pose).__name__}")
+    if pose.ndim == 2 and pose.shape[1] == 3 * num_joints:
+        pose = pose.reshape(pose.shape[0], num_joints, 3)
+    elif pose.ndim == 3 and pose.shape[1:] == (NUM_JOINTS, 3) and num_joints == NUM_BODY_JOINTS:
+        pose = pose[:, list(BODY_JOINTS)]
+    if pose.ndim != 3 or pose.shape[1:] != (num_joints, 3):
+        raise ValueError(
+            f"{name} must have shape (B, {num_joints}, 3) or (B, {3 * num_joints}) axis-angle "
+            f"(or a full SMPL pose (B, {NUM_JOINTS}, 3)), got {tuple(pose.shape)}"
+        )
+    if pose.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (shape {tuple(pose.shape)})")
+    if not pose.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor, got dtype {pose.dtype}")
+    if not torch.isfinite(pose).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return pose
+
+
+def _check_latent(z: torch.Tensor, latent_dim: int) -> torch.Tensor:
+    if not isinstance(z, torch.Tensor):
+        raise ValueError(f"z must be a torch.Tensor, got {type(z).__name__}")
+    if z.ndim != 2 or z.shape[1] != latent_dim or z.shape[0] == 0:
+        raise ValueError(f"z must have shape (B, {latent_dim}) with B >= 1, got {tuple(z.shape)}")
+    if not torch.isfinite(z).all():
+        raise ValueError("z contains NaN or infinite values")
+    return z
+
+
+# --------------------------------------------------------------------------------------------
+# The network
+# --------------------------------------------------------------------------------------------
+
+
+class VPoser(nn.Module):
+    """The VPoser variational auto-encoder over the 21 body joints (see the module docstring).
+
+    Args:
+        config: Architecture sizes; the defaults are the published V02 ones.
+    """
+
+    def __init__(self, config: VPoserConfig | None = None) -> None:
+        super().__init__()
+        self.config = config if config is not None else VPoserConfig()
+        c = self.config
+        n_in = 3 * c.num_joints
+        # Encoder (names are the state-dict keys, checked when loading a checkpoint).
+        self.enc_input_norm = nn.BatchNorm1d(n_in)
+        self.enc_fc1 = nn.Linear(n_in, c.hidden)
+        self.enc_hidden_norm = nn.BatchNorm1d(c.hidden)
+        self.enc_dropout = nn.Dropout(c.dropout)
+        self.enc_fc2 = nn.Linear(c.hidden, c.hidden)
+        self.enc_fc3 = nn.Linear(c.hidden, c.hidden)
+        self.enc_mean = nn.Linear(c.hidden, c.latent_dim)
+        self.enc_scale = nn.Linear(c.hidden, c.latent_dim)
+        # Decoder.
+        self.dec_fc1 = nn.Linear(c.latent_dim, c.hidden)
+        self.dec_dropout = nn.Dropout(c.dropout)
+        self.dec_fc2 = nn.Linear(c.hidden, c.hidden)
+        self.dec_out = nn.Linear(c.hidden, 6 * c.num_joints)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode(self, pose: torch.Tensor) -> LatentGaussian:
+        """``q(z | theta_b)``.
+
+        Args:
+            pose: ``(B, 21, 3)`` or ``(B, 63)`` axis-angle body pose (or a full ``(B, 24, 3)``
+                SMPL pose, of which joints 1..21 are used).
+
+        Returns:
+            The Gaussian with ``mean`` and ``std`` of shape ``(B, latent_dim)``.
+        """
+        pose = as_body_pose(pose, self.config.num_joints)
+        if self.training and pose.shape[0] < 2:
+            raise ValueError(
+                "VPoser.encode got a batch of 1 pose in training mode (BatchNorm needs >= 2); "
+                "call model.eval() first"
+            )
+        slope = self.config.leaky_slope
+        h = self.enc_fc1(self.enc_input_norm(pose.flatten(1)))
+        h = self.enc_dropout(self.enc_hidden_norm(F.leaky_relu(h, slope)))
+        h = self.enc_fc3(self.enc_fc2(h))  # two linear maps in a row, as in the published layout
+        return LatentGaussian(mean=self.enc_mean(h), std=F.softplus(self.enc_scale(h)))
+
+    def decode_6d(self, z: torch.Tensor) -> torch.Tensor:
+        """Decoder up to the 6D representation: ``(B, latent_dim) -> (B, 21, 6)``."""
+        z = _check_latent(z, self.config.latent_dim)
+        slope = self.config.leaky_slope
+        h = self.dec_dropout(F.leaky_relu(self.dec_fc1(z), slope))
+        h = F.leaky_relu(self.dec_fc2(h), slope)
+        return self.dec_out(h).reshape(z.shape[0], self.config.num_joints, 6)
+
+    def decode(self, z: torch.Tensor) -> DecodedPose:
+        """``theta_b = decoder(z)``.
+
+        Args:
+            z: ``(B, latent_dim)`` latent codes.
+
+        Returns:
+            Rotation matrices ``(B, 21, 3, 3)`` (Gram–Schmidt of the 6D output) and axis-angle
+            ``(B, 21, 3)``.
+        """
+        rotmat = rotations.rot6d_to_rotmat(self.decode_6d(z))
+        return DecodedPose(rotmat=rotmat, pose=rotations.rotmat_to_axis_angle(rotmat))
+
+    def forward(
+        self, pose: torch.Tensor, sample: bool = True, generator: torch.Generator | None = None
+    ) -> VPoserOutput:
+        """Encode, draw ``z`` (or take the mean when ``sample`` is False) and decode.
+
+        Args:
+            pose: ``(B, 21, 3)`` or ``(B, 63)`` axis-angle body pose.
+            sample: Reparameterised sample of ``z`` (training) or ``z = mean`` (reconstruction).
+            generator: Optional generator for the sample's noise.
+        """
+        q = self.encode(pose)
+        z = q.rsample(generator) if sample else q.mean
+        return VPoserOutput(q=q, z=z, decoded=self.decode(z))
+
+    @torch.no_grad()
+    def sample(
+        self, num: int, generator: torch.Generator | None = None, temperature: float = 1.0
+    ) -> DecodedPose:
+        """Draw ``num`` poses: ``z ~ N(0, temperature^2 I)``, decoded. The model is used as is
+        (call ``eval()`` first to switch dropout off).
+
+        Returns:
+            A :class:`DecodedPose` with ``rotmat (num, 21, 3, 3)`` and ``pose (num, 21, 3)``.
+        """
+        if not isinstance(num, int) or num < 1:
+            raise ValueError(f"num must be a positive int, got {num!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        p = next(self.parameters())
+        z = torch.randn((num, self.latent_dim), generator=generator, device=p.device, dtype=p.dtype)
+        return self.decode(temperature * z)
+
+    @torch.no_grad()
+    def reconstruct(self, pose: torch.Tensor) -> DecodedPose:
+        """Decode the encoder's mean: the auto-encoder's reconstruction of ``pose (B, 21, 3)``."""
+        return self.decode(self.encode(pose).mean)
+
+    @torch.no_grad()
+    def interpolate(self, pose_a: torch.Tensor, pose_b: torch.Tensor, steps: int = 8) -> DecodedPose:
+        """Walk linearly in latent space between the encoder means of two (batches of) poses.
+
+        Args:
+            pose_a: ``(B, 21, 3)`` start poses.
+            pose_b: ``(B, 21, 3)`` end poses.
+            steps: Number of poses along the path, ends included (>= 2).
+
+        Returns:
+            A :class:`DecodedPose` with ``rotmat (steps, B, 21, 3, 3)`` and ``pose (steps, B, 21, 3)``.
+        """
+        if not isinstance(steps, int) or steps < 2:
+            raise ValueError(f"steps must be an int >= 2, got {steps!r}")
+        pose_a = as_body_pose(pose_a, self.config.num_joints, "pose_a")
+        pose_b = as_body_pose(pose_b, self.config.num_joints, "pose_b")
+        if pose_a.shape != pose_b.shape:
+            raise ValueError(f"pose_a and pose_b must have the same shape, got {tuple(pose_a.shape)} and {tuple(pose_b.shape)}")
+        za, zb = self.encode(pose_a).mean, self.encode(pose_b).mean
+        t = torch.linspace(0, 1, steps, device=za.device, dtype=za.dtype)[:, None, None]
+        z = ((1 - t) * za + t * zb).reshape(-1, self.latent_dim)
+        out = self.decode(z)
+        b = pose_a.shape[0]
+        return DecodedPose(
+            rotmat=out.rotmat.reshape(steps, b, self.config.num_joints, 3, 3),
+            pose=out.pose.reshape(steps, b, self.config.num_joints, 3),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Loss terms (pure functions; each returns one value per batch element unless stated)
+# --------------------------------------------------------------------------------------------
+
+
+def kl_to_standard_normal(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mean, diag(std^2)) || N(0, I))`` summed over the last dim.
+
+    Closed form per dimension: ``(mean^2 + std^2 - 1) / 2 - log std``.
+
+    Args:
+        mean: ``(..., D)``.
+        std: ``(..., D)``, positive.
+
+    Returns:
+        ``(...)`` KL divergences in nats.
+    """
+    if mean.shape != std.shape:
+        raise ValueError(f"mean and std must have the same shape, got {tuple(mean.shape)} and {tuple(std.shape)}")
+    return (0.5 * (mean.square() + std.square() - 1.0) - torch.log(std)).sum(-1)
+
+
+def _check_rotmats(*mats: torch.Tensor) -> None:
+    for m in mats:
+        if m.ndim < 2 or m.shape[-2:] != (3, 3):
+            raise ValueError(f"rotation matrices must have shape (..., 3, 3), got {tuple(m.shape)}")
+    if len(mats) == 2 and mats[0].shape != mats[1].shape:
+        raise ValueError(f"shapes differ: {tuple(mats[0].shape)} vs {tuple(mats[1].shape)}")
+
+
+def rotmat_reconstruction_loss(rotmat: torch.Tensor, rotmat_hat: torch.Tensor) -> torch.Tensor:
+    """``L_rec = sum_j ||R_j - R_hat_j||_F^2``.
+
+    Args:
+        rotmat: ``(B, J, 3, 3)`` targets.
+        rotmat_hat: ``(B, J, 3, 3)`` reconstructions.
+
+    Returns:
+        ``(B,)``. For rotations, ``||R - R_hat||_F^2 = 4 (1 - cos angle)``.
+    """
+    _check_rotmats(rotmat, rotmat_hat)
+    return (rotmat - rotmat_hat).square().sum(dim=(-1, -2)).sum(-1)
+
+
+def orthogonality_loss(rotmat_hat: torch.Tensor) -> torch.Tensor:
+    """``L_orth = sum_j ||R_hat_j R_hat_j^T - I||_F^2``; ``(B, J, 3, 3) -> (B,)``."""
+    _check_rotmats(rotmat_hat)
+    eye = torch.eye(3, device=rotmat_hat.device, dtype=rotmat_hat.dtype)
+    gram = rotmat_hat @ rotmat_hat.transpose(-1, -2)
+    return (gram - eye).square().sum(dim=(-1, -2)).sum(-1)
+
+
+def determinant_loss(rotmat_hat: torch.Tensor) -> torch.Tensor:
+    """``L_det1 = sum_j |det R_hat_j - 1|``; ``(B, J, 3, 3) -> (B,)``."""
+    _check_rotmats(rotmat_hat)
+    return (torch.linalg.det(rotmat_hat) - 1.0).abs().sum(-1)
+
+
+def weight_l2(module: nn.Module) -> torch.Tensor:
+    """``L_reg = ||phi||^2``: the sum of squares of every ``nn.Linear`` weight of ``module`` (a scalar).
+
+    Biases and BatchNorm parameters are not decayed.
+    """
+    terms = [m.weight.square().sum() for m in module.modules() if isinstance(m, nn.Linear)]
+    if not terms:
+        raise ValueError(f"{type(module).__name__} has no nn.Linear layer to regularise")
+    return torch.stack(terms).sum()
+
+
+def geodesic_loss(rotmat: torch.Tensor, rotmat_hat: torch.Tensor) -> torch.Tensor:
+    """Mean geodesic angle (radians) over joints, ``(B, J, 3, 3) x 2 -> (B,)``."""
+    _check_rotmats(rotmat, rotmat_hat)
+    return rotations.rotmat_geodesic_distance(rotmat, rotmat_hat).mean(-1)
+
+
+def vposer_loss(
+    model: VPoser,
+    pose: torch.Tensor,
+    config: VPoserLossConfig,
+    epoch: int = 0,
+    body_forward: BodyForward | None = None,
+    rotmat: torch.Tensor | None = None,
+    sample: bool = True,
+    generator: torch.Generator | None = None,
+) -> VPoserLoss:
+    """Training loss of one batch.
+
+    Args:
+        model: The VPoser.
+        pose: ``(B, 21, 3)`` axis-angle body poses.
+        config: Term weights.
+        epoch: Current epoch (for ``extra_terms_until_epoch``).
+        body_forward: Poses the body for the vertex / joint terms (see :func:`body_forward_from_model`);
+            required when ``config.needs_body``.
+        rotmat: Optional precomputed ``(B, 21, 3, 3)`` rotation matrices of ``pose``.
+        sample: Sample ``z`` (training) or use the encoder mean (deterministic validation).
+        generator: Optional generator for the reparameterisation noise.
+
+    Returns:
+        The total and every (unweighted, batch-averaged) term.
+    """
+    pose = as_body_pose(pose, model.config.num_joints)
+    if config.needs_body and body_forward is None:
+        raise ValueError("the vertex/joint loss terms need a body model: pass body_forward (see body_forward_from_model)")
+    if rotmat is None:
+        rotmat = rotations.axis_angle_to_rotmat(pose)
+    q = model.encode(pose)
+    z = q.rsample(generator) if sample else q.mean
+    # Decode to rotation matrices only: the axis-angle is needed for the body terms alone.
+    r_hat = rotations.rot6d_to_rotmat(model.decode_6d(z))
+    zero = pose.new_zeros(())
+    kl = kl_to_standard_normal(q.mean, q.std).mean()
+    rec = rotmat_reconstruction_loss(rotmat, r_hat).mean() if config.rotmat > 0 else zero
+    orth = orthogonality_loss(r_hat).mean() if config.orth > 0 else zero
+    det1 = determinant_loss(r_hat).mean() if config.det1 > 0 else zero
+    reg = weight_l2(model) if config.reg > 0 else zero
+    extra_on = config.extra_terms_until_epoch is None or epoch < config.extra_terms_until_epoch
+    geo = geodesic_loss(rotmat, r_hat).mean() if config.geodesic > 0 and extra_on else zero
+    vertex = joint = zero
+    if config.vertex > 0 or (config.joint > 0 and extra_on):
+        verts, joints = body_forward(pose)
+        verts_hat, joints_hat = body_forward(rotations.rotmat_to_axis_angle(r_hat))
+        vertex = (verts - verts_hat).abs().mean() if config.vertex > 0 else zero
+        joint = (joints - joints_hat).abs().mean() if config.joint > 0 and extra_on else zero
+    total = (
+        config.kl * kl + config.rotmat * rec + config.orth * orth + config.det1 * det1 + config.reg * reg
+        + config.vertex * vertex + config.geodesic * geo + config.joint * joint
+    )
+    return VPoserLoss(total=total, kl=kl, rotmat=rec, orth=orth, det1=det1, reg=reg,
+                      vertex=vertex, geodesic=geo, joint=joint)
+
+
+def full_pose_from_body(body_pose: torch.Tensor) -> torch.Tensor:
+    """``(B, 21, 3)`` body pose -> ``(B, 24, 3)`` SMPL pose with root and hands at rest."""
+    body_pose = as_body_pose(body_pose)
+    full = body_pose.new_zeros(body_pose.shape[0], NUM_JOINTS, 3)
+    full[:, list(BODY_JOINTS)] = body_pose
+    return full
+
+
+def body_forward_from_model(body_model) -> BodyForward:
+    """Wrap a ``humanlib.body`` model (mean shape, root at rest, no translation) as a
+    :data:`BodyForward` for the vertex/joint loss terms and the per-vertex error."""
+
+    def forward(body_pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        full = full_pose_from_body(body_pose)
+        b = full.shape[0]
+        betas = full.new_zeros(b, body_model.num_betas)
+        out = body_model(betas=betas, pose=full, transl=full.new_zeros(b, 3))
+        return out.vertices, out.joints
+
+    return forward
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+def vposer_checkpoint(model: VPoser, metadata: dict | None = None) -> dict:
+    """The checkpoint dictionary of ``model`` (float32 CPU tensors and plain values)."""
+    state = {k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v.detach().cpu()
+             for k, v in model.state_dict().items()}
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "config": asdict(model.config),
+        "state_dict": state,
+        "metadata": dict(metadata or {}),
+    }
+
+
+def save_vposer(model: VPoser, path: str | Path, metadata: dict | None = None) -> Path:
+    """Write ``model`` as a checkpoint readable by :func:`load_vposer` (``metadata``: plain values only)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(vposer_checkpoint(model, metadata), tmp)
+    tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint
+    return path
+
+
+def read_checkpoint_file(path: str | Path) -> dict:
+    """``torch.load(path, weights_only=True)`` with errors that name the file and the reason."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt zip, truncated file, disallowed pickle globals, ...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {reason})") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds a {type(data).__name__}, expected a checkpoint dictionary")
+    return data
+
+
+def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPoser, dict]:
+    """Build a VPoser from a checkpoint dictionary, checking every key and shape.
+
+    Returns:
+        ``(model, metadata)``; the model is in eval mode.
+
+    Raises:
+        ValueError: Naming the missing / unexpected entries, config fields or tensor shapes.
+    """
+    required = {"format", "format_version", "config", "state_dict", "metadata"}
+    missing = sorted(required - set(data))
+    if missing:
+        raise ValueError(
+            f"{source} is not a humanlib VPoser checkpoint: missing entries {missing} "
+            f"(found {sorted(map(str, data))[:8]})"
+        )
+    if data["format"] != CHECKPOINT_FORMAT:
+        raise ValueError(f"{source} has format {data['format']!r}, expected {CHECKPOINT_FORMAT!r}")
+    if data["format_version"] != CHECKPOINT_FORMAT_VERSION:
+        raise ValueError(f"{source} has format_version {data['format_version']!r}, this code reads {CHECKPOINT_FORMAT_VERSION}")
+    cfg = data["config"]
+    known = {f.name for f in fields(VPoserConfig)}
+    if not isinstance(cfg, dict) or set(cfg) != known:
+        got = sorted(cfg) if isinstance(cfg, dict) else type(cfg).__name__
+        raise ValueError(f"{source}: config fields {got} do not match VPoserConfig fields {sorted(known)}")
+    model = VPoser(VPoserConfig(**cfg))
+    expected = model.state_dict()
+    state = data["state_dict"]
+    if not isinstance(state, dict):
+        raise ValueError(f"{source}: state_dict is a {type(state).__name__}, expected a dict of tensors")
+    problems = []
+    if sorted(set(expected) - set(state)):
+        problems.append(f"missing keys {sorted(set(expected) - set(state))}")
+    if sorted(set(state) - set(expected)):
+        problems.append(f"unexpected keys {sorted(set(state) - set(expected))}")
+    for key in sorted(set(expected) & set(state)):
+        value = state[key]
+        if not isinstance(value, torch.Tensor):
+            problems.append(f"{key} is a {type(value).__name__}, not a tensor")
+        elif value.shape != expected[key].shape:
+            problems.append(f"{key} has shape {tuple(value.shape)}, the architecture expects {tuple(expected[key].shape)}")
+    if problems:
+        raise ValueError(f"{source} does not match the VPoser architecture {cfg}: " + "; ".join(problems))
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    return model, dict(data["metadata"])
+
+
+def load_vposer(path: str | Path | None = None, device: str | torch.device = "cpu") -> VPoser:
+    """Load a VPoser checkpoint (``None``: the committed open checkpoint ``vposer_open.pt``).
+
+    The file is read with ``torch.load(weights_only=True)``; keys and shapes must match exactly.
+    The returned model is in eval mode; its training metadata is in ``model.metadata``.
+
+    Raises:
+        FileNotFoundError: No file at ``path``.
+        ValueError: A corrupt file or a checkpoint of another architecture (the message names
+            what mismatched).
+    """
+    path = Path(path) if path is not None else ASSETS_DIR / OPEN_CHECKPOINT_NAME
+    if not path.is_file() and path == ASSETS_DIR / OPEN_CHECKPOINT_NAME:
+        raise FileNotFoundError(
+            f"the committed VPoser checkpoint is missing ({path}); train one with "
+            "`humanlib train-vposer --out DIR` and pass DIR/best.pt"
+        )
+    model, metadata = vposer_from_checkpoint(read_checkpoint_file(path), source=str(path))
+    model.metadata = metadata
+    return model.to(device)
+
+
+# --------------------------------------------------------------------------------------------
+# The prior for fitting: E_theta_b = ||z||^2
+# --------------------------------------------------------------------------------------------
+
+
+class VPoserPrior(nn.Module, PosePrior):
+    """VPoser as the pose prior of SMPLify-X: ``E_theta_b(theta_b) = ||z||^2``.
+
+    It implements :class:`humanlib.priors.PosePrior` with the *latent* parametrisation:
+    the fitter optimises ``z`` (``(B, 32)``), the body pose is the decoder's output
+    (:meth:`to_body_pose`) and the energy it adds is ``||z||^2`` (:meth:`params_energy`).
+    :meth:`energy` scores a pose given directly, as ``||mu(theta_b)||^2`` through the encoder
+    mean (used for tables, or by a fitter that stays in pose space).
+
+    The network is frozen (no gradient to its weights, always in eval mode).
+
+    Args:
+        vposer: A trained VPoser; ``None`` loads the committed open checkpoint.
+        init_zero: Start fits at ``z = 0`` (SMPLify-X's choice, the prior's mean pose) instead
+            of the encoder mean of the initial pose.
+    """
+
+    name = "vposer"
+
+    def __init__(self, vposer: VPoser | None = None, init_zero: bool = False) -> None:
+        super().__init__()
+        self.vposer = vposer if vposer is not None else load_vposer()
+        self.init_zero = init_zero
+        self.vposer.eval()
+        for p in self.vposer.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> VPoserPrior:
+        super().train(mode)
+        self.vposer.eval()  # the frozen network never uses dropout / batch statistics
+        return self
+
+    @property
+    def latent_dim(self) -> int:
+        return self.vposer.latent_dim
+
+    def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
+        """``||mu(theta_b)||^2`` through the encoder mean; ``(B, 21, 3) -> (B,)``, differentiable."""
+        return self.vposer.encode(body_pose).mean.square().sum(-1)
+
+    def init_params(self, body_pose: torch.Tensor) -> torch.Tensor:
+        """Initial latent ``(B, 32)``: the encoder mean of ``body_pose (B, 21, 3)`` (or zeros)."""
+        body_pose = as_body_pose(body_pose)
+        if self.init_zero:
+            return body_pose.new_zeros(body_pose.shape[0], self.latent_dim)
+        with torch.no_grad():
+            return self.vposer.encode(body_pose).mean.clone()
+
+    def to_body_pose(self, params: torch.Tensor) -> torch.Tensor:
+        """Decoded body pose ``(B, 21, 3)`` of latent codes ``(B, 32)`` (differentiable in ``z``)."""
+        return self.vposer.decode(params).pose
+
+    def params_energy(self, params: torch.Tensor) -> torch.Tensor:
+        """``E_theta_b = ||z||^2``; ``(B, 32) -> (B,)``."""
+        return _check_latent(params, self.latent_dim).square().sum(-1)
+
+    def forward(self, body_pose: torch.Tensor) -> torch.Tensor:
+        return self.energy(body_pose)

@@ -1,0 +1,483 @@
+"""Tests of humanlib.priors.vposer and humanlib.priors.train_vposer (synthetic poses, fast)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from humanlib import rotations
+from humanlib.paths import ASSETS_DIR
+from humanlib.priors import PosePrior
+from humanlib.priors import train_vposer as tv
+from humanlib.priors.vposer import (
+    OPEN_CHECKPOINT_NAME,
+    VPoser,
+    VPoserConfig,
+    VPoserLossConfig,
+    VPoserPrior,
+    determinant_loss,
+    full_pose_from_body,
+    geodesic_loss,
+    kl_to_standard_normal,
+    load_vposer,
+    orthogonality_loss,
+    rotmat_reconstruction_loss,
+    save_vposer,
+    vposer_checkpoint,
+    vposer_loss,
+    weight_l2,
+)
+
+SMALL = VPoserConfig(hidden=32, latent_dim=8)
+
+
+def random_poses(n: int, seed: int = 0, scale: float = 0.4) -> torch.Tensor:
+    return scale * torch.randn(n, 21, 3, generator=torch.Generator().manual_seed(seed))
+
+
+def manifold_poses(n: int, seed: int = 0) -> torch.Tensor:
+    """Poses on a 3-d nonlinear manifold: learnable structure for the tiny training runs."""
+    g = torch.Generator().manual_seed(seed)
+    basis = torch.randn(3, 63, generator=torch.Generator().manual_seed(123))
+    s = torch.randn(n, 3, generator=g)
+    return (0.3 * torch.tanh(s @ basis)).reshape(n, 21, 3)
+
+
+def small_model(seed: int = 0) -> VPoser:
+    torch.manual_seed(seed)
+    return VPoser(SMALL)
+
+
+# ------------------------------------------------------------------------------------ shapes
+
+
+def test_default_architecture_is_v02_sized():
+    model = VPoser()
+    assert model.latent_dim == 32
+    assert model.enc_fc1.weight.shape == (512, 63)
+    assert model.dec_out.weight.shape == (126, 512)
+    # ~0.94 M parameters: a float32 checkpoint of a few MB
+    assert 0.8e6 < sum(p.numel() for p in model.parameters()) < 1.1e6
+
+
+@pytest.mark.parametrize("batch", [2, 5])
+def test_shapes(batch):
+    model = VPoser().eval()
+    pose = random_poses(batch)
+    q = model.encode(pose)
+    assert q.mean.shape == q.std.shape == (batch, 32)
+    assert (q.std > 0).all()
+    dec = model.decode(q.mean)
+    assert dec.rotmat.shape == (batch, 21, 3, 3) and dec.pose.shape == (batch, 21, 3)
+    out = model(pose.reshape(batch, 63))  # flat input accepted
+    assert out.z.shape == (batch, 32) and out.decoded.pose.shape == (batch, 21, 3)
+    full = torch.zeros(batch, 24, 3)
+    full[:, 1:22] = pose
+    assert torch.allclose(model.encode(full).mean, q.mean)  # full SMPL pose: joints 1..21 used
+    assert model.sample(4).pose.shape == (4, 21, 3)
+
+
+def test_interpolate_shapes_and_endpoints():
+    model = small_model().eval()
+    a, b = random_poses(3, 1), random_poses(3, 2)
+    path = model.interpolate(a, b, steps=5)
+    assert path.pose.shape == (5, 3, 21, 3) and path.rotmat.shape == (5, 3, 21, 3, 3)
+    assert torch.allclose(path.rotmat[0], model.reconstruct(a).rotmat, atol=1e-5)
+    assert torch.allclose(path.rotmat[-1], model.reconstruct(b).rotmat, atol=1e-5)
+
+
+def test_sample_is_reproducible_with_a_generator():
+    model = small_model().eval()
+    s1 = model.sample(6, generator=torch.Generator().manual_seed(5)).pose
+    s2 = model.sample(6, generator=torch.Generator().manual_seed(5)).pose
+    s3 = model.sample(6, generator=torch.Generator().manual_seed(6)).pose
+    assert torch.equal(s1, s2) and not torch.equal(s1, s3)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.0, 30.0))
+def test_decoder_outputs_rotations(seed, scale):
+    """Gram–Schmidt makes every decoded matrix orthonormal with det +1, for any z."""
+    model = small_model().eval()
+    z = scale * torch.randn(4, SMALL.latent_dim, generator=torch.Generator().manual_seed(seed))
+    r = model.decode(z).rotmat.double()
+    eye = torch.eye(3, dtype=torch.float64)
+    assert torch.allclose(r @ r.transpose(-1, -2), eye.expand_as(r), atol=1e-5)
+    assert torch.allclose(torch.linalg.det(r), torch.ones(4, 21, dtype=torch.float64), atol=1e-5)
+    # the axis-angle output is the same rotation
+    assert torch.allclose(rotations.axis_angle_to_rotmat(model.decode(z).pose).double(), r, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------ losses
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_kl_matches_torch_distributions(seed):
+    g = torch.Generator().manual_seed(seed)
+    mean = 2 * torch.randn(7, 32, generator=g, dtype=torch.float64)
+    std = torch.exp(torch.randn(7, 32, generator=g, dtype=torch.float64))
+    q = torch.distributions.Normal(mean, std)
+    p = torch.distributions.Normal(torch.zeros_like(mean), torch.ones_like(std))
+    expected = torch.distributions.kl_divergence(q, p).sum(-1)
+    assert torch.allclose(kl_to_standard_normal(mean, std), expected, rtol=1e-10, atol=1e-10)
+    assert torch.allclose(kl_to_standard_normal(torch.zeros(3), torch.ones(3)), torch.tensor(0.0))
+
+
+def _naive_terms(r, r_hat):
+    b, j = r.shape[:2]
+    rec = torch.zeros(b, dtype=r.dtype)
+    orth = torch.zeros(b, dtype=r.dtype)
+    det = torch.zeros(b, dtype=r.dtype)
+    for i in range(b):
+        for k in range(j):
+            rec[i] += sum((r[i, k, a, c] - r_hat[i, k, a, c]) ** 2 for a in range(3) for c in range(3))
+            gram = r_hat[i, k] @ r_hat[i, k].T
+            orth[i] += sum((gram[a, c] - (1.0 if a == c else 0.0)) ** 2 for a in range(3) for c in range(3))
+            m = r_hat[i, k]
+            d = (m[0, 0] * (m[1, 1] * m[2, 2] - m[1, 2] * m[2, 1]) - m[0, 1] * (m[1, 0] * m[2, 2] - m[1, 2] * m[2, 0])
+                 + m[0, 2] * (m[1, 0] * m[2, 1] - m[1, 1] * m[2, 0]))
+            det[i] += abs(d - 1.0)
+    return rec, orth, det
+
+
+def test_loss_terms_match_naive_references():
+    g = torch.Generator().manual_seed(0)
+    r = torch.randn(2, 3, 3, 3, generator=g, dtype=torch.float64)  # arbitrary matrices, not rotations
+    r_hat = torch.randn(2, 3, 3, 3, generator=g, dtype=torch.float64)
+    rec, orth, det = _naive_terms(r, r_hat)
+    assert torch.allclose(rotmat_reconstruction_loss(r, r_hat), rec)
+    assert torch.allclose(orthogonality_loss(r_hat), orth)
+    assert torch.allclose(determinant_loss(r_hat), det)
+
+
+def test_rotation_terms_on_rotations():
+    """On rotations: ||R - R_hat||^2 = 4 (1 - cos angle); L_orth = L_det1 = 0."""
+    g = torch.Generator().manual_seed(1)
+    r = rotations.axis_angle_to_rotmat(torch.randn(4, 21, 3, generator=g, dtype=torch.float64))
+    r_hat = rotations.axis_angle_to_rotmat(torch.randn(4, 21, 3, generator=g, dtype=torch.float64))
+    angle = rotations.rotmat_geodesic_distance(r, r_hat)
+    assert torch.allclose(rotmat_reconstruction_loss(r, r_hat), (4 * (1 - torch.cos(angle))).sum(-1))
+    assert torch.allclose(geodesic_loss(r, r_hat), angle.mean(-1))
+    assert orthogonality_loss(r_hat).max() < 1e-20
+    assert determinant_loss(r_hat).max() < 1e-12
+
+
+def test_weight_l2_is_sum_of_squared_linear_weights():
+    model = small_model()
+    expected = sum((p ** 2).sum() for name, p in model.named_parameters()
+                   if name.endswith(".weight") and "norm" not in name)
+    assert torch.allclose(weight_l2(model), expected)
+
+
+def test_total_is_the_weighted_sum_of_terms():
+    model = small_model().eval()
+    cfg = VPoserLossConfig(kl=0.3, rotmat=2.0, orth=0.5, det1=0.7, reg=1e-3)
+    loss = vposer_loss(model, random_poses(6), cfg, sample=False)
+    expected = 0.3 * loss.kl + 2.0 * loss.rotmat + 0.5 * loss.orth + 0.7 * loss.det1 + 1e-3 * loss.reg
+    assert torch.allclose(loss.total, expected)
+    assert loss.orth.item() < 1e-8 and loss.det1.item() < 1e-4  # ~0 by construction (Gram–Schmidt)
+
+
+def toy_body(body_pose):
+    """A stand-in body: vertices = a fixed linear map of the rotation matrices; joints = 5 of them."""
+    r = rotations.axis_angle_to_rotmat(body_pose).reshape(body_pose.shape[0], -1)
+    w = torch.randn(189, 30, generator=torch.Generator().manual_seed(9), dtype=r.dtype)
+    v = (r @ w).reshape(-1, 10, 3)
+    return v, v[:, :5]
+
+
+def test_released_terms_with_a_toy_body():
+    model = small_model().eval()
+    pose = random_poses(5)
+    cfg = VPoserLossConfig.released()
+    loss = vposer_loss(model, pose, cfg, epoch=0, body_forward=toy_body, sample=False)
+    rec = model.reconstruct(pose)
+    v, j = toy_body(pose)
+    v_hat, j_hat = toy_body(rec.pose)
+    assert torch.allclose(loss.vertex, (v - v_hat).abs().mean(), atol=1e-5)
+    assert torch.allclose(loss.joint, (j - j_hat).abs().mean(), atol=1e-5)
+    r = rotations.axis_angle_to_rotmat(pose)
+    assert torch.allclose(loss.geodesic, rotations.rotmat_geodesic_distance(r, rec.rotmat).mean(), atol=1e-5)
+    assert float(loss.rotmat) == 0.0
+    late = vposer_loss(model, pose, cfg, epoch=cfg.extra_terms_until_epoch, body_forward=toy_body, sample=False)
+    assert float(late.geodesic) == 0.0 and float(late.joint) == 0.0 and float(late.vertex) > 0
+    with pytest.raises(ValueError, match="body_forward"):
+        vposer_loss(model, pose, cfg)
+
+
+def test_full_pose_from_body():
+    pose = random_poses(2)
+    full = full_pose_from_body(pose)
+    assert full.shape == (2, 24, 3)
+    assert torch.equal(full[:, 1:22], pose) and not full[:, [0, 22, 23]].any()
+
+
+# ------------------------------------------------------------------------------------ gradients
+
+
+def test_gradients_finite_at_identity_and_pi():
+    model = small_model()
+    pose = torch.zeros(4, 21, 3)
+    pose[2:, :, 0] = math.pi  # rotations by pi
+    cfg = VPoserLossConfig(kl=1.0, rotmat=1.0, orth=1.0, det1=1.0, reg=1e-3, geodesic=1.0)
+    loss = vposer_loss(model, pose, cfg)
+    loss.total.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_gradcheck_loss_terms():
+    g = torch.Generator().manual_seed(3)
+    mean = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    std = (0.5 + torch.rand(3, 4, generator=g, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(kl_to_standard_normal, (mean, std))
+    r = rotations.axis_angle_to_rotmat(torch.randn(2, 3, 3, generator=g, dtype=torch.float64))
+    x6 = torch.randn(2, 3, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: rotmat_reconstruction_loss(r, rotations.rot6d_to_rotmat(x)), (x6,))
+    assert torch.autograd.gradcheck(lambda x: geodesic_loss(r, rotations.rot6d_to_rotmat(x)), (x6,))
+
+
+def test_gradcheck_through_the_decoder_in_float64():
+    model = small_model().double().eval()
+    z = torch.randn(2, SMALL.latent_dim, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda z: model.decode(z).pose, (z,), atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------ training
+
+
+def test_tiny_training_run_lowers_the_loss():
+    cfg = tv.TrainConfig(epochs=4, batch_size=64, lr=3e-3, model=SMALL, early_stop_patience=10)
+    model0 = small_model()
+    val = manifold_poses(256, 1)
+    before, _ = tv.evaluate(model0, val, cfg.loss)
+    result = tv.train_vposer(manifold_poses(2048, 0), val, cfg, progress=False)
+    assert result.stop_reason == "max_epochs" and len(result.history) == 4
+    assert result.history[-1].train["total"] < result.history[0].train["total"]
+    after, deg = tv.evaluate(result.model, val, cfg.loss)
+    assert after["total"] < 0.7 * before["total"]
+    assert deg == pytest.approx(result.history[result.best_epoch - 1].val_deg, rel=1e-4)
+
+
+def test_resume_continues_the_same_run(tmp_path):
+    """2 epochs + resume to 3 epochs gives the same weights as 3 epochs in one go."""
+    train, val = manifold_poses(512, 0), manifold_poses(128, 1)
+    cfg3 = tv.TrainConfig(epochs=3, batch_size=64, model=SMALL, early_stop_patience=10)
+    cfg2 = tv.TrainConfig(epochs=2, batch_size=64, model=SMALL, early_stop_patience=10)
+    straight = tv.train_vposer(train, val, cfg3, tmp_path / "a", progress=False)
+    tv.train_vposer(train, val, cfg2, tmp_path / "b", progress=False)
+    resumed = tv.train_vposer(train, val, cfg3, tmp_path / "b", resume=True, progress=False)
+    assert [h.epoch for h in resumed.history] == [1, 2, 3]
+    for a, b in zip(straight.history, resumed.history):
+        assert a.val["total"] == pytest.approx(b.val["total"], rel=1e-5)
+    last_a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["model"]["state_dict"]
+    last_b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["model"]["state_dict"]
+    for k in last_a:
+        assert torch.allclose(last_a[k], last_b[k], atol=1e-6), k
+    hist = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert len(hist["history"]) == 3 and hist["stop_reason"] == "max_epochs"
+    loaded = load_vposer(tmp_path / "b" / "best.pt")
+    assert loaded.metadata["best_epoch"] == resumed.best_epoch
+
+
+def test_training_refuses_to_overwrite_or_resume_nothing(tmp_path):
+    train, val = manifold_poses(128, 0), manifold_poses(32, 1)
+    cfg = tv.TrainConfig(epochs=1, batch_size=64, model=SMALL)
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        tv.train_vposer(train, val, cfg, tmp_path / "r", resume=True, progress=False)
+    tv.train_vposer(train, val, cfg, tmp_path / "r", progress=False)
+    with pytest.raises(ValueError, match="already holds"):
+        tv.train_vposer(train, val, cfg, tmp_path / "r", progress=False)
+    other = tv.TrainConfig(epochs=2, batch_size=32, model=SMALL)
+    with pytest.raises(ValueError, match="batch_size"):
+        tv.train_vposer(train, val, other, tmp_path / "r", resume=True, progress=False)
+
+
+def test_early_stopping():
+    cfg = tv.TrainConfig(epochs=20, batch_size=64, lr=1e-12, model=SMALL, early_stop_patience=2)
+    result = tv.train_vposer(manifold_poses(128, 0), manifold_poses(64, 1), cfg, progress=False)
+    assert result.stop_reason == "early_stopping" and len(result.history) == 3 and result.best_epoch == 1
+
+
+def test_train_config_bad_values():
+    with pytest.raises(ValueError, match="batch_size"):
+        tv.TrainConfig(batch_size=1)
+    with pytest.raises(ValueError, match="lr"):
+        tv.TrainConfig(lr=0.0)
+    with pytest.raises(ValueError, match="at least batch_size"):
+        tv.train_vposer(random_poses(10), random_poses(4), tv.TrainConfig(batch_size=64, model=SMALL), progress=False)
+
+
+def test_cli_trains_on_a_stub_corpus(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tv, "corpus_body_poses", lambda split: manifold_poses(300 if split == "train" else 60))
+    parser = argparse.ArgumentParser()
+    tv.add_subcommand(parser.add_subparsers())
+    args = parser.parse_args(["train-vposer", "--out", str(tmp_path / "run"), "--epochs", "1",
+                              "--batch-size", "100", "--no-progress", "--threads", str(torch.get_num_threads())])
+    assert args.func(args) == 0
+    assert "best epoch 1" in capsys.readouterr().out
+    model = load_vposer(tmp_path / "run" / "best.pt")
+    assert model.config == VPoserConfig()  # the CLI trains the published architecture
+    assert model.metadata["command"].startswith("humanlib") and "machine" in model.metadata
+    if not torch.cuda.is_available():
+        args = parser.parse_args(["train-vposer", "--out", str(tmp_path / "g"), "--device", "cuda"])
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            args.func(args)
+
+
+# ------------------------------------------------------------------------------------ checkpoints
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = small_model(4).eval()
+    path = save_vposer(model, tmp_path / "m.pt", metadata={"note": "test", "epochs": 3})
+    raw = torch.load(path, weights_only=True)  # plain tensors and values only
+    assert raw["format"] == "humanlib.vposer" and raw["config"]["hidden"] == 32
+    loaded = load_vposer(path)
+    assert not loaded.training and loaded.metadata == {"note": "test", "epochs": 3}
+    z = torch.randn(3, SMALL.latent_dim)
+    assert torch.equal(loaded.decode(z).rotmat, model.decode(z).rotmat)
+    pose = random_poses(3)
+    assert torch.equal(loaded.encode(pose).mean, model.encode(pose).mean)
+
+
+def test_checkpoint_of_another_architecture(tmp_path):
+    small = vposer_checkpoint(small_model())
+    data = vposer_checkpoint(VPoser())
+    data["state_dict"] = small["state_dict"]  # config says 512 units, weights have 32
+    torch.save(data, tmp_path / "shape.pt")
+    with pytest.raises(ValueError, match=r"enc_fc1.weight has shape \(32, 63\).*expects \(512, 63\)"):
+        load_vposer(tmp_path / "shape.pt")
+
+    data = vposer_checkpoint(small_model())
+    data["state_dict"]["extra.weight"] = torch.zeros(2)
+    del data["state_dict"]["dec_out.bias"]
+    torch.save(data, tmp_path / "keys.pt")
+    with pytest.raises(ValueError, match=r"missing keys \['dec_out.bias'\].*unexpected keys \['extra.weight'\]"):
+        load_vposer(tmp_path / "keys.pt")
+
+    torch.save(small_model().state_dict(), tmp_path / "bare.pt")  # a bare state dict
+    with pytest.raises(ValueError, match="not a humanlib VPoser checkpoint: missing entries"):
+        load_vposer(tmp_path / "bare.pt")
+
+    data = vposer_checkpoint(small_model())
+    data["config"]["num_layers"] = 3
+    torch.save(data, tmp_path / "cfg.pt")
+    with pytest.raises(ValueError, match="config fields"):
+        load_vposer(tmp_path / "cfg.pt")
+
+    data = vposer_checkpoint(small_model())
+    data["format"] = "humanlib.posendf"
+    torch.save(data, tmp_path / "fmt.pt")
+    with pytest.raises(ValueError, match="format 'humanlib.posendf'"):
+        load_vposer(tmp_path / "fmt.pt")
+
+
+class _NotAllowed:
+    pass
+
+
+def test_corrupt_or_unsafe_checkpoint(tmp_path):
+    (tmp_path / "junk.pt").write_bytes(b"\x00not a checkpoint" * 10)
+    with pytest.raises(ValueError, match="junk.pt is not a readable torch checkpoint"):
+        load_vposer(tmp_path / "junk.pt")
+    good = save_vposer(small_model(), tmp_path / "good.pt")
+    data = good.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cut.pt is not a readable torch checkpoint"):
+        load_vposer(tmp_path / "cut.pt")
+    torch.save({"format": _NotAllowed()}, tmp_path / "pickle.pt")  # arbitrary objects are refused
+    with pytest.raises(ValueError, match="pickle.pt is not a readable torch checkpoint"):
+        load_vposer(tmp_path / "pickle.pt")
+    with pytest.raises(FileNotFoundError):
+        load_vposer(tmp_path / "absent.pt")
+
+
+# ------------------------------------------------------------------------------------ bad input
+
+
+def test_bad_inputs():
+    model = small_model().eval()
+    with pytest.raises(ValueError, match=r"\(B, 21, 3\).*got \(2, 20, 3\)"):
+        model.encode(torch.zeros(2, 20, 3))
+    with pytest.raises(ValueError, match="torch.Tensor"):
+        model.encode([[0.0] * 63])
+    with pytest.raises(ValueError, match="NaN"):
+        model.encode(torch.full((2, 21, 3), float("nan")))
+    with pytest.raises(ValueError, match="floating"):
+        model.encode(torch.zeros(2, 21, 3, dtype=torch.int64))
+    with pytest.raises(ValueError, match="empty batch"):
+        model.encode(torch.zeros(0, 21, 3))
+    with pytest.raises(ValueError, match=r"z must have shape \(B, 8\)"):
+        model.decode(torch.zeros(2, 32))
+    with pytest.raises(ValueError, match="positive int"):
+        model.sample(0)
+    with pytest.raises(ValueError, match="steps"):
+        model.interpolate(random_poses(1), random_poses(1), steps=1)
+    with pytest.raises(ValueError, match="same shape"):
+        model.interpolate(random_poses(1), random_poses(2))
+    with pytest.raises(ValueError, match="eval"):
+        small_model().train().encode(random_poses(1))
+    with pytest.raises(ValueError, match="latent_dim"):
+        VPoserConfig(latent_dim=0)
+    with pytest.raises(ValueError, match="kl"):
+        VPoserLossConfig(kl=-1.0)
+    with pytest.raises(ValueError, match="shape"):
+        rotmat_reconstruction_loss(torch.zeros(2, 21, 3, 3), torch.zeros(2, 20, 3, 3))
+    with pytest.raises(ValueError, match="same shape"):
+        kl_to_standard_normal(torch.zeros(2, 3), torch.ones(2, 4))
+
+
+# ------------------------------------------------------------------------------------ prior
+
+
+def test_prior_follows_the_pose_prior_interface():
+    prior = VPoserPrior(small_model())
+    assert isinstance(prior, PosePrior) and prior.name == "vposer"
+    pose = random_poses(3)
+    z = prior.init_params(pose)
+    assert z.shape == (3, SMALL.latent_dim) and not z.requires_grad
+    assert torch.allclose(z, prior.vposer.encode(pose).mean)
+    assert not VPoserPrior(small_model(), init_zero=True).init_params(pose).any()
+    z.requires_grad_(True)
+    energy = prior.params_energy(z)
+    assert torch.allclose(energy, (z ** 2).sum(-1))
+    body = prior.to_body_pose(z)
+    assert body.shape == (3, 21, 3)
+    (energy.sum() + body.square().sum()).backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all()
+    assert all(p.grad is None for p in prior.vposer.parameters())  # the network stays frozen
+    prior.train()
+    assert not prior.vposer.training
+    e = prior.energy(pose)
+    assert e.shape == (3,) and torch.allclose(e, (prior.vposer.encode(pose).mean ** 2).sum(-1))
+    with pytest.raises(ValueError, match="z must have shape"):
+        prior.params_energy(torch.zeros(3, 5))
+
+
+def test_prior_moves_to_float64():
+    prior = VPoserPrior(small_model()).to(torch.float64)
+    z = torch.zeros(2, SMALL.latent_dim, dtype=torch.float64)
+    assert prior.to_body_pose(z).dtype == torch.float64
+
+
+# ------------------------------------------------------------------------------------ committed asset
+
+
+def test_committed_checkpoint_loads():
+    path = ASSETS_DIR / OPEN_CHECKPOINT_NAME
+    if not path.exists():
+        pytest.skip(f"the committed VPoser checkpoint is not built yet ({path})")
+    assert path.stat().st_size < 8 * 2**20
+    model = load_vposer()
+    assert model.config == VPoserConfig()
+    assert "NOT the licensed" in model.metadata["description"]
+    poses = model.sample(16, generator=torch.Generator().manual_seed(0)).rotmat
+    assert torch.isfinite(poses).all()
