@@ -13,7 +13,9 @@ import yaml
 from conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-INSTALL_SOURCE = "humanlib @ git+https://github.com/human-distribution/human-distribution"
+# The Colab cell installs from the repository the book's launch buttons point at.
+REPOSITORY = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
+INSTALL_SOURCE = f"humanlib @ git+{REPOSITORY}"
 
 
 def _toc_files() -> list[str]:
