@@ -481,3 +481,85 @@ def test_committed_checkpoint_loads():
     assert "NOT the licensed" in model.metadata["description"]
     poses = model.sample(16, generator=torch.Generator().manual_seed(0)).rotmat
     assert torch.isfinite(poses).all()
+
+
+# ------------------------------------------------------------------------------------ evaluation metrics
+
+
+def test_nearest_pose_distance_matches_brute_force():
+    from humanlib.priors.vposer_eval import nearest_pose_distance
+
+    ref = rotations.axis_angle_to_rotmat(random_poses(50, 1))
+    samples = rotations.axis_angle_to_rotmat(random_poses(7, 2))
+    samples[3] = ref[17]  # a sample that is a reference pose is at distance 0
+    got = nearest_pose_distance(samples, ref, chunk=8)  # several chunks
+    for i in range(7):
+        chordal = [float((samples[i] - ref[n]).square().sum()) for n in range(50)]
+        n = min(range(50), key=chordal.__getitem__)
+        expected = torch.rad2deg(rotations.rotmat_geodesic_distance(samples[i], ref[n])).mean()
+        assert float(got[i]) == pytest.approx(float(expected), abs=1e-3)
+    assert float(got[3]) < 1e-2
+
+
+def test_ranges_and_diversity():
+    from humanlib.priors.vposer_eval import joint_ranges, pairwise_diversity, range_violations
+
+    train = random_poses(100, 0)
+    low, high = joint_ranges(train)
+    assert not range_violations(train, low, high).any()
+    outside = train[:3].clone()
+    outside[1, 4, 2] = high[4, 2] + 0.1
+    assert range_violations(outside, low, high).tolist() == [False, True, False]
+    same = rotations.axis_angle_to_rotmat(random_poses(1).expand(5, 21, 3))
+    assert pairwise_diversity(same, 50) < 1e-2
+    assert pairwise_diversity(rotations.axis_angle_to_rotmat(random_poses(20)), 50) > 1.0
+    with pytest.raises(ValueError, match="match ranges"):
+        range_violations(torch.zeros(2, 20, 3), low, high)
+
+
+def test_gmm_reconstruction_is_a_projection():
+    from humanlib.priors.gmm import fit_gmm
+    from humanlib.priors.vposer_eval import gmm_reconstruct
+
+    x = random_poses(400, 3)
+    gmm = fit_gmm(x.reshape(400, 63).double(), num_components=2, max_iter=5).gmm
+    full = gmm_reconstruct(gmm, x, code_dim=63)
+    assert torch.allclose(full, x, atol=1e-4)  # all directions kept: exact
+    part = gmm_reconstruct(gmm, x, code_dim=10)
+    again = gmm_reconstruct(gmm, part, code_dim=10)
+    k1 = gmm.responsibilities(x.reshape(400, 63).double()).argmax(-1)
+    k2 = gmm.responsibilities(part.reshape(400, 63).double()).argmax(-1)
+    same = k1 == k2
+    assert torch.allclose(again[same], part[same], atol=1e-4)  # idempotent where the component is kept
+    assert (part - x).abs().mean() > 0
+
+
+# ------------------------------------------------------------------------------------ figures
+
+
+def _grid_mesh(n: int = 12):
+    u, v = torch.meshgrid(torch.linspace(0, 1, n), torch.linspace(0, 1, n), indexing="ij")
+    verts = torch.stack([u.flatten(), v.flatten(), 0.1 * torch.sin(3 * u.flatten())], -1)
+    idx = torch.arange(n * n).reshape(n, n)
+    a, b, c, d = idx[:-1, :-1].flatten(), idx[1:, :-1].flatten(), idx[:-1, 1:].flatten(), idx[1:, 1:].flatten()
+    faces = torch.cat([torch.stack([a, b, c], -1), torch.stack([b, d, c], -1)])
+    return verts, faces
+
+
+def test_decimated_mesh_and_figures():
+    from humanlib.priors.vposer_viz import bodies_animation, bodies_figure, decimate_mesh, skeletons_figure
+
+    verts, faces = _grid_mesh()
+    mesh = decimate_mesh(verts, faces, cell=0.25)
+    assert mesh.num_clusters < verts.shape[0] and mesh.faces.max() < mesh.num_clusters
+    assert (mesh.faces[:, 0] != mesh.faces[:, 1]).all()
+    reduced = mesh.reduce(verts[None].expand(2, -1, -1))
+    for k in range(mesh.num_clusters):  # each reduced vertex is the mean of its cluster
+        assert torch.allclose(reduced[1, k], verts[mesh.cluster == k].mean(0), atol=1e-6)
+    fig = bodies_figure(verts[None].expand(3, -1, -1), mesh, labels=["a", "b", "c"])
+    assert len(fig.data) == 3
+    anim = bodies_animation(verts[None, None].expand(4, 2, -1, -1), mesh, [str(t) for t in range(4)])
+    assert len(anim.frames) == 4 and len(anim.layout.sliders[0].steps) == 4
+    assert len(skeletons_figure(torch.zeros(2, 24, 3)).data) == 1
+    with pytest.raises(ValueError, match="vertices must be"):
+        mesh.reduce(torch.zeros(3, 5, 3))

@@ -1,0 +1,288 @@
+"""Measuring pose priors on held-out poses: VPoser against the GMM.
+
+Every metric works on rotation matrices ``(N, 21, 3, 3)`` of the 21 body joints, so the two
+priors (one decodes rotations, the other lives in axis-angle) are compared the same way.
+
+* **Reconstruction**: how well a 32-number code describes a held-out pose. VPoser: decode the
+  encoder mean. The GMM has no encoder; its natural 32-number code is the projection of the
+  pose onto the 32 principal directions of its most responsible component (a mixture of
+  probabilistic PCA), :func:`gmm_reconstruct`. Errors in degrees per joint
+  (:func:`geodesic_deg_per_joint`) and millimetres per vertex on the open body model (mean
+  shape, root at rest).
+* **Plausibility of samples**: the distance (mean geodesic angle per joint) from each sample to
+  its nearest training and test pose (:func:`nearest_pose_distance`), and the fraction of
+  samples with a joint outside the range the training data visits (:func:`joint_ranges`,
+  :func:`range_violations`). The same numbers for real test poses give the baseline.
+* **Diversity**: the mean geodesic angle per joint between random pairs of samples
+  (:func:`pairwise_diversity`), against the same for test poses.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from humanlib import rotations
+from humanlib.priors.vposer import VPoser, as_body_pose, body_forward_from_model, load_vposer
+
+
+def _check_rotmats(x: torch.Tensor, name: str) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[-2:] != (3, 3) or x.shape[0] == 0:
+        raise ValueError(f"{name} must be a (N, J, 3, 3) tensor of rotation matrices with N >= 1, "
+                         f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+
+
+def geodesic_deg_per_joint(rotmat_a: torch.Tensor, rotmat_b: torch.Tensor) -> torch.Tensor:
+    """Mean geodesic angle per joint, in degrees: ``(N, J, 3, 3) x 2 -> (N,)``."""
+    _check_rotmats(rotmat_a, "rotmat_a")
+    _check_rotmats(rotmat_b, "rotmat_b")
+    return torch.rad2deg(rotations.rotmat_geodesic_distance(rotmat_a, rotmat_b)).mean(-1)
+
+
+@torch.no_grad()
+def nearest_pose_distance(samples: torch.Tensor, reference: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
+    """Distance of each sample to its nearest reference pose.
+
+    The neighbour is the nearest in the chordal metric ``sum_j ||R_j - R'_j||_F^2`` (a matrix
+    product, cheap for large reference sets); the distance reported is the mean geodesic angle
+    per joint to that neighbour, in degrees.
+
+    Args:
+        samples: ``(S, J, 3, 3)`` rotation matrices.
+        reference: ``(N, J, 3, 3)`` rotation matrices.
+        chunk: Reference poses per block (memory ``S * chunk`` floats).
+
+    Returns:
+        ``(S,)`` degrees.
+    """
+    _check_rotmats(samples, "samples")
+    _check_rotmats(reference, "reference")
+    if samples.shape[1] != reference.shape[1]:
+        raise ValueError(f"samples have {samples.shape[1]} joints, reference {reference.shape[1]}")
+    s = samples.reshape(samples.shape[0], -1).float()
+    best_dot = torch.full((s.shape[0],), -torch.inf)
+    best_idx = torch.zeros(s.shape[0], dtype=torch.long)
+    for start in range(0, reference.shape[0], chunk):
+        ref = reference[start:start + chunk].reshape(-1, s.shape[1]).float()
+        # ||R - R'||^2 = const - 2 <R, R'> for rotations: the nearest has the largest dot product
+        dot, idx = (s @ ref.T).max(dim=1)
+        better = dot > best_dot
+        best_dot = torch.where(better, dot, best_dot)
+        best_idx = torch.where(better, idx + start, best_idx)
+    return geodesic_deg_per_joint(samples.float(), reference[best_idx].float())
+
+
+def joint_ranges(poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per joint and axis, the smallest and largest axis-angle component seen in ``poses``.
+
+    Args:
+        poses: ``(N, J, 3)`` axis-angle (e.g. the training split).
+
+    Returns:
+        ``(low, high)``, each ``(J, 3)`` radians.
+    """
+    if poses.ndim != 3 or poses.shape[-1] != 3 or poses.shape[0] == 0:
+        raise ValueError(f"poses must be (N, J, 3) axis-angle with N >= 1, got {tuple(poses.shape)}")
+    return poses.amin(0), poses.amax(0)
+
+
+def range_violations(poses: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """Whether each pose has a joint outside the ranges: ``(N, J, 3) -> (N,)`` booleans."""
+    if poses.shape[1:] != low.shape or low.shape != high.shape:
+        raise ValueError(f"poses {tuple(poses.shape)} do not match ranges {tuple(low.shape)}")
+    return ((poses < low) | (poses > high)).any(-1).any(-1)
+
+
+@torch.no_grad()
+def pairwise_diversity(rotmat: torch.Tensor, num_pairs: int = 2000, generator: torch.Generator | None = None) -> float:
+    """Mean geodesic angle per joint (degrees) between random pairs of poses ``(N, J, 3, 3)``."""
+    _check_rotmats(rotmat, "rotmat")
+    if rotmat.shape[0] < 2:
+        raise ValueError("need at least 2 poses to measure diversity")
+    i = torch.randint(rotmat.shape[0], (num_pairs,), generator=generator)
+    j = (i + torch.randint(1, rotmat.shape[0], (num_pairs,), generator=generator)) % rotmat.shape[0]
+    return float(geodesic_deg_per_joint(rotmat[i], rotmat[j]).mean())
+
+
+@torch.no_grad()
+def gmm_reconstruct(gmm, poses: torch.Tensor, code_dim: int = 32) -> torch.Tensor:
+    """Reconstruct poses from a ``code_dim``-number GMM code (mixture-of-PPCA projection).
+
+    For each pose, take the component ``k`` with the largest responsibility and project
+    ``theta - mu_k`` onto the ``code_dim`` leading eigenvectors of ``Sigma_k``.
+
+    Args:
+        gmm: A :class:`humanlib.priors.gmm.GaussianMixture` on 63-d body poses.
+        poses: ``(N, 21, 3)`` axis-angle.
+        code_dim: Number of principal directions kept (32, VPoser's latent size).
+
+    Returns:
+        ``(N, 21, 3)`` reconstructed axis-angle.
+    """
+    poses = as_body_pose(poses)
+    x = poses.reshape(poses.shape[0], -1).double()
+    k = gmm.responsibilities(x.to(gmm.means.dtype)).argmax(-1)
+    _, vecs = torch.linalg.eigh(gmm.covariances.double())  # ascending eigenvalues
+    basis = vecs[..., -code_dim:]  # (K, D, code_dim)
+    mu = gmm.means.double()[k]
+    u = basis[k]
+    coeff = torch.einsum("ndc,nd->nc", u, x - mu)
+    return (mu + torch.einsum("ndc,nc->nd", u, coeff)).reshape(poses.shape).to(poses.dtype)
+
+
+@dataclass
+class PriorScores:
+    """Measured numbers of one prior (or of the test data, as a baseline).
+
+    Attributes:
+        recon_deg_mean: Mean reconstruction error, degrees per joint (None for the data).
+        recon_deg_median: Median over poses of the per-pose error.
+        recon_mm_mean: Mean per-vertex error on the open body model, millimetres (None without it).
+        sample_to_train_deg: Mean distance of samples to their nearest training pose (deg/joint).
+        sample_to_test_deg: Mean distance of samples to their nearest test pose (deg/joint).
+        range_violation_rate: Fraction of samples with a joint outside the training ranges.
+        diversity_deg: Mean distance between random pairs of samples (deg/joint).
+    """
+
+    recon_deg_mean: float | None
+    recon_deg_median: float | None
+    recon_mm_mean: float | None
+    sample_to_train_deg: float
+    sample_to_test_deg: float
+    range_violation_rate: float
+    diversity_deg: float
+
+
+@torch.no_grad()
+def vertex_error_mm(body_forward, poses: torch.Tensor, recon: torch.Tensor, chunk: int = 256) -> float:
+    """Mean per-vertex distance (mm) between the bodies posed by ``poses`` and ``recon`` ``(N, 21, 3)``."""
+    total, count = 0.0, 0
+    for s in range(0, poses.shape[0], chunk):
+        v, _ = body_forward(poses[s:s + chunk])
+        v_hat, _ = body_forward(recon[s:s + chunk])
+        d = (v - v_hat).norm(dim=-1).mean(-1)
+        total += float(d.sum())
+        count += d.shape[0]
+    return 1000.0 * total / count
+
+
+@torch.no_grad()
+def score_samples(samples_rotmat, samples_aa, train_rotmat, test_rotmat, low, high, generator) -> dict:
+    """Plausibility and diversity numbers of a set of samples (rotations and axis-angle)."""
+    return {
+        "sample_to_train_deg": float(nearest_pose_distance(samples_rotmat, train_rotmat).mean()),
+        "sample_to_test_deg": float(nearest_pose_distance(samples_rotmat, test_rotmat).mean()),
+        "range_violation_rate": float(range_violations(samples_aa, low, high).float().mean()),
+        "diversity_deg": pairwise_diversity(samples_rotmat, generator=generator),
+    }
+
+
+def run_comparison(
+    checkpoint: str | Path | None = None,
+    gmm_path: str | Path | None = None,
+    num_samples: int = 1000,
+    max_test: int = 5000,
+    max_train: int = 100_000,
+    seed: int = 0,
+    command: str = "",
+    vposer: VPoser | None = None,
+) -> dict:
+    """Measure VPoser, the GMM (when available) and the test data itself; return a JSON-ready dict.
+
+    Args:
+        checkpoint: VPoser checkpoint (None: the committed one), unless ``vposer`` is given.
+        gmm_path: GMM ``.npz`` (None: the committed GMM; skipped with a note if it is missing).
+        num_samples: Samples drawn from each prior.
+        max_test: Test poses used (a seeded random subset).
+        max_train: Training poses used as the nearest-neighbour reference and for the ranges.
+        seed: Seed of the subsets and the samples.
+        command: The command line, stored in the results.
+        vposer: An already loaded model (overrides ``checkpoint``).
+    """
+    from humanlib.priors.train_vposer import corpus_body_poses, machine_description
+
+    t0 = time.perf_counter()
+    model = vposer if vposer is not None else load_vposer(checkpoint)
+    model = model.eval().cpu()
+    g = torch.Generator().manual_seed(seed)
+    train = corpus_body_poses("train")
+    test = corpus_body_poses("test")
+    low, high = joint_ranges(train)
+    if train.shape[0] > max_train:
+        train = train[torch.randperm(train.shape[0], generator=g)[:max_train]]
+    if test.shape[0] > max_test:
+        test = test[torch.randperm(test.shape[0], generator=g)[:max_test]]
+    train_r = rotations.axis_angle_to_rotmat(train)
+    test_r = rotations.axis_angle_to_rotmat(test)
+
+    body_forward, body_note = None, "open body model, mean shape, root at rest"
+    try:
+        from humanlib.body import load_body_model
+
+        body_forward = body_forward_from_model(load_body_model())
+    except (ImportError, FileNotFoundError) as exc:
+        body_note = f"no body model ({exc}); mm per vertex not measured"
+
+    results: dict = {}
+    # VPoser
+    rec = model.reconstruct(test)
+    err = geodesic_deg_per_joint(test_r, rec.rotmat)
+    samples = model.sample(num_samples, generator=g)
+    results["vposer"] = asdict(PriorScores(
+        recon_deg_mean=float(err.mean()), recon_deg_median=float(err.median()),
+        recon_mm_mean=vertex_error_mm(body_forward, test, rec.pose) if body_forward else None,
+        **score_samples(samples.rotmat, samples.pose, train_r, test_r, low, high, g)))
+    # GMM
+    gmm_note = None
+    try:
+        from humanlib.priors.gmm import load_gmm
+
+        gmm = load_gmm(gmm_path)
+    except (ImportError, FileNotFoundError) as exc:
+        gmm, gmm_note = None, f"GMM not available: {exc}"
+    if gmm is not None:
+        rec_aa = gmm_reconstruct(gmm, test, model.latent_dim)
+        err = geodesic_deg_per_joint(test_r, rotations.axis_angle_to_rotmat(rec_aa))
+        s_aa = gmm.sample(num_samples, generator=g).float().reshape(num_samples, -1, 3)
+        results["gmm"] = asdict(PriorScores(
+            recon_deg_mean=float(err.mean()), recon_deg_median=float(err.median()),
+            recon_mm_mean=vertex_error_mm(body_forward, test, rec_aa) if body_forward else None,
+            **score_samples(rotations.axis_angle_to_rotmat(s_aa), s_aa, train_r, test_r, low, high, g)))
+    # The test poses themselves: what a real pose scores (distance to the nearest *other* test pose
+    # is meaningless, so the reference for "to test" is left out for the data row).
+    idx = torch.randperm(test.shape[0], generator=g)[:num_samples]
+    data_scores = score_samples(test_r[idx], test[idx], train_r, test_r, low, high, g)
+    data_scores["sample_to_test_deg"] = None
+    results["test_data"] = dict(recon_deg_mean=None, recon_deg_median=None, recon_mm_mean=None, **data_scores)
+
+    meta = getattr(model, "metadata", {})
+    return {
+        "command": command,
+        "machine": machine_description(),
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "checkpoint": str(checkpoint) if checkpoint else "humanlib/assets/priors/vposer_open.pt",
+        "checkpoint_train_seconds": meta.get("train_seconds"),
+        "gmm": str(gmm_path) if gmm_path else ("committed GMM" if gmm is not None else None),
+        "gmm_note": gmm_note,
+        "body": body_note,
+        "num_samples": num_samples,
+        "test_poses": int(test.shape[0]),
+        "train_reference_poses": int(train.shape[0]),
+        "seed": seed,
+        "definitions": {
+            "recon_deg": "mean geodesic angle per joint between a test pose and its reconstruction from a "
+                         "32-number code (VPoser: decoder(encoder mean); GMM: projection on the 32 leading "
+                         "principal directions of the most responsible component)",
+            "recon_mm": "mean per-vertex distance on the open body model (mean shape, root at rest)",
+            "sample_to_train_deg / sample_to_test_deg": "mean geodesic angle per joint from a sample to the "
+                         "nearest (chordal metric) train / test pose; the data row uses test poses as samples",
+            "range_violation_rate": "fraction of samples with an axis-angle component outside the "
+                                    "[min, max] range of the whole train split",
+            "diversity_deg": "mean geodesic angle per joint between random pairs of samples",
+        },
+        "priors": results,
+    }
