@@ -1,16 +1,12 @@
 """Where ``humanlib`` finds its files: one place, environment variables with defaults.
 
-=====================  ==================================================================
-variable               meaning (default)
-=====================  ==================================================================
-``HUMANLIB_CACHE_DIR``  derived files written at run time (``~/.cache/humanlib``)
-``HUMANLIB_BODY_MODEL`` a user's SMPL / SMPL-X model file (``.pkl`` or ``.npz``); when set,
-                        every chapter uses it instead of the open body model
-``HUMANLIB_AMASS_DIR``  a user's AMASS folder; when set, the data chapters use it instead of
-                        the open motion corpus
-``HUMANLIB_RAW_DATA``   the raw open mocap archives (``../shared/data`` of a course checkout);
-                        only needed to *rebuild* the open corpus
-=====================  ==================================================================
+* ``HUMANLIB_CACHE_DIR``: derived files written at run time (default ``~/.cache/humanlib``).
+* ``HUMANLIB_BODY_MODEL``: a user's SMPL / SMPL-X model file (``.pkl`` or ``.npz``); when set,
+  every chapter uses it instead of the open body model.
+* ``HUMANLIB_AMASS_DIR``: a user's AMASS folder; when set, the data chapters use it instead of
+  the open motion corpus.
+* ``HUMANLIB_RAW_DATA``: the raw open mocap archives (``../shared/data`` next to a course
+  checkout); only needed to *rebuild* the open corpus.
 
 Committed assets (the open body model, the open corpus, trained priors) ship inside
 the package under ``humanlib/assets`` so that ``pip install`` carries them.
