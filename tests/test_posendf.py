@@ -399,3 +399,32 @@ def test_quats_to_full_pose_round_trip_and_animation():
         skeleton_animation(joints[0])
     frames, steps = trajectory_frames(torch.zeros(30, 2, K, 4), max_frames=5)
     assert steps[0] == 0 and steps[-1] == 29 and frames.shape[0] == len(steps) <= 5
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_train_resume_and_eval(tmp_path, monkeypatch):
+    """train-posendf / eval-posendf end to end on a toy corpus (the real corpus is not needed)."""
+    import json
+
+    from humanlib.priors import posendf_train
+
+    toy = {"train": _toy_manifold(120, seed=0), "val": _toy_manifold(40, seed=1)}
+    monkeypatch.setattr(posendf_train, "corpus_quats", lambda split, num=0: toy[split][: num or None])
+    out = tmp_path / "run"
+    args = ["train-posendf", "--out", str(out), "--steps", "6", "--batch-size", "8", "--num-manifold", "100",
+            "--num-noisy", "60", "--num-clean", "20", "--num-val", "30", "--val-every", "3", "--no-progress"]
+    assert posendf_train.main(args) == 0
+    for name in ("data.pt", "last.pt", "posendf.pt", "history.json", "curves.png"):
+        assert (out / name).is_file(), name
+    meta = load_posendf(out / "posendf.pt").metadata
+    assert meta["command"].startswith("humanlib train-posendf") and meta["label_metric"] == "talk"
+    assert posendf_train.main(args + ["--resume", "--steps", "9"]) == 0
+    assert json.loads((out / "history.json").read_text())[-1]["step"] == 9
+    metrics = tmp_path / "m.json"
+    assert posendf_train.main(["eval-posendf", "--checkpoint", str(out / "posendf.pt"), "--data", str(out / "data.pt"),
+                               "--out", str(metrics), "--num-generate", "10", "--bench-poses", "10"]) == 0
+    result = json.loads(metrics.read_text())
+    assert set(result["field"]["mae_by_sigma"]) == {"0.01", "0.05", "0.1", "0.25", "0.5"}
+    assert 0 <= result["project_random"]["converged_fraction"] <= 1
