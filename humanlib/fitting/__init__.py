@@ -1,0 +1,41 @@
+"""SMPLify on the open body model: energies, camera, staged fitting, synthetic evaluation.
+
+=====================================  ==========================================
+piece                                  module
+=====================================  ==========================================
+``Pi_K``, camera initialisation         :mod:`humanlib.fitting.camera`
+``E_J``, ``E_a``, ``E_sp``, ``E_beta``  :mod:`humanlib.fitting.energies`
+stages, :func:`fit_smplify`             :mod:`humanlib.fitting.smplify`
+synthetic keypoints, Procrustes         :mod:`humanlib.fitting.evaluate`
+``humanlib fit`` / ``smplify-eval``     :mod:`humanlib.fitting.jobs`
+=====================================  ==========================================
+"""
+
+from humanlib.fitting.camera import Camera, project
+from humanlib.fitting.energies import (
+    BENDING_JOINTS,
+    CapsuleBody,
+    angle_energy,
+    geman_mcclure,
+    interpenetration_energy,
+    keypoint_energy,
+    shape_energy,
+)
+from humanlib.fitting.smplify import SMPLifyConfig, SMPLifyResult, SMPLifyStage, fit_smplify, smplify_stages
+
+__all__ = [
+    "BENDING_JOINTS",
+    "Camera",
+    "CapsuleBody",
+    "SMPLifyConfig",
+    "SMPLifyResult",
+    "SMPLifyStage",
+    "angle_energy",
+    "fit_smplify",
+    "geman_mcclure",
+    "interpenetration_energy",
+    "keypoint_energy",
+    "project",
+    "shape_energy",
+    "smplify_stages",
+]

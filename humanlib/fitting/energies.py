@@ -1,0 +1,307 @@
+"""SMPLify's energy terms, each a pure function returning one energy per frame ``(B,)``.
+
+``E(beta, theta) = E_J + lambda_theta E_theta + lambda_a E_a + lambda_sp E_sp + lambda_beta E_beta``
+
+* :func:`geman_mcclure` and :func:`keypoint_energy`: ``E_J``, the robust 2D reprojection term;
+* :func:`angle_energy`: ``E_a``, the penalty on elbows and knees bending the unnatural way;
+* :class:`CapsuleBody` and :func:`interpenetration_energy`: ``E_sp``, spheres along the limbs
+  and torso that must not sink into each other;
+* :func:`shape_energy`: ``E_beta = ||beta||^2``.
+
+The pose prior ``E_theta`` lives in :mod:`humanlib.priors`. How the weights combine (squared
+or not) is decided once, in :mod:`humanlib.fitting.smplify`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from humanlib.skeleton import NUM_JOINTS, joint
+
+# --------------------------------------------------------------------------- E_J
+
+
+def geman_mcclure(squared_residual: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Geman-McClure robust penalty ``rho(r) = sigma^2 r^2 / (sigma^2 + r^2)`` of squared residuals.
+
+    ``rho`` behaves like ``r^2`` for ``|r| << sigma`` and saturates at ``sigma^2`` for
+    ``|r| >> sigma``, so a keypoint that is badly wrong pulls with bounded force (its
+    derivative ``2 r sigma^4 / (sigma^2 + r^2)^2`` vanishes as ``r`` grows).
+
+    Args:
+        squared_residual: ``(...)`` values ``r^2 >= 0`` (e.g. squared pixel distances).
+        sigma: scale in the residual's units (SMPLify: 100 px).
+
+    Returns:
+        ``(...)`` penalties in ``[0, sigma^2)``.
+    """
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive; got {sigma}")
+    s2 = sigma * sigma
+    return s2 * squared_residual / (s2 + squared_residual)
+
+
+def check_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless keypoints are ``(B, 24, 2)`` and confidences ``(B, 24)``, finite and >= 0."""
+    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2):
+        raise ValueError(
+            f"keypoints must have shape (B, {NUM_JOINTS}, 2) (pixels, one row per SMPL joint; set the "
+            f"confidence of unobserved joints to 0); got {tuple(getattr(keypoints, 'shape', ()))}"
+        )
+    if not isinstance(confidence, torch.Tensor) or confidence.shape != keypoints.shape[:2]:
+        raise ValueError(
+            f"confidence must have shape {tuple(keypoints.shape[:2])} to match keypoints; "
+            f"got {tuple(getattr(confidence, 'shape', ()))}"
+        )
+    if not torch.isfinite(confidence).all() or (confidence < 0).any():
+        raise ValueError("confidence must be finite and >= 0")
+
+
+def keypoint_energy(
+    projected: torch.Tensor, keypoints: torch.Tensor, confidence: torch.Tensor, sigma: float = 100.0
+) -> torch.Tensor:
+    """``E_J = sum_i w_i rho(Pi_K(J_i) - J_est,i)`` per frame.
+
+    Args:
+        projected: ``(B, J, 2)`` projected model joints (pixels).
+        keypoints: ``(B, J, 2)`` observed keypoints (pixels); entries with zero confidence
+            are ignored (they may hold any finite value).
+        confidence: ``(B, J)`` per-joint weights ``w_i``.
+        sigma: Geman-McClure scale (pixels).
+
+    Returns:
+        ``(B,)`` energies (pixels^2).
+    """
+    sq = (projected - keypoints).square().sum(-1)
+    return (confidence * geman_mcclure(sq, sigma)).sum(-1)
+
+
+# --------------------------------------------------------------------------- E_a
+
+
+@dataclass(frozen=True)
+class BendingJoint:
+    """A hinge-like joint and the axis-angle component that measures its bending.
+
+    ``exp(sign * theta[axis])`` is small when the joint bends the natural way and grows
+    when it hyper-extends. The signs follow from the body frame (+X the body's left, +Y up,
+    +Z forward) with the arms along +-X and the legs along -Y at rest: flexing the left elbow
+    (hand forward) is a negative rotation about +Y, the right elbow a positive one, and a
+    knee (foot backward) a positive rotation about +X. A test checks them on the body model.
+    """
+
+    name: str
+    axis: int
+    sign: float
+
+    @property
+    def index(self) -> int:
+        """SMPL joint index."""
+        return joint(self.name)
+
+
+#: The joints of ``E_a`` (SMPLify's ``[55, 58, 12, 15]`` with signs ``[1, -1, -1, -1]``, named).
+BENDING_JOINTS: tuple[BendingJoint, ...] = (
+    BendingJoint("left_elbow", axis=1, sign=1.0),
+    BendingJoint("right_elbow", axis=1, sign=-1.0),
+    BendingJoint("left_knee", axis=0, sign=-1.0),
+    BendingJoint("right_knee", axis=0, sign=-1.0),
+)
+
+
+def angle_energy(pose: torch.Tensor, joints: tuple[BendingJoint, ...] = BENDING_JOINTS) -> torch.Tensor:
+    """``E_a = sum_i exp(s_i theta_i)`` over elbows and knees.
+
+    Args:
+        pose: ``(B, 24, 3)`` full SMPL pose (axis-angle, radians).
+        joints: the bending joints with their axis and sign.
+
+    Returns:
+        ``(B,)`` energies (``len(joints)`` at the rest pose).
+    """
+    if pose.ndim != 3 or pose.shape[1:] != (NUM_JOINTS, 3):
+        raise ValueError(f"pose must have shape (B, {NUM_JOINTS}, 3); got {tuple(pose.shape)}")
+    idx = torch.tensor([j.index for j in joints], device=pose.device)
+    axis = torch.tensor([j.axis for j in joints], device=pose.device)
+    sign = torch.tensor([j.sign for j in joints], dtype=pose.dtype, device=pose.device)
+    return torch.exp(sign * pose[:, idx, axis]).sum(-1)
+
+
+# --------------------------------------------------------------------------- E_beta
+
+
+def shape_energy(betas: torch.Tensor) -> torch.Tensor:
+    """``E_beta = ||beta||^2`` per frame, ``(B,)`` (the open model's betas are N(0, I) by construction)."""
+    return betas.square().sum(-1)
+
+
+# --------------------------------------------------------------------------- E_sp
+
+
+@dataclass(frozen=True)
+class Capsule:
+    """A body part approximated by spheres on the segment from joint ``start`` to joint ``end``."""
+
+    name: str
+    start: str
+    end: str
+
+
+#: Parts carrying spheres. Head, hands and feet only absorb mesh vertices when radii are
+#: measured (``SINK_CAPSULES``); they carry no spheres.
+CAPSULES: tuple[Capsule, ...] = (
+    Capsule("lower_torso", "pelvis", "spine2"),
+    Capsule("upper_torso", "spine2", "neck"),
+    Capsule("left_upper_arm", "left_shoulder", "left_elbow"),
+    Capsule("left_forearm", "left_elbow", "left_wrist"),
+    Capsule("right_upper_arm", "right_shoulder", "right_elbow"),
+    Capsule("right_forearm", "right_elbow", "right_wrist"),
+    Capsule("left_thigh", "left_hip", "left_knee"),
+    Capsule("left_shin", "left_knee", "left_ankle"),
+    Capsule("right_thigh", "right_hip", "right_knee"),
+    Capsule("right_shin", "right_knee", "right_ankle"),
+)
+SINK_CAPSULES: tuple[Capsule, ...] = (
+    Capsule("head", "neck", "head"),
+    Capsule("left_shoulder_blade", "left_collar", "left_shoulder"),
+    Capsule("right_shoulder_blade", "right_collar", "right_shoulder"),
+    Capsule("left_hand", "left_wrist", "left_hand"),
+    Capsule("right_hand", "right_wrist", "right_hand"),
+    Capsule("left_foot", "left_ankle", "left_foot"),
+    Capsule("right_foot", "right_ankle", "right_foot"),
+)
+
+#: Pairs of parts that must not interpenetrate. Parts that meet at a joint (and the upper
+#: arms with the upper torso, the thighs with the lower torso, which touch at rest) are left out.
+COLLISION_PAIRS: tuple[tuple[str, str], ...] = tuple(
+    [(f"{s}_forearm", t) for s in ("left", "right") for t in ("lower_torso", "upper_torso")]
+    + [(f"{s}_forearm", f"{side}_{leg}") for s in ("left", "right") for side in ("left", "right") for leg in ("thigh", "shin")]
+    + [(f"{s}_upper_arm", f"{side}_thigh") for s in ("left", "right") for side in ("left", "right")]
+    + [(f"{s}_upper_arm", "lower_torso") for s in ("left", "right")]
+    + [(f"{s}_shin", "lower_torso") for s in ("left", "right")]
+    + [("left_forearm", "right_forearm"), ("left_forearm", "right_upper_arm"), ("right_forearm", "left_upper_arm"),
+       ("left_upper_arm", "right_upper_arm"), ("left_thigh", "right_thigh"), ("left_shin", "right_shin"),
+       ("left_thigh", "right_shin"), ("right_thigh", "left_shin")]
+)
+
+
+def _segment_distance(points: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Distance of points ``(..., V, 3)`` to segments ``a -> b`` ``(..., 3)``, ``(..., V)``."""
+    ab = b - a
+    t = ((points - a.unsqueeze(-2)) * ab.unsqueeze(-2)).sum(-1) / ab.square().sum(-1, keepdim=True).clamp(min=1e-12)
+    closest = a.unsqueeze(-2) + t.clamp(0.0, 1.0).unsqueeze(-1) * ab.unsqueeze(-2)
+    return (points - closest).norm(dim=-1)
+
+
+class CapsuleBody:
+    """Spheres along body parts, sized from the mesh: SMPLify's interpenetration proxy on the CPU.
+
+    Each part of :data:`CAPSULES` gets ``spheres_per_part`` spheres evenly spaced on its
+    bone. A mesh vertex belongs to the part whose bone is nearest at rest (``rest_vertices``,
+    ``rest_joints``, e.g. the mean shape); a part's radius is the median distance of its
+    vertices to its bone, measured again for each shape by :meth:`radii`.
+
+    Args:
+        rest_vertices: ``(V, 3)`` unposed mesh vertices used to assign vertices to parts.
+        rest_joints: ``(24, 3)`` unposed joints.
+        spheres_per_part: spheres per part.
+        sigma_scale: each sphere is an isotropic Gaussian with ``sigma = sigma_scale * r``.
+    """
+
+    def __init__(self, rest_vertices: torch.Tensor, rest_joints: torch.Tensor,
+                 spheres_per_part: int = 4, sigma_scale: float = 1.0 / 3.0) -> None:
+        if rest_vertices.ndim != 2 or rest_vertices.shape[-1] != 3 or rest_joints.shape != (NUM_JOINTS, 3):
+            raise ValueError(
+                f"rest_vertices must be (V, 3) and rest_joints ({NUM_JOINTS}, 3); "
+                f"got {tuple(rest_vertices.shape)} and {tuple(rest_joints.shape)}"
+            )
+        parts = CAPSULES + SINK_CAPSULES
+        starts = torch.tensor([joint(c.start) for c in parts])
+        ends = torch.tensor([joint(c.end) for c in parts])
+        dist = _segment_distance(rest_vertices.unsqueeze(0), rest_joints[starts], rest_joints[ends])  # (P, V)
+        owner = dist.argmin(0)
+        self.part_vertices = [torch.nonzero(owner == k).squeeze(-1) for k in range(len(CAPSULES))]
+        self.starts = starts[: len(CAPSULES)]
+        self.ends = ends[: len(CAPSULES)]
+        self.spheres_per_part = spheres_per_part
+        self.sigma_scale = sigma_scale
+        self.t = (torch.arange(spheres_per_part, dtype=torch.float64) + 0.5) / spheres_per_part
+        names = [c.name for c in CAPSULES]
+        sphere_part = torch.arange(len(CAPSULES)).repeat_interleave(spheres_per_part)
+        pairs = []
+        for a, b in COLLISION_PAIRS:
+            ia, ib = names.index(a), names.index(b)
+            sa = torch.nonzero(sphere_part == ia).squeeze(-1)
+            sb = torch.nonzero(sphere_part == ib).squeeze(-1)
+            pairs.append(torch.cartesian_prod(sa, sb))
+        #: ``(P, 2)`` sphere index pairs that are penalised.
+        self.pairs = torch.cat(pairs)
+
+    def radii(self, rest_vertices: torch.Tensor, rest_joints: torch.Tensor) -> torch.Tensor:
+        """Part radii of unposed bodies.
+
+        Args:
+            rest_vertices: ``(B, V, 3)`` unposed (shaped) vertices.
+            rest_joints: ``(B, 24, 3)`` unposed joints.
+
+        Returns:
+            ``(B, C)`` radii (metres), one per part of :data:`CAPSULES`.
+        """
+        out = []
+        for k, verts in enumerate(self.part_vertices):
+            a = rest_joints[:, self.starts[k]]
+            b = rest_joints[:, self.ends[k]]
+            d = _segment_distance(rest_vertices[:, verts], a, b)
+            out.append(d.median(dim=-1).values)
+        return torch.stack(out, dim=-1)
+
+    def spheres(self, joints: torch.Tensor, radii: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sphere centres and Gaussian widths of posed bodies.
+
+        Args:
+            joints: ``(B, 24, 3)`` posed joints.
+            radii: ``(B, C)`` part radii from :meth:`radii`.
+
+        Returns:
+            centres ``(B, C * n, 3)`` and sigmas ``(B, C * n)``.
+        """
+        a = joints[:, self.starts]  # (B, C, 3)
+        b = joints[:, self.ends]
+        t = self.t.to(joints)[None, None, :, None]
+        centres = a.unsqueeze(2) + t * (b - a).unsqueeze(2)  # (B, C, n, 3)
+        sig = (self.sigma_scale * radii).repeat_interleave(self.spheres_per_part, dim=-1)
+        return centres.reshape(joints.shape[0], -1, 3), sig
+
+
+def interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """``E_sp = sum_(i,j) exp(-||c_i - c_j||^2 / (sigma_i^2 + sigma_j^2))`` over penalised sphere pairs.
+
+    Args:
+        centres: ``(B, S, 3)`` sphere centres.
+        sigmas: ``(B, S)`` Gaussian widths.
+        pairs: ``(P, 2)`` index pairs into the spheres.
+
+    Returns:
+        ``(B,)`` energies (each pair contributes 1 when the centres coincide, ~0 when apart).
+    """
+    ci, cj = centres[:, pairs[:, 0]], centres[:, pairs[:, 1]]
+    s2 = sigmas[:, pairs[:, 0]].square() + sigmas[:, pairs[:, 1]].square()
+    return torch.exp(-(ci - cj).square().sum(-1) / s2).sum(-1)
+
+
+__all__ = [
+    "BENDING_JOINTS",
+    "CAPSULES",
+    "COLLISION_PAIRS",
+    "BendingJoint",
+    "Capsule",
+    "CapsuleBody",
+    "angle_energy",
+    "check_keypoints",
+    "geman_mcclure",
+    "interpenetration_energy",
+    "keypoint_energy",
+    "shape_energy",
+]

@@ -1,0 +1,403 @@
+"""Tests of humanlib.fitting: energies, camera, Procrustes, SMPLify fits and bad input."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from humanlib.fitting import (
+    BENDING_JOINTS,
+    Camera,
+    CapsuleBody,
+    SMPLifyConfig,
+    angle_energy,
+    fit_smplify,
+    geman_mcclure,
+    interpenetration_energy,
+    keypoint_energy,
+    project,
+    shape_energy,
+)
+from humanlib.fitting.camera import estimate_depth
+from humanlib.fitting.evaluate import (
+    SyntheticConfig,
+    fit_errors,
+    make_synthetic_batch,
+    procrustes_align,
+)
+from humanlib.fitting.smplify import smplify_stages
+from humanlib.priors import NoPrior
+from humanlib.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
+from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
+
+# --------------------------------------------------------------------------- a tiny body model
+
+#: A T-pose skeleton in SMPL's frame (Y up, +X the body's left, +Z forward), metres.
+TINY_REST = {
+    "pelvis": (0, 0, 0), "left_hip": (0.09, -0.08, 0), "right_hip": (-0.09, -0.08, 0),
+    "spine1": (0, 0.1, 0), "left_knee": (0.1, -0.5, 0), "right_knee": (-0.1, -0.5, 0),
+    "spine2": (0, 0.22, 0), "left_ankle": (0.1, -0.9, 0), "right_ankle": (-0.1, -0.9, 0),
+    "spine3": (0, 0.3, 0), "left_foot": (0.1, -0.95, 0.12), "right_foot": (-0.1, -0.95, 0.12),
+    "neck": (0, 0.5, 0), "left_collar": (0.07, 0.43, 0), "right_collar": (-0.07, 0.43, 0),
+    "head": (0, 0.62, 0), "left_shoulder": (0.18, 0.45, 0), "right_shoulder": (-0.18, 0.45, 0),
+    "left_elbow": (0.45, 0.45, 0), "right_elbow": (-0.45, 0.45, 0), "left_wrist": (0.7, 0.45, 0),
+    "right_wrist": (-0.7, 0.45, 0), "left_hand": (0.78, 0.45, 0), "right_hand": (-0.78, 0.45, 0),
+}
+
+
+@dataclass
+class TinyOutput:
+    vertices: torch.Tensor
+    joints: torch.Tensor
+
+
+class TinyBody:
+    """Forward kinematics of a stick skeleton with rings of vertices around each bone.
+
+    Two shape coefficients: ``beta_0`` scales the body (5% per unit), ``beta_1`` the width.
+    Vertices follow their bone's parent joint rigidly (one-bone skinning).
+    """
+
+    num_betas = 2
+
+    def __init__(self, dtype=torch.float32):
+        self.rest = torch.tensor([TINY_REST[n] for n in JOINT_NAMES], dtype=dtype)
+        verts, owner = [], []
+        for k in range(1, NUM_JOINTS):
+            p = PARENTS[k]
+            radius = 0.12 if JOINT_NAMES[k].startswith("spine") or JOINT_NAMES[k] == "neck" else 0.05
+            a, b = self.rest[p], self.rest[k]
+            axis = (b - a) / (b - a).norm()
+            u = torch.linalg.cross(axis, torch.tensor([0.3, 0.5, 0.8], dtype=dtype))
+            u = u / u.norm()
+            v = torch.linalg.cross(axis, u)
+            for t in (0.25, 0.75):
+                for ang in np.linspace(0, 2 * np.pi, 6, endpoint=False):
+                    verts.append(a + t * (b - a) + radius * (math.cos(ang) * u + math.sin(ang) * v))
+                    owner.append(p)
+        self.template = torch.stack(verts)
+        self.owner = torch.tensor(owner)
+        self.faces = torch.zeros(0, 3, dtype=torch.long)
+
+    def __call__(self, betas, pose, transl):
+        b = pose.shape[0]
+        scale = (1 + 0.05 * betas[:, 0])[:, None, None]
+        rest = self.rest.to(pose) * scale
+        joint_of = self.rest.to(pose)[self.owner]
+        verts_rest = joint_of * scale + (self.template.to(pose) - joint_of) * scale * (1 + 0.1 * betas[:, 1])[:, None, None]
+        rot = axis_angle_to_rotmat(pose)
+        world_r, world_t = [rot[:, 0]], [rest[:, 0]]
+        for k in range(1, NUM_JOINTS):
+            p = PARENTS[k]
+            world_r.append(world_r[p] @ rot[:, k])
+            world_t.append(world_t[p] + (world_r[p] @ (rest[:, k] - rest[:, p]).unsqueeze(-1)).squeeze(-1))
+        wr, wt = torch.stack(world_r, 1), torch.stack(world_t, 1)
+        local = verts_rest - rest[:, self.owner]
+        verts = (wr[:, self.owner] @ local.unsqueeze(-1)).squeeze(-1) + wt[:, self.owner]
+        return TinyOutput(verts + transl[:, None], wt + transl[:, None])
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return TinyBody()
+
+
+def open_model():
+    try:
+        from humanlib.body import load_body_model
+
+        return load_body_model()
+    except (ImportError, FileNotFoundError) as err:
+        pytest.skip(f"the open body model is not available ({err})")
+
+
+# --------------------------------------------------------------------------- E_J pieces
+
+
+@settings(max_examples=50, deadline=None)
+@given(r=st.floats(0.0, 1e4), sigma=st.floats(1.0, 500.0))
+def test_geman_mcclure_properties(r, sigma):
+    rho = geman_mcclure(torch.tensor(r * r, dtype=torch.float64), sigma)
+    assert 0.0 <= rho.item() <= sigma * sigma  # bounded
+    assert rho.item() <= r * r + 1e-9  # never above the quadratic
+    bigger = geman_mcclure(torch.tensor((r + 1.0) ** 2, dtype=torch.float64), sigma)
+    assert bigger.item() >= rho.item() - 1e-9  # monotone
+
+
+def test_geman_mcclure_limits_and_gradient():
+    s = 100.0
+    small = torch.tensor([1e-2], dtype=torch.float64)
+    torch.testing.assert_close(geman_mcclure(small**2, s), small**2, rtol=1e-6, atol=0)
+    assert geman_mcclure(torch.tensor([1e12], dtype=torch.float64), s).item() == pytest.approx(s * s, rel=1e-6)
+    x = torch.tensor([0.0, 3.0, 300.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda r: geman_mcclure(r * r, s), (x,))
+    with pytest.raises(ValueError, match="sigma"):
+        geman_mcclure(x, 0.0)
+
+
+def test_keypoint_energy_matches_loop():
+    g = torch.Generator().manual_seed(0)
+    proj = torch.randn(3, 24, 2, generator=g, dtype=torch.float64) * 200
+    kp = torch.randn(3, 24, 2, generator=g, dtype=torch.float64) * 200
+    w = torch.rand(3, 24, generator=g, dtype=torch.float64)
+    ref = torch.zeros(3, dtype=torch.float64)
+    for b in range(3):
+        for i in range(24):
+            r2 = float(((proj[b, i] - kp[b, i]) ** 2).sum())
+            ref[b] += w[b, i] * 100.0**2 * r2 / (100.0**2 + r2)
+    torch.testing.assert_close(keypoint_energy(proj, kp, w, 100.0), ref)
+
+
+def test_projection_matches_pinhole_formula_and_gradcheck():
+    cam = Camera(torch.tensor([[1000.0, 900.0]], dtype=torch.float64), torch.tensor([[320.0, 240.0]], dtype=torch.float64))
+    p = torch.tensor([[[0.5, -0.2, 4.0], [0.0, 0.0, 2.0]]], dtype=torch.float64, requires_grad=True)
+    uv = project(p, cam)
+    torch.testing.assert_close(uv[0, 0], torch.tensor([320 + 1000 * 0.125, 240 - 900 * 0.05], dtype=torch.float64))
+    torch.testing.assert_close(uv[0, 1], torch.tensor([320.0, 240.0], dtype=torch.float64))
+    assert torch.autograd.gradcheck(lambda x: project(x, cam), (p,))
+    behind = torch.tensor([[[0.1, 0.1, -1.0]]], dtype=torch.float64, requires_grad=True)
+    project(behind, cam).sum().backward()
+    assert torch.isfinite(behind.grad).all()
+    with pytest.raises(ValueError, match=r"\(B, 2\)"):
+        Camera(torch.ones(2), torch.ones(2))
+    with pytest.raises(ValueError, match=r"\(B, N, 3\)"):
+        project(torch.zeros(1, 3), cam)
+
+
+def test_depth_from_similar_triangles(tiny):
+    """Noise-free keypoints of the rest body at depth z give back z."""
+    pose = torch.zeros(2, 24, 3)
+    pose[:, 0, 0] = math.pi  # facing the camera
+    transl = torch.tensor([[0.1, 0.0, 5.0], [-0.2, 0.1, 8.0]])
+    out = tiny(torch.zeros(2, 2), pose, transl)
+    cam = Camera.simple(2, 1000.0, 640, 640)
+    kp = project(out.joints, cam)
+    depth = estimate_depth(kp, torch.ones(2, 24), tiny.rest, cam)
+    torch.testing.assert_close(depth, transl[:, 2], rtol=0.02, atol=0)
+
+
+# --------------------------------------------------------------------------- E_a, E_sp, E_beta
+
+
+def test_angle_energy_names_match_smplify_indices():
+    """The named joints are SMPLify's flattened indices [55, 58, 12, 15] with signs [1, -1, -1, -1]."""
+    pose = torch.randn(5, 24, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    flat = pose.reshape(5, 72)
+    ref = torch.exp(flat[:, 55]) + torch.exp(-flat[:, 58]) + torch.exp(-flat[:, 12]) + torch.exp(-flat[:, 15])
+    torch.testing.assert_close(angle_energy(pose), ref)
+    x = pose[:2].clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(angle_energy, (x,))
+
+
+def _bend_checks(model):
+    """For each bending joint: the unpenalised direction is the natural flexion."""
+    front = 2  # +Z is the body's front
+    for bj in BENDING_JOINTS:
+        child = joint(bj.name.replace("elbow", "wrist").replace("knee", "ankle"))
+        moves = {}
+        for direction in (-1.0, 1.0):
+            pose = torch.zeros(1, 24, 3)
+            pose[0, bj.index, bj.axis] = direction * 0.8
+            out = model(betas=torch.zeros(1, model.num_betas), pose=pose, transl=torch.zeros(1, 3))
+            rest = model(betas=torch.zeros(1, model.num_betas), pose=torch.zeros(1, 24, 3), transl=torch.zeros(1, 3))
+            moves[direction] = float(out.joints[0, child, front] - rest.joints[0, child, front])
+            energy = float(angle_energy(pose))
+            penalised = energy > 3.0 + math.exp(0.0) + 0.5  # the other three joints give 3 at rest
+            natural = moves[direction] > 0 if "elbow" in bj.name else moves[direction] < 0
+            assert natural != penalised, (bj.name, direction, moves[direction], energy)
+
+
+def test_angle_prior_sign_convention_tiny_model(tiny):
+    _bend_checks(_Wrap(tiny))
+
+
+def test_angle_prior_sign_convention_open_model():
+    """Bending an elbow or knee the natural way is not penalised on the open body model; hyper-extension is."""
+    _bend_checks(open_model())
+
+
+class _Wrap:
+    def __init__(self, m):
+        self.m, self.num_betas = m, m.num_betas
+
+    def __call__(self, betas, pose, transl):
+        return self.m(betas, pose, transl)
+
+
+def test_interpenetration_matches_loop_and_detects_crossing(tiny):
+    rest = tiny(torch.zeros(1, 2), torch.zeros(1, 24, 3), torch.zeros(1, 3))
+    caps = CapsuleBody(rest.vertices[0], rest.joints[0])
+    radii = caps.radii(rest.vertices, rest.joints)
+    assert radii.shape == (1, 10) and (radii > 0.02).all()
+    centres, sig = caps.spheres(rest.joints, radii)
+    e_rest = interpenetration_energy(centres, sig, caps.pairs)
+    ref = sum(
+        math.exp(-float((centres[0, i] - centres[0, j]).square().sum()) / float(sig[0, i] ** 2 + sig[0, j] ** 2))
+        for i, j in caps.pairs.tolist()
+    )
+    assert float(e_rest) == pytest.approx(ref, rel=1e-5)
+    # Arm down, forearm swung through the belly: the penalty rises by orders of magnitude.
+    pose = torch.zeros(1, 24, 3)
+    pose[0, joint("left_shoulder"), 2] = -math.pi / 2  # upper arm down along the side
+    pose[0, joint("left_elbow"), 2] = -math.pi / 2  # forearm horizontal, through the torso
+    crossed = tiny(torch.zeros(1, 2), pose, torch.zeros(1, 3))
+    e_cross = interpenetration_energy(*caps.spheres(crossed.joints, radii), caps.pairs)
+    assert float(e_cross) > 100 * float(e_rest) and float(e_cross) > 0.1
+
+
+def test_shape_energy():
+    b = torch.tensor([[1.0, 2.0], [0.0, -3.0]])
+    torch.testing.assert_close(shape_energy(b), torch.tensor([5.0, 9.0]))
+
+
+# --------------------------------------------------------------------------- Procrustes
+
+
+def test_procrustes_recovers_similarity():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(4, 30, 3, generator=g, dtype=torch.float64)
+    rot = axis_angle_to_rotmat(torch.randn(4, 3, generator=g, dtype=torch.float64))
+    y = 1.7 * x @ rot.transpose(1, 2) + torch.randn(4, 1, 3, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(procrustes_align(x, y), y)
+    # A mirror image is not reachable by a rotation: some error remains.
+    mirrored = y * torch.tensor([-1.0, 1.0, 1.0], dtype=torch.float64)
+    assert (procrustes_align(x, mirrored) - mirrored).norm(dim=-1).mean() > 0.1
+    with pytest.raises(ValueError, match=r"\(B, N, 3\)"):
+        procrustes_align(x, y[:, :5])
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def _tiny_batch(tiny, n=4, seed=0, noise=0.0):
+    g = torch.Generator().manual_seed(seed)
+    body = 0.25 * torch.randn(n, 21, 3, generator=g)
+    for bj in BENDING_JOINTS:  # bend elbows/knees the natural way only
+        body[:, bj.index - 1, bj.axis] = -bj.sign * body[:, bj.index - 1, bj.axis].abs()
+    cfg = SyntheticConfig(noise_px=noise, missing_prob=0.0, max_yaw_deg=30.0,
+                          observed_joints=tuple(range(24)), beta_clip=1.0)
+    return make_synthetic_batch(_Wrap(tiny), body, cfg, seed=seed)
+
+
+def _quick_config(**kw):
+    return SMPLifyConfig(stages=smplify_stages(iterations=25), camera_iterations=20,
+                         use_interpenetration=False, **kw)
+
+
+def _frontal_batch(tiny, n=3):
+    """Bodies facing the camera, posed by rotations in the image plane only (no depth ambiguity)."""
+    g = torch.Generator().manual_seed(0)
+    body = torch.zeros(n, 21, 3)
+    for name in ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_hip", "right_hip",
+                 "spine1", "left_knee", "right_knee"):
+        body[:, joint(name) - 1, 2] = 0.6 * (torch.rand(n, generator=g) * 2 - 1)
+    cfg = SyntheticConfig(noise_px=1.0, missing_prob=0.0, max_yaw_deg=0.0, observed_joints=tuple(range(24)), beta_clip=1.0)
+    return make_synthetic_batch(_Wrap(tiny), body, cfg, seed=0)
+
+
+FRONTAL_CONFIG = SMPLifyConfig(stages=smplify_stages(iterations=20), camera_iterations=20,
+                               use_interpenetration=False, use_angle_prior=False)
+
+
+def test_fit_recovers_frontal_pose_without_prior(tiny):
+    """Rotations in the image plane are seen fully by one camera: a fit without prior recovers them."""
+    batch = _frontal_batch(tiny)
+    res = fit_smplify(_Wrap(tiny), batch.keypoints, batch.confidence, batch.camera, NoPrior(), FRONTAL_CONFIG)
+    assert res.valid.all() and torch.isfinite(res.pose).all()
+    fit = tiny(res.betas, res.pose, res.transl)
+    true = tiny(batch.betas, batch.pose, batch.transl)
+    err = fit_errors(fit.vertices, fit.joints, true.vertices, true.joints)
+    init = tiny(torch.zeros_like(batch.betas), torch.zeros_like(batch.pose), batch.transl)
+    err0 = fit_errors(init.vertices, init.joints, true.vertices, true.joints)
+    assert float(err.joints_pa.mean()) < 0.4 * float(err0.joints_pa.mean())
+    assert float(err.joints_pa.mean()) < 30.0  # mm
+    # The reprojection error is at the noise level (1 px per coordinate: E[r^2] = 2 px^2 a joint).
+    assert float(res.data_energy.mean()) / 24 < 5.0
+
+
+def test_fit_is_batched_consistently(tiny):
+    """A frame fits as well inside a batch as alone.
+
+    Not necessarily to the same place: L-BFGS shares its line search and curvature history
+    across the batch, and without a prior a single view leaves depth ambiguities (a forearm
+    turned towards or away from the camera), so equally good minima differ.
+    """
+    batch = _frontal_batch(tiny, n=3)
+    whole = fit_smplify(_Wrap(tiny), batch.keypoints, batch.confidence, batch.camera, None, FRONTAL_CONFIG)
+    one = torch.tensor([1])
+    alone = fit_smplify(_Wrap(tiny), batch.keypoints[one], batch.confidence[one], batch.camera.index(one), None, FRONTAL_CONFIG)
+    assert float(whole.data_energy[1]) / 24 < 5.0 and float(alone.data_energy[0]) / 24 < 5.0
+    assert float(whole.energy[1]) == pytest.approx(float(alone.energy[0]), rel=0.5)
+
+
+def test_bad_keypoint_inputs(tiny):
+    batch = _tiny_batch(tiny, n=2)
+    model, cam = _Wrap(tiny), batch.camera
+    cfg = _quick_config().with_iterations(2)
+    with pytest.raises(ValueError, match=r"\(B, 24, 2\)"):
+        fit_smplify(model, batch.keypoints[:, :14], batch.confidence[:, :14], cam, None, cfg)
+    with pytest.raises(ValueError, match="confidence must have shape"):
+        fit_smplify(model, batch.keypoints, batch.confidence[:, :3], cam, None, cfg)
+    with pytest.raises(ValueError, match=">= 0"):
+        fit_smplify(model, batch.keypoints, -batch.confidence, cam, None, cfg)
+    zero = batch.confidence.clone()
+    zero[1] = 0.0
+    with pytest.raises(ValueError, match=r"frames \[1\]"):
+        fit_smplify(model, batch.keypoints, zero, cam, None, cfg)
+    # All-NaN keypoints of a frame make it invalid too (NaN = missing).
+    nan_kp = batch.keypoints.clone()
+    nan_kp[0] = float("nan")
+    with pytest.raises(ValueError, match=r"frames \[0\]"):
+        fit_smplify(model, nan_kp, batch.confidence, cam, None, cfg)
+    # With on_invalid="skip" the bad frame is flagged and nothing is NaN but its energy.
+    skip = SMPLifyConfig(stages=cfg.stages, camera_iterations=2, use_interpenetration=False, on_invalid="skip")
+    res = fit_smplify(model, nan_kp, batch.confidence, cam, None, skip)
+    assert res.valid.tolist() == [False, True]
+    assert torch.isfinite(res.pose).all() and torch.isfinite(res.betas).all() and torch.isfinite(res.transl).all()
+    assert torch.isnan(res.energy[0]) and torch.isfinite(res.energy[1])
+    # A few NaN joints are simply missing: the fit stays finite.
+    some_nan = batch.keypoints.clone()
+    some_nan[:, joint("left_wrist")] = float("nan")
+    res = fit_smplify(model, some_nan, batch.confidence, cam, None, cfg)
+    assert res.valid.all() and torch.isfinite(res.energy).all() and torch.isfinite(res.pose).all()
+    with pytest.raises(ValueError, match="on_invalid"):
+        SMPLifyConfig(on_invalid="ignore")
+
+
+def test_energy_gradients_finite_at_rest(tiny):
+    """Every term has a finite gradient at the zero pose (axis-angle's awkward point)."""
+    pose = torch.zeros(2, 24, 3, dtype=torch.float64, requires_grad=True)
+    betas = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
+    model = TinyBody(torch.float64)
+    rest = model(betas, torch.zeros(2, 24, 3, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64))
+    caps = CapsuleBody(rest.vertices[0], rest.joints[0])
+    out = model(betas, pose, torch.tensor([[0.0, 0.0, 5.0]] * 2, dtype=torch.float64))
+    cam = Camera.simple(2, 1000.0, 640, 640, dtype=torch.float64)
+    e = keypoint_energy(project(out.joints, cam), torch.full((2, 24, 2), 320.0, dtype=torch.float64), torch.ones(2, 24, dtype=torch.float64))
+    e = e + angle_energy(pose) + shape_energy(betas)
+    e = e + interpenetration_energy(*caps.spheres(out.joints, caps.radii(rest.vertices, rest.joints)), caps.pairs)
+    e.sum().backward()
+    assert torch.isfinite(pose.grad).all() and torch.isfinite(betas.grad).all()
+
+
+def test_flip_test_picks_the_right_facing(tiny):
+    """A body turned away from the camera, seen from the side, is fitted facing away."""
+    batch = _tiny_batch(tiny, n=1, seed=4)
+    pose = torch.zeros(1, 24, 3)
+    pose[0, joint("left_elbow"), 1] = -1.0  # elbows bent forward: front and back differ
+    pose[0, joint("right_elbow"), 1] = 1.0
+    # Facing away (R_z(pi)), then turned 75 degrees about the vertical: shoulders close in 2D.
+    rot = axis_angle_to_rotmat(torch.tensor([[0.0, 0.0, math.pi]])) @ axis_angle_to_rotmat(torch.tensor([[0.0, 1.3, 0.0]]))
+    pose[:, 0] = rotmat_to_axis_angle(rot)
+    out = tiny(batch.betas, pose, batch.transl)
+    kp = project(out.joints, batch.camera)
+    ls, rs = joint("left_shoulder"), joint("right_shoulder")
+    assert float((kp[0, ls] - kp[0, rs]).norm()) < 40.0
+    res = fit_smplify(_Wrap(tiny), kp, torch.ones(1, 24), batch.camera, None, _quick_config())
+    assert bool(res.flipped[0])
