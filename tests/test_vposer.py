@@ -205,9 +205,9 @@ def test_released_terms_with_a_toy_body():
     assert torch.allclose(loss.joint, (j - j_hat).abs().mean(), atol=1e-5)
     r = rotations.axis_angle_to_rotmat(pose)
     assert torch.allclose(loss.geodesic, rotations.rotmat_geodesic_distance(r, rec.rotmat).mean(), atol=1e-5)
-    assert float(loss.rotmat) == 0.0
+    assert loss.rotmat.item() == 0.0
     late = vposer_loss(model, pose, cfg, epoch=cfg.extra_terms_until_epoch, body_forward=toy_body, sample=False)
-    assert float(late.geodesic) == 0.0 and float(late.joint) == 0.0 and float(late.vertex) > 0
+    assert late.geodesic.item() == 0.0 and late.joint.item() == 0.0 and late.vertex.item() > 0
     with pytest.raises(ValueError, match="body_forward"):
         vposer_loss(model, pose, cfg)
 
@@ -563,3 +563,34 @@ def test_decimated_mesh_and_figures():
     assert len(skeletons_figure(torch.zeros(2, 24, 3)).data) == 1
     with pytest.raises(ValueError, match="vertices must be"):
         mesh.reduce(torch.zeros(3, 5, 3))
+
+
+def test_run_comparison_on_a_stub_corpus(tmp_path, monkeypatch):
+    import humanlib.body
+    from humanlib.priors.gmm import fit_gmm
+    from humanlib.priors.vposer_eval import comparison_table, run_comparison, vertex_error_mm
+
+    corpus = {"train": manifold_poses(400, 0), "val": manifold_poses(50, 1), "test": manifold_poses(120, 2)}
+    monkeypatch.setattr(tv, "corpus_body_poses", lambda split: corpus[split])
+
+    def no_body(*args, **kwargs):
+        raise FileNotFoundError("no body model in this test")
+
+    monkeypatch.setattr(humanlib.body, "load_body_model", no_body)
+    gmm_path = tmp_path / "gmm.npz"
+    fit_gmm(corpus["train"].reshape(400, 63).double(), num_components=2, max_iter=5).gmm.save(gmm_path)
+    res = run_comparison(gmm_path=gmm_path, num_samples=50, max_test=100, max_train=300,
+                         vposer=small_model().eval(), command="test")
+    assert res["test_poses"] == 100 and res["train_reference_poses"] == 300
+    assert set(res["priors"]) == {"vposer", "gmm", "test_data"}
+    for name in ("vposer", "gmm"):
+        scores = res["priors"][name]
+        assert scores["recon_mm_mean"] is None and scores["recon_deg_mean"] > 0
+        assert 0 <= scores["range_violation_rate"] <= 1 and scores["diversity_deg"] > 0
+    assert res["priors"]["test_data"]["recon_deg_mean"] is None
+    json.dumps(res)  # a plain JSON results file
+    table = comparison_table(res)
+    assert table.count("\n") == 7 and "| vposer | gmm | test_data |" in table
+    pose = random_poses(4)
+    assert vertex_error_mm(toy_body, pose, pose) == pytest.approx(0.0, abs=1e-6)
+    assert vertex_error_mm(toy_body, pose, random_poses(4, 1), chunk=3) > 0

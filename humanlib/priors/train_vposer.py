@@ -396,6 +396,8 @@ def _metadata(info: dict, history: list[EpochRecord], best: dict, elapsed: float
         "VPoser weights of the SMPL-X authors (other data, other body model).",
         best_epoch=best["epoch"], best_val_loss=best["val"], best_val_deg_per_joint=rec.val_deg,
         epochs_run=len(history), stop_reason=stop_reason, train_seconds=round(elapsed, 1),
+        curve=[{"epoch": h.epoch, "train_total": h.train["total"], "val_total": h.val["total"],
+                "val_deg": h.val_deg, "lr": h.lr, "elapsed_s": h.elapsed_s} for h in history],
     )
 
 
@@ -498,7 +500,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--checkpoint", default=None, help="VPoser checkpoint (default: the committed vposer_open.pt)")
     e.add_argument("--gmm", default=None, help="GMM .npz (default: the committed GMM, skipped if absent)")
     e.add_argument("--num-samples", type=int, default=1000, help="samples drawn from each prior (default 1000)")
-    e.add_argument("--max-test", type=int, default=5000, help="test poses used for reconstruction (default 5000)")
+    e.add_argument("--max-test", type=int, default=2000, help="test poses used (seeded random subset, default 2000)")
     e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     e.set_defaults(func=_run_eval)

@@ -184,7 +184,7 @@ def run_comparison(
     checkpoint: str | Path | None = None,
     gmm_path: str | Path | None = None,
     num_samples: int = 1000,
-    max_test: int = 5000,
+    max_test: int = 2000,
     max_train: int = 100_000,
     seed: int = 0,
     command: str = "",
@@ -286,3 +286,29 @@ def run_comparison(
         },
         "priors": results,
     }
+
+
+#: Rows of :func:`comparison_table`: result key -> label.
+TABLE_ROWS = {
+    "recon_deg_mean": "reconstruction (deg/joint)",
+    "recon_mm_mean": "reconstruction (mm/vertex)",
+    "sample_to_train_deg": "sample → nearest train pose (deg/joint)",
+    "sample_to_test_deg": "sample → nearest test pose (deg/joint)",
+    "range_violation_rate": "samples outside the train ranges",
+    "diversity_deg": "diversity (deg/joint)",
+}
+
+
+def comparison_table(results: dict) -> str:
+    """A markdown table of :func:`run_comparison`'s results (one column per prior, test data last)."""
+    cols = [c for c in ("vposer", "gmm", "test_data") if results["priors"].get(c)]
+
+    def fmt(key: str, value) -> str:
+        if value is None:
+            return "–"
+        return f"{100 * value:.1f} %" if key == "range_violation_rate" else f"{value:.3g}"
+
+    lines = ["| | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for key, label in TABLE_ROWS.items():
+        lines.append(f"| {label} | " + " | ".join(fmt(key, results["priors"][c][key]) for c in cols) + " |")
+    return "\n".join(lines)
