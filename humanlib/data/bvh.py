@@ -1,0 +1,306 @@
+"""Reading BVH motion files (Biovision hierarchy) and their forward kinematics.
+
+A BVH file has two parts. ``HIERARCHY`` lists joints with an ``OFFSET`` (the joint's
+position in its parent's frame at rest) and ``CHANNELS`` (which numbers each frame
+carries for the joint, in order). ``MOTION`` gives ``Frames``, ``Frame Time`` and one
+line of numbers per frame.
+
+Rotation channels are Euler angles in degrees, applied as *intrinsic* rotations in the
+order the channels are listed: ``Zrotation Xrotation Yrotation`` means
+``R = Rz @ Rx @ Ry`` (column vectors). Position channels, when present, replace the
+joint's ``OFFSET`` for that frame. Lengths keep the file's unit (the Bandai-Namco
+files use centimetres); :func:`bvh_forward_kinematics` takes a ``scale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_ROTATION_CHANNELS = {"Xrotation": 0, "Yrotation": 1, "Zrotation": 2}
+_POSITION_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
+
+
+class BvhFormatError(ValueError):
+    """A BVH file that cannot be read; the message names the file and line."""
+
+
+@dataclass
+class BvhMotion:
+    """A parsed BVH file.
+
+    Attributes:
+        names: joint names, parents before children (file order), ``J`` of them.
+        parents: index of each joint's parent, -1 for the root, ``(J,)``.
+        offsets: rest offset of each joint in its parent's frame, ``(J, 3)``, file units.
+        channels: channel names of each joint, in file order.
+        end_sites: offset of each joint's ``End Site`` (zeros where it has none), ``(J, 3)``.
+        frames: the motion numbers, ``(T, C)`` with ``C`` the total channel count.
+        frame_time: seconds per frame.
+        path: the file it came from (for error messages).
+    """
+
+    names: list[str]
+    parents: np.ndarray
+    offsets: np.ndarray
+    channels: list[list[str]]
+    end_sites: np.ndarray
+    frames: np.ndarray
+    frame_time: float
+    path: str = ""
+
+    @property
+    def fps(self) -> float:
+        return 1.0 / self.frame_time
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(f"{self.path}: no joint {name!r}; joints: {', '.join(self.names)}") from None
+
+
+def _euler_to_rotmat(angles_deg: np.ndarray, axes: list[int]) -> np.ndarray:
+    """Intrinsic Euler rotations in the listed axis order: ``R = R_a0 @ R_a1 @ R_a2``.
+
+    Args:
+        angles_deg: ``(T, K)`` angles in degrees, column k about axis ``axes[k]``.
+        axes: ``K`` axis indices (0=x, 1=y, 2=z).
+
+    Returns:
+        ``(T, 3, 3)`` rotation matrices.
+    """
+    T = angles_deg.shape[0]
+    R = np.broadcast_to(np.eye(3), (T, 3, 3)).copy()
+    rad = np.deg2rad(angles_deg)
+    for k, axis in enumerate(axes):
+        c, s = np.cos(rad[:, k]), np.sin(rad[:, k])
+        M = np.zeros((T, 3, 3))
+        i, j = [(1, 2), (2, 0), (0, 1)][axis]
+        M[:, axis, axis] = 1.0
+        M[:, i, i] = c
+        M[:, j, j] = c
+        M[:, i, j] = -s
+        M[:, j, i] = s
+        R = R @ M
+    return R
+
+
+def read_bvh(path: str | Path) -> BvhMotion:
+    """Parse a BVH file.
+
+    Args:
+        path: the ``.bvh`` file.
+
+    Returns:
+        A :class:`BvhMotion`.
+
+    Raises:
+        BvhFormatError: when the file is malformed or truncated (the message names the
+            file and the line).
+    """
+    path = Path(path)
+    lines = path.read_text(errors="replace").splitlines()
+    names: list[str] = []
+    parents: list[int] = []
+    offsets: list[list[float]] = []
+    channels: list[list[str]] = []
+    end_sites: list[list[float]] = []
+    stack: list[int] = []  # joint index per open brace; -2 marks an End Site block
+    pending: int | None = None  # joint declared, brace not yet opened
+    in_end_site = False
+    n = 0
+
+    def fail(msg: str, line_no: int) -> BvhFormatError:
+        return BvhFormatError(f"{path}, line {line_no}: {msg}")
+
+    if not lines or lines[0].strip() != "HIERARCHY":
+        raise fail("expected 'HIERARCHY' on the first line", 1)
+    n = 1
+    while n < len(lines):
+        tokens = lines[n].split()
+        n += 1
+        if not tokens:
+            continue
+        key = tokens[0]
+        if key in ("ROOT", "JOINT"):
+            if len(tokens) < 2:
+                raise fail(f"{key} without a name", n)
+            parent = stack[-1] if stack else -1
+            if key == "JOINT" and parent < 0:
+                raise fail("JOINT outside a joint block", n)
+            names.append(tokens[1])
+            parents.append(parent)
+            offsets.append([0.0, 0.0, 0.0])
+            channels.append([])
+            end_sites.append([0.0, 0.0, 0.0])
+            pending = len(names) - 1
+        elif key == "End":
+            if not stack or stack[-1] < 0:
+                raise fail("End Site outside a joint block", n)
+            pending = -2
+            in_end_site = True
+        elif key == "{":
+            if pending is None:
+                raise fail("'{' without a ROOT/JOINT/End Site before it", n)
+            stack.append(pending)
+            pending = None
+        elif key == "}":
+            if not stack:
+                raise fail("unbalanced '}'", n)
+            closed = stack.pop()
+            if closed == -2:
+                in_end_site = False
+        elif key == "OFFSET":
+            try:
+                values = [float(v) for v in tokens[1:4]]
+            except ValueError:
+                raise fail(f"OFFSET needs 3 numbers, got {tokens[1:]}", n) from None
+            if len(values) != 3 or not stack:
+                raise fail(f"OFFSET needs 3 numbers inside a block, got {tokens[1:]}", n)
+            if in_end_site:
+                end_sites[stack[-2]] = values
+            else:
+                offsets[stack[-1]] = values
+        elif key == "CHANNELS":
+            try:
+                count = int(tokens[1])
+            except (IndexError, ValueError):
+                raise fail("CHANNELS needs a count", n) from None
+            listed = tokens[2:]
+            if len(listed) != count or not stack or stack[-1] < 0:
+                raise fail(f"CHANNELS says {count} but lists {len(listed)}", n)
+            for c in listed:
+                if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS:
+                    raise fail(f"unknown channel {c!r}", n)
+            channels[stack[-1]] = listed
+        elif key == "MOTION":
+            break
+        else:
+            raise fail(f"unexpected token {key!r} in HIERARCHY", n)
+    else:
+        raise fail("no MOTION section (file truncated?)", n)
+    if stack:
+        raise fail("HIERARCHY ends with unclosed '{' blocks", n)
+    if not names:
+        raise fail("no joints in HIERARCHY", n)
+
+    def header(prefix: str) -> str:
+        nonlocal n
+        while n < len(lines) and not lines[n].strip():
+            n += 1
+        if n >= len(lines) or not lines[n].strip().startswith(prefix):
+            raise fail(f"expected '{prefix}' (file truncated?)", n + 1)
+        n += 1
+        return lines[n - 1].split(":", 1)[1].strip()
+
+    try:
+        num_frames = int(header("Frames:"))
+        frame_time = float(header("Frame Time:"))
+    except ValueError as err:
+        raise fail(f"bad MOTION header ({err})", n) from None
+    if num_frames < 0 or not frame_time > 0:
+        raise fail(f"Frames must be >= 0 and Frame Time > 0, got {num_frames}, {frame_time}", n)
+    num_channels = sum(len(c) for c in channels)
+    body = [ln for ln in lines[n:]]
+    rows = []
+    for k, ln in enumerate(body):
+        if not ln.strip():
+            continue
+        if len(rows) == num_frames:
+            raise fail(f"more frame lines than Frames: {num_frames}", n + k + 1)
+        parts = ln.split()
+        if len(parts) != num_channels:
+            raise fail(f"frame {len(rows)} has {len(parts)} numbers, expected {num_channels}", n + k + 1)
+        try:
+            rows.append([float(v) for v in parts])
+        except ValueError:
+            raise fail(f"frame {len(rows)} holds a value that is not a number", n + k + 1) from None
+    if len(rows) != num_frames:
+        raise fail(f"file has {len(rows)} frames but its header says {num_frames} (truncated?)", len(lines))
+    frames = np.asarray(rows, dtype=np.float64).reshape(num_frames, num_channels)
+    if not np.isfinite(frames).all():
+        raise fail("frame values contain NaN or inf", n + 1)
+    return BvhMotion(
+        names=names,
+        parents=np.asarray(parents, dtype=np.int64),
+        offsets=np.asarray(offsets, dtype=np.float64),
+        channels=channels,
+        end_sites=np.asarray(end_sites, dtype=np.float64),
+        frames=frames,
+        frame_time=frame_time,
+        path=str(path),
+    )
+
+
+@dataclass
+class SkeletonPose:
+    """Forward kinematics of a source skeleton over time.
+
+    Attributes:
+        rotations: global rotation of each joint's frame, ``(T, J, 3, 3)``.
+        positions: global position of each joint, ``(T, J, 3)``.
+    """
+
+    rotations: np.ndarray
+    positions: np.ndarray
+
+
+def bvh_local_rotations(motion: BvhMotion) -> np.ndarray:
+    """Each joint's rotation relative to its parent, ``(T, J, 3, 3)``."""
+    T, J = motion.num_frames, len(motion.names)
+    local = np.broadcast_to(np.eye(3), (T, J, 3, 3)).copy()
+    start = 0
+    for j, chans in enumerate(motion.channels):
+        rot = [(start + k, _ROTATION_CHANNELS[c]) for k, c in enumerate(chans) if c in _ROTATION_CHANNELS]
+        if rot:
+            cols = [k for k, _ in rot]
+            local[:, j] = _euler_to_rotmat(motion.frames[:, cols], [a for _, a in rot])
+        start += len(chans)
+    return local
+
+
+def bvh_local_translations(motion: BvhMotion) -> np.ndarray:
+    """Each joint's offset from its parent per frame (position channels, else OFFSET), ``(T, J, 3)``."""
+    T, J = motion.num_frames, len(motion.names)
+    trans = np.broadcast_to(motion.offsets, (T, J, 3)).copy()
+    start = 0
+    for j, chans in enumerate(motion.channels):
+        for k, c in enumerate(chans):
+            if c in _POSITION_CHANNELS:
+                trans[:, j, _POSITION_CHANNELS[c]] = motion.frames[:, start + k]
+        start += len(chans)
+    return trans
+
+
+def bvh_forward_kinematics(motion: BvhMotion, scale: float = 1.0, local_rotations: np.ndarray | None = None) -> SkeletonPose:
+    """Global joint frames and positions of every frame of a BVH motion.
+
+    Args:
+        motion: a parsed file.
+        scale: multiplies every length (0.01 turns centimetres into metres).
+        local_rotations: optional ``(T, J, 3, 3)`` replacing the file's rotations.
+
+    Returns:
+        :class:`SkeletonPose` with ``(T, J, 3, 3)`` rotations and ``(T, J, 3)`` positions.
+    """
+    local = bvh_local_rotations(motion) if local_rotations is None else local_rotations
+    trans = bvh_local_translations(motion) * scale
+    T, J = local.shape[:2]
+    rot = np.empty_like(local)
+    pos = np.empty((T, J, 3))
+    for j in range(J):
+        p = motion.parents[j]
+        if p < 0:
+            rot[:, j] = local[:, j]
+            pos[:, j] = trans[:, j]
+        else:
+            rot[:, j] = rot[:, p] @ local[:, j]
+            pos[:, j] = pos[:, p] + np.einsum("tab,tb->ta", rot[:, p], trans[:, j])
+    return SkeletonPose(rotations=rot, positions=pos)

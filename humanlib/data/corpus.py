@@ -1,0 +1,324 @@
+"""The open motion corpus: build it from the raw mocap archives, load it by split.
+
+``humanlib build-corpus`` (:func:`build_corpus`) unpacks the two open archives, retargets every
+clip onto SMPL's 24 joints (:mod:`humanlib.data.sources`), validates the result and writes a
+compact, sharded corpus to ``humanlib/assets/corpus``. :func:`load_corpus` reads a split back,
+or, when ``HUMANLIB_AMASS_DIR`` is set, the matching split of the user's AMASS instead (same
+return type, so the chapters run unchanged on AMASS).
+
+Splits are fixed by rules, not by chance (see ``SPLIT_RULES``): whole CMU subjects and whole
+Bandai-Namco styles are held out so that no performer/style take leaks between train and test.
+Train and validation are stored at 10 fps (pose priors do not need more), test at 30 fps (the
+motion-denoising experiments cut test clips into 60/120/240-frame windows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from humanlib import paths
+from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS
+
+SPLITS = ("train", "val", "test")
+#: Frame rate of each split as stored.
+SPLIT_FPS = {"train": 10.0, "val": 10.0, "test": 30.0}
+#: Retargeted motions are first resampled to this rate.
+BASE_FPS = 30.0
+#: Joints stored in the files (0..21); the hands (22, 23) are always at rest.
+STORED_JOINTS = 22
+#: At most this many frames per shard (keeps each file well under 5 MB).
+MAX_SHARD_FRAMES = 24_000
+CORPUS_DIR = "corpus"
+MANIFEST = "manifest.json"
+REPORT = "retarget_report.json"
+
+CMU_LICENCE = "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu, NSF EIA-0196217): free to use and redistribute, not to resell"
+BANDAI_LICENCE = "CC BY-NC 4.0, Bandai Namco Research Inc. (Bandai-Namco-Research-Motiondataset)"
+#: CMU subject -> activity (the archive holds these two subjects).
+CMU_ACTIVITY = {"01": "playground (climb, hang, swing)", "03": "walk on uneven terrain"}
+
+#: The fixed split rules (documented in the corpus README).
+SPLIT_RULES: dict[str, dict[str, tuple[str, ...]]] = {
+    "test": {"cmu_subjects": ("03",), "bandai_styles": ("masculine", "masculinity")},
+    "val": {"cmu_clips": ("01_13", "01_14"), "bandai_styles": ("youthful", "childish")},
+}
+
+
+class CorpusError(ValueError):
+    """The corpus cannot be built or read (names the file or folder and what to do)."""
+
+
+@dataclass
+class ClipInfo:
+    """Metadata of one clip.
+
+    Attributes:
+        name: clip id (file stem, e.g. ``01_03`` or ``dataset-2_walk_normal_001``).
+        source: ``cmu``, ``bandai-namco-1``, ``bandai-namco-2`` or ``amass/<sub-dataset>``.
+        subject: performer id where published (CMU subject), else ``""``.
+        style: style label (Bandai-Namco), else ``""``.
+        activity: content/activity label.
+        licence: licence and credit of the source.
+        fps: frames per second as stored.
+        num_frames: frames as stored.
+        start: index of the clip's first frame in the split's arrays.
+    """
+
+    name: str
+    source: str
+    subject: str
+    style: str
+    activity: str
+    licence: str
+    fps: float
+    num_frames: int
+    start: int = 0
+
+
+@dataclass
+class MotionCorpus:
+    """One split of a motion corpus: all clips' frames concatenated.
+
+    Attributes:
+        split: "train", "val" or "test".
+        poses: ``(N, 24, 3)`` float32 torch tensor, SMPL axis-angle in SMPL's rest pose and frame
+            (joint 0 is the global orientation; joints 22, 23 at rest). Priors use joints 1..21.
+        transl: ``(N, 3)`` float32 torch tensor, root translation in metres.
+        clip_index: ``(N,)`` int64 torch tensor, the clip of each frame (index into ``clips``).
+        clips: per-clip :class:`ClipInfo`, in order.
+        fps: the split's frame rate.
+        origin: "open corpus (<folder>)" or "AMASS (<folder>)".
+    """
+
+    split: str
+    poses: "torch.Tensor"  # noqa: F821
+    transl: "torch.Tensor"  # noqa: F821
+    clip_index: "torch.Tensor"  # noqa: F821
+    clips: list[ClipInfo]
+    fps: float
+    origin: str
+
+    def __len__(self) -> int:
+        return int(self.poses.shape[0])
+
+    def clip(self, i: int) -> tuple["torch.Tensor", "torch.Tensor"]:  # noqa: F821
+        """``(poses (T, 24, 3), transl (T, 3))`` of clip ``i``."""
+        c = self.clips[i]
+        return self.poses[c.start : c.start + c.num_frames], self.transl[c.start : c.start + c.num_frames]
+
+    def windows(self, length: int, stride: int | None = None) -> tuple["torch.Tensor", "torch.Tensor"]:  # noqa: F821
+        """All windows of ``length`` frames inside single clips (no window crosses a clip).
+
+        Args:
+            length: frames per window.
+            stride: step between window starts (default ``length``: no overlap).
+
+        Returns:
+            ``(poses (W, length, 24, 3), clip ids (W,))``.
+        """
+        import torch
+
+        if length < 1:
+            raise ValueError(f"length must be >= 1, got {length}")
+        stride = length if stride is None else stride
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        starts, ids = [], []
+        for i, c in enumerate(self.clips):
+            for s in range(0, c.num_frames - length + 1, stride):
+                starts.append(c.start + s)
+                ids.append(i)
+        if not starts:
+            return self.poses.new_zeros((0, length, NUM_JOINTS, 3)), torch.zeros(0, dtype=torch.int64)
+        idx = torch.tensor(starts)[:, None] + torch.arange(length)[None, :]
+        return self.poses[idx], torch.tensor(ids)
+
+    def activities(self) -> dict[str, int]:
+        """Frames per activity label."""
+        out: dict[str, int] = {}
+        for c in self.clips:
+            out[c.activity] = out.get(c.activity, 0) + c.num_frames
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+# ----------------------------------------------------------------------------- split rules
+
+
+def split_of(source: str, name: str, subject: str, style: str) -> str:
+    """The split of a clip under :data:`SPLIT_RULES`."""
+    for split in ("test", "val"):
+        rule = SPLIT_RULES[split]
+        if source == "cmu" and (subject in rule.get("cmu_subjects", ()) or name in rule.get("cmu_clips", ())):
+            return split
+        if source.startswith("bandai") and style in rule.get("bandai_styles", ()):
+            return split
+    return "train"
+
+
+# ----------------------------------------------------------------------------- npz I/O
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """A compressed ``.npz`` with fixed timestamps (byte-identical for identical arrays)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue(), compresslevel=9)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def default_corpus_dir() -> Path:
+    return paths.ASSETS_DIR / CORPUS_DIR
+
+
+def load_corpus(split: str, directory: str | Path | None = None, use_amass: bool | None = None) -> MotionCorpus:
+    """Load one split of the motion corpus.
+
+    Args:
+        split: "train", "val" or "test".
+        directory: the corpus folder (default: the committed ``humanlib/assets/corpus``).
+        use_amass: read AMASS from ``HUMANLIB_AMASS_DIR`` instead (default: when it is set).
+
+    Returns:
+        :class:`MotionCorpus` with float32 torch tensors.
+
+    Raises:
+        ValueError: an unknown split.
+        CorpusError: missing or corrupt corpus files.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    amass_dir = paths.user_amass_dir()
+    if use_amass or (use_amass is None and amass_dir is not None and directory is None):
+        if amass_dir is None:
+            raise CorpusError("use_amass=True but HUMANLIB_AMASS_DIR is not set")
+        return load_amass_corpus(split, amass_dir)
+    folder = Path(directory) if directory is not None else default_corpus_dir()
+    manifest_path = folder / MANIFEST
+    if not manifest_path.exists():
+        raise CorpusError(
+            f"no motion corpus at {folder} ({MANIFEST} missing). Reinstall the course from a full "
+            "checkout, or rebuild it with `humanlib build-corpus`."
+        )
+    manifest = json.loads(manifest_path.read_text())
+    return _load_shards(split, folder, manifest)
+
+
+def _load_shards(split: str, folder: Path, manifest: dict) -> MotionCorpus:
+    import torch
+
+    poses, transl, clips = [], [], []
+    start = 0
+    for shard in manifest["shards"]:
+        if shard["split"] != split:
+            continue
+        path = folder / shard["file"]
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                p = data["poses"].astype(np.float32)
+                t = data["transl"].astype(np.float32)
+                meta = json.loads(str(np.asarray(data["clips"]).reshape(-1)[0]))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+            raise CorpusError(f"corpus shard {path} cannot be read ({err}); rebuild with `humanlib build-corpus`") from None
+        if p.ndim != 3 or p.shape[1:] != (STORED_JOINTS, 3) or t.shape != (p.shape[0], 3):
+            raise CorpusError(f"corpus shard {path}: poses {p.shape} / transl {t.shape}, expected (N, 22, 3) / (N, 3)")
+        if sum(m["num_frames"] for m in meta) != p.shape[0]:
+            raise CorpusError(f"corpus shard {path}: clip lengths do not add up to {p.shape[0]} frames")
+        full = np.zeros((p.shape[0], NUM_JOINTS, 3), dtype=np.float32)
+        full[:, :STORED_JOINTS] = p
+        poses.append(full)
+        transl.append(t)
+        for m in meta:
+            clips.append(ClipInfo(**{**m, "start": start}))
+            start += m["num_frames"]
+    if not clips:
+        raise CorpusError(f"corpus at {folder} has no clips for split {split!r}")
+    lengths = torch.tensor([c.num_frames for c in clips])
+    return MotionCorpus(
+        split=split,
+        poses=torch.from_numpy(np.concatenate(poses)),
+        transl=torch.from_numpy(np.concatenate(transl)),
+        clip_index=torch.repeat_interleave(torch.arange(len(clips)), lengths),
+        clips=clips,
+        fps=SPLIT_FPS[split],
+        origin=f"open corpus ({folder})",
+    )
+
+
+def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None = None) -> MotionCorpus:
+    """A split of the user's AMASS, resampled to the corpus rate of that split.
+
+    Splits follow VPoser's choice of AMASS sub-datasets (see
+    :data:`humanlib.data.amass.AMASS_SPLITS`). Every file of the split is read, which takes a
+    while for the whole of AMASS.
+
+    Args:
+        split: "train", "val" or "test".
+        amass_dir: the unpacked AMASS folder.
+        max_files: read at most this many files (for quick looks).
+    """
+    import torch
+
+    from humanlib.data.amass import amass_split_of, find_amass_files, load_amass_npz
+    from humanlib.data.retarget import axis_angle_to_rotmat_np, resample_motion, rotmat_to_axis_angle_np
+
+    files = [(d, p) for d, p in find_amass_files(amass_dir) if amass_split_of(d) == split]
+    if max_files is not None:
+        files = files[:max_files]
+    if not files:
+        raise CorpusError(f"no AMASS files of split {split!r} under {amass_dir}")
+    fps = SPLIT_FPS[split]
+    poses, transl, clips = [], [], []
+    start = 0
+    for dataset, path in files:
+        m = load_amass_npz(path)
+        R, t = resample_motion(axis_angle_to_rotmat_np(m.poses.astype(np.float64)), m.transl.astype(np.float64), m.fps, fps)
+        if len(R) == 0:
+            continue
+        poses.append(rotmat_to_axis_angle_np(R).astype(np.float32))
+        transl.append(t.astype(np.float32))
+        clips.append(ClipInfo(
+            name=str(path.relative_to(amass_dir).with_suffix("")), source=f"amass/{dataset}", subject="",
+            style="", activity=dataset, licence="AMASS (registration required, not redistributable)",
+            fps=fps, num_frames=len(R), start=start,
+        ))
+        start += len(R)
+    lengths = torch.tensor([c.num_frames for c in clips])
+    return MotionCorpus(
+        split=split, poses=torch.from_numpy(np.concatenate(poses)), transl=torch.from_numpy(np.concatenate(transl)),
+        clip_index=torch.repeat_interleave(torch.arange(len(clips)), lengths), clips=clips, fps=fps,
+        origin=f"AMASS ({amass_dir})",
+    )
+
+
+def load_report(directory: str | Path | None = None) -> dict:
+    """The retargeting validation report written next to the corpus (a dict from JSON)."""
+    folder = Path(directory) if directory is not None else default_corpus_dir()
+    path = folder / REPORT
+    if not path.exists():
+        raise CorpusError(f"no retargeting report at {path}; rebuild with `humanlib build-corpus`")
+    return json.loads(path.read_text())

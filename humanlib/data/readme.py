@@ -1,0 +1,77 @@
+"""The corpus README, written by the build so that it always matches the data."""
+
+from __future__ import annotations
+
+
+def corpus_readme(manifest: dict, report: dict) -> str:
+    counts = report["counts"]
+    rows = []
+    for split, groups in counts.items():
+        for group, c in groups.items():
+            rows.append(f"| {split} | {group} | {c['clips']} | {c['frames']:,} | {manifest['split_fps'][split]:g} |")
+    val = report["direction_error_deg"]
+    vrows = []
+    for group, g in val.items():
+        vrows.append(f"| {group} | {g['all_bones_mean']:.2f} | {g['all_bones_p95']:.2f} |")
+    rules = manifest["split_rules"]
+    return f"""# The open motion corpus (derived data)
+
+SMPL 24-joint poses retargeted from two openly licensed motion-capture collections. Built by
+`{report['command']}` on {report['built_at_utc']} ({report['machine']}; {report['build_seconds']} s),
+calibrated against: {report['target_body']}. Load it with `humanlib.data.load_corpus(split)`.
+
+## Attribution and licences
+
+* **CMU Graphics Lab Motion Capture Database**, subjects 01 and 03. "The data used in this project
+  was obtained from mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."
+  Free for research and commercial use; may be redistributed, not resold.
+* **Bandai-Namco-Research-Motiondataset 1 and 2** by Bandai Namco Research Inc., licensed under
+  **CC BY-NC 4.0** (https://creativecommons.org/licenses/by-nc/4.0/): attribution, non-commercial use
+  only. We changed the data: retargeted to SMPL's joints, resampled, quantised to float16.
+
+Because of the Bandai-Namco part, **the corpus as a whole may be used for non-commercial purposes
+only**. Each clip's licence is in its metadata (`ClipInfo.licence`).
+
+## Contents
+
+| split | source | clips | frames | fps |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Files: `manifest.json` (shards, split rules, the target rest joints), `{'{split}-{source}-NN.npz'}` shards
+(`poses` (N, 22, 3) float16 axis-angle of SMPL joints 0..21, `transl` (N, 3) float32 metres,
+`clips` JSON metadata: name, source, subject, style, activity, licence, fps, num_frames),
+`retarget_report.json` (validation). SMPL's hand joints 22 and 23 are not stored: always at rest.
+
+## Splits (fixed rules, no randomness)
+
+* **test**: CMU subjects {', '.join(rules['test']['cmu_subjects'])} (whole subject); Bandai-Namco styles
+  {', '.join(rules['test']['bandai_styles'])} (whole styles, both datasets). Used only for final numbers.
+* **val**: CMU clips {', '.join(rules['val']['cmu_clips'])} (same subject as training: a by-clip split);
+  Bandai-Namco styles {', '.join(rules['val']['bandai_styles'])} (whole styles).
+* **train**: everything else.
+
+The Bandai-Namco datasets do not say which performer recorded which clip, so whole *styles* are held
+out as the closest available guard against leakage; a performer may still appear in several splits.
+Train and val are stored at 10 fps (every third 30 fps frame), test at 30 fps.
+
+## Retargeting and its validation
+
+Joint frames of each source are calibrated against the target body's rest joints (CMU: its ASF
+zero pose is a T-pose; Bandai-Namco: a standing frame with each joint's twist snapped to an
+anatomical axis), then SMPL's global rotation of joint j is the driving source joint's frame times
+the calibration, and local rotations follow. Joints a source lacks stay at rest: SMPL's hands
+(22, 23) for both, `spine2` for Bandai-Namco; no source has fingers.
+
+Mean joint-direction error (degrees) between the source skeleton's forward kinematics and the SMPL
+skeleton driven by the stored poses, over all validated bones and frames (per-bone numbers in
+`retarget_report.json`):
+
+| source | mean | p95 |
+|---|---|---|
+{chr(10).join(vrows)}
+
+Bones that are driven by their own source joint are reproduced almost exactly; the residual error
+sits in bones whose direction the source skeleton places differently from SMPL (pelvis-to-hip
+offsets, the spine joint a source lacks, CMU's lower back absorbed into the pelvis).
+"""

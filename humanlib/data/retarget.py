@@ -1,0 +1,359 @@
+"""Retargeting source mocap skeletons onto SMPL's 24 joints.
+
+The idea: every SMPL joint ``j`` is *driven* by one source joint whose global frame
+``G_j(t)`` turns the same body segment. A rest calibration finds, for each driven joint,
+the frame ``C_j`` the source joint would have if the source actor stood in the target
+body's rest pose (SMPL's T-pose). Then SMPL's global rotation is
+
+.. math:: S_j(t) = G_j(t)\\, C_j^\\top,
+
+which maps the rest bone direction ``d_j`` (from the target's rest joints) to the source
+segment's current direction, and the local pose is ``theta_j = S_parent(j)^T S_j``.
+
+``C_j = T_j W_j G^{ref}_j`` is built from a reference pose ``G^ref`` of the source (CMU's
+zero pose is a T-pose; the Bandai-Namco files have none, so a standing frame is used):
+``W_j`` is the smallest rotation that swings the source segment onto ``d_j`` and ``T_j`` an
+optional twist about ``d_j`` that snaps a chosen local axis (a hinge) onto an anatomical
+reference axis. Joints without a driver (SMPL's hands, a spine joint a source lacks) keep
+their rest rotation (identity local rotation).
+
+All of this works on the target's *rest joint positions* ``J`` (24, 3), an input, so the same
+code calibrates against the open body model's ``J(beta=0)`` or any other SMPL-layout body.
+Frames: SMPL's (Y up, +Z forward, +X the body's left), metres; both open sources already
+use these axes (verified: walking travels along +Z with the left leg on +X).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+from humanlib.skeleton import JOINT_NAMES, MIRROR_PERMUTATION, NUM_JOINTS, PARENTS, joint
+
+#: Per SMPL joint, the child whose direction calibrates it (``None``: a childless joint,
+#: calibrated with a fixed target direction, see :func:`rest_bone_directions`).
+PRIMARY_CHILD: dict[str, str | None] = {
+    "pelvis": "spine1", "left_hip": "left_knee", "right_hip": "right_knee", "spine1": "spine2",
+    "left_knee": "left_ankle", "right_knee": "right_ankle", "spine2": "spine3",
+    "left_ankle": "left_foot", "right_ankle": "right_foot", "spine3": "neck",
+    "left_foot": None, "right_foot": None, "neck": "head", "left_collar": "left_shoulder",
+    "right_collar": "right_shoulder", "head": None, "left_shoulder": "left_elbow",
+    "right_shoulder": "right_elbow", "left_elbow": "left_wrist", "right_elbow": "right_wrist",
+    "left_wrist": "left_hand", "right_wrist": "right_hand", "left_hand": None, "right_hand": None,
+}
+
+
+def placeholder_rest_joints() -> np.ndarray:
+    """SMPL-like rest (T-pose) joint positions, ``(24, 3)`` metres, floor at y = 0.
+
+    Rough adult proportions written for this course (not taken from any model file); used
+    only when the open body model is not available. Y up, +Z forward, +X the body's left.
+    """
+    half = {
+        "pelvis": (0.0, 0.93, 0.0), "left_hip": (0.085, 0.84, -0.005), "spine1": (0.0, 1.03, -0.01),
+        "left_knee": (0.10, 0.47, 0.0), "spine2": (0.0, 1.16, 0.0), "left_ankle": (0.11, 0.08, -0.03),
+        "spine3": (0.0, 1.22, 0.01), "left_foot": (0.12, 0.02, 0.09), "neck": (0.0, 1.44, -0.01),
+        "left_collar": (0.07, 1.37, 0.0), "head": (0.0, 1.52, 0.03), "left_shoulder": (0.17, 1.39, -0.01),
+        "left_elbow": (0.43, 1.38, -0.03), "left_wrist": (0.68, 1.38, -0.02), "left_hand": (0.77, 1.37, -0.03),
+    }
+    J = np.zeros((NUM_JOINTS, 3))
+    for name, p in half.items():
+        J[joint(name)] = p
+        if name.startswith("left_"):
+            J[joint("right_" + name[5:])] = (-p[0], p[1], p[2])
+    return J
+
+
+def target_rest_joints() -> tuple[np.ndarray, str]:
+    """Rest joints of the target body: the open body model's ``J(beta=0)`` when it loads.
+
+    Returns:
+        ``((24, 3) array, description)``; falls back to :func:`placeholder_rest_joints`.
+    """
+    try:
+        import torch
+
+        from humanlib.body import load_body_model  # type: ignore[attr-defined]
+
+        model = load_body_model(path=None, num_betas=10)
+        with torch.no_grad():
+            out = model(betas=torch.zeros(1, 10), pose=torch.zeros(1, NUM_JOINTS, 3), transl=torch.zeros(1, 3))
+        J = out.joints[0].detach().double().cpu().numpy()
+        if J.shape == (NUM_JOINTS, 3) and np.isfinite(J).all():
+            return J, "open body model J(beta=0)"
+    except Exception:  # noqa: BLE001 - any failure means: no usable body model yet
+        pass
+    return placeholder_rest_joints(), "placeholder SMPL-like rest joints"
+
+
+def rest_bone_directions(rest_joints: np.ndarray, child_override: dict[str, str] | None = None) -> np.ndarray:
+    """Unit rest direction ``d_j`` of the segment each SMPL joint turns, ``(24, 3)``.
+
+    Childless joints get a fixed direction: feet point forward (+Z), the head continues
+    the neck, the hands continue the forearm.
+
+    Args:
+        rest_joints: ``(24, 3)`` target rest joints.
+        child_override: SMPL joint name -> the joint its segment runs to instead of
+            ``PRIMARY_CHILD`` (a source without spine2 runs spine1's segment to spine3).
+    """
+    J = np.asarray(rest_joints, dtype=np.float64)
+    if J.shape != (NUM_JOINTS, 3):
+        raise ValueError(f"rest_joints must have shape (24, 3), got {J.shape}")
+    d = np.zeros((NUM_JOINTS, 3))
+    for name, child in PRIMARY_CHILD.items():
+        j = joint(name)
+        child = (child_override or {}).get(name, child)
+        if child is not None:
+            d[j] = J[joint(child)] - J[j]
+        elif name.endswith("_foot"):
+            d[j] = (0.0, 0.0, 1.0)
+        else:
+            d[j] = J[j] - J[PARENTS[j]]
+    return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
+def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest rotation taking unit vector ``a`` to unit vector ``b``, ``(3, 3)``."""
+    a = a / np.linalg.norm(a)
+    b = b / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    s, c = np.linalg.norm(axis), float(np.dot(a, b))
+    if s < 1e-12:
+        if c > 0:
+            return np.eye(3)
+        # opposite vectors: turn by pi about any axis perpendicular to a
+        perp = np.cross(a, np.eye(3)[np.argmin(np.abs(a))])
+        return Rotation.from_rotvec(np.pi * perp / np.linalg.norm(perp)).as_matrix()
+    return Rotation.from_rotvec(axis / s * np.arctan2(s, c)).as_matrix()
+
+
+@dataclass
+class Calibration:
+    """Rest calibration of one source skeleton against a target body.
+
+    Attributes:
+        frames: ``C_j``, ``(24, 3, 3)``: each driving source joint's frame in the target rest pose
+            (identity where the joint has no driver).
+        driven: ``(24,)`` bool, which SMPL joints a source joint drives.
+        rest_joints: the target rest joints used, ``(24, 3)``.
+    """
+
+    frames: np.ndarray
+    driven: np.ndarray
+    rest_joints: np.ndarray
+
+
+def calibrate(
+    reference_rotations: np.ndarray,
+    reference_segments: np.ndarray,
+    driven: np.ndarray,
+    rest_joints: np.ndarray,
+    twist_axes: np.ndarray | None = None,
+    twist_references: np.ndarray | None = None,
+    child_override: dict[str, str] | None = None,
+) -> Calibration:
+    """Rest calibration: each driving source frame as it would be in the target's rest pose.
+
+    Args:
+        reference_rotations: ``(24, 3, 3)`` global frames ``G^ref`` of the driving source joints
+            in a reference pose.
+        reference_segments: ``(24, 3)`` world direction, in that pose, of the source segment each
+            driving joint turns (the segment matching ``rest_bone_directions``).
+        driven: ``(24,)`` bool mask of SMPL joints that have a driver.
+        rest_joints: ``(24, 3)`` target rest joint positions.
+        twist_axes: optional ``(24, K, 3)`` candidate local axes for the twist snap (e.g. the
+            local y and z axes); the one closest to the reference after the swing is snapped.
+        twist_references: optional ``(24, 3)`` world axis the snapped local axis should follow
+            (projected perpendicular to the bone); rows of zeros mean "no snap".
+        child_override: see :func:`rest_bone_directions`.
+
+    Returns:
+        :class:`Calibration`.
+    """
+    G = np.asarray(reference_rotations, dtype=np.float64)
+    seg = np.asarray(reference_segments, dtype=np.float64)
+    driven = np.asarray(driven, dtype=bool)
+    if G.shape != (NUM_JOINTS, 3, 3) or seg.shape != (NUM_JOINTS, 3) or driven.shape != (NUM_JOINTS,):
+        raise ValueError(
+            f"expected reference_rotations (24,3,3), reference_segments (24,3), driven (24,), "
+            f"got {G.shape}, {seg.shape}, {driven.shape}"
+        )
+    d = rest_bone_directions(rest_joints, child_override)
+    frames = np.broadcast_to(np.eye(3), (NUM_JOINTS, 3, 3)).copy()
+    for j in np.flatnonzero(driven):
+        C = _rotation_between(seg[j], d[j]) @ G[j]
+        if twist_axes is not None and twist_references is not None and np.linalg.norm(twist_references[j]) > 0:
+            r = twist_references[j] - np.dot(twist_references[j], d[j]) * d[j]
+            r /= np.linalg.norm(r)
+            cands = np.asarray(twist_axes[j], dtype=np.float64) @ C.T  # world directions of the local axes
+            cands = cands - np.outer(cands @ d[j], d[j])
+            k = int(np.argmax(np.abs(cands @ r) / np.linalg.norm(cands, axis=1)))
+            u = cands[k] / np.linalg.norm(cands[k])
+            v = np.sign(np.dot(u, r)) * r
+            angle = np.arctan2(np.dot(d[j], np.cross(u, v)), np.dot(u, v))
+            C = Rotation.from_rotvec(angle * d[j]).as_matrix() @ C
+        frames[j] = C
+    return Calibration(frames=frames, driven=driven, rest_joints=np.asarray(rest_joints, dtype=np.float64))
+
+
+def global_to_local(global_rotations: np.ndarray) -> np.ndarray:
+    """SMPL local rotations from global ones: ``theta_j = S_parent^T S_j``, ``(..., 24, 3, 3)``."""
+    S = np.asarray(global_rotations)
+    local = np.empty_like(S)
+    local[..., 0, :, :] = S[..., 0, :, :]
+    for j in range(1, NUM_JOINTS):
+        local[..., j, :, :] = np.swapaxes(S[..., PARENTS[j], :, :], -1, -2) @ S[..., j, :, :]
+    return local
+
+
+def retarget_rotations(driver_rotations: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """SMPL local rotation matrices from the driving source joints' global frames.
+
+    Args:
+        driver_rotations: ``(T, 24, 3, 3)`` global frames ``G_j(t)`` (rows of undriven joints are ignored).
+        calibration: from :func:`calibrate`.
+
+    Returns:
+        ``(T, 24, 3, 3)`` local rotations; undriven joints are identity (rest).
+    """
+    G = np.asarray(driver_rotations, dtype=np.float64)
+    if G.ndim != 4 or G.shape[1:] != (NUM_JOINTS, 3, 3):
+        raise ValueError(f"driver_rotations must have shape (T, 24, 3, 3), got {G.shape}")
+    S = np.empty_like(G)
+    for j in range(NUM_JOINTS):
+        if calibration.driven[j]:
+            S[:, j] = G[:, j] @ calibration.frames[j].T
+        elif j == 0:
+            S[:, j] = np.eye(3)
+        else:
+            S[:, j] = S[:, PARENTS[j]]  # rest: follow the parent
+    return global_to_local(S)
+
+
+def smpl_forward_kinematics(local_rotations: np.ndarray, rest_joints: np.ndarray, transl: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Posed joints of the SMPL kinematic tree (no mesh), numpy.
+
+    Args:
+        local_rotations: ``(T, 24, 3, 3)``.
+        rest_joints: ``(24, 3)``.
+        transl: optional ``(T, 3)`` added to every joint.
+
+    Returns:
+        ``(global rotations (T, 24, 3, 3), joints (T, 24, 3))``.
+    """
+    R = np.asarray(local_rotations, dtype=np.float64)
+    J = np.asarray(rest_joints, dtype=np.float64)
+    S = np.empty_like(R)
+    P = np.empty(R.shape[:2] + (3,))
+    S[:, 0] = R[:, 0]
+    P[:, 0] = J[0]
+    for j in range(1, NUM_JOINTS):
+        p = PARENTS[j]
+        S[:, j] = S[:, p] @ R[:, j]
+        P[:, j] = P[:, p] + np.einsum("tab,b->ta", S[:, p], J[j] - J[p])
+    if transl is not None:
+        P = P + np.asarray(transl)[:, None, :]
+    return S, P
+
+
+def rotmat_to_axis_angle_np(R: np.ndarray) -> np.ndarray:
+    """``(..., 3, 3)`` rotation matrices to ``(..., 3)`` axis-angle (radians, angle in [0, pi])."""
+    shape = R.shape[:-2]
+    return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(shape + (3,))
+
+
+def axis_angle_to_rotmat_np(aa: np.ndarray) -> np.ndarray:
+    """``(..., 3)`` axis-angle to ``(..., 3, 3)`` rotation matrices."""
+    shape = aa.shape[:-1]
+    return Rotation.from_rotvec(np.asarray(aa, dtype=np.float64).reshape(-1, 3)).as_matrix().reshape(shape + (3, 3))
+
+
+def resample_motion(local_rotations: np.ndarray, transl: np.ndarray, src_fps: float, dst_fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Resample a motion in time: slerp for rotations, linear for translation.
+
+    An integer ratio (120 -> 30 fps) keeps every k-th frame exactly.
+
+    Args:
+        local_rotations: ``(T, J, 3, 3)``.
+        transl: ``(T, 3)``.
+        src_fps: source frame rate; dst_fps: wanted frame rate.
+
+    Returns:
+        ``(local rotations (T', J, 3, 3), transl (T', 3))``.
+    """
+    if src_fps <= 0 or dst_fps <= 0:
+        raise ValueError(f"frame rates must be positive, got {src_fps} and {dst_fps}")
+    T = local_rotations.shape[0]
+    ratio = src_fps / dst_fps
+    if abs(ratio - round(ratio)) < 1e-3 and round(ratio) >= 1:
+        k = int(round(ratio))
+        return local_rotations[::k], transl[::k]
+    t_src = np.arange(T) / src_fps
+    t_dst = np.arange(0.0, t_src[-1] + 1e-9, 1.0 / dst_fps)
+    out = np.empty((len(t_dst),) + local_rotations.shape[1:])
+    for j in range(local_rotations.shape[1]):
+        out[:, j] = Slerp(t_src, Rotation.from_matrix(local_rotations[:, j]))(t_dst).as_matrix()
+    tr = np.stack([np.interp(t_dst, t_src, transl[:, k]) for k in range(3)], axis=1)
+    return out, tr
+
+
+def mirror_poses(poses: np.ndarray, transl: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mirror motions across the body's sagittal plane (x -> -x in SMPL's frame).
+
+    Left and right joints swap (``humanlib.skeleton.MIRROR_PERMUTATION``) and each axis-angle
+    ``(x, y, z)`` becomes ``(x, -y, -z)`` (conjugating a rotation by the reflection
+    ``diag(-1, 1, 1)``). Mirroring twice gives the input back. For this to mirror the posed
+    joints exactly the rest joints must be left/right symmetric (SMPL's nearly are).
+
+    Args:
+        poses: ``(..., 24, 3)`` axis-angle (numpy array or torch tensor).
+        transl: optional ``(..., 3)`` root translation; its x is negated.
+
+    Returns:
+        ``(mirrored poses, mirrored transl or None)``, same type as the input.
+    """
+    if poses.shape[-2:] != (NUM_JOINTS, 3):
+        raise ValueError(f"poses must have shape (..., 24, 3), got {tuple(poses.shape)}")
+    perm = list(MIRROR_PERMUTATION)
+    flipped = poses[..., perm, :] * _sign_like(poses, (1.0, -1.0, -1.0))
+    if transl is None:
+        return flipped, None
+    if transl.shape[-1] != 3:
+        raise ValueError(f"transl must have shape (..., 3), got {tuple(transl.shape)}")
+    return flipped, transl * _sign_like(transl, (-1.0, 1.0, 1.0))
+
+
+def _sign_like(x, values):
+    try:
+        import torch
+
+        if isinstance(x, torch.Tensor):
+            return torch.tensor(values, dtype=x.dtype, device=x.device)
+    except ImportError:  # pragma: no cover
+        pass
+    return np.asarray(values, dtype=x.dtype)
+
+
+def direction_errors_deg(source_points: np.ndarray, smpl_joints: np.ndarray, bones: list[tuple[int, int]]) -> np.ndarray:
+    """Angle in degrees between matching bones of two skeletons, ``(T, len(bones))``.
+
+    Args:
+        source_points: ``(T, 24, 3)`` source positions at SMPL joints (unused rows allowed).
+        smpl_joints: ``(T, 24, 3)`` SMPL FK joints.
+        bones: ``(start, end)`` SMPL joint index pairs to compare.
+    """
+    a = np.stack([source_points[:, e] - source_points[:, s] for s, e in bones], axis=1)
+    b = np.stack([smpl_joints[:, e] - smpl_joints[:, s] for s, e in bones], axis=1)
+    cos = np.sum(a * b, -1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+__all__ = [
+    "axis_angle_to_rotmat_np", "rotmat_to_axis_angle_np", "PRIMARY_CHILD",
+    "Calibration", "JOINT_NAMES", "calibrate", "direction_errors_deg", "global_to_local", "mirror_poses",
+    "placeholder_rest_joints", "resample_motion", "rest_bone_directions", "retarget_rotations",
+    "smpl_forward_kinematics", "target_rest_joints",
+]

@@ -1,0 +1,250 @@
+"""The two open mocap sources and how each maps onto SMPL's joints.
+
+Per source: which source joint *drives* each SMPL joint (its global frame turns the SMPL
+joint's segment), which source point sits at each SMPL joint (for calibration and for the
+joint-direction validation), and the reference pose used for the rest calibration.
+
+* **CMU (ASF/AMC)**: the zero pose of the ``.asf`` is a T-pose, so it is the reference. Bones
+  run from a joint to the next, so SMPL joint ``j`` is driven by the bone that *starts* at it
+  (``lfemur`` starts at the hip, ``upperback`` at SMPL's spine1 height). The elbow is driven
+  by ``lwrist``, which carries the forearm twist after ``lradius``'s flexion; the wrist by
+  ``lhand``. CMU's ``lowerback`` rotation and its finger/thumb bones have no SMPL joint: the
+  first is absorbed into the pelvis-to-spine1 segment, the others are dropped.
+* **Bandai-Namco (BVH)**: one joint per SMPL joint except ``spine2`` (absent: kept at rest)
+  and the hands. Joint frames are bone-aligned (bone along local ±x, mirrored on the right
+  side) and no file has a T-pose, so a standing frame is the reference and each joint's twist
+  is snapped so that the local axis nearest to an anatomical axis (the body's lateral axis for
+  legs and spine, vertical for arms in the T-pose) follows it exactly; knees and elbows hinge
+  about local y, so this puts the hinge on SMPL's hinge axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from humanlib.data.asf_amc import AmcMotion, AsfSkeleton, amc_forward_kinematics, read_amc, read_asf
+from humanlib.data.bvh import BvhMotion, bvh_forward_kinematics, read_bvh
+from humanlib.data.retarget import (
+    PRIMARY_CHILD,
+    Calibration,
+    calibrate,
+    retarget_rotations,
+)
+from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
+
+CMU_FPS = 120.0
+#: BVH lengths are centimetres.
+BANDAI_SCALE = 0.01
+
+#: SMPL joint -> CMU bone driving it.
+CMU_DRIVERS: dict[str, str] = {
+    "pelvis": "root", "left_hip": "lfemur", "right_hip": "rfemur", "spine1": "upperback",
+    "left_knee": "ltibia", "right_knee": "rtibia", "spine2": "thorax", "left_ankle": "lfoot",
+    "right_ankle": "rfoot", "spine3": "lowerneck", "left_foot": "ltoes", "right_foot": "rtoes",
+    "neck": "upperneck", "left_collar": "lclavicle", "right_collar": "rclavicle", "head": "head",
+    "left_shoulder": "lhumerus", "right_shoulder": "rhumerus", "left_elbow": "lwrist",
+    "right_elbow": "rwrist", "left_wrist": "lhand", "right_wrist": "rhand",
+}
+#: SMPL joint -> (CMU bone, "start" | "end"): the source point at the SMPL joint.
+CMU_POINTS: dict[str, tuple[str, str]] = {
+    "pelvis": ("root", "start"), "left_hip": ("lfemur", "start"), "right_hip": ("rfemur", "start"),
+    "spine1": ("upperback", "start"), "left_knee": ("ltibia", "start"), "right_knee": ("rtibia", "start"),
+    "spine2": ("thorax", "start"), "left_ankle": ("lfoot", "start"), "right_ankle": ("rfoot", "start"),
+    "spine3": ("lowerneck", "start"), "left_foot": ("ltoes", "start"), "right_foot": ("rtoes", "start"),
+    "neck": ("upperneck", "start"), "left_collar": ("lclavicle", "start"), "right_collar": ("rclavicle", "start"),
+    "head": ("head", "start"), "left_shoulder": ("lhumerus", "start"), "right_shoulder": ("rhumerus", "start"),
+    "left_elbow": ("lradius", "start"), "right_elbow": ("rradius", "start"), "left_wrist": ("lhand", "start"),
+    "right_wrist": ("rhand", "start"), "left_hand": ("lhand", "end"), "right_hand": ("rhand", "end"),
+}
+#: Childless SMPL joints: the CMU bone whose own direction calibrates them.
+CMU_OWN_BONE: dict[str, str] = {"left_foot": "ltoes", "right_foot": "rtoes", "head": "head"}
+
+#: SMPL joint -> Bandai-Namco joint (driver and point are the same joint).
+BANDAI_JOINTS: dict[str, str] = {
+    "pelvis": "Hips", "left_hip": "UpperLeg_L", "right_hip": "UpperLeg_R", "spine1": "Spine",
+    "left_knee": "LowerLeg_L", "right_knee": "LowerLeg_R", "left_ankle": "Foot_L", "right_ankle": "Foot_R",
+    "spine3": "Chest", "left_foot": "Toes_L", "right_foot": "Toes_R", "neck": "Neck",
+    "left_collar": "Shoulder_L", "right_collar": "Shoulder_R", "head": "Head",
+    "left_shoulder": "UpperArm_L", "right_shoulder": "UpperArm_R", "left_elbow": "LowerArm_L",
+    "right_elbow": "LowerArm_R", "left_wrist": "Hand_L", "right_wrist": "Hand_R",
+}
+#: The Bandai-Namco reference (standing) frame for the rest calibration.
+BANDAI_REFERENCE = ("dataset-2_walk_normal_001.bvh", 0)
+#: Hands and arms in the T-pose: twist snapped to vertical; legs, spine, head: to lateral.
+_ARM_WORDS = ("collar", "shoulder", "elbow", "wrist")
+
+
+def _missing(mapping: dict) -> list[str]:
+    return [n for n in JOINT_NAMES if n not in mapping]
+
+
+@dataclass
+class SourceMotion:
+    """A source motion expressed per SMPL joint (common input of retargeting and validation).
+
+    Attributes:
+        driver_rotations: ``(T, 24, 3, 3)`` global frames of the driving source joints.
+        points: ``(T, 24, 3)`` source positions at SMPL joints (metres; NaN where none).
+        root: ``(T, 3)`` source position of the pelvis (metres).
+        fps: frames per second.
+    """
+
+    driver_rotations: np.ndarray
+    points: np.ndarray
+    root: np.ndarray
+    fps: float
+
+
+def validation_bones(points_available: np.ndarray) -> list[tuple[int, int]]:
+    """SMPL ``(ancestor, joint)`` pairs whose both ends have a source point.
+
+    The ancestor is the nearest one with a point (Bandai-Namco lacks spine2, so its
+    ``spine3`` bone starts at ``spine1``).
+    """
+    bones = []
+    for j in range(1, NUM_JOINTS):
+        if not points_available[j]:
+            continue
+        a = PARENTS[j]
+        while a >= 0 and not points_available[a]:
+            a = PARENTS[a]
+        if a >= 0:
+            bones.append((a, j))
+    return bones
+
+
+# ------------------------------------------------------------------------------ CMU
+
+
+def cmu_source_motion(skeleton: AsfSkeleton, motion: AmcMotion | None) -> SourceMotion:
+    """Per-SMPL-joint driver frames and points of a CMU motion (``None``: the zero pose)."""
+    fk = amc_forward_kinematics(skeleton, motion)
+    T = fk.rotations.shape[0]
+    drivers = np.broadcast_to(np.eye(3), (T, NUM_JOINTS, 3, 3)).copy()
+    for name, bone in CMU_DRIVERS.items():
+        drivers[:, joint(name)] = fk.rotations[:, skeleton.index(bone)]
+    points = np.full((T, NUM_JOINTS, 3), np.nan)
+    for name, (bone, end) in CMU_POINTS.items():
+        b = skeleton.index(bone)
+        points[:, joint(name)] = fk.starts[:, b] if end == "start" else fk.ends[:, b]
+    return SourceMotion(drivers, points, points[:, joint("pelvis")].copy(), motion.fps if motion else CMU_FPS)
+
+
+def cmu_calibration(skeleton: AsfSkeleton, rest_joints: np.ndarray) -> Calibration:
+    """Rest calibration of a CMU skeleton (its zero pose is the reference T-pose)."""
+    zero = cmu_source_motion(skeleton, None)
+    fk = amc_forward_kinematics(skeleton, None)
+    segments = np.zeros((NUM_JOINTS, 3))
+    driven = np.zeros(NUM_JOINTS, dtype=bool)
+    for name in CMU_DRIVERS:
+        j = joint(name)
+        driven[j] = True
+        child = PRIMARY_CHILD[name]
+        if child is not None:
+            segments[j] = zero.points[0, joint(child)] - zero.points[0, j]
+        else:
+            b = skeleton.index(CMU_OWN_BONE[name])
+            segments[j] = fk.ends[0, b] - fk.starts[0, b]
+    return calibrate(zero.driver_rotations[0], segments, driven, rest_joints)
+
+
+# ------------------------------------------------------------------------------ Bandai-Namco
+
+
+def bandai_source_motion(motion: BvhMotion) -> SourceMotion:
+    """Per-SMPL-joint driver frames and points of a Bandai-Namco BVH motion (metres)."""
+    fk = bvh_forward_kinematics(motion, scale=BANDAI_SCALE)
+    T = motion.num_frames
+    drivers = np.broadcast_to(np.eye(3), (T, NUM_JOINTS, 3, 3)).copy()
+    points = np.full((T, NUM_JOINTS, 3), np.nan)
+    for name, src in BANDAI_JOINTS.items():
+        s = motion.index(src)
+        drivers[:, joint(name)] = fk.rotations[:, s]
+        points[:, joint(name)] = fk.positions[:, s]
+    return SourceMotion(drivers, points, points[:, joint("pelvis")].copy(), round(motion.fps, 3))
+
+
+def bandai_calibration(reference: BvhMotion, rest_joints: np.ndarray, frame: int = 0) -> Calibration:
+    """Rest calibration of the Bandai-Namco rig from a standing reference frame."""
+    src = bandai_source_motion(reference)
+    G = src.driver_rotations[frame]
+    P = src.points[frame]
+    segments = np.zeros((NUM_JOINTS, 3))
+    driven = np.zeros(NUM_JOINTS, dtype=bool)
+    twist_refs = np.zeros((NUM_JOINTS, 3))
+    axes = np.broadcast_to(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), (NUM_JOINTS, 2, 3))
+    child_of = {"spine1": "spine3"}  # spine2 is absent: spine1's segment runs to spine3
+    for name, src_name in BANDAI_JOINTS.items():
+        j = joint(name)
+        driven[j] = True
+        child = child_of.get(name, PRIMARY_CHILD[name])
+        if child is not None and child in BANDAI_JOINTS:
+            segments[j] = P[joint(child)] - P[j]
+        else:
+            # childless in the file (End Site at 0): the bone runs along local +-x
+            sign = np.sign(reference.offsets[reference.index(src_name)][0]) or 1.0
+            segments[j] = G[j] @ np.array([sign, 0.0, 0.0])
+        twist_refs[j] = (0.0, 1.0, 0.0) if any(w in name for w in _ARM_WORDS) else (1.0, 0.0, 0.0)
+    return calibrate(G, segments, driven, rest_joints, twist_axes=axes, twist_references=twist_refs,
+                     child_override=child_of)
+
+
+# ------------------------------------------------------------------------------ both
+
+
+@dataclass
+class RetargetedMotion:
+    """A motion on SMPL's skeleton.
+
+    Attributes:
+        local_rotations: ``(T, 24, 3, 3)`` SMPL local rotations (rest where undriven).
+        transl: ``(T, 3)`` SMPL root translation (metres): the pelvis lands on the source's
+            pelvis scaled by ``scale``.
+        fps: frames per second.
+        source: the :class:`SourceMotion` it came from.
+        scale: target leg length / source leg length.
+    """
+
+    local_rotations: np.ndarray
+    transl: np.ndarray
+    fps: float
+    source: SourceMotion
+    scale: float
+
+
+def leg_length(points: np.ndarray) -> float:
+    """Mean hip-knee-ankle chain length of the two legs, from ``(24, 3)`` points."""
+    total = 0.0
+    for side in ("left", "right"):
+        h, k, a = (points[joint(f"{side}_{n}")] for n in ("hip", "knee", "ankle"))
+        total += np.linalg.norm(k - h) + np.linalg.norm(a - k)
+    return total / 2.0
+
+
+def retarget(source: SourceMotion, calibration: Calibration, source_leg_length: float) -> RetargetedMotion:
+    """SMPL local rotations and root translation for a source motion.
+
+    Args:
+        source: from :func:`cmu_source_motion` or :func:`bandai_source_motion`.
+        calibration: the source's :class:`Calibration`.
+        source_leg_length: the source actor's leg length (metres), for scaling translation.
+    """
+    R = retarget_rotations(source.driver_rotations, calibration)
+    scale = leg_length(calibration.rest_joints) / source_leg_length
+    transl = scale * source.root - calibration.rest_joints[joint("pelvis")]
+    return RetargetedMotion(R, transl, source.fps, source, scale)
+
+
+def load_cmu_clip(asf: Path, amc: Path) -> tuple[AsfSkeleton, SourceMotion]:
+    skeleton = read_asf(asf)
+    return skeleton, cmu_source_motion(skeleton, read_amc(amc, skeleton, fps=CMU_FPS))
+
+
+__all__ = [
+    "BANDAI_JOINTS", "CMU_DRIVERS", "RetargetedMotion", "SourceMotion", "bandai_calibration",
+    "bandai_source_motion", "cmu_calibration", "cmu_source_motion", "leg_length", "load_cmu_clip",
+    "BANDAI_REFERENCE", "CMU_FPS", "read_bvh", "retarget", "validation_bones",
+]
