@@ -21,6 +21,7 @@ from humanlib.data.corpus import (
     ClipInfo,
     CorpusError,
     MotionCorpus,
+    corpus_rest_joints,
     load_corpus,
     load_report,
 )
@@ -28,6 +29,6 @@ from humanlib.data.retarget import mirror_poses
 
 __all__ = [
     "SPLITS", "SPLIT_FPS", "AmassFormatError", "AmassMotion", "AsfAmcFormatError", "BvhFormatError", "ClipInfo",
-    "CorpusError", "MotionCorpus", "load_amass_npz", "load_corpus", "load_report", "mirror_poses", "read_amc",
+    "CorpusError", "MotionCorpus", "corpus_rest_joints", "load_amass_npz", "load_corpus", "load_report", "mirror_poses", "read_amc",
     "read_asf", "read_bvh",
 ]

@@ -315,6 +315,15 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
     )
 
 
+def corpus_rest_joints(directory: str | Path | None = None) -> np.ndarray:
+    """The target rest joints ``(24, 3)`` the corpus was calibrated against (from its manifest)."""
+    folder = Path(directory) if directory is not None else default_corpus_dir()
+    path = folder / MANIFEST
+    if not path.exists():
+        raise CorpusError(f"no motion corpus at {folder} ({MANIFEST} missing)")
+    return np.asarray(json.loads(path.read_text())["target_rest_joints"], dtype=np.float64)
+
+
 def load_report(directory: str | Path | None = None) -> dict:
     """The retargeting validation report written next to the corpus (a dict from JSON)."""
     folder = Path(directory) if directory is not None else default_corpus_dir()

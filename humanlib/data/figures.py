@@ -1,0 +1,82 @@
+"""Figures of the data chapter: skeleton animations (plotly frames) and skeleton drawings."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from humanlib.skeleton import NUM_JOINTS, PARENTS
+
+
+def _bone_polyline(joints: np.ndarray) -> tuple[list, list, list]:
+    """x, y, z lists drawing every bone of ``(24, 3)`` joints, ``None`` between bones.
+
+    Plot axes: x = SMPL x (the body's left), y = SMPL z (forward), z = SMPL y (up).
+    """
+    xs, ys, zs = [], [], []
+    for j in range(1, NUM_JOINTS):
+        p = PARENTS[j]
+        xs += [float(joints[p, 0]), float(joints[j, 0]), None]
+        ys += [float(joints[p, 2]), float(joints[j, 2]), None]
+        zs += [float(joints[p, 1]), float(joints[j, 1]), None]
+    return xs, ys, zs
+
+
+def skeleton_animation(joints: np.ndarray, fps: float, title: str = "", max_frames: int = 120) -> go.Figure:
+    """A 3D skeleton animation with play button and slider, playable in a static page.
+
+    Args:
+        joints: ``(T, 24, 3)`` joint positions in SMPL's frame (metres).
+        fps: frame rate of ``joints``.
+        title: figure title.
+        max_frames: keep at most this many frames (evenly spaced) to keep the figure light.
+
+    Returns:
+        A plotly figure whose frames are precomputed.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
+        raise ValueError(f"joints must have shape (T, 24, 3), got {joints.shape}")
+    idx = np.unique(np.linspace(0, len(joints) - 1, min(max_frames, len(joints))).round().astype(int))
+    step_s = (idx[1] - idx[0]) / fps if len(idx) > 1 else 1.0 / fps
+    lo = joints.reshape(-1, 3).min(0)
+    hi = joints.reshape(-1, 3).max(0)
+    centre, half = (lo + hi) / 2, max((hi - lo).max() / 2, 1.0)
+    first = _bone_polyline(joints[idx[0]].round(4))
+    line = dict(color="#1f77b4", width=6)
+    fig = go.Figure(
+        data=[go.Scatter3d(x=first[0], y=first[1], z=first[2], mode="lines+markers", line=line,
+                           marker=dict(size=2.5, color="#d62728"), hoverinfo="skip")],
+        frames=[go.Frame(name=str(i), data=[go.Scatter3d(x=b[0], y=b[1], z=b[2])])
+                for i, b in ((i, _bone_polyline(joints[i].round(4))) for i in idx)],
+    )
+    ms = int(step_s * 1000)
+    fig.update_layout(
+        title=title, height=520, margin=dict(l=0, r=0, t=40, b=0), showlegend=False,
+        scene=dict(
+            xaxis=dict(title="x (left)", range=[centre[0] - half, centre[0] + half]),
+            yaxis=dict(title="z (forward)", range=[centre[2] - half, centre[2] + half]),
+            zaxis=dict(title="y (up)", range=[centre[1] - half, centre[1] + half]),
+            aspectmode="cube", camera=dict(eye=dict(x=1.6, y=1.6, z=0.6)),
+        ),
+        updatemenus=[dict(type="buttons", x=0.05, y=0.05, xanchor="left", buttons=[
+            dict(label="play", method="animate",
+                 args=[None, dict(frame=dict(duration=ms, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
+            dict(label="pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
+        ])],
+        sliders=[dict(x=0.2, len=0.75, y=0.05, currentvalue=dict(prefix="t = ", suffix=" s"), steps=[
+            dict(label=f"{i / fps:.1f}", method="animate",
+                 args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
+            for i in idx
+        ])],
+    )
+    return fig
+
+
+def draw_skeleton(ax, joints: np.ndarray, view: str = "front", **line_kwargs) -> None:
+    """Draw ``(24, 3)`` joints on a matplotlib axis, seen from the front (x, y) or the side (z, y)."""
+    a = 0 if view == "front" else 2
+    for j in range(1, NUM_JOINTS):
+        p = PARENTS[j]
+        ax.plot([joints[p, a], joints[j, a]], [joints[p, 1], joints[j, 1]], **line_kwargs)
+    ax.set_aspect("equal")
