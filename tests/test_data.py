@@ -332,7 +332,6 @@ def _tiny_raw(root: Path) -> Path:
     return root
 
 
-@pytest.mark.slow
 def test_build_corpus_tiny_deterministic_and_atomic(tmp_path, monkeypatch):
     monkeypatch.setattr("humanlib.data.build.target_rest_joints", lambda: (J, "placeholder (test)"))
     raw = _tiny_raw(tmp_path / "raw")
@@ -373,3 +372,27 @@ def test_build_corpus_without_raw_data_fails_clearly(tmp_path):
 def test_load_corpus_bad_split():
     with pytest.raises(ValueError, match="split must be one of"):
         load_corpus("training")
+
+
+def test_build_corpus_cli(tmp_path):
+    import argparse
+
+    from humanlib.data.build import add_subcommand
+
+    parser = argparse.ArgumentParser(prog="humanlib")
+    add_subcommand(parser.add_subparsers())
+    args = parser.parse_args(["build-corpus", "--raw", str(tmp_path / "none"), "--out", str(tmp_path / "out")])
+    with pytest.raises(CorpusError, match="raw mocap folder not found"):  # the CLI prints it in one line
+        args.func(args)
+
+
+def test_skeleton_animation_frames_and_bad_input():
+    from humanlib.data.figures import skeleton_animation
+
+    rng = np.random.default_rng(12)
+    poses = rng.normal(0, 0.2, (50, 24, 3))
+    _, P = smpl_forward_kinematics(axis_angle_to_rotmat_np(poses), J)
+    fig = skeleton_animation(P, fps=10.0, max_frames=20)
+    assert len(fig.frames) == 20 and len(fig.layout.sliders[0].steps) == 20
+    with pytest.raises(ValueError, match=r"\(T, 24, 3\)"):
+        skeleton_animation(P[:, :10], fps=10.0)

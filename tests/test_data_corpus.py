@@ -78,6 +78,17 @@ def test_report_has_per_joint_numbers_for_each_source():
     assert "spine2" in report["joints_at_rest"]["bandai-namco"]
 
 
+def test_corpus_calibrated_on_the_current_body():
+    """When the open body model is present, the corpus must have been calibrated on its J(beta=0)."""
+    from humanlib.data import corpus_rest_joints
+    from humanlib.data.retarget import target_rest_joints
+
+    J, description = target_rest_joints()
+    if description.startswith("placeholder"):
+        pytest.skip("the open body model is not available; the corpus uses placeholder rest joints")
+    assert np.allclose(corpus_rest_joints(), J, atol=1e-4), "rebuild the corpus: `humanlib build-corpus`"
+
+
 # ----------------------------------------------------------------------------- real raw archives
 
 RAW = paths.raw_data_dir()

@@ -69,21 +69,26 @@ def placeholder_rest_joints() -> np.ndarray:
 def target_rest_joints() -> tuple[np.ndarray, str]:
     """Rest joints of the target body: the open body model's ``J(beta=0)`` when it loads.
 
+    The open model is used even when ``HUMANLIB_BODY_MODEL`` names another model, so that the
+    committed corpus does not depend on a user's setting.
+
     Returns:
         ``((24, 3) array, description)``; falls back to :func:`placeholder_rest_joints`.
     """
     try:
         import torch
 
-        from humanlib.body import load_body_model  # type: ignore[attr-defined]
+        from humanlib.body import load_body_model, open_body_model_file  # type: ignore[attr-defined]
 
-        model = load_body_model(path=None, num_betas=10)
+        model = load_body_model(path=open_body_model_file(), num_betas=10, dtype=torch.float64)
         with torch.no_grad():
-            out = model(betas=torch.zeros(1, 10), pose=torch.zeros(1, NUM_JOINTS, 3), transl=torch.zeros(1, 3))
-        J = out.joints[0].detach().double().cpu().numpy()
+            out = model(betas=torch.zeros(1, 10, dtype=torch.float64),
+                        pose=torch.zeros(1, NUM_JOINTS, 3, dtype=torch.float64),
+                        transl=torch.zeros(1, 3, dtype=torch.float64))
+        J = out.joints[0].detach().cpu().numpy()
         if J.shape == (NUM_JOINTS, 3) and np.isfinite(J).all():
             return J, "open body model J(beta=0)"
-    except Exception:  # noqa: BLE001 - any failure means: no usable body model yet
+    except Exception:  # noqa: BLE001 - any failure means: no usable open body model yet
         pass
     return placeholder_rest_joints(), "placeholder SMPL-like rest joints"
 
