@@ -396,3 +396,15 @@ def test_skeleton_animation_frames_and_bad_input():
     assert len(fig.frames) == 20 and len(fig.layout.sliders[0].steps) == 20
     with pytest.raises(ValueError, match=r"\(T, 24, 3\)"):
         skeleton_animation(P[:, :10], fps=10.0)
+
+
+def test_load_corpus_corrupt_shard_names_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("humanlib.data.build.target_rest_joints", lambda: (J, "placeholder (test)"))
+    out = tmp_path / "corpus"
+    build_corpus(_tiny_raw(tmp_path / "raw"), out)
+    shard = next(out.glob("train-*.npz"))
+    shard.write_bytes(shard.read_bytes()[:200])
+    with pytest.raises(CorpusError, match=rf"{shard.name} cannot be read"):
+        load_corpus("train", directory=out, use_amass=False)
+    with pytest.raises(CorpusError, match="no motion corpus at"):
+        load_corpus("train", directory=tmp_path / "missing", use_amass=False)
