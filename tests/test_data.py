@@ -35,7 +35,6 @@ from humanlib.data.retarget import (
     direction_errors_deg,
     placeholder_rest_joints,
     resample_motion,
-    rotmat_to_axis_angle_np,
     smpl_forward_kinematics,
 )
 from humanlib.data.synthetic import write_smpl_as_asf_amc, write_smpl_as_bvh

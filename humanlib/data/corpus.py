@@ -14,25 +14,17 @@ motion-denoising experiments cut test clips into 60/120/240-frame windows).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
-import os
-import platform
-import shutil
-import sys
-import tarfile
-import tempfile
-import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from humanlib import paths
-from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS
+from humanlib.skeleton import NUM_JOINTS
 
 SPLITS = ("train", "val", "test")
 #: Frame rate of each split as stored.

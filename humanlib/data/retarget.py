@@ -358,7 +358,7 @@ def direction_errors_deg(source_points: np.ndarray, smpl_joints: np.ndarray, bon
 
 __all__ = [
     "axis_angle_to_rotmat_np", "rotmat_to_axis_angle_np", "PRIMARY_CHILD",
-    "Calibration", "JOINT_NAMES", "calibrate", "direction_errors_deg", "global_to_local", "mirror_poses",
+    "Calibration", "calibrate", "direction_errors_deg", "global_to_local", "mirror_poses",
     "placeholder_rest_joints", "resample_motion", "rest_bone_directions", "retarget_rotations",
     "smpl_forward_kinematics", "target_rest_joints",
 ]

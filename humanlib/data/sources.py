@@ -33,7 +33,7 @@ from humanlib.data.retarget import (
     calibrate,
     retarget_rotations,
 )
-from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
+from humanlib.skeleton import NUM_JOINTS, PARENTS, joint
 
 CMU_FPS = 120.0
 #: BVH lengths are centimetres.
@@ -75,10 +75,6 @@ BANDAI_JOINTS: dict[str, str] = {
 BANDAI_REFERENCE = ("dataset-2_walk_normal_001.bvh", 0)
 #: Hands and arms in the T-pose: twist snapped to vertical; legs, spine, head: to lateral.
 _ARM_WORDS = ("collar", "shoulder", "elbow", "wrist")
-
-
-def _missing(mapping: dict) -> list[str]:
-    return [n for n in JOINT_NAMES if n not in mapping]
 
 
 @dataclass

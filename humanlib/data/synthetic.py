@@ -209,4 +209,4 @@ def write_smpl_as_asf_amc(asf_path: str | Path, amc_path: str | Path, poses: np.
     Path(amc_path).write_text("\n".join(out) + "\n")
 
 
-__all__ = ["write_smpl_as_asf_amc", "write_smpl_as_bvh", "JOINT_NAMES"]
+__all__ = ["write_smpl_as_asf_amc", "write_smpl_as_bvh"]
