@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from humanlib.skeleton import JOINT_NAMES, MIRROR_PERMUTATION, NUM_JOINTS, PARENTS, joint
+from humanlib.skeleton import MIRROR_PERMUTATION, NUM_JOINTS, PARENTS, joint
 
 #: Per SMPL joint, the child whose direction calibrates it (``None``: a childless joint,
 #: calibrated with a fixed target direction, see :func:`rest_bone_directions`).

@@ -18,7 +18,7 @@ from scipy.spatial.transform import Rotation
 from humanlib.data.asf_amc import INCH
 from humanlib.data.retarget import axis_angle_to_rotmat_np, rest_bone_directions, smpl_forward_kinematics
 from humanlib.data.sources import BANDAI_JOINTS, CMU_DRIVERS
-from humanlib.skeleton import JOINT_NAMES, joint
+from humanlib.skeleton import joint
 
 #: Bandai-Namco tree: joint -> parent (``joint_Root`` is the top).
 BANDAI_PARENT = {
