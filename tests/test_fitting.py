@@ -401,3 +401,16 @@ def test_flip_test_picks_the_right_facing(tiny):
     assert float((kp[0, ls] - kp[0, rs]).norm()) < 40.0
     res = fit_smplify(_Wrap(tiny), kp, torch.ones(1, 24), batch.camera, None, _quick_config())
     assert bool(res.flipped[0])
+
+
+def test_skeleton_only_joints_match_the_model():
+    """The fitter's joints-only forward pass equals the body model's joints."""
+    from humanlib.fitting.smplify import _SkeletonOnly
+
+    model = open_model()
+    g = torch.Generator().manual_seed(5)
+    betas = torch.randn(3, model.num_betas, generator=g)
+    pose = 0.4 * torch.randn(3, 24, 3, generator=g)
+    transl = torch.randn(3, 3, generator=g)
+    torch.testing.assert_close(_SkeletonOnly(model)(betas, pose, transl), model(betas=betas, pose=pose, transl=transl).joints,
+                               atol=1e-5, rtol=1e-5)

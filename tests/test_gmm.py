@@ -65,6 +65,14 @@ def test_energy_min_matches_naive_definition():
     assert (gmm.energy_min(x) >= -1e-9).all()
 
 
+def test_min_energy_is_a_sum_of_squares():
+    gmm = random_mixture(4, 5, seed=11)
+    x = 3 * torch.randn(30, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(12))
+    r = gmm.min_residuals(x)
+    assert r.shape == (30, 6)
+    torch.testing.assert_close(r.square().sum(-1), gmm.energy_min(x))
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 30.0))
 def test_min_approximation_brackets_exact(seed, scale):

@@ -175,6 +175,43 @@ def sanitize_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> tup
     return torch.where(bad[..., None], torch.zeros_like(keypoints), keypoints), torch.where(bad, torch.zeros_like(confidence), confidence)
 
 
+class _SkeletonOnly:
+    """Joints of an SMPL-layout :class:`humanlib.body.BodyModel` without skinning the mesh.
+
+    SMPL's joints are the forward kinematics of the rest joints ``J(beta)``, which are linear
+    in ``beta``; pose blend shapes and skinning only move vertices. ``E_J`` and ``E_sp`` need
+    joints only, so each fitting iteration skips the mesh (tens of times faster).
+    """
+
+    def __init__(self, model) -> None:
+        from humanlib.body import forward_kinematics
+
+        self._fk = forward_kinematics
+        reg, shapedirs = model.J_regressor, model.shapedirs
+        self.rest_template = reg @ model.v_template  # (J, 3)
+        self.rest_dirs = torch.einsum("jv,vck->jck", reg, shapedirs)  # (J, 3, K)
+        self.parents = model.parents
+
+    def __call__(self, betas: torch.Tensor, pose: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
+        from humanlib.rotations import axis_angle_to_rotmat
+
+        rest = self.rest_template.to(betas) + torch.einsum("jck,bk->bjc", self.rest_dirs.to(betas), betas)
+        joints, _ = self._fk(axis_angle_to_rotmat(pose), rest, self.parents)
+        return joints + transl[:, None]
+
+
+def _joints_function(model):
+    """``f(betas, pose, transl) -> (B, 24, 3)`` joints: skeleton-only for SMPL-layout models, else the model."""
+    if all(hasattr(model, name) for name in ("J_regressor", "shapedirs", "v_template", "parents")):
+        try:
+            import humanlib.body  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            return _SkeletonOnly(model)
+    return lambda betas, pose, transl: model(betas=betas, pose=pose, transl=transl).joints
+
+
 def _full_pose(global_orient: torch.Tensor, body_pose: torch.Tensor) -> torch.Tensor:
     b = global_orient.shape[0]
     hands = body_pose.new_zeros(b, NUM_JOINTS - 1 - len(BODY_JOINTS), 3)
@@ -272,6 +309,7 @@ def fit_smplify(
     b = len(source)
 
     # ---- camera initialisation: depth by similar triangles, then torso-only fit of (R, t).
+    joints_of = _joints_function(model)
     betas = kp.new_zeros(b, num_betas)
     zero_pose = kp.new_zeros(b, NUM_JOINTS, 3)
     with torch.no_grad():
@@ -291,8 +329,8 @@ def fit_smplify(
     depth_w = config.weight(config.depth_weight)
 
     def camera_energy() -> torch.Tensor:
-        out = model(betas=betas, pose=_full_pose(global_orient, zero_pose[:, 1 : 1 + len(BODY_JOINTS)]), transl=transl)
-        e = keypoint_energy(project(out.joints, cam), kp, torso_conf, config.sigma_px)
+        joints = joints_of(betas, _full_pose(global_orient, zero_pose[:, 1 : 1 + len(BODY_JOINTS)]), transl)
+        e = keypoint_energy(project(joints, cam), kp, torso_conf, config.sigma_px)
         return e + depth_w * (transl[:, 2] - depth).square()
 
     _lbfgs([global_orient, transl], camera_energy, config.camera_iterations, config.lbfgs_history)
@@ -310,14 +348,14 @@ def fit_smplify(
     def total_energy(stage: SMPLifyStage, radii: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         body_pose = prior.to_body_pose(params)
         pose = _full_pose(global_orient, body_pose)
-        out = model(betas=betas, pose=pose, transl=transl)
-        e_j = keypoint_energy(project(out.joints, cam), kp, conf, config.sigma_px)
+        joints = joints_of(betas, pose, transl)
+        e_j = keypoint_energy(project(joints, cam), kp, conf, config.sigma_px)
         e = e_j + config.weight(stage.pose_weight) * prior.params_energy(params)
         e = e + config.weight(stage.shape_weight) * shape_energy(betas)
         if config.use_angle_prior and stage.angle_weight > 0:
             e = e + config.weight(stage.angle_weight) * angle_energy(pose)
         if radii is not None:
-            centres, sig = capsules.spheres(out.joints, radii)
+            centres, sig = capsules.spheres(joints, radii)
             e = e + config.weight(stage.interpenetration_weight) * interpenetration_energy(centres, sig, pairs)
         return e, e_j
 

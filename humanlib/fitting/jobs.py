@@ -1,0 +1,239 @@
+"""Jobs around SMPLify: the prior factory, the ablation on synthetic keypoints, a speed benchmark, the CLI.
+
+``humanlib fit`` fits keypoints stored in an ``.npz``; ``humanlib smplify-eval`` runs the
+ablation in the spirit of the SMPLify-X paper's Table 2 on synthetic keypoints of test-split
+corpus poses and writes ``results/smplify_ablation.json`` (command and machine inside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from humanlib.fitting.camera import Camera
+from humanlib.fitting.evaluate import SyntheticConfig, fit_errors, make_synthetic_batch
+from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
+from humanlib.priors import NoPrior, PosePrior
+from humanlib.priors.gmm import machine_description
+from humanlib.skeleton import BODY_JOINTS
+
+#: Names accepted by :func:`make_prior`.
+PRIOR_NAMES = ("none", "gmm-min", "gmm-exact", "vposer", "posendf")
+
+
+def make_prior(name: str) -> PosePrior:
+    """A pose prior by name: ``none``, ``gmm-min``, ``gmm-exact`` (committed GMM), ``vposer``, ``posendf`` (committed checkpoints)."""
+    if name == "none":
+        return NoPrior()
+    if name in ("gmm-min", "gmm-exact"):
+        from humanlib.priors.gmm import load_gmm_prior
+
+        return load_gmm_prior(mode=name.split("-")[1])
+    if name == "vposer":
+        from humanlib.priors.vposer import VPoserPrior
+
+        return VPoserPrior()
+    if name == "posendf":
+        from humanlib.priors.posendf import PoseNDFPrior
+
+        return PoseNDFPrior()
+    raise ValueError(f"unknown prior {name!r}; choose one of {', '.join(PRIOR_NAMES)}")
+
+
+@dataclass
+class Variant:
+    """One row of the ablation: a prior and switches on the SMPLify configuration."""
+
+    name: str
+    prior: str
+    angle: bool = True
+    interpenetration: bool = True
+    square_weights: bool = True
+
+
+#: The ablation rows (the talk's Table 2 compares VPoser with GMM and drops the collision term).
+ABLATION: tuple[Variant, ...] = (
+    Variant("SMPLify (GMM min)", "gmm-min"),
+    Variant("GMM exact", "gmm-exact"),
+    Variant("no pose prior", "none"),
+    Variant("no E_a (elbow/knee)", "gmm-min", angle=False),
+    Variant("no E_sp (interpenetration)", "gmm-min", interpenetration=False),
+    Variant("weights not squared", "gmm-min", square_weights=False),
+)
+LEARNED_VARIANTS: tuple[Variant, ...] = (Variant("VPoser", "vposer"), Variant("Pose-NDF", "posendf"))
+
+
+def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
+    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from the corpus test split."""
+    from humanlib.data import load_corpus
+
+    poses = load_corpus("test").poses
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(poses), generator=gen)[:num_frames].sort().values
+    return torch.as_tensor(poses)[idx][:, list(BODY_JOINTS)].float()
+
+
+def evaluate_variant(model, batch, variant: Variant, iterations: int, device: str = "cpu") -> dict:
+    """Fit a synthetic batch with one variant and measure errors and time."""
+    config = SMPLifyConfig(
+        stages=smplify_stages(iterations=iterations),
+        camera_iterations=iterations,
+        use_angle_prior=variant.angle,
+        use_interpenetration=variant.interpenetration,
+        square_weights=variant.square_weights,
+    )
+    prior = make_prior(variant.prior)
+    model = model.to(device)
+    start = time.perf_counter()
+    res = fit_smplify(model, batch.keypoints.to(device), batch.confidence.to(device), batch.camera.to(device), prior, config)
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        fit = model(betas=res.betas, pose=res.pose, transl=res.transl)
+        true = model(betas=batch.betas.to(device), pose=batch.pose.to(device), transl=batch.transl.to(device))
+        err = fit_errors(fit.vertices, fit.joints, true.vertices, true.joints)
+    row = {"name": variant.name, **asdict(variant), **err.summary()}
+    row.update(
+        seconds=round(seconds, 1),
+        frames_per_second=round(len(batch.keypoints) / seconds, 2),
+        flipped=int(res.flipped.sum()),
+        per_frame_v2v_pa=[round(float(x), 1) for x in err.v2v_pa.cpu()],
+        per_frame_v2v=[round(float(x), 1) for x in err.v2v.cpu()],
+    )
+    return row
+
+
+def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, learned: bool = False,
+                 variants: tuple[Variant, ...] | None = None, device: str = "cpu", command: str = "") -> dict:
+    """Run the ablation on ``num_frames`` synthetic frames; returns the results dictionary."""
+    from humanlib.body import load_body_model
+
+    model = load_body_model()
+    synth = SyntheticConfig()
+    batch = make_synthetic_batch(model, corpus_test_poses(num_frames, seed), synth, seed=seed)
+    rows = []
+    chosen = variants if variants is not None else ABLATION + (LEARNED_VARIANTS if learned else ())
+    for variant in chosen:
+        try:
+            rows.append(evaluate_variant(model, batch, variant, iterations, device))
+        except FileNotFoundError as err:  # a learned prior whose checkpoint is not built
+            rows.append({"name": variant.name, "prior": variant.prior, "skipped": str(err)})
+        print(json.dumps({k: v for k, v in rows[-1].items() if not k.startswith("per_frame")}), flush=True)
+    return {
+        "command": command,
+        "machine": machine_description(),
+        "device": device,
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "body_model": getattr(model, "name", "body model"),
+        "protocol": {
+            "frames": num_frames,
+            "seed": seed,
+            "source_poses": "corpus test split, frames drawn at random",
+            "iterations_per_stage": iterations,
+            "synthetic": asdict(synth),
+            "metrics": "mean per-frame errors in mm over the 24 joints / all vertices; "
+            "'v2v', 'joints': pelvis-aligned; '_pa': after Procrustes (similarity) alignment",
+        },
+        "variants": rows,
+    }
+
+
+def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, seed: int = 0, device: str = "cpu") -> list[dict]:
+    """Frames fitted per second by full SMPLify (GMM min) for several batch sizes."""
+    from humanlib.body import load_body_model
+
+    model = load_body_model().to(device)
+    out = []
+    for b in batch_sizes:
+        batch = make_synthetic_batch(model.cpu(), corpus_test_poses(b, seed), SyntheticConfig(), seed=seed)
+        row = evaluate_variant(model, batch, ABLATION[0], iterations, device)
+        out.append({"batch_size": b, "seconds": row["seconds"], "frames_per_second": row["frames_per_second"]})
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+def _command_line() -> str:
+    return "humanlib " + " ".join(sys.argv[1:])
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device, command=_command_line())
+    if args.benchmark:
+        results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device)
+    path = out_dir / "smplify_ablation.json"
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    path = Path(args.keypoints)
+    if not path.exists():
+        raise FileNotFoundError(f"keypoint file {path} does not exist")
+    with np.load(path, allow_pickle=False) as data:
+        if "keypoints" not in data.files:
+            raise ValueError(f"{path} must hold 'keypoints' (B, 24, 2) and optionally 'confidence' (B, 24)")
+        kp = torch.as_tensor(data["keypoints"], dtype=torch.float32)
+        conf = torch.as_tensor(data["confidence"], dtype=torch.float32) if "confidence" in data.files else torch.ones(kp.shape[:2])
+    if kp.ndim != 3:
+        raise ValueError(f"keypoints in {path} must have shape (B, 24, 2); got {tuple(kp.shape)}")
+    from humanlib.body import load_body_model
+
+    camera = Camera.simple(kp.shape[0], args.focal, args.width, args.height)
+    config = SMPLifyConfig(stages=smplify_stages(iterations=args.iterations), camera_iterations=args.iterations,
+                           on_invalid="skip" if args.skip_invalid else "raise")
+    model = load_body_model(device=args.device)
+    res = fit_smplify(model, kp.to(args.device), conf.to(args.device), camera.to(args.device), make_prior(args.prior), config)
+    np.savez(args.out, **{k: getattr(res, k).cpu().numpy() for k in ("betas", "pose", "transl", "energy", "valid", "flipped")})
+    print(f"fitted {int(res.valid.sum())}/{len(res.valid)} frames; wrote {args.out}")
+    return 0
+
+
+def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``humanlib fit`` and ``humanlib smplify-eval``."""
+    p = subparsers.add_parser(
+        "fit",
+        help="fit the body model to 2D keypoints with SMPLify",
+        description="Fit shape, pose and translation to keypoints in an .npz ('keypoints' (B, 24, 2) pixels, one row "
+        "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl.",
+    )
+    p.add_argument("keypoints", help="input .npz")
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--prior", default="gmm-min", choices=PRIOR_NAMES, help="pose prior (default gmm-min)")
+    p.add_argument("--focal", type=float, default=1000.0, help="focal length in pixels (default 1000)")
+    p.add_argument("--width", type=float, default=640.0, help="image width in pixels (principal point at the centre)")
+    p.add_argument("--height", type=float, default=640.0, help="image height in pixels")
+    p.add_argument("--iterations", type=int, default=30, help="L-BFGS iterations per stage")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    p.add_argument("--skip-invalid", action="store_true", help="skip frames with too few keypoints instead of failing")
+    p.set_defaults(func=_run_fit)
+
+    e = subparsers.add_parser(
+        "smplify-eval",
+        help="SMPLify ablation (priors, E_a, E_sp, squared weights) on synthetic keypoints of test-split poses",
+        description="Fit synthetic keypoints (known cameras, pixel noise, missing joints) of corpus test-split poses "
+        "with each ablation variant and write smplify_ablation.json (v2v / joint errors in mm, command, machine).",
+    )
+    e.add_argument("--out", default="results", help="output folder (default results/)")
+    e.add_argument("--frames", type=int, default=64, help="synthetic frames (default 64)")
+    e.add_argument("--iterations", type=int, default=30, help="L-BFGS iterations per stage (default 30)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--learned", action="store_true", help="also run VPoser and Pose-NDF (committed checkpoints)")
+    e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
+    e.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    e.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    e.set_defaults(func=_run_eval)
+
+
+__all__ = ["ABLATION", "LEARNED_VARIANTS", "PRIOR_NAMES", "Variant", "add_subcommand", "benchmark",
+           "evaluate_variant", "make_prior", "run_ablation", "corpus_test_poses"]
