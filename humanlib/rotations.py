@@ -58,13 +58,15 @@ def _check(x: torch.Tensor, trailing: tuple[int, ...], what: str) -> None:
         raise ValueError(f"expected a floating-point {expected} {what}, got dtype {x.dtype}")
     # One host-device sync per call: the price of failing loudly instead of returning NaN.
     if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{what} of shape {tuple(x.shape)} contains non-finite values (NaN or inf)")
+        raise ValueError(
+            f"{what} of shape {tuple(x.shape)} contains non-finite values (NaN or inf)"
+        )
 
 
 def _check_pair(
     a: torch.Tensor, b: torch.Tensor, trailing: tuple[int, ...], what: str, checked: bool = False
 ) -> None:
-    """Check two inputs of the same kind (unless ``checked``) and that their batch dims broadcast."""
+    """Check two inputs of one kind (unless ``checked``) and that their batch dims broadcast."""
     if not checked:
         _check(a, trailing, what)
         _check(b, trailing, what)
@@ -209,7 +211,7 @@ def random_quat(
         device: device of the result.
 
     Returns:
-        (*shape, 4) unit quaternions, wxyz, ``w >= 0``.
+        (..., 4) unit quaternions, wxyz, ``w >= 0``; the batch dims are ``shape``.
     """
     g = torch.randn(*shape, 4, generator=generator, dtype=dtype, device=device)
     return _quat_canonicalize(_normalize(g))
@@ -297,9 +299,9 @@ def _rotmat_to_quat(R: torch.Tensor) -> torch.Tensor:
     m00, m01, m02 = R[..., 0, 0], R[..., 0, 1], R[..., 0, 2]
     m10, m11, m12 = R[..., 1, 0], R[..., 1, 1], R[..., 1, 2]
     m20, m21, m22 = R[..., 2, 0], R[..., 2, 1], R[..., 2, 2]
-    # 4w², 4x², 4y², 4z² from the diagonal. Dividing by a tiny component loses all precision, so
-    # (Shepperd's method) each row below solves for q from one component and we keep the row
-    # whose component is largest: it is at least 1/2, so that division is always well-conditioned.
+    # 4w², 4x², 4y², 4z² from the diagonal. Dividing by a tiny component loses all precision,
+    # so (Shepperd's method) each row below solves for q from one component and we keep the
+    # row whose component is largest: it is at least 1/2, so that division is well-conditioned.
     four_sq = torch.stack(
         [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1
     )
@@ -450,8 +452,8 @@ def rotmat_geodesic_distance(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor
 def _half_angle(q1: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
     """arccos|q̂1·q̂2| (half the relative rotation angle), computed as an atan2."""
     rel = _quat_multiply(_normalize(q1) * q1.new_tensor([1.0, -1.0, -1.0, -1.0]), _normalize(q2))
-    # rel = conj(q̂1) ⊗ q̂2 has w = q̂1·q̂2 and |v| = sqrt(1 - (q̂1·q̂2)²). The abs folds q and -q
-    # together; atan2 keeps full precision near 0, where arccos(1 - ε) would not.
+    # rel = conj(q̂1) ⊗ q̂2 has w = q̂1·q̂2 and |v| = sqrt(1 - (q̂1·q̂2)²). The abs folds q and
+    # -q together; atan2 keeps full precision near 0, where arccos(1 - ε) would not.
     return torch.atan2(_safe_norm(rel[..., 1:]), rel[..., 0].abs())
 
 

@@ -73,7 +73,7 @@ def same_rotation_quat(q1, q2, atol):
     return torch.allclose(q1 * torch.sign(dot), q2, atol=atol)
 
 
-# Hypothesis strategies: components in [-1.8, 1.8] keep |r| <= 1.8·√3 < π (the principal range).
+# Hypothesis strategies: components in [-1.8, 1.8] keep |r| <= 1.8·√3 < π (principal range).
 batch_shapes = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
 
 
@@ -116,7 +116,8 @@ def test_rot6d_is_first_two_columns():
 
 
 def test_quat_multiply_matches_matrix_product():
-    p, q = rot.random_quat(7, generator=gen(1), dtype=F64), rot.random_quat(7, generator=gen(2), dtype=F64)
+    p = rot.random_quat(7, generator=gen(1), dtype=F64)
+    q = rot.random_quat(7, generator=gen(2), dtype=F64)
     torch.testing.assert_close(rot.quat_to_rotmat(rot.quat_multiply(p, q)),
                                rot.quat_to_rotmat(p) @ rot.quat_to_rotmat(q))
 
@@ -185,7 +186,8 @@ def test_rot6d_gram_schmidt_gives_rotations_and_ignores_scale_and_shear(dtype):
     torch.testing.assert_close(R.transpose(-1, -2) @ R, torch.eye(3, dtype=dtype).expand_as(R),
                                atol=atol, rtol=0)
     torch.testing.assert_close(torch.linalg.det(R), torch.ones(50, dtype=dtype), atol=atol, rtol=0)
-    # Gram–Schmidt only sees the plane and orientation: scaling a1, a2 and adding a1 to a2 is invisible.
+    # Gram–Schmidt only sees the plane and orientation: scaling a1, a2 and adding a1 to a2
+    # changes nothing.
     a1, a2 = x[:, :3], x[:, 3:]
     y = torch.cat([2.5 * a1, 0.3 * a2 + 0.7 * a1], -1)
     torch.testing.assert_close(rot.rot6d_to_rotmat(y), R, atol=10 * atol, rtol=0)
@@ -394,7 +396,8 @@ def test_posendf_zero_on_identical_poses_and_sign_invariant():
     flips = torch.where(torch.rand(4, 21, 1, generator=gen(20)) < 0.5, -1.0, 1.0).to(F64)
     torch.testing.assert_close(rot.posendf_distance(q, q * flips), torch.zeros(4, dtype=F64))
     other = random_pose(4, 21, seed=21)
-    torch.testing.assert_close(rot.posendf_distance(q * flips, other), rot.posendf_distance(q, other))
+    torch.testing.assert_close(rot.posendf_distance(q * flips, other),
+                               rot.posendf_distance(q, other))
 
 
 @settings(max_examples=40, deadline=None)
@@ -407,7 +410,8 @@ def test_posendf_symmetric_nonnegative_triangle(seed, K, batch):
     torch.testing.assert_close(d_ab, rot.posendf_distance(b, a, w))
     assert bool((d_ab >= 0).all())
     # It is a weighted product metric of per-joint metrics, so the triangle inequality holds.
-    assert bool((d_ab <= rot.posendf_distance(a, c, w) + rot.posendf_distance(c, b, w) + 1e-12).all())
+    d_acb = rot.posendf_distance(a, c, w) + rot.posendf_distance(c, b, w)
+    assert bool((d_ab <= d_acb + 1e-12).all())
 
 
 def test_posendf_one_joint_is_half_geodesic_angle_over_sqrt2():
