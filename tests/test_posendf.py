@@ -356,6 +356,8 @@ def test_training_resume_matches_uninterrupted(tmp_path):
     for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
         torch.testing.assert_close(a, b)
     assert load_posendf(tmp_path / "posendf.pt").metadata["train_config"]["steps"] == 12
+    no_eik = PoseNDFTrainConfig(model=SMALL, steps=3, batch_size=16, val_every=3, eikonal_weight=0.0)
+    assert train_posendf(data, None, no_eik, progress=False).history[-1]["train_eikonal"] > 0  # logged, not trained
     other = PoseNDFTrainConfig(model=PoseNDFModelConfig(feature_dim=5, encoder_hidden=8, df_hidden=(32, 32)), steps=12)
     with pytest.raises(ValueError, match="architecture"):
         train_posendf(data, data, other, out_dir=tmp_path, resume=True, progress=False)

@@ -218,7 +218,9 @@ def train_posendf(
         idx = torch.randint(len(train), (config.batch_size,), generator=batches).to(device)
         q = quats[idx].requires_grad_(True)
         f = model(q)
-        (grad,) = torch.autograd.grad(f.sum(), q, create_graph=config.eikonal_weight > 0)
+        # With the eikonal term off, the gradient is still computed (it is logged), but
+        # without a graph of its own; retain_graph keeps f's graph for loss.backward().
+        (grad,) = torch.autograd.grad(f.sum(), q, create_graph=config.eikonal_weight > 0, retain_graph=True)
         l_udf = udf_loss(f, dist[idx])
         l_eik = eikonal_loss(grad, dist[idx])
         loss = config.udf_weight * l_udf + (config.eikonal_weight * l_eik if config.eikonal_weight > 0 else 0.0)
@@ -327,6 +329,20 @@ def _machine() -> str:
     return f"{platform.machine()} {platform.processor() or ''} {platform.system()}, torch {torch.__version__}".strip()
 
 
+def _corpus_fingerprint() -> str:
+    """Which corpus the run saw: the folder and the SHA-256 of its manifest (or the AMASS folder)."""
+    import hashlib
+
+    from humanlib import paths
+
+    if paths.user_amass_dir() is not None:
+        return f"AMASS at {paths.user_amass_dir()}"
+    manifest = paths.ASSETS_DIR / "corpus" / "manifest.json"
+    if not manifest.is_file():
+        return "unknown"
+    return f"open corpus, manifest sha256 {hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]}"
+
+
 def _command_line(args: argparse.Namespace, name: str) -> str:
     """The full command that reproduces a run, every option spelled out."""
     parts = ["humanlib", name]
@@ -354,7 +370,8 @@ def _train_command(args: argparse.Namespace) -> int:
     data_s = time.perf_counter() - t0
     meta = {"command": _command_line(args, "train-posendf"), "machine": _machine(),
             "data_seconds": data_s, "num_train_samples": len(train), "num_val_samples": len(val),
-            "num_manifold": int(manifold.shape[0]), "label_metric": data_cfg.metric, "label_k": data_cfg.k}
+            "num_manifold": int(manifold.shape[0]), "label_metric": data_cfg.metric, "label_k": data_cfg.k,
+            "corpus": _corpus_fingerprint()}
     result = train_posendf(train, val, config, out, resume=args.resume, progress=not args.no_progress, metadata=meta)
     plot_history(result.history, out / "curves.png", title=meta["command"])
     last = result.history[-1] if result.history else {}
@@ -364,18 +381,27 @@ def _train_command(args: argparse.Namespace) -> int:
 
 
 def evaluate_checkpoint(
-    model: PoseNDF, manifold: torch.Tensor, val: DistanceDataset, num_generate: int = 500, seed: int = 0
+    model: PoseNDF,
+    manifold: torch.Tensor,
+    val: DistanceDataset,
+    num_generate: int = 500,
+    seed: int = 0,
+    train: DistanceDataset | None = None,
 ) -> dict:
     """The chapter's measurements for one model.
 
     Returns:
-        dict with the field accuracy (``field``), projection of noisy held-out poses and of
+        dict with the field accuracy on ``val`` (``field``) and on 5,000 training samples
+        (``field_train``, when ``train`` is given), projection of noisy held-out poses and of
         uniformly random poses (convergence, steps, final ``f``), the generated poses'
         diversity (mean pairwise distance) and plausibility (talk distance to the nearest
         training pose), and the same diversity for the training poses themselves.
     """
     g = torch.Generator().manual_seed(seed)
     out: dict = {"field": evaluate_field(model, val)}
+    if train is not None:
+        out["field_train"] = evaluate_field(model, DistanceDataset(*(x[torch.randperm(len(train), generator=g)[:5000]]
+                                                                     for x in (train.quats, train.distance, train.sigma))))
     cfg = ProjectionConfig(max_steps=100, tolerance=1e-3, record_trajectory=False)
     for name, start in (("noisy_val", val.quats[torch.randperm(len(val), generator=g)[:num_generate]]),
                         ("random", random_quat(num_generate, NUM_BODY_JOINTS, generator=g))):
@@ -404,10 +430,13 @@ def _eval_command(args: argparse.Namespace) -> int:
         data=PoseNDFDataConfig(**{**meta["train_config"]["data"], "sigmas": tuple(meta["train_config"]["data"]["sigmas"])}),
         num_manifold=meta["train_config"]["num_manifold"], num_val=meta["train_config"]["num_val"],
     )
-    manifold, _, val = build_datasets(config, Path(args.data) if args.data else None)
+    manifold, train, val = build_datasets(config, Path(args.data) if args.data else None)
     results = {"checkpoint": str(args.checkpoint), "command": _command_line(args, "eval-posendf"),
                "machine": _machine(), "threads": args.threads,
-               **evaluate_checkpoint(model, manifold, val, num_generate=args.num_generate)}
+               **evaluate_checkpoint(model, manifold, val, num_generate=args.num_generate, train=train)}
+    history = meta.get("history", [])
+    if history:
+        results["train_steps_per_s"] = history[-1]["step"] / history[-1]["elapsed_s"]
     # timing: projection of N poses x 100 steps without early stop (the issue's benchmark: N = 1,000)
     start = random_quat(args.bench_poses, NUM_BODY_JOINTS, generator=torch.Generator().manual_seed(0))
     t0 = time.perf_counter()
