@@ -212,6 +212,26 @@ def test_released_terms_with_a_toy_body():
         vposer_loss(model, pose, cfg)
 
 
+def test_released_terms_on_the_open_body_model():
+    from humanlib.body import load_body_model
+    from humanlib.priors.vposer import body_forward_from_model
+
+    try:
+        body = load_body_model()
+    except FileNotFoundError as exc:
+        pytest.skip(f"open body model not available: {exc}")
+    forward = body_forward_from_model(body)
+    model = small_model().eval()
+    pose = random_poses(2)
+    loss = vposer_loss(model, pose, VPoserLossConfig.released(), body_forward=forward, sample=False)
+    verts, joints = forward(pose)
+    assert verts.shape == (2, body.num_vertices, 3) and joints.shape == (2, 24, 3)
+    v_hat, _ = forward(model.reconstruct(pose).pose)
+    assert torch.allclose(loss.vertex, (verts - v_hat).abs().mean(), atol=1e-5)
+    loss.total.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
 def test_full_pose_from_body():
     pose = random_poses(2)
     full = full_pose_from_body(pose)
@@ -546,23 +566,21 @@ def _grid_mesh(n: int = 12):
     return verts, faces
 
 
-def test_decimated_mesh_and_figures():
-    from humanlib.priors.vposer_viz import bodies_animation, bodies_figure, decimate_mesh, skeletons_figure
+def test_body_figures():
+    from humanlib.bodyplot import decimate
+    from humanlib.priors.vposer_viz import bodies_row, interpolation_figure
 
     verts, faces = _grid_mesh()
-    mesh = decimate_mesh(verts, faces, cell=0.25)
-    assert mesh.num_clusters < verts.shape[0] and mesh.faces.max() < mesh.num_clusters
-    assert (mesh.faces[:, 0] != mesh.faces[:, 1]).all()
-    reduced = mesh.reduce(verts[None].expand(2, -1, -1))
-    for k in range(mesh.num_clusters):  # each reduced vertex is the mean of its cluster
-        assert torch.allclose(reduced[1, k], verts[mesh.cluster == k].mean(0), atol=1e-6)
-    fig = bodies_figure(verts[None].expand(3, -1, -1), mesh, labels=["a", "b", "c"])
+    dec = decimate(verts, faces, cell=0.25)
+    fig = bodies_row(verts[None].expand(3, -1, -1), dec, colors=["red", "green", "blue"], spacing=2.0)
     assert len(fig.data) == 3
-    anim = bodies_animation(verts[None, None].expand(4, 2, -1, -1), mesh, [str(t) for t in range(4)])
-    assert len(anim.frames) == 4 and len(anim.layout.sliders[0].steps) == 4
-    assert len(skeletons_figure(torch.zeros(2, 24, 3)).data) == 1
-    with pytest.raises(ValueError, match="vertices must be"):
-        mesh.reduce(torch.zeros(3, 5, 3))
+    assert min(fig.data[1].x) == pytest.approx(min(fig.data[0].x) + 2.0, abs=1e-3)  # shifted along +X
+    anim = interpolation_figure(verts[None].expand(4, -1, -1), dec)
+    assert len(anim.layout.sliders[0].steps) == 4
+    with pytest.raises(ValueError, match="colours"):
+        bodies_row(verts[None], dec, colors=["red", "blue"])
+    with pytest.raises(ValueError, match="T >= 2"):
+        interpolation_figure(verts[None], dec)
 
 
 def test_run_comparison_on_a_stub_corpus(tmp_path, monkeypatch):

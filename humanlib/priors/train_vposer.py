@@ -116,6 +116,8 @@ class EpochRecord:
         val: Each loss term on the validation split, with ``z`` = the encoder mean.
         val_deg: Mean geodesic reconstruction error per joint on the validation split (degrees).
         elapsed_s: Wall-clock seconds since the start of training (cumulative over resumes).
+        cpu_s: CPU seconds of the training process since the start (cumulative over resumes; on a
+            shared machine this, not ``elapsed_s``, is the compute the run used).
     """
 
     epoch: int
@@ -124,6 +126,7 @@ class EpochRecord:
     val: dict[str, float]
     val_deg: float
     elapsed_s: float
+    cpu_s: float = 0.0
 
 
 @dataclass
@@ -255,6 +258,7 @@ def train_vposer(
     body_forward: BodyForward | None = None,
     progress: bool = True,
     run_info: dict | None = None,
+    verbose: bool = False,
 ) -> TrainResult:
     """Train a VPoser with Adam, validation every epoch, LR decay on plateau and early stopping.
 
@@ -266,9 +270,10 @@ def train_vposer(
         resume: Continue from ``out_dir/last.pt``.
         device: ``"cpu"`` or ``"cuda"``.
         body_forward: Body for the vertex / joint loss terms (required when they are on).
-        progress: Show a tqdm progress bar.
+        progress: Show a tqdm progress bar over each epoch's batches.
         run_info: Extra plain values stored in ``history.json`` and the checkpoint metadata
             (command line, machine, ...).
+        verbose: Print one line per epoch (losses, validation error, learning rate, time).
 
     Returns:
         The best model and the training curve.
@@ -319,7 +324,8 @@ def train_vposer(
                 threads=torch.get_num_threads(), train_frames=int(train_poses.shape[0]),
                 val_frames=int(val_poses.shape[0]))
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    cpu_before = history[-1].cpu_s if history else 0.0
     steps = train_poses.shape[0] // config.batch_size
     stop_reason = "max_epochs"
     best_state = None
@@ -345,7 +351,8 @@ def train_vposer(
         scheduler.step(val_terms["total"])
         elapsed = elapsed_before + time.perf_counter() - t0
         record = EpochRecord(epoch=epoch + 1, lr=lr, train={k: v / steps for k, v in sums.items()},
-                             val=val_terms, val_deg=val_deg, elapsed_s=round(elapsed, 2))
+                             val=val_terms, val_deg=val_deg, elapsed_s=round(elapsed, 2),
+                             cpu_s=round(cpu_before + time.process_time() - cpu0, 2))
         history.append(record)
         improved = val_terms["total"] < best["val"] * (1 - config.min_improvement) if math.isfinite(best["val"]) else True
         if improved:
@@ -355,9 +362,9 @@ def train_vposer(
                 save_vposer(model, out / "best.pt", _metadata(info, history, best, elapsed, "running"))
         else:
             best["bad_epochs"] += 1
-        if progress:
+        if progress or verbose:
             tqdm.write(f"epoch {epoch + 1}: train {record.train['total']:.4f}  val {val_terms['total']:.4f}  "
-                       f"val error {val_deg:.2f} deg/joint  lr {lr:.1e}  {elapsed:.0f} s"
+                       f"val error {val_deg:.2f} deg/joint  lr {lr:.1e}  {elapsed:.0f} s ({record.cpu_s:.0f} s CPU)"
                        + ("  *best" if improved else ""))
         done = None
         if best["bad_epochs"] >= config.early_stop_patience:
@@ -396,8 +403,9 @@ def _metadata(info: dict, history: list[EpochRecord], best: dict, elapsed: float
         "VPoser weights of the SMPL-X authors (other data, other body model).",
         best_epoch=best["epoch"], best_val_loss=best["val"], best_val_deg_per_joint=rec.val_deg,
         epochs_run=len(history), stop_reason=stop_reason, train_seconds=round(elapsed, 1),
+        train_cpu_seconds=history[-1].cpu_s,
         curve=[{"epoch": h.epoch, "train_total": h.train["total"], "val_total": h.val["total"],
-                "val_deg": h.val_deg, "lr": h.lr, "elapsed_s": h.elapsed_s} for h in history],
+                "val_deg": h.val_deg, "lr": h.lr, "elapsed_s": h.elapsed_s, "cpu_s": h.cpu_s} for h in history],
     )
 
 
@@ -439,7 +447,7 @@ def _run_train(args: argparse.Namespace) -> int:
     }
     result = train_vposer(corpus_body_poses("train"), corpus_body_poses("val"), config, args.out,
                           resume=args.resume, device=args.device, body_forward=body_forward,
-                          progress=not args.no_progress, run_info=run_info)
+                          progress=not args.no_progress, run_info=run_info, verbose=True)
     print(f"best epoch {result.best_epoch}: val loss {result.best_val:.4f}, "
           f"{result.history[result.best_epoch - 1].val_deg:.2f} deg/joint; stopped by {result.stop_reason} "
           f"after {result.elapsed_s / 60:.1f} min; wrote {Path(args.out) / 'best.pt'}")
@@ -504,3 +512,15 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     e.set_defaults(func=_run_eval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m humanlib.priors.train_vposer train-vposer ...``: the same subcommands without ``humanlib.cli``."""
+    parser = argparse.ArgumentParser(prog="humanlib", description="VPoser training and evaluation")
+    add_subcommand(parser.add_subparsers(title="commands", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
