@@ -4,11 +4,11 @@
 what                                    where
 =====================================  ================================================
 load a split of the corpus              :func:`load_corpus` (AMASS when ``HUMANLIB_AMASS_DIR`` is set)
-rebuild the corpus                      :func:`humanlib.data.build.build_corpus` (``humanlib build-corpus``)
-BVH files                               :mod:`humanlib.data.bvh`
-ASF/AMC files (CMU)                     :mod:`humanlib.data.asf_amc`
+rebuild the corpus                      ``humanlib.data.build.build_corpus`` (``humanlib build-corpus``)
+BVH files                               ``humanlib.data.bvh``
+ASF/AMC files (CMU)                     ``humanlib.data.asf_amc``
 AMASS ``.npz`` files                    :func:`load_amass_npz`
-retargeting, mirroring                  :mod:`humanlib.data.retarget`, :mod:`humanlib.data.sources`
+retargeting, mirroring                  ``humanlib.data.retarget``, ``humanlib.data.sources``
 =====================================  ================================================
 """
 
