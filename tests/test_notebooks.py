@@ -66,10 +66,23 @@ def test_first_code_cell_installs_the_course_on_colab(path):
     assert not re.search(r"torch\s*[=<>~]", first), f"{path.name}: the Colab cell must not pin torch"
 
 
+CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_stored_without_outputs(path):
-    stored = [i for i, c in enumerate(_cells(path)) if c["cell_type"] == "code" and c.get("outputs")]
-    assert not stored, f"{path.name}: cells {stored} have stored outputs (clear them before committing)"
+def test_stored_without_outputs_except_checked_cells(path):
+    """Only the cells nbval compares keep their (small, text) outputs in the file."""
+    cells = [c for c in _cells(path) if c["cell_type"] == "code"]
+    stored = [i for i, c in enumerate(cells) if c.get("outputs") and not _source(c).lstrip().startswith(CHECK_MARKER)]
+    assert not stored, (f"{path.name}: code cells {stored} have stored outputs; clear them "
+                        "(only '# NBVAL_CHECK_OUTPUT' cells keep theirs: tools/store_checked_outputs.py)")
+    checked = [c for c in cells if _source(c).lstrip().startswith(CHECK_MARKER)]
+    for cell in checked:
+        assert cell.get("outputs"), (f"{path.name}: a '# NBVAL_CHECK_OUTPUT' cell has no stored output, so nbval "
+                                     "checks nothing; run tools/store_checked_outputs.py")
+        for output in cell["outputs"]:
+            kinds = set(output.get("data", {})) | ({"text/plain"} if output["output_type"] == "stream" else set())
+            assert kinds <= {"text/plain"}, f"{path.name}: checked outputs must be plain text, got {sorted(kinds)}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
