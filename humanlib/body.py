@@ -228,8 +228,11 @@ class BodyModel(nn.Module):
             raise TypeError(f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
         if x.dim() != len(shape) or any(n is not None and x.shape[i] != n for i, n in enumerate(shape)):
             raise ValueError(f"{what} must have shape {expected}, got {tuple(x.shape)}")
-        if not x.is_floating_point():
-            raise ValueError(f"{what} must be floating point, got dtype {x.dtype}")
+        if x.dtype != self.v_template.dtype:
+            raise ValueError(
+                f"{what} has dtype {x.dtype} but the model is {self.v_template.dtype}; "
+                f"cast the input or the model (model.to(dtype))"
+            )
         if not bool(torch.isfinite(x).all()):
             raise ValueError(f"{what} of shape {tuple(x.shape)} contains NaN or infinite values")
 
@@ -474,6 +477,9 @@ def load_body_model(
     Args:
         path: an SMPL / SMPL-X ``.pkl`` (chumpy-free) or ``.npz``; None means the file named
             by ``HUMANLIB_BODY_MODEL`` when that variable is set, else the open body model.
+            Any file in SMPL's layout works: an SMPL-X file gives a 55-joint model (pose
+            ``(B, 55, 3)``, its first 22 joints are SMPL's; expression components follow the
+            300 shape components and are not used unless ``num_betas`` > 300).
         num_betas: shape components to use (10 by default; the open model has 16).
         device: where the buffers live.
         dtype: floating dtype of the buffers.

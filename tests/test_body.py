@@ -238,6 +238,8 @@ def test_bad_inputs_name_the_shape():
     pose[0, 3, 1] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         model(pose=pose)
+    with pytest.raises(ValueError, match="dtype"):
+        model(torch.zeros(1, 10, dtype=torch.float64))
     with pytest.raises(ValueError, match="num_betas"):
         BodyModel(synthetic_smpl_arrays(num_shape=10), num_betas=11)
 
