@@ -414,3 +414,22 @@ def test_skeleton_only_joints_match_the_model():
     transl = torch.randn(3, 3, generator=g)
     torch.testing.assert_close(_SkeletonOnly(model)(betas, pose, transl), model(betas=betas, pose=pose, transl=transl).joints,
                                atol=1e-5, rtol=1e-5)
+
+
+def test_cli_registration_and_prior_factory():
+    import argparse
+
+    from humanlib.fitting.jobs import PRIOR_NAMES, add_subcommand, make_prior
+
+    parser = argparse.ArgumentParser(prog="humanlib")
+    add_subcommand(parser.add_subparsers())
+    args = parser.parse_args(["smplify-eval", "--frames", "8", "--out", "somewhere"])
+    assert args.frames == 8 and callable(args.func)
+    args = parser.parse_args(["fit", "kp.npz", "--out", "fit.npz", "--prior", "none"])
+    assert args.prior == "none" and callable(args.func)
+    assert "gmm-min" in PRIOR_NAMES
+    assert isinstance(make_prior("none"), NoPrior)
+    with pytest.raises(ValueError, match="unknown prior"):
+        make_prior("gmm-max")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        args.func(args)
