@@ -1,0 +1,108 @@
+"""Light figures of the experiments: skeletons played side by side, errors per frame.
+
+The book is static HTML, so an animation is a plotly figure whose frames are computed here
+(one frame every ``step`` motion frames) and played by plotly.js in the page.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from humanlib.skeleton import NUM_JOINTS, PARENTS
+
+COLOURS = ("#444444", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
+
+
+def _bone_lines(joints: torch.Tensor, shift: float) -> tuple[list, list, list]:
+    """x, y, z lists of all bones of one skeleton ``(24, 3)`` (None between bones)."""
+    xs, ys, zs = [], [], []
+    for k in range(1, NUM_JOINTS):
+        for j in (PARENTS[k], k):
+            xs.append(float(joints[j, 0]) + shift)
+            ys.append(float(joints[j, 1]))
+            zs.append(float(joints[j, 2]))
+        xs.append(None)
+        ys.append(None)
+        zs.append(None)
+    return xs, ys, zs
+
+
+def skeleton_animation(sequences: dict[str, torch.Tensor], fps: float = 30.0, step: int = 3,
+                       spacing: float = 1.0, title: str = ""):
+    """Skeletons of several motions of the same window, side by side, played as plotly frames.
+
+    Args:
+        sequences: label -> ``(T, 24, 3)`` joints (same ``T``), e.g. clean, noisy, fitted.
+        fps: frame rate of the motions (sets the playback speed).
+        step: keep one motion frame out of ``step`` (lighter figure).
+        spacing: metres between the skeletons along x.
+        title: figure title.
+
+    Returns:
+        ``plotly.graph_objects.Figure`` with a play button and a frame slider.
+    """
+    import plotly.graph_objects as go
+
+    if not sequences:
+        raise ValueError("give at least one sequence to draw")
+    lengths = {tuple(s.shape) for s in sequences.values()}
+    if len(lengths) != 1 or len(next(iter(lengths))) != 3 or next(iter(lengths))[1:] != (NUM_JOINTS, 3):
+        raise ValueError(f"sequences must all be (T, {NUM_JOINTS}, 3) of one length; got shapes {sorted(lengths)}")
+    labels = list(sequences)
+    # Centre every skeleton on the first frame's pelvis of the first sequence (keeps the
+    # walk inside the view), then place them side by side.
+    origin = next(iter(sequences.values()))[0, 0].clone()
+    origin[1] = 0.0
+    seqs = [sequences[k].detach().cpu() - origin for k in labels]
+    shifts = [(i - (len(seqs) - 1) / 2) * spacing for i in range(len(seqs))]
+    total = seqs[0].shape[0]
+    keep = list(range(0, total, max(1, step)))
+
+    def traces(t: int) -> list:
+        out = []
+        for i, (label, s) in enumerate(zip(labels, seqs)):
+            xs, ys, zs = _bone_lines(s[t], shifts[i])
+            out.append(go.Scatter3d(x=xs, y=ys, z=zs, mode="lines+markers", name=label,
+                                    line=dict(color=COLOURS[i % len(COLOURS)], width=5),
+                                    marker=dict(size=2, color=COLOURS[i % len(COLOURS)])))
+        return out
+
+    allpts = torch.cat([s.reshape(-1, 3) for s in seqs])
+    lo, hi = allpts.min(0).values, allpts.max(0).values
+    lo[0], hi[0] = lo[0] + min(shifts), hi[0] + max(shifts)
+    frames = [go.Frame(data=traces(t), name=str(t)) for t in keep]
+    duration = int(1000 * step / fps)
+    fig = go.Figure(data=traces(keep[0]), frames=frames)
+    fig.update_layout(
+        title=title, height=480, margin=dict(l=0, r=0, t=40, b=0),
+        scene=dict(aspectmode="data", camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=0.0, y=0.4, z=2.2)),
+                   xaxis=dict(range=[float(lo[0]) - 0.3, float(hi[0]) + 0.3], title="x (m)"),
+                   yaxis=dict(range=[float(lo[1]) - 0.1, float(hi[1]) + 0.1], title="y (m)"),
+                   zaxis=dict(range=[float(lo[2]) - 0.3, float(hi[2]) + 0.3], title="z (m)")),
+        updatemenus=[dict(type="buttons", x=0.05, y=0.05, buttons=[
+            dict(label="play", method="animate",
+                 args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True)]),
+            dict(label="pause", method="animate", args=[[None], dict(mode="immediate")])])],
+        sliders=[dict(x=0.2, len=0.75, y=0.05, currentvalue=dict(prefix="frame "), steps=[
+            dict(label=str(t), method="animate", args=[[str(t)], dict(mode="immediate", frame=dict(redraw=True))])
+            for t in keep])],
+    )
+    return fig
+
+
+def error_per_frame_plot(errors: dict[str, torch.Tensor], fps: float = 30.0, ax=None, ylabel: str = "per-vertex error (cm)"):
+    """Matplotlib lines of per-frame errors ``(T,)`` per method (returns the axes)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3))
+    for i, (label, e) in enumerate(errors.items()):
+        t = torch.arange(e.shape[0]) / fps
+        ax.plot(t.numpy(), e.detach().cpu().numpy(), label=label, color=COLOURS[i % len(COLOURS)])
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+__all__ = ["error_per_frame_plot", "skeleton_animation"]

@@ -1,0 +1,610 @@
+"""Running the experiments: priors by name, weights chosen on val, results files, the command line.
+
+``humanlib experiment denoise`` and ``humanlib experiment occlusion`` run
+:func:`run_experiment`: for every data condition and window length they cut a fixed subset of
+test windows, corrupt them once (seeded), fit every prior to the *same* observation with
+:func:`humanlib.experiments.motion_fit.fit_motion` and write one row per
+(condition, window length, prior) to a JSON results file (plus a CSV copy) that records the
+command, git commit, machine, seed, sizes and timings.
+
+``humanlib experiment tune`` chooses the weights on the **val** split (never on test):
+first the smoothness weight with no prior, then each prior's weight with that smoothness,
+per condition, on a grid; the experiments read the chosen weights from its file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
+from humanlib.experiments.protocol import (
+    EXPERIMENT_CONDITIONS,
+    Condition,
+    Windows,
+    body_joints_of,
+    condition_by_name,
+    corpus_clips,
+    cut_windows,
+    make_observation,
+    sequence_errors,
+)
+from humanlib.priors import NoPrior, PosePrior
+
+PRIOR_NAMES: tuple[str, ...] = ("none", "gmm", "vposer", "posendf")
+#: Prior weights used when no val-tuned weights file is given (orders of magnitude only).
+DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.0, "posendf": 100.0}
+DEFAULT_SMOOTH_WEIGHT = 1.0
+#: Grids searched on val by :func:`tune_weights` (each prior's energy has its own scale).
+SMOOTH_GRID: tuple[float, ...] = (0.1, 1.0, 10.0)
+PRIOR_GRIDS: dict[str, tuple[float, ...]] = {
+    "gmm": (0.1, 1.0, 10.0, 100.0),
+    "vposer": (0.1, 1.0, 10.0, 100.0),
+    "posendf": (10.0, 100.0, 1000.0, 10000.0),
+}
+RESULTS_FORMAT = "humanlib-experiment-results-1"
+WEIGHTS_FORMAT = "humanlib-experiment-weights-1"
+#: The val split is stored at 10 fps; tuning resamples it to the test split's rate.
+TEST_FPS = 30.0
+
+
+def load_prior(name: str) -> PosePrior:
+    """The prior called ``name`` (one of :data:`PRIOR_NAMES`) on its committed file.
+
+    Raises:
+        ValueError: an unknown name.
+        FileNotFoundError: the prior's committed GMM file or checkpoint is missing.
+    """
+    if name == "none":
+        return NoPrior()
+    if name == "gmm":
+        from humanlib.priors.gmm import load_gmm_prior
+
+        return load_gmm_prior("min")
+    if name == "vposer":
+        from humanlib.priors.vposer import VPoserPrior
+
+        return VPoserPrior()
+    if name == "posendf":
+        from humanlib.priors.posendf import PoseNDFPrior
+
+        return PoseNDFPrior()
+    raise ValueError(f"unknown prior {name!r}; choose from {', '.join(PRIOR_NAMES)}")
+
+
+def parse_priors(text: str | tuple[str, ...]) -> tuple[str, ...]:
+    """``"none,gmm"`` -> ``("none", "gmm")``, checking every name."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip()) if isinstance(text, str) else tuple(text)
+    if not names:
+        raise ValueError("give at least one prior")
+    for n in names:
+        if n not in PRIOR_NAMES:
+            raise ValueError(f"unknown prior {n!r}; choose from {', '.join(PRIOR_NAMES)}")
+    return names
+
+
+def parse_ints(text: str | tuple[int, ...], what: str) -> tuple[int, ...]:
+    """``"60,120"`` -> ``(60, 120)`` with a clear error."""
+    if not isinstance(text, str):
+        return tuple(int(x) for x in text)
+    try:
+        values = tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
+    if not values or any(v < 3 for v in values):
+        raise ValueError(f"{what} must be integers >= 3, got {text!r}")
+    return values
+
+
+# --------------------------------------------------------------------------- records
+
+
+def git_commit() -> str:
+    """``HEAD``'s hash of the source checkout (``+dirty`` when its tracked files differ), or ``unknown``."""
+    from humanlib.paths import REPO_DIR
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "humanlib"],
+                               cwd=REPO_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine_description() -> str:
+    """One line naming the machine and the threads torch may use."""
+    return (f"{platform.node() or 'unknown host'}: {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} CPU cores ({torch.get_num_threads()} torch thread(s)), torch {torch.__version__}, "
+            f"CUDA {'yes' if torch.cuda.is_available() else 'no'}")
+
+
+@dataclass
+class ResultRow:
+    """One (condition, window length, prior) cell of the tables.
+
+    Errors are means over the windows, their frames and the vertices (joints).
+    ``input_*`` describe the observation before fitting (pose noise: the noisy bodies).
+    """
+
+    experiment: str
+    condition: str
+    prior: str
+    window: int
+    num_windows: int
+    frames: int
+    v2v_cm: float
+    joint_angle_deg: float
+    joint_cm: float
+    input_v2v_cm: float | None
+    input_joint_cm: float
+    smooth_weight: float
+    prior_weight: float
+    weights_source: str
+    seconds: float
+    evaluations: int
+
+
+@dataclass
+class RunMetadata:
+    """How a results file was made."""
+
+    command: str
+    git_commit: str
+    machine: str
+    seed: int
+    split: str
+    corpus: str
+    fps: float
+    windows: dict[str, list[str]]
+    fit: dict
+    weights_file: str | None
+    missing_priors: dict[str, str] = field(default_factory=dict)
+    started_utc: str = ""
+    seconds: float = 0.0
+    notes: str = ""
+
+
+@dataclass
+class ResultsFile:
+    """A results file: its metadata and rows."""
+
+    metadata: RunMetadata
+    rows: list[ResultRow]
+
+    def row(self, condition: str, prior: str, window: int) -> ResultRow | None:
+        for r in self.rows:
+            if (r.condition, r.prior, r.window) == (condition, prior, window):
+                return r
+        return None
+
+
+def write_results(results: ResultsFile, path: str | Path) -> Path:
+    """Write ``path`` (JSON, with metadata) and the same rows as ``path`` with suffix ``.csv``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": RESULTS_FORMAT, "metadata": asdict(results.metadata),
+               "rows": [asdict(r) for r in results.rows]}
+    path.write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n")
+    names = [f.name for f in fields(ResultRow)]
+    with path.with_suffix(".csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for r in results.rows:
+            writer.writerow(asdict(r))
+    return path
+
+
+def read_results(path: str | Path) -> ResultsFile:
+    """Read a file written by :func:`write_results`.
+
+    Raises:
+        FileNotFoundError: no file (names the command that writes it).
+        ValueError: not a results file of this format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file {path}; write it with `humanlib experiment denoise|occlusion --out {path.parent}`")
+    payload = json.loads(path.read_text())
+    if payload.get("format") != RESULTS_FORMAT:
+        raise ValueError(f"{path} is not a results file of format {RESULTS_FORMAT!r} (format {payload.get('format')!r})")
+    return ResultsFile(RunMetadata(**payload["metadata"]), [ResultRow(**r) for r in payload["rows"]])
+
+
+# --------------------------------------------------------------------------- weights
+
+
+@dataclass
+class WeightChoice:
+    """The weights chosen on val for one (condition, prior), with the val error reached."""
+
+    condition: str
+    prior: str
+    smooth_weight: float
+    prior_weight: float
+    val_v2v_cm: float
+
+
+def read_weights(path: str | Path) -> tuple[list[WeightChoice], dict]:
+    """The chosen weights and the metadata of a file written by ``humanlib experiment tune``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file {path}; write it with `humanlib experiment tune --out {path}`")
+    payload = json.loads(path.read_text())
+    if payload.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{path} is not a weights file of format {WEIGHTS_FORMAT!r}")
+    return [WeightChoice(**c) for c in payload["chosen"]], payload["metadata"]
+
+
+def weights_for(condition: str, prior: str, choices: list[WeightChoice] | None) -> tuple[float, float, str]:
+    """``(smooth_weight, prior_weight, source)`` for a cell: the val choice, else the defaults."""
+    for c in choices or []:
+        if (c.condition, c.prior) == (condition, prior):
+            return c.smooth_weight, c.prior_weight, "val"
+    smooth = DEFAULT_SMOOTH_WEIGHT
+    for c in choices or []:  # a prior not tuned still gets the tuned smoothness
+        if (c.condition, c.prior) == (condition, "none"):
+            smooth = c.smooth_weight
+    return smooth, DEFAULT_PRIOR_WEIGHTS[prior], "default"
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class ExperimentConfig:
+    """What :func:`run_experiment` runs.
+
+    Attributes:
+        experiment: ``"denoise"`` or ``"occlusion"`` (its conditions: :data:`EXPERIMENT_CONDITIONS`).
+        priors: prior names (:data:`PRIOR_NAMES`).
+        windows: window lengths in frames.
+        frames_per_length: the fixed subset: ``frames_per_length // length`` windows of each
+            length, evenly spaced over the split (None: every window).
+        conditions: condition names (None: all of the experiment).
+        split: corpus split ("test"; "val" only for tuning).
+        seed: seeds the corruption (one observation per condition and length, shared by all priors).
+        iterations: L-BFGS iterations per fit.
+        beta_weight: weight of the shape regulariser.
+        device: torch device.
+        allow_missing: skip a prior whose file is missing (recorded) instead of failing.
+    """
+
+    experiment: str
+    priors: tuple[str, ...] = PRIOR_NAMES
+    windows: tuple[int, ...] = (60, 120, 240)
+    frames_per_length: int | None = 480
+    conditions: tuple[str, ...] | None = None
+    split: str = "test"
+    seed: int = 0
+    iterations: int = 60
+    beta_weight: float = 1.0
+    device: str = "cpu"
+    allow_missing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.experiment not in EXPERIMENT_CONDITIONS:
+            raise ValueError(f"experiment must be one of {tuple(EXPERIMENT_CONDITIONS)}, got {self.experiment!r}")
+        self.priors = parse_priors(self.priors)
+        self.windows = parse_ints(self.windows, "windows")
+        if self.frames_per_length is not None and self.frames_per_length < max(self.windows):
+            raise ValueError(f"frames_per_length ({self.frames_per_length}) must hold at least one window of "
+                             f"{max(self.windows)} frames")
+
+    def condition_list(self) -> tuple[Condition, ...]:
+        if self.conditions is None:
+            return EXPERIMENT_CONDITIONS[self.experiment]
+        return tuple(condition_by_name(n) for n in self.conditions)
+
+
+def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, PosePrior], dict[str, str]]:
+    """Load priors by name; a missing file is fatal unless ``allow_missing`` (then recorded)."""
+    priors, missing = {}, {}
+    for name in names:
+        try:
+            priors[name] = load_prior(name)
+        except FileNotFoundError as err:
+            if not allow_missing:
+                raise
+            missing[name] = str(err)
+    return priors, missing
+
+
+def _observation_seed(seed: int, condition_index: int, length: int) -> int:
+    return seed * 1_000_003 + condition_index * 10_007 + length
+
+
+def _input_errors(model, windows: Windows, obs) -> tuple[float | None, float]:
+    clean = body_joints_of(model, windows.poses, windows.transl)
+    visible = obs.mask > 0
+    joint_cm = float((obs.joints - clean).norm(dim=-1)[visible].mean()) * 100
+    v2v = None
+    if obs.noisy_poses is not None:
+        v2v = sequence_errors(model, obs.noisy_poses, windows.transl, None, windows).v2v_cm
+    return v2v, joint_cm
+
+
+def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float | None = None,
+                   weights: list[WeightChoice] | None = None, weights_file: str | None = None,
+                   command: str = "", priors: dict[str, PosePrior] | None = None,
+                   progress=None) -> ResultsFile:
+    """Run one experiment (all its conditions, window lengths and priors).
+
+    Args:
+        config: :class:`ExperimentConfig`.
+        model: body model (default: :func:`humanlib.body.load_body_model` on ``config.device``).
+        clips: ``(name, poses, transl)`` per clip (default: the corpus split ``config.split``).
+        fps: frame rate of ``clips`` (default: the corpus's).
+        weights: val-tuned :class:`WeightChoice` list (None: the defaults, recorded per row).
+        weights_file: where ``weights`` came from (recorded).
+        command: the command line (recorded).
+        priors: already loaded priors by name (default: :func:`load_priors`).
+        progress: optional ``callable(str)`` told about each finished cell.
+
+    Returns:
+        :class:`ResultsFile`.
+    """
+    started = time.perf_counter()
+    start_stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if model is None:
+        from humanlib.body import load_body_model
+
+        model = load_body_model(device=config.device)
+    corpus_name = "given clips"
+    if clips is None:
+        from humanlib.data import load_corpus
+
+        corpus = load_corpus(config.split)
+        clips, fps, corpus_name = corpus_clips(corpus), corpus.fps, corpus.origin
+    fps = float(fps if fps is not None else TEST_FPS)
+    missing: dict[str, str] = {}
+    if priors is None:
+        priors, missing = load_priors(config.priors, config.allow_missing)
+    rows, window_ids = [], {}
+    conditions = config.condition_list()
+    for length in config.windows:
+        count = None if config.frames_per_length is None else config.frames_per_length // length
+        windows = cut_windows(clips, length, fps, max_windows=count)
+        windows = Windows(windows.poses.to(config.device), windows.transl.to(config.device), windows.clip_names,
+                          windows.starts, windows.fps)
+        window_ids[str(length)] = windows.ids()
+        for ci, condition in enumerate(conditions):
+            gen = torch.Generator().manual_seed(_observation_seed(config.seed, ci, length))
+            obs = make_observation(model, windows, condition, gen)
+            input_v2v, input_joint = _input_errors(model, windows, obs)
+            for name, prior in priors.items():
+                smooth, lam, source = weights_for(condition.name, name, weights)
+                fit_cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam if name != "none" else 0.0,
+                                          beta_weight=config.beta_weight, iterations=config.iterations)
+                fit = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, fit_cfg)
+                err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows)
+                rows.append(ResultRow(
+                    experiment=config.experiment, condition=condition.name, prior=name, window=length,
+                    num_windows=len(windows), frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4),
+                    joint_angle_deg=round(err.joint_angle_deg, 3), joint_cm=round(err.joint_cm, 4),
+                    input_v2v_cm=None if input_v2v is None else round(input_v2v, 4),
+                    input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
+                    weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
+                ))
+                if progress is not None:
+                    progress(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
+    fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations))
+    meta = RunMetadata(
+        command=command, git_commit=git_commit(), machine=machine_description(), seed=config.seed,
+        split=config.split, corpus=corpus_name, fps=fps, windows=window_ids,
+        fit={k: v for k, v in fit_defaults.items() if k not in ("smooth_weight", "prior_weight")} | {
+            "frames_per_length": config.frames_per_length, "device": config.device},
+        weights_file=weights_file, missing_priors=missing, started_utc=start_stamp,
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    return ResultsFile(meta, rows)
+
+
+# --------------------------------------------------------------------------- tuning on val
+
+
+def val_clips_at(fps: float, split: str = "val") -> tuple[list[tuple[str, torch.Tensor, torch.Tensor]], str]:
+    """The clips of a corpus split resampled to ``fps`` (slerp; the val split is stored at 10 fps)."""
+    from humanlib.data import load_corpus
+    from humanlib.data.retarget import axis_angle_to_rotmat_np, resample_motion, rotmat_to_axis_angle_np
+
+    corpus = load_corpus(split)
+    out = []
+    for name, poses, transl in corpus_clips(corpus):
+        if corpus.fps == fps:
+            out.append((name, poses, transl))
+            continue
+        rot, tr = resample_motion(axis_angle_to_rotmat_np(poses.double().numpy()), transl.double().numpy(),
+                                  corpus.fps, fps)
+        out.append((name, torch.from_numpy(rotmat_to_axis_angle_np(rot)).float(), torch.from_numpy(tr).float()))
+    return out, f"{corpus.origin}, split {split} resampled {corpus.fps:g} -> {fps:g} fps"
+
+
+@dataclass
+class TuneConfig:
+    """The val search of :func:`tune_weights`.
+
+    Attributes:
+        priors: priors to tune ("none" is always run: it sets the smoothness weight).
+        conditions: condition names (None: every condition of both experiments).
+        window: window length used on val.
+        num_windows: windows of val used (evenly spaced).
+        seed: seeds the val corruption.
+        iterations: L-BFGS iterations per fit.
+        smooth_grid: smoothness weights tried with no prior.
+        device: torch device.
+    """
+
+    priors: tuple[str, ...] = PRIOR_NAMES
+    conditions: tuple[str, ...] | None = None
+    window: int = 60
+    num_windows: int = 6
+    seed: int = 0
+    iterations: int = 40
+    smooth_grid: tuple[float, ...] = SMOOTH_GRID
+    device: str = "cpu"
+
+
+def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_FPS, priors=None,
+                 progress=None) -> tuple[list[WeightChoice], list[WeightChoice]]:
+    """Choose the smoothness weight (no prior), then each prior's weight, per condition, on val.
+
+    Returns:
+        ``(chosen, tried)``: the chosen weights and every point of the search.
+    """
+    if model is None:
+        from humanlib.body import load_body_model
+
+        model = load_body_model(device=config.device)
+    if clips is None:
+        clips, _ = val_clips_at(fps)
+    names = tuple(dict.fromkeys(("none",) + parse_priors(config.priors)))
+    if priors is None:
+        priors, _ = load_priors(names, allow_missing=True)
+    windows = cut_windows(clips, config.window, fps, max_windows=config.num_windows)
+    conditions = [condition_by_name(n) for n in config.conditions] if config.conditions else \
+        [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
+    chosen, tried = [], []
+
+    def error(prior_name: str, obs, smooth: float, lam: float) -> float:
+        cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, iterations=config.iterations)
+        fit = fit_motion(model, priors[prior_name], obs.joints, obs.mask, obs.init_body_pose, cfg)
+        return sequence_errors(model, fit.poses, fit.transl, fit.betas, windows).v2v_cm
+
+    for ci, condition in enumerate(conditions):
+        gen = torch.Generator().manual_seed(_observation_seed(config.seed, ci, config.window))
+        obs = make_observation(model, windows, condition, gen)
+        best = None
+        for smooth in config.smooth_grid:
+            e = error("none", obs, smooth, 0.0)
+            tried.append(WeightChoice(condition.name, "none", smooth, 0.0, round(e, 4)))
+            best = tried[-1] if best is None or e < best.val_v2v_cm else best
+        chosen.append(best)
+        smooth = best.smooth_weight
+        for name in names:
+            if name == "none" or name not in priors:
+                continue
+            best_p = None
+            for lam in PRIOR_GRIDS[name]:
+                e = error(name, obs, smooth, lam)
+                tried.append(WeightChoice(condition.name, name, smooth, lam, round(e, 4)))
+                best_p = tried[-1] if best_p is None or e < best_p.val_v2v_cm else best_p
+            chosen.append(best_p)
+            if progress is not None:
+                progress(f"{condition.name} {name}: weight {best_p.prior_weight:g} -> {best_p.val_v2v_cm:.2f} cm")
+    return chosen, tried
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _command_line() -> str:
+    return "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib experiment"
+
+
+def _run_experiment_cli(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    weights, weights_file = None, None
+    if args.weights and args.weights != "none":
+        weights, _ = read_weights(args.weights)
+        weights_file = args.weights
+    config = ExperimentConfig(
+        experiment=args.experiment, priors=parse_priors(args.priors), windows=parse_ints(args.windows, "--windows"),
+        frames_per_length=args.frames_per_length or None, seed=args.seed, iterations=args.iterations,
+        device=args.device, allow_missing=args.allow_missing,
+        conditions=tuple(args.conditions.split(",")) if args.conditions else None,
+    )
+    results = run_experiment(config, weights=weights, weights_file=weights_file, command=_command_line(),
+                             progress=lambda s: print(s, flush=True))
+    out = write_results(results, Path(args.out) / f"{args.experiment}.json")
+    for name, reason in results.metadata.missing_priors.items():
+        print(f"skipped prior {name}: {reason}", file=sys.stderr)
+    print(f"wrote {out} and {out.with_suffix('.csv')} ({results.metadata.seconds:.0f} s)")
+    return 0
+
+
+def _run_tune_cli(args: argparse.Namespace) -> int:
+    torch.set_num_threads(args.threads)
+    config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
+                        seed=args.seed, iterations=args.iterations, device=args.device)
+    started = time.perf_counter()
+    clips, origin = val_clips_at(TEST_FPS)
+    chosen, tried = tune_weights(config, clips=clips, progress=lambda s: print(s, flush=True))
+    meta = {"command": _command_line(), "git_commit": git_commit(), "machine": machine_description(),
+            "split": "val", "data": origin, "config": asdict(config), "prior_grids": PRIOR_GRIDS,
+            "seconds": round(time.perf_counter() - started, 1)}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"format": WEIGHTS_FORMAT, "metadata": meta, "chosen": [asdict(c) for c in chosen],
+                               "tried": [asdict(c) for c in tried]}, indent=1) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def _run_tables_cli(args: argparse.Namespace) -> int:
+    from humanlib.experiments.tables import experiment_tables
+
+    print(experiment_tables(Path(args.results)))
+    return 0
+
+
+def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``humanlib experiment denoise|occlusion|tune|tables``."""
+    p = subparsers.add_parser("experiment", help="motion denoising and occlusion experiments with each pose prior",
+                              description="Reproduce the talk's motion experiments on the open body and corpus.")
+    sub = p.add_subparsers(title="experiments", metavar="EXPERIMENT")
+    for name, what in (("denoise", "noisy poses / noisy joints (Table 3)"),
+                       ("occlusion", "joints with a body part missing (Table 4)")):
+        e = sub.add_parser(name, help=f"fit test windows of {what} with each prior; write results/",
+                           description=f"Fit a fixed subset of test windows with {what} with each prior and write "
+                           f"OUT/{name}.json and .csv (command, commit, machine, seed, timing inside).")
+        e.add_argument("--priors", default=",".join(PRIOR_NAMES), help="comma-separated priors (default: all)")
+        e.add_argument("--windows", default="60,120,240", help="window lengths in frames (default 60,120,240)")
+        e.add_argument("--frames-per-length", type=int, default=480,
+                       help="test frames per window length (480: 8x60, 4x120, 2x240 windows); 0 = all")
+        e.add_argument("--conditions", default=None, help="comma-separated condition names (default: all)")
+        e.add_argument("--weights", default="results/experiments/weights_val.json",
+                       help="val-tuned weights from `humanlib experiment tune` ('none': defaults)")
+        e.add_argument("--iterations", type=int, default=60, help="L-BFGS iterations per fit (default 60)")
+        e.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
+        e.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+        e.add_argument("--device", default="cpu", help="torch device (default cpu)")
+        e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
+        e.add_argument("--out", default="results/experiments", help="output folder (default results/experiments)")
+        e.set_defaults(func=_run_experiment_cli, experiment=name)
+    t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
+                       description="Grid-search the smoothness weight (no prior) and each prior's weight per "
+                       "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
+    t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
+    t.add_argument("--window", type=int, default=60, help="val window length (default 60)")
+    t.add_argument("--num-windows", type=int, default=6, help="val windows (default 6)")
+    t.add_argument("--iterations", type=int, default=40, help="L-BFGS iterations per fit (default 40)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
+    t.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    t.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    t.add_argument("--out", default="results/experiments/weights_val.json", help="output JSON")
+    t.set_defaults(func=_run_tune_cli)
+    b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
+    b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json")
+    b.set_defaults(func=_run_tables_cli)
+
+
+__all__ = [
+    "DEFAULT_PRIOR_WEIGHTS", "PRIOR_GRIDS", "PRIOR_NAMES", "ExperimentConfig", "ResultRow", "ResultsFile",
+    "RunMetadata", "TuneConfig", "WeightChoice", "add_subcommand", "git_commit", "load_prior", "load_priors",
+    "machine_description", "parse_priors", "read_results", "read_weights", "run_experiment", "tune_weights",
+    "val_clips_at", "weights_for", "write_results",
+]

@@ -1,0 +1,361 @@
+"""Tests for humanlib.experiments: windows, corruption, masks, metrics, the motion fit, results files.
+
+Everything runs on a stick-figure body model in SMPL's layout (24 joints, 6 vertices around
+each joint, rigidly skinned) and on synthetic smooth motions, so no asset is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from humanlib.body import BodyModel
+from humanlib.experiments import motion_fit, protocol, runner, tables
+from humanlib.experiments.motion_fit import JointsForward, MotionFitConfig, fit_motion, root_from_joints
+from humanlib.experiments.protocol import (
+    DENOISE_CONDITIONS,
+    OCCLUSION_CONDITIONS,
+    OCCLUSION_GROUPS,
+    Condition,
+    add_joint_noise,
+    add_pose_noise,
+    cut_windows,
+    evenly_spaced,
+    joint_angle_error,
+    make_observation,
+    occlusion_mask,
+    per_vertex_error,
+    sequence_errors,
+    window_starts,
+)
+from humanlib.priors import NoPrior, PosePrior, check_body_pose
+from humanlib.rotations import axis_angle_to_rotmat
+from humanlib.skeleton import BODY_JOINTS, JOINT_NAMES, PARENTS, joint
+
+REST = np.array([
+    (0, 0.9, 0), (0.08, 0.82, 0), (-0.08, 0.82, 0), (0, 1.0, 0), (0.09, 0.45, 0), (-0.09, 0.45, 0), (0, 1.12, 0),
+    (0.09, 0.07, 0), (-0.09, 0.07, 0), (0, 1.18, 0), (0.1, 0.02, 0.12), (-0.1, 0.02, 0.12), (0, 1.4, 0),
+    (0.08, 1.32, 0), (-0.08, 1.32, 0), (0, 1.55, 0.03), (0.18, 1.35, 0), (-0.18, 1.35, 0), (0.45, 1.35, 0),
+    (-0.45, 1.35, 0), (0.7, 1.35, 0), (-0.7, 1.35, 0), (0.78, 1.35, 0), (-0.78, 1.35, 0),
+])
+
+
+def stick_figure(seed: int = 0) -> BodyModel:
+    """SMPL-layout model: 6 vertices around each rest joint, each skinned to its joint only."""
+    rng = np.random.default_rng(seed)
+    offsets = 0.03 * np.concatenate([np.eye(3), -np.eye(3)])
+    vertices = (REST[:, None] + offsets[None]).reshape(-1, 3)
+    num_joints, num_vertices = len(REST), len(vertices)
+    regressor, weights = np.zeros((num_joints, num_vertices)), np.zeros((num_vertices, num_joints))
+    for k in range(num_joints):
+        regressor[k, 6 * k:6 * k + 6] = 1 / 6
+        weights[6 * k:6 * k + 6, k] = 1
+    kintree = np.array([[2**32 - 1, *PARENTS[1:]], list(range(num_joints))], dtype=np.int64)
+    arrays = dict(v_template=vertices, shapedirs=0.01 * rng.standard_normal((num_vertices, 3, 10)),
+                  posedirs=np.zeros((num_vertices, 3, 9 * (num_joints - 1))), J_regressor=regressor,
+                  weights=weights, kintree_table=kintree, f=np.arange(3 * num_joints).reshape(-1, 3) % num_vertices)
+    return BodyModel(arrays, num_betas=10, name="stick figure")
+
+
+def smooth_clip(frames: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A smooth random motion at 30 fps: sums of slow sines on every joint, walking forward."""
+    gen = torch.Generator().manual_seed(seed)
+    t = torch.arange(frames, dtype=torch.float32)[:, None, None] / 30
+    poses = torch.zeros(frames, 24, 3)
+    for k in range(3):
+        freq = 0.2 + torch.rand(24, 3, generator=gen)
+        phase = 2 * math.pi * torch.rand(24, 3, generator=gen)
+        poses += 0.25 / (k + 1) * torch.randn(24, 3, generator=gen) * torch.sin(2 * math.pi * freq * t + phase)
+    poses[:, 22:] = 0
+    time_s = t[:, 0, 0]
+    transl = torch.stack([0.3 * torch.sin(time_s), torch.zeros_like(time_s), 0.8 * time_s], -1)
+    return poses, transl
+
+
+@pytest.fixture(scope="module")
+def model():
+    return stick_figure()
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return [(f"clip{i}", *smooth_clip(n, i)) for i, n in enumerate((130, 200, 50))]
+
+
+class QuadraticPrior(PosePrior):
+    """``||theta||^2``: a pose-space prior with a known minimum at the rest pose."""
+
+    name = "quadratic"
+
+    def energy(self, body_pose):
+        check_body_pose(body_pose)
+        return body_pose.square().sum(dim=(-2, -1))
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def test_window_starts_do_not_overlap_and_fit_in_the_clip():
+    starts = window_starts(250, 60)
+    assert starts == [0, 60, 120, 180]
+    assert window_starts(250, 60, stride=100) == [0, 100]
+    assert window_starts(60, 60) == [0]
+
+
+def test_window_longer_than_clip_is_an_error():
+    with pytest.raises(ValueError, match="longer than the clip"):
+        window_starts(59, 60)
+    with pytest.raises(ValueError, match=">= 2"):
+        window_starts(100, 1)
+
+
+def test_cut_windows_skips_short_clips_and_keeps_frames(clips):
+    w = cut_windows(clips, 60, 30.0)
+    assert w.poses.shape == (2 + 3, 60, 24, 3) and w.transl.shape == (5, 60, 3)
+    assert "clip2" not in w.clip_names  # 50 frames < 60
+    i = w.ids().index("clip1@120")
+    torch.testing.assert_close(w.poses[i], clips[1][1][120:180])
+    torch.testing.assert_close(w.transl[i], clips[1][2][120:180])
+    with pytest.raises(ValueError, match="longer than every clip"):
+        cut_windows(clips, 240, 30.0)
+
+
+def test_fixed_subset_is_evenly_spaced_and_deterministic(clips):
+    assert evenly_spaced(10, 3) == [0, 4, 9] or evenly_spaced(10, 3) == [0, 5, 9]
+    assert evenly_spaced(4, None) == [0, 1, 2, 3] and evenly_spaced(4, 9) == [0, 1, 2, 3]
+    a, b = cut_windows(clips, 60, 30.0, max_windows=2), cut_windows(clips, 60, 30.0, max_windows=2)
+    assert a.ids() == b.ids() and len(a) == 2 and a.ids()[0] == "clip0@0"
+
+
+# --------------------------------------------------------------------------- corruption
+
+
+def test_pose_noise_statistics_and_untouched_joints():
+    poses = torch.randn(4000, 24, 3, dtype=torch.float64)
+    noisy = add_pose_noise(poses, 0.5, torch.Generator().manual_seed(1))
+    delta = noisy - poses
+    body = list(BODY_JOINTS)
+    assert delta[:, [joint("pelvis"), joint("left_hand"), joint("right_hand")]].abs().max() == 0
+    d = delta[:, body].flatten()
+    assert abs(float(d.mean())) < 0.01  # 252000 samples: standard error 0.001
+    assert abs(float(d.std()) - 0.5) < 0.005
+
+
+def test_joint_noise_statistics():
+    joints = torch.zeros(5000, 24, 3, dtype=torch.float64)
+    noisy = add_joint_noise(joints, 0.04, torch.Generator().manual_seed(2))
+    assert abs(float(noisy.std()) - 0.04) < 0.0005 and abs(float(noisy.mean())) < 0.0005
+
+
+def test_occlusion_masks_name_the_right_joints():
+    assert set(OCCLUSION_GROUPS["legs"]) == {"left_knee", "right_knee", "left_ankle", "right_ankle",
+                                             "left_foot", "right_foot"}
+    for condition in OCCLUSION_CONDITIONS:
+        mask = occlusion_mask(condition.occluded, (2, 3))
+        hidden = {JOINT_NAMES[j] for j in range(24) if mask[0, 0, j] == 0}
+        assert hidden == set(condition.occluded)
+        assert bool((mask == mask[:1, :1]).all())  # same joints in every frame
+    assert "left_elbow" in OCCLUSION_GROUPS["arm_hand"] and "left_wrist" in OCCLUSION_GROUPS["arm_hand"]
+    assert "left_shoulder" in OCCLUSION_GROUPS["shoulder_upper_arm"]
+    with pytest.raises(KeyError, match="unknown SMPL joint"):
+        Condition("x", "occlusion", occluded=("left_tail",))
+
+
+def test_observation_per_condition(model, clips):
+    w = cut_windows(clips, 60, 30.0, max_windows=2)
+    for condition in DENOISE_CONDITIONS + OCCLUSION_CONDITIONS:
+        obs = make_observation(model, w, condition, torch.Generator().manual_seed(0))
+        assert obs.joints.shape == (2, 60, 24, 3) and obs.mask.shape == (2, 60, 24)
+        assert (obs.noisy_poses is not None) == (condition.kind == "pose_noise")
+        assert int((obs.mask == 0).sum()) == 2 * 60 * len(condition.occluded)
+    same = [make_observation(model, w, DENOISE_CONDITIONS[2], torch.Generator().manual_seed(5)).joints for _ in range(2)]
+    torch.testing.assert_close(same[0], same[1])
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_per_vertex_error_matches_a_loop():
+    a, b = torch.randn(3, 7, 3, dtype=torch.float64), torch.randn(3, 7, 3, dtype=torch.float64)
+    naive = [sum(math.dist(a[i, v].tolist(), b[i, v].tolist()) for v in range(7)) / 7 for i in range(3)]
+    torch.testing.assert_close(per_vertex_error(a, b), torch.tensor(naive, dtype=torch.float64))
+    with pytest.raises(ValueError, match="one shape"):
+        per_vertex_error(a, b[:, :5])
+
+
+def test_joint_angle_error_matches_scipy_and_a_known_case():
+    from scipy.spatial.transform import Rotation
+
+    p, q = 0.7 * torch.randn(5, 24, 3, dtype=torch.float64), 0.7 * torch.randn(5, 24, 3, dtype=torch.float64)
+    body = list(BODY_JOINTS)
+    rel = Rotation.from_rotvec(p[:, body].reshape(-1, 3).numpy()).inv() * Rotation.from_rotvec(q[:, body].reshape(-1, 3).numpy())
+    naive = np.degrees(rel.magnitude()).reshape(5, 21).mean(1)
+    np.testing.assert_allclose(joint_angle_error(p, q).numpy(), naive, atol=1e-6)
+    one = torch.zeros(1, 24, 3)
+    one[0, joint("left_elbow"), 2] = math.pi / 2
+    one[0, joint("pelvis"), 1] = 1.0  # the root is not a body joint
+    assert float(joint_angle_error(one, torch.zeros(1, 24, 3))) == pytest.approx(90 / 21, rel=1e-5)
+
+
+def test_sequence_errors_zero_for_the_clean_motion(model, clips):
+    w = cut_windows(clips, 60, 30.0, max_windows=2)
+    err = sequence_errors(model, w.poses, w.transl, torch.zeros(2, 10), w)
+    assert err.v2v_cm < 1e-4 and err.joint_angle_deg < 0.05 and err.joint_cm < 1e-4
+    moved = sequence_errors(model, w.poses, w.transl + torch.tensor([0.01, 0, 0]), None, w)
+    assert moved.v2v_cm == pytest.approx(1.0, rel=1e-4)
+
+
+# --------------------------------------------------------------------------- the fit
+
+
+def test_joints_forward_matches_the_body_model(model):
+    pose, betas, transl = 0.4 * torch.randn(6, 24, 3), torch.randn(6, 10), torch.randn(6, 3)
+    torch.testing.assert_close(JointsForward(model)(pose, betas, transl),
+                               model(betas=betas, pose=pose, transl=transl).joints, atol=1e-5, rtol=1e-5)
+
+
+def test_root_from_joints_recovers_orientation_and_translation(model):
+    pose = torch.zeros(8, 24, 3)
+    pose[:, 0] = torch.randn(8, 3)
+    transl = torch.randn(8, 3)
+    joints = model(pose=pose, transl=transl).joints
+    orient, t = root_from_joints(joints, JointsForward(model).rest_joints(torch.zeros(1, 10))[0])
+    torch.testing.assert_close(axis_angle_to_rotmat(orient), axis_angle_to_rotmat(pose[:, 0]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(t, transl, atol=1e-5, rtol=0)
+
+
+def test_data_term_alone_reduces_the_error(model, clips):
+    w = cut_windows(clips, 30, 30.0, max_windows=1)
+    obs = make_observation(model, w, Condition("j1cm", "joint_noise", sigma=0.01), torch.Generator().manual_seed(0))
+    config = MotionFitConfig(smooth_weight=0.0, beta_weight=0.0, iterations=30)
+    fit = fit_motion(model, NoPrior(), obs.joints, obs.mask, obs.init_body_pose, config)
+    orient, transl = root_from_joints(obs.joints[0], JointsForward(model).rest_joints(torch.zeros(1, 10))[0])
+    start = torch.zeros_like(w.poses)
+    start[0, :, 0] = orient  # the initialisation: rest body pose, root placed on the hips
+    before = sequence_errors(model, start, transl[None], None, w).joint_cm
+    after = sequence_errors(model, fit.poses, fit.transl, fit.betas, w).joint_cm
+    assert fit.energy < 0.05 * fit.energy_start
+    assert after < 0.3 * before and after < 2.0  # noise of 1 cm per coordinate: 1.6 cm per joint
+
+
+def test_smoothness_term_removes_joint_noise(model, clips):
+    w = cut_windows(clips, 40, 30.0, max_windows=1)
+    obs = make_observation(model, w, DENOISE_CONDITIONS[2], torch.Generator().manual_seed(0))
+    errors = []
+    for smooth in (0.0, 1.0):
+        fit = fit_motion(model, NoPrior(), obs.joints, obs.mask, obs.init_body_pose,
+                         MotionFitConfig(smooth_weight=smooth, iterations=30))
+        errors.append(sequence_errors(model, fit.poses, fit.transl, fit.betas, w).joint_cm)
+    assert errors[1] < 0.8 * errors[0]
+
+
+def test_prior_pulls_towards_its_minimum(model, clips):
+    w = cut_windows(clips, 20, 30.0, max_windows=1)
+    obs = make_observation(model, w, DENOISE_CONDITIONS[0], torch.Generator().manual_seed(0))
+    norms = []
+    for lam in (0.0, 1e6):
+        fit = fit_motion(model, QuadraticPrior(), obs.joints, obs.mask, obs.init_body_pose,
+                         MotionFitConfig(prior_weight=lam, iterations=10))
+        norms.append(float(fit.poses[..., list(BODY_JOINTS), :].square().sum()))
+    assert norms[1] < 0.5 * norms[0]
+
+
+def test_fit_rejects_nan_and_bad_shapes(model):
+    joints, mask, init = torch.zeros(1, 10, 24, 3), torch.ones(1, 10, 24), torch.zeros(1, 10, 21, 3)
+    joints[0, 3, 5, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        fit_motion(model, NoPrior(), joints, mask, init)
+    with pytest.raises(ValueError, match=r"\(W, T, 24\)"):
+        fit_motion(model, NoPrior(), torch.zeros(1, 10, 24, 3), torch.ones(1, 10, 23), init)
+    with pytest.raises(ValueError, match="only 0"):
+        fit_motion(model, NoPrior(), torch.zeros(1, 10, 24, 3), 0.5 * mask, init)
+    with pytest.raises(ValueError, match="smooth_weight"):
+        MotionFitConfig(smooth_weight=-1.0)
+
+
+# --------------------------------------------------------------------------- running and files
+
+
+def test_unknown_prior_and_condition_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown prior 'humor'"):
+        runner.load_prior("humor")
+    with pytest.raises(ValueError, match="unknown prior"):
+        runner.ExperimentConfig("denoise", priors=("none", "vposer2"))
+    with pytest.raises(ValueError, match="unknown condition"):
+        protocol.condition_by_name("noisy")
+    with pytest.raises(ValueError, match="experiment must be"):
+        runner.ExperimentConfig("fitting")
+    with pytest.raises(ValueError, match="integers"):
+        runner.parse_ints("60,abc", "--windows")
+
+
+@pytest.fixture(scope="module")
+def small_results(model, clips):
+    config = runner.ExperimentConfig("occlusion", priors=("none", "gmm"), windows=(30, 60),
+                                     frames_per_length=60, iterations=4)
+    weights = [runner.WeightChoice("occ-legs", "gmm", 0.5, 3.0, 1.0)]
+    return runner.run_experiment(config, model=model, clips=clips, fps=30.0, weights=weights, command="pytest",
+                                 priors={"none": NoPrior(), "gmm": QuadraticPrior()})
+
+
+def test_run_experiment_rows_and_shared_observation(small_results):
+    rows = small_results.rows
+    assert len(rows) == 3 * 2 * 2  # conditions x lengths x priors
+    for r in rows:
+        twin = small_results.row(r.condition, "gmm" if r.prior == "none" else "none", r.window)
+        assert twin.input_joint_cm == r.input_joint_cm  # every prior fits the same observation
+        assert r.frames == 60 and r.v2v_cm > 0 and r.input_v2v_cm is None
+    legs = small_results.row("occ-legs", "gmm", 30)
+    assert (legs.prior_weight, legs.smooth_weight, legs.weights_source) == (3.0, 0.5, "val")
+    assert small_results.row("occ-arm-hand", "gmm", 30).weights_source == "default"
+    assert small_results.metadata.windows["60"] == ["clip0@0"]
+
+
+def test_results_round_trip(small_results, tmp_path):
+    path = runner.write_results(small_results, tmp_path / "occlusion.json")
+    assert runner.read_results(path) == small_results
+    lines = path.with_suffix(".csv").read_text().strip().splitlines()
+    assert len(lines) == 1 + len(small_results.rows) and lines[0].startswith("experiment,condition,prior")
+    payload = json.loads(path.read_text())
+    assert {"command", "git_commit", "machine", "seed"} <= set(payload["metadata"])
+    path.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(ValueError, match="not a results file"):
+        runner.read_results(path)
+    with pytest.raises(FileNotFoundError, match="humanlib experiment"):
+        runner.read_results(tmp_path / "missing.json")
+
+
+def test_tables_show_our_rows_and_the_humor_note(small_results):
+    text = tables.results_table(small_results)
+    assert tables.HUMOR_NOTE in text and "| GMM |" in text and "occluded legs, 30" in text
+    assert f"{small_results.row('occ-legs', 'none', 60).v2v_cm:.2f}" in text
+    assert "| Pose-NDF | — |" in text  # not run
+    published = tables.published_table(tables.PUBLISHED_TABLE3)
+    assert "0.59" in published and "30.31" in published
+
+
+def test_tune_weights_picks_the_best_grid_point(model, clips):
+    config = runner.TuneConfig(priors=("none",), conditions=("joints-4cm",), num_windows=1, iterations=5,
+                               smooth_grid=(0.0, 1.0))
+    chosen, tried = runner.tune_weights(config, model=model, clips=clips, priors={"none": NoPrior()})
+    assert len(tried) == 2 and len(chosen) == 1
+    assert chosen[0].val_v2v_cm == min(t.val_v2v_cm for t in tried)
+
+
+def test_cli_registers_the_experiments():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    runner.add_subcommand(parser.add_subparsers())
+    args = parser.parse_args(["experiment", "denoise", "--priors", "none,gmm", "--windows", "60"])
+    assert args.experiment == "denoise" and args.func is runner._run_experiment_cli
+    assert parser.parse_args(["experiment", "tune"]).func is runner._run_tune_cli
+
+
+def test_module_constants_are_consistent():
+    assert motion_fit.ROOT_FRAME_JOINTS and all(PARENTS[joint(n)] == joint("pelvis") for n in motion_fit.ROOT_FRAME_JOINTS)
+    assert [c.kind for c in DENOISE_CONDITIONS] == ["pose_noise", "pose_noise", "joint_noise"]
