@@ -42,6 +42,9 @@ Files: `manifest.json` (shards, split rules, the target rest joints), `{'{split}
 (`poses` (N, 22, 3) float16 axis-angle of SMPL joints 0..21, `transl` (N, 3) float32 metres,
 `clips` JSON metadata: name, source, subject, style, activity, licence, fps, num_frames),
 `retarget_report.json` (validation). SMPL's hand joints 22 and 23 are not stored: always at rest.
+Poses are in SMPL's frame (Y up, +Z forward, +X the body's left) relative to SMPL's T-pose. `transl`
+puts the target body's pelvis on the source pelvis, scaled by the ratio of leg lengths (target body /
+source actor, per source in the report), so that feet stay near the floor on the target body.
 
 ## Splits (fixed rules, no randomness)
 
