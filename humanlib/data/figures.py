@@ -80,3 +80,36 @@ def draw_skeleton(ax, joints: np.ndarray, view: str = "front", **line_kwargs) ->
         p = PARENTS[j]
         ax.plot([joints[p, a], joints[j, a]], [joints[p, 1], joints[j, 1]], **line_kwargs)
     ax.set_aspect("equal")
+
+
+def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, view: str = "front", color=(0.78, 0.72, 0.65)) -> None:
+    """Draw a mesh on a 2D matplotlib axis, shaded, seen from the front (+Z) or the side (+X).
+
+    Painter's algorithm: triangles sorted far to near, Lambert shading from the viewing
+    direction. Light enough for a static page (one raster image, no 3D library).
+
+    Args:
+        ax: a matplotlib axis.
+        vertices: ``(V, 3)`` in SMPL's frame.
+        faces: ``(F, 3)`` vertex indices.
+        view: "front" (look along -Z at the body's front) or "side" (look along -X at its left side).
+        color: RGB base colour.
+    """
+    from matplotlib.collections import PolyCollection
+
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    a, depth_axis = (0, 2) if view == "front" else (2, 0)
+    sign = -1.0 if view == "side" else 1.0  # side view: +Z (forward) to the left, as seen from the body's left
+    tri = v[f]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-12
+    shade = 0.35 + 0.65 * np.clip(normal[:, depth_axis], 0.0, 1.0)
+    order = np.argsort(tri[:, :, depth_axis].mean(1))
+    polys = np.stack([sign * tri[:, :, a], tri[:, :, 1]], axis=-1)[order]
+    colors = np.clip(np.outer(shade[order], color), 0.0, 1.0)
+    ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="none"))
+    ax.set_xlim(polys[..., 0].min() - 0.05, polys[..., 0].max() + 0.05)
+    ax.set_ylim(polys[..., 1].min() - 0.05, polys[..., 1].max() + 0.05)
+    ax.set_aspect("equal")
+    ax.axis("off")

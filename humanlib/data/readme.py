@@ -62,7 +62,7 @@ Train and val are stored at 10 fps (every third 30 fps frame), test at 30 fps.
 
 Joint frames of each source are calibrated against the target body's rest joints (CMU: its ASF
 zero pose is a T-pose; Bandai-Namco: a standing frame with each joint's twist snapped to an
-anatomical axis), then SMPL's global rotation of joint j is the driving source joint's frame times
+anatomical axis; the pelvis by its hip line, so that an upright pelvis stays upright), then SMPL's global rotation of joint j is the driving source joint's frame times
 the calibration, and local rotations follow. Joints a source lacks stay at rest: SMPL's hands
 (22, 23) for both, `spine2` for Bandai-Namco; no source has fingers.
 

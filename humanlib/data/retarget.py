@@ -93,26 +93,46 @@ def target_rest_joints() -> tuple[np.ndarray, str]:
     return placeholder_rest_joints(), "placeholder SMPL-like rest joints"
 
 
-def rest_bone_directions(rest_joints: np.ndarray, child_override: dict[str, str] | None = None) -> np.ndarray:
-    """Unit rest direction ``d_j`` of the segment each SMPL joint turns, ``(24, 3)``.
+#: Joints calibrated by a segment other than the bone to their primary child. The pelvis uses
+#: its hip line: SMPL-like bodies place spine1 behind the pelvis (the open body by ~26 deg), so
+#: calibrating on the pelvis-to-spine1 bone would pitch every upright source pelvis forward and
+#: push that tilt into the hips and spine of every standing pose.
+SEGMENT_OVERRIDES: dict[str, tuple[str, str]] = {"pelvis": ("right_hip", "left_hip")}
 
-    Childless joints get a fixed direction: feet point forward (+Z), the head continues
-    the neck, the hands continue the forearm.
+
+def calibration_segment(name: str, child_override: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """``(start, end)`` SMPL joints of the segment that calibrates joint ``name`` (None: childless).
+
+    Args:
+        name: SMPL joint name.
+        child_override: SMPL joint name -> the joint its segment runs to instead of
+            ``PRIMARY_CHILD`` (a source without spine2 runs spine1's segment to spine3).
+    """
+    if name in SEGMENT_OVERRIDES:
+        return SEGMENT_OVERRIDES[name]
+    child = (child_override or {}).get(name, PRIMARY_CHILD[name])
+    return None if child is None else (name, child)
+
+
+def rest_bone_directions(rest_joints: np.ndarray, child_override: dict[str, str] | None = None) -> np.ndarray:
+    """Unit rest direction ``d_j`` of the segment that calibrates each SMPL joint, ``(24, 3)``.
+
+    The segment is :func:`calibration_segment`; childless joints get a fixed direction: feet
+    point forward (+Z), the head continues the neck, the hands continue the forearm.
 
     Args:
         rest_joints: ``(24, 3)`` target rest joints.
-        child_override: SMPL joint name -> the joint its segment runs to instead of
-            ``PRIMARY_CHILD`` (a source without spine2 runs spine1's segment to spine3).
+        child_override: see :func:`calibration_segment`.
     """
     J = np.asarray(rest_joints, dtype=np.float64)
     if J.shape != (NUM_JOINTS, 3):
         raise ValueError(f"rest_joints must have shape (24, 3), got {J.shape}")
     d = np.zeros((NUM_JOINTS, 3))
-    for name, child in PRIMARY_CHILD.items():
+    for name in PRIMARY_CHILD:
         j = joint(name)
-        child = (child_override or {}).get(name, child)
-        if child is not None:
-            d[j] = J[joint(child)] - J[j]
+        segment = calibration_segment(name, child_override)
+        if segment is not None:
+            d[j] = J[joint(segment[1])] - J[joint(segment[0])]
         elif name.endswith("_foot"):
             d[j] = (0.0, 0.0, 1.0)
         else:
@@ -165,15 +185,15 @@ def calibrate(
     Args:
         reference_rotations: ``(24, 3, 3)`` global frames ``G^ref`` of the driving source joints
             in a reference pose.
-        reference_segments: ``(24, 3)`` world direction, in that pose, of the source segment each
-            driving joint turns (the segment matching ``rest_bone_directions``).
+        reference_segments: ``(24, 3)`` world direction, in that pose, of the source segment that
+            calibrates each driving joint (:func:`calibration_segment`, as in ``rest_bone_directions``).
         driven: ``(24,)`` bool mask of SMPL joints that have a driver.
         rest_joints: ``(24, 3)`` target rest joint positions.
         twist_axes: optional ``(24, K, 3)`` candidate local axes for the twist snap (e.g. the
             local y and z axes); the one closest to the reference after the swing is snapped.
         twist_references: optional ``(24, 3)`` world axis the snapped local axis should follow
             (projected perpendicular to the bone); rows of zeros mean "no snap".
-        child_override: see :func:`rest_bone_directions`.
+        child_override: see :func:`calibration_segment`.
 
     Returns:
         :class:`Calibration`.
@@ -195,7 +215,10 @@ def calibrate(
             r /= np.linalg.norm(r)
             cands = np.asarray(twist_axes[j], dtype=np.float64) @ C.T  # world directions of the local axes
             cands = cands - np.outer(cands @ d[j], d[j])
-            k = int(np.argmax(np.abs(cands @ r) / np.linalg.norm(cands, axis=1)))
+            norms = np.linalg.norm(cands, axis=1)
+            # an axis (nearly) along the bone cannot fix the twist: never pick it
+            score = np.where(norms > 0.5, np.abs(cands @ r) / np.maximum(norms, 1e-12), -1.0)
+            k = int(np.argmax(score))
             u = cands[k] / np.linalg.norm(cands[k])
             v = np.sign(np.dot(u, r)) * r
             angle = np.arctan2(np.dot(d[j], np.cross(u, v)), np.dot(u, v))
@@ -357,7 +380,7 @@ def direction_errors_deg(source_points: np.ndarray, smpl_joints: np.ndarray, bon
 
 
 __all__ = [
-    "axis_angle_to_rotmat_np", "rotmat_to_axis_angle_np", "PRIMARY_CHILD",
+    "axis_angle_to_rotmat_np", "rotmat_to_axis_angle_np", "PRIMARY_CHILD", "SEGMENT_OVERRIDES", "calibration_segment",
     "Calibration", "calibrate", "direction_errors_deg", "global_to_local", "mirror_poses",
     "placeholder_rest_joints", "resample_motion", "rest_bone_directions", "retarget_rotations",
     "smpl_forward_kinematics", "target_rest_joints",

@@ -28,9 +28,9 @@ import numpy as np
 from humanlib.data.asf_amc import AmcMotion, AsfSkeleton, amc_forward_kinematics, read_amc, read_asf
 from humanlib.data.bvh import BvhMotion, bvh_forward_kinematics, read_bvh
 from humanlib.data.retarget import (
-    PRIMARY_CHILD,
     Calibration,
     calibrate,
+    calibration_segment,
     retarget_rotations,
 )
 from humanlib.skeleton import NUM_JOINTS, PARENTS, joint
@@ -73,8 +73,20 @@ BANDAI_JOINTS: dict[str, str] = {
 }
 #: The Bandai-Namco reference (standing) frame for the rest calibration.
 BANDAI_REFERENCE = ("dataset-2_walk_normal_001.bvh", 0)
-#: Hands and arms in the T-pose: twist snapped to vertical; legs, spine, head: to lateral.
+#: spine2 is absent from the Bandai-Namco rig: spine1's segment runs to spine3.
+BANDAI_CHILD_OVERRIDE = {"spine1": "spine3"}
 _ARM_WORDS = ("collar", "shoulder", "elbow", "wrist")
+
+
+def twist_reference(name: str) -> np.ndarray:
+    """World axis the twist snap aligns for an SMPL joint in the T-pose.
+
+    Arms (lying along x in the T-pose): vertical, so elbows hinge about y as in SMPL. The pelvis
+    (calibrated by its lateral hip line): vertical. Spine, head and legs (vertical bones): lateral.
+    """
+    if name == "pelvis" or any(w in name for w in _ARM_WORDS):
+        return np.array([0.0, 1.0, 0.0])
+    return np.array([1.0, 0.0, 0.0])
 
 
 @dataclass
@@ -138,9 +150,9 @@ def cmu_calibration(skeleton: AsfSkeleton, rest_joints: np.ndarray) -> Calibrati
     for name in CMU_DRIVERS:
         j = joint(name)
         driven[j] = True
-        child = PRIMARY_CHILD[name]
-        if child is not None:
-            segments[j] = zero.points[0, joint(child)] - zero.points[0, j]
+        segment = calibration_segment(name)
+        if segment is not None:
+            segments[j] = zero.points[0, joint(segment[1])] - zero.points[0, joint(segment[0])]
         else:
             b = skeleton.index(CMU_OWN_BONE[name])
             segments[j] = fk.ends[0, b] - fk.starts[0, b]
@@ -171,19 +183,19 @@ def bandai_calibration(reference: BvhMotion, rest_joints: np.ndarray, frame: int
     segments = np.zeros((NUM_JOINTS, 3))
     driven = np.zeros(NUM_JOINTS, dtype=bool)
     twist_refs = np.zeros((NUM_JOINTS, 3))
-    axes = np.broadcast_to(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), (NUM_JOINTS, 2, 3))
-    child_of = {"spine1": "spine3"}  # spine2 is absent: spine1's segment runs to spine3
+    axes = np.broadcast_to(np.eye(3), (NUM_JOINTS, 3, 3))  # candidate local axes for the twist snap
+    child_of = BANDAI_CHILD_OVERRIDE
     for name, src_name in BANDAI_JOINTS.items():
         j = joint(name)
         driven[j] = True
-        child = child_of.get(name, PRIMARY_CHILD[name])
-        if child is not None and child in BANDAI_JOINTS:
-            segments[j] = P[joint(child)] - P[j]
+        segment = calibration_segment(name, child_of)
+        if segment is not None and all(end in BANDAI_JOINTS for end in segment):
+            segments[j] = P[joint(segment[1])] - P[joint(segment[0])]
         else:
             # childless in the file (End Site at 0): the bone runs along local +-x
             sign = np.sign(reference.offsets[reference.index(src_name)][0]) or 1.0
             segments[j] = G[j] @ np.array([sign, 0.0, 0.0])
-        twist_refs[j] = (0.0, 1.0, 0.0) if any(w in name for w in _ARM_WORDS) else (1.0, 0.0, 0.0)
+        twist_refs[j] = twist_reference(name)
     return calibrate(G, segments, driven, rest_joints, twist_axes=axes, twist_references=twist_refs,
                      child_override=child_of)
 
@@ -240,7 +252,7 @@ def load_cmu_clip(asf: Path, amc: Path) -> tuple[AsfSkeleton, SourceMotion]:
 
 
 __all__ = [
-    "BANDAI_JOINTS", "CMU_DRIVERS", "RetargetedMotion", "SourceMotion", "bandai_calibration",
+    "BANDAI_CHILD_OVERRIDE", "BANDAI_JOINTS", "CMU_DRIVERS", "twist_reference", "RetargetedMotion", "SourceMotion", "bandai_calibration",
     "bandai_source_motion", "cmu_calibration", "cmu_source_motion", "leg_length", "load_cmu_clip",
     "BANDAI_REFERENCE", "CMU_FPS", "read_bvh", "retarget", "validation_bones",
 ]

@@ -17,7 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from humanlib.data.asf_amc import INCH
 from humanlib.data.retarget import axis_angle_to_rotmat_np, rest_bone_directions, smpl_forward_kinematics
-from humanlib.data.sources import BANDAI_JOINTS, CMU_DRIVERS
+from humanlib.data.sources import BANDAI_CHILD_OVERRIDE, BANDAI_JOINTS, CMU_DRIVERS, twist_reference
 from humanlib.skeleton import joint
 
 #: Bandai-Namco tree: joint -> parent (``joint_Root`` is the top).
@@ -28,16 +28,15 @@ BANDAI_PARENT = {
     "UpperLeg_L": "Hips", "LowerLeg_L": "UpperLeg_L", "Foot_L": "LowerLeg_L", "Toes_L": "Foot_L",
     "UpperLeg_R": "Hips", "LowerLeg_R": "UpperLeg_R", "Foot_R": "LowerLeg_R", "Toes_R": "Foot_R",
 }
-_ARM = ("collar", "shoulder", "elbow", "wrist")
 
 
 def _bone_frames(rest_joints: np.ndarray) -> dict[str, np.ndarray]:
-    """Rest frame of each Bandai-style joint: x along its bone, y on the anatomical hinge axis."""
-    d = rest_bone_directions(rest_joints, {"spine1": "spine3"})
+    """Rest frame of each Bandai-style joint: x along its calibration segment, y on the twist axis."""
+    d = rest_bone_directions(rest_joints, BANDAI_CHILD_OVERRIDE)
     frames = {}
     for smpl, name in BANDAI_JOINTS.items():
         x = d[joint(smpl)]
-        ref = np.array([0.0, 1.0, 0.0]) if any(w in smpl for w in _ARM) else np.array([1.0, 0.0, 0.0])
+        ref = twist_reference(smpl)
         y = ref - np.dot(ref, x) * x
         y /= np.linalg.norm(y)
         frames[name] = np.stack([x, y, np.cross(x, y)], axis=1)
