@@ -190,3 +190,12 @@ def test_committed_gmm_asset():
     x = gmm.sample(200, generator=torch.Generator().manual_seed(0)).double()
     noise = torch.randn(200, 63, dtype=torch.float64)
     assert gmm.log_prob(x).mean() > gmm.log_prob(noise).mean()
+
+
+def test_gmm_prior_starts_at_its_mean_pose():
+    gmm = random_mixture(3, 63, seed=13, spread=0.3)
+    prior = GMMPosePrior(gmm)
+    start = prior.initial_body_pose(2, dtype=torch.float64)
+    assert start.shape == (2, 21, 3)
+    torch.testing.assert_close(start[1].reshape(63), (gmm.weights[:, None] * gmm.means).sum(0))
+    assert (NoPrior().initial_body_pose(2) == 0).all()

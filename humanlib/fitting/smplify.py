@@ -160,6 +160,21 @@ class SMPLifyResult:
     stage_energy: list[float]
 
 
+@dataclass
+class SMPLifyInit:
+    """Starting parameters for :func:`fit_smplify` (camera frame), e.g. the previous frame's fit.
+
+    Attributes:
+        betas: ``(B, num_betas)``.
+        pose: ``(B, 24, 3)`` axis-angle, global orientation first.
+        transl: ``(B, 3)``.
+    """
+
+    betas: torch.Tensor
+    pose: torch.Tensor
+    transl: torch.Tensor
+
+
 def sanitize_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Treat non-finite keypoints as missing: their confidence becomes 0 and their value 0.
 
@@ -243,6 +258,7 @@ def fit_smplify(
     prior: PosePrior | None = None,
     config: SMPLifyConfig | None = None,
     capsules: CapsuleBody | None = None,
+    init: SMPLifyInit | None = None,
 ) -> SMPLifyResult:
     """Fit shape, pose and translation of a batch of bodies to 2D keypoints (SMPLify).
 
@@ -257,6 +273,8 @@ def fit_smplify(
         prior: pose prior (:class:`~humanlib.priors.PosePrior`); ``None`` = no prior.
         config: :class:`SMPLifyConfig` (default: SMPLify's schedule).
         capsules: sphere proxy for ``E_sp``; built from the model's mean shape when None and needed.
+        init: start from these parameters instead of SMPLify's initialisation (no camera
+            step, no flip test): a warm start from a previous frame or a regressor.
 
     Returns:
         :class:`SMPLifyResult`.
@@ -301,7 +319,7 @@ def fit_smplify(
     # The flip test: frames seen from the side are fitted twice, facing the camera and facing away.
     source = torch.arange(len(frames), device=device)
     flipped = torch.zeros(len(frames), dtype=torch.bool, device=device)
-    if config.flip_test:
+    if config.flip_test and init is None:
         side = torch.nonzero(shoulders_close(kp, conf, config.flip_threshold_px)).squeeze(-1)
         source = torch.cat([source, side])
         flipped = torch.cat([flipped, torch.ones(len(side), dtype=torch.bool, device=device)])
@@ -328,15 +346,26 @@ def fit_smplify(
     torso_conf = torch.where((torso_conf > 0).sum(-1, keepdim=True) >= 2, torso_conf, conf)
     depth_w = config.weight(config.depth_weight)
 
+    camera_pose = prior.initial_body_pose(b, device=device, dtype=dtype)
+
     def camera_energy() -> torch.Tensor:
-        joints = joints_of(betas, _full_pose(global_orient, zero_pose[:, 1 : 1 + len(BODY_JOINTS)]), transl)
+        joints = joints_of(betas, _full_pose(global_orient, camera_pose), transl)
         e = keypoint_energy(project(joints, cam), kp, torso_conf, config.sigma_px)
         return e + depth_w * (transl[:, 2] - depth).square()
 
-    _lbfgs([global_orient, transl], camera_energy, config.camera_iterations, config.lbfgs_history)
+    start_pose = prior.initial_body_pose(b, device=device, dtype=dtype)
+    if init is None:
+        _lbfgs([global_orient, transl], camera_energy, config.camera_iterations, config.lbfgs_history)
+    else:
+        init_frames = frames[source]
+        with torch.no_grad():
+            global_orient.copy_(init.pose.to(kp)[init_frames, 0])
+            transl.copy_(init.transl.to(kp)[init_frames])
+            betas = init.betas.to(kp)[init_frames].clone()
+            start_pose = init.pose.to(kp)[init_frames, 1 : 1 + len(BODY_JOINTS)]
 
     # ---- the stages.
-    params = prior.init_params(zero_pose[:, 1 : 1 + len(BODY_JOINTS)]).detach().requires_grad_(True)
+    params = prior.init_params(start_pose).detach().requires_grad_(True)
     betas = betas.clone().requires_grad_(config.optimize_shape)
     use_sp = config.use_interpenetration and any(s.interpenetration_weight > 0 for s in config.stages)
     if use_sp and capsules is None:
@@ -397,6 +426,7 @@ def fit_smplify(
 __all__ = [
     "FACING_AWAY",
     "SMPLifyConfig",
+    "SMPLifyInit",
     "SMPLifyResult",
     "SMPLifyStage",
     "fit_smplify",

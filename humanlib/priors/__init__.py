@@ -18,6 +18,9 @@ The interface has two parts:
   - ``params_energy(params) -> (B,)``: the energy the fitter adds, as a function of the
     free variable.
 
+  - ``initial_body_pose(B) -> (B, 21, 3)``: where a fit starts (default: the rest pose;
+    the GMM returns its weighted mean pose, as SMPLify did).
+
   The defaults (pose space) optimise the 63 axis-angle numbers and score them with
   ``energy``. A latent-space prior such as VPoser overrides the three methods: ``params``
   is the latent code ``z`` (``(B, 32)``), ``to_body_pose`` is the decoder and
@@ -80,6 +83,15 @@ class PosePrior(ABC):
         Returns:
             ``(B,)`` energies, differentiable with respect to ``body_pose``.
         """
+
+    def initial_body_pose(self, batch_size: int, device: torch.device | str = "cpu",
+                          dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Body pose a fit starts from, ``(B, 21, 3)``; the rest pose unless the prior knows better.
+
+        SMPLify starts from the GMM's weighted mean pose (:class:`~humanlib.priors.gmm.GMMPosePrior`
+        overrides this); the fitter passes the result to :meth:`init_params`.
+        """
+        return torch.zeros(batch_size, NUM_BODY_JOINTS, 3, device=device, dtype=dtype)
 
     def init_params(self, body_pose: torch.Tensor) -> torch.Tensor:
         """Free variable the fitter optimises, initialised from a body pose.

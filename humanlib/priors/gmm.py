@@ -340,6 +340,12 @@ class GMMPosePrior(nn.Module, PosePrior):
         self.mode = mode
         self.name = f"gmm-{mode}"
 
+    def initial_body_pose(self, batch_size: int, device: torch.device | str = "cpu",
+                          dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The mixture's mean pose ``sum_j g_j mu_j`` for every frame, ``(B, 21, 3)`` (SMPLify's start)."""
+        mean = (self.gmm.weights[:, None] * self.gmm.means).sum(0)
+        return mean.reshape(1, -1, 3).expand(batch_size, -1, -1).to(device=device, dtype=dtype).clone()
+
     def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
         """Energy ``(B,)`` of body poses ``(B, 21, 3)``."""
         check_body_pose(body_pose)
