@@ -77,7 +77,7 @@ def test_tpose_rotations_straighten_arms_and_legs():
 
 def test_shape_space_scaling_gives_unit_variance():
     g = torch.Generator().manual_seed(1)
-    n, V, k = 400, 30, 3
+    n, V, k = 200, 30, 3
     basis = torch.randn(k, V * 3, generator=g, dtype=torch.float64)
     coeffs = torch.randn(n, k, generator=g, dtype=torch.float64) * torch.tensor([3.0, 1.0, 0.3], dtype=torch.float64)
     data = (coeffs @ basis).reshape(n, V, 3) + torch.randn(V, 3, generator=g, dtype=torch.float64)
