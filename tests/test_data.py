@@ -262,11 +262,13 @@ def test_amass_bad_files_name_key(tmp_path):
 
 def test_load_corpus_reads_amass_when_set(tmp_path, monkeypatch):
     """HUMANLIB_AMASS_DIR switches load_corpus to AMASS, same return type, VPoser's split."""
+    amass = tmp_path / "amass"
     for dataset, name in (("CMU", "01/a_poses.npz"), ("HumanEva", "S1/b_poses.npz"), ("Transitions", "t/c_poses.npz")):
-        (tmp_path / dataset / name).parent.mkdir(parents=True, exist_ok=True)
-        _amass_file(tmp_path / dataset / name, 156, "mocap_framerate", T=240, fps=120.0)
-    np.savez(tmp_path / "CMU" / "01" / "shape.npz", betas=np.zeros(16))
-    monkeypatch.setenv("HUMANLIB_AMASS_DIR", str(tmp_path))
+        (amass / dataset / name).parent.mkdir(parents=True, exist_ok=True)
+        _amass_file(amass / dataset / name, 156, "mocap_framerate", T=240, fps=120.0)
+    np.savez(amass / "CMU" / "01" / "shape.npz", betas=np.zeros(16))
+    monkeypatch.setenv("HUMANLIB_AMASS_DIR", str(amass))
+    monkeypatch.setenv("HUMANLIB_CACHE_DIR", str(tmp_path / "cache"))
     train = load_corpus("train")
     assert isinstance(train, MotionCorpus) and train.origin.startswith("AMASS")
     assert train.poses.shape == (20, 24, 3) and train.poses.dtype == torch.float32  # 240 frames at 120 -> 10 fps
@@ -275,6 +277,10 @@ def test_load_corpus_reads_amass_when_set(tmp_path, monkeypatch):
     assert test.poses.shape[0] == 60 and test.fps == 30.0
     assert load_corpus("val").clips[0].source == "amass/HumanEva"
     assert amass_split_of("KIT") == "train" and amass_split_of("SSM_synced") == "test"
+    # the second call reads the cache: same data
+    assert len(list((tmp_path / "cache").glob("amass-train-*.npz"))) == 1
+    again = load_corpus("train")
+    assert torch.equal(again.poses, train.poses) and again.clips == train.clips
 
 
 # ----------------------------------------------------------------------------- resampling, mirroring

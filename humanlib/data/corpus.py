@@ -193,7 +193,8 @@ def load_corpus(split: str, directory: str | Path | None = None, use_amass: bool
     Args:
         split: "train", "val" or "test".
         directory: the corpus folder (default: the committed ``humanlib/assets/corpus``).
-        use_amass: read AMASS from ``HUMANLIB_AMASS_DIR`` instead (default: when it is set).
+        use_amass: read AMASS from ``HUMANLIB_AMASS_DIR`` instead (default: when that variable is
+            set and no ``directory`` is given).
 
     Returns:
         :class:`MotionCorpus` with float32 torch tensors.
@@ -261,29 +262,49 @@ def _load_shards(split: str, folder: Path, manifest: dict) -> MotionCorpus:
     )
 
 
-def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None = None) -> MotionCorpus:
+def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None = None, cache: bool = True) -> MotionCorpus:
     """A split of the user's AMASS, resampled to the corpus rate of that split.
 
     Splits follow VPoser's choice of AMASS sub-datasets (see
-    :data:`humanlib.data.amass.AMASS_SPLITS`). Every file of the split is read, which takes a
-    while for the whole of AMASS.
+    ``humanlib.data.amass.AMASS_SPLITS``). The first call reads every file of the split (slow
+    for the whole of AMASS) and stores the result in :func:`humanlib.paths.cache_dir`; later calls
+    read the cache while the folder's file list, sizes and dates are unchanged.
 
     Args:
         split: "train", "val" or "test".
         amass_dir: the unpacked AMASS folder.
         max_files: read at most this many files (for quick looks).
+        cache: use and write the cache.
     """
     import torch
 
     from humanlib.data.amass import amass_split_of, find_amass_files, load_amass_npz
     from humanlib.data.retarget import axis_angle_to_rotmat_np, resample_motion, rotmat_to_axis_angle_np
 
+    amass_dir = Path(amass_dir)
     files = [(d, p) for d, p in find_amass_files(amass_dir) if amass_split_of(d) == split]
     if max_files is not None:
         files = files[:max_files]
     if not files:
         raise CorpusError(f"no AMASS files of split {split!r} under {amass_dir}")
     fps = SPLIT_FPS[split]
+    key = hashlib.sha256(json.dumps(
+        [str(amass_dir.resolve()), split, fps] + [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for _, p in files]
+    ).encode()).hexdigest()[:16]
+    cache_file = None
+    if cache:
+        from humanlib import paths as _paths
+
+        cache_file = _paths.cache_dir() / f"amass-{split}-{key}.npz"
+        if cache_file.exists():
+            with np.load(cache_file, allow_pickle=False) as data:
+                clips = [ClipInfo(**m) for m in json.loads(str(data["clips"].reshape(-1)[0]))]
+                lengths = torch.tensor([c.num_frames for c in clips])
+                return MotionCorpus(
+                    split=split, poses=torch.from_numpy(data["poses"]), transl=torch.from_numpy(data["transl"]),
+                    clip_index=torch.repeat_interleave(torch.arange(len(clips)), lengths), clips=clips, fps=fps,
+                    origin=f"AMASS ({amass_dir})",
+                )
     poses, transl, clips = [], [], []
     start = 0
     for dataset, path in files:
@@ -299,9 +320,17 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
             fps=fps, num_frames=len(R), start=start,
         ))
         start += len(R)
+    if not clips:
+        raise CorpusError(f"every AMASS file of split {split!r} under {amass_dir} is shorter than one frame at {fps:g} fps")
+    all_poses, all_transl = np.concatenate(poses), np.concatenate(transl)
+    if cache_file is not None:
+        tmp = cache_file.with_suffix(".tmp.npz")
+        np.savez(tmp, poses=all_poses, transl=all_transl,
+                 clips=np.array([json.dumps([{k: v for k, v in c.__dict__.items()} for c in clips])]))
+        tmp.replace(cache_file)
     lengths = torch.tensor([c.num_frames for c in clips])
     return MotionCorpus(
-        split=split, poses=torch.from_numpy(np.concatenate(poses)), transl=torch.from_numpy(np.concatenate(transl)),
+        split=split, poses=torch.from_numpy(all_poses), transl=torch.from_numpy(all_transl),
         clip_index=torch.repeat_interleave(torch.arange(len(clips)), lengths), clips=clips, fps=fps,
         origin=f"AMASS ({amass_dir})",
     )
