@@ -430,3 +430,9 @@ def test_cli_train_resume_and_eval(tmp_path, monkeypatch):
     result = json.loads(metrics.read_text())
     assert set(result["field"]["mae_by_sigma"]) == {"0.01", "0.05", "0.1", "0.25", "0.5"}
     assert 0 <= result["project_random"]["converged_fraction"] <= 1
+    # the training-sample accuracy covers the whole (small) training set: compare with a direct evaluation
+    from humanlib.priors.posendf_data import DistanceDataset
+
+    cached = torch.load(out / "data.pt", weights_only=True)
+    direct = posendf_train.evaluate_field(load_posendf(out / "posendf.pt"), DistanceDataset(*cached["train"]))
+    assert math.isclose(result["field_train"]["mae"], direct["mae"], rel_tol=1e-4)

@@ -124,8 +124,9 @@ def evaluate_field(model: PoseNDF, data: DistanceDataset, batch_size: int = 2048
     """Accuracy of ``f`` on a labelled set and its eikonal residual.
 
     Returns:
-        dict with ``mae``, ``mae_by_sigma``, ``rel_error`` (mean |f - d| / d over d > 0),
-        ``grad_norm_mean`` and ``eikonal_residual`` (mean |‖∇f‖ - 1| over d > 0).
+        dict with ``mae``, ``mae_by_sigma``, ``rel_error`` (mean ``|f - d| / d`` over
+        ``d > 0``), ``grad_norm_mean`` and ``eikonal_residual`` (mean ``| ||grad f|| - 1 |``
+        over ``d > 0``).
     """
     device = next(model.parameters()).device
     preds, norms = [], []
@@ -400,8 +401,8 @@ def evaluate_checkpoint(
     g = torch.Generator().manual_seed(seed)
     out: dict = {"field": evaluate_field(model, val)}
     if train is not None:
-        out["field_train"] = evaluate_field(model, DistanceDataset(*(x[torch.randperm(len(train), generator=g)[:5000]]
-                                                                     for x in (train.quats, train.distance, train.sigma))))
+        idx = torch.randperm(len(train), generator=g)[:5000]
+        out["field_train"] = evaluate_field(model, DistanceDataset(train.quats[idx], train.distance[idx], train.sigma[idx]))
     cfg = ProjectionConfig(max_steps=100, tolerance=1e-3, record_trajectory=False)
     for name, start in (("noisy_val", val.quats[torch.randperm(len(val), generator=g)[:num_generate]]),
                         ("random", random_quat(num_generate, NUM_BODY_JOINTS, generator=g))):
@@ -431,7 +432,7 @@ def _eval_command(args: argparse.Namespace) -> int:
         num_manifold=meta["train_config"]["num_manifold"], num_val=meta["train_config"]["num_val"],
     )
     manifold, train, val = build_datasets(config, Path(args.data) if args.data else None)
-    results = {"checkpoint": str(args.checkpoint), "command": _command_line(args, "eval-posendf"),
+    results = {"checkpoint": str(args.checkpoint or "humanlib/assets/priors/posendf_open.pt"), "command": _command_line(args, "eval-posendf"),
                "machine": _machine(), "threads": args.threads,
                **evaluate_checkpoint(model, manifold, val, num_generate=args.num_generate, train=train)}
     history = meta.get("history", [])
