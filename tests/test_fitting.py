@@ -447,3 +447,23 @@ def test_warm_start_keeps_a_good_fit(tiny):
     fit = tiny(res.betas, res.pose, res.transl).joints
     true = tiny(batch.betas, batch.pose, batch.transl).joints
     assert float((fit - true).norm(dim=-1).mean()) < 0.01
+
+
+@pytest.mark.slow
+def test_fit_command_end_to_end(tmp_path):
+    """`humanlib fit` on two synthetic frames of the open model writes finite parameters."""
+    import argparse
+
+    from humanlib.fitting.jobs import add_subcommand
+
+    model = open_model()
+    body = 0.1 * torch.randn(2, 21, 3, generator=torch.Generator().manual_seed(0))
+    batch = make_synthetic_batch(model, body, SyntheticConfig(), seed=0)
+    np.savez(tmp_path / "kp.npz", keypoints=batch.keypoints.numpy(), confidence=batch.confidence.numpy())
+    parser = argparse.ArgumentParser(prog="humanlib")
+    add_subcommand(parser.add_subparsers())
+    args = parser.parse_args(["fit", str(tmp_path / "kp.npz"), "--out", str(tmp_path / "fit.npz"),
+                              "--prior", "none", "--iterations", "3"])
+    assert args.func(args) == 0
+    with np.load(tmp_path / "fit.npz") as out:
+        assert out["pose"].shape == (2, 24, 3) and np.isfinite(out["pose"]).all() and out["valid"].all()
