@@ -36,7 +36,8 @@ class Plan:
         heavy_repeats: timed calls of the slow figures (fits, k-NN, training blocks, projection).
         smplify_batches: frames fitted at once.
         smplify_priors: prior names of :func:`humanlib.fitting.jobs.make_prior`.
-        smplify_iterations: L-BFGS iterations of the camera step and of each of the 4 stages.
+        smplify_iterations: L-BFGS iterations of the camera step and of each of the 4 stages
+            (30: the course's default, :func:`humanlib.fitting.smplify_stages`).
         knn_queries: noisy poses labelled per timed call.
         knn_manifold: manifold (training) poses searched (Pose-NDF's default: 20,000).
         posendf_steps: training steps per timed block.
@@ -56,7 +57,7 @@ class Plan:
     heavy_repeats: int = 3
     smplify_batches: tuple[int, ...] = (1, 16, 64)
     smplify_priors: tuple[str, ...] = ("none", "gmm-min", "vposer", "posendf")
-    smplify_iterations: int = 10
+    smplify_iterations: int = 30
     knn_queries: int = 1024
     knn_manifold: int = 20_000
     posendf_steps: int = 20

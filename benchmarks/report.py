@@ -128,6 +128,10 @@ def render_markdown(results: dict) -> str:
                              _num(o["peak_mb"]), _num(t["peak_mb"]), _num(o["bodies_per_s"])])
         out += _table(["Device", "Batch", "Ours (ms)", "smplx (ms)", "Speed of ours vs smplx",
                        "Ours peak (MB)", "smplx peak (MB)", "Ours (bodies/s)"], rows)
+        storage = {r["impl"]: r["model_mb"] for r in s["rows"] if r["device"] == "cpu"}
+        if {"ours", "smplx"} <= storage.keys():
+            out += ["", f"Memory held by the models' buffers (the storages behind them): ours {_num(storage['ours'])} MB, "
+                    f"smplx {_num(storage['smplx'])} MB."]
         if not meta["machine"]["gpu"]:
             out += ["", "No GPU on this machine: the GPU rows are missing (the command adds them where "
                     "`torch.cuda.is_available()`)."]
@@ -148,7 +152,7 @@ def render_markdown(results: dict) -> str:
         out += ["## SMPLify fitting throughput", "",
                 f"Frames fitted per second by `fit_smplify` on synthetic keypoints ({s['synthetic']}), "
                 f"with {s['iterations']} L-BFGS iterations for the camera step and for each of the four stages "
-                "(the course's default is 30: fewer keep the run short; the time per frame scales with them). "
+                "(the course's default is 30; the time per frame grows with them). "
                 "The flip test refits side views, so a batch fits more bodies than it has frames.", ""]
         rows = []
         for prior in dict.fromkeys(r["prior"] for r in s["rows"]):

@@ -16,6 +16,7 @@ sections keep their numbers (each section records its own date and load average)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -84,6 +85,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     plan = cases.QUICK if args.quick else cases.FULL
+    if args.smplify_iterations:
+        plan = dataclasses.replace(plan, smplify_iterations=args.smplify_iterations)
     devices = ("cpu",) + (("cuda",) if torch.cuda.is_available() else ())
     chosen = args.only or list(SECTIONS)
     previous = _read(Path(args.out) / JSON_NAME) if args.only else None
@@ -127,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="measure only these sections and update the "
                         "existing results in --out")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--smplify-iterations", type=int, default=0, metavar="N",
+                        help="L-BFGS iterations per SMPLify stage (default: the plan's, 30 in a full run)")
     parser.add_argument("--add-timing", action="append", default=[], metavar="NAME=SECONDS[=COMMAND]",
                         help="record a wall time measured by hand (book, tests, ...) in the existing results "
                         "in --out, without measuring anything else; may be repeated")

@@ -194,4 +194,4 @@ def describe_machine(info: dict) -> str:
     gpu = info["gpu"] or "no GPU"
     mem = f", {info['memory_gib']} GiB RAM" if info.get("memory_gib") else ""
     return (f"{info['cpu']}, {info['usable_cpus']} CPU cores{mem}, {gpu}; torch {info['torch']} "
-            f"({info['torch_threads']} threads), smplx {info['smplx']}, Python {info['python']}, {info['os']}")
+            f"({info['torch_threads']} thread{'s' if info['torch_threads'] != 1 else ''}), smplx {info['smplx']}, Python {info['python']}, {info['os']}")
