@@ -287,6 +287,8 @@ def _bodies(anny_: _Anny, tpose_local: torch.Tensor, phenotypes: torch.Tensor, l
 def fit_shape_space(vertices: torch.Tensor, num_betas: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """PCA of (N, V, 3) T-posed bodies: mean (V,3), shapedirs (V,3,K) scaled so beta ~ N(0, I), variance ratios."""
     n = vertices.shape[0]
+    if not 1 <= num_betas < n:
+        raise ValueError(f"num_betas must be in [1, {n - 1}] for {n} sample bodies, got {num_betas}")
     mean = vertices.mean(0)
     X = (vertices - mean).reshape(n, -1)
     # The N x N Gram matrix is much smaller than the (3V x 3V) covariance.
@@ -454,7 +456,7 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     test_offsets = (verts_t[n_train:] - template).reshape(n_test, -1)
     betas_test = torch.linalg.lstsq(basis.T, test_offsets.T).solution.T  # (n_test, K)
     shape_error = {}
-    for k in sorted({10, config.num_betas}):
+    for k in sorted({min(10, config.num_betas), config.num_betas}):
         recon = template + (betas_test[:, :k] @ basis[:k]).reshape(n_test, V, 3)
         shape_error[str(k)] = (recon - verts_t[n_train:]).norm(dim=-1).mean().item() * 1000
     log(f"shape space fitted ({time.time() - started:.0f} s)")
@@ -544,7 +546,9 @@ def _evaluate(anny_, tpose_local, phen, local, betas, template, shapedirs, J_reg
     """Posed error of the open model against anny on held-out bodies and poses."""
     n = len(phen)
     rotmats = _random_rotmats(n, config.pose_sigma, generator)
-    errs = {k: [] for k in ("lbs_vs_dqs", "lbs_bp_vs_dqs", "lbs_vs_anny_lbs", "lbs_bp_vs_anny_lbs", "model10_vs_dqs", "model16_vs_dqs")}
+    shape_counts = sorted({min(10, config.num_betas), config.num_betas})
+    errs = {k: [] for k in ("lbs_vs_dqs", "lbs_bp_vs_dqs", "lbs_vs_anny_lbs", "lbs_bp_vs_anny_lbs")}
+    errs.update({f"model{k}_vs_dqs": [] for k in shape_counts})
     for start in range(0, n, config.chunk):
         sl = slice(start, start + config.chunk)
         verts_a, joints_a = anny_.rest(phen[sl], local[sl])
@@ -560,10 +564,10 @@ def _evaluate(anny_, tpose_local, phen, local, betas, template, shapedirs, J_reg
         errs["lbs_bp_vs_dqs"].append((corrected - dqs).norm(dim=-1))
         errs["lbs_vs_anny_lbs"].append((plain - lbs_ref).norm(dim=-1))
         errs["lbs_bp_vs_anny_lbs"].append((corrected - lbs_ref).norm(dim=-1))
-        for k in (10, config.num_betas):
+        for k in shape_counts:
             shaped = template + torch.einsum("bk,vck->bvc", betas[sl, :k], shapedirs[..., :k])
             _, tr = forward_kinematics(rotmats[sl], regress_joints(shaped, J_regressor), PARENTS)
-            errs[f"model{k}_vs_dqs" if k == 10 else "model16_vs_dqs"].append((linear_blend_skinning(shaped + bp, weights, tr) - dqs).norm(dim=-1))
+            errs[f"model{k}_vs_dqs"].append((linear_blend_skinning(shaped + bp, weights, tr) - dqs).norm(dim=-1))
     out = {k: _stats(torch.cat(v)) for k, v in errs.items() if v}
     out["protocol"] = (
         f"{n} held-out bodies, one random pose each (axis-angle components ~ N(0, {config.pose_sigma}^2) "

@@ -153,3 +153,29 @@ def test_open_model_poses_like_anny():
     ours = linear_blend_skinning(verts_t + pose_blend_shapes(pose_feature(rot), model.posedirs), model.weights, ours_tr)
     error = (ours - teacher).norm(dim=-1)
     assert error.mean() < 3e-3, f"mean error {1000 * error.mean():.2f} mm"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_anny_ready() is not None, reason=str(_anny_ready()))
+def test_tiny_build_is_deterministic_and_loads(tmp_path):
+    """A small build runs end to end, gives the same arrays twice, and expands to a valid SMPL-layout model."""
+    from humanlib.body import BodyModel, expand_open_model
+
+    config = bodybuild.BuildConfig(num_betas=8, samples=12, held_out=3, pose_samples=12, chunk=6, seed=7,
+                                   regressor_neighbours=100)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the build's own default; two threads thrash on a shared 2-core machine
+    try:
+        first, report = bodybuild.build_open_body_model(config, log=lambda *args: None)
+        second, _ = bodybuild.build_open_body_model(config, log=lambda *args: None)
+    finally:
+        torch.set_num_threads(threads)
+    assert first.keys() == second.keys()
+    for key in first:
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+    model_path, report_path = bodybuild.write_compact_model(tmp_path, first, report)
+    assert model_path.stat().st_size < 5_000_000 and report_path.exists()
+    with np.load(model_path) as npz:
+        model = BodyModel(expand_open_model({k: npz[k] for k in npz.files}), num_betas=8)
+    assert model.num_vertices == report["num_vertices"] and model.parents == skeleton.PARENTS
+    torch.testing.assert_close(model.weights.sum(1), torch.ones(model.num_vertices), atol=1e-5, rtol=0)
