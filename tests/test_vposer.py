@@ -499,8 +499,23 @@ def test_committed_checkpoint_loads():
     model = load_vposer()
     assert model.config == VPoserConfig()
     assert "NOT the licensed" in model.metadata["description"]
+    try:
+        train = tv.corpus_body_poses("train")
+    except Exception as exc:  # the corpus is a separate asset
+        pytest.skip(f"corpus not available: {exc}")
+    assert model.metadata["corpus_train_fingerprint"] == tv.poses_fingerprint(train), (
+        "the committed VPoser was trained on another version of the corpus: retrain it with the "
+        "command in its metadata"
+    )
     poses = model.sample(16, generator=torch.Generator().manual_seed(0)).rotmat
     assert torch.isfinite(poses).all()
+    val = tv.corpus_body_poses("val")[::50]
+    from humanlib.priors.vposer_eval import geodesic_deg_per_joint
+
+    target = rotations.axis_angle_to_rotmat(val)
+    trained = geodesic_deg_per_joint(target, model.reconstruct(val).rotmat).mean()
+    untrained = geodesic_deg_per_joint(target, small_model().eval().reconstruct(val).rotmat).mean()
+    assert trained < 0.5 * untrained and trained < 15.0
 
 
 # ------------------------------------------------------------------------------------ evaluation metrics

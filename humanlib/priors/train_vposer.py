@@ -19,6 +19,7 @@ whose states are saved in ``last.pt``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -423,6 +424,11 @@ def corpus_body_poses(split: str) -> torch.Tensor:
     return as_body_pose(torch.as_tensor(poses).float(), name=f"corpus {split} poses")
 
 
+def poses_fingerprint(poses: torch.Tensor) -> str:
+    """A short hash of a pose tensor's float32 values: records which corpus a checkpoint saw."""
+    return hashlib.sha256(poses.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
 def _run_train(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -445,7 +451,10 @@ def _run_train(args: argparse.Namespace) -> int:
         "loss_variant": args.loss,
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    result = train_vposer(corpus_body_poses("train"), corpus_body_poses("val"), config, args.out,
+    train, val = corpus_body_poses("train"), corpus_body_poses("val")
+    run_info["corpus_train_fingerprint"] = poses_fingerprint(train)
+    run_info["corpus_val_fingerprint"] = poses_fingerprint(val)
+    result = train_vposer(train, val, config, args.out,
                           resume=args.resume, device=args.device, body_forward=body_forward,
                           progress=not args.no_progress, run_info=run_info, verbose=True)
     print(f"best epoch {result.best_epoch}: val loss {result.best_val:.4f}, "

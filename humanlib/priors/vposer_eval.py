@@ -202,7 +202,7 @@ def run_comparison(
         command: The command line, stored in the results.
         vposer: An already loaded model (overrides ``checkpoint``).
     """
-    from humanlib.priors.train_vposer import corpus_body_poses, machine_description
+    from humanlib.priors.train_vposer import corpus_body_poses, machine_description, poses_fingerprint
 
     t0 = time.perf_counter()
     model = vposer if vposer is not None else load_vposer(checkpoint)
@@ -210,6 +210,7 @@ def run_comparison(
     g = torch.Generator().manual_seed(seed)
     train = corpus_body_poses("train")
     test = corpus_body_poses("test")
+    fingerprints = {"train": poses_fingerprint(train), "test": poses_fingerprint(test)}
     low, high = joint_ranges(train)
     if train.shape[0] > max_train:
         train = train[torch.randperm(train.shape[0], generator=g)[:max_train]]
@@ -266,6 +267,8 @@ def run_comparison(
         "seconds": round(time.perf_counter() - t0, 1),
         "checkpoint": str(checkpoint) if checkpoint else "humanlib/assets/priors/vposer_open.pt",
         "checkpoint_train_seconds": meta.get("train_seconds"),
+        "checkpoint_corpus_train_fingerprint": meta.get("corpus_train_fingerprint"),
+        "corpus_fingerprints": fingerprints,
         "gmm": str(gmm_path) if gmm_path else ("committed GMM" if gmm is not None else None),
         "gmm_note": gmm_note,
         "body": body_note,
