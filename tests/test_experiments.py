@@ -259,7 +259,7 @@ def test_prior_pulls_towards_its_minimum(model, clips):
     norms = []
     for lam in (0.0, 1e6):
         fit = fit_motion(model, QuadraticPrior(), obs.joints, obs.mask, obs.init_body_pose,
-                         MotionFitConfig(prior_weight=lam, iterations=10))
+                         MotionFitConfig(prior_weight=lam, iterations=10, warmup_iterations=5))
         norms.append(float(fit.poses[..., list(BODY_JOINTS), :].square().sum()))
     assert norms[1] < 0.5 * norms[0]
 
@@ -296,7 +296,8 @@ def test_unknown_prior_and_condition_are_clear_errors():
 @pytest.fixture(scope="module")
 def small_results(model, clips):
     config = runner.ExperimentConfig("occlusion", priors=("none", "gmm"), windows=(30, 60),
-                                     frames_per_length=60, iterations=4)
+                                     frames_per_length=60, iterations=3,
+                                     warmup_iterations=2)
     weights = [runner.WeightChoice("occ-legs", "gmm", 0.5, 3.0, 1.0)]
     return runner.run_experiment(config, model=model, clips=clips, fps=30.0, weights=weights, command="pytest",
                                  priors={"none": NoPrior(), "gmm": QuadraticPrior()})
@@ -339,7 +340,7 @@ def test_tables_show_our_rows_and_the_humor_note(small_results):
 
 
 def test_tune_weights_picks_the_best_grid_point(model, clips):
-    config = runner.TuneConfig(priors=("none",), conditions=("joints-4cm",), num_windows=1, iterations=5,
+    config = runner.TuneConfig(priors=("none",), conditions=("joints-4cm",), num_windows=1, iterations=3, warmup_iterations=2,
                                smooth_grid=(0.0, 1.0))
     chosen, tried = runner.tune_weights(config, model=model, clips=clips, priors={"none": NoPrior()})
     assert len(tried) == 2 and len(chosen) == 1
@@ -359,3 +360,21 @@ def test_cli_registers_the_experiments():
 def test_module_constants_are_consistent():
     assert motion_fit.ROOT_FRAME_JOINTS and all(PARENTS[joint(n)] == joint("pelvis") for n in motion_fit.ROOT_FRAME_JOINTS)
     assert [c.kind for c in DENOISE_CONDITIONS] == ["pose_noise", "pose_noise", "joint_noise"]
+
+
+def test_sequence_vertices_match_the_body_model(model):
+    from humanlib.experiments.protocol import sequence_vertices
+
+    pose, betas, transl = 0.5 * torch.randn(5, 24, 3), torch.randn(5, 10), torch.randn(5, 3)
+    torch.testing.assert_close(sequence_vertices(model, pose, transl, betas, chunk=2),
+                               model(betas=betas, pose=pose, transl=transl).vertices, atol=1e-5, rtol=1e-5)
+
+
+def test_fitting_table_reads_the_smplify_results(tmp_path):
+    assert "smplify-eval" in tables.fitting_table(tmp_path)  # no file: names the command
+    payload = {"command": "humanlib smplify-eval --learned", "machine": "m", "protocol": {"frames": 4},
+               "variants": [{"name": "VPoser", "prior": "vposer", "v2v": 71.25, "v2v_pa": 40.0},
+                            {"name": "Pose-NDF", "prior": "posendf", "skipped": "checkpoint missing"}]}
+    (tmp_path / tables.SMPLIFY_RESULTS).write_text(json.dumps(payload))
+    text = tables.fitting_table(tmp_path)
+    assert "| VPoser | vposer | 71.2 | 40.0 | 60.34 |" in text and "| Pose-NDF | posendf | not run |" in text

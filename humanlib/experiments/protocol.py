@@ -278,19 +278,22 @@ class Observation:
     noisy_poses: torch.Tensor | None = None
 
 
-def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torch.Tensor | None = None,
-                   chunk: int = 4096) -> torch.Tensor:
-    """Posed 3D joints ``(..., 24, 3)`` of poses ``(..., 24, 3)`` and translations ``(..., 3)``."""
+def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torch.Tensor | None = None) -> torch.Tensor:
+    """Posed 3D joints ``(..., 24, 3)`` of poses ``(..., 24, 3)``, translations ``(..., 3)`` and
+    shapes ``(..., K)`` (None: mean shape), by forward kinematics only (no mesh), without gradients."""
+    from humanlib.body import forward_kinematics, regress_joints, shape_blend_shapes
+
     lead = poses.shape[:-2]
-    flat_p, flat_t = poses.reshape(-1, NUM_JOINTS, 3), transl.reshape(-1, 3)
-    out = []
+    flat_p = poses.reshape(-1, NUM_JOINTS, 3).to(model.v_template.dtype)
+    n = flat_p.shape[0]
     with torch.no_grad():
-        for i in range(0, flat_p.shape[0], chunk):
-            b = flat_p[i:i + chunk]
-            beta = torch.zeros(b.shape[0], model.num_betas, dtype=b.dtype, device=b.device) if betas is None \
-                else betas.reshape(-1, model.num_betas)[i:i + chunk]
-            out.append(model(betas=beta, pose=b, transl=flat_t[i:i + chunk]).joints[:, :NUM_JOINTS])
-    return torch.cat(out).reshape(*lead, NUM_JOINTS, 3)
+        rest = regress_joints(model.v_template[None], model.J_regressor)  # (1, J, 3)
+        if betas is not None:
+            dirs = torch.einsum("jv,vck->jck", model.J_regressor, model.shapedirs)
+            rest = rest + torch.einsum("jck,nk->njc", dirs, betas.reshape(n, -1).to(flat_p.dtype))
+        joints, _ = forward_kinematics(axis_angle_to_rotmat(flat_p), rest.expand(n, -1, -1), model.parents)
+        joints = joints + transl.reshape(n, 1, 3).to(flat_p.dtype)
+    return joints.reshape(*lead, NUM_JOINTS, 3)
 
 
 def make_observation(model, windows: Windows, condition: Condition, generator: torch.Generator) -> Observation:
@@ -322,15 +325,34 @@ def make_observation(model, windows: Windows, condition: Condition, generator: t
 
 def sequence_vertices(model, poses: torch.Tensor, transl: torch.Tensor, betas: torch.Tensor | None = None,
                       chunk: int = 256) -> torch.Tensor:
-    """Mesh vertices ``(N, V, 3)`` of ``N`` bodies (poses ``(N, 24, 3)``, transl ``(N, 3)``,
-    betas ``(N, K)`` or None for the mean shape), computed ``chunk`` bodies at a time."""
+    """Mesh vertices ``(N, V, 3)`` of ``N`` bodies, without gradients, ``chunk`` bodies at a time.
+
+    The same function as ``model(betas, pose, transl).vertices`` (tested against it), with the
+    skinning written as one matrix product ``W (N, J, 12)`` instead of an einsum, about three
+    times faster on a CPU: the metric skins every fitted frame.
+
+    Args:
+        model: :class:`humanlib.body.BodyModel`.
+        poses: ``(N, 24, 3)`` axis-angle.
+        transl: ``(N, 3)``.
+        betas: ``(N, K)``, or None for the mean shape.
+    """
+    from humanlib.body import forward_kinematics, pose_blend_shapes, pose_feature, regress_joints, shape_blend_shapes
+
     out = []
     with torch.no_grad():
         for i in range(0, poses.shape[0], chunk):
-            p = poses[i:i + chunk]
-            b = torch.zeros(p.shape[0], model.num_betas, dtype=p.dtype, device=p.device) if betas is None \
-                else betas[i:i + chunk]
-            out.append(model(betas=b, pose=p, transl=transl[i:i + chunk]).vertices)
+            p = poses[i:i + chunk].to(model.v_template.dtype)
+            b = p.shape[0]
+            beta = torch.zeros(b, model.num_betas, dtype=p.dtype, device=p.device) if betas is None \
+                else betas[i:i + chunk].to(p.dtype)
+            v_shaped = model.v_template + shape_blend_shapes(beta, model.shapedirs)
+            rot = axis_angle_to_rotmat(p)
+            v_posed = v_shaped + pose_blend_shapes(pose_feature(rot), model.posedirs)
+            _, transforms = forward_kinematics(rot, regress_joints(v_shaped, model.J_regressor), model.parents)
+            blended = (model.weights @ transforms[..., :3, :].reshape(b, -1, 12)).reshape(b, -1, 3, 4)
+            verts = (blended[..., :3] @ v_posed.unsqueeze(-1)).squeeze(-1) + blended[..., 3]
+            out.append(verts + transl[i:i + chunk, None].to(p.dtype))
     return torch.cat(out)
 
 
@@ -377,21 +399,33 @@ class SequenceErrors:
     per_window_v2v_cm: list[float] = field(default_factory=list)
 
 
+def clean_vertices(model, windows: Windows) -> torch.Tensor:
+    """``(W, T, V, 3)`` vertices of the clean windows (mean shape), computed once per batch."""
+    w, t = windows.poses.shape[:2]
+    verts = sequence_vertices(model, windows.poses.reshape(w * t, NUM_JOINTS, 3), windows.transl.reshape(w * t, 3))
+    return verts.reshape(w, t, -1, 3)
+
+
 def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, pred_betas: torch.Tensor | None,
-                    windows: Windows) -> SequenceErrors:
+                    windows: Windows, reference: torch.Tensor | None = None) -> SequenceErrors:
     """Compare fitted windows (poses ``(W, T, 24, 3)``, transl ``(W, T, 3)``, betas ``(W, K)`` or
-    None) with the clean ``windows`` (mean shape)."""
+    None) with the clean ``windows`` (mean shape).
+
+    Args:
+        reference: the clean windows' vertices from :func:`clean_vertices` (computed when None).
+    """
     w, t = windows.poses.shape[:2]
     if pred_poses.shape != windows.poses.shape or pred_transl.shape != windows.transl.shape:
         raise ValueError(f"fitted poses/transl {tuple(pred_poses.shape)}/{tuple(pred_transl.shape)} do not match "
                          f"the windows {tuple(windows.poses.shape)}/{tuple(windows.transl.shape)}")
+    if reference is None:
+        reference = clean_vertices(model, windows)
     betas = None if pred_betas is None else pred_betas[:, None].expand(w, t, -1).reshape(w * t, -1)
-    per_window, joint_err = [], []
+    per_window = []
     for i in range(w):  # one window at a time keeps the vertex arrays small
         b = None if betas is None else betas[i * t:(i + 1) * t]
         pv = sequence_vertices(model, pred_poses[i], pred_transl[i], b)
-        tv = sequence_vertices(model, windows.poses[i], windows.transl[i])
-        per_window.append(float(per_vertex_error(pv, tv).mean()) * 100)
+        per_window.append(float(per_vertex_error(pv, reference[i]).mean()) * 100)
     pj = body_joints_of(model, pred_poses, pred_transl, betas)
     tj = body_joints_of(model, windows.poses, windows.transl)
     joint_err = float((pj - tj).norm(dim=-1).mean()) * 100
@@ -402,7 +436,7 @@ def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, 
 __all__ = [
     "CONDITION_KINDS", "DENOISE_CONDITIONS", "EXPERIMENT_CONDITIONS", "OCCLUSION_CONDITIONS", "OCCLUSION_GROUPS",
     "Condition", "Observation", "SequenceErrors", "Windows", "add_joint_noise", "add_pose_noise",
-    "body_joints_of", "condition_by_name", "corpus_clips", "cut_windows", "evenly_spaced", "joint_angle_error",
+    "body_joints_of", "clean_vertices", "condition_by_name", "corpus_clips", "cut_windows", "evenly_spaced", "joint_angle_error",
     "make_observation", "occlusion_mask", "per_vertex_error", "sequence_errors", "sequence_vertices",
     "window_starts",
 ]

@@ -34,6 +34,7 @@ from humanlib.experiments.protocol import (
     Condition,
     Windows,
     body_joints_of,
+    clean_vertices,
     condition_by_name,
     corpus_clips,
     cut_windows,
@@ -47,11 +48,11 @@ PRIOR_NAMES: tuple[str, ...] = ("none", "gmm", "vposer", "posendf")
 DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.0, "posendf": 100.0}
 DEFAULT_SMOOTH_WEIGHT = 1.0
 #: Grids searched on val by :func:`tune_weights` (each prior's energy has its own scale).
-SMOOTH_GRID: tuple[float, ...] = (0.1, 1.0, 10.0)
+SMOOTH_GRID: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
 PRIOR_GRIDS: dict[str, tuple[float, ...]] = {
-    "gmm": (0.1, 1.0, 10.0, 100.0),
-    "vposer": (0.1, 1.0, 10.0, 100.0),
-    "posendf": (10.0, 100.0, 1000.0, 10000.0),
+    "gmm": (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
+    "vposer": (0.01, 0.1, 1.0, 10.0, 100.0),
+    "posendf": (100.0, 1000.0, 10000.0, 100000.0),
 }
 RESULTS_FORMAT = "humanlib-experiment-results-1"
 WEIGHTS_FORMAT = "humanlib-experiment-weights-1"
@@ -276,7 +277,8 @@ class ExperimentConfig:
         conditions: condition names (None: all of the experiment).
         split: corpus split ("test"; "val" only for tuning).
         seed: seeds the corruption (one observation per condition and length, shared by all priors).
-        iterations: L-BFGS iterations per fit.
+        iterations: L-BFGS iterations per fit (full energy).
+        warmup_iterations: L-BFGS iterations of the first stage (no smoothness term).
         beta_weight: weight of the shape regulariser.
         device: torch device.
         allow_missing: skip a prior whose file is missing (recorded) instead of failing.
@@ -290,6 +292,7 @@ class ExperimentConfig:
     split: str = "test"
     seed: int = 0
     iterations: int = 60
+    warmup_iterations: int = 30
     beta_weight: float = 1.0
     device: str = "cpu"
     allow_missing: bool = False
@@ -322,17 +325,25 @@ def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, 
     return priors, missing
 
 
+def corpus_fingerprint(corpus) -> str:
+    """The corpus origin, its size and a hash of its poses (which corpus build a run used)."""
+    import hashlib
+
+    digest = hashlib.sha256(corpus.poses.numpy().tobytes()).hexdigest()[:16]
+    return f"{corpus.origin}, split {corpus.split}: {len(corpus.clips)} clips, {len(corpus)} frames, poses sha256 {digest}"
+
+
 def _observation_seed(seed: int, condition_index: int, length: int) -> int:
     return seed * 1_000_003 + condition_index * 10_007 + length
 
 
-def _input_errors(model, windows: Windows, obs) -> tuple[float | None, float]:
+def _input_errors(model, windows: Windows, obs, reference: torch.Tensor) -> tuple[float | None, float]:
     clean = body_joints_of(model, windows.poses, windows.transl)
     visible = obs.mask > 0
     joint_cm = float((obs.joints - clean).norm(dim=-1)[visible].mean()) * 100
     v2v = None
     if obs.noisy_poses is not None:
-        v2v = sequence_errors(model, obs.noisy_poses, windows.transl, None, windows).v2v_cm
+        v2v = sequence_errors(model, obs.noisy_poses, windows.transl, None, windows, reference).v2v_cm
     return v2v, joint_cm
 
 
@@ -367,7 +378,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         from humanlib.data import load_corpus
 
         corpus = load_corpus(config.split)
-        clips, fps, corpus_name = corpus_clips(corpus), corpus.fps, corpus.origin
+        clips, fps, corpus_name = corpus_clips(corpus), corpus.fps, corpus_fingerprint(corpus)
     fps = float(fps if fps is not None else TEST_FPS)
     missing: dict[str, str] = {}
     if priors is None:
@@ -380,16 +391,18 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         windows = Windows(windows.poses.to(config.device), windows.transl.to(config.device), windows.clip_names,
                           windows.starts, windows.fps)
         window_ids[str(length)] = windows.ids()
+        reference = clean_vertices(model, windows)
         for ci, condition in enumerate(conditions):
             gen = torch.Generator().manual_seed(_observation_seed(config.seed, ci, length))
             obs = make_observation(model, windows, condition, gen)
-            input_v2v, input_joint = _input_errors(model, windows, obs)
+            input_v2v, input_joint = _input_errors(model, windows, obs, reference)
             for name, prior in priors.items():
                 smooth, lam, source = weights_for(condition.name, name, weights)
                 fit_cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam if name != "none" else 0.0,
-                                          beta_weight=config.beta_weight, iterations=config.iterations)
+                                          beta_weight=config.beta_weight, iterations=config.iterations,
+                                          warmup_iterations=config.warmup_iterations)
                 fit = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, fit_cfg)
-                err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows)
+                err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference)
                 rows.append(ResultRow(
                     experiment=config.experiment, condition=condition.name, prior=name, window=length,
                     num_windows=len(windows), frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4),
@@ -400,7 +413,8 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                 ))
                 if progress is not None:
                     progress(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
-    fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations))
+    fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations,
+                                          warmup_iterations=config.warmup_iterations))
     meta = RunMetadata(
         command=command, git_commit=git_commit(), machine=machine_description(), seed=config.seed,
         split=config.split, corpus=corpus_name, fps=fps, windows=window_ids,
@@ -442,7 +456,8 @@ class TuneConfig:
         window: window length used on val.
         num_windows: windows of val used (evenly spaced).
         seed: seeds the val corruption.
-        iterations: L-BFGS iterations per fit.
+        iterations: L-BFGS iterations per fit (full energy).
+        warmup_iterations: L-BFGS iterations of the first stage (no smoothness term).
         smooth_grid: smoothness weights tried with no prior.
         device: torch device.
     """
@@ -450,16 +465,22 @@ class TuneConfig:
     priors: tuple[str, ...] = PRIOR_NAMES
     conditions: tuple[str, ...] | None = None
     window: int = 60
-    num_windows: int = 6
+    num_windows: int = 4
     seed: int = 0
     iterations: int = 40
+    warmup_iterations: int = 30
     smooth_grid: tuple[float, ...] = SMOOTH_GRID
     device: str = "cpu"
 
 
 def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_FPS, priors=None,
-                 progress=None) -> tuple[list[WeightChoice], list[WeightChoice]]:
+                 progress=None, known_smooth: dict[str, WeightChoice] | None = None,
+                 ) -> tuple[list[WeightChoice], list[WeightChoice]]:
     """Choose the smoothness weight (no prior), then each prior's weight, per condition, on val.
+
+    Args:
+        known_smooth: condition -> the "none" choice of an earlier run of the same search;
+            its smoothness weight is reused instead of searched again.
 
     Returns:
         ``(chosen, tried)``: the chosen weights and every point of the search.
@@ -474,20 +495,22 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     if priors is None:
         priors, _ = load_priors(names, allow_missing=True)
     windows = cut_windows(clips, config.window, fps, max_windows=config.num_windows)
+    reference = clean_vertices(model, windows)
     conditions = [condition_by_name(n) for n in config.conditions] if config.conditions else \
         [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
     chosen, tried = [], []
 
     def error(prior_name: str, obs, smooth: float, lam: float) -> float:
-        cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, iterations=config.iterations)
+        cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, iterations=config.iterations,
+                              warmup_iterations=config.warmup_iterations)
         fit = fit_motion(model, priors[prior_name], obs.joints, obs.mask, obs.init_body_pose, cfg)
-        return sequence_errors(model, fit.poses, fit.transl, fit.betas, windows).v2v_cm
+        return sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference).v2v_cm
 
     for ci, condition in enumerate(conditions):
         gen = torch.Generator().manual_seed(_observation_seed(config.seed, ci, config.window))
         obs = make_observation(model, windows, condition, gen)
-        best = None
-        for smooth in config.smooth_grid:
+        best = (known_smooth or {}).get(condition.name)
+        for smooth in config.smooth_grid if best is None else ():
             e = error("none", obs, smooth, 0.0)
             tried.append(WeightChoice(condition.name, "none", smooth, 0.0, round(e, 4)))
             best = tried[-1] if best is None or e < best.val_v2v_cm else best
@@ -541,12 +564,25 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
     config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
                         seed=args.seed, iterations=args.iterations, device=args.device)
     started = time.perf_counter()
-    clips, origin = val_clips_at(TEST_FPS)
-    chosen, tried = tune_weights(config, clips=clips, progress=lambda s: print(s, flush=True))
-    meta = {"command": _command_line(), "git_commit": git_commit(), "machine": machine_description(),
-            "split": "val", "data": origin, "config": asdict(config), "prior_grids": PRIOR_GRIDS,
-            "seconds": round(time.perf_counter() - started, 1)}
     out = Path(args.out)
+    old_chosen, old_tried, runs = [], [], []
+    if args.merge and out.is_file():  # keep the other priors' choices; reuse the smoothness search
+        payload = json.loads(out.read_text())
+        old_chosen, _ = read_weights(out)
+        old_tried = [WeightChoice(**c) for c in payload["tried"]]
+        runs = payload["metadata"].get("runs", [])
+    known = {c.condition: c for c in old_chosen if c.prior == "none"}
+    clips, origin = val_clips_at(TEST_FPS)
+    chosen, tried = tune_weights(config, clips=clips, progress=lambda s: print(s, flush=True), known_smooth=known)
+    redone = {(c.condition, c.prior) for c in chosen}
+    chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
+    tried = [c for c in old_tried if (c.condition, c.prior) not in redone or c.prior == "none"] + \
+        [c for c in tried if (c.condition, c.prior) not in {(k, "none") for k in known}]
+    runs.append({"command": _command_line(), "git_commit": git_commit(), "machine": machine_description(),
+                 "priors": list(config.priors), "seconds": round(time.perf_counter() - started, 1)})
+    meta = {"command": runs[-1]["command"], "runs": runs, "split": "val", "data": origin, "config": asdict(config),
+            "smooth_grid": list(config.smooth_grid), "prior_grids": PRIOR_GRIDS,
+            "note": "weights chosen on the val split only (never on test)"}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"format": WEIGHTS_FORMAT, "metadata": meta, "chosen": [asdict(c) for c in chosen],
                                "tried": [asdict(c) for c in tried]}, indent=1) + "\n")
@@ -590,16 +626,29 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                        "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
     t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
     t.add_argument("--window", type=int, default=60, help="val window length (default 60)")
-    t.add_argument("--num-windows", type=int, default=6, help="val windows (default 6)")
+    t.add_argument("--num-windows", type=int, default=4, help="val windows (default 4)")
     t.add_argument("--iterations", type=int, default=40, help="L-BFGS iterations per fit (default 40)")
     t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
     t.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     t.add_argument("--device", default="cpu", help="torch device (default cpu)")
     t.add_argument("--out", default="results/experiments/weights_val.json", help="output JSON")
+    t.add_argument("--merge", action="store_true",
+                   help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
     t.set_defaults(func=_run_tune_cli)
     b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
     b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json")
     b.set_defaults(func=_run_tables_cli)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m humanlib.experiments.runner experiment ...`` (the same as ``humanlib experiment ...``)."""
+    parser = argparse.ArgumentParser(prog="humanlib")
+    add_subcommand(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
 
 
 __all__ = [
