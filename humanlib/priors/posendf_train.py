@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import textwrap
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -279,7 +280,7 @@ def plot_history(history: list[dict], path: str | Path | None = None, title: str
         ax.legend(fontsize=8)
     axes[0].set_title("losses")
     axes[1].set_title("validation |f − d| by noise level")
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(textwrap.fill(title, 150), fontsize=7)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)
