@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -454,7 +455,7 @@ def open_body_model_file() -> Path:
             arrays = expand_open_model({k: npz[k] for k in npz.files})
         buffer = io.BytesIO()
         pickle.dump(arrays, buffer, protocol=4)
-        tmp = target.with_suffix(".tmp")
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # one per process
         tmp.write_bytes(buffer.getvalue())
         tmp.replace(target)  # atomic: a concurrent reader never sees half a file
     return target
