@@ -172,6 +172,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device, command=_command_line())
     if args.benchmark:
         results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device)
+    if args.note:
+        results["note"] = args.note
     path = out_dir / "smplify_ablation.json"
     path.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {path}")
@@ -235,6 +237,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
     e.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     e.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    e.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran on the machine)")
     e.set_defaults(func=_run_eval)
 
 
