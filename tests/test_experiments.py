@@ -378,3 +378,35 @@ def test_fitting_table_reads_the_smplify_results(tmp_path):
     (tmp_path / tables.SMPLIFY_RESULTS).write_text(json.dumps(payload))
     text = tables.fitting_table(tmp_path)
     assert "| VPoser | vposer | 71.2 | 40.0 | 60.34 |" in text and "| Pose-NDF | posendf | not run |" in text
+
+
+def test_diagnostics_on_known_priors():
+    from humanlib.experiments.diagnostics import energy_separation, parametrisation_error
+
+    poses = 0.1 * torch.randn(500, 21, 3)
+    sep = energy_separation(QuadraticPrior(), poses, 0.3, torch.Generator().manual_seed(7))
+    assert sep.noisy_mean > sep.clean_mean and sep.fraction_clean_lower > 0.95
+    assert sep.noisy_mean == pytest.approx(sep.clean_mean + 63 * 0.09, rel=0.05)  # E||x + e||^2
+    assert energy_separation(NoPrior(), poses, 0.3, torch.Generator()).fraction_clean_lower == 0.0
+    assert parametrisation_error(QuadraticPrior(), poses) < 1e-3
+
+    class Halving(QuadraticPrior):  # a parametrisation that cannot express the pose exactly
+        def to_body_pose(self, params):
+            return 0.5 * params.reshape(params.shape[0], 21, 3)
+
+    assert parametrisation_error(Halving(), poses) > 1.0
+
+
+def test_merge_keeps_other_priors_and_records_their_run(small_results):
+    import copy
+
+    new = copy.deepcopy(small_results)
+    new.rows = [r for r in new.rows if r.prior == "gmm"]
+    new.metadata.command = "second run"
+    merged = runner.merge_results(small_results, new)
+    assert len(merged.rows) == len(small_results.rows)
+    assert merged.metadata.previous_runs[0]["priors"] == ["none"] and merged.metadata.command == "second run"
+    other = copy.deepcopy(new)
+    other.metadata.seed = 1
+    with pytest.raises(ValueError, match="another seed"):
+        runner.merge_results(small_results, other)

@@ -176,6 +176,8 @@ class RunMetadata:
     started_utc: str = ""
     seconds: float = 0.0
     notes: str = ""
+    #: Earlier runs whose rows were kept by ``--merge`` (command, commit, machine, priors, time).
+    previous_runs: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -426,6 +428,29 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     return ResultsFile(meta, rows)
 
 
+def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
+    """``new`` plus the rows of ``old`` for priors ``new`` did not run (their run is recorded).
+
+    Raises:
+        ValueError: the two runs used other windows, seeds or corpora (rows would not compare).
+    """
+    m_old, m_new = old.metadata, new.metadata
+    for name in ("seed", "windows", "corpus", "split"):
+        if getattr(m_old, name) != getattr(m_new, name):
+            raise ValueError(f"cannot merge results with another {name}: {getattr(m_old, name)!r} vs "
+                             f"{getattr(m_new, name)!r}; rerun every prior instead")
+    ran = {r.prior for r in new.rows}
+    kept = [r for r in old.rows if r.prior not in ran]
+    if kept:
+        m_new.previous_runs = m_old.previous_runs + [{
+            "command": m_old.command, "git_commit": m_old.git_commit, "machine": m_old.machine,
+            "started_utc": m_old.started_utc, "seconds": m_old.seconds, "weights_file": m_old.weights_file,
+            "priors": sorted({r.prior for r in kept})}]
+        m_new.missing_priors = {k: v for k, v in {**m_old.missing_priors, **m_new.missing_priors}.items()
+                                if k not in ran}
+    return ResultsFile(m_new, kept + new.rows)
+
+
 # --------------------------------------------------------------------------- tuning on val
 
 
@@ -552,7 +577,10 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
     )
     results = run_experiment(config, weights=weights, weights_file=weights_file, command=_command_line(),
                              progress=lambda s: print(s, flush=True))
-    out = write_results(results, Path(args.out) / f"{args.experiment}.json")
+    path = Path(args.out) / f"{args.experiment}.json"
+    if args.merge and path.is_file():
+        results = merge_results(read_results(path), results)
+    out = write_results(results, path)
     for name, reason in results.metadata.missing_priors.items():
         print(f"skipped prior {name}: {reason}", file=sys.stderr)
     print(f"wrote {out} and {out.with_suffix('.csv')} ({results.metadata.seconds:.0f} s)")
@@ -619,6 +647,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         e.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
         e.add_argument("--device", default="cpu", help="torch device (default cpu)")
         e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
+        e.add_argument("--merge", action="store_true",
+                       help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
         e.add_argument("--out", default="results/experiments", help="output folder (default results/experiments)")
         e.set_defaults(func=_run_experiment_cli, experiment=name)
     t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
@@ -654,6 +684,6 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = [
     "DEFAULT_PRIOR_WEIGHTS", "PRIOR_GRIDS", "PRIOR_NAMES", "ExperimentConfig", "ResultRow", "ResultsFile",
     "RunMetadata", "TuneConfig", "WeightChoice", "add_subcommand", "git_commit", "load_prior", "load_priors",
-    "machine_description", "parse_priors", "read_results", "read_weights", "run_experiment", "tune_weights",
+    "machine_description", "merge_results", "parse_priors", "read_results", "read_weights", "run_experiment", "tune_weights",
     "val_clips_at", "weights_for", "write_results",
 ]

@@ -39,7 +39,8 @@ ROW_LABELS: dict[str, str] = {"none": "none (smoothness only)", "gmm": "GMM", "v
 HUMOR_NOTE = "out of scope (a motion model, not a pose prior)"
 
 
-def _markdown(header: list[str], rows: list[list[str]]) -> str:
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table from a header and rows of cell texts."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join([" --- "] * len(header)) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -50,7 +51,7 @@ def published_table(table: dict[str, dict[str, tuple[float, float, float]]]) -> 
     columns = list(next(iter(table.values())))
     header = ["method"] + [f"{c} {n}" for c in columns for n in WINDOWS]
     rows = [[m] + [f"{v:.2f}" for c in columns for v in cells[c]] for m, cells in table.items()]
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool = True) -> str:
@@ -83,7 +84,7 @@ def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool
                 r = results.row(c.name, prior, w)
                 cells.append("—" if r is None else f"{getattr(r, metric):.2f}")
         rows.append([label] + cells)
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 def side_by_side(results: ResultsFile, ours: str, published: dict, column: str) -> str:
@@ -94,7 +95,7 @@ def side_by_side(results: ResultsFile, ours: str, published: dict, column: str) 
         mine = [results.row(ours, prior, w) for w in WINDOWS]
         rows.append([label] + ["—" if r is None else f"{r.v2v_cm:.2f}" for r in mine]
                     + [f"{v:.2f}" for v in published[label][column]])
-    return _markdown(header, rows)
+    return markdown_table(header, rows)
 
 
 #: Table 5 of the talk, "Optimization" columns: per-vertex error (mm) of fitting to images.
@@ -128,7 +129,7 @@ def fitting_table(results_dir: str | Path) -> str:
     note = (f"\n\n{protocol.get('frames', '?')} synthetic frames of test-split poses; command: "
             f"`{payload.get('command', '?')}`; machine: {payload.get('machine', '?')}. The published numbers "
             "are fits to real images (3DPW), not to synthetic keypoints: same question, other data.")
-    return _markdown(header, rows) + note
+    return markdown_table(header, rows) + note
 
 
 def experiment_tables(folder: str | Path) -> str:
@@ -150,5 +151,5 @@ def experiment_tables(folder: str | Path) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["HUMOR_NOTE", "PUBLISHED_TABLE5_OPTIMIZATION", "fitting_table", "PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "ROW_LABELS", "experiment_tables",
+__all__ = ["HUMOR_NOTE", "PUBLISHED_TABLE5_OPTIMIZATION", "fitting_table", "markdown_table", "PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "ROW_LABELS", "experiment_tables",
            "published_table", "results_table", "side_by_side"]
