@@ -30,6 +30,12 @@ bodies standing in for the scans):
 7. *Pose correctives*: per-vertex least squares from the pose feature R(theta) - I of the
    joints that move the vertex to the residual between anny's dual-quaternion skinning
    (the teacher) and our linear blend skinning, expressed in the rest pose.
+
+Everything from anny's blend-shape coefficients to the T-posed mesh is linear, so every beta
+is an anny body: the compact file also stores the anny coefficients of beta = 0 and of each
+shape component (``anny_coeffs_mean``, ``anny_coeffs_dirs``), which the tests use to compare
+M(beta, theta) with anny's own posed mesh. The report (``open_body_model_report.json``)
+records the settings, the machine, the build time and every measured error.
 """
 
 from __future__ import annotations
@@ -231,16 +237,27 @@ class _Anny:
         order = model.vertex_bone_weights.argsort(1, descending=True)
         self.dqs_weights = model.vertex_bone_weights.gather(1, order)[None]
         self.dqs_bones = model.vertex_bone_indices.gather(1, order)[None]
-        self.origin = -self.rest(self.default_phenotypes(), torch.zeros(1, self.num_local_changes, dtype=torch.float64))[1][0, 0]
+        self.origin = -self.rest(self.default_coefficients())[1][0, 0]
 
-    def default_phenotypes(self) -> torch.Tensor:
-        return torch.full((1, len(self.model.phenotype_labels)), 0.5, dtype=torch.float64)
+    def default_coefficients(self) -> torch.Tensor:
+        """Coefficients (1, C) of anny's default body (every phenotype 0.5, no local change)."""
+        phenotypes = torch.full((1, len(self.model.phenotype_labels)), 0.5, dtype=torch.float64)
+        return self.coefficients(phenotypes, torch.zeros(1, self.num_local_changes, dtype=torch.float64))
 
-    def rest(self, phenotypes: torch.Tensor, local_changes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A-pose vertices (B, V, 3) and SMPL joints (B, 24, 3), SMPL frame, metres."""
+    def coefficients(self, phenotypes: torch.Tensor, local_changes: torch.Tensor) -> torch.Tensor:
+        """anny's blend-shape coefficients (B, C) of phenotypes (B, 6) and local changes (B, L)."""
         m = self.model
         facial = torch.zeros(phenotypes.shape[0], len(m.facial_action_labels), dtype=torch.float64)
-        coeffs = m._get_phenotype_blendshape_coefficients(phenotypes, local_changes, facial)
+        return m._get_phenotype_blendshape_coefficients(phenotypes, local_changes, facial)
+
+    def rest(self, coeffs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A-pose vertices (B, V, 3) and SMPL joints (B, 24, 3) of blend-shape coefficients (B, C).
+
+        SMPL frame, metres. Vertices and bone heads are linear in the coefficients, and so is
+        the T-pose below (fixed rotations): a PCA direction of T-posed bodies is therefore the
+        image of a direction in anny's coefficient space.
+        """
+        m = self.model
         out = m.get_rest_model(coeffs)
         verts = out["rest_vertices"] @ self.frame.T + self.origin
         heads = out["rest_bone_heads"] @ self.frame.T + self.origin
@@ -275,17 +292,24 @@ def _sample_bodies(anny_: _Anny, n: int, config: BuildConfig, generator: torch.G
     return phenotypes, local
 
 
-def _bodies(anny_: _Anny, tpose_local: torch.Tensor, phenotypes: torch.Tensor, local: torch.Tensor, chunk: int):
+def _bodies(anny_: _Anny, tpose_local: torch.Tensor, coeffs: torch.Tensor, chunk: int):
     """Yield (slice, A-pose verts, A-pose joints, T-pose verts, T-pose joints, T-pose transforms)."""
-    for start in range(0, len(phenotypes), chunk):
+    for start in range(0, len(coeffs), chunk):
         sl = slice(start, start + chunk)
-        verts_a, joints_a = anny_.rest(phenotypes[sl], local[sl])
+        verts_a, joints_a = anny_.rest(coeffs[sl])
         verts_t, joints_t, transforms = _tpose(anny_, tpose_local, verts_a, joints_a)
         yield sl, verts_a, joints_a, verts_t, joints_t, transforms
 
 
-def fit_shape_space(vertices: torch.Tensor, num_betas: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """PCA of (N, V, 3) T-posed bodies: mean (V,3), shapedirs (V,3,K) scaled so beta ~ N(0, I), variance ratios."""
+def fit_shape_space(vertices: torch.Tensor, num_betas: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """PCA of (N, V, 3) T-posed bodies.
+
+    Returns:
+        mean (V, 3); shapedirs (V, 3, K) scaled so that beta ~ N(0, I); the explained
+        variance ratio of every component (N,); and the (K, N) sample weights A with
+        shapedirs = A (vertices - mean), which map the components onto any quantity that is
+        linear in the bodies (anny's blend-shape coefficients).
+    """
     n = vertices.shape[0]
     if not 1 <= num_betas < n:
         raise ValueError(f"num_betas must be in [1, {n - 1}] for {n} sample bodies, got {num_betas}")
@@ -294,18 +318,19 @@ def fit_shape_space(vertices: torch.Tensor, num_betas: int) -> tuple[torch.Tenso
     # The N x N Gram matrix is much smaller than the (3V x 3V) covariance.
     evals, evecs = torch.linalg.eigh(X @ X.T)
     evals, evecs = evals.flip(0).clamp_min(0), evecs.flip(1)
-    components = (evecs[:, :num_betas].T @ X) / evals[:num_betas].sqrt()[:, None]  # unit rows
-    std = (evals[:num_betas] / (n - 1)).sqrt()
-    dirs = components * std[:, None]  # (K, 3V)
+    # unit principal directions E^T X / sqrt(lambda) times the standard deviation sqrt(lambda / (N - 1))
+    sample_weights = evecs[:, :num_betas].T / (n - 1) ** 0.5  # (K, N)
+    dirs = sample_weights @ X  # (K, 3V)
     # Deterministic signs: the largest entry positive; the first component makes bodies taller.
     idx = dirs.abs().argmax(1)
-    dirs = dirs * torch.sign(dirs[torch.arange(num_betas), idx])[:, None]
+    sign = torch.sign(dirs[torch.arange(num_betas), idx])
+    dirs, sample_weights = dirs * sign[:, None], sample_weights * sign[:, None]
     top, bottom = mean[:, 1].argmax(), mean[:, 1].argmin()
     first = dirs[0].reshape(-1, 3)
     if first[top, 1] - first[bottom, 1] < 0:
-        dirs[0] = -dirs[0]
+        dirs[0], sample_weights[0] = -dirs[0], -sample_weights[0]
     ratio = evals / evals.sum()
-    return mean, dirs.reshape(num_betas, -1, 3).permute(1, 2, 0).contiguous(), ratio
+    return mean, dirs.reshape(num_betas, -1, 3).permute(1, 2, 0).contiguous(), ratio, sample_weights
 
 
 def fit_joint_regressor(
@@ -433,15 +458,15 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     generator = torch.Generator().manual_seed(config.seed)
     anny_ = _Anny()
     log(f"anny loaded ({time.time() - started:.0f} s)")
-    verts_a, joints_a = anny_.rest(anny_.default_phenotypes(), torch.zeros(1, anny_.num_local_changes, dtype=torch.float64))
+    verts_a, joints_a = anny_.rest(anny_.default_coefficients())
     tpose_local = tpose_rotations(joints_a[0])
 
     n_train, n_test = config.samples, config.held_out
-    phen, local = _sample_bodies(anny_, n_train + n_test, config, generator)
+    coeffs = anny_.coefficients(*_sample_bodies(anny_, n_train + n_test, config, generator))
     V = anny_.bone_weights.shape[0]
     verts_t = torch.zeros(n_train + n_test, V, 3, dtype=torch.float64)
     joints_t = torch.zeros(n_train + n_test, NUM_JOINTS, 3, dtype=torch.float64)
-    for sl, _, _, vt, jt, _ in _bodies(anny_, tpose_local, phen, local, config.chunk):
+    for sl, _, _, vt, jt, _ in _bodies(anny_, tpose_local, coeffs, config.chunk):
         verts_t[sl], joints_t[sl] = vt, jt
     # Put the origin at the pelvis of the mean body (SMPL's template is centred near its pelvis).
     shift = joints_t[:n_train, 0].mean(0)
@@ -450,7 +475,14 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     joints_t -= shift
     log(f"{n_train + n_test} bodies T-posed ({time.time() - started:.0f} s)")
 
-    template, shapedirs, ratio = fit_shape_space(verts_t[:n_train], config.num_betas)
+    template, shapedirs, ratio, sample_weights = fit_shape_space(verts_t[:n_train], config.num_betas)
+    # The same combinations of the bodies' anny coefficients: beta -> an anny body that T-poses
+    # exactly to template + shapedirs beta (everything in between is linear in the coefficients).
+    coeff_mean = coeffs[:n_train].mean(0)
+    coeff_dirs = sample_weights @ (coeffs[:n_train] - coeff_mean)  # (K, C)
+    check_betas = torch.randn(8, config.num_betas, generator=generator, dtype=torch.float64)
+    check = _tpose(anny_, tpose_local, *anny_.rest(coeff_mean + check_betas @ coeff_dirs))[0]
+    span_gap = (check - template - torch.einsum("bk,vck->bvc", check_betas, shapedirs)).norm(dim=-1).max().item() * 1000
     shapedirs = shapedirs.half().double()  # evaluate what is stored (float16)
     basis = shapedirs.permute(2, 0, 1).reshape(config.num_betas, -1)
     test_offsets = (verts_t[n_train:] - template).reshape(n_test, -1)
@@ -478,7 +510,7 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     for start in range(0, config.pose_samples, config.chunk):
         sl = slice(start, start + config.chunk)
         b = body_index[sl]
-        teacher, ours_rest, ours_tr = _posed_pair(anny_, tpose_local, phen[b], local[b], rot_train[sl], J_regressor, weights)
+        teacher, ours_rest, ours_tr = _posed_pair(anny_, tpose_local, coeffs[b], rot_train[sl], J_regressor, weights)
         targets[sl] = _unpose_residual(teacher, ours_rest, weights, ours_tr).float()
         feats[sl] = pose_feature(rot_train[sl])
     posedirs = fit_posedirs(feats, targets, support, config.posedirs_ridge)
@@ -487,12 +519,16 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     del targets
     log(f"pose correctives fitted ({time.time() - started:.0f} s)")
 
-    evaluation = _evaluate(anny_, tpose_local, phen[n_train:], local[n_train:], betas_test, template, shapedirs,
+    evaluation = _evaluate(anny_, tpose_local, coeffs[n_train:], betas_test, template, shapedirs,
                            J_regressor, weights, posedirs, config, generator)
+    evaluation.update(_evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shapedirs,
+                                        J_regressor, weights, posedirs, config, generator))
     log(f"evaluated ({time.time() - started:.0f} s)")
 
     vertex_ids = _vertex_ids(anny_, template)
     compact = compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, anny_.faces, vertex_ids)
+    compact["anny_coeffs_mean"] = coeff_mean.numpy().astype(np.float32)
+    compact["anny_coeffs_dirs"] = coeff_dirs.numpy().astype(np.float32)
     build_seconds = time.time() - started
     report = {
         "command": f"humanlib build-body-model --out DIR --num-betas {config.num_betas} --samples {config.samples} --seed {config.seed}",
@@ -508,6 +544,7 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
         "explained_variance_ratio": [round(float(r), 6) for r in ratio[:30]],
         "explained_variance_cumulative": [round(float(r), 6) for r in ratio[:30].cumsum(0)],
         "shape_reconstruction_mm_held_out": shape_error,
+        "shape_space_to_anny_max_mm": round(span_gap, 6),
         "joint_regressor": {
             "type": "ridge, sum-to-one, same weights for x/y/z, signed (not non-negative)",
             "neighbours_per_joint": config.regressor_neighbours,
@@ -527,9 +564,9 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     return compact, report
 
 
-def _posed_pair(anny_, tpose_local, phen, local, rotmats, J_regressor, weights):
+def _posed_pair(anny_, tpose_local, coeffs, rotmats, J_regressor, weights):
     """Teacher DQS vertices and our rest body + pose transforms for a batch of bodies/poses."""
-    verts_a, joints_a = anny_.rest(phen, local)
+    verts_a, joints_a = anny_.rest(coeffs)
     verts_t, joints_t, tpose_tr = _tpose(anny_, tpose_local, verts_a, joints_a)
     _, pose_tr = forward_kinematics(rotmats, joints_t, PARENTS)
     teacher = anny_.skin(verts_a, pose_tr @ tpose_tr, "dqs")
@@ -542,16 +579,16 @@ def _stats(error: torch.Tensor) -> dict[str, float]:
     return {"mean_mm": round(e.mean().item(), 3), "p99_mm": round(e.quantile(0.99).item() if e.numel() < 16_000_000 else e[::7].quantile(0.99).item(), 3), "max_mm": round(e.max().item(), 3)}
 
 
-def _evaluate(anny_, tpose_local, phen, local, betas, template, shapedirs, J_regressor, weights, posedirs, config, generator):
+def _evaluate(anny_, tpose_local, coeffs, betas, template, shapedirs, J_regressor, weights, posedirs, config, generator):
     """Posed error of the open model against anny on held-out bodies and poses."""
-    n = len(phen)
+    n = len(coeffs)
     rotmats = _random_rotmats(n, config.pose_sigma, generator)
     shape_counts = sorted({min(10, config.num_betas), config.num_betas})
     errs = {k: [] for k in ("lbs_vs_dqs", "lbs_bp_vs_dqs", "lbs_vs_anny_lbs", "lbs_bp_vs_anny_lbs")}
     errs.update({f"model{k}_vs_dqs": [] for k in shape_counts})
     for start in range(0, n, config.chunk):
         sl = slice(start, start + config.chunk)
-        verts_a, joints_a = anny_.rest(phen[sl], local[sl])
+        verts_a, joints_a = anny_.rest(coeffs[sl])
         verts_t, joints_t, tpose_tr = _tpose(anny_, tpose_local, verts_a, joints_a)
         _, pose_tr = forward_kinematics(rotmats[sl], joints_t, PARENTS)
         dqs = anny_.skin(verts_a, pose_tr @ tpose_tr, "dqs")
@@ -574,6 +611,41 @@ def _evaluate(anny_, tpose_local, phen, local, betas, template, shapedirs, J_reg
         "on joints 1-23); teacher: anny's dual-quaternion skinning of its A-pose mesh posed through "
         "the T-pose with anny's own joint locations; 'lbs*' use the held-out body's exact T-posed mesh "
         "(pose terms only), 'model10/16' the full model with betas projected from the body"
+    )
+    return out
+
+
+def anny_teacher(anny_: _Anny, tpose_local: torch.Tensor, coeffs: torch.Tensor, rotmats: torch.Tensor) -> torch.Tensor:
+    """anny's own posed mesh (B, V, 3): dual-quaternion skinning of the A-pose body of ``coeffs``
+    (B, C), moved to the T-pose and then by ``rotmats`` (B, 24, 3, 3), with anny's joints."""
+    verts_a, joints_a = anny_.rest(coeffs)
+    _, joints_t, tpose_tr = _tpose(anny_, tpose_local, verts_a, joints_a)
+    _, pose_tr = forward_kinematics(rotmats, joints_t, PARENTS)
+    return anny_.skin(verts_a, pose_tr @ tpose_tr, "dqs")
+
+
+def _evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shapedirs, J_regressor, weights,
+                      posedirs, config, generator):
+    """The full model M(beta, theta) against anny's posed body of the same beta (beta ~ N(0, I))."""
+    n = config.held_out
+    out = {}
+    betas = torch.randn(n, config.num_betas, generator=generator, dtype=torch.float64)
+    rotmats = _random_rotmats(n, config.pose_sigma, generator)
+    for k in sorted({min(10, config.num_betas), config.num_betas}):
+        errors = []
+        for start in range(0, n, config.chunk):
+            sl = slice(start, start + config.chunk)
+            b = betas[sl, :k]
+            teacher = anny_teacher(anny_, tpose_local, coeff_mean + b @ coeff_dirs[:k], rotmats[sl])
+            shaped = template + torch.einsum("bk,vck->bvc", b, shapedirs[..., :k])
+            _, tr = forward_kinematics(rotmats[sl], regress_joints(shaped, J_regressor), PARENTS)
+            bp = torch.einsum("bp,vcp->bvc", pose_feature(rotmats[sl]), posedirs)
+            errors.append((linear_blend_skinning(shaped + bp, weights, tr) - teacher).norm(dim=-1))
+        out[f"model{k}_in_span_vs_dqs"] = _stats(torch.cat(errors))
+    out["protocol_in_span"] = (
+        f"{n} random betas ~ N(0, I) with the first 10 or all components, one random pose each; teacher: "
+        "anny's dual-quaternion skinning of the anny body whose blend-shape coefficients are the same "
+        "combination of the sampled bodies' coefficients (it T-poses to template + shapedirs beta)"
     )
     return out
 

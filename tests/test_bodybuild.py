@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from humanlib import bodybuild, skeleton
+from humanlib import body, bodybuild, paths, skeleton
 from humanlib.body import forward_kinematics, linear_blend_skinning, load_body_model, pose_blend_shapes, pose_feature, regress_joints
 from humanlib.rotations import axis_angle_to_rotmat
 
@@ -81,8 +81,9 @@ def test_shape_space_scaling_gives_unit_variance():
     basis = torch.randn(k, V * 3, generator=g, dtype=torch.float64)
     coeffs = torch.randn(n, k, generator=g, dtype=torch.float64) * torch.tensor([3.0, 1.0, 0.3], dtype=torch.float64)
     data = (coeffs @ basis).reshape(n, V, 3) + torch.randn(V, 3, generator=g, dtype=torch.float64)
-    mean, dirs, ratio = bodybuild.fit_shape_space(data, num_betas=k)
+    mean, dirs, ratio, weights = bodybuild.fit_shape_space(data, num_betas=k)
     flat = dirs.permute(2, 0, 1).reshape(k, -1)
+    torch.testing.assert_close(weights @ (data - mean).reshape(n, -1), flat)  # the components in sample space
     betas = torch.linalg.lstsq(flat.T, (data - mean).reshape(n, -1).T).solution.T
     torch.testing.assert_close(betas.std(0), torch.ones(k, dtype=torch.float64), atol=1e-6, rtol=0)
     assert ratio[:k].sum() > 1 - 1e-9 and ratio[0] > ratio[1] > ratio[2]
@@ -132,27 +133,39 @@ def _anny_ready() -> str | None:
     return None
 
 
+@pytest.fixture(scope="module")
+def anny_and_model():
+    """anny in the open model's frame (origin at the mean body's pelvis), its T-pose, and the open model."""
+    with np.load(paths.asset(body.OPEN_MODEL_ASSET)) as npz:
+        mean, dirs = torch.as_tensor(npz["anny_coeffs_mean"], dtype=torch.float64), torch.as_tensor(npz["anny_coeffs_dirs"], dtype=torch.float64)
+    anny_ = bodybuild._Anny()
+    tpose_local = bodybuild.tpose_rotations(anny_.rest(anny_.default_coefficients())[1][0])
+    anny_.origin = anny_.origin - anny_.rest(mean[None])[1][0, 0]
+    return anny_, tpose_local, mean, dirs, load_body_model(num_betas=16).to(torch.float64)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(_anny_ready() is not None, reason=str(_anny_ready()))
-def test_open_model_poses_like_anny():
-    """The committed model's pose terms (regressed joints, weights, B_P) reproduce anny's own posed mesh
-    (dual-quaternion skinning with anny's joints) on new bodies and random poses: mean error <= 3 mm."""
-    model = load_body_model(num_betas=16).to(torch.float64)
-    anny_ = bodybuild._Anny()
+def test_open_model_poses_like_anny(anny_and_model):
+    """The committed model M(beta, theta) reproduces anny's own posed mesh (dual-quaternion skinning with
+    anny's joints) of the anny body with the same beta, on random shapes and poses: mean error <= 3 mm."""
+    anny_, tpose_local, mean, dirs, model = anny_and_model
     g = torch.Generator().manual_seed(1234)
-    config = bodybuild.BuildConfig(seed=1234)
-    phen, local = bodybuild._sample_bodies(anny_, 4, config, g)
-    _, joints_a = anny_.rest(anny_.default_phenotypes(), torch.zeros(1, anny_.num_local_changes, dtype=torch.float64))
-    tpose_local = bodybuild.tpose_rotations(joints_a[0])
-    verts_a, joints_a = anny_.rest(phen, local)
-    verts_t, joints_t, tpose_tr = bodybuild._tpose(anny_, tpose_local, verts_a, joints_a)
-    rot = axis_angle_to_rotmat(0.3 * torch.randn(4, 24, 3, generator=g, dtype=torch.float64) * (torch.arange(24) > 0)[:, None])
-    _, pose_tr = forward_kinematics(rot, joints_t, skeleton.PARENTS)
-    teacher = anny_.skin(verts_a, pose_tr @ tpose_tr, "dqs")
-    _, ours_tr = forward_kinematics(rot, regress_joints(verts_t, model.J_regressor), model.parents)
-    ours = linear_blend_skinning(verts_t + pose_blend_shapes(pose_feature(rot), model.posedirs), model.weights, ours_tr)
-    error = (ours - teacher).norm(dim=-1)
+    betas = torch.randn(4, 16, generator=g, dtype=torch.float64)
+    pose = 0.3 * torch.randn(4, 24, 3, generator=g, dtype=torch.float64)
+    pose[:, 0] = 0.0
+    teacher = bodybuild.anny_teacher(anny_, tpose_local, mean + betas @ dirs, axis_angle_to_rotmat(pose))
+    error = (model(betas, pose).vertices - teacher).norm(dim=-1)
     assert error.mean() < 3e-3, f"mean error {1000 * error.mean():.2f} mm"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_anny_ready() is not None, reason=str(_anny_ready()))
+def test_open_model_rest_matches_anny(anny_and_model):
+    """beta = 0 in the rest pose is anny's mean-coefficient body in the T-pose (to float precision)."""
+    anny_, tpose_local, mean, dirs, model = anny_and_model
+    teacher = bodybuild.anny_teacher(anny_, tpose_local, mean[None], torch.eye(3, dtype=torch.float64).expand(1, 24, 3, 3))
+    assert (model().vertices - teacher).norm(dim=-1).max() < 1e-4
 
 
 @pytest.mark.slow
