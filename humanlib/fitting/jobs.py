@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -161,7 +162,7 @@ def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, 
 
 
 def _command_line() -> str:
-    return "humanlib " + " ".join(sys.argv[1:])
+    return shlex.join(["humanlib", *sys.argv[1:]])
 
 
 def _run_eval(args: argparse.Namespace) -> int:

@@ -63,7 +63,7 @@ def check_body_pose(body_pose: torch.Tensor) -> None:
 
 
 class PosePrior(ABC):
-    """A prior on the body pose, usable by :func:`humanlib.fitting.fit_smplify`.
+    """A prior on the body pose, usable by :func:`humanlib.fitting.smplify.fit_smplify`.
 
     Subclasses must implement :meth:`energy`. Priors that fit in another space (VPoser's
     latent ``z``) also override :meth:`init_params`, :meth:`to_body_pose` and
