@@ -207,6 +207,9 @@ class BodyModel(nn.Module):
         self.register_buffer("J_regressor", torch.as_tensor(np.asarray(arrays["J_regressor"]), dtype=f32))
         self.register_buffer("weights", torch.as_tensor(np.asarray(arrays["weights"]), dtype=f32))
         self.register_buffer("faces", torch.as_tensor(np.asarray(arrays["f"]).astype(np.int64)))
+        #: vertices of the extra keypoints (nose, eyes, ears, toes, heels, fingertips) that smplx
+        #: appends to its joints: the file's own, else smplx's numbers for SMPL / SMPL-X meshes.
+        self.vertex_ids: dict[str, int] | None = _default_vertex_ids(arrays)
         if self.posedirs.shape[-1] != 9 * (num_joints - 1):
             raise ValueError(
                 f"posedirs of {name} has {self.posedirs.shape[-1]} pose features, "
@@ -280,6 +283,16 @@ class BodyModel(nn.Module):
             vertices = vertices + transl[:, None]
             joints = joints + transl[:, None]
         return BodyOutput(vertices, joints, rest_joints, v_shaped, transforms)
+
+
+def _default_vertex_ids(arrays: dict) -> dict[str, int] | None:
+    if isinstance(arrays.get("vertex_ids"), dict):
+        return {str(k): int(v) for k, v in arrays["vertex_ids"].items()}
+    from smplx.vertex_ids import vertex_ids
+
+    known = {6890: "smplh", 10475: "smplx"}  # SMPL / SMPL+H and SMPL-X meshes
+    name = known.get(len(arrays["v_template"]))
+    return dict(vertex_ids[name]) if name else None
 
 
 # --------------------------------------------------------------------------- files

@@ -300,11 +300,18 @@ def test_open_model_matches_smplx(open_model):
         v, j = smplx_forward(theirs, betas, pose, transl)
         assert (out.vertices - v).abs().max() < 1e-5
         assert (out.joints - j).abs().max() < 1e-5
+    # smplx appends the extra keypoints at our vertex ids (not at SMPL's vertex numbers)
+    extra = theirs(betas=betas, global_orient=pose[:, 0], body_pose=pose[:, 1:].flatten(1), transl=transl).joints[:, 24:]
+    ours_extra = out.vertices[:, sorted(ours.vertex_ids.values())]
+    assert extra.shape[1] == len(ours.vertex_ids)
+    distance = torch.cdist(extra[0], ours_extra[0]).min(1).values
+    assert distance.max() < 1e-5
 
 
 def test_open_model_extra_keypoints_on_the_right_body_parts(open_model):
     """smplx's extra keypoints, given our vertex ids, sit at the nose, toes and fingertips."""
     ids = body.open_body_model_vertex_ids()
+    assert open_model.vertex_ids == ids and len(ids) == 21
     v = open_model().vertices[0]
     J = open_model().rest_joints[0]
     j = skeleton.joint
