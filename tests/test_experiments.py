@@ -381,7 +381,7 @@ def test_fitting_table_reads_the_smplify_results(tmp_path):
 
 
 def test_diagnostics_on_known_priors():
-    from humanlib.experiments.diagnostics import energy_separation, parametrisation_error
+    from humanlib.experiments.diagnostics import energy_separation, parametrisation_error, rest_pose_rank
 
     poses = 0.1 * torch.randn(500, 21, 3)
     sep = energy_separation(QuadraticPrior(), poses, 0.3, torch.Generator().manual_seed(7))
@@ -389,6 +389,13 @@ def test_diagnostics_on_known_priors():
     assert sep.noisy_mean == pytest.approx(sep.clean_mean + 63 * 0.09, rel=0.05)  # E||x + e||^2
     assert energy_separation(NoPrior(), poses, 0.3, torch.Generator()).fraction_clean_lower == 0.0
     assert parametrisation_error(QuadraticPrior(), poses) < 1e-3
+    assert rest_pose_rank(QuadraticPrior(), poses) == 0.0  # its minimum is the rest pose
+
+    class AwayFromRest(QuadraticPrior):
+        def energy(self, body_pose):
+            return (body_pose - 0.3).square().sum(dim=(-2, -1))
+
+    assert rest_pose_rank(AwayFromRest(), poses + 0.3) > 0.9
 
     class Halving(QuadraticPrior):  # a parametrisation that cannot express the pose exactly
         def to_body_pose(self, params):

@@ -4,6 +4,9 @@ Two questions, both asked through the :class:`humanlib.priors.PosePrior` interfa
 
 * **Does the prior rank clean poses above noisy ones?** (:func:`energy_separation`) The
   fit can only be pulled towards the clean motion if the prior's energy is lower there.
+* **Where does the rest pose stand?** (:func:`rest_pose_rank`) Fits that start from the rest
+  pose (joint noise, occlusion) leave hidden or ambiguous joints there unless the prior pushes
+  them away; it does so only if it scores the rest pose as less plausible than real poses.
 * **Can the prior's parametrisation express the clean poses?** (:func:`parametrisation_error`)
   A latent prior (VPoser) fits ``z``, so the fit is limited to decoded poses; the angle between
   a test pose and ``to_body_pose(init_params(pose))`` bounds how close it can get.
@@ -58,6 +61,19 @@ def energy_separation(prior: PosePrior, body_pose: torch.Tensor, sigma: float,
     return Separation(sigma, float(c.mean()), float(n.mean()), float((c < n).float().mean()))
 
 
+def rest_pose_rank(prior: PosePrior, body_pose: torch.Tensor) -> float:
+    """Fraction of the body poses ``(N, 21, 3)`` whose energy is *lower* than the rest pose's.
+
+    Near 0: the prior finds the rest pose more plausible than nearly every real pose, so it
+    does not pull a fit away from a rest-pose initialisation.
+    """
+    check_body_pose(body_pose)
+    with torch.no_grad():
+        rest = prior.energy(body_pose.new_zeros(1, *body_pose.shape[1:]))
+        energies = prior.energy(body_pose)
+    return float((energies < rest).float().mean())
+
+
 def parametrisation_error(prior: PosePrior, body_pose: torch.Tensor) -> float:
     """Mean angle (degrees) between body poses ``(N, 21, 3)`` and the poses the prior's
     parametrisation gives back from them, ``to_body_pose(init_params(pose))``.
@@ -71,4 +87,4 @@ def parametrisation_error(prior: PosePrior, body_pose: torch.Tensor) -> float:
     return float(torch.rad2deg(angle).mean())
 
 
-__all__ = ["Separation", "energy_separation", "parametrisation_error"]
+__all__ = ["Separation", "energy_separation", "parametrisation_error", "rest_pose_rank"]
