@@ -467,3 +467,18 @@ def test_fit_command_end_to_end(tmp_path):
     assert args.func(args) == 0
     with np.load(tmp_path / "fit.npz") as out:
         assert out["pose"].shape == (2, 24, 3) and np.isfinite(out["pose"]).all() and out["valid"].all()
+
+
+def test_fit_with_a_gmm_prior_runs_through_the_interface(tiny):
+    """A GMM prior plugs in: the fit starts from its mean pose and stays finite."""
+    from humanlib.priors.gmm import GaussianMixture, GMMPosePrior
+
+    g = torch.Generator().manual_seed(0)
+    means = 0.1 * torch.randn(2, 63, generator=g, dtype=torch.float64)
+    covs = 0.05 * torch.eye(63, dtype=torch.float64).expand(2, 63, 63)
+    prior = GMMPosePrior(GaussianMixture(torch.tensor([0.4, 0.6], dtype=torch.float64), means, covs), mode="exact")
+    batch = _tiny_batch(tiny, n=2)
+    cfg = _quick_config().with_iterations(3)
+    res = fit_smplify(_Wrap(tiny), batch.keypoints, batch.confidence, batch.camera, prior, cfg)
+    assert res.valid.all() and torch.isfinite(res.energy).all() and torch.isfinite(res.pose).all()
+    assert len(res.stage_energy) == 5
