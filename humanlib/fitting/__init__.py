@@ -8,6 +8,7 @@ piece                                  module
 stages, :func:`fit_smplify`             :mod:`humanlib.fitting.smplify`
 synthetic keypoints, Procrustes         :mod:`humanlib.fitting.evaluate`
 ``humanlib fit`` / ``smplify-eval``     :mod:`humanlib.fitting.jobs`
+meshes over keypoints (figures)         :mod:`humanlib.fitting.plots`
 =====================================  ==========================================
 """
 
@@ -21,13 +22,21 @@ from humanlib.fitting.energies import (
     keypoint_energy,
     shape_energy,
 )
-from humanlib.fitting.smplify import SMPLifyConfig, SMPLifyResult, SMPLifyStage, fit_smplify, smplify_stages
+from humanlib.fitting.smplify import (
+    SMPLifyConfig,
+    SMPLifyInit,
+    SMPLifyResult,
+    SMPLifyStage,
+    fit_smplify,
+    smplify_stages,
+)
 
 __all__ = [
     "BENDING_JOINTS",
     "Camera",
     "CapsuleBody",
     "SMPLifyConfig",
+    "SMPLifyInit",
     "SMPLifyResult",
     "SMPLifyStage",
     "angle_energy",
