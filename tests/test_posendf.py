@@ -436,3 +436,25 @@ def test_cli_train_resume_and_eval(tmp_path, monkeypatch):
     cached = torch.load(out / "data.pt", weights_only=True)
     direct = posendf_train.evaluate_field(load_posendf(out / "posendf.pt"), DistanceDataset(*cached["train"]))
     assert math.isclose(result["field_train"]["mae"], direct["mae"], rel_tol=1e-4)
+
+
+# --------------------------------------------------------------------------- committed checkpoint
+
+
+def test_committed_checkpoint_loads_and_matches_the_corpus():
+    from humanlib.paths import ASSETS_DIR
+    from humanlib.priors.posendf_train import _corpus_fingerprint
+
+    if not (ASSETS_DIR / "priors" / "posendf_open.pt").is_file():
+        pytest.skip("the committed Pose-NDF checkpoint is absent (train it with results/posendf/reproduce.sh)")
+    model = load_posendf()
+    meta = model.metadata
+    assert model.config.parents == body_joint_parents()
+    assert meta["label_metric"] == "talk" and meta["command"].startswith("humanlib train-posendf")
+    from humanlib.paths import user_amass_dir
+
+    if (ASSETS_DIR / "corpus" / "manifest.json").is_file() and user_amass_dir() is None:
+        assert meta["corpus"] == _corpus_fingerprint(), (
+            "the corpus changed since the Pose-NDF checkpoint was trained; retrain it (results/posendf/reproduce.sh)")
+    f = model(random_quat(4, K, generator=_gen(16)))
+    assert f.shape == (4,) and torch.isfinite(f).all()
