@@ -13,7 +13,15 @@ import sys
 from collections.abc import Sequence
 
 #: Modules that define ``add_subcommand(subparsers)``, in the order of the course.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "humanlib.bodybuild",            # build-body-model
+    "humanlib.data.build",           # build-corpus
+    "humanlib.priors.gmm",           # train-gmm
+    "humanlib.fitting.jobs",         # fit, smplify-eval
+    "humanlib.priors.train_vposer",  # train-vposer, eval-vposer
+    "humanlib.priors.posendf_train", # train-posendf, ...
+    "humanlib.experiments.runner",   # experiment ...
+)
 
 #: Exceptions that mean "the user gave something wrong": reported in one line.
 USER_ERRORS = (FileNotFoundError, ValueError, KeyError, OSError)
