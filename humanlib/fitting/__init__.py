@@ -1,15 +1,15 @@
 """SMPLify on the open body model: energies, camera, staged fitting, synthetic evaluation.
 
-=====================================  ==========================================
-piece                                  module
-=====================================  ==========================================
-``Pi_K``, camera initialisation         :mod:`humanlib.fitting.camera`
-``E_J``, ``E_a``, ``E_sp``, ``E_beta``  :mod:`humanlib.fitting.energies`
-stages, :func:`fit_smplify`             :mod:`humanlib.fitting.smplify`
-synthetic keypoints, Procrustes         :mod:`humanlib.fitting.evaluate`
-``humanlib fit`` / ``smplify-eval``     :mod:`humanlib.fitting.jobs`
-meshes over keypoints (figures)         :mod:`humanlib.fitting.plots`
-=====================================  ==========================================
+=======================================================  ================================
+piece                                                    module
+=======================================================  ================================
+``Pi_K``, camera initialisation                          :mod:`humanlib.fitting.camera`
+``E_J``, ``E_a``, ``E_sp``, ``E_beta``                   :mod:`humanlib.fitting.energies`
+stages, :func:`~humanlib.fitting.smplify.fit_smplify`    :mod:`humanlib.fitting.smplify`
+synthetic keypoints, Procrustes                          :mod:`humanlib.fitting.evaluate`
+``humanlib fit`` / ``smplify-eval``                      :mod:`humanlib.fitting.jobs`
+meshes over keypoints (figures)                          :mod:`humanlib.fitting.plots`
+=======================================================  ================================
 """
 
 from humanlib.fitting.camera import Camera, project
