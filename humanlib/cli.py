@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "humanlib.priors.train_vposer",  # train-vposer, eval-vposer
     "humanlib.priors.posendf_train", # train-posendf, ...
     "humanlib.experiments.runner",   # experiment ...
+    "humanlib.check",                # check (a user's SMPL / AMASS files)
 )
 
 #: Exceptions that mean "the user gave something wrong": reported in one line.

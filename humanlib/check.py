@@ -1,0 +1,137 @@
+"""``humanlib check``: verify a user's SMPL / SMPL-X model file and AMASS folder.
+
+A researcher who has registered for SMPL or AMASS points the course at their files
+(``HUMANLIB_BODY_MODEL``, ``HUMANLIB_AMASS_DIR``; see :mod:`humanlib.paths`). This command
+reads them exactly as the chapters will and says, file by file, what is wrong: missing keys,
+wrong shapes or dtypes, chumpy objects that need cleaning, a missing frame-rate key.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from humanlib import paths
+
+
+@dataclass
+class CheckReport:
+    """What a check found: one line per file that passed, one per problem."""
+
+    passed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_body_model(path: str | Path, report: CheckReport | None = None) -> CheckReport:
+    """Read a model file, validate its arrays and run one forward pass through it.
+
+    Args:
+        path: an SMPL-layout ``.pkl`` (chumpy-free) or ``.npz``.
+        report: a report to extend (a new one when None).
+
+    Returns:
+        The report; ``report.ok`` is False when the file cannot be used.
+    """
+    from humanlib.body import BodyModel, read_model_file
+
+    report = report or CheckReport()
+    path = Path(path).expanduser()
+    try:
+        arrays = read_model_file(path)
+    except (FileNotFoundError, ValueError) as error:
+        report.problems.append(f"body model: {error}")
+        return report
+    bad_dtypes = [k for k in ("v_template", "shapedirs", "posedirs", "weights", "J_regressor")
+                  if not np.issubdtype(np.asarray(arrays[k]).dtype, np.floating)]
+    if bad_dtypes:
+        report.problems.append(f"body model {path}: arrays {bad_dtypes} are not floating point")
+        return report
+    try:
+        model = BodyModel(arrays, num_betas=min(10, arrays["shapedirs"].shape[-1]), name=path.name)
+        num_joints = len(model.parents)
+        out = model(betas=torch.zeros(1, model.num_betas), pose=torch.zeros(1, num_joints, 3),
+                    transl=torch.zeros(1, 3))
+    except (ValueError, RuntimeError) as error:
+        report.problems.append(f"body model {path}: the forward pass fails ({error})")
+        return report
+    if not torch.isfinite(out.vertices).all():
+        report.problems.append(f"body model {path}: the rest-pose mesh holds NaN or inf")
+        return report
+    height = float(out.vertices[0, :, 1].max() - out.vertices[0, :, 1].min())
+    report.passed.append(
+        f"body model {path}: {arrays['v_template'].shape[0]} vertices, {num_joints} joints, "
+        f"{arrays['shapedirs'].shape[-1]} shape components, rest-pose height {height:.2f} m"
+    )
+    if not 0.5 < height < 2.5:
+        report.problems.append(f"body model {path}: rest-pose height {height:.2f} m; expected metres, Y up")
+    return report
+
+
+def check_amass_dir(root: str | Path, max_files: int | None = None, report: CheckReport | None = None) -> CheckReport:
+    """Load every motion file of an AMASS folder as the data chapters will.
+
+    Args:
+        root: the AMASS folder (sub-dataset folders below it).
+        max_files: check only the first files (all when None).
+        report: a report to extend.
+    """
+    from humanlib.data.amass import AmassFormatError, find_amass_files, load_amass_npz
+
+    report = report or CheckReport()
+    try:
+        files = find_amass_files(root)
+    except FileNotFoundError as error:
+        report.problems.append(f"AMASS: {error}")
+        return report
+    if not files:
+        report.problems.append(f"AMASS: no motion .npz file under {root}")
+        return report
+    checked = files if max_files is None else files[:max_files]
+    good = 0
+    for _, path in checked:
+        try:
+            load_amass_npz(path)
+            good += 1
+        except AmassFormatError as error:
+            report.problems.append(f"AMASS: {error}")
+    report.passed.append(f"AMASS {root}: {good} of {len(checked)} checked motion files load "
+                         f"({len(files)} found)")
+    return report
+
+
+def _run(args: argparse.Namespace) -> int:
+    model = args.body_model or paths.user_body_model()
+    amass = args.amass or paths.user_amass_dir()
+    if model is None and amass is None:
+        raise ValueError("nothing to check: give --body-model and/or --amass, or set "
+                         "HUMANLIB_BODY_MODEL / HUMANLIB_AMASS_DIR")
+    report = CheckReport()
+    if model is not None:
+        check_body_model(model, report)
+    if amass is not None:
+        check_amass_dir(amass, args.max_files, report)
+    for line in report.passed:
+        print(f"ok: {line}")
+    for line in report.problems:
+        print(f"problem: {line}")
+    return 0 if report.ok else 1
+
+
+def add_subcommand(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check", help="verify a user's SMPL/SMPL-X model file and AMASS folder",
+        description="Read a user's SMPL / SMPL-X model file and AMASS folder as the chapters will and "
+                    "report every problem (defaults: HUMANLIB_BODY_MODEL, HUMANLIB_AMASS_DIR). "
+                    "Exit status 1 when anything is wrong.")
+    parser.add_argument("--body-model", type=Path, help="SMPL-layout .pkl or .npz")
+    parser.add_argument("--amass", type=Path, help="AMASS folder")
+    parser.add_argument("--max-files", type=int, default=None, help="check only the first N AMASS files")
+    parser.set_defaults(func=_run)
