@@ -21,7 +21,7 @@ def bodies_row(
     vertices: torch.Tensor,
     decimation: bodyplot.Decimation,
     colors: list[str] | None = None,
-    spacing: float = 0.8,
+    spacing: float = 1.0,
     title: str = "",
     height: int = 380,
 ) -> go.Figure:
