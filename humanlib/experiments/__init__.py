@@ -3,14 +3,16 @@
 =====================================  ==================================================
 piece                                   module
 =====================================  ==================================================
-windows, noise, occlusion, metrics      :mod:`humanlib.experiments.protocol`
-fitting a sequence with a prior         :mod:`humanlib.experiments.motion_fit`
-runs, val tuning, results files, CLI    :mod:`humanlib.experiments.runner`
-published and our tables                :mod:`humanlib.experiments.tables`
-figures                                 :mod:`humanlib.experiments.figures`
+windows, noise, occlusion, metrics      ``humanlib.experiments.protocol``
+fitting a sequence with a prior         ``humanlib.experiments.motion_fit``
+runs, val tuning, results files, CLI    ``humanlib.experiments.runner``
+published and our tables                ``humanlib.experiments.tables``
+figures                                 ``humanlib.experiments.figures``
+diagnostics of a prior                  ``humanlib.experiments.diagnostics``
 =====================================  ==================================================
 """
 
+from humanlib.experiments.diagnostics import energy_separation, parametrisation_error, rest_pose_rank
 from humanlib.experiments.motion_fit import MotionFitConfig, MotionFitResult, fit_motion
 from humanlib.experiments.protocol import (
     DENOISE_CONDITIONS,
@@ -20,6 +22,7 @@ from humanlib.experiments.protocol import (
     Observation,
     Windows,
     cut_windows,
+    evenly_spaced,
     make_observation,
     sequence_errors,
 )
@@ -37,6 +40,6 @@ from humanlib.experiments.runner import (
 __all__ = [
     "DENOISE_CONDITIONS", "OCCLUSION_CONDITIONS", "OCCLUSION_GROUPS", "PRIOR_NAMES", "Condition", "ExperimentConfig",
     "MotionFitConfig", "MotionFitResult", "Observation", "ResultsFile", "Windows", "add_subcommand", "cut_windows",
-    "fit_motion", "load_prior", "make_observation", "read_results", "run_experiment", "sequence_errors",
+    "energy_separation", "evenly_spaced", "fit_motion", "load_prior", "make_observation", "parametrisation_error", "read_results", "rest_pose_rank", "run_experiment", "sequence_errors",
     "write_results",
 ]

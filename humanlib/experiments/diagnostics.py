@@ -2,12 +2,12 @@
 
 Two questions, both asked through the :class:`humanlib.priors.PosePrior` interface only:
 
-* **Does the prior rank clean poses above noisy ones?** (:func:`energy_separation`) The
+* **Does the prior rank clean poses above noisy ones?** (``energy_separation``) The
   fit can only be pulled towards the clean motion if the prior's energy is lower there.
-* **Where does the rest pose stand?** (:func:`rest_pose_rank`) Fits that start from the rest
+* **Where does the rest pose stand?** (``rest_pose_rank``) Fits that start from the rest
   pose (joint noise, occlusion) leave hidden or ambiguous joints there unless the prior pushes
   them away; it does so only if it scores the rest pose as less plausible than real poses.
-* **Can the prior's parametrisation express the clean poses?** (:func:`parametrisation_error`)
+* **Can the prior's parametrisation express the clean poses?** (``parametrisation_error``)
   A latent prior (VPoser) fits ``z``, so the fit is limited to decoded poses; the angle between
   a test pose and ``to_body_pose(init_params(pose))`` bounds how close it can get.
 """

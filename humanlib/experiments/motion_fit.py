@@ -10,10 +10,10 @@ parametrisation, :class:`humanlib.priors.PosePrior`), root orientations and tran
         + \\lambda_s \\sum_j \\frac{\\|J_{t+1,j} - 2 J_{tj} + J_{t-1,j}\\|^2}{(1\\,\\mathrm{cm})^2}
         + \\lambda_\\theta E_\\theta(\\theta_t) \\Big] + \\lambda_\\beta \\|\\beta\\|^2
 
-(:func:`motion_energy`): a data term on the visible joints (mask ``m``), a smoothness term on
+(``humanlib.experiments.motion_fit.motion_energy``): a data term on the visible joints (mask ``m``), a smoothness term on
 the joints' acceleration (at 30 fps), the prior, and a shape regulariser. Joint
 positions come from forward kinematics of the regressed rest joints only
-(:class:`JointsForward`); the mesh is needed for the metric, not for the fit.
+(``humanlib.experiments.motion_fit.JointsForward``); the mesh is needed for the metric, not for the fit.
 
 All windows of a batch are optimised together by L-BFGS: the energy is a sum of independent
 per-window energies, so the batch only shares the line search.
@@ -40,7 +40,7 @@ CM = 0.01
 
 @dataclass
 class MotionFitConfig:
-    """Weights and optimiser settings of :func:`fit_motion`.
+    """Weights and optimiser settings of ``fit_motion``.
 
     Attributes:
         data_weight: ``lambda_d``, per cm^2 of joint residual.
@@ -131,7 +131,7 @@ def root_from_joints(observed: torch.Tensor, rest_joints: torch.Tensor) -> tuple
     """Root orientation and translation that place the rest hips and spine on the observed ones.
 
     Procrustes without scale (Kabsch): ``R = argmin sum_k ||R a_k - b_k||^2`` over the offsets
-    ``a_k`` (rest) and ``b_k`` (observed) of :data:`ROOT_FRAME_JOINTS` from the pelvis.
+    ``a_k`` (rest) and ``b_k`` (observed) of ``ROOT_FRAME_JOINTS`` from the pelvis.
 
     Args:
         observed: ``(N, 24, 3)`` observed joints.
@@ -210,10 +210,10 @@ def fit_motion(model, prior: PosePrior, joints: torch.Tensor, mask: torch.Tensor
         joints: ``(W, T, 24, 3)`` observed joints, metres.
         mask: ``(W, T, 24)`` 1 = observed, 0 = missing.
         init_body_pose: ``(W, T, 21, 3)`` starting body pose.
-        config: :class:`MotionFitConfig`.
+        config: ``humanlib.experiments.motion_fit.MotionFitConfig``.
 
     Returns:
-        :class:`MotionFitResult` on the model's device.
+        ``humanlib.experiments.motion_fit.MotionFitResult`` on the model's device.
     """
     config = config or MotionFitConfig()
     check_observation(joints, mask, init_body_pose)

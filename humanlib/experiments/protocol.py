@@ -8,14 +8,14 @@ step that does not involve fitting:
 =====================================  ==================================================
 step                                    function
 =====================================  ==================================================
-windows of a clip / of a corpus split   :func:`window_starts`, :func:`cut_windows`
-a fixed subset of windows               :func:`evenly_spaced`
-Gaussian noise on the axis-angle        :func:`add_pose_noise`
-Gaussian noise on the 3D joints         :func:`add_joint_noise`
-named occluded joint groups             :data:`OCCLUSION_GROUPS`, :func:`occlusion_mask`
-what the fitter sees                    :func:`make_observation` -> :class:`Observation`
-per-vertex error (cm)                   :func:`per_vertex_error`, :func:`sequence_vertices`
-joint-angle error (degrees)             :func:`joint_angle_error`
+windows of a clip / of a corpus split   ``window_starts``, ``cut_windows``
+a fixed subset of windows               ``humanlib.experiments.protocol.evenly_spaced``
+Gaussian noise on the axis-angle        ``add_pose_noise``
+Gaussian noise on the 3D joints         ``add_joint_noise``
+named occluded joint groups             ``OCCLUSION_GROUPS``, ``occlusion_mask``
+what the fitter sees                    ``make_observation`` -> ``Observation``
+per-vertex error (cm)                   ``per_vertex_error``, ``sequence_vertices``
+joint-angle error (degrees)             ``joint_angle_error``
 =====================================  ==================================================
 
 The observation is always a sequence of 3D joint positions (the 24 joints of the body
@@ -102,7 +102,7 @@ EXPERIMENT_CONDITIONS: dict[str, tuple[Condition, ...]] = {
 
 
 def condition_by_name(name: str) -> Condition:
-    """The condition called ``name`` among :data:`EXPERIMENT_CONDITIONS`."""
+    """The condition called ``name`` among ``EXPERIMENT_CONDITIONS``."""
     for conditions in EXPERIMENT_CONDITIONS.values():
         for c in conditions:
             if c.name == name:
@@ -192,7 +192,7 @@ def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length:
         fps: the clips' frame rate (recorded).
         stride: step between window starts (default ``length``).
         max_windows: keep this many windows, evenly spaced over all of them
-            (:func:`evenly_spaced`; the same subset on every run).
+            (``humanlib.experiments.protocol.evenly_spaced``; the same subset on every run).
 
     Raises:
         ValueError: no clip is as long as one window, or a clip has the wrong shape.
@@ -301,8 +301,8 @@ def make_observation(model, windows: Windows, condition: Condition, generator: t
 
     Args:
         model: the body model (clean bodies have the mean shape).
-        windows: clean :class:`Windows`.
-        condition: the :class:`Condition`.
+        windows: clean ``Windows``.
+        condition: the ``Condition``.
         generator: seeded random source (the only randomness of the protocol).
     """
     w, t = windows.poses.shape[:2]
@@ -412,7 +412,7 @@ def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, 
     None) with the clean ``windows`` (mean shape).
 
     Args:
-        reference: the clean windows' vertices from :func:`clean_vertices` (computed when None).
+        reference: the clean windows' vertices from ``humanlib.experiments.protocol.clean_vertices`` (computed when None).
     """
     w, t = windows.poses.shape[:2]
     if pred_poses.shape != windows.poses.shape or pred_transl.shape != windows.transl.shape:

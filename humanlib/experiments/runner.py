@@ -1,9 +1,9 @@
 """Running the experiments: priors by name, weights chosen on val, results files, the command line.
 
 ``humanlib experiment denoise`` and ``humanlib experiment occlusion`` run
-:func:`run_experiment`: for every data condition and window length they cut a fixed subset of
+``humanlib.experiments.runner.run_experiment``: for every data condition and window length they cut a fixed subset of
 test windows, corrupt them once (seeded), fit every prior to the *same* observation with
-:func:`humanlib.experiments.motion_fit.fit_motion` and write one row per
+``humanlib.experiments.motion_fit.fit_motion`` and write one row per
 (condition, window length, prior) to a JSON results file (plus a CSV copy) that records the
 command, git commit, machine, seed, sizes and timings.
 
@@ -47,7 +47,7 @@ PRIOR_NAMES: tuple[str, ...] = ("none", "gmm", "vposer", "posendf")
 #: Prior weights used when no val-tuned weights file is given (orders of magnitude only).
 DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.0, "posendf": 100.0}
 DEFAULT_SMOOTH_WEIGHT = 1.0
-#: Grids searched on val by :func:`tune_weights` (each prior's energy has its own scale).
+#: Grids searched on val by ``humanlib.experiments.runner.tune_weights`` (each prior's energy has its own scale).
 SMOOTH_GRID: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
 PRIOR_GRIDS: dict[str, tuple[float, ...]] = {
     "gmm": (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
@@ -61,7 +61,7 @@ TEST_FPS = 30.0
 
 
 def load_prior(name: str) -> PosePrior:
-    """The prior called ``name`` (one of :data:`PRIOR_NAMES`) on its committed file.
+    """The prior called ``name`` (one of ``PRIOR_NAMES``) on its committed file.
 
     Raises:
         ValueError: an unknown name.
@@ -211,7 +211,7 @@ def write_results(results: ResultsFile, path: str | Path) -> Path:
 
 
 def read_results(path: str | Path) -> ResultsFile:
-    """Read a file written by :func:`write_results`.
+    """Read a file written by ``humanlib.experiments.runner.write_results``.
 
     Raises:
         FileNotFoundError: no file (names the command that writes it).
@@ -268,11 +268,11 @@ def weights_for(condition: str, prior: str, choices: list[WeightChoice] | None) 
 
 @dataclass
 class ExperimentConfig:
-    """What :func:`run_experiment` runs.
+    """What ``humanlib.experiments.runner.run_experiment`` runs.
 
     Attributes:
-        experiment: ``"denoise"`` or ``"occlusion"`` (its conditions: :data:`EXPERIMENT_CONDITIONS`).
-        priors: prior names (:data:`PRIOR_NAMES`).
+        experiment: ``"denoise"`` or ``"occlusion"`` (its conditions: ``humanlib.experiments.protocol.EXPERIMENT_CONDITIONS``).
+        priors: prior names (``PRIOR_NAMES``).
         windows: window lengths in frames.
         frames_per_length: the fixed subset: ``frames_per_length // length`` windows of each
             length, evenly spaced over the split (None: every window).
@@ -356,18 +356,18 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     """Run one experiment (all its conditions, window lengths and priors).
 
     Args:
-        config: :class:`ExperimentConfig`.
+        config: ``humanlib.experiments.runner.ExperimentConfig``.
         model: body model (default: :func:`humanlib.body.load_body_model` on ``config.device``).
         clips: ``(name, poses, transl)`` per clip (default: the corpus split ``config.split``).
         fps: frame rate of ``clips`` (default: the corpus's).
-        weights: val-tuned :class:`WeightChoice` list (None: the defaults, recorded per row).
+        weights: val-tuned ``humanlib.experiments.runner.WeightChoice`` list (None: the defaults, recorded per row).
         weights_file: where ``weights`` came from (recorded).
         command: the command line (recorded).
-        priors: already loaded priors by name (default: :func:`load_priors`).
+        priors: already loaded priors by name (default: ``humanlib.experiments.runner.load_priors``).
         progress: optional ``callable(str)`` told about each finished cell.
 
     Returns:
-        :class:`ResultsFile`.
+        ``humanlib.experiments.runner.ResultsFile``.
     """
     started = time.perf_counter()
     start_stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -473,7 +473,7 @@ def val_clips_at(fps: float, split: str = "val") -> tuple[list[tuple[str, torch.
 
 @dataclass
 class TuneConfig:
-    """The val search of :func:`tune_weights`.
+    """The val search of ``humanlib.experiments.runner.tune_weights``.
 
     Attributes:
         priors: priors to tune ("none" is always run: it sets the smoothness weight).

@@ -100,7 +100,7 @@ def side_by_side(results: ResultsFile, ours: str, published: dict, column: str) 
 
 #: Table 5 of the talk, "Optimization" columns: per-vertex error (mm) of fitting to images.
 PUBLISHED_TABLE5_OPTIMIZATION: dict[str, float] = {"VPoser": 60.34, "GAN-S": 59.18, "Pose-NDF": 57.39}
-#: Written by ``humanlib smplify-eval --learned`` (:mod:`humanlib.fitting.jobs`).
+#: Written by ``humanlib smplify-eval --learned`` (``humanlib.fitting.jobs``).
 SMPLIFY_RESULTS = "smplify_ablation.json"
 
 
