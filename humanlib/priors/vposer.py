@@ -663,6 +663,8 @@ def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPos
             problems.append(f"{key} has shape {tuple(value.shape)}, the architecture expects {tuple(expected[key].shape)}")
     if problems:
         raise ValueError(f"{source} does not match the VPoser architecture {cfg}: " + "; ".join(problems))
+    if not isinstance(data["metadata"], dict):
+        raise ValueError(f"{source}: metadata is a {type(data['metadata']).__name__}, expected a dict")
     model.load_state_dict(state, strict=True)
     model.eval()
     return model, dict(data["metadata"])
