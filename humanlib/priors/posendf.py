@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from humanlib.paths import asset
 from humanlib.priors import PosePrior, check_body_pose
 from humanlib.rotations import axis_angle_to_quat, posendf_distance, quat_canonicalize
-from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, PARENTS, body_joint_parents
+from humanlib.skeleton import BODY_JOINTS, PARENTS, body_joint_parents
 
 CHECKPOINT_FORMAT = "humanlib-posendf-1"
 DEFAULT_CHECKPOINT = "priors/posendf_open.pt"

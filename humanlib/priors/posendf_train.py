@@ -457,19 +457,24 @@ def add_subcommand(subparsers) -> None:
                               description="Generate distance-labelled poses from the corpus and train Pose-NDF.")
     d, t = PoseNDFDataConfig(), PoseNDFTrainConfig()
     p.add_argument("--out", required=True, help="output folder (data.pt, last.pt, posendf.pt, history.json, curves.png)")
-    p.add_argument("--data", default=None, help="cache file of the generated data (default OUT/data.pt; share it between runs)")
+    p.add_argument("--data", default=None,
+                   help="cache file of the generated data (default OUT/data.pt; share it between runs)")
     p.add_argument("--steps", type=int, default=t.steps, help=f"optimisation steps (default {t.steps})")
     p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"samples per step (default {t.batch_size})")
     p.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
-    p.add_argument("--eikonal-weight", type=float, default=t.eikonal_weight, help=f"weight of L_eikonal, 0 = off (default {t.eikonal_weight})")
+    p.add_argument("--eikonal-weight", type=float, default=t.eikonal_weight,
+                   help=f"weight of L_eikonal, 0 = off (default {t.eikonal_weight})")
     p.add_argument("--metric", choices=("talk", "released"), default=d.metric, help="label distance (default talk)")
     p.add_argument("--k", type=int, default=0, help="neighbours averaged in the label (default 1 for talk, 5 for released)")
-    p.add_argument("--num-manifold", type=int, default=t.num_manifold, help=f"training poses forming the manifold (default {t.num_manifold})")
+    p.add_argument("--num-manifold", type=int, default=t.num_manifold,
+                   help=f"training poses forming the manifold (default {t.num_manifold})")
     p.add_argument("--num-noisy", type=int, default=d.num_noisy, help=f"noisy training samples (default {d.num_noisy})")
     p.add_argument("--num-clean", type=int, default=d.num_clean, help=f"clean samples with d = 0 (default {d.num_clean})")
     p.add_argument("--num-val", type=int, default=t.num_val, help=f"noisy validation samples (default {t.num_val})")
-    p.add_argument("--val-every", type=int, default=t.val_every, help=f"steps between validations/checkpoints (default {t.val_every})")
-    p.add_argument("--shifted-parents", action="store_true", help="use the released code's off-by-one parent table (for comparison)")
+    p.add_argument("--val-every", type=int, default=t.val_every,
+                   help=f"steps between validations/checkpoints (default {t.val_every})")
+    p.add_argument("--shifted-parents", action="store_true",
+                   help="use the released code's off-by-one parent table (for comparison)")
     p.add_argument("--seed", type=int, default=t.seed, help="random seed")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
