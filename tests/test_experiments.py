@@ -417,3 +417,16 @@ def test_merge_keeps_other_priors_and_records_their_run(small_results):
     other.metadata.seed = 1
     with pytest.raises(ValueError, match="another seed"):
         runner.merge_results(small_results, other)
+
+
+def test_pose_space_wrapper_uses_the_63_numbers_and_the_energy():
+    class Latent(QuadraticPrior):
+        def init_params(self, body_pose):
+            return body_pose.reshape(body_pose.shape[0], -1)[:, :5]
+
+    poses = torch.randn(3, 21, 3)
+    wrapped = runner.PoseSpacePrior(Latent(), "latent-pose")
+    params = wrapped.init_params(poses)
+    assert params.shape == (3, 63) and wrapped.name == "latent-pose"
+    torch.testing.assert_close(wrapped.to_body_pose(params), poses)
+    torch.testing.assert_close(wrapped.params_energy(params), poses.square().sum(dim=(1, 2)))

@@ -43,21 +43,44 @@ from humanlib.experiments.protocol import (
 )
 from humanlib.priors import NoPrior, PosePrior
 
-PRIOR_NAMES: tuple[str, ...] = ("none", "gmm", "vposer", "posendf")
+PRIOR_NAMES: tuple[str, ...] = ("none", "gmm", "vposer", "vposer-pose", "posendf")
 #: Prior weights used when no val-tuned weights file is given (orders of magnitude only).
-DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.0, "posendf": 100.0}
+DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.0, "vposer-pose": 1.0,
+                                           "posendf": 100.0}
 DEFAULT_SMOOTH_WEIGHT = 1.0
 #: Grids searched on val by ``humanlib.experiments.runner.tune_weights`` (each prior's energy has its own scale).
 SMOOTH_GRID: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
 PRIOR_GRIDS: dict[str, tuple[float, ...]] = {
     "gmm": (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
     "vposer": (0.01, 0.1, 1.0, 10.0, 100.0),
+    "vposer-pose": (0.01, 0.1, 1.0, 10.0, 100.0),
     "posendf": (100.0, 1000.0, 10000.0, 100000.0),
 }
 RESULTS_FORMAT = "humanlib-experiment-results-1"
 WEIGHTS_FORMAT = "humanlib-experiment-weights-1"
 #: The val split is stored at 10 fps; tuning resamples it to the test split's rate.
 TEST_FPS = 30.0
+
+
+class PoseSpacePrior(PosePrior):
+    """Any prior used in pose space: the fit optimises the 63 axis-angle numbers and adds
+    ``energy(body_pose)``, whatever parametrisation the wrapped prior would choose.
+
+    ``"vposer-pose"`` is VPoser this way, with the energy ``||mu(theta)||^2`` of its encoder
+    mean: the fit is no longer restricted to poses the decoder can produce.
+    """
+
+    def __init__(self, prior: PosePrior, name: str) -> None:
+        self.prior = prior
+        self.name = name
+
+    def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
+        return self.prior.energy(body_pose)
+
+    def to(self, *args, **kwargs) -> PoseSpacePrior:
+        if hasattr(self.prior, "to"):
+            self.prior.to(*args, **kwargs)
+        return self
 
 
 def load_prior(name: str) -> PosePrior:
@@ -77,6 +100,10 @@ def load_prior(name: str) -> PosePrior:
         from humanlib.priors.vposer import VPoserPrior
 
         return VPoserPrior()
+    if name == "vposer-pose":
+        from humanlib.priors.vposer import VPoserPrior
+
+        return PoseSpacePrior(VPoserPrior(), "vposer-pose")
     if name == "posendf":
         from humanlib.priors.posendf import PoseNDFPrior
 
@@ -682,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
-    "DEFAULT_PRIOR_WEIGHTS", "PRIOR_GRIDS", "PRIOR_NAMES", "ExperimentConfig", "ResultRow", "ResultsFile",
+    "DEFAULT_PRIOR_WEIGHTS", "PRIOR_GRIDS", "PRIOR_NAMES", "ExperimentConfig", "PoseSpacePrior", "ResultRow", "ResultsFile",
     "RunMetadata", "TuneConfig", "WeightChoice", "add_subcommand", "git_commit", "load_prior", "load_priors",
     "machine_description", "merge_results", "parse_priors", "read_results", "read_weights", "run_experiment", "tune_weights",
     "val_clips_at", "weights_for", "write_results",

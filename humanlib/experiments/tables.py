@@ -34,8 +34,9 @@ PUBLISHED_TABLE4: dict[str, dict[str, tuple[float, float, float]]] = {
 }
 
 #: Table rows: our prior name -> the label (HuMoR has no row of ours: see HUMOR_NOTE).
-ROW_LABELS: dict[str, str] = {"none": "none (smoothness only)", "gmm": "GMM", "vposer": "VPoser",
-                              "humor": "HuMoR", "posendf": "Pose-NDF"}
+ROW_LABELS: dict[str, str] = {"none": "none (smoothness only)", "gmm": "GMM", "vposer": "VPoser (fit in z)",
+                              "vposer-pose": "VPoser (pose space, ‖μ(θ)‖²)", "humor": "HuMoR",
+                              "posendf": "Pose-NDF"}
 HUMOR_NOTE = "out of scope (a motion model, not a pose prior)"
 
 
