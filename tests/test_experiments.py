@@ -413,6 +413,11 @@ def test_merge_keeps_other_priors_and_records_their_run(small_results):
     merged = runner.merge_results(small_results, new)
     assert len(merged.rows) == len(small_results.rows)
     assert merged.metadata.previous_runs[0]["priors"] == ["none"] and merged.metadata.command == "second run"
+    third = copy.deepcopy(small_results)
+    third.rows = [r for r in third.rows if r.prior == "none"]
+    third.metadata.command = "third run"
+    again = runner.merge_results(merged, third)  # gmm rows come from the second run, not the first
+    assert [(r["command"], r["priors"]) for r in again.metadata.previous_runs] == [("second run", ["gmm"])]
     other = copy.deepcopy(new)
     other.metadata.seed = 1
     with pytest.raises(ValueError, match="another seed"):

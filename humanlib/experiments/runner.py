@@ -469,10 +469,17 @@ def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
     ran = {r.prior for r in new.rows}
     kept = [r for r in old.rows if r.prior not in ran]
     if kept:
-        m_new.previous_runs = m_old.previous_runs + [{
-            "command": m_old.command, "git_commit": m_old.git_commit, "machine": m_old.machine,
-            "started_utc": m_old.started_utc, "seconds": m_old.seconds, "weights_file": m_old.weights_file,
-            "priors": sorted({r.prior for r in kept})}]
+        kept_priors = {r.prior for r in kept}
+        earlier = []  # runs before ``old``'s own, with the priors of theirs still in the file
+        for run in m_old.previous_runs:
+            priors = sorted(set(run["priors"]) & kept_priors)
+            if priors:
+                earlier.append({**run, "priors": priors})
+        own = kept_priors - {p for run in earlier for p in run["priors"]}
+        own_run = [{"command": m_old.command, "git_commit": m_old.git_commit, "machine": m_old.machine,
+                    "started_utc": m_old.started_utc, "seconds": m_old.seconds, "weights_file": m_old.weights_file,
+                    "priors": sorted(own)}] if own else []
+        m_new.previous_runs = earlier + own_run
         m_new.missing_priors = {k: v for k, v in {**m_old.missing_priors, **m_new.missing_priors}.items()
                                 if k not in ran}
     return ResultsFile(m_new, kept + new.rows)
