@@ -435,3 +435,8 @@ def test_pose_space_wrapper_uses_the_63_numbers_and_the_energy():
     assert params.shape == (3, 63) and wrapped.name == "latent-pose"
     torch.testing.assert_close(wrapped.to_body_pose(params), poses)
     torch.testing.assert_close(wrapped.params_energy(params), poses.square().sum(dim=(1, 2)))
+
+
+def test_runs_text_names_the_command_and_priors(small_results):
+    text = tables.runs_text(small_results)
+    assert text.startswith("pytest\n    priors gmm, none;") and "seed 0" in text

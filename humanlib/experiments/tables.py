@@ -133,6 +133,22 @@ def fitting_table(results_dir: str | Path) -> str:
     return markdown_table(header, rows) + note
 
 
+def runs_text(results: ResultsFile) -> str:
+    """The command(s) that wrote a results file, one per run (priors merged later with ``--merge``
+    are listed with their own run), with commit, time, machine, window counts and seed."""
+    meta = results.metadata
+    earlier = {p for run in meta.previous_runs for p in run["priors"]}
+    last = {"command": meta.command, "git_commit": meta.git_commit, "machine": meta.machine,
+            "seconds": meta.seconds, "priors": sorted({r.prior for r in results.rows} - earlier)}
+    lines = []
+    for run in meta.previous_runs + [last]:
+        lines.append(f"{run['command']}\n    priors {', '.join(run['priors'])}; commit {run['git_commit'][:12]}; "
+                     f"{run['seconds']:.0f} s on {run['machine']}")
+    lines.append(f"windows per length: { {k: len(v) for k, v in meta.windows.items()} }; seed {meta.seed}")
+    lines += [f"not run: {name} ({reason.split(';')[0]})" for name, reason in meta.missing_priors.items()]
+    return "\n".join(lines)
+
+
 def experiment_tables(folder: str | Path) -> str:
     """Every table of the chapter as one markdown text (what ``humanlib experiment tables`` prints)."""
     folder = Path(folder)
@@ -145,12 +161,11 @@ def experiment_tables(folder: str | Path) -> str:
             res = read_results(path)
             parts.append(f"Ours (open body, open corpus test split), per-vertex error in cm:\n\n{results_table(res)}\n\n"
                          f"Ours, joint-angle error in degrees:\n\n{results_table(res, 'joint_angle_deg')}\n\n"
-                         f"command: `{res.metadata.command}`; machine: {res.metadata.machine}; "
-                         f"commit {res.metadata.git_commit}; {res.metadata.seconds:.0f} s\n")
+                         f"```\n{runs_text(res)}\n```\n")
         else:
             parts.append(f"(no {path} yet)\n")
     return "\n".join(parts)
 
 
 __all__ = ["HUMOR_NOTE", "PUBLISHED_TABLE5_OPTIMIZATION", "fitting_table", "markdown_table", "PUBLISHED_TABLE3", "PUBLISHED_TABLE4", "ROW_LABELS", "experiment_tables",
-           "published_table", "results_table", "side_by_side"]
+           "published_table", "results_table", "runs_text", "side_by_side"]
