@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 import yaml
@@ -15,7 +16,8 @@ from conftest import REPO
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # The Colab cell installs from the repository the book's launch buttons point at.
 REPOSITORY = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
-INSTALL_SOURCE = f"humanlib @ git+{REPOSITORY}"
+sys.path.insert(0, str(REPO / "tools"))
+from set_colab_cell import colab_cell_source  # noqa: E402
 
 
 def _toc_files() -> list[str]:
@@ -59,10 +61,12 @@ def test_every_notebook_is_in_the_toc_and_every_toc_entry_exists():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_first_code_cell_installs_the_course_on_colab(path):
+    """The Colab cell fetches the repository of the launch buttons and installs it; no torch pin."""
     code = [c for c in _cells(path) if c["cell_type"] == "code"]
     first = _source(code[0])
-    assert '"google.colab" in sys.modules' in first, f"{path.name}: the first code cell is not the Colab cell"
-    assert f'%pip install -q "{INSTALL_SOURCE}"' in first, f"{path.name}: installs from another place"
+    assert first == colab_cell_source(), f"{path.name}: the first code cell is not the course's Colab cell " \
+        "(write it with tools/set_colab_cell.py)"
+    assert '"google.colab" in sys.modules' in first and f"git clone -q --depth 1 {REPOSITORY} " in first
     assert not re.search(r"torch\s*[=<>~]", first), f"{path.name}: the Colab cell must not pin torch"
 
 
