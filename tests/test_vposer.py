@@ -273,7 +273,6 @@ def test_gradcheck_through_the_decoder_in_float64():
 # ------------------------------------------------------------------------------------ training
 
 
-@pytest.mark.slow
 def test_tiny_training_run_lowers_the_loss():
     cfg = tv.TrainConfig(epochs=4, batch_size=64, lr=3e-3, model=SMALL, early_stop_patience=10)
     model0 = small_model()
