@@ -440,3 +440,44 @@ def test_pose_space_wrapper_uses_the_63_numbers_and_the_energy():
 def test_runs_text_names_the_command_and_priors(small_results):
     text = tables.runs_text(small_results)
     assert text.startswith("pytest\n    priors gmm, none;") and "seed 0" in text
+
+
+def test_mesh_animation_on_the_open_body_is_light():
+    """Two bodies and one joints-only observation, played over 30 frames: frames, traces, size."""
+    from humanlib.body import load_body_model
+    from humanlib.experiments import figures
+
+    body = load_body_model()
+    gen = torch.Generator().manual_seed(0)
+    num_frames, step = 30, 3
+    poses = 0.2 * torch.randn(num_frames, 24, 3, generator=gen)
+    transl = torch.linspace(0, 1, num_frames)[:, None] * torch.tensor([0.0, 0.0, 0.5])
+    clean = protocol.sequence_vertices(body, poses, transl)
+    fitted = protocol.sequence_vertices(body, poses + 0.05 * torch.randn(poses.shape, generator=gen), transl)
+    joints = protocol.body_joints_of(body, poses, transl) + 0.04 * torch.randn(num_frames, 24, 3, generator=gen)
+    fig = figures.mesh_animation({"clean": clean, "observed": joints, "fit": fitted}, body.faces, step=step, cell=0.04)
+    assert len(fig.frames) == len(range(0, num_frames, step)) == len(fig.layout.sliders[0].steps)
+    assert all(len(f.data) == 3 for f in fig.frames) and len(fig.data) == 3
+    assert [t.type for t in fig.frames[-1].data] == ["mesh3d", "scatter3d", "mesh3d"]
+    mesh = fig.frames[-1].data[2]
+    xyz = np.stack([np.asarray(mesh.x), np.asarray(mesh.y), np.asarray(mesh.z)], 1)
+    assert np.isfinite(xyz).all() and 100 < len(xyz) < body.v_template.shape[0] // 5
+    assert mesh.i is None and int(np.max(fig.data[2].i)) < len(xyz) == len(fig.data[2].x)  # faces stored once
+    # the two bodies stand side by side: the fit is one spacing (0.9 m) right of the clean body on average
+    clean_x = np.asarray(fig.frames[-1].data[0].x).mean()
+    assert abs(xyz[:, 0].mean() - clean_x - 2 * 0.9) < 0.1
+    assert len(fig.to_json()) < 1_500_000
+
+
+def test_mesh_animation_rejects_bad_shapes():
+    from humanlib.experiments import figures
+
+    faces = torch.tensor([[0, 1, 2], [1, 2, 3]])
+    with pytest.raises(ValueError, match="at least one"):
+        figures.mesh_animation({}, faces)
+    with pytest.raises(ValueError, match="one length"):
+        figures.mesh_animation({"a": torch.zeros(5, 4, 3), "b": torch.zeros(6, 4, 3)}, faces)
+    with pytest.raises(ValueError, match="mesh sequence"):
+        figures.mesh_animation({"a": torch.zeros(5, 24, 3)}, faces)
+    with pytest.raises(ValueError, match="faces"):
+        figures.mesh_animation({"a": torch.zeros(5, 4, 3)}, torch.zeros(0, 3, dtype=torch.long))
