@@ -68,7 +68,8 @@ class TrainConfig:
         max_train_frames: Use a random subset of this many training poses (None: all).
         max_val_frames: Use a random subset of this many validation poses (None: all).
         model: The architecture.
-        loss: The loss weights (:meth:`VPoserLossConfig.talk` or :meth:`VPoserLossConfig.released`).
+        loss: The loss weights (:meth:`~humanlib.priors.vposer.VPoserLossConfig.talk` or
+            :meth:`~humanlib.priors.vposer.VPoserLossConfig.released`).
     """
 
     epochs: int = 100
