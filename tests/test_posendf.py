@@ -9,6 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from humanlib import cli
 from humanlib.priors import PosePrior
 from humanlib.priors.posendf import (
     PoseNDF,
@@ -417,15 +418,15 @@ def test_cli_train_resume_and_eval(tmp_path, monkeypatch):
     out = tmp_path / "run"
     args = ["train-posendf", "--out", str(out), "--steps", "6", "--batch-size", "8", "--num-manifold", "100",
             "--num-noisy", "60", "--num-clean", "20", "--num-val", "30", "--val-every", "3", "--no-progress"]
-    assert posendf_train.main(args) == 0
+    assert cli.main(args) == 0
     for name in ("data.pt", "last.pt", "posendf.pt", "history.json", "curves.png"):
         assert (out / name).is_file(), name
     meta = load_posendf(out / "posendf.pt").metadata
     assert meta["command"].startswith("humanlib train-posendf") and meta["label_metric"] == "talk"
-    assert posendf_train.main(args + ["--resume", "--steps", "9"]) == 0
+    assert cli.main(args + ["--resume", "--steps", "9"]) == 0
     assert json.loads((out / "history.json").read_text())[-1]["step"] == 9
     metrics = tmp_path / "m.json"
-    assert posendf_train.main(["eval-posendf", "--checkpoint", str(out / "posendf.pt"), "--data", str(out / "data.pt"),
+    assert cli.main(["eval-posendf", "--checkpoint", str(out / "posendf.pt"), "--data", str(out / "data.pt"),
                                "--out", str(metrics), "--num-generate", "10", "--bench-poses", "10"]) == 0
     result = json.loads(metrics.read_text())
     assert set(result["field"]["mae_by_sigma"]) == {"0.01", "0.05", "0.1", "0.25", "0.5"}

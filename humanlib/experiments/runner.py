@@ -704,17 +704,6 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     b.set_defaults(func=_run_tables_cli)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m humanlib.experiments.runner experiment ...`` (the same as ``humanlib experiment ...``)."""
-    parser = argparse.ArgumentParser(prog="humanlib")
-    add_subcommand(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
-
-
 __all__ = [
     "DEFAULT_PRIOR_WEIGHTS", "PRIOR_GRIDS", "PRIOR_NAMES", "ExperimentConfig", "PoseSpacePrior", "ResultRow", "ResultsFile",
     "RunMetadata", "TuneConfig", "WeightChoice", "add_subcommand", "git_commit", "load_prior", "load_priors",

@@ -491,18 +491,3 @@ def add_subcommand(subparsers) -> None:
     e.add_argument("--num-generate", type=int, default=500, help="poses projected for convergence/diversity (default 500)")
     e.add_argument("--bench-poses", type=int, default=1000, help="poses in the projection timing (default 1000)")
     e.set_defaults(func=_eval_command)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m humanlib.priors.posendf_train train-posendf ...`` (same as ``humanlib train-posendf``)."""
-    parser = argparse.ArgumentParser(prog="humanlib")
-    add_subcommand(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return 2
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -522,15 +522,3 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     e.set_defaults(func=_run_eval)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m humanlib.priors.train_vposer train-vposer ...``: the same subcommands without ``humanlib.cli``."""
-    parser = argparse.ArgumentParser(prog="humanlib", description="VPoser training and evaluation")
-    add_subcommand(parser.add_subparsers(title="commands", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

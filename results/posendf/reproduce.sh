@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces the Pose-NDF checkpoint and every number of notebooks/06_posendf.ipynb that is
 # read from this folder. Run from the repository root. One CPU thread per job, one job at a time.
-# `humanlib train-posendf` is the same as `python -m humanlib.priors.posendf_train train-posendf`.
+# `humanlib train-posendf` is the same as `python -m humanlib train-posendf`.
 set -euo pipefail
-H="${H:-.venv/bin/python -m humanlib.priors.posendf_train}"
+H="${H:-.venv/bin/python -m humanlib}"
 RUNS="${RUNS:-/tmp/posendf_runs}"   # large files (data.pt, last.pt) stay outside the repository
 
 # 1. the committed checkpoint: data (20k manifold poses, 60k noisy + 20k clean, 5k val) + training
