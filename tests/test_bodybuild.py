@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from humanlib import body, bodybuild, paths, skeleton
-from humanlib.body import forward_kinematics, linear_blend_skinning, load_body_model, pose_blend_shapes, pose_feature, regress_joints
+from humanlib.body import forward_kinematics, load_body_model, pose_blend_shapes, pose_feature, regress_joints
 from humanlib.rotations import axis_angle_to_rotmat
 
 

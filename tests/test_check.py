@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
-import pytest
 from test_body import synthetic_smpl_arrays
 
 from humanlib import cli

@@ -86,7 +86,6 @@ class TinyBody:
         self.faces = torch.zeros(0, 3, dtype=torch.long)
 
     def __call__(self, betas, pose, transl):
-        b = pose.shape[0]
         scale = (1 + 0.05 * betas[:, 0])[:, None, None]
         rest = self.rest.to(pose) * scale
         joint_of = self.rest.to(pose)[self.owner]

@@ -281,7 +281,7 @@ class Observation:
 def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torch.Tensor | None = None) -> torch.Tensor:
     """Posed 3D joints ``(..., 24, 3)`` of poses ``(..., 24, 3)``, translations ``(..., 3)`` and
     shapes ``(..., K)`` (None: mean shape), by forward kinematics only (no mesh), without gradients."""
-    from humanlib.body import forward_kinematics, regress_joints, shape_blend_shapes
+    from humanlib.body import forward_kinematics, regress_joints
 
     lead = poses.shape[:-2]
     flat_p = poses.reshape(-1, NUM_JOINTS, 3).to(model.v_template.dtype)
