@@ -50,21 +50,21 @@ class Plan:
     """
 
     forward_batches: tuple[int, ...] = (1, 64, 1024)
-    forward_budget_s: float = 3.0
+    forward_budget_s: float = 5.0
     warmup: int = 1
-    min_repeats: int = 5
+    min_repeats: int = 7
     max_repeats: int = 100
-    heavy_repeats: int = 3
+    heavy_repeats: int = 5
     smplify_batches: tuple[int, ...] = (1, 16, 64)
     smplify_priors: tuple[str, ...] = ("none", "gmm-min", "vposer", "posendf")
     smplify_iterations: int = 30
-    knn_queries: int = 1024
+    knn_queries: int = 2048
     knn_manifold: int = 20_000
-    posendf_steps: int = 20
+    posendf_steps: int = 50
     posendf_batch: int = 256
     projection_poses: int = 1000
     projection_steps: int = 100
-    vposer_steps: int = 20
+    vposer_steps: int = 50
     vposer_batch: int = 256
     codec_batch: int = 1024
 
@@ -229,7 +229,7 @@ def bench_smplify(plan: Plan) -> dict:
             print(f"  smplify {name:<8} B={b:<3} {timing.median_s:7.2f} s  {rows[-1]['fps']:7.2f} frames/s", flush=True)
     section = _section("smplify", rows, started, load_before)
     section["iterations"] = plan.smplify_iterations
-    section["synthetic"] = "corpus test-split poses, SyntheticConfig() defaults (known cameras, 5 px noise, 10 % missing joints)"
+    section["synthetic"] = "corpus test-split poses; `SyntheticConfig` defaults: known cameras, 5 px noise, 10 % missing joints"
     return section
 
 
@@ -261,7 +261,7 @@ def bench_posendf(plan: Plan) -> dict:
         labels.append(knn_pose_distance(queries, manifold, k=1, metric="talk").distance)
 
     timing = _heavy(label, plan)
-    rows.append({"task": "knn_labelling", "setting": f"{plan.knn_queries} noisy poses vs {len(manifold)} manifold poses, "
+    rows.append({"task": "knn_labelling", "setting": f"{plan.knn_queries:,} noisy poses vs {len(manifold):,} manifold poses, "
                  "exact search, talk metric", "timing": timing.as_dict(), "seconds": timing.median_s,
                  "throughput": plan.knn_queries / timing.median_s, "unit": "poses/s",
                  "ns_per_pair": 1e9 * timing.median_s / (plan.knn_queries * len(manifold))})
@@ -293,7 +293,7 @@ def bench_posendf(plan: Plan) -> dict:
         start_poses = perturb_quats(manifold[torch.randint(len(manifold), (plan.projection_poses,), generator=g)], sigmas, g)[0]
     proj = ProjectionConfig(max_steps=plan.projection_steps, tolerance=0.0, record_trajectory=False)
     timing = _heavy(lambda: project(model, start_poses, proj), plan)
-    rows.append({"task": "projection", "setting": f"{plan.projection_poses} poses x {plan.projection_steps} steps "
+    rows.append({"task": "projection", "setting": f"{plan.projection_poses:,} poses x {plan.projection_steps} steps "
                  "(tolerance 0: every step taken)", "weights": weights, "timing": timing.as_dict(),
                  "seconds": timing.median_s, "throughput": plan.projection_poses / timing.median_s, "unit": "poses/s",
                  "poses": plan.projection_poses, "steps": plan.projection_steps})
@@ -347,7 +347,7 @@ def bench_vposer(plan: Plan) -> dict:
         with torch.no_grad():
             timing = time_call(fn, 1.0, plan.min_repeats, plan.max_repeats, plan.warmup)
         what = "axis-angle -> latent mean" if task == "encode" else "latent -> rotation matrices -> axis-angle"
-        rows.append({"task": task, "setting": f"{plan.codec_batch} poses per call, {what}", "weights": weights,
+        rows.append({"task": task, "setting": f"{plan.codec_batch:,} poses per call, {what}", "weights": weights,
                      "timing": timing.as_dict(), "seconds": timing.median_s,
                      "throughput": plan.codec_batch / timing.median_s, "unit": "poses/s"})
         print(f"  vposer {task} {rows[-1]['throughput']:10.0f} poses/s", flush=True)
