@@ -105,7 +105,9 @@ def pose_blend_shapes(feature: torch.Tensor, posedirs: torch.Tensor) -> torch.Te
     Returns:
         (B, V, 3) per-vertex offsets in the rest pose.
     """
-    return torch.einsum("bp,vcp->bvc", feature, posedirs)
+    num_vertices, _, num_features = posedirs.shape
+    # One (B, P) x (P, 3V) matrix product: faster than the equivalent einsum on the CPU.
+    return (feature @ posedirs.reshape(3 * num_vertices, num_features).T).reshape(-1, num_vertices, 3)
 
 
 def forward_kinematics(
@@ -157,8 +159,14 @@ def linear_blend_skinning(
     Returns:
         (B, V, 3) posed vertices.
     """
-    blended = torch.einsum("vj,bjrc->bvrc", weights, transforms[..., :3, :])
-    return (blended[..., :3] @ vertices.unsqueeze(-1)).squeeze(-1) + blended[..., 3]
+    batch, num_joints = transforms.shape[:2]
+    # Blend the 3x4 top rows of the transforms per vertex with one matrix product, then apply
+    # them column by column (fused multiply-adds) instead of B*V tiny 3x3 products.
+    blended = (weights @ transforms[..., :3, :].reshape(batch, num_joints, 12)).reshape(batch, -1, 3, 4)
+    posed = blended[..., 3]
+    for axis in range(3):
+        posed = torch.addcmul(posed, blended[..., axis], vertices[..., axis : axis + 1])
+    return posed
 
 
 # --------------------------------------------------------------------------- the module
@@ -200,7 +208,8 @@ class BodyModel(nn.Module):
         num_joints = len(parents)
         f32 = torch.float32
         self.register_buffer("v_template", torch.as_tensor(np.asarray(arrays["v_template"]), dtype=f32))
-        shapedirs = np.asarray(arrays["shapedirs"])[:, :, :num_betas]
+        # contiguous: a slice of a 300-column padded basis would keep (and stride through) all of it
+        shapedirs = np.ascontiguousarray(np.asarray(arrays["shapedirs"])[:, :, :num_betas])
         self.register_buffer("shapedirs", torch.as_tensor(shapedirs, dtype=f32))
         posedirs = np.asarray(arrays["posedirs"]).reshape(len(arrays["v_template"]), 3, -1)
         self.register_buffer("posedirs", torch.as_tensor(posedirs, dtype=f32))
