@@ -75,15 +75,31 @@ def mesh_trace(vertices, decimation: Decimation, color=None, colorscale: str = "
     return go.Mesh3d(**kwargs)
 
 
-def skeleton_trace(joints, parents: tuple[int, ...] = PARENTS, color: str = "crimson", name: str = "skeleton") -> go.Scatter3d:
-    """Joints as markers and bones (joint to parent) as lines."""
-    j = np.round(_np(joints), 4)
+def bone_polyline(joints, parents: tuple[int, ...] = PARENTS, offset=(0.0, 0.0, 0.0)) -> tuple[list, list, list]:
+    """Coordinates drawing every bone (parent to joint) as one plotly line, ``None`` between bones.
+
+    Args:
+        joints: (J, 3) joint positions (tensor or array), in SMPL's axes.
+        parents: parent of each joint, -1 for the root.
+        offset: (3,) added to every joint (to place several skeletons side by side).
+
+    Returns:
+        x, y, z lists (floats, ``None`` breaks) in the axes of ``joints``; a caller that plots
+        with another axis up reorders the three lists.
+    """
+    j = _np(joints) + np.asarray(offset, dtype=np.float64)
     xs, ys, zs = [], [], []
     for k, p in enumerate(parents):
         if p >= 0:
-            xs += [j[p, 0], j[k, 0], None]
-            ys += [j[p, 1], j[k, 1], None]
-            zs += [j[p, 2], j[k, 2], None]
+            xs += [float(j[p, 0]), float(j[k, 0]), None]
+            ys += [float(j[p, 1]), float(j[k, 1]), None]
+            zs += [float(j[p, 2]), float(j[k, 2]), None]
+    return xs, ys, zs
+
+
+def skeleton_trace(joints, parents: tuple[int, ...] = PARENTS, color: str = "crimson", name: str = "skeleton") -> go.Scatter3d:
+    """Joints as markers and bones (joint to parent) as lines."""
+    xs, ys, zs = bone_polyline(np.round(_np(joints), 4), parents)
     lines = go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", line=dict(color=color, width=5), name=name, hoverinfo="skip")
     return lines
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from humanlib.bodyplot import bone_polyline
 from humanlib.skeleton import NUM_JOINTS, PARENTS
 
 
@@ -13,13 +14,8 @@ def _bone_polyline(joints: np.ndarray) -> tuple[list, list, list]:
 
     Plot axes: x = SMPL x (the body's left), y = SMPL z (forward), z = SMPL y (up).
     """
-    xs, ys, zs = [], [], []
-    for j in range(1, NUM_JOINTS):
-        p = PARENTS[j]
-        xs += [float(joints[p, 0]), float(joints[j, 0]), None]
-        ys += [float(joints[p, 2]), float(joints[j, 2]), None]
-        zs += [float(joints[p, 1]), float(joints[j, 1]), None]
-    return xs, ys, zs
+    x, y, z = bone_polyline(joints)
+    return x, z, y
 
 
 def skeleton_animation(joints: np.ndarray, fps: float, title: str = "", max_frames: int = 120) -> go.Figure:

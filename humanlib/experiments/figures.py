@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import torch
 
-from humanlib.skeleton import NUM_JOINTS, PARENTS
+from humanlib.bodyplot import bone_polyline
+from humanlib.skeleton import NUM_JOINTS
 
 COLOURS = ("#444444", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 
 
 def _bone_lines(joints: torch.Tensor, shift: float) -> tuple[list, list, list]:
-    """x, y, z lists of all bones of one skeleton ``(24, 3)`` (None between bones)."""
-    xs, ys, zs = [], [], []
-    for k in range(1, NUM_JOINTS):
-        for j in (PARENTS[k], k):
-            xs.append(float(joints[j, 0]) + shift)
-            ys.append(float(joints[j, 1]))
-            zs.append(float(joints[j, 2]))
-        xs.append(None)
-        ys.append(None)
-        zs.append(None)
-    return xs, ys, zs
+    """x, y, z lists of all bones of one skeleton ``(24, 3)``, shifted by ``shift`` along x."""
+    return bone_polyline(joints, offset=(shift, 0.0, 0.0))
+
+
+def _animation_controls(keep: list[int], duration: float) -> dict:
+    """Play/pause buttons and a frame slider for frames named ``str(t)`` for ``t`` in ``keep``."""
+    return dict(
+        updatemenus=[dict(type="buttons", x=0.05, y=0.05, buttons=[
+            dict(label="play", method="animate",
+                 args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True)]),
+            dict(label="pause", method="animate", args=[[None], dict(mode="immediate")])])],
+        sliders=[dict(x=0.2, len=0.75, y=0.05, currentvalue=dict(prefix="frame "), steps=[
+            dict(label=str(t), method="animate", args=[[str(t)], dict(mode="immediate", frame=dict(redraw=True))])
+            for t in keep])],
+    )
 
 
 def skeleton_animation(sequences: dict[str, torch.Tensor], fps: float = 30.0, step: int = 3,
@@ -79,13 +84,7 @@ def skeleton_animation(sequences: dict[str, torch.Tensor], fps: float = 30.0, st
                    xaxis=dict(range=[float(lo[0]) - 0.3, float(hi[0]) + 0.3], title="x (m)"),
                    yaxis=dict(range=[float(lo[1]) - 0.1, float(hi[1]) + 0.1], title="y (m)"),
                    zaxis=dict(range=[float(lo[2]) - 0.3, float(hi[2]) + 0.3], title="z (m)")),
-        updatemenus=[dict(type="buttons", x=0.05, y=0.05, buttons=[
-            dict(label="play", method="animate",
-                 args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True)]),
-            dict(label="pause", method="animate", args=[[None], dict(mode="immediate")])])],
-        sliders=[dict(x=0.2, len=0.75, y=0.05, currentvalue=dict(prefix="frame "), steps=[
-            dict(label=str(t), method="animate", args=[[str(t)], dict(mode="immediate", frame=dict(redraw=True))])
-            for t in keep])],
+        **_animation_controls(keep, duration),
     )
     return fig
 
@@ -167,13 +166,7 @@ def mesh_animation(sequences: dict[str, torch.Tensor], faces, fps: float = 30.0,
         scene=dict(aspectmode="manual", aspectratio=dict(x=1.0, y=float(size[1] / size[0]), z=float(size[2] / size[0])),
                    xaxis=dict(range=[float(lo[0]), float(hi[0])]), yaxis=dict(range=[float(lo[1]), float(hi[1])]),
                    zaxis=dict(range=[float(lo[2]), float(hi[2])])),
-        updatemenus=[dict(type="buttons", x=0.05, y=0.05, buttons=[
-            dict(label="play", method="animate",
-                 args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True)]),
-            dict(label="pause", method="animate", args=[[None], dict(mode="immediate")])])],
-        sliders=[dict(x=0.2, len=0.75, y=0.05, currentvalue=dict(prefix="frame "), steps=[
-            dict(label=str(t), method="animate", args=[[str(t)], dict(mode="immediate", frame=dict(redraw=True))])
-            for t in keep])],
+        **_animation_controls(keep, duration),
     )
     return fig
 

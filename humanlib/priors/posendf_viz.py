@@ -11,8 +11,9 @@ import plotly.graph_objects as go
 import torch
 from torch import Tensor
 
+from humanlib.bodyplot import bone_polyline
 from humanlib.rotations import quat_to_axis_angle
-from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS, PARENTS
+from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
 
 def quats_to_full_pose(quats: Tensor) -> Tensor:
@@ -33,18 +34,8 @@ def quats_to_full_pose(quats: Tensor) -> Tensor:
 
 def _segments(joints: Tensor, offset: float) -> tuple[list, list, list]:
     """Line coordinates (plotly's x, y, z = SMPL's X, Z, Y so that Y is up) with None breaks."""
-    xs, ys, zs = [], [], []
-    for j, p in enumerate(PARENTS):
-        if p < 0:
-            continue
-        for a in (p, j):
-            xs.append(float(joints[a, 0]) + offset)
-            ys.append(float(joints[a, 2]))
-            zs.append(float(joints[a, 1]))
-        xs.append(None)
-        ys.append(None)
-        zs.append(None)
-    return xs, ys, zs
+    x, y, z = bone_polyline(joints, offset=(offset, 0.0, 0.0))
+    return x, z, y
 
 
 def skeleton_animation(
