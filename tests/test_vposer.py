@@ -583,7 +583,7 @@ def _grid_mesh(n: int = 12):
 
 def test_body_figures():
     from humanlib.bodyplot import decimate
-    from humanlib.priors.vposer_viz import bodies_row, interpolation_figure
+    from humanlib.priors.vposer_figures import bodies_row, interpolation_figure
 
     verts, faces = _grid_mesh()
     dec = decimate(verts, faces, cell=0.25)
