@@ -1,0 +1,157 @@
+"""Input checks shared by every public ``humanlib`` function.
+
+Each public function checks what a user hands it *before* any computation, so a mistake ends
+in one message that names the argument, the expected shape / dtype / device and what was
+received, instead of a broadcasting error deep inside torch or, worse, a silently wrong
+result. The helpers here keep those messages uniform::
+
+    check_tensor(pose, "pose", (None, 24, 3))          # (B, 24, 3), floating, finite
+    check_tensor(q, "quaternions", (..., 4))            # any leading batch dims
+    check_tensor(mask, "mask", (None, 24), floating=False, finite=False)
+    check_same_device(model.v_template, pose=pose, betas=betas)
+
+Shapes are tuples of ints (that size), ``None`` (any size, shown as ``B``, ``N``...) and at
+most one leading ``...`` (any number of leading dimensions). A finiteness check costs one
+host-device synchronisation; the training and fitting loops call it once per call, never
+per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ShapeSpec = Sequence[object]  # ints, None, and an optional leading ...
+
+_LETTERS = "BNMKLTPQ"
+
+
+def format_shape(shape: ShapeSpec) -> str:
+    """``(None, 24, 3)`` -> ``"(B, 24, 3)"``; ``(..., 4)`` -> ``"(..., 4)"``."""
+    names = iter(_LETTERS)
+    parts = []
+    for n in shape:
+        if n is Ellipsis:
+            parts.append("...")
+        elif n is None:
+            parts.append(next(names, "*"))
+        else:
+            parts.append(str(n))
+    return "(" + ", ".join(parts) + (",)" if len(parts) == 1 else ")")
+
+
+def shape_matches(actual: tuple[int, ...], shape: ShapeSpec) -> bool:
+    """Whether ``actual`` fits the spec ``shape`` (see the module docstring)."""
+    spec = list(shape)
+    if spec and spec[0] is Ellipsis:
+        tail = spec[1:]
+        if len(actual) < len(tail):
+            return False
+        actual = actual[len(actual) - len(tail):]
+        spec = tail
+    if Ellipsis in spec:
+        raise ValueError("'...' is allowed only as the first entry of a shape spec")
+    return len(actual) == len(spec) and all(n is None or a == n for a, n in zip(actual, spec))
+
+
+def check_tensor(
+    x: object,
+    name: str,
+    shape: ShapeSpec | None = None,
+    *,
+    floating: bool = True,
+    finite: bool = True,
+    nonempty: bool = False,
+    dtype: torch.dtype | None = None,
+    hint: str = "",
+) -> torch.Tensor:
+    """Raise a clear error unless ``x`` is a tensor of the expected kind; return it.
+
+    Args:
+        x: the user's value.
+        name: the argument's name, as the user wrote it (``"pose"``, ``"keypoints"``).
+        shape: expected shape spec, or None for any shape.
+        floating: require a floating-point dtype.
+        finite: require every value finite (no NaN, no inf).
+        nonempty: require at least one element (an empty batch is an error, not an empty result).
+        dtype: require exactly this dtype (e.g. the model's).
+        hint: a sentence appended to shape errors (what the dimensions mean).
+
+    Raises:
+        TypeError: ``x`` is not a ``torch.Tensor`` (a numpy array gets a pointer to ``torch.as_tensor``).
+        ValueError: wrong shape, dtype, emptiness or non-finite values.
+    """
+    expected = format_shape(shape) if shape is not None else "any shape"
+    if not isinstance(x, torch.Tensor):
+        tip = " (convert it with torch.as_tensor)" if isinstance(x, (np.ndarray, list, tuple, float, int)) else ""
+        raise TypeError(f"{name} must be a torch.Tensor of shape {expected}; got {type(x).__name__}{tip}")
+    if shape is not None and not shape_matches(tuple(x.shape), shape):
+        extra = f" {hint}" if hint else ""
+        raise ValueError(f"{name} must have shape {expected}; got {tuple(x.shape)}.{extra}")
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError(f"{name} must have dtype {dtype}; got {x.dtype} (cast it with .to({dtype}))")
+    if floating and not x.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor; got dtype {x.dtype} (use .float())")
+    if nonempty and x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); give at least one element")
+    if finite and x.is_floating_point() and x.device.type != "meta" and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf) in shape {tuple(x.shape)}")
+    return x
+
+
+def check_same_device(reference: torch.Tensor, what: str = "the model", **tensors: torch.Tensor | None) -> None:
+    """Raise unless every given tensor lives on ``reference``'s device.
+
+    ``what`` names the owner of ``reference`` in the message ("the model", "the prior").
+    """
+    for name, x in tensors.items():
+        if isinstance(x, torch.Tensor) and x.device != reference.device:
+            raise ValueError(
+                f"{name} is on {x.device} but {what} is on {reference.device}; "
+                f"move one of them (x.to({str(reference.device)!r}) or model.to({str(x.device)!r}))"
+            )
+
+
+def check_positive(value: object, name: str, *, integer: bool = False, allow_zero: bool = False) -> None:
+    """Raise unless ``value`` is a positive (or non-negative) finite number (an int if ``integer``)."""
+    kind = "integer" if integer else "number"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a {kind}; got {type(value).__name__}")
+    if integer and not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {value!r}")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite {kind} {bound}; got {value!r}")
+
+
+def check_file(path: str | Path, what: str, hint: str = "") -> Path:
+    """Return ``path`` as a ``Path``; raise ``FileNotFoundError`` naming ``what`` if it is not a file."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        state = "is a directory, not a file" if p.is_dir() else "does not exist"
+        raise FileNotFoundError(f"{what} {p} {state}" + (f"; {hint}" if hint else ""))
+    return p
+
+
+def check_array(
+    x: object, name: str, shape: ShapeSpec | None = None, *, finite: bool = True, nonempty: bool = False
+) -> np.ndarray:
+    """The numpy twin of :func:`check_tensor` for the data-preparation functions; returns the array."""
+    expected = format_shape(shape) if shape is not None else "any shape"
+    if isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a numpy array of shape {expected}; got a torch.Tensor (use .numpy())")
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array of shape {expected}; got {type(x).__name__}")
+    if shape is not None and not shape_matches(x.shape, shape):
+        raise ValueError(f"{name} must have shape {expected}; got {x.shape}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"{name} must be numeric; got dtype {x.dtype}")
+    if nonempty and x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape}); give at least one element")
+    if finite and np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains {int((~np.isfinite(x)).sum())} non-finite value(s) (NaN or inf)")
+    return x
