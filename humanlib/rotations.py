@@ -17,6 +17,7 @@ safe at angle 0 and π: no NaN values and no NaN gradients (see the ``_safe_*`` 
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -47,34 +48,70 @@ _SMALL_ANGLE = 1e-3
 # --------------------------------------------------------------------------- input checks
 
 
-def _check(x: torch.Tensor, trailing: tuple[int, ...], what: str) -> None:
-    """Raise if ``x`` is not a finite floating tensor of shape ``(..., *trailing)``."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected a torch.Tensor of {what}, got {type(x).__name__}")
+def _check(x: torch.Tensor, trailing: tuple[int, ...], what: str, name: str, nonzero: bool = False) -> None:
+    """Raise unless ``x`` (the argument ``name``) is a finite floating tensor of shape ``(..., *trailing)``.
+
+    ``nonzero``: also refuse all-zero quaternions (no rotation corresponds to them). Meta tensors
+    carry no values: only their shape and dtype are checked.
+    """
     expected = "(..., " + ", ".join(str(n) for n in trailing) + ")"
+    if not isinstance(x, torch.Tensor):
+        tip = " (convert it with torch.as_tensor)" if isinstance(x, (np.ndarray, list, tuple, int, float)) else ""
+        raise TypeError(f"{name}: expected a torch.Tensor of {expected} {what}, got {type(x).__name__}{tip}")
     if x.dim() < len(trailing) or tuple(x.shape[-len(trailing) :]) != trailing:
-        raise ValueError(f"expected {expected} {what}, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name}: expected {expected} {what}, got shape {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise ValueError(f"expected a floating-point {expected} {what}, got dtype {x.dtype}")
+        raise ValueError(f"{name}: expected a floating-point {expected} {what}, got dtype {x.dtype} (use .float())")
+    if x.device.type == "meta":
+        return
     # One host-device sync per call: the price of failing loudly instead of returning NaN.
-    if not bool(torch.isfinite(x).all()):
+    finite = torch.isfinite(x).all()
+    if nonzero:
+        ok = finite & (x != 0).any(-1).all()
+        if bool(ok):
+            return
+    elif bool(finite):
+        return
+    if not bool(finite):
+        bad = int((~torch.isfinite(x)).sum())
         raise ValueError(
-            f"{what} of shape {tuple(x.shape)} contains non-finite values (NaN or inf)"
+            f"{name}: {what} of shape {tuple(x.shape)} contains {bad} non-finite value(s) (NaN or inf)"
         )
+    zero = int((x == 0).all(-1).sum())
+    raise ValueError(
+        f"{name}: {zero} of the {what}s of shape {tuple(x.shape)} are zero; a zero quaternion is no "
+        "rotation (use (1, 0, 0, 0) for the identity)"
+    )
 
 
 def _check_pair(
-    a: torch.Tensor, b: torch.Tensor, trailing: tuple[int, ...], what: str, checked: bool = False
+    a: torch.Tensor,
+    b: torch.Tensor,
+    trailing: tuple[int, ...],
+    what: str,
+    names: tuple[str, str],
+    checked: bool = False,
+    nonzero: bool = False,
 ) -> None:
-    """Check two inputs of one kind (unless ``checked``) and that their batch dims broadcast."""
+    """Check two inputs of one kind (unless ``checked``): same dtype and device, broadcasting batch dims."""
     if not checked:
-        _check(a, trailing, what)
-        _check(b, trailing, what)
+        _check(a, trailing, what, names[0], nonzero)
+        _check(b, trailing, what, names[1], nonzero)
+    if a.dtype != b.dtype:
+        raise ValueError(
+            f"{names[0]} has dtype {a.dtype} but {names[1]} has dtype {b.dtype}; cast one of them "
+            f"(e.g. {names[1]}.to({names[0]}.dtype))"
+        )
+    if a.device != b.device:
+        raise ValueError(
+            f"{names[0]} is on {a.device} but {names[1]} is on {b.device}; move one of them "
+            f"(e.g. {names[1]}.to({names[0]}.device))"
+        )
     try:
         torch.broadcast_shapes(a.shape, b.shape)
     except RuntimeError:
         raise ValueError(
-            f"{what} shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast"
+            f"{names[0]} and {names[1]}: {what} shapes {tuple(a.shape)} and {tuple(b.shape)} do not broadcast"
         ) from None
 
 
@@ -127,8 +164,12 @@ def quat_normalize(q: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 4) unit quaternions (a zero quaternion stays zero rather than becoming NaN).
+
+    Raises:
+        TypeError: ``q`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``q`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(q, (4,), "quaternion")
+    _check(q, (4,), "quaternion", "q")
     return _normalize(q)
 
 
@@ -140,8 +181,12 @@ def quat_conjugate(q: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 4) conjugated quaternions.
+
+    Raises:
+        TypeError: ``q`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``q`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(q, (4,), "quaternion")
+    _check(q, (4,), "quaternion", "q")
     return q * q.new_tensor([1.0, -1.0, -1.0, -1.0])
 
 
@@ -163,8 +208,13 @@ def quat_multiply(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 4) product quaternions.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong trailing shape, a non-floating dtype, NaN/inf values, different dtypes or
+            devices, or batch dims that do not broadcast.
     """
-    _check_pair(p, q, (4,), "quaternion")
+    _check_pair(p, q, (4,), "quaternion", ("p", "q"))
     return _quat_multiply(p, q)
 
 
@@ -188,8 +238,12 @@ def quat_canonicalize(q: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 4) quaternions with ``w >= 0``, same rotations as ``q``.
+
+    Raises:
+        TypeError: ``q`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``q`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(q, (4,), "quaternion")
+    _check(q, (4,), "quaternion", "q")
     return _quat_canonicalize(q)
 
 
@@ -212,8 +266,21 @@ def random_quat(
 
     Returns:
         (..., 4) unit quaternions, wxyz, ``w >= 0``; the batch dims are ``shape``.
+
+    Raises:
+        TypeError: a batch size is not an int, or ``generator`` is not a ``torch.Generator``.
+        ValueError: a negative batch size, or a non-floating ``dtype``.
     """
-    g = torch.randn(*shape, 4, generator=generator, dtype=dtype, device=device)
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"random_quat: each batch size in shape must be an int; got {n!r} in {shape}")
+        if n < 0:
+            raise ValueError(f"random_quat: batch sizes must be >= 0; got {n} in {shape}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"random_quat: dtype must be a floating torch.dtype (torch.float32, torch.float64); got {dtype!r}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"random_quat: generator must be a torch.Generator or None; got {type(generator).__name__}")
+    g = torch.randn(*(int(n) for n in shape), 4, generator=generator, dtype=dtype, device=device)
     return _quat_canonicalize(_normalize(g))
 
 
@@ -234,8 +301,12 @@ def axis_angle_to_quat(r: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 4) unit quaternions, wxyz (not canonicalised: ``w < 0`` when ``|r| > π``).
+
+    Raises:
+        TypeError: ``r`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``r`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(r, (3,), "axis-angle")
+    _check(r, (3,), "axis-angle", "r")
     return _axis_angle_to_quat(r)
 
 
@@ -265,8 +336,12 @@ def quat_to_axis_angle(q: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 3) rotation vectors, radians, with norm in ``[0, π]``.
+
+    Raises:
+        TypeError: ``q`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``q`` has the wrong trailing shape, a non-floating dtype, a zero quaternion, or NaN/inf values.
     """
-    _check(q, (4,), "quaternion")
+    _check(q, (4,), "quaternion", "q", nonzero=True)
     return _quat_to_axis_angle(q)
 
 
@@ -290,8 +365,12 @@ def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 3, 3) rotation matrices.
+
+    Raises:
+        TypeError: ``q`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``q`` has the wrong trailing shape, a non-floating dtype, a zero quaternion, or NaN/inf values.
     """
-    _check(q, (4,), "quaternion")
+    _check(q, (4,), "quaternion", "q", nonzero=True)
     return _quat_to_rotmat(q)
 
 
@@ -330,8 +409,12 @@ def rotmat_to_quat(R: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 4) unit quaternions, wxyz, ``w >= 0``.
+
+    Raises:
+        TypeError: ``R`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``R`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(R, (3, 3), "rotation matrix")
+    _check(R, (3, 3), "rotation matrix", "R")
     return _rotmat_to_quat(R)
 
 
@@ -355,8 +438,12 @@ def axis_angle_to_rotmat(r: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 3, 3) rotation matrices.
+
+    Raises:
+        TypeError: ``r`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``r`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(r, (3,), "axis-angle")
+    _check(r, (3,), "axis-angle", "r")
     return _axis_angle_to_rotmat(r)
 
 
@@ -370,8 +457,12 @@ def rotmat_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 3) rotation vectors, radians, with norm in ``[0, π]``.
+
+    Raises:
+        TypeError: ``R`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``R`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(R, (3, 3), "rotation matrix")
+    _check(R, (3, 3), "rotation matrix", "R")
     return _quat_to_axis_angle(_rotmat_to_quat(R))
 
 
@@ -387,8 +478,12 @@ def rot6d_to_rotmat(x: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 3, 3) rotation matrices.
+
+    Raises:
+        TypeError: ``x`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``x`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(x, (6,), "6D rotation")
+    _check(x, (6,), "6D rotation", "x")
     a1, a2 = x[..., :3], x[..., 3:]
     b1 = _normalize(a1)
     b2 = _normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1)
@@ -404,8 +499,12 @@ def rotmat_to_rot6d(R: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 6) first column then second column of each R.
+
+    Raises:
+        TypeError: ``R`` is not a tensor (a numpy array or list: convert it with ``torch.as_tensor``).
+        ValueError: ``R`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
-    _check(R, (3, 3), "rotation matrix")
+    _check(R, (3, 3), "rotation matrix", "R")
     return torch.cat([R[..., :, 0], R[..., :, 1]], -1)
 
 
@@ -418,8 +517,13 @@ def axis_angle_compose(r1: torch.Tensor, r2: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (..., 3) rotation vectors in the principal range ``|r| <= π``.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong trailing shape, a non-floating dtype, NaN/inf values, different dtypes or
+            devices, or batch dims that do not broadcast.
     """
-    _check_pair(r1, r2, (3,), "axis-angle")
+    _check_pair(r1, r2, (3,), "axis-angle", ("r1", "r2"))
     return _quat_to_axis_angle(_quat_multiply(_axis_angle_to_quat(r1), _axis_angle_to_quat(r2)))
 
 
@@ -439,8 +543,13 @@ def rotmat_geodesic_distance(R1: torch.Tensor, R2: torch.Tensor) -> torch.Tensor
 
     Returns:
         (...) angles in radians, in ``[0, π]``.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong trailing shape, a non-floating dtype, NaN/inf values, different dtypes or
+            devices, or batch dims that do not broadcast.
     """
-    _check_pair(R1, R2, (3, 3), "rotation matrix")
+    _check_pair(R1, R2, (3, 3), "rotation matrix", ("R1", "R2"))
     M = R1.transpose(-1, -2) @ R2
     two_cos = M[..., 0, 0] + M[..., 1, 1] + M[..., 2, 2] - 1.0
     skew = torch.stack(
@@ -468,8 +577,13 @@ def quat_geodesic_distance(q1: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (...) angles in radians, in ``[0, π]``.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong trailing shape, a non-floating dtype, a zero quaternion, NaN/inf values, different dtypes or
+            devices, or batch dims that do not broadcast.
     """
-    _check_pair(q1, q2, (4,), "quaternion")
+    _check_pair(q1, q2, (4,), "quaternion", ("q1", "q2"), nonzero=True)
     return 2.0 * _half_angle(q1, q2)
 
 
@@ -491,22 +605,36 @@ def posendf_distance(
 
     Returns:
         (...) distances.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong trailing shape, a non-floating dtype, a zero quaternion, NaN/inf values, different dtypes or
+            devices, batch dims that do not broadcast, or ``weights`` of the wrong shape, device or
+            kind, negative or not finite.
     """
-    _check(q1, (4,), "quaternion")
-    _check(q2, (4,), "quaternion")
+    _check(q1, (4,), "quaternion", "q1", nonzero=True)
+    _check(q2, (4,), "quaternion", "q2", nonzero=True)
     if q1.dim() < 2 or q2.dim() < 2 or q1.shape[-2] != q2.shape[-2]:
         raise ValueError(
-            f"expected (..., K, 4) quaternion poses with the same K, "
+            f"q1 and q2: expected (..., K, 4) quaternion poses with the same K, "
             f"got shapes {tuple(q1.shape)} and {tuple(q2.shape)}"
         )
-    _check_pair(q1, q2, (4,), "quaternion", checked=True)
+    _check_pair(q1, q2, (4,), "quaternion", ("q1", "q2"), checked=True)
     K = q1.shape[-2]
     if weights is None:
         weights = q1.new_ones(K)
-    elif not isinstance(weights, torch.Tensor) or tuple(weights.shape) != (K,):
-        got = tuple(weights.shape) if isinstance(weights, torch.Tensor) else type(weights).__name__
-        raise ValueError(f"expected weights of shape ({K},), got {got}")
-    elif not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
-        raise ValueError("weights must be finite and non-negative")
+    else:
+        if not isinstance(weights, torch.Tensor):
+            tip = " (convert it with torch.as_tensor)" if isinstance(weights, (np.ndarray, list, tuple)) else ""
+            raise TypeError(f"expected weights as a torch.Tensor of shape ({K},), got {type(weights).__name__}{tip}")
+        if tuple(weights.shape) != (K,):
+            raise ValueError(f"expected weights of shape ({K},), got {tuple(weights.shape)}")
+        if weights.device != q1.device:
+            raise ValueError(f"weights are on {weights.device} but q1 is on {q1.device}; move them (weights.to(q1.device))")
+        if not (weights.is_floating_point() or weights.dtype in (torch.int32, torch.int64)):
+            raise ValueError(f"weights must be a real-valued tensor; got dtype {weights.dtype}")
+        weights = weights.to(q1.dtype)
+        if weights.device.type != "meta" and not bool((torch.isfinite(weights) & (weights >= 0)).all()):
+            raise ValueError("weights must be finite and non-negative")
     phi = _half_angle(q1, q2)
     return _safe_sqrt((0.5 * weights * phi * phi).sum(-1))
