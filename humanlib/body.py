@@ -30,6 +30,7 @@ import hashlib
 import io
 import os
 import pickle
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ import torch
 from torch import nn
 
 from humanlib import paths
+from humanlib._validate import check_positive, check_same_device, check_tensor
 from humanlib.rotations import axis_angle_to_rotmat
 
 #: Where a registered user downloads SMPL (the files may not be redistributed).
@@ -53,8 +55,28 @@ SMPLX_SHAPE_SPACE_DIM = 300
 # --------------------------------------------------------------------------- the terms
 
 
+def _check_term(name: str, x: object, shape: tuple, hint: str = "") -> torch.Tensor:
+    """Shape and dtype of a term's tensor; no value check (no host-device sync in the terms)."""
+    return check_tensor(x, name, shape, finite=False, hint=hint)
+
+
+def _check_alike(**tensors: torch.Tensor) -> None:
+    """The first tensor's dtype and device are the others' too (torch would fail deep inside einsum)."""
+    (ref_name, ref), *rest = tensors.items()
+    for name, x in rest:
+        if x.dtype != ref.dtype:
+            raise ValueError(f"{name} has dtype {x.dtype} but {ref_name} has {ref.dtype}; cast one of them "
+                             f"({name}.to({ref_name}.dtype))")
+        if x.device != ref.device:
+            raise ValueError(f"{name} is on {x.device} but {ref_name} is on {ref.device}; move one of them "
+                             f"({name}.to({ref_name}.device))")
+
+
 def shape_blend_shapes(betas: torch.Tensor, shapedirs: torch.Tensor) -> torch.Tensor:
     """Shape blend shapes :math:`B_S(\\beta) = \\sum_k \\beta_k S_k`.
+
+    The terms check shapes, dtypes and devices but not values: NaN in gives NaN out
+    (:class:`BodyModel` checks its inputs once per call).
 
     Args:
         betas: (B, K) shape coefficients.
@@ -62,7 +84,18 @@ def shape_blend_shapes(betas: torch.Tensor, shapedirs: torch.Tensor) -> torch.Te
 
     Returns:
         (B, V, 3) per-vertex offsets added to the template.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong shapes (K must agree), a non-floating dtype, different dtypes or devices.
     """
+    _check_term("betas", betas, (None, None))
+    _check_term("shapedirs", shapedirs, (None, 3, betas.shape[1]), f"K = {betas.shape[1]} from betas.")
+    _check_alike(betas=betas, shapedirs=shapedirs)
+    return _shape_blend_shapes(betas, shapedirs)
+
+
+def _shape_blend_shapes(betas: torch.Tensor, shapedirs: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bk,vck->bvc", betas, shapedirs)
 
 
@@ -75,7 +108,18 @@ def regress_joints(vertices: torch.Tensor, J_regressor: torch.Tensor) -> torch.T
 
     Returns:
         (B, J, 3) rest joint locations.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong shapes (V must agree), a non-floating dtype, different dtypes or devices.
     """
+    _check_term("vertices", vertices, (None, None, 3))
+    _check_term("J_regressor", J_regressor, (None, vertices.shape[1]), f"V = {vertices.shape[1]} from vertices.")
+    _check_alike(vertices=vertices, J_regressor=J_regressor)
+    return _regress_joints(vertices, J_regressor)
+
+
+def _regress_joints(vertices: torch.Tensor, J_regressor: torch.Tensor) -> torch.Tensor:
     return torch.einsum("jv,bvc->bjc", J_regressor, vertices)
 
 
@@ -90,7 +134,18 @@ def pose_feature(rotmats: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (B, 9 (J - 1)) feature, joint-major, each matrix row-major (SMPL's order).
+
+    Raises:
+        TypeError: ``rotmats`` is not a tensor.
+        ValueError: wrong shape (or no joint at all), a non-floating dtype.
     """
+    _check_term("rotmats", rotmats, (None, None, 3, 3), "Axis-angle poses go through axis_angle_to_rotmat first.")
+    if rotmats.shape[1] == 0:
+        raise ValueError(f"rotmats has no joint (shape {tuple(rotmats.shape)}); give at least the root")
+    return _pose_feature(rotmats)
+
+
+def _pose_feature(rotmats: torch.Tensor) -> torch.Tensor:
     eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)
     return (rotmats[:, 1:] - eye).flatten(1)
 
@@ -104,10 +159,37 @@ def pose_blend_shapes(feature: torch.Tensor, posedirs: torch.Tensor) -> torch.Te
 
     Returns:
         (B, V, 3) per-vertex offsets in the rest pose.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong shapes (P must agree), a non-floating dtype, different dtypes or devices.
     """
+    _check_term("feature", feature, (None, None), "The feature of J joints is pose_feature(rotmats), (B, 9 (J - 1)).")
+    _check_term("posedirs", posedirs, (None, 3, feature.shape[1]), f"P = {feature.shape[1]} from feature.")
+    _check_alike(feature=feature, posedirs=posedirs)
+    return _pose_blend_shapes(feature, posedirs)
+
+
+def _pose_blend_shapes(feature: torch.Tensor, posedirs: torch.Tensor) -> torch.Tensor:
     num_vertices, _, num_features = posedirs.shape
     # One (B, P) x (P, 3V) matrix product: faster than the equivalent einsum on the CPU.
     return (feature @ posedirs.reshape(3 * num_vertices, num_features).T).reshape(-1, num_vertices, 3)
+
+
+def _check_parents(parents: object, num_joints: int) -> tuple[int, ...]:
+    if isinstance(parents, (str, bytes)) or not hasattr(parents, "__len__"):
+        raise TypeError(f"parents must be a sequence of {num_joints} ints (-1 for the root); got {type(parents).__name__}")
+    if len(parents) != num_joints:
+        raise ValueError(f"parents has {len(parents)} entries but rotmats has {num_joints} joints")
+    out = []
+    for k, p in enumerate(parents):
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(f"parents[{k}] must be an int; got {p!r}")
+        if (k == 0 and p >= 0) or (k > 0 and not 0 <= p < k):
+            raise ValueError(f"parents[{k}] is {int(p)}: the root (joint 0) has parent -1 and every other joint "
+                             "a parent with a smaller index (parents before children)")
+        out.append(int(p))
+    return tuple(out)
 
 
 def forward_kinematics(
@@ -128,7 +210,24 @@ def forward_kinematics(
     Returns:
         posed_joints: (B, J, 3) joint locations after posing.
         transforms: (B, J, 4, 4) rest-to-posed rigid transforms :math:`G'_k`.
+
+    Raises:
+        TypeError: a tensor argument is not a tensor, or ``parents`` is not a sequence of ints.
+        ValueError: wrong shapes (B and J must agree, J >= 1), a non-floating dtype, different
+            dtypes or devices, or ``parents`` of another length or not a tree listed root first.
     """
+    _check_term("rotmats", rotmats, (None, None, 3, 3), "Axis-angle poses go through axis_angle_to_rotmat first.")
+    batch, num_joints = rotmats.shape[:2]
+    _check_term("rest_joints", rest_joints, (batch, num_joints, 3), "B and J come from rotmats.")
+    _check_alike(rotmats=rotmats, rest_joints=rest_joints)
+    if num_joints == 0:
+        raise ValueError(f"rotmats has no joint (shape {tuple(rotmats.shape)}); give at least the root")
+    return _forward_kinematics(rotmats, rest_joints, _check_parents(parents, num_joints))
+
+
+def _forward_kinematics(
+    rotmats: torch.Tensor, rest_joints: torch.Tensor, parents: tuple[int, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
     batch, num_joints = rotmats.shape[:2]
     offsets = rest_joints.clone()
     offsets[:, 1:] = rest_joints[:, 1:] - rest_joints[:, list(parents[1:])]
@@ -158,11 +257,25 @@ def linear_blend_skinning(
 
     Returns:
         (B, V, 3) posed vertices.
+
+    Raises:
+        TypeError: an argument is not a tensor.
+        ValueError: wrong shapes (B, V and J must agree), a non-floating dtype, different dtypes
+            or devices.
     """
+    _check_term("vertices", vertices, (None, None, 3))
+    batch, num_vertices = vertices.shape[:2]
+    _check_term("transforms", transforms, (batch, None, 4, 4), "B comes from vertices.")
+    _check_term("weights", weights, (num_vertices, transforms.shape[1]), "V from vertices, J from transforms.")
+    _check_alike(vertices=vertices, weights=weights, transforms=transforms)
+    return _linear_blend_skinning(vertices, weights, transforms)
+
+
+def _linear_blend_skinning(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
     batch, num_joints = transforms.shape[:2]
     # Blend the 3x4 top rows of the transforms per vertex with one matrix product, then apply
     # them column by column (fused multiply-adds) instead of B*V tiny 3x3 products.
-    blended = (weights @ transforms[..., :3, :].reshape(batch, num_joints, 12)).reshape(batch, -1, 3, 4)
+    blended = (weights @ transforms[..., :3, :].reshape(batch, num_joints, 12)).reshape(batch, weights.shape[0], 3, 4)
     posed = blended[..., 3]
     for axis in range(3):
         posed = torch.addcmul(posed, blended[..., axis], vertices[..., axis : axis + 1])
@@ -192,14 +305,23 @@ class BodyModel(nn.Module):
             ``weights (V,J)``, ``kintree_table (2,J)``, ``f (F,3)``.
         num_betas: how many shape components to use (at most the file's).
         name: a label for messages and figures.
+
+    Raises:
+        TypeError: ``arrays`` is not a dict, or ``num_betas`` is not an int.
+        ValueError: arrays of the wrong shapes, non-numeric or non-finite, faces indexing
+            vertices that do not exist, or ``num_betas`` out of range.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], num_betas: int = 10, name: str = "body model") -> None:
         super().__init__()
-        validate_model_arrays(arrays)
+        if not isinstance(arrays, Mapping):
+            raise TypeError(f"arrays must be a dict of SMPL-layout arrays (see read_model_file); got {type(arrays).__name__}")
+        validate_model_arrays(arrays, str(name))
+        check_positive(num_betas, "num_betas", integer=True)
         available = int(arrays.get("num_shape_components", arrays["shapedirs"].shape[-1]))
         if not 1 <= num_betas <= available:
             raise ValueError(f"num_betas must be in [1, {available}] for {name}, got {num_betas}")
+        _check_model_values(arrays, num_betas, str(name))
         self.name = name
         self.num_betas = num_betas
         parents = [int(p) for p in np.asarray(arrays["kintree_table"])[0]]
@@ -233,19 +355,19 @@ class BodyModel(nn.Module):
     def num_vertices(self) -> int:
         return self.v_template.shape[0]
 
-    def _check(self, x: torch.Tensor, shape: tuple[int | None, ...], what: str) -> None:
+    def _check(self, x: object, shape: tuple[int | None, ...], what: str, hint: str = "") -> None:
+        """Type, shape and dtype of one input (values: see ``forward``)."""
         expected = "(" + ", ".join("B" if n is None else str(n) for n in shape) + ")"
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}")
+            tip = " (convert it with torch.as_tensor)" if isinstance(x, (np.ndarray, list, tuple, float, int)) else ""
+            raise TypeError(f"{what} must be a torch.Tensor of shape {expected}, got {type(x).__name__}{tip}")
         if x.dim() != len(shape) or any(n is not None and x.shape[i] != n for i, n in enumerate(shape)):
-            raise ValueError(f"{what} must have shape {expected}, got {tuple(x.shape)}")
+            raise ValueError(f"{what} must have shape {expected}, got {tuple(x.shape)}{hint}")
         if x.dtype != self.v_template.dtype:
             raise ValueError(
                 f"{what} has dtype {x.dtype} but the model is {self.v_template.dtype}; "
                 f"cast the input or the model (model.to(dtype))"
             )
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{what} of shape {tuple(x.shape)} contains NaN or infinite values")
 
     def forward(
         self,
@@ -263,35 +385,76 @@ class BodyModel(nn.Module):
             pose_rotmats: (B, J, 3, 3) joint rotations, instead of ``pose``.
 
         Returns:
-            :class:`BodyOutput`.
+            :class:`BodyOutput`. An empty batch (B = 0) gives empty outputs.
+
+        Raises:
+            TypeError: an input is not a tensor (numpy arrays: ``torch.as_tensor`` first).
+            ValueError: wrong shapes (the batch size B is the first given input's), another dtype
+                or device than the model's, both ``pose`` and ``pose_rotmats``, or NaN / inf values.
         """
         J = self.num_joints
-        given = [x for x in (betas, pose, transl, pose_rotmats) if x is not None]
-        batch = given[0].shape[0] if given and given[0].dim() > 0 else 1
+        inputs = {"betas": betas, "pose": pose, "transl": transl, "pose_rotmats": pose_rotmats}
+        given = {k: x for k, x in inputs.items() if x is not None}
+        for key, x in given.items():
+            if not isinstance(x, torch.Tensor):
+                self._check(x, {"betas": (None, self.num_betas), "pose": (None, J, 3), "transl": (None, 3),
+                                "pose_rotmats": (None, J, 3, 3)}[key], key)  # the TypeError
+        if pose is not None and pose_rotmats is not None:
+            raise ValueError("give either pose (axis-angle) or pose_rotmats, not both")
+        first = next(iter(given), None)
+        batch = given[first].shape[0] if first is not None and given[first].dim() > 0 else 1
+        shapes = {"betas": (batch, self.num_betas), "pose": (batch, J, 3), "transl": (batch, 3),
+                  "pose_rotmats": (batch, J, 3, 3)}
+        for key, x in given.items():
+            hint = f" (batch size {batch} taken from {first})" if key != first else ""
+            if key.startswith("pose"):
+                hint += f" ({self.name} has J = {J} joints)"
+            self._check(x, shapes[key], key, hint)
+        # the device before the values: a meta tensor has none, and check_tensor skips it
+        check_same_device(self.v_template, "the model", **given)
+        for key, x in given.items():
+            check_tensor(x, key)  # one host-device sync each
+
         dtype, device = self.v_template.dtype, self.v_template.device
         if betas is None:
             betas = torch.zeros(batch, self.num_betas, dtype=dtype, device=device)
-        self._check(betas, (batch, self.num_betas), "betas")
-        if pose is not None and pose_rotmats is not None:
-            raise ValueError("give either pose (axis-angle) or pose_rotmats, not both")
         if pose_rotmats is None:
             if pose is None:
                 pose = torch.zeros(batch, J, 3, dtype=dtype, device=device)
-            self._check(pose, (batch, J, 3), "pose")
             pose_rotmats = axis_angle_to_rotmat(pose)
-        self._check(pose_rotmats, (batch, J, 3, 3), "pose_rotmats")
-        if transl is not None:
-            self._check(transl, (batch, 3), "transl")
-
-        v_shaped = self.v_template + shape_blend_shapes(betas, self.shapedirs)
-        rest_joints = regress_joints(v_shaped, self.J_regressor)
-        v_posed = v_shaped + pose_blend_shapes(pose_feature(pose_rotmats), self.posedirs)
-        joints, transforms = forward_kinematics(pose_rotmats, rest_joints, self.parents)
-        vertices = linear_blend_skinning(v_posed, self.weights, transforms)
+        v_shaped = self.v_template + _shape_blend_shapes(betas, self.shapedirs)
+        rest_joints = _regress_joints(v_shaped, self.J_regressor)
+        v_posed = v_shaped + _pose_blend_shapes(_pose_feature(pose_rotmats), self.posedirs)
+        joints, transforms = _forward_kinematics(pose_rotmats, rest_joints, self.parents)
+        vertices = _linear_blend_skinning(v_posed, self.weights, transforms)
         if transl is not None:
             vertices = vertices + transl[:, None]
             joints = joints + transl[:, None]
         return BodyOutput(vertices, joints, rest_joints, v_shaped, transforms)
+
+
+def _check_model_values(arrays: Mapping, num_betas: int, source: str) -> None:
+    """Numeric, finite arrays and faces inside the mesh: a bad file fails here, not as a NaN mesh."""
+    used = {
+        "v_template": arrays["v_template"],
+        "shapedirs": np.asarray(arrays["shapedirs"])[:, :, :num_betas],
+        "posedirs": arrays["posedirs"],
+        "J_regressor": arrays["J_regressor"],
+        "weights": arrays["weights"],
+    }
+    for key, value in used.items():
+        value = np.asarray(value)
+        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            raise ValueError(f"{source}: {key} must hold numbers; got dtype {value.dtype}")
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            raise ValueError(f"{source}: {key} contains {int((~np.isfinite(value)).sum())} NaN or infinite value(s)")
+    faces = np.asarray(arrays["f"])
+    if not np.issubdtype(faces.dtype, np.integer):
+        raise ValueError(f"{source}: f (faces) must hold vertex indices (integers); got dtype {faces.dtype}")
+    V = len(arrays["v_template"])
+    if faces.size and (faces.min() < 0 or faces.max() >= V):
+        raise ValueError(f"{source}: f (faces) indexes vertices in [{faces.min()}, {faces.max()}] "
+                         f"but the mesh has {V} vertices")
 
 
 def _default_vertex_ids(arrays: dict) -> dict[str, int] | None:
@@ -531,6 +694,12 @@ def smplx_model(path: str | Path | None = None, num_betas: int = 10, vertex_ids:
 
     Returns:
         ``smplx.SMPL``; its ``joints`` output holds the 24 joints then the extra keypoints.
+
+    Raises:
+        TypeError: ``path`` is not a path, ``num_betas`` not an int, ``vertex_ids`` not a dict.
+        FileNotFoundError: the file is missing or is a directory.
+        ValueError: the file is not in SMPL's layout (see :func:`read_model_file`), or
+            ``num_betas`` exceeds its shape components.
     """
     import smplx
     from smplx.utils import Struct
@@ -538,9 +707,20 @@ def smplx_model(path: str | Path | None = None, num_betas: int = 10, vertex_ids:
     if path is None:
         path = open_body_model_file()
         vertex_ids = open_body_model_vertex_ids()
-    path = Path(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or Path to a model file (or None); got {type(path).__name__}")
+    check_positive(num_betas, "num_betas", integer=True)
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise FileNotFoundError(f"body model file {path} is a directory; name the .pkl or .npz file inside it")
     if not path.is_file():
         raise FileNotFoundError(_missing_file_message(path))
+    if vertex_ids is not None and not isinstance(vertex_ids, Mapping):
+        raise TypeError(f"vertex_ids must be a dict of keypoint name -> vertex index; got {type(vertex_ids).__name__}")
+    arrays = read_model_file(path)  # the layout checks and their messages, before smplx reads the file
+    available = np.shape(arrays["shapedirs"])[-1]
+    if num_betas > available:
+        raise ValueError(f"num_betas must be in [1, {available}] for {path.name}, got {num_betas}")
     data_struct = None
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as npz:

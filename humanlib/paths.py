@@ -5,6 +5,8 @@
   every chapter uses it instead of the open body model.
 * ``HUMANLIB_AMASS_DIR``: a user's AMASS folder; when set, the data chapters use it instead of
   the open motion corpus.
+* ``HUMANLIB_PRIORS_DIR``: a folder of the user's own trained priors (see :data:`PRIOR_FILES`);
+  when set, every chapter loads them instead of the committed open priors.
 * ``HUMANLIB_RAW_DATA``: the raw open mocap archives (``../shared/data`` next to a course
   checkout); only needed to *rebuild* the open corpus.
 
@@ -23,9 +25,29 @@ REPO_DIR = PACKAGE_DIR.parent  # meaningful only in a source checkout
 
 
 def cache_dir() -> Path:
-    """Folder for files derived at run time; created on first use."""
-    path = Path(os.environ.get("HUMANLIB_CACHE_DIR", Path.home() / ".cache" / "humanlib")).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    """Folder for files derived at run time; created on first use.
+
+    ``HUMANLIB_CACHE_DIR`` set to an empty string counts as unset (it would otherwise mean the
+    current directory).
+
+    Raises:
+        NotADirectoryError: ``HUMANLIB_CACHE_DIR`` (or the default) names an existing file.
+        PermissionError: the folder cannot be created there.
+    """
+    value = os.environ.get("HUMANLIB_CACHE_DIR", "").strip()
+    path = Path(value).expanduser() if value else Path.home() / ".cache" / "humanlib"
+    source = "HUMANLIB_CACHE_DIR" if value else "the default cache folder"
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(
+            f"cache folder {path} ({source}) is a file, not a folder; point HUMANLIB_CACHE_DIR at a folder"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (PermissionError, NotADirectoryError, FileExistsError) as error:
+        raise type(error)(
+            f"cannot create the cache folder {path} ({source}): {error.strerror or error}; "
+            "point HUMANLIB_CACHE_DIR at a writable folder"
+        ) from None
     return path
 
 
@@ -54,12 +76,64 @@ def raw_data_dir() -> Path | None:
 
 
 def asset(name: str) -> Path:
-    """Path of a committed asset, with a clear error when the file is missing."""
-    path = ASSETS_DIR / name
+    """Path of a committed asset, with a clear error when the file is missing.
+
+    Args:
+        name: the file's path relative to ``humanlib/assets`` (``"priors/gmm_open_8.npz"``).
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: ``name`` is empty, absolute or climbs out of the assets folder (``..``).
+        FileNotFoundError: no such file (the message says how to restore it), or it is a folder.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"asset name must be a str relative to {ASSETS_DIR}; got {type(name).__name__}")
+    relative = Path(name)
+    if not name.strip() or relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"asset name must be a non-empty path inside {ASSETS_DIR} (no '..'); got {name!r}")
+    path = ASSETS_DIR / relative
+    if path.is_dir():
+        raise FileNotFoundError(f"humanlib asset {name!r} is a folder ({path}); name a file inside it")
     if not path.exists():
         raise FileNotFoundError(
             f"humanlib asset {name!r} is missing (looked in {ASSETS_DIR}). "
             "Reinstall the course (pip install -e .) from a full checkout, or rebuild the asset "
             "with the `humanlib` command documented in the README."
+        )
+    return path
+
+
+#: Where a ``HUMANLIB_PRIORS_DIR`` folder keeps each prior: the file each training command writes
+#: when its ``--out`` is that folder's entry (``train-gmm --out DIR/gmm.npz``,
+#: ``train-vposer --out DIR/vposer``, ``train-posendf --out DIR/posendf``).
+PRIOR_FILES: dict[str, str] = {"gmm": "gmm.npz", "vposer": "vposer/best.pt", "posendf": "posendf/posendf.pt"}
+
+
+def user_prior_file(kind: str) -> Path | None:
+    """The user's own trained prior of ``kind`` under ``HUMANLIB_PRIORS_DIR``; None when unset.
+
+    A researcher who retrains the priors on AMASS sets ``HUMANLIB_PRIORS_DIR`` and every chapter
+    loads those priors instead of the committed open ones.
+
+    Args:
+        kind: ``"gmm"``, ``"vposer"`` or ``"posendf"``.
+
+    Raises:
+        ValueError: unknown ``kind``.
+        FileNotFoundError: the variable is set but the folder lacks this prior (the message gives
+            the command that writes it); never a silent fall-back to the open prior.
+    """
+    if kind not in PRIOR_FILES:
+        raise ValueError(f"unknown prior kind {kind!r}; expected one of {sorted(PRIOR_FILES)}")
+    value = os.environ.get("HUMANLIB_PRIORS_DIR", "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser() / PRIOR_FILES[kind]
+    if not path.is_file():
+        out = {"gmm": f"{Path(value) / 'gmm.npz'}", "vposer": f"{Path(value) / 'vposer'}",
+               "posendf": f"{Path(value) / 'posendf'}"}[kind]
+        raise FileNotFoundError(
+            f"HUMANLIB_PRIORS_DIR is set but {path} does not exist; train it with "
+            f"`humanlib train-{kind} --out {out}`, or unset HUMANLIB_PRIORS_DIR to use the committed open {kind}"
         )
     return path

@@ -15,6 +15,8 @@ Conventions used throughout ``humanlib``:
 
 from __future__ import annotations
 
+import numpy as np
+
 JOINT_NAMES: tuple[str, ...] = (
     "pelvis",
     "left_hip",
@@ -57,7 +59,14 @@ NUM_BODY_JOINTS: int = len(BODY_JOINTS)
 
 
 def joint(name: str) -> int:
-    """Index of an SMPL joint by name, e.g. ``joint("left_elbow") == 18``."""
+    """Index of an SMPL joint by name, e.g. ``joint("left_elbow") == 18``.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        KeyError: no SMPL joint has that name (the message lists the 24 names).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"joint name must be a str such as 'left_elbow'; got {type(name).__name__} {name!r}")
     try:
         return JOINT_INDEX[name]
     except KeyError:
@@ -65,8 +74,18 @@ def joint(name: str) -> int:
 
 
 def mirror_joint(index: int) -> int:
-    """The joint on the other side of the body (``left_*`` <-> ``right_*``); itself if central."""
-    name = JOINT_NAMES[index]
+    """The joint on the other side of the body (``left_*`` <-> ``right_*``); itself if central.
+
+    Raises:
+        TypeError: ``index`` is not an integer (a joint name goes through :func:`joint` first).
+        IndexError: ``index`` is not in ``[0, 24)`` (negative indices are refused, not wrapped).
+    """
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"mirror_joint takes a joint index (int); got {type(index).__name__} {index!r}"
+                        + (" (use mirror_joint(joint(name)))" if isinstance(index, str) else ""))
+    if not 0 <= index < NUM_JOINTS:
+        raise IndexError(f"joint index must be in [0, {NUM_JOINTS}); got {index}")
+    name = JOINT_NAMES[int(index)]
     if name.startswith("left_"):
         return JOINT_INDEX["right_" + name[5:]]
     if name.startswith("right_"):

@@ -4,15 +4,24 @@ every public name, a clear error or a defined result."""
 from __future__ import annotations
 
 import math
+import os
 import re
+import tempfile
+from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
+from functools import cache
+
 from bad_inputs import case_id, raises, returns, run_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from test_body import synthetic_smpl_arrays
+
+from humanlib import body, paths, skeleton, viz
 from humanlib import rotations as rot
 
 NAN, INF = float("nan"), float("inf")
@@ -21,6 +30,29 @@ META = "meta"
 
 def _with(shape, value=0.0, **kw):
     return torch.full(shape, value, **kw)
+
+
+def _env(call, **values):
+    """Run ``call()`` with environment variables set (``None``: unset), restoring them after."""
+    def run():
+        with mock.patch.dict(os.environ):
+            for key, value in values.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            return call()
+    return run
+
+
+def _tmp() -> Path:
+    return Path(tempfile.mkdtemp(prefix="humanlib_bad_inputs_"))
+
+
+def _file(name: str, content: bytes = b"garbage bytes, not a model") -> Path:
+    path = _tmp() / name
+    path.write_bytes(content)
+    return path
 
 
 def _nan_at(shape):
@@ -194,9 +226,339 @@ def _rotation_cases():
     return cases
 
 
-CASES = _rotation_cases()
+# --------------------------------------------------------------------------- skeleton, paths, viz
 
-EXEMPT: dict[str, str] = {}
+
+def _skeleton_paths_viz_cases():
+    return [
+        raises("humanlib.skeleton.joint", "unknown name", lambda: skeleton.joint("left_elbw"), KeyError,
+               "unknown SMPL joint 'left_elbw'; known joints: pelvis"),
+        raises("humanlib.skeleton.joint", "an index instead of a name", lambda: skeleton.joint(3), TypeError,
+               "joint name must be a str"),
+        raises("humanlib.skeleton.joint", "unhashable list", lambda: skeleton.joint(["pelvis"]), TypeError,
+               "joint name must be a str"),
+        raises("humanlib.skeleton.mirror_joint", "index past the last joint", lambda: skeleton.mirror_joint(24),
+               IndexError, r"joint index must be in \[0, 24\); got 24"),
+        raises("humanlib.skeleton.mirror_joint", "negative index (would silently wrap)",
+               lambda: skeleton.mirror_joint(-1), IndexError, "got -1"),
+        raises("humanlib.skeleton.mirror_joint", "a name instead of an index", lambda: skeleton.mirror_joint("left_hip"),
+               TypeError, r"use mirror_joint\(joint\(name\)\)"),
+        raises("humanlib.skeleton.mirror_joint", "float index", lambda: skeleton.mirror_joint(1.0), TypeError,
+               "joint index"),
+        returns("humanlib.skeleton.mirror_joint", "numpy integer index", lambda: skeleton.mirror_joint(np.int64(1)),
+                lambda j: j == 2),
+        # paths: the functions read environment variables; the bad input is a bad variable
+        raises("humanlib.paths.cache_dir", "HUMANLIB_CACHE_DIR names a file",
+               _env(paths.cache_dir, HUMANLIB_CACHE_DIR=str(_file("cache_is_a_file"))), NotADirectoryError,
+               r"is a file, not a folder; point HUMANLIB_CACHE_DIR"),
+        raises("humanlib.paths.cache_dir", "HUMANLIB_CACHE_DIR below a file",
+               _env(paths.cache_dir, HUMANLIB_CACHE_DIR=str(_file("parent_is_a_file") / "cache")),
+               (NotADirectoryError, FileExistsError), r"cannot create the cache folder .*HUMANLIB_CACHE_DIR"),
+        returns("humanlib.paths.cache_dir", "empty HUMANLIB_CACHE_DIR is unset, not the current folder",
+                _env(paths.cache_dir, HUMANLIB_CACHE_DIR="  ", HOME=str(_tmp())),
+                lambda p: p.name == "humanlib" and p.parent.name == ".cache" and p.is_dir()),
+        returns("humanlib.paths.user_body_model", "blank variable means unset",
+                _env(paths.user_body_model, HUMANLIB_BODY_MODEL=" "), lambda p: p is None),
+        returns("humanlib.paths.user_body_model", "a missing file is returned for load_body_model to report",
+                _env(paths.user_body_model, HUMANLIB_BODY_MODEL="~/nowhere/SMPL.pkl"),
+                lambda p: p == Path("~/nowhere/SMPL.pkl").expanduser()),
+        returns("humanlib.paths.user_amass_dir", "blank variable means unset",
+                _env(paths.user_amass_dir, HUMANLIB_AMASS_DIR="\t"), lambda p: p is None),
+        returns("humanlib.paths.raw_data_dir", "blank variable falls back to the checkout's shared/data or None",
+                _env(paths.raw_data_dir, HUMANLIB_RAW_DATA=""),
+                lambda p: p is None or (p.is_dir() and p.name == "data")),
+        raises("humanlib.paths.asset", "missing asset", lambda: paths.asset("no_such_asset.npz"), FileNotFoundError,
+               r"'no_such_asset.npz' is missing .*pip install -e"),
+        raises("humanlib.paths.asset", "empty name (would return the folder)", lambda: paths.asset(""), ValueError,
+               "non-empty path"),
+        raises("humanlib.paths.asset", "climbing out of the assets", lambda: paths.asset("../body.py"), ValueError,
+               r"no '\.\.'"),
+        raises("humanlib.paths.asset", "absolute path", lambda: paths.asset("/etc/hostname"), ValueError,
+               "non-empty path inside"),
+        raises("humanlib.paths.asset", "a folder", lambda: paths.asset("priors"), FileNotFoundError,
+               "is a folder"),
+        raises("humanlib.paths.asset", "not a string", lambda: paths.asset(3), TypeError, "asset name must be a str"),
+        returns("humanlib.viz.in_book_build", "only the value 1 means a book build",
+                _env(viz.in_book_build, HUMANLIB_BOOK_BUILD="true"), lambda r: r is False),
+        returns("humanlib.viz.in_book_build", "unset", _env(viz.in_book_build, HUMANLIB_BOOK_BUILD=None),
+                lambda r: r is False),
+        returns("humanlib.viz.configure_plotly", "outside a book build plotly's default renderer is kept",
+                _env(lambda: (viz.configure_plotly(), viz.pio.renderers.default)[1], HUMANLIB_BOOK_BUILD="0"),
+                lambda r: r != viz.BOOK_RENDERER or viz.in_book_build()),
+    ]
+
+
+# --------------------------------------------------------------------------- body
+
+V_SMALL, K_SMALL = 12, 10
+
+
+@cache
+def _arrays():
+    return synthetic_smpl_arrays(num_vertices=V_SMALL, num_shape=K_SMALL)
+
+
+@cache
+def _model() -> body.BodyModel:
+    return body.BodyModel(_arrays(), num_betas=4, name="tiny model")
+
+
+def _arrays_with(**changes):
+    arrays = dict(_arrays())
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    return arrays
+
+
+def _model_file(suffix=".npz", **changes) -> Path:
+    path = _tmp() / f"model{suffix}"
+    arrays = _arrays_with(**changes)
+    if suffix == ".npz":
+        np.savez(path, **arrays)
+    else:
+        import pickle
+        path.write_bytes(pickle.dumps(arrays))
+    return path
+
+
+def _eye(*batch):
+    return torch.eye(3).expand(*batch, 3, 3).clone()
+
+
+def _is_nan(x):
+    return bool(torch.isnan(x).any())
+
+
+def _body_term_cases():
+    B = "humanlib.body."
+    dirs, J_reg, posedirs, weights = (torch.randn(V_SMALL, 3, 4), torch.rand(24, V_SMALL),
+                                      torch.randn(V_SMALL, 3, 207), torch.rand(V_SMALL, 24))
+    parents = skeleton.PARENTS
+    eye4 = torch.eye(4).expand(2, 24, 4, 4)
+    return [
+        raises(B + "shape_blend_shapes", "K of betas and shapedirs differ",
+               lambda: body.shape_blend_shapes(torch.zeros(2, 5), dirs), ValueError,
+               r"shapedirs must have shape \(B, 3, 5\); got \(12, 3, 4\)\. K = 5 from betas"),
+        raises(B + "shape_blend_shapes", "betas without a batch dim",
+               lambda: body.shape_blend_shapes(torch.zeros(4), dirs), ValueError, r"betas must have shape \(B, N\)"),
+        raises(B + "shape_blend_shapes", "integer betas", lambda: body.shape_blend_shapes(torch.zeros(2, 4, dtype=torch.long), dirs),
+               ValueError, "betas must be a floating-point tensor"),
+        raises(B + "shape_blend_shapes", "numpy betas", lambda: body.shape_blend_shapes(np.zeros((2, 4)), dirs),
+               TypeError, r"betas must be a torch.Tensor.*torch.as_tensor"),
+        raises(B + "shape_blend_shapes", "float64 betas, float32 basis",
+               lambda: body.shape_blend_shapes(torch.zeros(2, 4, dtype=torch.float64), dirs), ValueError,
+               "shapedirs has dtype torch.float32 but betas has torch.float64"),
+        raises(B + "shape_blend_shapes", "meta betas, cpu basis",
+               lambda: body.shape_blend_shapes(torch.zeros(2, 4, device=META), dirs), ValueError,
+               "shapedirs is on cpu but betas is on meta"),
+        returns(B + "shape_blend_shapes", "empty batch", lambda: body.shape_blend_shapes(torch.zeros(0, 4), dirs),
+                lambda y: y.shape == (0, V_SMALL, 3)),
+        returns(B + "shape_blend_shapes", "NaN propagates (terms do not sync; BodyModel checks)",
+                lambda: body.shape_blend_shapes(_nan_at((1, 4)), dirs), _is_nan),
+        raises(B + "regress_joints", "V of vertices and regressor differ",
+               lambda: body.regress_joints(torch.zeros(2, V_SMALL + 1, 3), J_reg), ValueError,
+               r"J_regressor must have shape \(B, 13\); got \(24, 12\)"),
+        raises(B + "regress_joints", "2D vertices", lambda: body.regress_joints(torch.zeros(2, V_SMALL), J_reg),
+               ValueError, r"vertices must have shape \(B, N, 3\)"),
+        raises(B + "regress_joints", "float64 regressor", lambda: body.regress_joints(torch.zeros(2, V_SMALL, 3), J_reg.double()),
+               ValueError, "J_regressor has dtype torch.float64 but vertices has torch.float32"),
+        raises(B + "regress_joints", "list vertices", lambda: body.regress_joints([[0.0, 0.0, 0.0]], J_reg),
+               TypeError, "vertices must be a torch.Tensor"),
+        returns(B + "regress_joints", "empty batch", lambda: body.regress_joints(torch.zeros(0, V_SMALL, 3), J_reg),
+                lambda y: y.shape == (0, 24, 3)),
+        raises(B + "pose_feature", "axis-angle instead of matrices",
+               lambda: body.pose_feature(torch.zeros(2, 24, 3)), ValueError,
+               r"rotmats must have shape \(B, N, 3, 3\); got \(2, 24, 3\)\. Axis-angle poses go through axis_angle_to_rotmat"),
+        raises(B + "pose_feature", "no joint", lambda: body.pose_feature(torch.zeros(2, 0, 3, 3)), ValueError,
+               "rotmats has no joint"),
+        raises(B + "pose_feature", "integer matrices", lambda: body.pose_feature(torch.zeros(2, 24, 3, 3, dtype=torch.int32)),
+               ValueError, "rotmats must be a floating-point"),
+        returns(B + "pose_feature", "empty batch", lambda: body.pose_feature(torch.zeros(0, 24, 3, 3)),
+                lambda y: y.shape == (0, 207)),
+        returns(B + "pose_feature", "meta matrices give a meta feature", lambda: body.pose_feature(torch.zeros(2, 24, 3, 3, device=META)),
+                lambda y: y.device.type == META and y.shape == (2, 207)),
+        raises(B + "pose_blend_shapes", "feature of another joint count",
+               lambda: body.pose_blend_shapes(torch.zeros(2, 9 * 54), posedirs), ValueError,
+               r"posedirs must have shape \(B, 3, 486\); got \(12, 3, 207\)"),
+        raises(B + "pose_blend_shapes", "unflattened feature", lambda: body.pose_blend_shapes(torch.zeros(2, 23, 9), posedirs),
+               ValueError, r"feature must have shape \(B, N\).*pose_feature"),
+        raises(B + "pose_blend_shapes", "meta feature, cpu basis",
+               lambda: body.pose_blend_shapes(torch.zeros(2, 207, device=META), posedirs), ValueError,
+               "posedirs is on cpu but feature is on meta"),
+        returns(B + "pose_blend_shapes", "empty batch", lambda: body.pose_blend_shapes(torch.zeros(0, 207), posedirs),
+                lambda y: y.shape == (0, V_SMALL, 3)),
+        raises(B + "forward_kinematics", "rest joints of another joint count",
+               lambda: body.forward_kinematics(_eye(2, 24), torch.zeros(2, 22, 3), parents), ValueError,
+               r"rest_joints must have shape \(2, 24, 3\); got \(2, 22, 3\)"),
+        raises(B + "forward_kinematics", "parents of another length",
+               lambda: body.forward_kinematics(_eye(2, 24), torch.zeros(2, 24, 3), parents[:22]), ValueError,
+               "parents has 22 entries but rotmats has 24 joints"),
+        raises(B + "forward_kinematics", "a child listed before its parent",
+               lambda: body.forward_kinematics(_eye(1, 3), torch.zeros(1, 3, 3), (-1, 2, 0)), ValueError,
+               r"parents\[1\] is 2.*parents before children"),
+        raises(B + "forward_kinematics", "root with a parent", lambda: body.forward_kinematics(_eye(1, 2), torch.zeros(1, 2, 3), (0, 0)),
+               ValueError, r"parents\[0\] is 0: the root"),
+        raises(B + "forward_kinematics", "parents as None", lambda: body.forward_kinematics(_eye(1, 2), torch.zeros(1, 2, 3), None),
+               TypeError, "parents must be a sequence"),
+        raises(B + "forward_kinematics", "float parent", lambda: body.forward_kinematics(_eye(1, 2), torch.zeros(1, 2, 3), (-1, 0.0)),
+               TypeError, r"parents\[1\] must be an int"),
+        raises(B + "forward_kinematics", "no joint", lambda: body.forward_kinematics(torch.zeros(1, 0, 3, 3), torch.zeros(1, 0, 3), ()),
+               ValueError, "rotmats has no joint"),
+        raises(B + "forward_kinematics", "float64 rotations, float32 joints",
+               lambda: body.forward_kinematics(_eye(2, 24).double(), torch.zeros(2, 24, 3), parents), ValueError,
+               "rest_joints has dtype torch.float32 but rotmats has torch.float64"),
+        raises(B + "forward_kinematics", "meta joints", lambda: body.forward_kinematics(_eye(2, 24), torch.zeros(2, 24, 3, device=META), parents),
+               ValueError, "rest_joints is on meta but rotmats is on cpu"),
+        returns(B + "forward_kinematics", "empty batch", lambda: body.forward_kinematics(_eye(0, 24), torch.zeros(0, 24, 3), parents),
+                lambda out: out[0].shape == (0, 24, 3) and out[1].shape == (0, 24, 4, 4)),
+        returns(B + "forward_kinematics", "numpy parents are accepted",
+                lambda: body.forward_kinematics(_eye(1, 24), torch.zeros(1, 24, 3), np.array(parents)),
+                lambda out: out[0].shape == (1, 24, 3)),
+        raises(B + "linear_blend_skinning", "weights of another vertex count",
+               lambda: body.linear_blend_skinning(torch.zeros(2, V_SMALL + 1, 3), weights, eye4), ValueError,
+               r"weights must have shape \(13, 24\); got \(12, 24\)"),
+        raises(B + "linear_blend_skinning", "3x4 transforms", lambda: body.linear_blend_skinning(torch.zeros(2, V_SMALL, 3), weights, eye4[..., :3, :]),
+               ValueError, r"transforms must have shape \(2, B, 4, 4\)"),
+        raises(B + "linear_blend_skinning", "batch sizes differ", lambda: body.linear_blend_skinning(torch.zeros(3, V_SMALL, 3), weights, eye4),
+               ValueError, r"transforms must have shape \(3, B, 4, 4\); got \(2, 24, 4, 4\)\. B comes from vertices"),
+        raises(B + "linear_blend_skinning", "meta weights", lambda: body.linear_blend_skinning(torch.zeros(2, V_SMALL, 3), weights.to(META), eye4),
+               ValueError, "weights is on meta but vertices is on cpu"),
+        returns(B + "linear_blend_skinning", "empty batch",
+                lambda: body.linear_blend_skinning(torch.zeros(0, V_SMALL, 3), weights, torch.zeros(0, 24, 4, 4)),
+                lambda y: y.shape == (0, V_SMALL, 3)),
+    ]
+
+
+def _body_model_cases():
+    B = "humanlib.body.BodyModel"
+    m = _model
+    F = B + ".forward"
+    return [
+        raises(B, "arrays as a list", lambda: body.BodyModel([1, 2]), TypeError, "arrays must be a dict"),
+        raises(B, "missing key", lambda: body.BodyModel(_arrays_with(posedirs=None)), ValueError, r"missing keys \['posedirs'\]"),
+        raises(B, "NaN template", lambda: body.BodyModel(_arrays_with(v_template=np.full((V_SMALL, 3), np.nan))),
+               ValueError, "v_template contains 36 NaN or infinite"),
+        raises(B, "inf in the used shape basis", lambda: body.BodyModel(
+            _arrays_with(shapedirs=np.where(np.arange(K_SMALL) == 0, np.inf, _arrays()["shapedirs"]))),
+            ValueError, "shapedirs contains 36 NaN or infinite"),
+        returns(B, "inf in an unused shape component is ignored", lambda: body.BodyModel(
+            _arrays_with(shapedirs=np.where(np.arange(K_SMALL) == K_SMALL - 1, np.inf, _arrays()["shapedirs"])), num_betas=4),
+            lambda model: model.shapedirs.shape == (V_SMALL, 3, 4)),
+        raises(B, "text arrays", lambda: body.BodyModel(_arrays_with(weights=np.full((V_SMALL, 24), "w"))), ValueError,
+               "weights must hold numbers; got dtype <U1"),
+        raises(B, "faces index missing vertices", lambda: body.BodyModel(_arrays_with(f=np.array([[0, 1, 99]]))), ValueError,
+               r"f \(faces\) indexes vertices in \[0, 99\] but the mesh has 12 vertices"),
+        raises(B, "float faces", lambda: body.BodyModel(_arrays_with(f=np.zeros((2, 3)))), ValueError, "must hold vertex indices"),
+        raises(B, "num_betas 0", lambda: body.BodyModel(_arrays(), num_betas=0), ValueError, "num_betas must be"),
+        raises(B, "num_betas above the file's", lambda: body.BodyModel(_arrays(), num_betas=11), ValueError,
+               r"num_betas must be in \[1, 10\]"),
+        raises(B, "num_betas float", lambda: body.BodyModel(_arrays(), num_betas=4.0), TypeError, "num_betas must be an integer"),
+        raises(B, "wrong weights shape", lambda: body.BodyModel(_arrays_with(weights=np.ones((V_SMALL, 10)))), ValueError,
+               "weights must have shape"),
+        raises(F, "betas of another K", lambda: m()(torch.zeros(2, 5)), ValueError, r"betas must have shape \(2, 4\), got \(2, 5\)"),
+        raises(F, "pose of another joint count", lambda: m()(pose=torch.zeros(1, 22, 3)), ValueError,
+               r"pose must have shape \(1, 24, 3\), got \(1, 22, 3\) \(tiny model has J = 24 joints\)"),
+        raises(F, "pose flattened to (B, 72)", lambda: m()(pose=torch.zeros(2, 72)), ValueError, r"pose must have shape \(2, 24, 3\)"),
+        raises(F, "batch sizes differ", lambda: m()(torch.zeros(2, 4), torch.zeros(3, 24, 3)), ValueError,
+               r"got \(3, 24, 3\) \(batch size 2 taken from betas\)"),
+        raises(F, "transl without a batch dim", lambda: m()(pose=torch.zeros(1, 24, 3), transl=torch.zeros(3)), ValueError,
+               r"transl must have shape \(1, 3\), got \(3,\) \(batch size 1 taken from pose\)"),
+        raises(F, "a 0-dim tensor", lambda: m()(torch.tensor(0.0)), ValueError, r"betas must have shape \(1, 4\), got \(\)"),
+        raises(F, "numpy betas", lambda: m()(np.zeros((2, 4))), TypeError, r"betas must be a torch.Tensor.*torch.as_tensor"),
+        raises(F, "list pose", lambda: m()(pose=[[0.0, 0.0, 0.0]] * 24), TypeError, "pose must be a torch.Tensor.*list"),
+        raises(F, "integer pose", lambda: m()(pose=torch.zeros(1, 24, 3, dtype=torch.long)), ValueError,
+               "pose has dtype torch.int64 but the model is torch.float32"),
+        raises(F, "float64 betas, float32 model", lambda: m()(torch.zeros(1, 4, dtype=torch.float64)), ValueError,
+               r"model.to\(dtype\)"),
+        raises(F, "meta pose, cpu model (device before values)", lambda: m()(pose=torch.zeros(2, 24, 3, device=META)),
+               ValueError, "pose is on meta but the model is on cpu"),
+        raises(F, "meta transl", lambda: m()(torch.zeros(2, 4), transl=torch.zeros(2, 3, device=META)), ValueError,
+               "transl is on meta but the model is on cpu"),
+        raises(F, "NaN pose", lambda: m()(pose=_nan_at((1, 24, 3))), ValueError, r"pose contains 1 non-finite"),
+        raises(F, "inf transl", lambda: m()(transl=_with((1, 3), INF)), ValueError, "transl contains 3 non-finite"),
+        raises(F, "NaN rotation matrices", lambda: m()(pose_rotmats=_nan_at((1, 24, 3, 3))), ValueError,
+               "pose_rotmats contains 1 non-finite"),
+        raises(F, "both pose and pose_rotmats", lambda: m()(pose=torch.zeros(1, 24, 3), pose_rotmats=_eye(1, 24)),
+               ValueError, "either pose .* or pose_rotmats, not both"),
+        raises(F, "rotation matrices of the wrong shape", lambda: m()(pose_rotmats=_eye(1, 23)), ValueError,
+               r"pose_rotmats must have shape \(1, 24, 3, 3\)"),
+        returns(F, "empty batch gives empty outputs", lambda: m()(torch.zeros(0, 4)),
+                lambda out: out.vertices.shape == (0, V_SMALL, 3) and out.joints.shape == (0, 24, 3)),
+        returns(F, "no input: the rest pose of the mean shape", lambda: m()(),
+                lambda out: torch.allclose(out.vertices[0], _model().v_template)),
+    ]
+
+
+def _body_file_cases():
+    B = "humanlib.body."
+    return [
+        raises(B + "read_model_file", "missing file", lambda: body.read_model_file(_tmp() / "SMPL_NEUTRAL.pkl"),
+               FileNotFoundError, r"SMPL_NEUTRAL.pkl does not exist.*smpl.is.tue.mpg.de.*HUMANLIB_BODY_MODEL"),
+        raises(B + "read_model_file", "a directory", lambda: body.read_model_file(_tmp()), FileNotFoundError,
+               "humanlib_bad_inputs_"),
+        raises(B + "read_model_file", "garbage pickle", lambda: body.read_model_file(_file("model.pkl")), ValueError,
+               "is not a readable pickle"),
+        raises(B + "read_model_file", "empty pickle", lambda: body.read_model_file(_file("model.pkl", b"")), ValueError,
+               "is not a readable pickle"),
+        raises(B + "read_model_file", "chumpy pickle", lambda: body.read_model_file(_file("model.pkl", b"\x80\x02cchumpy.ch\nCh\nq\x00.")),
+               ValueError, "chumpy objects.*np.array"),
+        raises(B + "read_model_file", "an .npz without posedirs", lambda: body.read_model_file(_model_file(posedirs=None)),
+               ValueError, "lacks the keys posedirs"),
+        raises(B + "read_model_file", "a .pkl with a wrong weights shape",
+               lambda: body.read_model_file(_model_file(".pkl", weights=np.ones((V_SMALL, 3)))), ValueError,
+               "weights must have shape"),
+        raises(B + "read_model_file", "unknown suffix", lambda: body.read_model_file(_file("model.obj", b"v 0 0 0\n")),
+               ValueError, r"unknown model file type '.obj'; expected .pkl or .npz"),
+        raises(B + "validate_model_arrays", "missing keys", lambda: body.validate_model_arrays({"v_template": np.zeros((3, 3))}),
+               ValueError, r"missing keys \['shapedirs'"),
+        raises(B + "validate_model_arrays", "(3, V) template", lambda: body.validate_model_arrays(_arrays_with(v_template=np.zeros((3, V_SMALL)))),
+               ValueError, r"v_template must be \(V, 3\), got \(3, 12\)"),
+        raises(B + "validate_model_arrays", "regressor transposed",
+               lambda: body.validate_model_arrays(_arrays_with(J_regressor=np.zeros((V_SMALL, 24)))), ValueError,
+               r"J_regressor must have shape \(J=24, V=12\), got \(12, 24\)"),
+        raises(B + "validate_model_arrays", "a child before its parent",
+               lambda: body.validate_model_arrays(_arrays_with(kintree_table=np.stack([np.r_[-1, 2, np.zeros(22, int)], np.arange(24)]))),
+               ValueError, "parent of joint 1 is 2; parents must precede children"),
+        raises(B + "expand_open_model", "compact arrays of another model (missing keys)",
+               lambda: body.expand_open_model(_arrays()), KeyError, "posedirs_support"),
+        raises(B + "load_body_model", "missing file", lambda: body.load_body_model(_tmp() / "SMPL_NEUTRAL.pkl"),
+               FileNotFoundError, "smpl.is.tue.mpg.de"),
+        raises(B + "load_body_model", "HUMANLIB_BODY_MODEL names a missing file, no silent fallback",
+               _env(body.load_body_model, HUMANLIB_BODY_MODEL=str(_tmp() / "gone.npz")), FileNotFoundError,
+               "HUMANLIB_BODY_MODEL"),
+        raises(B + "load_body_model", "num_betas above the file's", lambda: body.load_body_model(_model_file(), num_betas=11),
+               ValueError, r"num_betas must be in \[1, 10\]"),
+        raises(B + "load_body_model", "garbage pickle", lambda: body.load_body_model(_file("SMPL.pkl")), ValueError,
+               "is not a readable pickle"),
+        raises(B + "open_body_model_file", "HUMANLIB_CACHE_DIR names a file",
+               _env(body.open_body_model_file, HUMANLIB_CACHE_DIR=str(_file("cache_file"))), NotADirectoryError,
+               "HUMANLIB_CACHE_DIR"),
+        raises(B + "smplx_model", "missing file", lambda: body.smplx_model(_tmp() / "SMPL.pkl"), FileNotFoundError,
+               "smpl.is.tue.mpg.de"),
+        raises(B + "smplx_model", "a directory", lambda: body.smplx_model(_tmp()), FileNotFoundError, "is a directory"),
+        raises(B + "smplx_model", "path as a number", lambda: body.smplx_model(3), TypeError, "path must be a str or Path"),
+        raises(B + "smplx_model", "num_betas above the file's", lambda: body.smplx_model(_model_file(), num_betas=11),
+               ValueError, r"num_betas must be in \[1, 10\]"),
+        raises(B + "smplx_model", "num_betas 0", lambda: body.smplx_model(_model_file(), num_betas=0), ValueError,
+               "num_betas must be a finite integer > 0"),
+        raises(B + "smplx_model", "vertex_ids as a list", lambda: body.smplx_model(_model_file(), vertex_ids=[1, 2]),
+               TypeError, "vertex_ids must be a dict"),
+        raises(B + "smplx_model", "wrong layout", lambda: body.smplx_model(_model_file(posedirs=None)), ValueError,
+               "lacks the keys posedirs"),
+    ]
+
+
+CASES = (_rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
+         + _body_file_cases())
+
+EXEMPT: dict[str, str] = {
+    "humanlib.skeleton.body_joint_parents": "takes no arguments; derived from the PARENTS constant and tested",
+    "humanlib.body.BodyOutput": "result record built by BodyModel.forward, never from user input",
+    "humanlib.body.open_body_model_vertex_ids": "takes no arguments; reads the committed asset through paths.asset",
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
