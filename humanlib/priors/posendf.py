@@ -23,24 +23,49 @@ the batch size.) The gradient is taken in the ambient space R^{4K} of the quater
 Projection (:func:`project`) repeats ``theta <- normalise(theta - alpha f(theta) grad f(theta))``
 until ``f`` falls below a tolerance or a step budget runs out. :class:`PoseNDFPrior` wraps
 ``f`` as a pose energy ``E_theta = f(theta)`` on axis-angle body poses for fitting.
+
+Bad inputs: the entry points (:func:`project`, :func:`distance_and_gradient`,
+:func:`mean_pairwise_distance`, :func:`load_posendf`) check their arguments once per call and
+raise a ``TypeError`` / ``ValueError`` / ``FileNotFoundError`` naming the argument. Projection
+normalises its starting poses and refuses NaN/inf and zero quaternions. The network's own
+:meth:`PoseNDF.forward`, called once per step inside training, projection and fitting,
+checks shape, dtype and device only: it evaluates ``f`` on the quaternions exactly as given
+(``f`` is defined on all of ``R^{4K}``; its values mean a distance only near unit
+quaternions), and a pose holding NaN gets a NaN distance (the other poses of the batch are
+unaffected).
 """
 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from humanlib._validate import (
+    check_file,
+    check_positive,
+    check_same_device,
+    check_tensor,
+)
 from humanlib.paths import asset
-from humanlib.priors import PosePrior, check_body_pose
+from humanlib.priors import PosePrior
+from humanlib.priors.posendf_data import _check_int, _check_quats, _unit_quats
 from humanlib.rotations import axis_angle_to_quat, posendf_distance, quat_canonicalize
-from humanlib.skeleton import BODY_JOINTS, PARENTS, body_joint_parents
+from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, PARENTS, body_joint_parents
 
 CHECKPOINT_FORMAT = "humanlib-posendf-1"
 DEFAULT_CHECKPOINT = "priors/posendf_open.pt"
+
+#: What to do about a checkpoint that cannot be used.
+_REBUILD = (
+    "train one with `humanlib train-posendf --out DIR` and pass DIR/posendf.pt, or pass path=None "
+    "for the committed checkpoint (restore humanlib/assets/priors/posendf_open.pt with git if it is damaged)"
+)
 
 
 def shifted_parents() -> tuple[int, ...]:
@@ -84,8 +109,16 @@ class PoseNDFModelConfig:
     output: str = "abs"
 
     def __post_init__(self) -> None:
-        self.parents = tuple(int(p) for p in self.parents)
-        self.df_hidden = tuple(int(h) for h in self.df_hidden)
+        """Check every field.
+
+        Raises:
+            TypeError: a field of the wrong type (a string ``parents``, a float ``feature_dim``...).
+            ValueError: a field out of range, named in the message.
+        """
+        self.parents = _int_tuple(self.parents, "parents")
+        self.df_hidden = _int_tuple(self.df_hidden, "df_hidden")
+        if not self.parents:
+            raise ValueError("parents is empty; give the parent of at least one joint (-1: child of the root)")
         for k, p in enumerate(self.parents):
             if not -1 <= p < k:
                 raise ValueError(
@@ -96,12 +129,27 @@ class PoseNDFModelConfig:
             raise ValueError(f"activation must be 'softplus' or 'relu', got {self.activation!r}")
         if self.output not in ("abs", "softplus"):
             raise ValueError(f"output must be 'abs' or 'softplus', got {self.output!r}")
-        if self.feature_dim < 1 or self.encoder_hidden < 1 or any(h < 1 for h in self.df_hidden):
-            raise ValueError("feature_dim, encoder_hidden and df_hidden must be positive")
+        _check_int(self.feature_dim, "feature_dim", 1)
+        _check_int(self.encoder_hidden, "encoder_hidden", 1)
+        if any(h < 1 for h in self.df_hidden):
+            raise ValueError(f"df_hidden must hold positive layer widths; got {self.df_hidden}")
+        check_positive(self.softplus_beta, "softplus_beta")
 
     @property
     def num_joints(self) -> int:
         return len(self.parents)
+
+
+def _int_tuple(values: object, name: str) -> tuple[int, ...]:
+    """A sequence of integers (Python or numpy ints, not bools or floats) as a tuple."""
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of integers; got {type(values).__name__} {values!r}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise TypeError(f"{name} must be a sequence of integers; got the entry {v!r} ({type(v).__name__})")
+        out.append(int(v.__index__()))
+    return tuple(out)
 
 
 def _tree_levels(parents: tuple[int, ...]) -> list[list[int]]:
@@ -120,10 +168,15 @@ class PoseNDF(nn.Module):
 
     Args:
         config: the architecture.
+
+    Raises:
+        TypeError: ``config`` is not a :class:`PoseNDFModelConfig`.
     """
 
     def __init__(self, config: PoseNDFModelConfig | None = None) -> None:
         super().__init__()
+        if config is not None and not isinstance(config, PoseNDFModelConfig):
+            raise TypeError(f"config must be a PoseNDFModelConfig or None; got {type(config).__name__}")
         self.config = config or PoseNDFModelConfig()
         c = self.config
         k, l, h = c.num_joints, c.feature_dim, c.encoder_hidden
@@ -144,15 +197,32 @@ class PoseNDF(nn.Module):
             return torch.relu(x)
         return nn.functional.softplus(x, beta=self.config.softplus_beta)
 
+    def _check_quats(self, quats: object, shape: tuple) -> Tensor:
+        """Type, shape, dtype and device of the network's input (no host-device sync)."""
+        w = self.enc_w1
+        check_tensor(quats, "quats", shape, finite=False,
+                     hint=f"A pose is {self.config.num_joints} joints, each a wxyz quaternion.")
+        check_same_device(w, "the Pose-NDF model", quats=quats)
+        check_tensor(quats, "quats", finite=False, dtype=w.dtype)
+        return quats
+
     def encode(self, quats: Tensor) -> Tensor:
         """The hierarchical features ``p = [v_1 || ... || v_K]``.
 
         Args:
-            quats: ``(B, K, 4)`` unit quaternions.
+            quats: ``(B, K, 4)`` unit quaternions, on the model's device and dtype.
 
         Returns:
             ``(B, K * l)``.
+
+        Raises:
+            TypeError: ``quats`` is not a tensor.
+            ValueError: wrong shape, dtype or device.
         """
+        self._check_quats(quats, (None, self.config.num_joints, 4))
+        return self._encode(quats)
+
+    def _encode(self, quats: Tensor) -> Tensor:
         b = quats.shape[0]
         l = self.config.feature_dim
         feats: list[Tensor | None] = [None] * self.config.num_joints
@@ -171,19 +241,25 @@ class PoseNDF(nn.Module):
         """The distance ``f(theta)``.
 
         Args:
-            quats: ``(..., K, 4)`` unit quaternions (wxyz). The network is trained on the
-                hemisphere ``w >= 0``; callers with arbitrary signs canonicalise first
-                (:class:`PoseNDFPrior` does).
+            quats: ``(..., K, 4)`` unit quaternions (wxyz), on the model's device and dtype.
+                The network is trained on the hemisphere ``w >= 0``; callers with arbitrary
+                signs canonicalise first (:class:`PoseNDFPrior` does). Quaternions are used
+                as given, not normalised (see the module docstring); an empty batch gives
+                an empty result.
 
         Returns:
-            ``(...,)`` non-negative distances.
+            ``(...,)`` non-negative distances (NaN for a pose that holds NaN).
+
+        Raises:
+            TypeError: ``quats`` is not a tensor.
+            ValueError: wrong shape, dtype or device.
         """
         k = self.config.num_joints
-        if not isinstance(quats, Tensor) or quats.ndim < 2 or quats.shape[-2:] != (k, 4):
-            shape = tuple(quats.shape) if isinstance(quats, Tensor) else type(quats).__name__
-            raise ValueError(f"PoseNDF expects quaternions of shape (..., {k}, 4), got {shape}")
+        self._check_quats(quats, (..., k, 4))
+        if quats.ndim < 2:
+            raise ValueError(f"quats must have shape (..., {k}, 4); got {tuple(quats.shape)}")
         lead = quats.shape[:-2]
-        x = self.encode(quats.reshape(-1, k, 4))
+        x = self._encode(quats.reshape(-1, k, 4))
         for i, layer in enumerate(self.df):
             x = layer(x)
             if i < len(self.df) - 1:
@@ -201,16 +277,50 @@ def distance_and_gradient(model: nn.Module, quats: Tensor, create_graph: bool = 
 
     Args:
         model: maps ``(B, K, 4)`` to ``(B,)``.
-        quats: ``(B, K, 4)``.
+        quats: ``(B, K, 4)``, finite (used as given: not normalised).
         create_graph: keep the graph of the gradient (needed to train on it).
 
     Returns:
         ``(f (B,), grad (B, K, 4))``.
+
+    Raises:
+        TypeError: ``model`` is not callable, ``quats`` not a tensor.
+        ValueError: wrong shape, NaN/inf, a device other than the model's, a model whose
+            output is not ``(B,)`` or does not depend on ``quats``.
     """
+    if not callable(model):
+        raise TypeError(f"model must be a torch.nn.Module mapping (B, K, 4) to (B,); got {type(model).__name__}")
+    _check_quats(quats, "quats", batch="B")
+    ref = _reference_tensor(model)
+    if ref is not None:
+        check_same_device(ref, "the model", quats=quats)
+    check_tensor(quats, "quats")
+    return _distance_and_gradient(model, quats, create_graph)
+
+
+def _reference_tensor(model: object) -> Tensor | None:
+    """A parameter or buffer of ``model`` (its device and dtype), or None."""
+    if isinstance(model, nn.Module):
+        for t in model.parameters():
+            return t
+        for t in model.buffers():
+            return t
+    return None
+
+
+def _distance_and_gradient(model: nn.Module, quats: Tensor, create_graph: bool = False) -> tuple[Tensor, Tensor]:
+    """:func:`distance_and_gradient` without the input checks (for loops that checked once)."""
     with torch.enable_grad():
         q = quats if quats.requires_grad else quats.detach().requires_grad_(True)
         f = model(q)
-        (grad,) = torch.autograd.grad(f.sum(), q, create_graph=create_graph)
+        if not isinstance(f, Tensor) or tuple(f.shape) != (q.shape[0],):
+            got = tuple(f.shape) if isinstance(f, Tensor) else type(f).__name__
+            raise ValueError(f"model must map quats of shape {tuple(q.shape)} to distances of shape ({q.shape[0]},); got {got}")
+        if not f.requires_grad:
+            raise ValueError("the model's output does not depend on quats (no gradient); is it a distance field of the poses?")
+        (grad,) = torch.autograd.grad(f.sum(), q, create_graph=create_graph, allow_unused=True)
+    if grad is None:
+        raise ValueError("the model's output does not depend on quats (no gradient); is it a distance field of the poses?")
     return f, grad
 
 
@@ -218,13 +328,22 @@ def udf_loss(pred: Tensor, target: Tensor) -> Tensor:
     """``L_UDF``: mean absolute error between predicted and true distance.
 
     Args:
-        pred: ``(B,)``; target: ``(B,)``.
+        pred: ``(B,)``; target: ``(B,)``, ``B >= 1``, on one device.
 
     Returns:
-        scalar.
+        scalar (NaN where an input holds NaN: it is computed once per training step, unchecked).
+
+    Raises:
+        TypeError: an argument that is not a tensor.
+        ValueError: shapes that are not the same ``(B,)``, an empty batch, devices that differ.
     """
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    check_tensor(pred, "pred", finite=False)
+    check_tensor(target, "target", finite=False)
+    if pred.shape != target.shape or pred.ndim != 1:
+        raise ValueError(f"pred and target must have the same shape (B,), got {tuple(pred.shape)} and {tuple(target.shape)}")
+    if pred.shape[0] == 0:
+        raise ValueError("pred and target are empty (B = 0): the mean of no errors is undefined")
+    check_same_device(pred, "pred", target=target)
     return (pred - target).abs().mean()
 
 
@@ -237,10 +356,17 @@ def eikonal_loss(grad: Tensor, target: Tensor) -> Tensor:
             an unsigned distance has no gradient) are left out.
 
     Returns:
-        scalar (0 when no sample has ``d != 0``).
+        scalar (0 when no sample has ``d != 0``, an empty batch included).
+
+    Raises:
+        TypeError: an argument that is not a tensor.
+        ValueError: shapes other than ``(B, K, 4)`` and ``(B,)``, devices that differ.
     """
-    if grad.ndim != 3 or grad.shape[0] != target.shape[0]:
+    check_tensor(grad, "grad", finite=False)
+    check_tensor(target, "target", finite=False)
+    if grad.ndim != 3 or grad.shape[-1] != 4 or target.shape != grad.shape[:1]:
         raise ValueError(f"grad must be (B, K, 4) and target (B,), got {tuple(grad.shape)} and {tuple(target.shape)}")
+    check_same_device(grad, "grad", target=target)
     mask = target != 0
     if not mask.any():
         return grad.sum() * 0.0
@@ -262,8 +388,25 @@ def save_checkpoint(path: str | Path, model: PoseNDF, metadata: dict | None = No
 
     Returns:
         the path written.
+
+    Raises:
+        TypeError: ``model`` is not a :class:`PoseNDF`, ``path`` not a path, ``metadata`` /
+            ``extra`` not dicts or holding values a safe load cannot read back (objects
+            other than tensors, numbers, strings, bools, None, lists, tuples and dicts).
+        ValueError: ``path`` is a directory, ``extra`` overwrites an entry of the format.
     """
-    path = Path(path)
+    path = _as_path(path, "path")
+    if not isinstance(model, PoseNDF):
+        raise TypeError(f"model must be a PoseNDF; got {type(model).__name__}")
+    if path.is_dir():
+        raise ValueError(f"path {path} is a directory; give a file name such as {path / 'posendf.pt'}")
+    for name, value in (("metadata", metadata), ("extra", extra)):
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict or None; got {type(value).__name__}")
+        _check_plain(value or {}, name)
+    clash = sorted(set(extra or {}) & {"format", "model_config", "state_dict", "metadata"})
+    if clash:
+        raise ValueError(f"extra may not overwrite the checkpoint's own entries {clash}")
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -278,26 +421,83 @@ def save_checkpoint(path: str | Path, model: PoseNDF, metadata: dict | None = No
     return path
 
 
+_PLAIN = (str, int, float, bool, type(None), Tensor)
+
+
+def _check_plain(value: object, name: str) -> None:
+    """Raise unless ``value`` is made of what ``torch.load(weights_only=True)`` reads back."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_plain(k, f"a key of {name}")
+            _check_plain(v, f"{name}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{name}[{i}]")
+    elif not isinstance(value, _PLAIN):
+        raise TypeError(
+            f"{name} is a {type(value).__name__}; a checkpoint holds only tensors, numbers, strings, bools, "
+            "None, lists, tuples and dicts (a safe load could not read it back): convert it first"
+        )
+
+
+def _as_path(path: object, name: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or pathlib.Path; got {type(path).__name__}")
+    return Path(path).expanduser()
+
+
+def _first_line(exc: Exception, limit: int = 120) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe_foreign(payload: dict) -> str:
+    """A sentence on what a dictionary that is not a Pose-NDF checkpoint seems to be."""
+    keys = sorted(map(str, payload))
+    fmt = payload.get("format")
+    if isinstance(fmt, str) and "vposer" in fmt.lower():
+        return (f"it is a VPoser checkpoint (format {fmt!r}): load it with humanlib.priors.vposer.load_vposer, "
+                "or give load_posendf a Pose-NDF checkpoint")
+    if fmt is not None:
+        return f"its format is {fmt!r}, expected {CHECKPOINT_FORMAT!r}"
+    if any(k in payload for k in ("model_state_dict", "optimizer_state_dict", "epoch")):
+        return (f"it looks like a checkpoint of the released Pose-NDF code (entries {keys[:8]}); humanlib cannot "
+                "read it: its network is laid out differently (other layer names, the off-by-one parent table of "
+                "shifted_parents()). Train a humanlib Pose-NDF instead")
+    return f"it has no 'format' entry (entries {keys[:8]}), expected format {CHECKPOINT_FORMAT!r}"
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint file safely (``weights_only=True``) and check its format.
 
     Raises:
-        FileNotFoundError: no such file.
-        ValueError: the file is not a readable torch file or not a Pose-NDF checkpoint.
+        TypeError: ``path`` is not a str or Path.
+        FileNotFoundError: no such file (or a directory).
+        ValueError: the file is not a readable torch file (corrupt, truncated, another kind of
+            file), or not a Pose-NDF checkpoint (a VPoser checkpoint, the released code's...).
+            Each message names the file and what to do.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Pose-NDF checkpoint {path} does not exist")
+    path = check_file(_as_path(path, "path"), "Pose-NDF checkpoint", _REBUILD)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for damaged files
-        raise ValueError(f"{path} is not a readable torch checkpoint (corrupt or truncated?): {exc}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise ValueError(f"{path} is not a Pose-NDF checkpoint: expected format {CHECKPOINT_FORMAT!r}, found {found!r}")
-    for key in ("model_config", "state_dict", "metadata"):
+        if "weights only" in str(exc).lower():
+            reason = "it holds Python objects other than tensors and plain values, which a safe load refuses"
+        else:
+            reason = f"{type(exc).__name__}: {_first_line(exc)}"
+        raise ValueError(
+            f"{path} is not a readable torch checkpoint (corrupt or truncated?, or not a torch file): "
+            f"{reason}. {_REBUILD[0].upper()}{_REBUILD[1:]}"
+        ) from exc
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path} is not a Pose-NDF checkpoint: it holds a {type(payload).__name__}, not a dict; {_REBUILD}")
+    if payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a Pose-NDF checkpoint: {_describe_foreign(payload)}; {_REBUILD}")
+    for key, kind in (("model_config", dict), ("state_dict", dict), ("metadata", dict)):
         if key not in payload:
-            raise ValueError(f"{path} lacks the entry {key!r} of a Pose-NDF checkpoint")
+            raise ValueError(f"{path} lacks the entry {key!r} of a Pose-NDF checkpoint (damaged?); {_REBUILD}")
+        if not isinstance(payload[key], kind):
+            raise ValueError(f"{path}: the entry {key!r} is a {type(payload[key]).__name__}, expected a dict; {_REBUILD}")
     return payload
 
 
@@ -306,11 +506,26 @@ def _config_from_dict(values: dict, path: Path) -> PoseNDFModelConfig:
     unknown = set(values) - known
     if unknown:
         raise ValueError(f"{path}: model_config has fields this version does not know: {sorted(unknown)}")
-    return PoseNDFModelConfig(**values)
+    try:
+        return PoseNDFModelConfig(**values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: model_config is not a valid PoseNDFModelConfig: {exc}; {_REBUILD}") from exc
 
 
 def load_state_checked(model: PoseNDF, state_dict: dict, source: str) -> None:
-    """``load_state_dict(strict=True)`` with an error that names what does not match."""
+    """``load_state_dict(strict=True)`` with an error that names what does not match.
+
+    Raises:
+        TypeError: ``model`` is not a :class:`PoseNDF`, ``state_dict`` not a dict of tensors.
+        ValueError: missing or unexpected keys, or tensors of the wrong shape.
+    """
+    if not isinstance(model, PoseNDF):
+        raise TypeError(f"model must be a PoseNDF; got {type(model).__name__}")
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict of {source} must be a dict of tensors; got {type(state_dict).__name__}")
+    not_tensors = sorted(str(k) for k, v in state_dict.items() if not isinstance(v, Tensor))
+    if not_tensors:
+        raise TypeError(f"state_dict of {source} must hold tensors; these entries are not: {not_tensors[:8]}")
     own = model.state_dict()
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
@@ -343,8 +558,18 @@ def load_posendf(
 
     Returns:
         the model in eval mode, with ``model.metadata`` holding the checkpoint's metadata.
+
+    Raises:
+        TypeError: ``path``, ``device`` or ``config`` of the wrong type.
+        FileNotFoundError: the checkpoint does not exist.
+        ValueError: an unknown device (or CUDA without a GPU); a file that is corrupt, of
+            another model (a VPoser checkpoint, a released Pose-NDF one), or of another
+            architecture than ``config`` (see :func:`read_checkpoint`).
     """
-    path = asset(DEFAULT_CHECKPOINT) if path is None else Path(path)
+    if config is not None and not isinstance(config, PoseNDFModelConfig):
+        raise TypeError(f"config must be a PoseNDFModelConfig or None; got {type(config).__name__}")
+    device = _check_device(device)
+    path = asset(DEFAULT_CHECKPOINT) if path is None else _as_path(path, "path")
     payload = read_checkpoint(path)
     stored = _config_from_dict(payload["model_config"], path)
     if config is not None and asdict(config) != asdict(stored):
@@ -354,6 +579,19 @@ def load_posendf(
     load_state_checked(model, payload["state_dict"], str(path))
     model.metadata = payload["metadata"]
     return model.to(device).eval()
+
+
+def _check_device(device: object) -> torch.device:
+    """``device`` as a ``torch.device``; a clear error for an unknown one or CUDA without a GPU."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device such as 'cpu' or 'cuda'; got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device {device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0')") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but torch sees no GPU; use 'cpu'")
+    return dev
 
 
 # --------------------------------------------------------------------------- projection
@@ -376,10 +614,17 @@ class ProjectionConfig:
     record_trajectory: bool = True
 
     def __post_init__(self) -> None:
-        if self.step_size <= 0 or self.max_steps < 0 or self.tolerance < 0:
-            raise ValueError(
-                f"need step_size > 0, max_steps >= 0, tolerance >= 0; got {self.step_size}, {self.max_steps}, {self.tolerance}"
-            )
+        """Check every field.
+
+        Raises:
+            TypeError: a field of the wrong type.
+            ValueError: ``step_size <= 0``, ``max_steps < 0``, ``tolerance < 0``, or not finite.
+        """
+        check_positive(self.step_size, "step_size")
+        _check_int(self.max_steps, "max_steps", 0)
+        check_positive(self.tolerance, "tolerance", allow_zero=True)
+        if not isinstance(self.record_trajectory, bool):
+            raise TypeError(f"record_trajectory must be a bool; got {type(self.record_trajectory).__name__}")
 
 
 @dataclass
@@ -412,20 +657,31 @@ def project(model: nn.Module, quats: Tensor, config: ProjectionConfig | None = N
 
     Args:
         model: the distance field, ``(B, K, 4) -> (B,)``.
-        quats: ``(B, K, 4)`` starting poses (normalised here).
+        quats: ``(B, K, 4)`` starting poses, any non-zero lengths (normalised here); an
+            empty batch (``B = 0``) gives an empty result.
         config: step size, budget, tolerance.
 
     Returns:
         :class:`ProjectionResult`.
+
+    Raises:
+        TypeError: ``model`` is not callable, ``quats`` not a tensor, ``config`` not a
+            :class:`ProjectionConfig`.
+        ValueError: wrong shape or dtype, a device other than the model's, NaN/inf or zero
+            quaternions (a zero quaternion is no rotation).
     """
-    config = config or ProjectionConfig()
-    if not isinstance(quats, Tensor) or quats.ndim != 3 or quats.shape[-1] != 4:
-        raise ValueError(f"quats must have shape (B, K, 4), got {tuple(quats.shape) if isinstance(quats, Tensor) else quats}")
-    if not torch.isfinite(quats).all():
-        raise ValueError("quats contains NaN or inf")
-    q = quat_canonicalize(quats.detach() / quats.detach().norm(dim=-1, keepdim=True).clamp_min(1e-12))
+    config = ProjectionConfig() if config is None else config
+    if not isinstance(config, ProjectionConfig):
+        raise TypeError(f"config must be a ProjectionConfig or None; got {type(config).__name__}")
+    if not callable(model):
+        raise TypeError(f"model must be a torch.nn.Module mapping (B, K, 4) to (B,); got {type(model).__name__}")
+    _check_quats(quats, "quats", batch="B")
+    ref = _reference_tensor(model)
+    if ref is not None:
+        check_same_device(ref, "the model", quats=quats)
+    q = quat_canonicalize(_unit_quats(quats.detach(), "quats"))
     steps = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
-    f, grad = distance_and_gradient(model, q)
+    f, grad = _distance_and_gradient(model, q)
     f = f.detach()
     history, path = [f], [q] if config.record_trajectory else None
     for _ in range(config.max_steps):
@@ -437,7 +693,7 @@ def project(model: nn.Module, quats: Tensor, config: ProjectionConfig | None = N
         moved = quat_canonicalize(moved / moved.norm(dim=-1, keepdim=True).clamp_min(1e-12))
         q = torch.where(active[:, None, None], moved, q)
         steps = steps + active.long()
-        f_new, grad = distance_and_gradient(model, q)
+        f_new, grad = _distance_and_gradient(model, q)
         f = torch.where(active, f_new.detach(), f)
         history.append(f)
         if path is not None:
@@ -456,13 +712,22 @@ def mean_pairwise_distance(quats: Tensor, joint_weight: float = 2.0) -> Tensor:
     """Diversity of a set of poses: the average talk distance over all pairs.
 
     Args:
-        quats: ``(N, K, 4)``, ``N >= 2``.
+        quats: ``(N, K, 4)``, ``N >= 2`` non-zero quaternions (normalised here).
+        joint_weight: ``w_i`` of every joint, ``> 0``.
 
     Returns:
         scalar.
+
+    Raises:
+        TypeError: ``quats`` is not a tensor, ``joint_weight`` not a number.
+        ValueError: wrong shape, fewer than two poses, NaN/inf or zero quaternions,
+            ``joint_weight <= 0``.
     """
-    if quats.ndim != 3 or quats.shape[0] < 2 or quats.shape[-1] != 4:
-        raise ValueError(f"quats must have shape (N >= 2, K, 4), got {tuple(quats.shape)}")
+    _check_quats(quats, "quats")
+    if quats.shape[0] < 2:
+        raise ValueError(f"quats must have shape (N >= 2, K, 4), got {tuple(quats.shape)}: diversity needs two poses")
+    check_positive(joint_weight, "joint_weight")
+    quats = _unit_quats(quats, "quats")
     n = quats.shape[0]
     w = torch.full((quats.shape[1],), joint_weight, dtype=quats.dtype, device=quats.device)
     d = posendf_distance(quats[:, None], quats[None], weights=w)
@@ -481,13 +746,26 @@ class PoseNDFPrior(nn.Module, PosePrior):
     pose manifold. The network's weights are frozen.
 
     Args:
-        model: a trained :class:`PoseNDF` (default: the committed open checkpoint).
+        model: a trained :class:`PoseNDF` of the 21 body joints (default: the committed open
+            checkpoint).
+
+    Raises:
+        TypeError: ``model`` is not a :class:`PoseNDF` (e.g. a path: load it with
+            :func:`load_posendf` first).
+        ValueError: ``model`` was built for another number of joints than 21.
     """
 
     name = "posendf"
 
     def __init__(self, model: PoseNDF | None = None) -> None:
         super().__init__()
+        if model is not None and not isinstance(model, PoseNDF):
+            tip = " (load a checkpoint with load_posendf(path) first)" if isinstance(model, (str, os.PathLike)) else ""
+            raise TypeError(f"model must be a PoseNDF or None; got {type(model).__name__}{tip}")
+        if model is not None and model.config.num_joints != NUM_BODY_JOINTS:
+            raise ValueError(
+                f"model must be a Pose-NDF of the {NUM_BODY_JOINTS} body joints; this one has {model.config.num_joints}"
+            )
         self.model = model if model is not None else load_posendf()
         self.model.eval()
         for p in self.model.parameters():
@@ -500,9 +778,19 @@ class PoseNDFPrior(nn.Module, PosePrior):
             body_pose: ``(B, 21, 3)`` axis-angle of SMPL joints 1..21, radians.
 
         Returns:
-            ``(B,)`` ``f(theta) >= 0``, differentiable with respect to ``body_pose``.
+            ``(B,)`` ``f(theta) >= 0``, differentiable with respect to ``body_pose``; an
+            empty batch gives an empty result.
+
+        Raises:
+            TypeError: ``body_pose`` is not a tensor.
+            ValueError: wrong shape, dtype (not the model's) or device (not the model's),
+                NaN/inf (from the axis-angle conversion's own check).
         """
-        check_body_pose(body_pose)
+        w = self.model.enc_w1
+        check_tensor(body_pose, "body_pose", (None, NUM_BODY_JOINTS, 3), finite=False,
+                     hint="(axis-angle of SMPL joints 1..21, radians)")
+        check_same_device(w, "the Pose-NDF prior", body_pose=body_pose)
+        check_tensor(body_pose, "body_pose", finite=False, dtype=w.dtype)
         return self.model(quat_canonicalize(axis_angle_to_quat(body_pose)))
 
     def forward(self, body_pose: Tensor) -> Tensor:

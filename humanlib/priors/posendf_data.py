@@ -21,6 +21,11 @@ function of this module:
 
 Clean manifold poses carry the label 0 (:func:`make_distance_dataset`).
 
+Inputs: every function here takes quaternions as ``(N, K, 4)`` floating tensors, checks them
+once per call (a ``ValueError`` naming the argument for a wrong shape, NaN/inf or a zero
+quaternion, which is no rotation) and normalises them to unit length, so a quaternion of
+length 2 means the same rotation as its unit version.
+
 Cost: the search is ``O(samples x manifold poses x joints)``; on one CPU core it runs at
 about 70 ns per (sample, manifold pose) pair (measured for 1024 x 20,000 pairs).
 """
@@ -32,10 +37,36 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from humanlib._validate import check_positive, check_same_device, check_tensor
 from humanlib.rotations import axis_angle_to_quat, posendf_distance, quat_canonicalize
 from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
 METRICS = ("talk", "released")
+
+#: A quaternion shorter than this is treated as zero: no rotation, an error.
+ZERO_QUAT_NORM = 1e-6
+
+
+def _check_int(value: object, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer >= {minimum}; got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+
+
+def _check_sigmas(sigmas: object, name: str = "sigmas") -> tuple[float, ...]:
+    """A non-empty sequence of finite positive numbers, as a tuple of floats."""
+    if isinstance(sigmas, (str, bytes)) or not hasattr(sigmas, "__iter__"):
+        raise TypeError(f"{name} must be a non-empty list of positive numbers; got {type(sigmas).__name__} {sigmas!r}")
+    values = tuple(sigmas)
+    if not values:
+        raise ValueError(f"{name} must be a non-empty list of positive numbers; got {sigmas!r}")
+    for s in values:
+        try:
+            check_positive(s, f"every entry of {name}")
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{name} must be a non-empty list of positive numbers, got {sigmas!r}: {exc}") from None
+    return tuple(float(s) for s in values)
 
 
 @dataclass
@@ -48,7 +79,8 @@ class PoseNDFDataConfig:
         noisy_per_pose: noisy samples drawn around each manifold pose (the query poses are
             the manifold poses, cycled, so every pose is used about equally).
         num_noisy: total number of noisy samples.
-        num_clean: clean manifold poses added with label 0.
+        num_clean: clean manifold poses added with label 0 (at most every manifold pose
+            once: a manifold of M < num_clean poses gives M clean samples).
         metric: ``"talk"`` (geodesic distance of the talk, nearest pose) or ``"released"``
             (mean of ``1 - |q . q_hat|`` over joints, averaged over the ``k`` nearest).
         k: neighbours averaged for the label (1 for ``"talk"``, 5 in the released code).
@@ -69,17 +101,24 @@ class PoseNDFDataConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        """Check every field.
+
+        Raises:
+            TypeError: a field of the wrong type (a float ``k``, a string ``sigmas``...).
+            ValueError: a field out of range, named in the message.
+        """
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
+        if isinstance(self.k, bool) or not isinstance(self.k, int):
+            raise TypeError(f"k must be an integer >= 1, got {type(self.k).__name__} {self.k!r}")
         if self.k < 1:
             raise ValueError(f"k must be >= 1, got {self.k}")
-        if not self.sigmas or any(s <= 0 for s in self.sigmas):
-            raise ValueError(f"sigmas must be a non-empty list of positive numbers, got {self.sigmas}")
-        if self.num_noisy < 0 or self.num_clean < 0:
-            raise ValueError(f"num_noisy and num_clean must be >= 0, got {self.num_noisy}, {self.num_clean}")
-        if self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be >= 1, got {self.chunk_size}")
-        self.sigmas = tuple(float(s) for s in self.sigmas)
+        self.sigmas = _check_sigmas(self.sigmas)
+        _check_int(self.num_noisy, "num_noisy", 0)
+        _check_int(self.num_clean, "num_clean", 0)
+        _check_int(self.chunk_size, "chunk_size", 1)
+        _check_int(self.seed, "seed", 0)
+        check_positive(self.joint_weight, "joint_weight")
 
 
 @dataclass
@@ -95,6 +134,28 @@ class DistanceDataset:
     quats: Tensor
     distance: Tensor
     sigma: Tensor
+
+    def __post_init__(self) -> None:
+        """Check that the three tensors describe the same N finite samples.
+
+        Raises:
+            TypeError: a field that is not a tensor.
+            ValueError: wrong shapes, different N, NaN/inf, negative distances or noise scales.
+        """
+        _check_quats(self.quats, "quats")
+        n = self.quats.shape[0]
+        for name in ("distance", "sigma"):
+            value = check_tensor(getattr(self, name), name, (None,), finite=False)
+            if value.shape[0] != n:
+                raise ValueError(f"{name} must have shape ({n},), one value per pose of quats; got {tuple(value.shape)}")
+        check_same_device(self.quats, "quats", distance=self.distance, sigma=self.sigma)
+        if self.quats.device.type == "meta":
+            return
+        for name in ("quats", "distance", "sigma"):
+            check_tensor(getattr(self, name), name)
+        for name in ("distance", "sigma"):
+            if bool((getattr(self, name) < 0).any()):
+                raise ValueError(f"{name} must be >= 0 everywhere (a distance, a noise scale); got negative values")
 
     def __len__(self) -> int:
         return self.quats.shape[0]
@@ -115,13 +176,34 @@ class KNNResult:
     neighbour_distance: Tensor
 
 
-def _check_quats(quats: Tensor, name: str) -> None:
-    if not isinstance(quats, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(quats).__name__}")
+def _check_quats(quats: object, name: str, batch: str = "N") -> Tensor:
+    """Type, dtype and shape ``(N, K, 4)`` of a quaternion argument (no host-device synchronisation)."""
+    check_tensor(quats, name, finite=False)
     if quats.ndim != 3 or quats.shape[-1] != 4:
-        raise ValueError(f"{name} must have shape (N, K, 4) (unit quaternions, wxyz), got {tuple(quats.shape)}")
-    if not torch.isfinite(quats).all():
-        raise ValueError(f"{name} contains NaN or inf")
+        raise ValueError(
+            f"{name} must have shape ({batch}, K, 4) ({batch} poses of K joints, wxyz quaternions); "
+            f"got {tuple(quats.shape)}"
+        )
+    return quats
+
+
+def _unit_quats(quats: Tensor, name: str) -> Tensor:
+    """``quats`` divided by their norms, after one check for NaN/inf and zero quaternions.
+
+    Raises:
+        ValueError: ``quats`` holds NaN/inf or a quaternion shorter than ``ZERO_QUAT_NORM``.
+    """
+    norm = quats.norm(dim=-1, keepdim=True)
+    if quats.device.type == "meta":
+        return quats / norm
+    if not bool((torch.isfinite(norm) & (norm >= ZERO_QUAT_NORM)).all()):  # one sync per call
+        check_tensor(quats, name)  # NaN or inf: the standard message
+        zero = int((norm < ZERO_QUAT_NORM).sum())
+        raise ValueError(
+            f"{name} holds {zero} zero quaternion(s) (norm < {ZERO_QUAT_NORM:g}) in shape {tuple(quats.shape)}; "
+            "a zero quaternion is no rotation (use (1, 0, 0, 0) for the identity)"
+        )
+    return quats / norm
 
 
 def body_pose_to_quats(pose: Tensor) -> Tensor:
@@ -132,15 +214,20 @@ def body_pose_to_quats(pose: Tensor) -> Tensor:
             ``(..., 21, 3)`` body pose, axis-angle in radians.
 
     Returns:
-        ``(..., 21, 4)`` unit quaternions (wxyz) with non-negative ``w``.
+        ``(..., 21, 4)`` unit quaternions (wxyz) with non-negative ``w``; an empty batch
+        gives an empty batch.
+
+    Raises:
+        TypeError: ``pose`` is not a tensor.
+        ValueError: wrong shape, an integer dtype, or NaN/inf.
     """
-    if not isinstance(pose, Tensor):
-        raise ValueError(f"pose must be a torch.Tensor, got {type(pose).__name__}")
-    if pose.ndim < 2 or pose.shape[-1] != 3 or pose.shape[-2] not in (NUM_JOINTS, NUM_BODY_JOINTS):
+    check_tensor(pose, "pose", (..., 3), finite=False)
+    if pose.ndim < 2 or pose.shape[-2] not in (NUM_JOINTS, NUM_BODY_JOINTS):
         raise ValueError(
             f"pose must have shape (..., {NUM_JOINTS}, 3) or (..., {NUM_BODY_JOINTS}, 3) axis-angle, "
             f"got {tuple(pose.shape)}"
         )
+    check_tensor(pose, "pose")
     if pose.shape[-2] == NUM_JOINTS:
         pose = pose[..., list(BODY_JOINTS), :]
     return quat_canonicalize(axis_angle_to_quat(pose))
@@ -155,16 +242,30 @@ def perturb_quats(
     joint's quaternion gets ``N(0, sigma^2)`` noise.
 
     Args:
-        quats: ``(N, K, 4)`` unit quaternions.
+        quats: ``(N, K, 4)`` quaternions (normalised here first).
         sigmas: the noise scales to draw from.
-        generator: random generator (for reproducible data).
+        generator: random generator (for reproducible data), on ``quats``' device.
 
     Returns:
         ``(noisy (N, K, 4), sigma (N,))``.
+
+    Raises:
+        TypeError: ``quats`` is not a tensor, ``sigmas`` not a list of numbers, ``generator``
+            not a ``torch.Generator``.
+        ValueError: wrong shape, NaN/inf or zero quaternions, non-positive sigmas, a generator
+            on another device.
     """
     _check_quats(quats, "quats")
-    if not sigmas or any(s <= 0 for s in sigmas):
-        raise ValueError(f"sigmas must be a non-empty list of positive numbers, got {sigmas}")
+    sigmas = _check_sigmas(sigmas)
+    if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+        if generator.device.type != quats.device.type:
+            raise ValueError(
+                f"generator is on {generator.device} but quats is on {quats.device}; "
+                f"make the generator with torch.Generator(device={str(quats.device)!r})"
+            )
+    quats = _unit_quats(quats, "quats")
     n = quats.shape[0]
     table = torch.tensor(sigmas, dtype=quats.dtype, device=quats.device)
     choice = torch.randint(len(sigmas), (n,), generator=generator, device=quats.device)
@@ -190,8 +291,8 @@ def knn_pose_distance(
     time, accumulating the per-joint terms so that memory is ``chunk_size x M`` floats.
 
     Args:
-        queries: ``(S, K, 4)`` unit quaternions.
-        manifold: ``(M, K, 4)`` unit quaternions (the training poses), ``M >= k``.
+        queries: ``(S, K, 4)`` quaternions (normalised here); ``S = 0`` gives empty results.
+        manifold: ``(M, K, 4)`` quaternions (the training poses, normalised here), ``M >= k``.
         k: number of neighbours.
         metric: ``"talk"``: ``sqrt(sum_i w/2 * arccos(|q_i . p_i|)^2)``, label = the nearest
             one's distance averaged over ``k`` (``k = 1``: the distance to the set);
@@ -202,19 +303,24 @@ def knn_pose_distance(
     Returns:
         :class:`KNNResult` with ``distance (S,)``, ``indices (S, k)`` and
         ``neighbour_distance (S, k)``.
+
+    Raises:
+        TypeError: a tensor argument that is not a tensor, a non-integer ``k`` / ``chunk_size``.
+        ValueError: wrong shapes, different joint counts, dtypes or devices, NaN/inf or zero
+            quaternions, an empty manifold, ``k`` out of range, an unknown metric.
     """
-    _check_quats(queries, "queries")
-    _check_quats(manifold, "manifold")
-    if queries.shape[1] != manifold.shape[1]:
-        raise ValueError(
-            f"queries and manifold must have the same number of joints, got {queries.shape[1]} and {manifold.shape[1]}"
-        )
+    _check_queries_manifold(queries, manifold, "queries")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    if not 1 <= k <= manifold.shape[0]:
+    _check_int(k, "k", 1)
+    if k > manifold.shape[0]:
         raise ValueError(f"k must be between 1 and the number of manifold poses ({manifold.shape[0]}), got {k}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    _check_int(chunk_size, "chunk_size", 1)
+    check_positive(joint_weight, "joint_weight")
+    queries, manifold = _unit_quats(queries, "queries"), _unit_quats(manifold, "manifold")
+    if queries.shape[0] == 0:
+        empty = queries.new_zeros(0, k)
+        return KNNResult(distance=queries.new_zeros(0), indices=empty.long(), neighbour_distance=empty)
 
     num_joints = queries.shape[1]
     manifold_t = manifold.permute(1, 2, 0).contiguous()  # (K, 4, M): one matrix product per joint
@@ -242,6 +348,23 @@ def knn_pose_distance(
     return KNNResult(distance=neighbour.mean(dim=1), indices=indices, neighbour_distance=neighbour)
 
 
+def _check_queries_manifold(queries: object, manifold: object, qname: str) -> None:
+    """Both ``(N, K, 4)`` tensors with the same K, dtype and device, a non-empty manifold."""
+    _check_quats(queries, qname)
+    _check_quats(manifold, "manifold")
+    if queries.shape[1] != manifold.shape[1]:
+        raise ValueError(
+            f"{qname} and manifold must have the same number of joints, got {queries.shape[1]} and {manifold.shape[1]}"
+        )
+    if manifold.shape[0] == 0:
+        raise ValueError("manifold is empty (shape (0, K, 4)); give at least one manifold pose")
+    check_same_device(manifold, "manifold", **{qname: queries})
+    if queries.dtype != manifold.dtype:
+        raise ValueError(
+            f"{qname} ({queries.dtype}) and manifold ({manifold.dtype}) must have the same dtype; cast one with .to()"
+        )
+
+
 def make_distance_dataset(
     manifold: Tensor, config: PoseNDFDataConfig, queries_from: Tensor | None = None
 ) -> DistanceDataset:
@@ -254,13 +377,28 @@ def make_distance_dataset(
             poses to build a validation set whose labels still refer to ``manifold``; no
             clean poses are added then.
 
+    Both sets of quaternions are normalised and canonicalised (``w >= 0``) first.
+
     Returns:
         :class:`DistanceDataset` (clean samples first, then the noisy ones).
+
+    Raises:
+        TypeError: ``config`` is not a :class:`PoseNDFDataConfig`, a tensor argument not a tensor.
+        ValueError: wrong shapes, NaN/inf or zero quaternions, an empty manifold, an empty
+            ``queries_from`` while ``config.num_noisy > 0``, a manifold that is not on the CPU
+            (the data is generated there, with a seeded CPU generator).
     """
-    _check_quats(manifold, "manifold")
-    generator = torch.Generator().manual_seed(config.seed)
+    if not isinstance(config, PoseNDFDataConfig):
+        raise TypeError(f"config must be a PoseNDFDataConfig; got {type(config).__name__}")
     source = manifold if queries_from is None else queries_from
-    _check_quats(source, "queries_from")
+    _check_queries_manifold(source, manifold, "manifold" if queries_from is None else "queries_from")
+    if manifold.device.type != "cpu":
+        raise ValueError(f"manifold is on {manifold.device}; make_distance_dataset runs on the CPU (use .cpu())")
+    if source.shape[0] == 0 and config.num_noisy > 0:
+        raise ValueError(f"queries_from is empty but config.num_noisy = {config.num_noisy} noisy samples are asked for")
+    manifold = quat_canonicalize(_unit_quats(manifold, "manifold"))
+    source = manifold if queries_from is None else quat_canonicalize(_unit_quats(queries_from, "queries_from"))
+    generator = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(source.shape[0], generator=generator)
     base = source[order.repeat(config.num_noisy // max(len(order), 1) + 1)[: config.num_noisy]]
     noisy, sigma = perturb_quats(base, config.sigmas, generator)
@@ -286,12 +424,17 @@ def brute_force_distance(queries: Tensor, manifold: Tensor, joint_weight: float 
     by broadcasting -- ``O(S x M x K)`` memory, for small inputs only.
 
     Args:
-        queries: ``(S, K, 4)``; manifold: ``(M, K, 4)``.
+        queries: ``(S, K, 4)``; manifold: ``(M, K, 4)``, ``M >= 1`` (both normalised here).
 
     Returns:
         ``(S,)`` the smallest distance of each query.
+
+    Raises:
+        TypeError: a tensor argument that is not a tensor.
+        ValueError: as :func:`knn_pose_distance`.
     """
-    _check_quats(queries, "queries")
-    _check_quats(manifold, "manifold")
+    _check_queries_manifold(queries, manifold, "queries")
+    check_positive(joint_weight, "joint_weight")
+    queries, manifold = _unit_quats(queries, "queries"), _unit_quats(manifold, "manifold")
     weights = torch.full((queries.shape[1],), joint_weight, dtype=queries.dtype, device=queries.device)
     return posendf_distance(queries[:, None], manifold[None], weights=weights).min(dim=1).values

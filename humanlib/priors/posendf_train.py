@@ -28,11 +28,15 @@ from pathlib import Path
 
 import torch
 
+from humanlib._validate import check_positive, check_same_device, check_tensor
 from humanlib.priors.posendf import (
     PoseNDF,
     PoseNDFModelConfig,
     ProjectionConfig,
-    distance_and_gradient,
+    _as_path,
+    _check_plain,
+    _distance_and_gradient,
+    _reference_tensor,
     eikonal_loss,
     load_posendf,
     load_state_checked,
@@ -43,15 +47,17 @@ from humanlib.priors.posendf import (
     shifted_parents,
     udf_loss,
 )
-from humanlib.rotations import random_quat
-from humanlib.skeleton import NUM_BODY_JOINTS
 from humanlib.priors.posendf_data import (
     DistanceDataset,
     PoseNDFDataConfig,
+    _check_int,
+    _check_quats,
     body_pose_to_quats,
     knn_pose_distance,
     make_distance_dataset,
 )
+from humanlib.rotations import random_quat
+from humanlib.skeleton import NUM_BODY_JOINTS
 
 
 @dataclass
@@ -90,10 +96,32 @@ class PoseNDFTrainConfig:
     num_threads: int = 1
 
     def __post_init__(self) -> None:
-        if self.steps < 0 or self.batch_size < 1 or self.val_every < 1:
-            raise ValueError(f"need steps >= 0, batch_size >= 1, val_every >= 1; got {self.steps}, {self.batch_size}, {self.val_every}")
-        if self.lr <= 0 or self.udf_weight < 0 or self.eikonal_weight < 0:
-            raise ValueError(f"need lr > 0 and non-negative loss weights; got {self.lr}, {self.udf_weight}, {self.eikonal_weight}")
+        """Check every field.
+
+        Raises:
+            TypeError: a field of the wrong type (``model`` not a :class:`PoseNDFModelConfig`,
+                a float ``steps``...).
+            ValueError: a field out of range, named in the message; both loss weights 0; an
+                unknown device name.
+        """
+        if not isinstance(self.model, PoseNDFModelConfig):
+            raise TypeError(f"model must be a PoseNDFModelConfig; got {type(self.model).__name__}")
+        if not isinstance(self.data, PoseNDFDataConfig):
+            raise TypeError(f"data must be a PoseNDFDataConfig; got {type(self.data).__name__}")
+        for name, minimum in (("num_manifold", 0), ("num_val", 1), ("steps", 0), ("batch_size", 1),
+                              ("val_every", 1), ("seed", 0), ("num_threads", 1)):
+            _check_int(getattr(self, name), name, minimum)
+        check_positive(self.lr, "lr")
+        check_positive(self.udf_weight, "udf_weight", allow_zero=True)
+        check_positive(self.eikonal_weight, "eikonal_weight", allow_zero=True)
+        if self.udf_weight == 0 and self.eikonal_weight == 0:
+            raise ValueError("udf_weight and eikonal_weight are both 0: the loss would be 0 and nothing would train")
+        if not isinstance(self.device, str):
+            raise TypeError(f"device must be a str such as 'cpu' or 'cuda'; got {type(self.device).__name__}")
+        try:
+            torch.device(self.device)
+        except RuntimeError as exc:
+            raise ValueError(f"device {self.device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0')") from exc
 
 
 @dataclass
@@ -112,8 +140,28 @@ class TrainResult:
     seconds: float
 
 
+def _check_dataset(data: object, name: str, num_joints: int | None = None) -> DistanceDataset:
+    """A non-empty :class:`DistanceDataset` (of ``num_joints`` joints when given)."""
+    if not isinstance(data, DistanceDataset):
+        raise TypeError(f"{name} must be a DistanceDataset (see make_distance_dataset); got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError(f"{name} is empty (no samples)")
+    if num_joints is not None and data.quats.shape[1] != num_joints:
+        raise ValueError(f"{name} has poses of {data.quats.shape[1]} joints but the model has {num_joints}")
+    return data
+
+
 def sigma_breakdown(pred: torch.Tensor, data: DistanceDataset) -> dict[str, float]:
-    """Mean absolute error of ``pred`` per noise level of ``data`` (keys ``"0.01"``...)."""
+    """Mean absolute error of ``pred`` per noise level of ``data`` (keys ``"0.01"``...).
+
+    Raises:
+        TypeError: ``pred`` is not a tensor, ``data`` not a :class:`DistanceDataset`.
+        ValueError: ``pred`` is not ``(N,)`` for the N samples of ``data``, or on another device.
+    """
+    if not isinstance(data, DistanceDataset):
+        raise TypeError(f"data must be a DistanceDataset; got {type(data).__name__}")
+    check_tensor(pred, "pred", (len(data),), finite=False, hint="(one prediction per sample of data)")
+    check_same_device(data.distance, "data", pred=pred)
     out = {}
     for s in torch.unique(data.sigma).tolist():
         mask = data.sigma == s
@@ -128,11 +176,21 @@ def evaluate_field(model: PoseNDF, data: DistanceDataset, batch_size: int = 2048
         dict with ``mae``, ``mae_by_sigma``, ``rel_error`` (mean ``|f - d| / d`` over
         ``d > 0``), ``grad_norm_mean`` and ``eikonal_residual`` (mean ``| ||grad f|| - 1 |``
         over ``d > 0``).
+
+    Raises:
+        TypeError: ``model`` is not a module, ``data`` not a :class:`DistanceDataset`,
+            ``batch_size`` not an integer.
+        ValueError: an empty ``data``, ``batch_size < 1``, poses of another joint count.
     """
-    device = next(model.parameters()).device
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a PoseNDF (a torch.nn.Module); got {type(model).__name__}")
+    _check_dataset(data, "data", model.config.num_joints if isinstance(model, PoseNDF) else None)
+    _check_int(batch_size, "batch_size", 1)
+    ref = _reference_tensor(model)
+    device = ref.device if ref is not None else data.quats.device
     preds, norms = [], []
     for start in range(0, len(data), batch_size):
-        f, grad = distance_and_gradient(model, data.quats[start : start + batch_size].to(device))
+        f, grad = _distance_and_gradient(model, data.quats[start : start + batch_size].to(device))
         preds.append(f.detach().cpu())
         norms.append(grad.flatten(1).norm(dim=1).cpu())
     pred, norm = torch.cat(preds), torch.cat(norms)
@@ -177,11 +235,37 @@ def train_posendf(
 
     Returns:
         :class:`TrainResult`.
+
+    Raises:
+        TypeError: ``train`` / ``val`` not :class:`DistanceDataset`, ``config`` not a
+            :class:`PoseNDFTrainConfig`, ``out_dir`` not a path, ``metadata`` not a dict of
+            plain values, ``stop_at`` not an integer.
+        ValueError: an empty ``train`` or ``val`` (pass ``val=None`` for no validation),
+            poses of another joint count than the model, a ``cuda`` device without a GPU,
+            ``out_dir`` that is a file, ``resume`` without ``out_dir``, a ``last.pt`` of
+            another architecture or without the resumable state.
+        FileNotFoundError: ``resume=True`` and ``out_dir/last.pt`` does not exist.
     """
     from tqdm.auto import tqdm
 
-    if len(train) == 0:
-        raise ValueError("the training set is empty")
+    if not isinstance(config, PoseNDFTrainConfig):
+        raise TypeError(f"config must be a PoseNDFTrainConfig; got {type(config).__name__}")
+    if isinstance(train, DistanceDataset) and len(train) == 0:
+        raise ValueError("the training set is empty (train has no samples)")
+    _check_dataset(train, "train", config.model.num_joints)
+    if val is not None:
+        _check_dataset(val, "val (pass val=None for no validation)", config.model.num_joints)
+    if stop_at is not None:
+        _check_int(stop_at, "stop_at", 0)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict or None; got {type(metadata).__name__}")
+    _check_plain(metadata or {}, "metadata")
+    if out_dir is not None:
+        out_dir = _as_path(out_dir, "out_dir")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ValueError(f"out_dir {out_dir} is a file; give a folder for last.pt, posendf.pt and history.json")
+    if resume and out_dir is None:
+        raise ValueError("resume=True needs out_dir, the folder that holds last.pt")
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was requested but torch sees no GPU; use --device cpu")
     if config.device == "cpu":
@@ -200,6 +284,12 @@ def train_posendf(
         if out is None or not (out / "last.pt").is_file():
             raise FileNotFoundError(f"--resume given but {out}/last.pt does not exist")
         state = read_checkpoint(out / "last.pt")
+        lacking = sorted({"optimizer", "batch_rng", "step", "history_json"} - set(state))
+        if lacking:
+            raise ValueError(
+                f"{out / 'last.pt'} is not a resumable training state (it lacks {lacking}; a final posendf.pt?); "
+                "delete it, or train again without --resume"
+            )
         if state["metadata"].get("train_config", {}).get("model") != asdict(config.model):
             raise ValueError(f"{out / 'last.pt'} was trained with another architecture than the one requested")
         load_state_checked(model, state["state_dict"], str(out / "last.pt"))
@@ -263,9 +353,42 @@ def train_posendf(
 
 
 def plot_history(history: list[dict], path: str | Path | None = None, title: str = ""):
-    """Training curves: train losses and validation MAE per noise level against steps."""
+    """Training curves: train losses and validation MAE per noise level against steps.
+
+    Args:
+        history: ``TrainResult.history`` (a non-empty list of dicts with ``step``,
+            ``train_udf``, ``train_eikonal`` and optionally the validation entries).
+        path: image file to write (its folder is created), or None.
+        title: figure title.
+
+    Raises:
+        TypeError: ``history`` is not a list of dicts, ``path`` not a path, ``title`` not a str.
+        ValueError: an empty history, rows without the entries above, ``path`` a folder or
+            with an extension matplotlib cannot write.
+    """
     import matplotlib.pyplot as plt
 
+    if not isinstance(history, (list, tuple)) or not all(isinstance(r, dict) for r in history):
+        raise TypeError(f"history must be a list of dicts (TrainResult.history); got {type(history).__name__}")
+    if not history:
+        raise ValueError("history is empty: nothing to plot (train for at least val_every steps)")
+    for i, row in enumerate(history):
+        lacking = sorted({"step", "train_udf", "train_eikonal"} - set(row))
+        if lacking:
+            raise ValueError(f"history[{i}] lacks {lacking}; pass TrainResult.history or the run's history.json")
+        if "val_mae" in history[0] and not {"val_mae", "val_mae_by_sigma"} <= set(row):
+            raise ValueError(f"history[{i}] lacks val_mae / val_mae_by_sigma that history[0] has")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str; got {type(title).__name__}")
+    if path is not None:
+        path = _as_path(path, "path")
+        if path.is_dir():
+            raise ValueError(f"path {path} is a folder; give an image file such as {path / 'curves.png'}")
+        formats = plt.figure().canvas.get_supported_filetypes()
+        plt.close()
+        if path.suffix.lstrip(".").lower() not in formats:
+            raise ValueError(f"path {path} has the extension {path.suffix!r}; use one of {sorted(formats)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
     steps = [r["step"] for r in history]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     axes[0].plot(steps, [r["train_udf"] for r in history], label="train $L_{UDF}$")
@@ -295,8 +418,17 @@ def corpus_quats(split: str, num: int = 0) -> torch.Tensor:
 
     Returns:
         ``(N, 21, 4)`` canonical quaternions.
+
+    Raises:
+        TypeError: ``num`` is not an integer.
+        ValueError: an unknown split, ``num < 0``.
     """
     from humanlib.data import load_corpus
+    from humanlib.data.corpus import SPLITS
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    _check_int(num, "num", 0)
 
     poses = torch.as_tensor(load_corpus(split).poses, dtype=torch.float32)
     if num and num < poses.shape[0]:
@@ -305,12 +437,34 @@ def corpus_quats(split: str, num: int = 0) -> torch.Tensor:
 
 
 def build_datasets(config: PoseNDFTrainConfig, cache: Path | None = None) -> tuple[torch.Tensor, DistanceDataset, DistanceDataset]:
-    """The manifold, the training set and the validation set of a run (cached in ``cache``)."""
+    """The manifold, the training set and the validation set of a run (cached in ``cache``).
+
+    A cache file made for other data settings is rebuilt and overwritten.
+
+    Raises:
+        TypeError: ``config`` is not a :class:`PoseNDFTrainConfig`, ``cache`` not a path.
+        ValueError: ``cache`` is a folder, or a damaged file (the message says to delete it).
+    """
+    if not isinstance(config, PoseNDFTrainConfig):
+        raise TypeError(f"config must be a PoseNDFTrainConfig; got {type(config).__name__}")
+    if cache is not None:
+        cache = _as_path(cache, "cache")
+        if cache.is_dir():
+            raise ValueError(f"cache {cache} is a folder; give a file such as {cache / 'data.pt'}")
     key = {"data": asdict(config.data), "num_manifold": config.num_manifold, "num_val": config.num_val}
     if cache is not None and cache.is_file():
-        stored = torch.load(cache, weights_only=True)
-        if stored.get("key_json") == json.dumps(key, sort_keys=True):
-            return stored["manifold"], DistanceDataset(*stored["train"]), DistanceDataset(*stored["val"])
+        fix = f"delete {cache} and it is rebuilt (this takes minutes)"
+        try:
+            stored = torch.load(cache, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises several types for damaged files
+            raise ValueError(f"data cache {cache} is not readable (corrupt or truncated?): {type(exc).__name__}; {fix}") from exc
+        if not isinstance(stored, dict) or "key_json" not in stored:
+            raise ValueError(f"{cache} is not a Pose-NDF data cache (no 'key_json' entry); {fix}")
+        if stored["key_json"] == json.dumps(key, sort_keys=True):
+            try:
+                return stored["manifold"], DistanceDataset(*stored["train"]), DistanceDataset(*stored["val"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"data cache {cache} is damaged ({type(exc).__name__}: {exc}); {fix}") from exc
     manifold = corpus_quats("train", config.num_manifold)
     t0 = time.perf_counter()
     train = make_distance_dataset(manifold, config.data)
@@ -398,7 +552,25 @@ def evaluate_checkpoint(
         uniformly random poses (convergence, steps, final ``f``), the generated poses'
         diversity (mean pairwise distance) and plausibility (talk distance to the nearest
         training pose), and the same diversity for the training poses themselves.
+
+    Raises:
+        TypeError: ``model`` is not a :class:`PoseNDF`, ``manifold`` not a tensor, ``val`` /
+            ``train`` not :class:`DistanceDataset`, ``num_generate`` / ``seed`` not integers.
+        ValueError: a model of other than 21 joints, a manifold of fewer than 2 poses or of
+            another joint count, empty datasets, ``num_generate < 2``.
     """
+    if not isinstance(model, PoseNDF):
+        raise TypeError(f"model must be a PoseNDF; got {type(model).__name__}")
+    if model.config.num_joints != NUM_BODY_JOINTS:
+        raise ValueError(f"model must be a Pose-NDF of the {NUM_BODY_JOINTS} body joints; it has {model.config.num_joints}")
+    _check_quats(manifold, "manifold")
+    if manifold.shape[1] != NUM_BODY_JOINTS or manifold.shape[0] < 2:
+        raise ValueError(f"manifold must have shape (M >= 2, {NUM_BODY_JOINTS}, 4); got {tuple(manifold.shape)}")
+    _check_dataset(val, "val", NUM_BODY_JOINTS)
+    if train is not None:
+        _check_dataset(train, "train", NUM_BODY_JOINTS)
+    _check_int(num_generate, "num_generate", 2)
+    _check_int(seed, "seed", 0)
     g = torch.Generator().manual_seed(seed)
     out: dict = {"field": evaluate_field(model, val)}
     if train is not None:

@@ -11,7 +11,9 @@ import plotly.graph_objects as go
 import torch
 from torch import Tensor
 
+from humanlib._validate import check_positive, check_tensor
 from humanlib.bodyplot import bone_polyline
+from humanlib.priors.posendf_data import _check_int, _unit_quats
 from humanlib.rotations import quat_to_axis_angle
 from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
@@ -20,13 +22,19 @@ def quats_to_full_pose(quats: Tensor) -> Tensor:
     """Body-joint quaternions to a full SMPL pose with the root and hands at rest.
 
     Args:
-        quats: ``(..., 21, 4)`` unit quaternions (wxyz) of joints 1..21.
+        quats: ``(..., 21, 4)`` non-zero quaternions (wxyz) of joints 1..21 (any length:
+            ``q`` and ``2 q`` are the same rotation).
 
     Returns:
-        ``(..., 24, 3)`` axis-angle pose.
+        ``(..., 24, 3)`` axis-angle pose; an empty batch gives an empty batch.
+
+    Raises:
+        TypeError: ``quats`` is not a tensor.
+        ValueError: wrong shape or dtype, NaN/inf or zero quaternions.
     """
-    if not isinstance(quats, Tensor) or quats.ndim < 2 or quats.shape[-2:] != (NUM_BODY_JOINTS, 4):
-        raise ValueError(f"quats must have shape (..., {NUM_BODY_JOINTS}, 4), got {tuple(getattr(quats, 'shape', ()))}")
+    check_tensor(quats, "quats", (..., NUM_BODY_JOINTS, 4), finite=False,
+                 hint="(wxyz quaternions of SMPL joints 1..21)")
+    quats = _unit_quats(quats, "quats")
     pose = quats.new_zeros(*quats.shape[:-2], NUM_JOINTS, 3)
     pose[..., list(BODY_JOINTS), :] = quat_to_axis_angle(quats)
     return pose
@@ -56,9 +64,27 @@ def skeleton_animation(
 
     Returns:
         a plotly figure with a play button and a slider over the frames.
+
+    Raises:
+        TypeError: ``joints`` is not a tensor; ``labels``, ``colors`` not lists of strings,
+            ``spacing`` not a number, ``title`` not a string.
+        ValueError: wrong shape, no frame or no skeleton (``T = 0`` or ``B = 0``), NaN/inf
+            joints, a label count other than ``T``, a negative spacing, an empty colour list.
     """
-    if not isinstance(joints, Tensor) or joints.ndim != 4 or joints.shape[-2:] != (NUM_JOINTS, 3):
-        raise ValueError(f"joints must have shape (T, B, {NUM_JOINTS}, 3), got {tuple(getattr(joints, 'shape', ()))}")
+    check_tensor(joints, "joints", finite=False)
+    if joints.ndim != 4 or joints.shape[-2:] != (NUM_JOINTS, 3):
+        raise ValueError(f"joints must have shape (T, B, {NUM_JOINTS}, 3), got {tuple(joints.shape)}")
+    if joints.shape[0] == 0 or joints.shape[1] == 0:
+        raise ValueError(f"joints must hold at least one frame and one skeleton (T, B >= 1); got {tuple(joints.shape)}")
+    check_tensor(joints, "joints")
+    check_positive(spacing, "spacing", allow_zero=True)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str; got {type(title).__name__}")
+    for name, value in (("labels", labels), ("colors", colors)):
+        if value is not None and (not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value)):
+            raise TypeError(f"{name} must be a list of strings or None; got {value!r}")
+    if colors is not None and len(colors) == 0:
+        raise ValueError("colors is an empty list; give at least one colour or None")
     joints = joints.detach().cpu()
     num_t, num_b = joints.shape[:2]
     labels = labels or [f"step {t}" for t in range(num_t)]
@@ -114,11 +140,28 @@ def trajectory_frames(trajectory: Tensor, max_frames: int = 12) -> tuple[Tensor,
     """Pick at most ``max_frames`` iterates of a projection trajectory (always the first and last).
 
     Args:
-        trajectory: ``(T, B, K, 4)``.
+        trajectory: ``(T, B, K, 4)``, ``T >= 1`` (``ProjectionResult.trajectory``).
+        max_frames: at most this many frames, ``>= 2`` (the first and the last).
 
     Returns:
         ``(frames (T', B, K, 4), step indices)``.
+
+    Raises:
+        TypeError: ``trajectory`` is not a tensor (``None``: project with
+            ``record_trajectory=True``), ``max_frames`` not an integer.
+        ValueError: wrong shape, an empty trajectory, ``max_frames < 2``.
     """
+    if trajectory is None:
+        raise TypeError("trajectory is None: run project() with ProjectionConfig(record_trajectory=True)")
+    check_tensor(trajectory, "trajectory", finite=False)
+    if trajectory.ndim != 4 or trajectory.shape[-1] != 4:
+        raise ValueError(
+            f"trajectory must have shape (T, B, K, 4) (T iterates of B poses of K joints, wxyz quaternions); "
+            f"got {tuple(trajectory.shape)}"
+        )
+    if trajectory.shape[0] == 0:
+        raise ValueError("trajectory is empty (T = 0); it holds at least the starting poses")
+    _check_int(max_frames, "max_frames", 2)
     num_t = trajectory.shape[0]
     steps = sorted(set(torch.linspace(0, num_t - 1, min(max_frames, num_t)).round().long().tolist()))
     return trajectory[steps], steps
