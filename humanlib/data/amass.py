@@ -19,11 +19,13 @@ Layout of one AMASS file (facts of the released format):
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from humanlib.data._checks import as_array, check_input_file
 from humanlib.data.retarget import axis_angle_to_rotmat_np, rotmat_to_axis_angle_np
 from humanlib.skeleton import NUM_JOINTS
 
@@ -73,21 +75,33 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
         :class:`AmassMotion`.
 
     Raises:
-        AmassFormatError: a missing key, a pose width that is not 72/156/165, mismatched
-            frame counts, non-finite values or an unreadable file (names the file and key).
+        FileNotFoundError: ``path`` does not exist or is a directory.
+        AmassFormatError: a missing key, a pose width that is not 72/156/165, no frames,
+            mismatched frame counts, non-numeric or non-finite values, a frame rate that is not
+            one positive number, or an unreadable file or a ``.npy`` (names the file and key).
+        ValueError: ``pelvis_rest`` is not a finite ``(3,)`` array.
     """
-    path = Path(path)
+    path = check_input_file(path, "AMASS file", "point HUMANLIB_AMASS_DIR at the unpacked AMASS folder")
+    if pelvis_rest is not None:
+        pelvis_rest = as_array(pelvis_rest, "pelvis_rest", (3,))
+    errors = (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error)
     try:
         data = np.load(path, allow_pickle=False)
-        keys = set(data.files)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+    except errors as err:
         raise AmassFormatError(f"{path}: not a readable .npz file ({err})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise AmassFormatError(f"{path}: a single array ({type(data).__name__}), not an .npz archive of named "
+                               "keys; not an AMASS motion file")
+    keys = set(data.files)
 
-    def get(key: str) -> np.ndarray:
+    def get(key: str, dtype=np.float64) -> np.ndarray:
         try:
-            return np.asarray(data[key])
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+            value = np.asarray(data[key])
+        except errors as err:
             raise AmassFormatError(f"{path}: key {key!r} cannot be read ({err})") from None
+        if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+            raise AmassFormatError(f"{path}: key {key!r} holds {value.dtype} values, expected numbers")
+        return value.astype(dtype)
 
     for key in ("poses", "trans"):
         if key not in keys:
@@ -95,17 +109,22 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
     rate_key = next((k for k in FRAME_RATE_KEYS if k in keys), None)
     if rate_key is None:
         raise AmassFormatError(f"{path}: missing key 'mocap_framerate' or 'mocap_frame_rate' (keys: {sorted(keys)})")
-    poses = get("poses").astype(np.float64)
-    trans = get("trans").astype(np.float64)
-    fps = float(get(rate_key))
-    betas = get("betas").astype(np.float32).reshape(-1) if "betas" in keys else np.zeros(0, np.float32)
+    poses = get("poses")
+    trans = get("trans")
+    rate = get(rate_key)
+    if rate.size != 1:
+        raise AmassFormatError(f"{path}: key {rate_key!r} has shape {rate.shape}, expected one number (frames per second)")
+    fps = float(rate.reshape(-1)[0])
+    betas = get("betas", np.float32).reshape(-1) if "betas" in keys else np.zeros(0, np.float32)
     if poses.ndim != 2 or poses.shape[1] not in POSE_WIDTHS:
         raise AmassFormatError(f"{path}: key 'poses' has shape {poses.shape}, expected (T, 72), (T, 156) or (T, 165)")
+    if poses.shape[0] == 0:
+        raise AmassFormatError(f"{path}: key 'poses' holds no frames (shape {poses.shape})")
     if trans.shape != (poses.shape[0], 3):
         raise AmassFormatError(f"{path}: key 'trans' has shape {trans.shape}, expected ({poses.shape[0]}, 3)")
     if not np.isfinite(poses).all() or not np.isfinite(trans).all():
         raise AmassFormatError(f"{path}: key 'poses' or 'trans' holds NaN or inf")
-    if not fps > 0:
+    if not 0 < fps < float("inf"):
         raise AmassFormatError(f"{path}: key {rate_key!r} is {fps}, expected a positive frame rate")
     T = poses.shape[0]
     smpl = np.zeros((T, NUM_JOINTS, 3))
@@ -129,7 +148,13 @@ AMASS_SPLITS: dict[str, tuple[str, ...]] = {
 
 
 def amass_split_of(dataset: str) -> str:
-    """Split of an AMASS sub-dataset folder name: "val", "test", or "train" (all others)."""
+    """Split of an AMASS sub-dataset folder name: "val", "test", or "train" (all others).
+
+    Raises:
+        TypeError: ``dataset`` is not a string.
+    """
+    if not isinstance(dataset, str):
+        raise TypeError(f"dataset must be an AMASS sub-dataset folder name (str); got {type(dataset).__name__}")
     for split, names in AMASS_SPLITS.items():
         if dataset in names:
             return split
@@ -140,10 +165,17 @@ def find_amass_files(root: str | Path) -> list[tuple[str, Path]]:
     """All motion ``.npz`` files under an AMASS folder, as ``(sub-dataset, path)``, sorted.
 
     The sub-dataset is the first folder below ``root``; ``shape.npz`` files are skipped.
+
+    Raises:
+        TypeError: ``root`` is not a path.
+        FileNotFoundError: ``root`` does not exist or is a file.
     """
-    root = Path(root)
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"root must be a str or pathlib.Path; got {type(root).__name__}")
+    root = Path(root).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"AMASS folder {root} does not exist (HUMANLIB_AMASS_DIR)")
+        state = "is a file, not a folder" if root.exists() else "does not exist"
+        raise FileNotFoundError(f"AMASS folder {root} {state}; point HUMANLIB_AMASS_DIR at the unpacked AMASS folder")
     out = []
     for p in sorted(root.rglob("*.npz")):
         if p.name == "shape.npz":

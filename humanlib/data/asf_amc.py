@@ -22,12 +22,26 @@ from pathlib import Path
 
 import numpy as np
 
+from humanlib._validate import check_positive
+from humanlib.data._checks import check_input_file, check_instance
+
 #: Metres per ASF length unit for ``:units length L`` (CMU: lengths are inches / L).
 INCH = 0.0254
 
 
 class AsfAmcFormatError(ValueError):
     """An ASF or AMC file that cannot be read; the message names the file and line."""
+
+
+#: Channels an ASF ``dof`` line (and ``:root order``) may list.
+DOF_CHANNELS = ("rx", "ry", "rz", "tx", "ty", "tz")
+
+
+def _check_order(order: str) -> str:
+    """An Euler order such as ``XYZ`` (each axis once); raises ValueError otherwise."""
+    if sorted(order.upper()) != ["X", "Y", "Z"]:
+        raise ValueError(f"Euler order {order!r} must name X, Y and Z once each")
+    return order.upper()
 
 
 @dataclass
@@ -97,9 +111,12 @@ def read_asf(path: str | Path) -> AsfSkeleton:
     """Parse an Acclaim ``.asf`` skeleton file.
 
     Raises:
-        AsfAmcFormatError: malformed or truncated file (names the file and line).
+        FileNotFoundError: ``path`` does not exist or is a directory.
+        AsfAmcFormatError: malformed or truncated file, a file of another format, a length unit
+            or bone length that is not a positive number, an unknown ``dof`` channel or Euler
+            order (names the file and line).
     """
-    path = Path(path)
+    path = check_input_file(path, "ASF file")
     lines = path.read_text(errors="replace").splitlines()
 
     def fail(msg: str, line_no: int) -> AsfAmcFormatError:
@@ -120,6 +137,8 @@ def read_asf(path: str | Path) -> AsfSkeleton:
         if not line:
             continue
         tokens = line.split()
+        if section is None and tokens[0] == "HIERARCHY":
+            raise fail("this is a BVH file (it starts with HIERARCHY): use read_bvh", n)
         if tokens[0].startswith(":"):
             section = tokens[0]
             continue
@@ -127,13 +146,18 @@ def read_asf(path: str | Path) -> AsfSkeleton:
             if section == ":units":
                 if tokens[0] == "length":
                     length_scale = float(tokens[1])
+                    if not 0 < length_scale < float("inf"):
+                        raise ValueError(f"length unit must be a finite number > 0, got {tokens[1]}")
                 elif tokens[0] == "angle":
                     degrees = tokens[1].lower().startswith("deg")
             elif section == ":root":
                 if tokens[0] == "order":
                     root_order = [t.upper() for t in tokens[1:]]
+                    unknown = [t for t in root_order if t.lower() not in DOF_CHANNELS]
+                    if unknown:
+                        raise ValueError(f"unknown root channels {unknown}; known: {[c.upper() for c in DOF_CHANNELS]}")
                 elif tokens[0] == "axis":
-                    root_axis = tokens[1]
+                    root_axis = _check_order(tokens[1])
             elif section == ":bonedata":
                 if tokens[0] == "begin":
                     current = {"dof": []}
@@ -157,14 +181,22 @@ def read_asf(path: str | Path) -> AsfSkeleton:
                         current["name"] = tokens[1]
                     elif tokens[0] == "direction":
                         current["direction"] = [float(v) for v in tokens[1:4]]
-                        if len(current["direction"]) != 3:
-                            raise ValueError("direction needs 3 numbers")
+                        if len(tokens) != 4 or not np.isfinite(current["direction"]).all():
+                            raise ValueError("direction needs 3 finite numbers")
                     elif tokens[0] == "length":
                         current["length"] = float(tokens[1])
+                        if not 0 <= current["length"] < float("inf"):
+                            raise ValueError(f"length must be a finite number >= 0, got {tokens[1]}")
                     elif tokens[0] == "axis":
-                        current["axis"] = ([float(v) for v in tokens[1:4]], tokens[4] if len(tokens) > 4 else "XYZ")
+                        angles = [float(v) for v in tokens[1:4]]
+                        if len(angles) != 3 or not np.isfinite(angles).all():
+                            raise ValueError("axis needs 3 finite angles and an order")
+                        current["axis"] = (angles, _check_order(tokens[4]) if len(tokens) > 4 else "XYZ")
                     elif tokens[0] == "dof":
                         current["dof"] = [t.lower() for t in tokens[1:]]
+                        unknown = [t for t in current["dof"] if t not in DOF_CHANNELS]
+                        if unknown:
+                            raise ValueError(f"unknown channels {unknown}; known: {list(DOF_CHANNELS)}")
             elif section == ":hierarchy":
                 if tokens[0] == "begin":
                     continue
@@ -178,7 +210,7 @@ def read_asf(path: str | Path) -> AsfSkeleton:
     if current is not None:
         raise fail("file ends inside a bone block (truncated?)", len(lines))
     if not bones or not saw_hierarchy_end:
-        raise fail("no :bonedata or no complete :hierarchy (truncated?)", len(lines))
+        raise fail("no :bonedata or no complete :hierarchy (truncated, or not an ASF file?)", max(len(lines), 1))
     root = AsfBone(
         name="root", direction=np.zeros(3), length=0.0, axis=_euler(np.zeros(3), root_axis),
         dof=[t.lower() for t in root_order],
@@ -224,10 +256,15 @@ def read_amc(path: str | Path, skeleton: AsfSkeleton, fps: float = 120.0) -> Amc
         fps: frame rate (AMC files do not store it; CMU captured at 120 fps).
 
     Raises:
-        AsfAmcFormatError: malformed or truncated file, a bone not in the skeleton, or a
-            wrong number of values (names the file and line).
+        FileNotFoundError: ``path`` does not exist or is a directory.
+        TypeError: ``skeleton`` is not an :class:`AsfSkeleton`.
+        ValueError: ``fps`` is not a finite number > 0.
+        AsfAmcFormatError: malformed or truncated file, no frames, a bone not in the skeleton,
+            a bone twice in one frame, or a wrong number of values (names the file and line).
     """
-    path = Path(path)
+    path = check_input_file(path, "AMC file")
+    check_instance(skeleton, AsfSkeleton, "skeleton", "read_asf")
+    check_positive(fps, "fps")
     dof = {b.name: len(b.dof) for b in skeleton.bones}
     rows: dict[str, list[list[float]]] = {b.name: [] for b in skeleton.bones if b.dof}
     frame = 0
@@ -253,7 +290,8 @@ def read_amc(path: str | Path, skeleton: AsfSkeleton, fps: float = 120.0) -> Amc
                 try:
                     number = int(tokens[0])
                 except ValueError:
-                    raise fail(f"expected a frame number, got {tokens[0]!r}", n) from None
+                    other = " (this is a BVH file: use read_bvh)" if tokens[0] == "HIERARCHY" else ""
+                    raise fail(f"expected a frame number, got {tokens[0][:40]!r}{other}", n) from None
                 if frame > 0:
                     close_frame(n)
                 if number != frame + 1:
@@ -265,7 +303,9 @@ def read_amc(path: str | Path, skeleton: AsfSkeleton, fps: float = 120.0) -> Amc
             if frame == 0:
                 raise fail("bone values before the first frame number", n)
             if name not in dof:
-                raise fail(f"bone {name!r} is not in the skeleton {skeleton.path}", n)
+                raise fail(f"bone {name[:40]!r} is not in the skeleton {skeleton.path}", n)
+            if name in seen:
+                raise fail(f"bone {name!r} appears twice in frame {frame}", n)
             if len(tokens) - 1 != dof[name]:
                 raise fail(f"bone {name!r} has {len(tokens) - 1} values, its dof lists {dof[name]}", n)
             try:
@@ -274,7 +314,7 @@ def read_amc(path: str | Path, skeleton: AsfSkeleton, fps: float = 120.0) -> Amc
                 raise fail(f"bone {name!r} holds a value that is not a number", n) from None
             seen.add(name)
     if frame == 0:
-        raise fail("no frames", last_line)
+        raise fail("no frames (an empty motion, or not an AMC file?)", max(last_line, 1))
     close_frame(last_line)
     values = {name: np.asarray(v, dtype=np.float64) for name, v in rows.items()}
     for name, v in values.items():
@@ -310,7 +350,23 @@ def amc_forward_kinematics(skeleton: AsfSkeleton, motion: AmcMotion | None = Non
 
     Returns:
         :class:`AsfPose` in metres.
+
+    Raises:
+        TypeError: ``skeleton`` / ``motion`` of the wrong type, ``num_frames`` not an integer.
+        ValueError: ``num_frames`` < 1, or a motion read for another skeleton (its bones or
+            their channel counts differ).
     """
+    check_instance(skeleton, AsfSkeleton, "skeleton", "read_asf")
+    if motion is not None:
+        check_instance(motion, AmcMotion, "motion", "read_amc")
+        dof = {b.name: len(b.dof) for b in skeleton.bones}
+        wrong = [name for name, v in motion.values.items()
+                 if name not in dof or v.ndim != 2 or v.shape != (motion.num_frames, dof[name])]
+        if wrong:
+            raise ValueError(f"motion {motion.path} does not fit skeleton {skeleton.path}: bones {wrong[:5]} are "
+                             "missing from it or carry another number of channels; read the AMC with this skeleton")
+    else:
+        check_positive(num_frames, "num_frames", integer=True)
     T = motion.num_frames if motion is not None else num_frames
     B = len(skeleton.bones)
     unit = skeleton.length_unit_m

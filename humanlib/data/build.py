@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import lzma
 import os
 import platform
 import shutil
@@ -24,6 +25,7 @@ from typing import Callable
 import numpy as np
 
 from humanlib import paths
+from humanlib._validate import check_positive
 from humanlib.data import sources as S
 from humanlib.data.asf_amc import read_amc, read_asf
 from humanlib.data.bvh import read_bvh
@@ -43,24 +45,40 @@ BANDAI_ARCHIVE = "bandai-namco-research-motiondataset-1-2.tar.xz"
 MIN_BONE = 0.02
 
 
+_RAW_HINT = ("point HUMANLIB_RAW_DATA (or --raw) at the folder holding the two archives; a course checkout "
+             "has them in ../shared/data")
+
+
+def _check_raw(raw: Path) -> None:
+    """Raise CorpusError unless ``raw`` holds each source, unpacked or as its archive."""
+    for folder, archive in (("subjects", CMU_ARCHIVE), ("dataset", BANDAI_ARCHIVE)):
+        if not (raw / folder).is_dir() and not (raw / archive).is_file():
+            raise CorpusError(f"raw data folder {raw} holds neither {folder}/ nor {archive}; {_RAW_HINT}")
+
+
 def _find_sources(raw: Path, tmp: Path, log: Callable[[str], None]) -> tuple[Path, Path]:
     """Folders holding ``subjects/`` (CMU) and ``dataset/`` (Bandai-Namco), unpacking archives."""
+    _check_raw(raw)
     found = []
     for folder, archive in (("subjects", CMU_ARCHIVE), ("dataset", BANDAI_ARCHIVE)):
         if (raw / folder).is_dir():
             found.append(raw)
             continue
         path = raw / archive
-        if not path.exists():
-            raise CorpusError(f"raw data folder {raw} holds neither {folder}/ nor {archive}")
         log(f"unpacking {path.name} ...")
         target = tmp / folder
         target.mkdir()
-        with tarfile.open(path) as tf:
-            if sys.version_info >= (3, 12):
-                tf.extractall(target, filter="data")
-            else:  # pragma: no cover
-                tf.extractall(target)
+        try:
+            with tarfile.open(path) as tf:
+                if sys.version_info >= (3, 12):
+                    tf.extractall(target, filter="data")
+                else:  # pragma: no cover
+                    tf.extractall(target)
+        except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as err:
+            raise CorpusError(f"raw archive {path} cannot be unpacked ({type(err).__name__}: {err}); it is corrupt or "
+                              f"truncated: copy it again ({_RAW_HINT})") from None
+        if not (target / folder).is_dir():
+            raise CorpusError(f"raw archive {path} holds no {folder}/ folder; it is not the {archive} of the course")
         found.append(target)
     return found[0], found[1]
 
@@ -127,17 +145,35 @@ def build_corpus(
         The report dict (also written to ``retarget_report.json``).
 
     Raises:
-        CorpusError: raw data missing; format errors of a clip propagate with its file and line.
+        CorpusError: raw data missing (names ``HUMANLIB_RAW_DATA``), an archive that cannot be
+            unpacked, or an ``out_dir`` that is a file or a non-empty folder other than a corpus
+            (it would be replaced); format errors of a clip propagate with its file and line.
+        TypeError: ``raw_dir`` / ``out_dir`` not a path, ``log`` not callable,
+            ``max_clips_per_source`` not an integer.
+        ValueError: ``max_clips_per_source`` < 1.
     """
+    for name, value in (("raw_dir", raw_dir), ("out_dir", out_dir)):
+        if value is not None and not isinstance(value, (str, Path)):
+            raise TypeError(f"{name} must be a str or pathlib.Path; got {type(value).__name__}")
+    if max_clips_per_source is not None:
+        check_positive(max_clips_per_source, "max_clips_per_source", integer=True)
+    if log is not None and not callable(log):
+        raise TypeError(f"log must be a callable taking one message (e.g. print); got {type(log).__name__}")
     log = log or (lambda msg: None)
     t0 = time.time()
-    raw = Path(raw_dir) if raw_dir is not None else paths.raw_data_dir()
+    raw = Path(raw_dir).expanduser() if raw_dir is not None else paths.raw_data_dir()
     if raw is None or not Path(raw).is_dir():
         raise CorpusError(
             f"raw mocap folder not found ({raw}); pass --raw DIR or set HUMANLIB_RAW_DATA to the folder "
-            f"holding {CMU_ARCHIVE} and {BANDAI_ARCHIVE}"
+            f"holding {CMU_ARCHIVE} and {BANDAI_ARCHIVE} (a course checkout has them in ../shared/data)"
         )
-    out = Path(out_dir) if out_dir is not None else default_corpus_dir()
+    _check_raw(raw)
+    out = Path(out_dir).expanduser() if out_dir is not None else default_corpus_dir()
+    if out.exists() and not out.is_dir():
+        raise CorpusError(f"output folder {out} is a file; give a folder for the corpus")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise CorpusError(f"output folder {out} is not empty and holds no corpus ({MANIFEST}); the build replaces "
+                          "its output folder, so give a new or an empty folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     J, body = target_rest_joints()
     validator = _Validator(J)

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from humanlib._validate import check_positive
+from humanlib.data._checks import as_array, check_input_file, check_instance
+
 _ROTATION_CHANNELS = {"Xrotation": 0, "Yrotation": 1, "Zrotation": 2}
 _POSITION_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
 
@@ -102,10 +105,11 @@ def read_bvh(path: str | Path) -> BvhMotion:
         A :class:`BvhMotion`.
 
     Raises:
-        BvhFormatError: when the file is malformed or truncated (the message names the
-            file and the line).
+        FileNotFoundError: ``path`` does not exist or is a directory.
+        BvhFormatError: when the file is malformed, truncated, holds no frames, or is of
+            another format (the message names the file and the line).
     """
-    path = Path(path)
+    path = check_input_file(path, "BVH file")
     lines = path.read_text(errors="replace").splitlines()
     names: list[str] = []
     parents: list[int] = []
@@ -121,7 +125,9 @@ def read_bvh(path: str | Path) -> BvhMotion:
         return BvhFormatError(f"{path}, line {line_no}: {msg}")
 
     if not lines or lines[0].strip() != "HIERARCHY":
-        raise fail("expected 'HIERARCHY' on the first line", 1)
+        first = lines[0].strip()[:40] if lines else ""
+        other = " (this looks like an ASF/AMC file: use read_asf / read_amc)" if first.startswith((":", "#")) else ""
+        raise fail(f"expected 'HIERARCHY' on the first line, got {first!r}{other}", 1)
     n = 1
     while n < len(lines):
         tokens = lines[n].split()
@@ -135,6 +141,10 @@ def read_bvh(path: str | Path) -> BvhMotion:
             parent = stack[-1] if stack else -1
             if key == "JOINT" and parent < 0:
                 raise fail("JOINT outside a joint block", n)
+            if key == "ROOT" and parent != -1:
+                raise fail("ROOT inside another joint block", n)
+            if tokens[1] in names:
+                raise fail(f"joint name {tokens[1]!r} appears twice", n)
             names.append(tokens[1])
             parents.append(parent)
             offsets.append([0.0, 0.0, 0.0])
@@ -162,8 +172,10 @@ def read_bvh(path: str | Path) -> BvhMotion:
                 values = [float(v) for v in tokens[1:4]]
             except ValueError:
                 raise fail(f"OFFSET needs 3 numbers, got {tokens[1:]}", n) from None
-            if len(values) != 3 or not stack:
+            if len(tokens) != 4 or not stack:
                 raise fail(f"OFFSET needs 3 numbers inside a block, got {tokens[1:]}", n)
+            if not np.isfinite(values).all():
+                raise fail(f"OFFSET holds NaN or inf: {tokens[1:]}", n)
             if in_end_site:
                 end_sites[stack[-2]] = values
             else:
@@ -174,7 +186,9 @@ def read_bvh(path: str | Path) -> BvhMotion:
             except (IndexError, ValueError):
                 raise fail("CHANNELS needs a count", n) from None
             listed = tokens[2:]
-            if len(listed) != count or not stack or stack[-1] < 0:
+            if not stack or stack[-1] < 0:
+                raise fail("CHANNELS outside a ROOT/JOINT block", n)
+            if len(listed) != count:
                 raise fail(f"CHANNELS says {count} but lists {len(listed)}", n)
             for c in listed:
                 if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS:
@@ -205,8 +219,9 @@ def read_bvh(path: str | Path) -> BvhMotion:
         frame_time = float(header("Frame Time:"))
     except ValueError as err:
         raise fail(f"bad MOTION header ({err})", n) from None
-    if num_frames < 0 or not frame_time > 0:
-        raise fail(f"Frames must be >= 0 and Frame Time > 0, got {num_frames}, {frame_time}", n)
+    if num_frames < 1 or not 0 < frame_time < float("inf"):
+        raise fail(f"Frames must be >= 1 (a file without frames holds no motion) and Frame Time a finite "
+                   f"number > 0, got {num_frames}, {frame_time}", n)
     num_channels = sum(len(c) for c in channels)
     body = [ln for ln in lines[n:]]
     rows = []
@@ -226,7 +241,9 @@ def read_bvh(path: str | Path) -> BvhMotion:
         raise fail(f"file has {len(rows)} frames but its header says {num_frames} (truncated?)", len(lines))
     frames = np.asarray(rows, dtype=np.float64).reshape(num_frames, num_channels)
     if not np.isfinite(frames).all():
-        raise fail("frame values contain NaN or inf", n + 1)
+        bad = int(np.flatnonzero(~np.isfinite(frames).all(axis=1))[0])
+        line = [k for k, ln in enumerate(body) if ln.strip()][bad] + n + 1
+        raise fail(f"frame {bad} holds NaN or inf", line)
     return BvhMotion(
         names=names,
         parents=np.asarray(parents, dtype=np.int64),
@@ -252,8 +269,22 @@ class SkeletonPose:
     positions: np.ndarray
 
 
+def _check_motion(motion: object) -> None:
+    check_instance(motion, BvhMotion, "motion", "read_bvh")
+    widths = [len(c) for c in motion.channels]
+    if motion.frames.ndim != 2 or motion.frames.shape[1] != sum(widths):
+        raise ValueError(f"motion.frames has shape {motion.frames.shape} but the joints' CHANNELS add up to "
+                         f"{sum(widths)} columns; read the file again with read_bvh")
+
+
 def bvh_local_rotations(motion: BvhMotion) -> np.ndarray:
-    """Each joint's rotation relative to its parent, ``(T, J, 3, 3)``."""
+    """Each joint's rotation relative to its parent, ``(T, J, 3, 3)``.
+
+    Raises:
+        TypeError: ``motion`` is not a :class:`BvhMotion`.
+        ValueError: its frames do not match its channels.
+    """
+    _check_motion(motion)
     T, J = motion.num_frames, len(motion.names)
     local = np.broadcast_to(np.eye(3), (T, J, 3, 3)).copy()
     start = 0
@@ -267,7 +298,13 @@ def bvh_local_rotations(motion: BvhMotion) -> np.ndarray:
 
 
 def bvh_local_translations(motion: BvhMotion) -> np.ndarray:
-    """Each joint's offset from its parent per frame (position channels, else OFFSET), ``(T, J, 3)``."""
+    """Each joint's offset from its parent per frame (position channels, else OFFSET), ``(T, J, 3)``.
+
+    Raises:
+        TypeError: ``motion`` is not a :class:`BvhMotion`.
+        ValueError: its frames do not match its channels.
+    """
+    _check_motion(motion)
     T, J = motion.num_frames, len(motion.names)
     trans = np.broadcast_to(motion.offsets, (T, J, 3)).copy()
     start = 0
@@ -289,7 +326,20 @@ def bvh_forward_kinematics(motion: BvhMotion, scale: float = 1.0, local_rotation
 
     Returns:
         :class:`SkeletonPose` with ``(T, J, 3, 3)`` rotations and ``(T, J, 3)`` positions.
+
+    Raises:
+        TypeError: ``motion`` is not a :class:`BvhMotion`, or ``scale`` is not a number.
+        ValueError: ``scale`` is not a finite number > 0, or ``local_rotations`` is not
+            ``(T, J, 3, 3)`` with the motion's ``T`` and ``J``, or holds NaN / inf.
     """
+    _check_motion(motion)
+    check_positive(scale, "scale")
+    if local_rotations is not None:
+        T, J = motion.num_frames, len(motion.names)
+        local_rotations = as_array(local_rotations, "local_rotations", (None, None, 3, 3))
+        if local_rotations.shape[:2] != (T, J):
+            raise ValueError(f"local_rotations must have shape ({T}, {J}, 3, 3) (the motion's frames and joints); "
+                             f"got {local_rotations.shape}")
     local = bvh_local_rotations(motion) if local_rotations is None else local_rotations
     trans = bvh_local_translations(motion) * scale
     T, J = local.shape[:2]

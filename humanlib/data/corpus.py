@@ -18,12 +18,14 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from humanlib import paths
+from humanlib._validate import check_positive
 from humanlib.skeleton import NUM_JOINTS
 
 SPLITS = ("train", "val", "test")
@@ -38,6 +40,8 @@ MAX_SHARD_FRAMES = 24_000
 CORPUS_DIR = "corpus"
 MANIFEST = "manifest.json"
 REPORT = "retarget_report.json"
+#: What a user runs to rebuild a missing or corrupt corpus (named in error messages).
+REBUILD = "rebuild it with `humanlib build-corpus` (needs the raw archives: HUMANLIB_RAW_DATA or ../shared/data)"
 
 CMU_LICENCE = "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu, NSF EIA-0196217): free to use and redistribute, not to resell"
 BANDAI_LICENCE = "CC BY-NC 4.0, Bandai Namco Research Inc. (Bandai-Namco-Research-Motiondataset)"
@@ -109,7 +113,17 @@ class MotionCorpus:
         return int(self.poses.shape[0])
 
     def clip(self, i: int) -> tuple["torch.Tensor", "torch.Tensor"]:  # noqa: F821
-        """``(poses (T, 24, 3), transl (T, 3))`` of clip ``i``."""
+        """``(poses (T, 24, 3), transl (T, 3))`` of clip ``i``.
+
+        Raises:
+            TypeError: ``i`` is not an integer.
+            IndexError: no clip ``i`` (negative indices count from the end, as for lists).
+        """
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"clip index must be an integer; got {type(i).__name__} (find a clip by name with "
+                            "[c.name for c in corpus.clips].index(name))")
+        if not -len(self.clips) <= i < len(self.clips):
+            raise IndexError(f"clip index {i} out of range: the {self.split} split has {len(self.clips)} clips")
         c = self.clips[i]
         return self.poses[c.start : c.start + c.num_frames], self.transl[c.start : c.start + c.num_frames]
 
@@ -121,15 +135,18 @@ class MotionCorpus:
             stride: step between window starts (default ``length``: no overlap).
 
         Returns:
-            ``(poses (W, length, 24, 3), clip ids (W,))``.
+            ``(poses (W, length, 24, 3), clip ids (W,))``; ``W`` is 0 when every clip is shorter
+            than ``length``.
+
+        Raises:
+            TypeError: ``length`` or ``stride`` is not an integer.
+            ValueError: ``length`` or ``stride`` is < 1.
         """
         import torch
 
-        if length < 1:
-            raise ValueError(f"length must be >= 1, got {length}")
+        check_positive(length, "length", integer=True)
         stride = length if stride is None else stride
-        if stride < 1:
-            raise ValueError(f"stride must be >= 1, got {stride}")
+        check_positive(stride, "stride", integer=True)
         starts, ids = [], []
         for i, c in enumerate(self.clips):
             for s in range(0, c.num_frames - length + 1, stride):
@@ -152,7 +169,14 @@ class MotionCorpus:
 
 
 def split_of(source: str, name: str, subject: str, style: str) -> str:
-    """The split of a clip under :data:`SPLIT_RULES`."""
+    """The split of a clip under :data:`SPLIT_RULES` (``"train"`` for any clip no rule names).
+
+    Raises:
+        TypeError: an argument is not a string.
+    """
+    for arg, value in (("source", source), ("name", name), ("subject", subject), ("style", style)):
+        if not isinstance(value, str):
+            raise TypeError(f"{arg} must be a string; got {type(value).__name__}")
     for split in ("test", "val"):
         rule = SPLIT_RULES[split]
         if source == "cmu" and (subject in rule.get("cmu_subjects", ()) or name in rule.get("cmu_clips", ())):
@@ -184,7 +208,48 @@ def _sha256(path: Path) -> str:
 
 
 def default_corpus_dir() -> Path:
+    """The committed corpus folder, ``humanlib/assets/corpus``."""
     return paths.ASSETS_DIR / CORPUS_DIR
+
+
+def _check_split(split: object) -> None:
+    if not isinstance(split, str) or split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+
+
+def _corpus_folder(directory: object) -> Path:
+    if directory is None:
+        return default_corpus_dir()
+    if not isinstance(directory, (str, Path)):
+        raise TypeError(f"directory must be a str or pathlib.Path; got {type(directory).__name__}")
+    folder = Path(directory).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise CorpusError(f"corpus folder {folder} is a file, not a folder; give the folder holding {MANIFEST}")
+    return folder
+
+
+def _read_json(path: Path, what: str) -> dict:
+    """A JSON object from ``path``; CorpusError (saying how to rebuild) when missing or corrupt."""
+    if not path.is_file():
+        raise CorpusError(f"no {what} at {path.parent} ({path.name} missing). Reinstall the course from a full "
+                          f"checkout, or {REBUILD}.")
+    try:
+        value = json.loads(path.read_text())
+    except (UnicodeDecodeError, ValueError) as err:
+        raise CorpusError(f"{path} is corrupt (not valid JSON: {err}); {REBUILD}") from None
+    if not isinstance(value, dict):
+        raise CorpusError(f"{path} is corrupt (a JSON {type(value).__name__}, not an object); {REBUILD}")
+    return value
+
+
+def _load_manifest(folder: Path) -> dict:
+    manifest = _read_json(folder / MANIFEST, "motion corpus")
+    shards = manifest.get("shards")
+    if not isinstance(shards, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("file"), str) and s.get("split") in SPLITS for s in shards
+    ):
+        raise CorpusError(f"{folder / MANIFEST} is corrupt (no list of shards with 'file' and 'split'); {REBUILD}")
+    return manifest
 
 
 def load_corpus(split: str, directory: str | Path | None = None, use_amass: bool | None = None) -> MotionCorpus:
@@ -201,24 +266,18 @@ def load_corpus(split: str, directory: str | Path | None = None, use_amass: bool
 
     Raises:
         ValueError: an unknown split.
-        CorpusError: missing or corrupt corpus files.
+        TypeError: ``directory`` is not a path.
+        CorpusError: missing or corrupt corpus files (manifest or shard; the message names the
+            file and the command that rebuilds it), or ``use_amass=True`` without ``HUMANLIB_AMASS_DIR``.
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    _check_split(split)
     amass_dir = paths.user_amass_dir()
     if use_amass or (use_amass is None and amass_dir is not None and directory is None):
         if amass_dir is None:
-            raise CorpusError("use_amass=True but HUMANLIB_AMASS_DIR is not set")
+            raise CorpusError("use_amass=True but HUMANLIB_AMASS_DIR is not set; point it at the unpacked AMASS folder")
         return load_amass_corpus(split, amass_dir)
-    folder = Path(directory) if directory is not None else default_corpus_dir()
-    manifest_path = folder / MANIFEST
-    if not manifest_path.exists():
-        raise CorpusError(
-            f"no motion corpus at {folder} ({MANIFEST} missing). Reinstall the course from a full "
-            "checkout, or rebuild it with `humanlib build-corpus`."
-        )
-    manifest = json.loads(manifest_path.read_text())
-    return _load_shards(split, folder, manifest)
+    folder = _corpus_folder(directory)
+    return _load_shards(split, folder, _load_manifest(folder))
 
 
 def _load_shards(split: str, folder: Path, manifest: dict) -> MotionCorpus:
@@ -230,24 +289,32 @@ def _load_shards(split: str, folder: Path, manifest: dict) -> MotionCorpus:
         if shard["split"] != split:
             continue
         path = folder / shard["file"]
+        if not path.is_file():
+            raise CorpusError(f"corpus shard {path} is missing (listed in {folder / MANIFEST}); {REBUILD}")
         try:
             with np.load(path, allow_pickle=False) as data:
                 p = data["poses"].astype(np.float32)
                 t = data["transl"].astype(np.float32)
                 meta = json.loads(str(np.asarray(data["clips"]).reshape(-1)[0]))
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-            raise CorpusError(f"corpus shard {path} cannot be read ({err}); rebuild with `humanlib build-corpus`") from None
+            infos = [ClipInfo(**{**m, "start": 0}) for m in meta]
+        except (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError, EOFError,
+                zipfile.BadZipFile, zlib.error) as err:
+            raise CorpusError(f"corpus shard {path} cannot be read ({type(err).__name__}: {err}); {REBUILD}") from None
         if p.ndim != 3 or p.shape[1:] != (STORED_JOINTS, 3) or t.shape != (p.shape[0], 3):
-            raise CorpusError(f"corpus shard {path}: poses {p.shape} / transl {t.shape}, expected (N, 22, 3) / (N, 3)")
-        if sum(m["num_frames"] for m in meta) != p.shape[0]:
-            raise CorpusError(f"corpus shard {path}: clip lengths do not add up to {p.shape[0]} frames")
+            raise CorpusError(f"corpus shard {path}: poses {p.shape} / transl {t.shape}, expected (N, 22, 3) / (N, 3); "
+                              f"{REBUILD}")
+        if sum(c.num_frames for c in infos) != p.shape[0]:
+            raise CorpusError(f"corpus shard {path}: clip lengths do not add up to {p.shape[0]} frames; {REBUILD}")
+        if not (np.isfinite(p).all() and np.isfinite(t).all()):
+            raise CorpusError(f"corpus shard {path} holds NaN or inf poses or translations; {REBUILD}")
         full = np.zeros((p.shape[0], NUM_JOINTS, 3), dtype=np.float32)
         full[:, :STORED_JOINTS] = p
         poses.append(full)
         transl.append(t)
-        for m in meta:
-            clips.append(ClipInfo(**{**m, "start": start}))
-            start += m["num_frames"]
+        for c in infos:
+            c.start = start
+            clips.append(c)
+            start += c.num_frames
     if not clips:
         raise CorpusError(f"corpus at {folder} has no clips for split {split!r}")
     lengths = torch.tensor([c.num_frames for c in clips])
@@ -275,18 +342,29 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
         amass_dir: the unpacked AMASS folder.
         max_files: read at most this many files (for quick looks).
         cache: use and write the cache.
+
+    Raises:
+        ValueError: an unknown split, ``max_files`` < 1.
+        FileNotFoundError: ``amass_dir`` is not a folder.
+        CorpusError: no motion file of that split under ``amass_dir``.
+        AmassFormatError: an unreadable AMASS file (names it).
     """
     import torch
 
     from humanlib.data.amass import amass_split_of, find_amass_files, load_amass_npz
     from humanlib.data.retarget import axis_angle_to_rotmat_np, resample_motion, rotmat_to_axis_angle_np
 
-    amass_dir = Path(amass_dir)
-    files = [(d, p) for d, p in find_amass_files(amass_dir) if amass_split_of(d) == split]
+    _check_split(split)
+    if max_files is not None:
+        check_positive(max_files, "max_files", integer=True)
+    all_files = find_amass_files(amass_dir)
+    amass_dir = Path(amass_dir).expanduser()
+    files = [(d, p) for d, p in all_files if amass_split_of(d) == split]
     if max_files is not None:
         files = files[:max_files]
     if not files:
-        raise CorpusError(f"no AMASS files of split {split!r} under {amass_dir}")
+        raise CorpusError(f"no AMASS files of split {split!r} under {amass_dir} ({len(all_files)} .npz files in all; "
+                          f"split {split!r} reads the sub-datasets {_amass_datasets(split)})")
     fps = SPLIT_FPS[split]
     key = hashlib.sha256(json.dumps(
         [str(amass_dir.resolve()), split, fps] + [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for _, p in files]
@@ -297,11 +375,19 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
 
         cache_file = _paths.cache_dir() / f"amass-{split}-{key}.npz"
         if cache_file.exists():
-            with np.load(cache_file, allow_pickle=False) as data:
-                clips = [ClipInfo(**m) for m in json.loads(str(data["clips"].reshape(-1)[0]))]
+            try:
+                with np.load(cache_file, allow_pickle=False) as data:
+                    clips = [ClipInfo(**m) for m in json.loads(str(data["clips"].reshape(-1)[0]))]
+                    cached_poses, cached_transl = data["poses"], data["transl"]
                 lengths = torch.tensor([c.num_frames for c in clips])
+                if cached_poses.shape != (int(lengths.sum()), NUM_JOINTS, 3) or cached_transl.shape != (len(cached_poses), 3):
+                    raise ValueError("array shapes do not match the clip list")
+            except (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError, EOFError,
+                    zipfile.BadZipFile, zlib.error):
+                cache_file.unlink(missing_ok=True)  # a corrupt cache is rebuilt from the AMASS files below
+            else:
                 return MotionCorpus(
-                    split=split, poses=torch.from_numpy(data["poses"]), transl=torch.from_numpy(data["transl"]),
+                    split=split, poses=torch.from_numpy(cached_poses), transl=torch.from_numpy(cached_transl),
                     clip_index=torch.repeat_interleave(torch.arange(len(clips)), lengths), clips=clips, fps=fps,
                     origin=f"AMASS ({amass_dir})",
                 )
@@ -336,19 +422,35 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
     )
 
 
+def _amass_datasets(split: str) -> str:
+    from humanlib.data.amass import AMASS_SPLITS
+
+    return ", ".join(AMASS_SPLITS[split]) if split in AMASS_SPLITS else "all others than val and test"
+
+
 def corpus_rest_joints(directory: str | Path | None = None) -> np.ndarray:
-    """The target rest joints ``(24, 3)`` the corpus was calibrated against (from its manifest)."""
-    folder = Path(directory) if directory is not None else default_corpus_dir()
-    path = folder / MANIFEST
-    if not path.exists():
-        raise CorpusError(f"no motion corpus at {folder} ({MANIFEST} missing)")
-    return np.asarray(json.loads(path.read_text())["target_rest_joints"], dtype=np.float64)
+    """The target rest joints ``(24, 3)`` the corpus was calibrated against (from its manifest).
+
+    Raises:
+        TypeError: ``directory`` is not a path.
+        CorpusError: the manifest is missing or corrupt (says how to rebuild it).
+    """
+    folder = _corpus_folder(directory)
+    manifest = _read_json(folder / MANIFEST, "motion corpus")
+    try:
+        J = np.asarray(manifest["target_rest_joints"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        J = None
+    if J is None or J.shape != (NUM_JOINTS, 3) or not np.isfinite(J).all():
+        raise CorpusError(f"{folder / MANIFEST} is corrupt (no finite (24, 3) 'target_rest_joints'); {REBUILD}")
+    return J
 
 
 def load_report(directory: str | Path | None = None) -> dict:
-    """The retargeting validation report written next to the corpus (a dict from JSON)."""
-    folder = Path(directory) if directory is not None else default_corpus_dir()
-    path = folder / REPORT
-    if not path.exists():
-        raise CorpusError(f"no retargeting report at {path}; rebuild with `humanlib build-corpus`")
-    return json.loads(path.read_text())
+    """The retargeting validation report written next to the corpus (a dict from JSON).
+
+    Raises:
+        TypeError: ``directory`` is not a path.
+        CorpusError: the report is missing or corrupt (says how to rebuild it).
+    """
+    return _read_json(_corpus_folder(directory) / REPORT, "retargeting report")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from humanlib._validate import check_positive
 from humanlib.bodyplot import bone_polyline
+from humanlib.data._checks import as_array
 from humanlib.skeleton import NUM_JOINTS, PARENTS
 
 
@@ -29,10 +31,17 @@ def skeleton_animation(joints: np.ndarray, fps: float, title: str = "", max_fram
 
     Returns:
         A plotly figure whose frames are precomputed.
+
+    Raises:
+        TypeError: ``joints`` is a torch tensor (use ``.numpy()``) or not an array; ``fps`` /
+            ``max_frames`` not a number / an integer; ``title`` not a string.
+        ValueError: ``joints`` not ``(T, 24, 3)``, empty or non-finite; ``fps`` or ``max_frames`` not > 0.
     """
-    joints = np.asarray(joints, dtype=np.float64)
-    if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
-        raise ValueError(f"joints must have shape (T, 24, 3), got {joints.shape}")
+    joints = as_array(joints, "joints", (None, NUM_JOINTS, 3), nonempty=True)
+    check_positive(fps, "fps")
+    check_positive(max_frames, "max_frames", integer=True)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a string; got {type(title).__name__}")
     idx = np.unique(np.linspace(0, len(joints) - 1, min(max_frames, len(joints))).round().astype(int))
     step_s = (idx[1] - idx[0]) / fps if len(idx) > 1 else 1.0 / fps
     lo = joints.reshape(-1, 3).min(0)
@@ -69,8 +78,29 @@ def skeleton_animation(joints: np.ndarray, fps: float, title: str = "", max_fram
     return fig
 
 
+_VIEWS = ("front", "side")
+
+
+def _check_view(view: object) -> None:
+    if view not in _VIEWS:
+        raise ValueError(f"view must be one of {_VIEWS}; got {view!r}")
+
+
+def _check_ax(ax: object) -> None:
+    if not hasattr(ax, "plot") or not hasattr(ax, "set_aspect"):
+        raise TypeError(f"ax must be a matplotlib Axes (e.g. from plt.subplots()); got {type(ax).__name__}")
+
+
 def draw_skeleton(ax, joints: np.ndarray, view: str = "front", **line_kwargs) -> None:
-    """Draw ``(24, 3)`` joints on a matplotlib axis, seen from the front (x, y) or the side (z, y)."""
+    """Draw ``(24, 3)`` joints on a matplotlib axis, seen from the front (x, y) or the side (z, y).
+
+    Raises:
+        TypeError: ``ax`` is not a matplotlib axis; ``joints`` a torch tensor or not an array.
+        ValueError: ``joints`` not a finite ``(24, 3)`` array; ``view`` not "front" or "side".
+    """
+    _check_ax(ax)
+    joints = as_array(joints, "joints", (NUM_JOINTS, 3))
+    _check_view(view)
     a = 0 if view == "front" else 2
     for j in range(1, NUM_JOINTS):
         p = PARENTS[j]
@@ -90,11 +120,24 @@ def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, view: str = "front", 
         faces: ``(F, 3)`` vertex indices.
         view: "front" (look along -Z at the body's front) or "side" (look along -X at its left side).
         color: RGB base colour.
+
+    Raises:
+        TypeError: ``ax`` is not a matplotlib axis; an array is a torch tensor or not an array.
+        ValueError: ``vertices`` not a finite ``(V, 3)`` array, ``faces`` not a non-empty
+            ``(F, 3)`` integer array of indices below ``V``; ``view`` unknown; ``color`` not
+            three numbers in [0, 1].
     """
     from matplotlib.collections import PolyCollection
 
-    v = np.asarray(vertices, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64)
+    _check_ax(ax)
+    v = as_array(vertices, "vertices", (None, 3), nonempty=True, dims="V")
+    f = as_array(faces, "faces", (None, 3), nonempty=True, integer=True, dims="F")
+    if f.min() < 0 or f.max() >= len(v):
+        raise ValueError(f"faces must index vertices 0..{len(v) - 1}; got indices {f.min()}..{f.max()}")
+    _check_view(view)
+    rgb = np.asarray(color, dtype=object)
+    if rgb.shape != (3,) or not all(isinstance(c, (int, float, np.number)) and 0 <= c <= 1 for c in rgb):
+        raise ValueError(f"color must be three numbers in [0, 1] (RGB); got {color!r}")
     a, depth_axis = (0, 2) if view == "front" else (2, 0)
     sign = -1.0 if view == "side" else 1.0  # side view: +Z (forward) to the left, as seen from the body's left
     tri = v[f]
@@ -103,7 +146,7 @@ def draw_mesh(ax, vertices: np.ndarray, faces: np.ndarray, view: str = "front", 
     shade = 0.35 + 0.65 * np.clip(normal[:, depth_axis], 0.0, 1.0)
     order = np.argsort(tri[:, :, depth_axis].mean(1))
     polys = np.stack([sign * tri[:, :, a], tri[:, :, 1]], axis=-1)[order]
-    colors = np.clip(np.outer(shade[order], color), 0.0, 1.0)
+    colors = np.clip(np.outer(shade[order], rgb.astype(np.float64)), 0.0, 1.0)
     ax.add_collection(PolyCollection(polys, facecolors=colors, edgecolors="none"))
     ax.set_xlim(polys[..., 0].min() - 0.05, polys[..., 0].max() + 0.05)
     ax.set_ylim(polys[..., 1].min() - 0.05, polys[..., 1].max() + 0.05)

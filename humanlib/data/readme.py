@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 
+#: Keys :func:`corpus_readme` reads from the manifest and the report.
+MANIFEST_KEYS = ("split_fps", "split_rules")
+REPORT_KEYS = ("counts", "direction_error_deg", "command", "built_at_utc", "machine", "build_seconds", "target_body")
+
+
 def corpus_readme(manifest: dict, report: dict) -> str:
+    """The corpus README (Markdown) from the build's manifest and retargeting report.
+
+    Raises:
+        TypeError: ``manifest`` or ``report`` is not a dict.
+        ValueError: a key the README needs is missing (named).
+    """
+    for name, value, keys in (("manifest", manifest, MANIFEST_KEYS), ("report", report, REPORT_KEYS)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict (as build_corpus writes it); got {type(value).__name__}")
+        missing = [k for k in keys if k not in value]
+        if missing:
+            raise ValueError(f"{name} lacks the keys {missing}; pass the dicts build_corpus writes "
+                             "(manifest.json and retarget_report.json)")
     counts = report["counts"]
     rows = []
     for split, groups in counts.items():

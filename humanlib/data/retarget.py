@@ -30,7 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from humanlib.skeleton import MIRROR_PERMUTATION, NUM_JOINTS, PARENTS, joint
+from humanlib._validate import check_positive
+from humanlib.data._checks import as_array, check_instance
+from humanlib.skeleton import JOINT_NAMES, MIRROR_PERMUTATION, NUM_JOINTS, PARENTS, joint
 
 #: Per SMPL joint, the child whose direction calibrates it (``None``: a childless joint,
 #: calibrated with a fixed target direction, see :func:`rest_bone_directions`).
@@ -100,6 +102,21 @@ def target_rest_joints() -> tuple[np.ndarray, str]:
 SEGMENT_OVERRIDES: dict[str, tuple[str, str]] = {"pelvis": ("right_hip", "left_hip")}
 
 
+def _check_joint_name(name: object, what: str) -> None:
+    if not isinstance(name, str) or name not in PRIMARY_CHILD:
+        raise ValueError(f"{what} must be an SMPL joint name; got {name!r}; known joints: {', '.join(JOINT_NAMES)}")
+
+
+def _check_child_override(child_override: object) -> None:
+    if child_override is None:
+        return
+    if not isinstance(child_override, dict):
+        raise TypeError(f"child_override must be a dict of SMPL joint names; got {type(child_override).__name__}")
+    for key, value in child_override.items():
+        _check_joint_name(key, "a child_override key")
+        _check_joint_name(value, f"child_override[{key!r}]")
+
+
 def calibration_segment(name: str, child_override: dict[str, str] | None = None) -> tuple[str, str] | None:
     """``(start, end)`` SMPL joints of the segment that calibrates joint ``name`` (None: childless).
 
@@ -107,7 +124,12 @@ def calibration_segment(name: str, child_override: dict[str, str] | None = None)
         name: SMPL joint name.
         child_override: SMPL joint name -> the joint its segment runs to instead of
             ``PRIMARY_CHILD`` (a source without spine2 runs spine1's segment to spine3).
+
+    Raises:
+        ValueError: ``name`` or a name in ``child_override`` is not an SMPL joint name.
     """
+    _check_joint_name(name, "name")
+    _check_child_override(child_override)
     if name in SEGMENT_OVERRIDES:
         return SEGMENT_OVERRIDES[name]
     child = (child_override or {}).get(name, PRIMARY_CHILD[name])
@@ -123,10 +145,14 @@ def rest_bone_directions(rest_joints: np.ndarray, child_override: dict[str, str]
     Args:
         rest_joints: ``(24, 3)`` target rest joints.
         child_override: see :func:`calibration_segment`.
+
+    Raises:
+        TypeError: ``rest_joints`` is a torch tensor or not an array.
+        ValueError: ``rest_joints`` is not a finite ``(24, 3)`` array, two joints of a segment
+            coincide (no direction), or ``child_override`` names unknown joints.
     """
-    J = np.asarray(rest_joints, dtype=np.float64)
-    if J.shape != (NUM_JOINTS, 3):
-        raise ValueError(f"rest_joints must have shape (24, 3), got {J.shape}")
+    J = as_array(rest_joints, "rest_joints", (NUM_JOINTS, 3))
+    _check_child_override(child_override)
     d = np.zeros((NUM_JOINTS, 3))
     for name in PRIMARY_CHILD:
         j = joint(name)
@@ -137,7 +163,12 @@ def rest_bone_directions(rest_joints: np.ndarray, child_override: dict[str, str]
             d[j] = (0.0, 0.0, 1.0)
         else:
             d[j] = J[j] - J[PARENTS[j]]
-    return d / np.linalg.norm(d, axis=1, keepdims=True)
+    norm = np.linalg.norm(d, axis=1, keepdims=True)
+    if (norm < 1e-9).any():
+        bad = [JOINT_NAMES[j] for j in np.flatnonzero(norm[:, 0] < 1e-9)]
+        raise ValueError(f"rest_joints: the segments that calibrate {bad} have zero length (coinciding joints); "
+                         "give distinct rest joint positions")
+    return d / norm
 
 
 def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -197,15 +228,25 @@ def calibrate(
 
     Returns:
         :class:`Calibration`.
+
+    Raises:
+        TypeError: an array argument is a torch tensor or not an array.
+        ValueError: a wrong shape or NaN / inf in an array argument, a zero-length reference
+            segment of a driven joint, or unknown joint names in ``child_override``.
     """
-    G = np.asarray(reference_rotations, dtype=np.float64)
-    seg = np.asarray(reference_segments, dtype=np.float64)
-    driven = np.asarray(driven, dtype=bool)
-    if G.shape != (NUM_JOINTS, 3, 3) or seg.shape != (NUM_JOINTS, 3) or driven.shape != (NUM_JOINTS,):
-        raise ValueError(
-            f"expected reference_rotations (24,3,3), reference_segments (24,3), driven (24,), "
-            f"got {G.shape}, {seg.shape}, {driven.shape}"
-        )
+    G = as_array(reference_rotations, "reference_rotations", (NUM_JOINTS, 3, 3))
+    seg = as_array(reference_segments, "reference_segments", (NUM_JOINTS, 3))
+    driven = np.asarray(driven)
+    if driven.shape != (NUM_JOINTS,) or driven.dtype != bool:
+        raise ValueError(f"driven must be a ({NUM_JOINTS},) bool array; got shape {driven.shape}, dtype {driven.dtype}")
+    if (twist_axes is None) != (twist_references is None):
+        raise ValueError("give both twist_axes and twist_references, or neither")
+    if twist_axes is not None:
+        twist_axes = as_array(twist_axes, "twist_axes", (NUM_JOINTS, None, 3), nonempty=True)
+        twist_references = as_array(twist_references, "twist_references", (NUM_JOINTS, 3))
+    short = [JOINT_NAMES[j] for j in np.flatnonzero(driven) if np.linalg.norm(seg[j]) < 1e-12]
+    if short:
+        raise ValueError(f"reference_segments of the driven joints {short} have zero length (no direction to calibrate)")
     d = rest_bone_directions(rest_joints, child_override)
     frames = np.broadcast_to(np.eye(3), (NUM_JOINTS, 3, 3)).copy()
     for j in np.flatnonzero(driven):
@@ -228,8 +269,13 @@ def calibrate(
 
 
 def global_to_local(global_rotations: np.ndarray) -> np.ndarray:
-    """SMPL local rotations from global ones: ``theta_j = S_parent^T S_j``, ``(..., 24, 3, 3)``."""
-    S = np.asarray(global_rotations)
+    """SMPL local rotations from global ones: ``theta_j = S_parent^T S_j``, ``(..., 24, 3, 3)``.
+
+    Raises:
+        TypeError: ``global_rotations`` is a torch tensor or not an array.
+        ValueError: not ``(..., 24, 3, 3)``.
+    """
+    S = as_array(global_rotations, "global_rotations", (..., NUM_JOINTS, 3, 3), finite=False)
     local = np.empty_like(S)
     local[..., 0, :, :] = S[..., 0, :, :]
     for j in range(1, NUM_JOINTS):
@@ -246,10 +292,15 @@ def retarget_rotations(driver_rotations: np.ndarray, calibration: Calibration) -
 
     Returns:
         ``(T, 24, 3, 3)`` local rotations; undriven joints are identity (rest).
+
+    Raises:
+        TypeError: ``calibration`` is not a :class:`Calibration`, ``driver_rotations`` not an array.
+        ValueError: ``driver_rotations`` is not ``(T, 24, 3, 3)`` or holds NaN / inf in a driven joint.
     """
-    G = np.asarray(driver_rotations, dtype=np.float64)
-    if G.ndim != 4 or G.shape[1:] != (NUM_JOINTS, 3, 3):
-        raise ValueError(f"driver_rotations must have shape (T, 24, 3, 3), got {G.shape}")
+    check_instance(calibration, Calibration, "calibration", "calibrate")
+    G = as_array(driver_rotations, "driver_rotations", (None, NUM_JOINTS, 3, 3), finite=False)
+    if not np.isfinite(G[:, calibration.driven]).all():
+        raise ValueError("driver_rotations holds NaN or inf in a driven joint")
     S = np.empty_like(G)
     for j in range(NUM_JOINTS):
         if calibration.driven[j]:
@@ -271,9 +322,18 @@ def smpl_forward_kinematics(local_rotations: np.ndarray, rest_joints: np.ndarray
 
     Returns:
         ``(global rotations (T, 24, 3, 3), joints (T, 24, 3))``.
+
+    Raises:
+        TypeError: an argument is a torch tensor (use ``.numpy()``) or not an array.
+        ValueError: wrong shapes (``transl`` must have the same ``T``), NaN or inf.
     """
-    R = np.asarray(local_rotations, dtype=np.float64)
-    J = np.asarray(rest_joints, dtype=np.float64)
+    R = as_array(local_rotations, "local_rotations", (None, NUM_JOINTS, 3, 3))
+    J = as_array(rest_joints, "rest_joints", (NUM_JOINTS, 3))
+    if transl is not None:
+        transl = as_array(transl, "transl", (None, 3))
+        if len(transl) != len(R):
+            raise ValueError(f"transl must have shape ({len(R)}, 3) (one row per frame of local_rotations); "
+                             f"got {transl.shape}")
     S = np.empty_like(R)
     P = np.empty(R.shape[:2] + (3,))
     S[:, 0] = R[:, 0]
@@ -288,13 +348,30 @@ def smpl_forward_kinematics(local_rotations: np.ndarray, rest_joints: np.ndarray
 
 
 def rotmat_to_axis_angle_np(R: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)`` rotation matrices to ``(..., 3)`` axis-angle (radians, angle in [0, pi])."""
+    """``(..., 3, 3)`` rotation matrices to ``(..., 3)`` axis-angle (radians, angle in [0, pi]).
+
+    Raises:
+        TypeError: ``R`` is a torch tensor (use ``.numpy()``) or not an array.
+        ValueError: not ``(..., 3, 3)``, NaN / inf, or a matrix with determinant <= 0 (a
+            reflection or a degenerate matrix is not a rotation).
+    """
+    R = as_array(R, "R", (..., 3, 3))
+    det = np.linalg.det(R.reshape(-1, 3, 3)) if R.size else np.ones(0)
+    if (det <= 1e-6).any():
+        k = int(np.flatnonzero(det <= 1e-6)[0])
+        raise ValueError(f"R holds a matrix that is not a rotation (determinant {det[k]:.3g} at flat index {k})")
     shape = R.shape[:-2]
     return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(shape + (3,))
 
 
 def axis_angle_to_rotmat_np(aa: np.ndarray) -> np.ndarray:
-    """``(..., 3)`` axis-angle to ``(..., 3, 3)`` rotation matrices."""
+    """``(..., 3)`` axis-angle to ``(..., 3, 3)`` rotation matrices.
+
+    Raises:
+        TypeError: ``aa`` is a torch tensor (use ``.numpy()``) or not an array.
+        ValueError: not ``(..., 3)``, or NaN / inf.
+    """
+    aa = as_array(aa, "aa", (..., 3))
     shape = aa.shape[:-1]
     return Rotation.from_rotvec(np.asarray(aa, dtype=np.float64).reshape(-1, 3)).as_matrix().reshape(shape + (3, 3))
 
@@ -310,14 +387,25 @@ def resample_motion(local_rotations: np.ndarray, transl: np.ndarray, src_fps: fl
         src_fps: source frame rate; dst_fps: wanted frame rate.
 
     Returns:
-        ``(local rotations (T', J, 3, 3), transl (T', 3))``.
+        ``(local rotations (T', J, 3, 3), transl (T', 3))``; an empty motion stays empty and a
+        single frame stays one frame.
+
+    Raises:
+        TypeError: an array is a torch tensor or not an array, a frame rate not a number.
+        ValueError: wrong shapes (``transl`` must have the same ``T``), NaN / inf, or a frame
+            rate that is not a finite number > 0.
     """
-    if src_fps <= 0 or dst_fps <= 0:
-        raise ValueError(f"frame rates must be positive, got {src_fps} and {dst_fps}")
+    check_positive(src_fps, "src_fps")
+    check_positive(dst_fps, "dst_fps")
+    local_rotations = as_array(local_rotations, "local_rotations", (None, None, 3, 3))
+    transl = as_array(transl, "transl", (None, 3))
+    if len(transl) != len(local_rotations):
+        raise ValueError(f"transl must have shape ({len(local_rotations)}, 3) (one row per frame of "
+                         f"local_rotations); got {transl.shape}")
     T = local_rotations.shape[0]
     ratio = src_fps / dst_fps
-    if abs(ratio - round(ratio)) < 1e-3 and round(ratio) >= 1:
-        k = int(round(ratio))
+    if T <= 1 or (abs(ratio - round(ratio)) < 1e-3 and round(ratio) >= 1):
+        k = max(int(round(ratio)), 1)
         return local_rotations[::k], transl[::k]
     t_src = np.arange(T) / src_fps
     t_dst = np.arange(0.0, t_src[-1] + 1e-9, 1.0 / dst_fps)
@@ -341,16 +429,30 @@ def mirror_poses(poses: np.ndarray, transl: np.ndarray | None = None) -> tuple[n
         transl: optional ``(..., 3)`` root translation; its x is negated.
 
     Returns:
-        ``(mirrored poses, mirrored transl or None)``, same type as the input.
+        ``(mirrored poses, mirrored transl or None)``, same type as the input; NaN stays NaN.
+
+    Raises:
+        TypeError: ``poses`` / ``transl`` is not a numpy array or torch tensor, or they differ in kind.
+        ValueError: wrong shapes, or ``transl``'s batch dimensions differ from ``poses``'.
     """
+    import torch
+
+    kinds = (np.ndarray, torch.Tensor)
+    if not isinstance(poses, kinds):
+        raise TypeError(f"poses must be a numpy array or torch tensor of shape (..., 24, 3); got {type(poses).__name__}")
+    if not (np.issubdtype(poses.dtype, np.floating) if isinstance(poses, np.ndarray) else poses.is_floating_point()):
+        raise ValueError(f"poses must be floating point; got dtype {poses.dtype}")
+    if transl is not None and (not isinstance(transl, kinds) or isinstance(transl, np.ndarray) != isinstance(poses, np.ndarray)):
+        raise TypeError(f"transl must be of the same kind as poses ({type(poses).__name__}); got {type(transl).__name__}")
     if poses.shape[-2:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses must have shape (..., 24, 3), got {tuple(poses.shape)}")
     perm = list(MIRROR_PERMUTATION)
     flipped = poses[..., perm, :] * _sign_like(poses, (1.0, -1.0, -1.0))
     if transl is None:
         return flipped, None
-    if transl.shape[-1] != 3:
-        raise ValueError(f"transl must have shape (..., 3), got {tuple(transl.shape)}")
+    if tuple(transl.shape) != tuple(poses.shape[:-2]) + (3,):
+        raise ValueError(f"transl must have shape {tuple(poses.shape[:-2]) + (3,)} (poses' batch dims, 3), "
+                         f"got {tuple(transl.shape)}")
     return flipped, transl * _sign_like(transl, (-1.0, 1.0, 1.0))
 
 
@@ -372,7 +474,24 @@ def direction_errors_deg(source_points: np.ndarray, smpl_joints: np.ndarray, bon
         source_points: ``(T, 24, 3)`` source positions at SMPL joints (unused rows allowed).
         smpl_joints: ``(T, 24, 3)`` SMPL FK joints.
         bones: ``(start, end)`` SMPL joint index pairs to compare.
+
+    Returns:
+        ``(T, len(bones))`` degrees; ``(T, 0)`` for no bones.
+
+    Raises:
+        TypeError: an array is a torch tensor or not an array.
+        ValueError: wrong shapes, different ``T``, or a bone index outside 0..23.
     """
+    source_points = as_array(source_points, "source_points", (None, NUM_JOINTS, 3), finite=False)
+    smpl_joints = as_array(smpl_joints, "smpl_joints", (None, NUM_JOINTS, 3))
+    if len(source_points) != len(smpl_joints):
+        raise ValueError(f"source_points and smpl_joints must have the same number of frames; got "
+                         f"{len(source_points)} and {len(smpl_joints)}")
+    pairs = list(bones)
+    if any(len(b) != 2 or not all(isinstance(i, (int, np.integer)) and 0 <= i < NUM_JOINTS for i in b) for b in pairs):
+        raise ValueError(f"bones must be (start, end) pairs of SMPL joint indices 0..{NUM_JOINTS - 1}; got {pairs}")
+    if not pairs:
+        return np.zeros((len(smpl_joints), 0))
     a = np.stack([source_points[:, e] - source_points[:, s] for s, e in bones], axis=1)
     b = np.stack([smpl_joints[:, e] - smpl_joints[:, s] for s, e in bones], axis=1)
     cos = np.sum(a * b, -1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from humanlib._validate import check_positive
+from humanlib.data._checks import as_array, check_instance
 from humanlib.data.asf_amc import AmcMotion, AsfSkeleton, amc_forward_kinematics, read_amc, read_asf
 from humanlib.data.bvh import BvhMotion, bvh_forward_kinematics, read_bvh
 from humanlib.data.retarget import (
@@ -33,7 +35,7 @@ from humanlib.data.retarget import (
     calibration_segment,
     retarget_rotations,
 )
-from humanlib.skeleton import NUM_JOINTS, PARENTS, joint
+from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
 
 CMU_FPS = 120.0
 #: BVH lengths are centimetres.
@@ -83,7 +85,12 @@ def twist_reference(name: str) -> np.ndarray:
 
     Arms (lying along x in the T-pose): vertical, so elbows hinge about y as in SMPL. The pelvis
     (calibrated by its lateral hip line): vertical. Spine, head and legs (vertical bones): lateral.
+
+    Raises:
+        ValueError: ``name`` is not an SMPL joint name.
     """
+    if not isinstance(name, str) or name not in JOINT_NAMES:
+        raise ValueError(f"name must be an SMPL joint name; got {name!r}; known joints: {', '.join(JOINT_NAMES)}")
     if name == "pelvis" or any(w in name for w in _ARM_WORDS):
         return np.array([0.0, 1.0, 0.0])
     return np.array([1.0, 0.0, 0.0])
@@ -111,7 +118,17 @@ def validation_bones(points_available: np.ndarray) -> list[tuple[int, int]]:
 
     The ancestor is the nearest one with a point (Bandai-Namco lacks spine2, so its
     ``spine3`` bone starts at ``spine1``).
+
+    Args:
+        points_available: ``(24,)`` bool mask of SMPL joints with a source point.
+
+    Raises:
+        ValueError: ``points_available`` is not a ``(24,)`` bool array.
     """
+    points_available = np.asarray(points_available)
+    if points_available.shape != (NUM_JOINTS,) or points_available.dtype != bool:
+        raise ValueError(f"points_available must be a ({NUM_JOINTS},) bool array; got shape "
+                         f"{points_available.shape}, dtype {points_available.dtype}")
     bones = []
     for j in range(1, NUM_JOINTS):
         if not points_available[j]:
@@ -127,8 +144,26 @@ def validation_bones(points_available: np.ndarray) -> list[tuple[int, int]]:
 # ------------------------------------------------------------------------------ CMU
 
 
+def _check_rig(names: list[str], needed, what: str, path: str) -> None:
+    missing = sorted(set(needed) - set(names))
+    if missing:
+        raise ValueError(f"{path or 'the skeleton'} is not a {what} rig: it lacks {missing}")
+
+
+def _check_rest_joints(rest_joints: object) -> np.ndarray:
+    return as_array(rest_joints, "rest_joints", (NUM_JOINTS, 3))
+
+
 def cmu_source_motion(skeleton: AsfSkeleton, motion: AmcMotion | None) -> SourceMotion:
-    """Per-SMPL-joint driver frames and points of a CMU motion (``None``: the zero pose)."""
+    """Per-SMPL-joint driver frames and points of a CMU motion (``None``: the zero pose).
+
+    Raises:
+        TypeError: ``skeleton`` / ``motion`` of the wrong type.
+        ValueError: a skeleton without CMU's bone names, or a motion read for another skeleton.
+    """
+    check_instance(skeleton, AsfSkeleton, "skeleton", "read_asf")
+    _check_rig(skeleton.names, set(CMU_DRIVERS.values()) | {b for b, _ in CMU_POINTS.values()}, "CMU (ASF)",
+               skeleton.path)
     fk = amc_forward_kinematics(skeleton, motion)
     T = fk.rotations.shape[0]
     drivers = np.broadcast_to(np.eye(3), (T, NUM_JOINTS, 3, 3)).copy()
@@ -142,7 +177,13 @@ def cmu_source_motion(skeleton: AsfSkeleton, motion: AmcMotion | None) -> Source
 
 
 def cmu_calibration(skeleton: AsfSkeleton, rest_joints: np.ndarray) -> Calibration:
-    """Rest calibration of a CMU skeleton (its zero pose is the reference T-pose)."""
+    """Rest calibration of a CMU skeleton (its zero pose is the reference T-pose).
+
+    Raises:
+        TypeError: ``skeleton`` is not an :class:`AsfSkeleton`.
+        ValueError: not a CMU skeleton, or ``rest_joints`` is not a finite ``(24, 3)`` array.
+    """
+    rest_joints = _check_rest_joints(rest_joints)
     zero = cmu_source_motion(skeleton, None)
     fk = amc_forward_kinematics(skeleton, None)
     segments = np.zeros((NUM_JOINTS, 3))
@@ -163,7 +204,14 @@ def cmu_calibration(skeleton: AsfSkeleton, rest_joints: np.ndarray) -> Calibrati
 
 
 def bandai_source_motion(motion: BvhMotion) -> SourceMotion:
-    """Per-SMPL-joint driver frames and points of a Bandai-Namco BVH motion (metres)."""
+    """Per-SMPL-joint driver frames and points of a Bandai-Namco BVH motion (metres).
+
+    Raises:
+        TypeError: ``motion`` is not a :class:`BvhMotion`.
+        ValueError: a BVH rig without the Bandai-Namco joint names.
+    """
+    check_instance(motion, BvhMotion, "motion", "read_bvh")
+    _check_rig(motion.names, BANDAI_JOINTS.values(), "Bandai-Namco (BVH)", motion.path)
     fk = bvh_forward_kinematics(motion, scale=BANDAI_SCALE)
     T = motion.num_frames
     drivers = np.broadcast_to(np.eye(3), (T, NUM_JOINTS, 3, 3)).copy()
@@ -176,7 +224,18 @@ def bandai_source_motion(motion: BvhMotion) -> SourceMotion:
 
 
 def bandai_calibration(reference: BvhMotion, rest_joints: np.ndarray, frame: int = 0) -> Calibration:
-    """Rest calibration of the Bandai-Namco rig from a standing reference frame."""
+    """Rest calibration of the Bandai-Namco rig from a standing reference frame.
+
+    Raises:
+        TypeError: ``reference`` is not a :class:`BvhMotion`, ``frame`` not an integer.
+        ValueError: not a Bandai-Namco rig, ``frame`` outside the motion, or ``rest_joints``
+            not a finite ``(24, 3)`` array.
+    """
+    rest_joints = _check_rest_joints(rest_joints)
+    check_instance(reference, BvhMotion, "reference", "read_bvh")
+    check_positive(frame, "frame", integer=True, allow_zero=True)
+    if frame >= reference.num_frames:
+        raise ValueError(f"frame {frame} is outside the reference motion ({reference.num_frames} frames)")
     src = bandai_source_motion(reference)
     G = src.driver_rotations[frame]
     P = src.points[frame]
@@ -224,7 +283,15 @@ class RetargetedMotion:
 
 
 def leg_length(points: np.ndarray) -> float:
-    """Mean hip-knee-ankle chain length of the two legs, from ``(24, 3)`` points."""
+    """Mean hip-knee-ankle chain length of the two legs, from ``(24, 3)`` points.
+
+    Raises:
+        ValueError: ``points`` is not ``(24, 3)``, or a hip, knee or ankle is NaN / inf.
+    """
+    points = as_array(points, "points", (NUM_JOINTS, 3), finite=False)
+    legs = [joint(f"{side}_{n}") for side in ("left", "right") for n in ("hip", "knee", "ankle")]
+    if not np.isfinite(points[legs]).all():
+        raise ValueError("points: a hip, knee or ankle is NaN or inf; leg_length needs all six")
     total = 0.0
     for side in ("left", "right"):
         h, k, a = (points[joint(f"{side}_{n}")] for n in ("hip", "knee", "ankle"))
@@ -239,7 +306,14 @@ def retarget(source: SourceMotion, calibration: Calibration, source_leg_length: 
         source: from :func:`cmu_source_motion` or :func:`bandai_source_motion`.
         calibration: the source's :class:`Calibration`.
         source_leg_length: the source actor's leg length (metres), for scaling translation.
+
+    Raises:
+        TypeError: ``source`` / ``calibration`` of the wrong type.
+        ValueError: ``source_leg_length`` is not a finite number > 0.
     """
+    check_instance(source, SourceMotion, "source", "cmu_source_motion or bandai_source_motion")
+    check_instance(calibration, Calibration, "calibration", "cmu_calibration or bandai_calibration")
+    check_positive(source_leg_length, "source_leg_length")
     R = retarget_rotations(source.driver_rotations, calibration)
     scale = leg_length(calibration.rest_joints) / source_leg_length
     transl = scale * source.root - calibration.rest_joints[joint("pelvis")]
@@ -247,6 +321,13 @@ def retarget(source: SourceMotion, calibration: Calibration, source_leg_length: 
 
 
 def load_cmu_clip(asf: Path, amc: Path) -> tuple[AsfSkeleton, SourceMotion]:
+    """Read a CMU skeleton and one of its motions as a :class:`SourceMotion` (120 fps).
+
+    Raises:
+        FileNotFoundError: a file is missing.
+        AsfAmcFormatError: a file cannot be read (names it and the line).
+        ValueError: not a CMU skeleton.
+    """
     skeleton = read_asf(asf)
     return skeleton, cmu_source_motion(skeleton, read_amc(amc, skeleton, fps=CMU_FPS))
 

@@ -15,10 +15,31 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from humanlib._validate import check_positive
+from humanlib.data._checks import as_array
 from humanlib.data.asf_amc import INCH
 from humanlib.data.retarget import axis_angle_to_rotmat_np, rest_bone_directions, smpl_forward_kinematics
 from humanlib.data.sources import BANDAI_CHILD_OVERRIDE, BANDAI_JOINTS, CMU_DRIVERS, twist_reference
-from humanlib.skeleton import joint
+from humanlib.skeleton import NUM_JOINTS, joint
+
+
+def _check_output(path: object, name: str) -> Path:
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"{name} must be a str or pathlib.Path; got {type(path).__name__}")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{name} {path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{name}: folder {path.parent} does not exist; create it first")
+    return path
+
+
+def _check_motion(poses: object, transl: object, rest_joints: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    poses = as_array(poses, "poses", (None, NUM_JOINTS, 3), nonempty=True)
+    transl = as_array(transl, "transl", (None, 3))
+    if len(transl) != len(poses):
+        raise ValueError(f"transl must have shape ({len(poses)}, 3) (one row per frame of poses); got {transl.shape}")
+    return poses, transl, as_array(rest_joints, "rest_joints", (NUM_JOINTS, 3))
 
 #: Bandai-Namco tree: joint -> parent (``joint_Root`` is the top).
 BANDAI_PARENT = {
@@ -57,9 +78,17 @@ def write_smpl_as_bvh(path: str | Path, poses: np.ndarray, transl: np.ndarray, r
         rest_joints: ``(24, 3)`` rest joints of the body the motion is on.
         fps: frame rate.
         unit: metres per file unit (0.01: centimetres).
+
+    Raises:
+        TypeError: an array is a torch tensor or not an array; ``path`` is not a path.
+        ValueError: wrong shapes, an empty motion, NaN / inf, ``fps`` or ``unit`` not > 0.
+        FileNotFoundError: the folder of ``path`` does not exist.
     """
-    poses = np.asarray(poses, dtype=np.float64)
-    S, P = smpl_forward_kinematics(axis_angle_to_rotmat_np(poses), rest_joints, np.asarray(transl))
+    path = _check_output(path, "path")
+    poses, transl, rest_joints = _check_motion(poses, transl, rest_joints)
+    check_positive(fps, "fps")
+    check_positive(unit, "unit")
+    S, P = smpl_forward_kinematics(axis_angle_to_rotmat_np(poses), rest_joints, transl)
     F = _bone_frames(rest_joints)
     pos_of = {name: rest_joints[joint(smpl)] for smpl, name in BANDAI_JOINTS.items()}
     pos_of["joint_Root"] = np.zeros(3)
@@ -140,11 +169,29 @@ def write_smpl_as_asf_amc(asf_path: str | Path, amc_path: str | Path, poses: np.
 
     The radius/wrist pair splits SMPL's forearm (the wrist bone carries no extra rotation);
     collars start at spine3 as in CMU. Bone ``axis`` frames are random (seeded).
+
+    Args:
+        asf_path, amc_path: output files.
+        poses: ``(T, 24, 3)`` axis-angle.
+        transl: ``(T, 3)`` metres.
+        rest_joints: ``(24, 3)`` rest joints of the body the motion is on.
+        seed: seed of the random bone ``axis`` frames.
+        length_scale: the ``:units length`` value (CMU: 0.45).
+
+    Raises:
+        TypeError: an array is a torch tensor or not an array, a path is not a path, ``seed``
+            not an integer.
+        ValueError: wrong shapes, an empty motion, NaN / inf, ``length_scale`` not > 0, ``seed`` < 0.
+        FileNotFoundError: the folder of an output path does not exist.
     """
+    asf_path = _check_output(asf_path, "asf_path")
+    amc_path = _check_output(amc_path, "amc_path")
+    poses, transl, J = _check_motion(poses, transl, rest_joints)
+    check_positive(length_scale, "length_scale")
+    check_positive(seed, "seed", integer=True, allow_zero=True)
     rng = np.random.default_rng(seed)
-    J = np.asarray(rest_joints, dtype=np.float64)
     unit = INCH / length_scale
-    S, P = smpl_forward_kinematics(axis_angle_to_rotmat_np(np.asarray(poses, dtype=np.float64)), J, np.asarray(transl))
+    S, P = smpl_forward_kinematics(axis_angle_to_rotmat_np(poses), J, transl)
     seg = {}
     for bone, (start, end) in _CMU_BONES.items():
         a = J[joint(start)]
