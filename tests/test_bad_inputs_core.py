@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from test_body import synthetic_smpl_arrays
 
-from humanlib import body, paths, skeleton, viz
+from humanlib import body, bodyplot, paths, skeleton, viz
 from humanlib import rotations as rot
 
 NAN, INF = float("nan"), float("inf")
@@ -551,12 +551,121 @@ def _body_file_cases():
     ]
 
 
+# --------------------------------------------------------------------------- bodyplot
+
+
+def _grid():
+    """A 4 x 4 grid mesh of 16 vertices and 18 triangles."""
+    xs, ys = np.meshgrid(np.arange(4.0), np.arange(4.0))
+    v = np.stack([xs.ravel(), ys.ravel(), np.zeros(16)], 1)
+    idx = np.arange(16).reshape(4, 4)
+    a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, :-1].ravel(), idx[1:, 1:].ravel()
+    return v, np.concatenate([np.stack([a, b, d], 1), np.stack([a, d, c], 1)])
+
+
+@cache
+def _dec():
+    v, f = _grid()
+    return bodyplot.decimate(v, f, cell=0.5)
+
+
+def _bodyplot_cases():
+    P = "humanlib.bodyplot."
+    v, f = _grid()
+    joints = torch.zeros(24, 3)
+    trace = bodyplot.skeleton_trace(joints)
+    return [
+        raises(P + "decimate", "a batch of meshes", lambda: bodyplot.decimate(v[None], f), ValueError,
+               r"vertices must have shape \(B, 3\); got \(1, 16, 3\)\. Give one mesh"),
+        raises(P + "decimate", "no vertex", lambda: bodyplot.decimate(np.zeros((0, 3)), f), ValueError, "vertices is empty"),
+        raises(P + "decimate", "NaN vertex", lambda: bodyplot.decimate(np.where(np.arange(3) == 0, np.nan, v), f), ValueError,
+               "vertices contains 16 NaN"),
+        raises(P + "decimate", "faces index missing vertices", lambda: bodyplot.decimate(v, f + 10), ValueError,
+               r"faces index vertices in \[10, 25\] but there are 16 vertices"),
+        raises(P + "decimate", "float faces", lambda: bodyplot.decimate(v, f.astype(float)), ValueError, "integer vertex indices"),
+        raises(P + "decimate", "faces (3, F)", lambda: bodyplot.decimate(v, f.T), ValueError, r"faces must have shape \(F, 3\)"),
+        raises(P + "decimate", "zero cell", lambda: bodyplot.decimate(v, f, cell=0.0), ValueError, "cell must be a finite number > 0"),
+        raises(P + "decimate", "cell as a string", lambda: bodyplot.decimate(v, f, cell="2cm"), TypeError, "cell must be a number"),
+        raises(P + "decimate", "meta tensor", lambda: bodyplot.decimate(torch.zeros(16, 3, device=META), f), ValueError,
+               "vertices is a meta tensor"),
+        raises(P + "decimate", "a dict", lambda: bodyplot.decimate({"v": v}, f), TypeError, "vertices must be a tensor or array"),
+        returns(P + "decimate", "tensors work like arrays", lambda: bodyplot.decimate(torch.as_tensor(v), torch.as_tensor(f), 0.5),
+                lambda d: len(d.vertex_index) == 16 and len(d.faces) == 18),
+        returns(P + "decimate", "a huge cell collapses every face: an empty, valid face list",
+                lambda: bodyplot.decimate(v, f, 100.0), lambda d: len(d.vertex_index) == 1 and d.faces.shape == (0, 3)),
+        raises(P + "mesh_trace", "decimation of a bigger mesh", lambda: bodyplot.mesh_trace(v[:8], _dec()), ValueError,
+               "vertices has 8 vertices but the decimation picks vertex 15: it was made from another mesh"),
+        raises(P + "mesh_trace", "faces instead of a decimation", lambda: bodyplot.mesh_trace(v, f), TypeError,
+               "decimation must be a Decimation"),
+        raises(P + "mesh_trace", "a batch of meshes", lambda: bodyplot.mesh_trace(torch.zeros(2, 16, 3), _dec()), ValueError,
+               r"vertices must have shape \(B, 3\); got \(2, 16, 3\)"),
+        raises(P + "mesh_trace", "colour per kept vertex, not per full-mesh vertex",
+               lambda: bodyplot.mesh_trace(v, _dec(), color=np.zeros(5)), ValueError, r"color must have shape \(16,\); got \(5,\)"),
+        raises(P + "mesh_trace", "NaN colour", lambda: bodyplot.mesh_trace(v, _dec(), color=np.full(16, np.nan)), ValueError,
+               "color contains 16 NaN"),
+        raises(P + "mesh_trace", "opacity 2", lambda: bodyplot.mesh_trace(v, _dec(), opacity=2), ValueError,
+               r"opacity must be a number in \[0, 1\]"),
+        raises(P + "mesh_trace", "inf vertex", lambda: bodyplot.mesh_trace(np.full((16, 3), np.inf), _dec()), ValueError,
+               "NaN or infinite"),
+        returns(P + "mesh_trace", "a mesh whose faces all collapsed draws no triangle",
+                lambda: bodyplot.mesh_trace(v, bodyplot.decimate(v, f, 100.0)), lambda t: len(t.i) == 0),
+        raises(P + "bone_polyline", "fewer joints than parents", lambda: bodyplot.bone_polyline(torch.zeros(22, 3)), ValueError,
+               "joints has 22 rows but parents names 24 joints"),
+        raises(P + "bone_polyline", "flattened joints", lambda: bodyplot.bone_polyline(torch.zeros(72)), ValueError,
+               r"joints must have shape \(B, 3\); got \(72,\)"),
+        raises(P + "bone_polyline", "a batch of skeletons", lambda: bodyplot.bone_polyline(torch.zeros(2, 24, 3)), ValueError,
+               r"Give one skeleton, not a batch"),
+        raises(P + "bone_polyline", "parent out of range", lambda: bodyplot.bone_polyline(torch.zeros(3, 3), (-1, 0, 5)),
+               ValueError, r"parents\[2\] is 5"),
+        raises(P + "bone_polyline", "offset of 2 numbers", lambda: bodyplot.bone_polyline(joints, offset=(1.0, 0.0)), ValueError,
+               r"offset must have shape \(3,\)"),
+        raises(P + "bone_polyline", "NaN joint", lambda: bodyplot.bone_polyline(_nan_at((24, 3))), ValueError, "joints contains 1 NaN"),
+        returns(P + "bone_polyline", "extra rows (keypoints after the 24 joints) are ignored",
+                lambda: bodyplot.bone_polyline(torch.zeros(45, 3)), lambda xyz: len(xyz[0]) == 3 * 23),
+        raises(P + "skeleton_trace", "fewer joints than parents", lambda: bodyplot.skeleton_trace(torch.zeros(10, 3)), ValueError,
+               "joints has 10 rows"),
+        raises(P + "skeleton_trace", "parents as an int", lambda: bodyplot.skeleton_trace(joints, 24), TypeError,
+               "parents must be a sequence"),
+        raises(P + "joint_marker_trace", "labels of another length", lambda: bodyplot.joint_marker_trace(joints, labels=["a"]),
+               ValueError, "labels has 1 entries for 24 joints"),
+        raises(P + "joint_marker_trace", "one string as labels", lambda: bodyplot.joint_marker_trace(joints, labels="pelvis"),
+               TypeError, "labels must be a sequence of 24 strings"),
+        raises(P + "joint_marker_trace", "(3, J) joints", lambda: bodyplot.joint_marker_trace(joints.T), ValueError,
+               r"joints must have shape \(B, 3\); got \(3, 24\)"),
+        returns(P + "joint_marker_trace", "no joint: an empty trace", lambda: bodyplot.joint_marker_trace(np.zeros((0, 3))),
+                lambda t: len(t.x) == 0),
+        raises(P + "body_figure", "a figure instead of traces", lambda: bodyplot.body_figure(bodyplot.body_figure([trace])),
+               TypeError, "traces must be a list of plotly traces"),
+        raises(P + "body_figure", "an array among the traces", lambda: bodyplot.body_figure([trace, v]), TypeError,
+               r"traces\[1\] must be a plotly trace"),
+        raises(P + "body_figure", "negative height", lambda: bodyplot.body_figure([trace], height=-5), ValueError,
+               "height must be a finite number > 0"),
+        raises(P + "body_figure", "eye of 2 numbers", lambda: bodyplot.body_figure([trace], eye=(0.0, 1.0)), ValueError,
+               r"eye must have shape \(3,\)"),
+        returns(P + "body_figure", "one trace alone is accepted", lambda: bodyplot.body_figure(trace), lambda fig: len(fig.data) == 1),
+        raises(P + "slider_figure", "no step", lambda: bodyplot.slider_figure([], _dec(), "t", "x"), ValueError, "steps is empty"),
+        raises(P + "slider_figure", "vertices without labels", lambda: bodyplot.slider_figure([v, v], _dec(), "t", "x"), TypeError,
+               r"steps must be a list of \(label, \(V, 3\) vertices\) pairs"),
+        raises(P + "slider_figure", "steps of different meshes", lambda: bodyplot.slider_figure([("a", v), ("b", v[:8])], _dec(), "t", "x"),
+               ValueError, r"steps\[1\] vertices have shape \(8, 3\) but steps\[0\] has \(16, 3\)"),
+        raises(P + "slider_figure", "decimation of another mesh", lambda: bodyplot.slider_figure([("a", v[:8])], _dec(), "t", "x"),
+               ValueError, "made from another mesh"),
+        raises(P + "slider_figure", "NaN in a step", lambda: bodyplot.slider_figure([("a", v), ("b", np.full((16, 3), np.nan))], _dec(), "t", "x"),
+               ValueError, r"steps\[1\] vertices contains 48 NaN"),
+        raises(P + "slider_figure", "label not a string", lambda: bodyplot.slider_figure([("a", v)], _dec(), "t", 3), TypeError,
+               "label must be a str"),
+        raises(P + "slider_figure", "extra trace not a trace", lambda: bodyplot.slider_figure([("a", v)], _dec(), "t", "x", extra_traces=[v]),
+               TypeError, r"extra_traces\[0\] must be a plotly trace"),
+    ]
+
+
 CASES = (_rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
-         + _body_file_cases())
+         + _body_file_cases() + _bodyplot_cases())
 
 EXEMPT: dict[str, str] = {
     "humanlib.skeleton.body_joint_parents": "takes no arguments; derived from the PARENTS constant and tested",
     "humanlib.body.BodyOutput": "result record built by BodyModel.forward, never from user input",
+    "humanlib.bodyplot.Decimation": "result record built by bodyplot.decimate; mesh_trace and slider_figure check it",
     "humanlib.body.open_body_model_vertex_ids": "takes no arguments; reads the committed asset through paths.asset",
 }
 
