@@ -31,7 +31,7 @@ from humanlib.fitting.evaluate import (
     make_synthetic_batch,
     procrustes_align,
 )
-from humanlib.fitting.smplify import smplify_stages
+from humanlib.fitting.smplify import sanitize_keypoints, smplify_stages
 from humanlib.priors import NoPrior
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
@@ -349,21 +349,28 @@ def test_bad_keypoint_inputs(tiny):
     zero[1] = 0.0
     with pytest.raises(ValueError, match=r"frames \[1\]"):
         fit_smplify(model, batch.keypoints, zero, cam, None, cfg)
-    # All-NaN keypoints of a frame make it invalid too (NaN = missing).
+    # NaN keypoints of observed joints are an error (naming the first one), not silently dropped.
     nan_kp = batch.keypoints.clone()
     nan_kp[0] = float("nan")
-    with pytest.raises(ValueError, match=r"frames \[0\]"):
+    with pytest.raises(ValueError, match=r"non-finite .* first frame 0, joint 0 \(pelvis\).*sanitize_keypoints"):
         fit_smplify(model, nan_kp, batch.confidence, cam, None, cfg)
+    # sanitize_keypoints marks them missing: an all-NaN frame becomes invalid.
+    with pytest.raises(ValueError, match=r"frames \[0\]"):
+        fit_smplify(model, *sanitize_keypoints(nan_kp, batch.confidence), cam, None, cfg)
     # With on_invalid="skip" the bad frame is flagged and nothing is NaN but its energy.
     skip = SMPLifyConfig(stages=cfg.stages, camera_iterations=2, use_interpenetration=False, on_invalid="skip")
-    res = fit_smplify(model, nan_kp, batch.confidence, cam, None, skip)
+    res = fit_smplify(model, *sanitize_keypoints(nan_kp, batch.confidence), cam, None, skip)
     assert res.valid.tolist() == [False, True]
     assert torch.isfinite(res.pose).all() and torch.isfinite(res.betas).all() and torch.isfinite(res.transl).all()
     assert torch.isnan(res.energy[0]) and torch.isfinite(res.energy[1])
-    # A few NaN joints are simply missing: the fit stays finite.
+    # A few NaN joints, sanitized or given confidence 0, are simply missing: the fit stays finite.
     some_nan = batch.keypoints.clone()
     some_nan[:, joint("left_wrist")] = float("nan")
-    res = fit_smplify(model, some_nan, batch.confidence, cam, None, cfg)
+    res = fit_smplify(model, *sanitize_keypoints(some_nan, batch.confidence), cam, None, cfg)
+    assert res.valid.all() and torch.isfinite(res.energy).all() and torch.isfinite(res.pose).all()
+    no_wrist = batch.confidence.clone()
+    no_wrist[:, joint("left_wrist")] = 0.0
+    res = fit_smplify(model, some_nan, no_wrist, cam, None, cfg)
     assert res.valid.all() and torch.isfinite(res.energy).all() and torch.isfinite(res.pose).all()
     with pytest.raises(ValueError, match="on_invalid"):
         SMPLifyConfig(on_invalid="ignore")

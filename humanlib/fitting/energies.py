@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
-from humanlib.skeleton import NUM_JOINTS, joint
+from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, joint
 
 # --------------------------------------------------------------------------- E_J
 
@@ -35,28 +36,59 @@ def geman_mcclure(squared_residual: torch.Tensor, sigma: float) -> torch.Tensor:
         sigma: scale in the residual's units (SMPLify: 100 px).
 
     Returns:
-        ``(...)`` penalties in ``[0, sigma^2)``.
+        ``(...)`` penalties in ``[0, sigma^2)`` (NaN where the residual is NaN).
+
+    Raises:
+        TypeError: ``squared_residual`` is not a tensor, ``sigma`` not a number.
+        ValueError: a non-floating or negative ``squared_residual``, or ``sigma`` not finite and > 0.
     """
-    if sigma <= 0:
-        raise ValueError(f"sigma must be positive; got {sigma}")
+    check_tensor(squared_residual, "squared_residual", finite=False)
+    check_positive(sigma, "sigma")
+    if squared_residual.device.type != "meta" and bool((squared_residual < 0).any()):
+        raise ValueError("squared_residual must be >= 0 (a squared distance); got negative values")
+    return _geman_mcclure(squared_residual, sigma)
+
+
+def _geman_mcclure(squared_residual: torch.Tensor, sigma: float) -> torch.Tensor:
     s2 = sigma * sigma
     return s2 * squared_residual / (s2 + squared_residual)
 
 
-def check_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> None:
-    """Raise ``ValueError`` unless keypoints are ``(B, 24, 2)`` and confidences ``(B, 24)``, finite and >= 0."""
-    if not isinstance(keypoints, torch.Tensor) or keypoints.ndim != 3 or keypoints.shape[1:] != (NUM_JOINTS, 2):
+def check_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor, *, finite: bool = True) -> None:
+    """Raise unless keypoints are ``(B, 24, 2)`` and confidences ``(B, 24)``, floating, on one device, confidences >= 0.
+
+    Args:
+        keypoints: ``(B, 24, 2)`` pixels.
+        confidence: ``(B, 24)`` weights.
+        finite: also require the keypoints of every joint with positive confidence to be finite
+            (NaN at a joint of confidence 0 is allowed: that joint is missing anyway).
+
+    Raises:
+        TypeError: either is not a tensor.
+        ValueError: wrong shapes, a non-floating dtype, another device, non-finite or negative
+            confidences, non-finite observed keypoints.
+    """
+    check_tensor(keypoints, "keypoints", (None, NUM_JOINTS, 2), finite=False,
+                 hint="Pixels, one row per SMPL joint; set the confidence of unobserved joints to 0.")
+    if isinstance(confidence, torch.Tensor) and confidence.shape != keypoints.shape[:2]:
         raise ValueError(
-            f"keypoints must have shape (B, {NUM_JOINTS}, 2) (pixels, one row per SMPL joint; set the "
-            f"confidence of unobserved joints to 0); got {tuple(getattr(keypoints, 'shape', ()))}"
+            f"confidence must have shape {tuple(keypoints.shape[:2])} to match keypoints; got {tuple(confidence.shape)}"
         )
-    if not isinstance(confidence, torch.Tensor) or confidence.shape != keypoints.shape[:2]:
-        raise ValueError(
-            f"confidence must have shape {tuple(keypoints.shape[:2])} to match keypoints; "
-            f"got {tuple(getattr(confidence, 'shape', ()))}"
-        )
-    if not torch.isfinite(confidence).all() or (confidence < 0).any():
-        raise ValueError("confidence must be finite and >= 0")
+    check_tensor(confidence, "confidence", (None, NUM_JOINTS), finite=False)
+    check_same_device(keypoints, "keypoints", confidence=confidence)
+    if keypoints.device.type == "meta":
+        return
+    if not bool(torch.isfinite(confidence).all()) or bool((confidence < 0).any()):
+        raise ValueError("confidence must be finite and >= 0 (0 = joint not observed)")
+    if finite:
+        bad = (~torch.isfinite(keypoints).all(-1)) & (confidence > 0)
+        if bool(bad.any()):
+            frame, j = (int(i) for i in torch.nonzero(bad)[0])
+            raise ValueError(
+                f"keypoints hold {int(bad.sum())} non-finite (NaN or inf) joint(s) with positive confidence, first "
+                f"frame {frame}, joint {j} ({JOINT_NAMES[j]}); set the confidence of missing joints to 0, or pass "
+                "both through humanlib.fitting.smplify.sanitize_keypoints to treat non-finite keypoints as missing"
+            )
 
 
 def keypoint_energy(
@@ -72,10 +104,19 @@ def keypoint_energy(
         sigma: Geman-McClure scale (pixels).
 
     Returns:
-        ``(B,)`` energies (pixels^2).
+        ``(B,)`` energies (pixels^2); NaN where a keypoint or projection is NaN.
+
+    Raises:
+        TypeError, ValueError: wrong types, shapes (``projected`` and ``keypoints`` must match,
+            ``confidence`` be their ``(B, J)``), dtypes or devices; ``sigma`` not finite and > 0.
     """
+    check_tensor(projected, "projected", (None, None, 2), finite=False, hint="Projected joints in pixels.")
+    check_tensor(keypoints, "keypoints", tuple(projected.shape), finite=False, hint="It must match projected.")
+    check_tensor(confidence, "confidence", tuple(projected.shape[:2]), finite=False, hint="One weight per joint.")
+    check_same_device(projected, "projected", keypoints=keypoints, confidence=confidence)
+    check_positive(sigma, "sigma")
     sq = (projected - keypoints).square().sum(-1)
-    return (confidence * geman_mcclure(sq, sigma)).sum(-1)
+    return (confidence * _geman_mcclure(sq, sigma)).sum(-1)
 
 
 # --------------------------------------------------------------------------- E_a
@@ -95,6 +136,14 @@ class BendingJoint:
     name: str
     axis: int
     sign: float
+
+    def __post_init__(self) -> None:
+        if self.name not in JOINT_NAMES:
+            raise ValueError(f"BendingJoint name must be an SMPL joint name (humanlib.skeleton.JOINT_NAMES); got {self.name!r}")
+        if isinstance(self.axis, bool) or self.axis not in (0, 1, 2):
+            raise ValueError(f"BendingJoint axis must be 0, 1 or 2 (x, y, z); got {self.axis!r}")
+        if isinstance(self.sign, bool) or self.sign not in (1.0, -1.0):
+            raise ValueError(f"BendingJoint sign must be 1.0 or -1.0; got {self.sign!r}")
 
     @property
     def index(self) -> int:
@@ -119,10 +168,15 @@ def angle_energy(pose: torch.Tensor, joints: tuple[BendingJoint, ...] = BENDING_
         joints: the bending joints with their axis and sign.
 
     Returns:
-        ``(B,)`` energies (``len(joints)`` at the rest pose).
+        ``(B,)`` energies (``len(joints)`` at the rest pose; NaN where the pose is NaN).
+
+    Raises:
+        TypeError, ValueError: ``pose`` not a floating ``(B, 24, 3)`` tensor, ``joints`` not a
+            tuple of :class:`BendingJoint`.
     """
-    if pose.ndim != 3 or pose.shape[1:] != (NUM_JOINTS, 3):
-        raise ValueError(f"pose must have shape (B, {NUM_JOINTS}, 3); got {tuple(pose.shape)}")
+    check_tensor(pose, "pose", (None, NUM_JOINTS, 3), finite=False, hint="Full SMPL pose, axis-angle.")
+    if not isinstance(joints, (tuple, list)) or not all(isinstance(j, BendingJoint) for j in joints):
+        raise TypeError(f"joints must be a tuple of BendingJoint (e.g. BENDING_JOINTS); got {joints!r}")
     idx = torch.tensor([j.index for j in joints], device=pose.device)
     axis = torch.tensor([j.axis for j in joints], device=pose.device)
     sign = torch.tensor([j.sign for j in joints], dtype=pose.dtype, device=pose.device)
@@ -133,7 +187,15 @@ def angle_energy(pose: torch.Tensor, joints: tuple[BendingJoint, ...] = BENDING_
 
 
 def shape_energy(betas: torch.Tensor) -> torch.Tensor:
-    """``E_beta = ||beta||^2`` per frame, ``(B,)`` (the open model's betas are N(0, I) by construction)."""
+    """``E_beta = ||beta||^2`` per frame, ``(B,)`` (the open model's betas are N(0, I) by construction).
+
+    Args:
+        betas: ``(B, K)`` shape coefficients.
+
+    Raises:
+        TypeError, ValueError: ``betas`` not a floating ``(B, K)`` tensor (NaN gives NaN).
+    """
+    check_tensor(betas, "betas", (None, None), finite=False, hint="One row of shape coefficients per frame.")
     return betas.square().sum(-1)
 
 
@@ -147,6 +209,13 @@ class Capsule:
     name: str
     start: str
     end: str
+
+    def __post_init__(self) -> None:
+        for field_name in ("start", "end"):
+            value = getattr(self, field_name)
+            if value not in JOINT_NAMES:
+                raise ValueError(f"Capsule {field_name} must be an SMPL joint name (humanlib.skeleton.JOINT_NAMES); "
+                                 f"got {value!r}")
 
 
 #: Parts carrying spheres. Head, hands and feet only absorb mesh vertices when radii are
@@ -212,17 +281,23 @@ class CapsuleBody:
 
     def __init__(self, rest_vertices: torch.Tensor, rest_joints: torch.Tensor,
                  spheres_per_part: int = 4, sigma_scale: float = 1.0 / 3.0) -> None:
-        if rest_vertices.ndim != 2 or rest_vertices.shape[-1] != 3 or rest_joints.shape != (NUM_JOINTS, 3):
-            raise ValueError(
-                f"rest_vertices must be (V, 3) and rest_joints ({NUM_JOINTS}, 3); "
-                f"got {tuple(rest_vertices.shape)} and {tuple(rest_joints.shape)}"
-            )
+        check_tensor(rest_vertices, "rest_vertices", (None, 3), nonempty=True, hint="Unposed mesh vertices (V, 3).")
+        check_tensor(rest_joints, "rest_joints", (NUM_JOINTS, 3), hint="Unposed joints of the same body.")
+        check_same_device(rest_vertices, "rest_vertices", rest_joints=rest_joints)
+        check_positive(spheres_per_part, "spheres_per_part", integer=True)
+        check_positive(sigma_scale, "sigma_scale")
         parts = CAPSULES + SINK_CAPSULES
         starts = torch.tensor([joint(c.start) for c in parts])
         ends = torch.tensor([joint(c.end) for c in parts])
         dist = _segment_distance(rest_vertices.unsqueeze(0), rest_joints[starts], rest_joints[ends])  # (P, V)
-        owner = dist.argmin(0)
+        owner = dist.argmin(0).cpu()
         self.part_vertices = [torch.nonzero(owner == k).squeeze(-1) for k in range(len(CAPSULES))]
+        empty = [c.name for c, v in zip(CAPSULES, self.part_vertices) if len(v) == 0]
+        if empty:
+            raise ValueError(f"no vertex of rest_vertices lies nearest to the bone of {', '.join(empty)}; give the "
+                             "mesh of a body whose joints are rest_joints (e.g. the model's mean shape)")
+        #: Number of mesh vertices :meth:`radii` expects.
+        self.num_vertices = rest_vertices.shape[0]
         self.starts = starts[: len(CAPSULES)]
         self.ends = ends[: len(CAPSULES)]
         self.spheres_per_part = spheres_per_part
@@ -248,7 +323,15 @@ class CapsuleBody:
 
         Returns:
             ``(B, C)`` radii (metres), one per part of :data:`CAPSULES`.
+
+        Raises:
+            TypeError, ValueError: wrong types, shapes (``V`` must be the mesh's vertex count given at
+                construction, the batches equal), non-finite values, another device.
         """
+        check_tensor(rest_vertices, "rest_vertices", (None, self.num_vertices, 3),
+                     hint=f"The {self.num_vertices} vertices of the mesh this CapsuleBody was built from.")
+        check_tensor(rest_joints, "rest_joints", (rest_vertices.shape[0], NUM_JOINTS, 3))
+        check_same_device(rest_vertices, "rest_vertices", rest_joints=rest_joints)
         out = []
         for k, verts in enumerate(self.part_vertices):
             a = rest_joints[:, self.starts[k]]
@@ -266,13 +349,21 @@ class CapsuleBody:
 
         Returns:
             centres ``(B, C * n, 3)`` and sigmas ``(B, C * n)``.
+
+        Raises:
+            TypeError, ValueError: wrong types, shapes or devices (values are not checked: this runs
+                in the fitting loop; NaN joints give NaN centres).
         """
+        check_tensor(joints, "joints", (None, NUM_JOINTS, 3), finite=False)
+        check_tensor(radii, "radii", (joints.shape[0], len(CAPSULES)), finite=False,
+                     hint="One radius per part of CAPSULES, from CapsuleBody.radii.")
+        check_same_device(joints, "joints", radii=radii)
         a = joints[:, self.starts]  # (B, C, 3)
         b = joints[:, self.ends]
         t = self.t.to(joints)[None, None, :, None]
         centres = a.unsqueeze(2) + t * (b - a).unsqueeze(2)  # (B, C, n, 3)
         sig = (self.sigma_scale * radii).repeat_interleave(self.spheres_per_part, dim=-1)
-        return centres.reshape(joints.shape[0], -1, 3), sig
+        return centres.reshape(joints.shape[0], len(self.starts) * self.spheres_per_part, 3), sig
 
 
 def interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
@@ -285,7 +376,28 @@ def interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: 
 
     Returns:
         ``(B,)`` energies (each pair contributes 1 when the centres coincide, ~0 when apart).
+
+    Raises:
+        TypeError, ValueError: wrong types, shapes or devices; ``pairs`` not integer indices in
+            ``[0, S)``; widths that are not positive (NaN centres give NaN).
     """
+    check_tensor(centres, "centres", (None, None, 3), finite=False)
+    b, n = centres.shape[:2]
+    check_tensor(sigmas, "sigmas", (b, n), finite=False, hint="One Gaussian width per sphere.")
+    check_tensor(pairs, "pairs", (None, 2), floating=False, finite=False)
+    if pairs.is_floating_point() or pairs.is_complex() or pairs.dtype == torch.bool:
+        raise ValueError(f"pairs must hold integer sphere indices; got dtype {pairs.dtype}")
+    check_same_device(centres, "centres", sigmas=sigmas, pairs=pairs)
+    if centres.device.type != "meta":
+        if pairs.numel() and (int(pairs.min()) < 0 or int(pairs.max()) >= n):
+            raise ValueError(f"pairs must index the {n} spheres, in [0, {n}); got [{int(pairs.min())}, {int(pairs.max())}]")
+        if bool((sigmas <= 0).any()):
+            raise ValueError("sigmas must be > 0 (Gaussian widths)")
+    return _interpenetration_energy(centres, sigmas, pairs)
+
+
+def _interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """:func:`interpenetration_energy` without the checks (the fitting loop's inner step)."""
     ci, cj = centres[:, pairs[:, 0]], centres[:, pairs[:, 1]]
     s2 = sigmas[:, pairs[:, 0]].square() + sigmas[:, pairs[:, 1]].square()
     return torch.exp(-(ci - cj).square().sum(-1) / s2).sum(-1)

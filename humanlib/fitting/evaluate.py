@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+from humanlib._validate import check_positive, check_same_device, check_tensor
 from humanlib.fitting.camera import Camera, project
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS, joint
@@ -49,10 +50,17 @@ def procrustes_align(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor
         target: ``(B, N, 3)`` points to match.
 
     Returns:
-        ``(B, N, 3)`` aligned source points.
+        ``(B, N, 3)`` aligned source points (an empty batch gives an empty batch).
+
+    Raises:
+        TypeError: either is not a tensor.
+        ValueError: not both ``(B, N, 3)`` of one shape, ``N = 0``, not float32/float64, non-finite
+            values, different devices.
     """
-    if source.ndim != 3 or source.shape[-1] != 3 or source.shape != target.shape:
-        raise ValueError(f"source and target must both be (B, N, 3); got {tuple(source.shape)} and {tuple(target.shape)}")
+    _check_point_pair(source, target, "source", "target")
+    if source.dtype not in (torch.float32, torch.float64) or target.dtype != source.dtype:
+        raise ValueError(f"source and target must both be float32 or float64 (the SVD's dtypes); "
+                         f"got {source.dtype} and {target.dtype}")
     mu_x, mu_y = source.mean(1, keepdim=True), target.mean(1, keepdim=True)
     x, y = source - mu_x, target - mu_y
     cov = y.transpose(1, 2) @ x / source.shape[1]  # (B, 3, 3) = E[y x^T]
@@ -65,13 +73,49 @@ def procrustes_align(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     return scale[:, None, None] * (x @ rot.transpose(1, 2)) + mu_y
 
 
+def _check_point_pair(a: object, b: object, name_a: str, name_b: str) -> None:
+    """Both ``(B, N, 3)`` of one shape with ``N >= 1``, on one device, finite (device before values)."""
+    check_tensor(a, name_a, (None, None, 3), finite=False)
+    check_tensor(b, name_b, (None, None, 3), finite=False)
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} and {name_b} must both be (B, N, 3) of the same shape; got {tuple(a.shape)} "
+                         f"and {tuple(b.shape)}")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name_a} and {name_b} hold no points (N = 0); give at least one point per frame")
+    check_same_device(a, name_a, **{name_b: b})
+    check_tensor(a, name_a)
+    check_tensor(b, name_b)
+
+
 def root_align(source: torch.Tensor, target: torch.Tensor, source_root: torch.Tensor, target_root: torch.Tensor) -> torch.Tensor:
-    """Translate ``source (B, N, 3)`` by ``target_root - source_root`` (both ``(B, 3)``)."""
+    """Translate ``source (B, N, 3)`` by ``target_root - source_root`` (both ``(B, 3)``).
+
+    ``target`` (``(B, M, 3)``, the points ``source`` is compared with) is checked for its batch
+    and device only.
+
+    Raises:
+        TypeError, ValueError: wrong types or shapes, batches that differ, non-finite values,
+            different devices.
+    """
+    check_tensor(source, "source", (None, None, 3), finite=False)
+    b = source.shape[0]
+    check_tensor(target, "target", (b, None, 3), finite=False)
+    check_tensor(source_root, "source_root", (b, 3), finite=False, hint="One root joint per frame of source.")
+    check_tensor(target_root, "target_root", (b, 3), finite=False, hint="One root joint per frame of target.")
+    check_same_device(source, "source", target=target, source_root=source_root, target_root=target_root)
+    for name, x in (("source", source), ("source_root", source_root), ("target_root", target_root)):
+        check_tensor(x, name)
     return source + (target_root - source_root)[:, None]
 
 
 def mean_distance_mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean Euclidean distance per frame between ``(B, N, 3)`` point sets in metres, in millimetres ``(B,)``."""
+    """Mean Euclidean distance per frame between ``(B, N, 3)`` point sets in metres, in millimetres ``(B,)``.
+
+    Raises:
+        TypeError, ValueError: not both ``(B, N, 3)`` of one shape with ``N >= 1``, non-finite
+            values, different devices.
+    """
+    _check_point_pair(a, b, "a", "b")
     return 1000.0 * (a - b).norm(dim=-1).mean(-1)
 
 
@@ -99,7 +143,16 @@ def fit_errors(pred_vertices: torch.Tensor, pred_joints: torch.Tensor,
 
     Returns:
         :class:`FitErrors` with root-aligned and Procrustes-aligned errors.
+
+    Raises:
+        TypeError, ValueError: wrong types, shapes (vertices of one shape, joints ``(B, 24, 3)``,
+            one batch), non-finite values, different devices.
     """
+    _check_point_pair(pred_vertices, true_vertices, "pred_vertices", "true_vertices")
+    b = pred_vertices.shape[0]
+    check_tensor(pred_joints, "pred_joints", (b, NUM_JOINTS, 3), finite=False, hint="24 joints per fitted body.")
+    _check_point_pair(pred_joints, true_joints, "pred_joints", "true_joints")
+    check_same_device(pred_vertices, "pred_vertices", pred_joints=pred_joints)
     pelvis = joint("pelvis")
     pr, tr = pred_joints[:, pelvis], true_joints[:, pelvis]
     v_root = root_align(pred_vertices, true_vertices, pr, tr)
@@ -139,6 +192,27 @@ class SyntheticConfig:
     missing_prob: float = 0.1
     observed_joints: tuple[int, ...] = DETECTOR_JOINTS
 
+    def __post_init__(self) -> None:
+        check_positive(self.focal, "SyntheticConfig.focal")
+        check_positive(self.image_size, "SyntheticConfig.image_size", integer=True)
+        check_positive(self.max_yaw_deg, "SyntheticConfig.max_yaw_deg", allow_zero=True)
+        check_positive(self.beta_clip, "SyntheticConfig.beta_clip")
+        check_positive(self.noise_px, "SyntheticConfig.noise_px", allow_zero=True)
+        check_positive(self.missing_prob, "SyntheticConfig.missing_prob", allow_zero=True)
+        if self.missing_prob > 1:
+            raise ValueError(f"SyntheticConfig.missing_prob must be a probability in [0, 1]; got {self.missing_prob}")
+        if not isinstance(self.depth_range, (tuple, list)) or len(self.depth_range) != 2:
+            raise ValueError(f"SyntheticConfig.depth_range must be (near, far) in metres; got {self.depth_range!r}")
+        for end in self.depth_range:
+            check_positive(end, "SyntheticConfig.depth_range")
+        if self.depth_range[0] > self.depth_range[1]:
+            raise ValueError(f"SyntheticConfig.depth_range must be (near, far) with near <= far; got {self.depth_range}")
+        joints = self.observed_joints
+        if (not isinstance(joints, (tuple, list)) or not joints
+                or any(isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < NUM_JOINTS for j in joints)):
+            raise ValueError(f"SyntheticConfig.observed_joints must be a non-empty tuple of joint indices in "
+                             f"[0, {NUM_JOINTS}); got {joints!r}")
+
 
 @dataclass
 class SyntheticBatch:
@@ -175,10 +249,26 @@ def make_synthetic_batch(model, body_poses: torch.Tensor, config: SyntheticConfi
 
     Returns:
         :class:`SyntheticBatch` (float32, CPU).
+
+    Raises:
+        TypeError: ``body_poses`` not a tensor, ``config`` not a :class:`SyntheticConfig`, ``seed`` not an int.
+        ValueError: ``body_poses`` not a finite floating ``(B, 21, 3)`` CPU tensor with ``B >= 1``, a
+            negative seed, a model not on the CPU or whose joints are not ``(B, 24, 3)``.
     """
-    config = config or SyntheticConfig()
-    if body_poses.ndim != 3 or body_poses.shape[1:] != (len(BODY_JOINTS), 3):
-        raise ValueError(f"body_poses must be (B, {len(BODY_JOINTS)}, 3); got {tuple(body_poses.shape)}")
+    config = SyntheticConfig() if config is None else config
+    if not isinstance(config, SyntheticConfig):
+        raise TypeError(f"config must be a SyntheticConfig or None; got {type(config).__name__}")
+    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_tensor(body_poses, "body_poses", (None, len(BODY_JOINTS), 3), finite=False, nonempty=True,
+                 hint="Axis-angle of joints 1..21, e.g. corpus_test_poses(B).")
+    if body_poses.device.type != "cpu":
+        raise ValueError(f"body_poses is on {body_poses.device}; synthetic batches are made on the CPU "
+                         "(pass body_poses.cpu() and a CPU model)")
+    check_tensor(body_poses, "body_poses")
+    if isinstance(model, torch.nn.Module):
+        where = next((t.device for t in model.buffers()), None) or next((t.device for t in model.parameters()), None)
+        if where is not None and where.type != "cpu":
+            raise ValueError(f"the model is on {where}; synthetic batches are made on the CPU (pass model.cpu())")
     gen = torch.Generator().manual_seed(seed)
     b = body_poses.shape[0]
     dtype = torch.float32
@@ -195,6 +285,10 @@ def make_synthetic_batch(model, body_poses: torch.Tensor, config: SyntheticConfi
     pose[:, list(BODY_JOINTS)] = body_poses.to(dtype)
     with torch.no_grad():
         centred = model(betas=betas, pose=pose, transl=torch.zeros(b, 3))
+    joints_out = getattr(centred, "joints", None)
+    if not isinstance(joints_out, torch.Tensor) or tuple(joints_out.shape) != (b, NUM_JOINTS, 3):
+        raise ValueError(f"the model must return joints of shape ({b}, {NUM_JOINTS}, 3); "
+                         f"got {tuple(getattr(joints_out, 'shape', ())) or type(centred).__name__}")
     lo, hi = config.depth_range
     depth = lo + (hi - lo) * torch.rand(b, generator=gen)
     offset_xy = (torch.rand(b, 2, generator=gen) * 2 - 1) * 0.3  # metres, keeps the body in the image

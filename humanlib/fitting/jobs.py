@@ -18,8 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from humanlib.fitting.camera import Camera
-from humanlib.fitting.evaluate import SyntheticConfig, fit_errors, make_synthetic_batch
+from humanlib._validate import check_positive
+from humanlib.fitting.camera import Camera, _as_device
+from humanlib.fitting.evaluate import (
+    SyntheticBatch,
+    SyntheticConfig,
+    fit_errors,
+    make_synthetic_batch,
+)
 from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
 from humanlib.priors import NoPrior, PosePrior
 from humanlib.priors.gmm import machine_description
@@ -30,7 +36,15 @@ PRIOR_NAMES = ("none", "gmm-min", "gmm-exact", "vposer", "posendf")
 
 
 def make_prior(name: str) -> PosePrior:
-    """A pose prior by name: ``none``, ``gmm-min``, ``gmm-exact`` (committed GMM), ``vposer``, ``posendf`` (committed checkpoints)."""
+    """A pose prior by name: ``none``, ``gmm-min``, ``gmm-exact`` (committed GMM), ``vposer``, ``posendf`` (committed checkpoints).
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: an unknown name (the message lists :data:`PRIOR_NAMES`).
+        FileNotFoundError: the prior's committed file is missing.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"prior name must be a str, one of {', '.join(PRIOR_NAMES)}; got {type(name).__name__}")
     if name == "none":
         return NoPrior()
     if name in ("gmm-min", "gmm-exact"):
@@ -58,6 +72,25 @@ class Variant:
     interpenetration: bool = True
     square_weights: bool = True
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"Variant.name must be a non-empty string (the table's row label); got {self.name!r}")
+        if self.prior not in PRIOR_NAMES:
+            raise ValueError(f"Variant.prior must be one of {', '.join(PRIOR_NAMES)}; got {self.prior!r}")
+        for switch in ("angle", "interpenetration", "square_weights"):
+            if not isinstance(getattr(self, switch), bool):
+                raise TypeError(f"Variant.{switch} must be True or False; got {getattr(self, switch)!r}")
+
+
+def _check_device(device: object) -> str:
+    """``device`` as a string torch knows and this machine has; ``ValueError`` otherwise."""
+    dev = _as_device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(dev)!r} asked for, but CUDA is not available on this machine; use 'cpu'")
+    if dev.type == "meta":
+        raise ValueError("device 'meta' holds no values and cannot run a fit; use 'cpu' or 'cuda'")
+    return str(dev)
+
 
 #: The ablation rows (the talk's Table 2 compares VPoser with GMM and drops the collision term).
 ABLATION: tuple[Variant, ...] = (
@@ -74,17 +107,38 @@ EXTRA_VARIANTS: tuple[Variant, ...] = (Variant("Pose-NDF instead of GMM", "posen
 
 
 def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
-    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from the corpus test split."""
+    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from the corpus test split.
+
+    Raises:
+        TypeError, ValueError: ``num_frames`` not an integer >= 1 or more than the split holds,
+            ``seed`` not an integer >= 0.
+    """
+    check_positive(num_frames, "num_frames", integer=True)
+    check_positive(seed, "seed", integer=True, allow_zero=True)
     from humanlib.data import load_corpus
 
     poses = load_corpus("test").poses
+    if num_frames > len(poses):
+        raise ValueError(f"num_frames={num_frames} but the corpus test split holds {len(poses)} frames; ask for fewer")
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(poses), generator=gen)[:num_frames].sort().values
     return torch.as_tensor(poses)[idx][:, list(BODY_JOINTS)].float()
 
 
 def evaluate_variant(model, batch, variant: Variant, iterations: int, device: str = "cpu") -> dict:
-    """Fit a synthetic batch with one variant and measure errors and time."""
+    """Fit a synthetic batch with one variant and measure errors and time.
+
+    Raises:
+        TypeError, ValueError: ``batch`` not a :class:`~humanlib.fitting.evaluate.SyntheticBatch`,
+            ``variant`` not a :class:`Variant`, ``iterations`` not an integer >= 0, an unknown or
+            unavailable ``device``.
+    """
+    if not isinstance(batch, SyntheticBatch):
+        raise TypeError(f"batch must be a SyntheticBatch (make_synthetic_batch); got {type(batch).__name__}")
+    if not isinstance(variant, Variant):
+        raise TypeError(f"variant must be a Variant (e.g. ABLATION[0]); got {type(variant).__name__}")
+    check_positive(iterations, "iterations", integer=True, allow_zero=True)
+    device = _check_device(device)
     config = SMPLifyConfig(
         stages=smplify_stages(iterations=iterations),
         camera_iterations=iterations,
@@ -93,6 +147,8 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
         square_weights=variant.square_weights,
     )
     prior = make_prior(variant.prior)
+    if isinstance(prior, torch.nn.Module):
+        prior = prior.to(device)
     model = model.to(device)
     start = time.perf_counter()
     res = fit_smplify(model, batch.keypoints.to(device), batch.confidence.to(device), batch.camera.to(device), prior, config)
@@ -114,7 +170,22 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
 
 def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, learned: bool = False,
                  variants: tuple[Variant, ...] | None = None, device: str = "cpu", command: str = "") -> dict:
-    """Run the ablation on ``num_frames`` synthetic frames; returns the results dictionary."""
+    """Run the ablation on ``num_frames`` synthetic frames; returns the results dictionary.
+
+    Raises:
+        TypeError, ValueError: ``num_frames`` not an integer >= 1, ``iterations`` or ``seed`` not an
+            integer >= 0, ``learned`` not a bool, ``variants`` not None or a non-empty tuple of
+            :class:`Variant`, an unknown or unavailable ``device``; checked before anything loads.
+    """
+    check_positive(num_frames, "num_frames", integer=True)
+    check_positive(iterations, "iterations", integer=True, allow_zero=True)
+    check_positive(seed, "seed", integer=True, allow_zero=True)
+    if not isinstance(learned, bool):
+        raise TypeError(f"learned must be True or False; got {learned!r}")
+    if variants is not None and (not isinstance(variants, (tuple, list)) or not variants
+                                 or not all(isinstance(v, Variant) for v in variants)):
+        raise ValueError(f"variants must be None (the default table) or a non-empty tuple of Variant; got {variants!r}")
+    device = _check_device(device)
     from humanlib.body import load_body_model
 
     model = load_body_model()
@@ -148,7 +219,19 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
 
 
 def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, seed: int = 0, device: str = "cpu") -> list[dict]:
-    """Frames fitted per second by full SMPLify (GMM min) for several batch sizes."""
+    """Frames fitted per second by full SMPLify (GMM min) for several batch sizes.
+
+    Raises:
+        TypeError, ValueError: ``batch_sizes`` not a non-empty tuple of integers >= 1, ``iterations``
+            or ``seed`` not an integer >= 0, an unknown or unavailable ``device``.
+    """
+    if not isinstance(batch_sizes, (tuple, list)) or not batch_sizes:
+        raise ValueError(f"batch_sizes must be a non-empty tuple of integers >= 1; got {batch_sizes!r}")
+    for size in batch_sizes:
+        check_positive(size, "batch_sizes entry", integer=True)
+    check_positive(iterations, "iterations", integer=True, allow_zero=True)
+    check_positive(seed, "seed", integer=True, allow_zero=True)
+    device = _check_device(device)
     from humanlib.body import load_body_model
 
     model = load_body_model().to(device)
@@ -198,7 +281,10 @@ def _run_fit(args: argparse.Namespace) -> int:
     config = SMPLifyConfig(stages=smplify_stages(iterations=args.iterations), camera_iterations=args.iterations,
                            on_invalid="skip" if args.skip_invalid else "raise")
     model = load_body_model(device=args.device)
-    res = fit_smplify(model, kp.to(args.device), conf.to(args.device), camera.to(args.device), make_prior(args.prior), config)
+    prior = make_prior(args.prior)
+    if isinstance(prior, torch.nn.Module):
+        prior = prior.to(args.device)
+    res = fit_smplify(model, kp.to(args.device), conf.to(args.device), camera.to(args.device), prior, config)
     np.savez(args.out, **{k: getattr(res, k).cpu().numpy() for k in ("betas", "pose", "transl", "energy", "valid", "flipped")})
     print(f"fitted {int(res.valid.sum())}/{len(res.valid)} frames; wrote {args.out}")
     return 0

@@ -28,20 +28,22 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from humanlib._validate import check_positive, check_same_device, check_tensor
 from humanlib.fitting.camera import (
     FACING_CAMERA,
     TORSO_JOINTS,
     Camera,
+    _project,
+    check_camera,
     estimate_depth,
     initial_translation,
-    project,
     shoulders_close,
 )
 from humanlib.fitting.energies import (
     CapsuleBody,
+    _interpenetration_energy,
     angle_energy,
     check_keypoints,
-    interpenetration_energy,
     keypoint_energy,
     shape_energy,
 )
@@ -70,13 +72,24 @@ class SMPLifyStage:
     interpenetration_weight: float
     iterations: int = 30
 
+    def __post_init__(self) -> None:
+        for name in ("pose_weight", "shape_weight", "angle_weight", "interpenetration_weight"):
+            check_positive(getattr(self, name), f"SMPLifyStage.{name}", allow_zero=True)
+        check_positive(self.iterations, "SMPLifyStage.iterations", integer=True, allow_zero=True)
+
 
 def smplify_stages(iterations: int = 30, interpenetration_weight: float = 1000.0) -> tuple[SMPLifyStage, ...]:
     """SMPLify's four stages: ``lambda_theta = [404, 404, 57.4, 4.78]``, ``lambda_beta = [100, 50, 10, 5]``.
 
     ``lambda_a = 0.317 lambda_theta`` (SMPLify's code); ``lambda_sp`` is our choice, constant
     over stages (our sphere penalty is not SMPLify's, so its weight is not theirs either).
+
+    Raises:
+        TypeError, ValueError: ``iterations`` not an integer >= 0, ``interpenetration_weight`` not
+            a finite number >= 0.
     """
+    check_positive(iterations, "iterations", integer=True, allow_zero=True)
+    check_positive(interpenetration_weight, "interpenetration_weight", allow_zero=True)
     pose = (404.0, 404.0, 57.4, 4.78)
     shape = (100.0, 50.0, 10.0, 5.0)
     return tuple(
@@ -123,15 +136,43 @@ class SMPLifyConfig:
     def __post_init__(self) -> None:
         if self.on_invalid not in ("raise", "skip"):
             raise ValueError(f"on_invalid must be 'raise' or 'skip'; got {self.on_invalid!r}")
+        if isinstance(self.stages, SMPLifyStage) or not isinstance(self.stages, (tuple, list)):
+            raise TypeError(f"SMPLifyConfig.stages must be a tuple of SMPLifyStage (e.g. smplify_stages()); "
+                            f"got {type(self.stages).__name__}")
         if not self.stages:
             raise ValueError("SMPLifyConfig needs at least one stage")
+        wrong = [type(st).__name__ for st in self.stages if not isinstance(st, SMPLifyStage)]
+        if wrong:
+            raise TypeError(f"SMPLifyConfig.stages must hold SMPLifyStage objects; got {', '.join(wrong)}")
+        self.stages = tuple(self.stages)
+        check_positive(self.sigma_px, "SMPLifyConfig.sigma_px")
+        check_positive(self.depth_weight, "SMPLifyConfig.depth_weight", allow_zero=True)
+        check_positive(self.flip_threshold_px, "SMPLifyConfig.flip_threshold_px", allow_zero=True)
+        check_positive(self.camera_iterations, "SMPLifyConfig.camera_iterations", integer=True, allow_zero=True)
+        check_positive(self.lbfgs_history, "SMPLifyConfig.lbfgs_history", integer=True)
+        check_positive(self.min_visible_joints, "SMPLifyConfig.min_visible_joints", integer=True)
+        if self.min_visible_joints > NUM_JOINTS:
+            raise ValueError(f"SMPLifyConfig.min_visible_joints must be <= {NUM_JOINTS}; got {self.min_visible_joints}")
+        for name in ("square_weights", "flip_test", "use_angle_prior", "use_interpenetration", "optimize_shape"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"SMPLifyConfig.{name} must be True or False; got {getattr(self, name)!r}")
 
     def weight(self, value: float) -> float:
-        """The factor an energy is multiplied by for a paper weight ``value``."""
+        """The factor an energy is multiplied by for a paper weight ``value``.
+
+        Raises:
+            TypeError, ValueError: ``value`` not a finite number >= 0.
+        """
+        check_positive(value, "value", allow_zero=True)
         return value * value if self.square_weights else value
 
     def with_iterations(self, iterations: int) -> "SMPLifyConfig":
-        """A copy whose every stage runs ``iterations`` L-BFGS iterations."""
+        """A copy whose every stage runs ``iterations`` L-BFGS iterations.
+
+        Raises:
+            TypeError, ValueError: ``iterations`` not an integer >= 0.
+        """
+        check_positive(iterations, "iterations", integer=True, allow_zero=True)
         return replace(self, stages=tuple(replace(s, iterations=iterations) for s in self.stages))
 
 
@@ -174,9 +215,19 @@ class SMPLifyInit:
     pose: torch.Tensor
     transl: torch.Tensor
 
+    def __post_init__(self) -> None:
+        check_tensor(self.betas, "init.betas", (None, None), hint="(B, num_betas) shapes.")
+        b = self.betas.shape[0]
+        check_tensor(self.pose, "init.pose", (b, NUM_JOINTS, 3), hint="Axis-angle, global orientation first.")
+        check_tensor(self.transl, "init.transl", (b, 3))
+        check_same_device(self.betas, "init.betas", **{"init.pose": self.pose, "init.transl": self.transl})
+
 
 def sanitize_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Treat non-finite keypoints as missing: their confidence becomes 0 and their value 0.
+
+    :func:`fit_smplify` rejects non-finite keypoints of joints with positive confidence;
+    detections that mark missing joints with NaN pass through this function first.
 
     Args:
         keypoints: ``(B, 24, 2)`` pixels, possibly with NaN for undetected joints.
@@ -184,8 +235,12 @@ def sanitize_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> tup
 
     Returns:
         Cleaned copies of both.
+
+    Raises:
+        TypeError, ValueError: see :func:`~humanlib.fitting.energies.check_keypoints` (non-finite
+            keypoints are allowed here).
     """
-    check_keypoints(keypoints, confidence)
+    check_keypoints(keypoints, confidence, finite=False)
     bad = ~torch.isfinite(keypoints).all(-1)
     return torch.where(bad[..., None], torch.zeros_like(keypoints), keypoints), torch.where(bad, torch.zeros_like(confidence), confidence)
 
@@ -227,6 +282,19 @@ def _joints_function(model):
     return lambda betas, pose, transl: model(betas=betas, pose=pose, transl=transl).joints
 
 
+def _check_model_output(out: object, batch: int, device: torch.device) -> None:
+    """The model's first output: joints ``(B, 24, 3)`` on the keypoints' device, finite."""
+    joints = getattr(out, "joints", None)
+    if not isinstance(joints, torch.Tensor) or tuple(joints.shape) != (batch, NUM_JOINTS, 3):
+        raise ValueError(f"the model must return an object with joints of shape ({batch}, {NUM_JOINTS}, 3) for "
+                         f"{batch} bodies; got {tuple(getattr(joints, 'shape', ())) or type(out).__name__}")
+    if joints.device != device:
+        raise ValueError(f"the model returned joints on {joints.device} for keypoints on {device}; "
+                         "put the model on the keypoints' device")
+    if not bool(torch.isfinite(joints).all()):
+        raise ValueError("the model returned non-finite joints at the rest pose; check its parameters")
+
+
 def _full_pose(global_orient: torch.Tensor, body_pose: torch.Tensor) -> torch.Tensor:
     b = global_orient.shape[0]
     hands = body_pose.new_zeros(b, NUM_JOINTS - 1 - len(BODY_JOINTS), 3)
@@ -248,6 +316,55 @@ def _lbfgs(params: list[torch.Tensor], closure, iterations: int, history: int) -
         return loss
 
     opt.step(step)
+
+
+def _module_device(obj: object) -> torch.device | None:
+    """The device of a module's first parameter or buffer (None for objects without tensors)."""
+    if isinstance(obj, torch.nn.Module):
+        for t in obj.parameters():
+            return t.device
+        for t in obj.buffers():
+            return t.device
+    return None
+
+
+def _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsules, init) -> None:
+    """Every check of :func:`fit_smplify`'s arguments, before any computation (one sync for the values)."""
+    if not isinstance(config, SMPLifyConfig):
+        raise TypeError(f"config must be an SMPLifyConfig; got {type(config).__name__}")
+    if not isinstance(prior, PosePrior):
+        raise TypeError(f"prior must be a humanlib.priors.PosePrior (or None for no prior); got {type(prior).__name__}")
+    if capsules is not None and not isinstance(capsules, CapsuleBody):
+        raise TypeError(f"capsules must be a CapsuleBody or None; got {type(capsules).__name__}")
+    if init is not None and not isinstance(init, SMPLifyInit):
+        raise TypeError(f"init must be an SMPLifyInit or None; got {type(init).__name__}")
+    if not callable(model):
+        raise TypeError(f"model must be a body model called as model(betas=, pose=, transl=); got {type(model).__name__}")
+    check_tensor(keypoints, "keypoints", (None, NUM_JOINTS, 2), finite=False,
+                 hint="Pixels, one row per SMPL joint; set the confidence of unobserved joints to 0.")
+    if keypoints.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"keypoints must be float32 or float64 (the fit's dtype); got {keypoints.dtype}")
+    if keypoints.shape[0] == 0:
+        raise ValueError("keypoints is an empty batch (B = 0); give at least one frame")
+    if isinstance(confidence, torch.Tensor) and confidence.shape == keypoints.shape[:2]:
+        check_same_device(keypoints, "keypoints", confidence=confidence)
+    check_camera(camera, keypoints.shape[0], "frames of keypoints")
+    device = keypoints.device
+    check_same_device(keypoints, "keypoints", camera=camera.focal_length)
+    for what, owner in (("the model", model), ("the prior", prior)):
+        where = _module_device(owner)
+        if where is not None and where != device:
+            raise ValueError(f"{what} is on {where} but keypoints are on {device}; move one of them "
+                             f"(.to({str(device)!r}) on the {what[4:]}, or the keypoints, confidence and camera "
+                             f"to {str(where)!r})")
+    num_betas = int(getattr(model, "num_betas", 10))
+    if init is not None:
+        b = keypoints.shape[0]
+        if init.betas.shape != (b, num_betas):
+            raise ValueError(f"init.betas must have shape ({b}, {num_betas}) (one row per frame, the model's "
+                             f"num_betas); got {tuple(init.betas.shape)}")
+        check_same_device(keypoints, "keypoints", **{"init.betas": init.betas})
+    check_keypoints(keypoints, confidence)  # values: one synchronisation
 
 
 def fit_smplify(
@@ -280,18 +397,21 @@ def fit_smplify(
         :class:`SMPLifyResult`.
 
     Raises:
-        ValueError: wrong shapes, negative confidences, or (``on_invalid="raise"``) frames
-            with fewer than ``min_visible_joints`` visible joints, naming them.
+        TypeError: keypoints, confidence not tensors; camera, prior, config, capsules, init of the wrong class.
+        ValueError: wrong shapes or dtypes (float32 or float64), an empty batch, non-finite or
+            negative confidences, non-finite keypoints at joints of positive confidence (mark
+            missing joints with confidence 0 or use :func:`sanitize_keypoints`), a camera, prior,
+            model or ``init`` of another batch size or on another device, or
+            (``on_invalid="raise"``) frames with fewer than ``min_visible_joints`` visible joints, naming them.
     """
-    config = config or SMPLifyConfig()
-    prior = prior or NoPrior()
+    config = SMPLifyConfig() if config is None else config
+    prior = NoPrior() if prior is None else prior
+    _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsules, init)
     keypoints, confidence = sanitize_keypoints(keypoints, confidence)
-    if camera.batch_size != keypoints.shape[0]:
-        raise ValueError(f"{camera.batch_size} cameras for {keypoints.shape[0]} frames of keypoints")
     device, dtype = keypoints.device, keypoints.dtype
     camera = camera.to(device, dtype)
     if hasattr(prior, "to"):
-        prior.to(device=device, dtype=dtype)
+        prior.to(device=device, dtype=dtype)  # same device (checked); the dtype follows the keypoints
     n_frames = keypoints.shape[0]
     num_betas = int(getattr(model, "num_betas", 10))
 
@@ -332,6 +452,7 @@ def fit_smplify(
     zero_pose = kp.new_zeros(b, NUM_JOINTS, 3)
     with torch.no_grad():
         rest = model(betas=betas, pose=zero_pose, transl=kp.new_zeros(b, 3))
+    _check_model_output(rest, b, device)
     facing = torch.tensor([FACING_CAMERA, FACING_AWAY], dtype=dtype, device=device)
     global_orient = facing[flipped.long()].clone()
     depth = estimate_depth(kp, conf, rest.joints, cam)
@@ -350,7 +471,7 @@ def fit_smplify(
 
     def camera_energy() -> torch.Tensor:
         joints = joints_of(betas, _full_pose(global_orient, camera_pose), transl)
-        e = keypoint_energy(project(joints, cam), kp, torso_conf, config.sigma_px)
+        e = keypoint_energy(_project(joints, cam), kp, torso_conf, config.sigma_px)
         return e + depth_w * (transl[:, 2] - depth).square()
 
     start_pose = prior.initial_body_pose(b, device=device, dtype=dtype)
@@ -378,14 +499,14 @@ def fit_smplify(
         body_pose = prior.to_body_pose(params)
         pose = _full_pose(global_orient, body_pose)
         joints = joints_of(betas, pose, transl)
-        e_j = keypoint_energy(project(joints, cam), kp, conf, config.sigma_px)
+        e_j = keypoint_energy(_project(joints, cam), kp, conf, config.sigma_px)
         e = e_j + config.weight(stage.pose_weight) * prior.params_energy(params)
         e = e + config.weight(stage.shape_weight) * shape_energy(betas)
         if config.use_angle_prior and stage.angle_weight > 0:
             e = e + config.weight(stage.angle_weight) * angle_energy(pose)
         if radii is not None:
             centres, sig = capsules.spheres(joints, radii)
-            e = e + config.weight(stage.interpenetration_weight) * interpenetration_energy(centres, sig, pairs)
+            e = e + config.weight(stage.interpenetration_weight) * _interpenetration_energy(centres, sig, pairs)
         return e, e_j
 
     with torch.no_grad():
