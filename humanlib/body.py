@@ -40,6 +40,7 @@ from torch import nn
 
 from humanlib import paths
 from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib.body_layouts import to_smpl_layout
 from humanlib.rotations import axis_angle_to_rotmat
 
 #: Where a registered user downloads SMPL (the files may not be redistributed).
@@ -655,18 +656,22 @@ def load_body_model(
     num_betas: int = 10,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
+    layout: str = "smpl",
 ) -> BodyModel:
     """Load a body model in SMPL's layout.
 
     Args:
         path: an SMPL / SMPL-X ``.pkl`` (chumpy-free) or ``.npz``; None means the file named
             by ``HUMANLIB_BODY_MODEL`` when that variable is set, else the open body model.
-            Any file in SMPL's layout works: an SMPL-X file gives a 55-joint model (pose
-            ``(B, 55, 3)``, its first 22 joints are SMPL's; expression components follow the
-            300 shape components and are not used unless ``num_betas`` > 300).
+            SMPL-H and SMPL-X files in the same layout work too (see ``layout``).
         num_betas: shape components to use (10 by default; the open model has 16).
         device: where the buffers live.
         dtype: floating dtype of the buffers.
+        layout: ``"smpl"`` (default) gives SMPL's 24 joints whatever the file, so every chapter
+            runs unchanged: an SMPL-H / SMPL-X file is reduced by
+            :func:`humanlib.body_layouts.to_smpl_layout` (rigid hands, neutral face, shape
+            directions only). ``"native"`` keeps the file's own joints (52 for SMPL-H, 55 for
+            SMPL-X: pose ``(B, J, 3)``).
 
     Raises:
         FileNotFoundError: a requested file is missing (never silently replaced by the open model).
@@ -678,7 +683,12 @@ def load_body_model(
         file, name = open_body_model_file(), "open body model"
     else:
         file, name = Path(path).expanduser(), Path(path).name
-    model = BodyModel(read_model_file(file), num_betas=num_betas, name=name)
+    if layout not in ("smpl", "native"):
+        raise ValueError(f"layout must be 'smpl' (24 joints) or 'native' (the file's joints); got {layout!r}")
+    arrays = read_model_file(file)
+    if layout == "smpl":
+        arrays = to_smpl_layout(arrays, source=name)
+    model = BodyModel(arrays, num_betas=num_betas, name=name)
     return model.to(device=device, dtype=dtype)
 
 
@@ -688,7 +698,9 @@ def smplx_model(path: str | Path | None = None, num_betas: int = 10, vertex_ids:
     Args:
         path: a model file; ``None`` is the open body model, given with its own
             ``vertex_ids`` (smplx's defaults are SMPL vertex numbers and land elsewhere on
-            another mesh). An ``.npz`` is passed as a ``Struct`` (smplx unpickles ``model_path``).
+            another mesh). An ``.npz`` is passed as a ``Struct`` (smplx unpickles ``model_path``);
+            an SMPL-H / SMPL-X file is passed as its 24-joint reduction
+            (:func:`humanlib.body_layouts.to_smpl_layout`), the arrays :func:`load_body_model` uses.
         num_betas: shape components (smplx allows more than 10 only with 300 ``shapedirs`` columns).
         vertex_ids: vertices of smplx's extra keypoints (smplx's SMPL-H numbers when None).
 
@@ -725,4 +737,7 @@ def smplx_model(path: str | Path | None = None, num_betas: int = 10, vertex_ids:
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as npz:
             data_struct = Struct(**{k: npz[k] for k in npz.files})
+    if np.asarray(arrays["kintree_table"]).shape[1] != 24:  # SMPL-H / SMPL-X: smplx.SMPL reads the reduction
+        data_struct = Struct(**to_smpl_layout(arrays, source=path.name))
+        vertex_ids = vertex_ids or _default_vertex_ids(arrays)
     return smplx.SMPL(model_path=str(path), data_struct=data_struct, num_betas=num_betas, vertex_ids=vertex_ids)

@@ -9,6 +9,8 @@ wrong shapes or dtypes, chumpy objects that need cleaning, a missing frame-rate 
 from __future__ import annotations
 
 import argparse
+import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import numpy as np
 import torch
 
 from humanlib import paths
+from humanlib._validate import check_positive
 
 
 @dataclass
@@ -30,6 +33,14 @@ class CheckReport:
         return not self.problems
 
 
+def _report(report: object) -> CheckReport:
+    if report is None:
+        return CheckReport()
+    if not isinstance(report, CheckReport):
+        raise TypeError(f"report must be a CheckReport (or None for a new one); got {type(report).__name__}")
+    return report
+
+
 def check_body_model(path: str | Path, report: CheckReport | None = None) -> CheckReport:
     """Read a model file, validate its arrays and run one forward pass through it.
 
@@ -38,16 +49,30 @@ def check_body_model(path: str | Path, report: CheckReport | None = None) -> Che
         report: a report to extend (a new one when None).
 
     Returns:
-        The report; ``report.ok`` is False when the file cannot be used.
+        The report; ``report.ok`` is False when the file cannot be used. A missing, unreadable,
+        corrupt or wrongly laid out file is a problem in the report, never an exception.
+
+    Raises:
+        TypeError: ``path`` is not a path, or ``report`` not a :class:`CheckReport` (caller errors).
     """
     from humanlib.body import BodyModel, read_model_file
+    from humanlib.body_layouts import layout_name, to_smpl_layout
 
-    report = report or CheckReport()
+    report = _report(report)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or Path to a model file; got {type(path).__name__}")
     path = Path(path).expanduser()
+    if path.is_dir():
+        report.problems.append(f"body model: {path} is a directory; name the .pkl or .npz model file inside it")
+        return report
     try:
         arrays = read_model_file(path)
     except (FileNotFoundError, ValueError) as error:
         report.problems.append(f"body model: {error}")
+        return report
+    except (OSError, EOFError, zipfile.BadZipFile) as error:  # truncated or corrupt archives, unreadable files
+        report.problems.append(f"body model {path}: the file cannot be read ({type(error).__name__}: {error}); "
+                               "it is corrupt or truncated: download it again")
         return report
     bad_dtypes = [k for k in ("v_template", "shapedirs", "posedirs", "weights", "J_regressor")
                   if not np.issubdtype(np.asarray(arrays[k]).dtype, np.floating)]
@@ -66,9 +91,16 @@ def check_body_model(path: str | Path, report: CheckReport | None = None) -> Che
         report.problems.append(f"body model {path}: the rest-pose mesh holds NaN or inf")
         return report
     height = float(out.vertices[0, :, 1].max() - out.vertices[0, :, 1].min())
+    try:
+        layout = layout_name(num_joints)
+        to_smpl_layout(arrays, source=path.name)
+    except ValueError as error:
+        report.problems.append(f"body model {path}: the chapters need SMPL's 24 joints: {error}")
+        return report
+    reduction = "" if num_joints == 24 else " (the chapters use its 24-joint SMPL reduction: rigid hands, neutral face)"
     report.passed.append(
-        f"body model {path}: {arrays['v_template'].shape[0]} vertices, {num_joints} joints, "
-        f"{arrays['shapedirs'].shape[-1]} shape components, rest-pose height {height:.2f} m"
+        f"body model {path}: {layout} layout, {arrays['v_template'].shape[0]} vertices, {num_joints} joints, "
+        f"{arrays['shapedirs'].shape[-1]} shape components, rest-pose height {height:.2f} m{reduction}"
     )
     if not 0.5 < height < 2.5:
         report.problems.append(f"body model {path}: rest-pose height {height:.2f} m; expected metres, Y up")
@@ -82,10 +114,21 @@ def check_amass_dir(root: str | Path, max_files: int | None = None, report: Chec
         root: the AMASS folder (sub-dataset folders below it).
         max_files: check only the first files (all when None).
         report: a report to extend.
+
+    Returns:
+        The report: a missing folder, a folder without motions and every file that does not
+        load are problems in it, never exceptions.
+
+    Raises:
+        TypeError: ``root`` is not a path, ``max_files`` not an int, ``report`` not a
+            :class:`CheckReport` (caller errors).
+        ValueError: ``max_files`` is below 1.
     """
     from humanlib.data.amass import AmassFormatError, find_amass_files, load_amass_npz
 
-    report = report or CheckReport()
+    report = _report(report)
+    if max_files is not None:
+        check_positive(max_files, "max_files", integer=True)
     try:
         files = find_amass_files(root)
     except FileNotFoundError as error:
@@ -102,6 +145,8 @@ def check_amass_dir(root: str | Path, max_files: int | None = None, report: Chec
             good += 1
         except AmassFormatError as error:
             report.problems.append(f"AMASS: {error}")
+        except (OSError, EOFError, zipfile.BadZipFile) as error:  # a file that vanished or cannot be read
+            report.problems.append(f"AMASS: {path}: cannot be read ({type(error).__name__}: {error})")
     report.passed.append(f"AMASS {root}: {good} of {len(checked)} checked motion files load "
                          f"({len(files)} found)")
     return report
