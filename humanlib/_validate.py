@@ -103,10 +103,11 @@ def check_tensor(
     return x
 
 
-def check_same_device(reference: torch.Tensor, what: str = "the model", **tensors: torch.Tensor | None) -> None:
+def check_same_device(reference: torch.Tensor, what: str = "the model", /, **tensors: torch.Tensor | None) -> None:
     """Raise unless every given tensor lives on ``reference``'s device.
 
-    ``what`` names the owner of ``reference`` in the message ("the model", "the prior").
+    ``what`` names the owner of ``reference`` in the message ("the model", "the prior");
+    both are positional-only, so any argument name (even ``reference``) can be checked.
     """
     for name, x in tensors.items():
         if isinstance(x, torch.Tensor) and x.device != reference.device:
