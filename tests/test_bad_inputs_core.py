@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from test_body import synthetic_smpl_arrays
 
-from humanlib import body, bodyplot, paths, skeleton, viz
+from humanlib import body, bodyplot, check, paths, skeleton, viz
 from humanlib import rotations as rot
 
 NAN, INF = float("nan"), float("inf")
@@ -659,12 +659,90 @@ def _bodyplot_cases():
     ]
 
 
-CASES = (_rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
-         + _body_file_cases() + _bodyplot_cases())
+# --------------------------------------------------------------------------- check
 
+
+def _problem(pattern):
+    """A CheckReport that failed with one problem matching ``pattern`` (the documented contract: no exception)."""
+    return lambda report: (not report.ok and len(report.problems) == 1 and re.search(pattern, report.problems[0]) is not None)
+
+
+def _npz_bytes(**arrays) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _amass_dir(*files: tuple[str, bytes]) -> Path:
+    root = _tmp()
+    for name, content in files:
+        (root / "CMU" / "01").mkdir(parents=True, exist_ok=True)
+        (root / "CMU" / "01" / name).write_bytes(content)
+    return root
+
+
+def _check_cases():
+    C = "humanlib.check."
+    good_amass = _npz_bytes(poses=np.zeros((4, 156)), trans=np.zeros((4, 3)), betas=np.zeros(16),
+                            gender=np.array("neutral"), mocap_framerate=np.array(120.0))
+    return [
+        returns(C + "check_body_model", "missing file", lambda: check.check_body_model(_tmp() / "SMPL_NEUTRAL.pkl"),
+                _problem(r"does not exist.*smpl.is.tue.mpg.de")),
+        returns(C + "check_body_model", "a directory", lambda: check.check_body_model(_tmp()), _problem("is a directory")),
+        returns(C + "check_body_model", "truncated .npz", lambda: check.check_body_model(_file("m.npz", _npz_bytes(a=np.zeros(9))[:40])),
+                _problem("cannot be read .*corrupt or truncated")),
+        returns(C + "check_body_model", "empty .npz", lambda: check.check_body_model(_file("m.npz", b"")),
+                _problem(r"cannot be read|not a readable")),
+        returns(C + "check_body_model", "garbage .npz", lambda: check.check_body_model(_file("m.npz")), _problem("body model")),
+        returns(C + "check_body_model", "garbage .pkl", lambda: check.check_body_model(_file("m.pkl")),
+                _problem("is not a readable pickle")),
+        returns(C + "check_body_model", "chumpy .pkl", lambda: check.check_body_model(_file("m.pkl", b"\x80\x02cchumpy.ch\nCh\nq\x00.")),
+                _problem("chumpy")),
+        returns(C + "check_body_model", "no posedirs", lambda: check.check_body_model(_model_file(posedirs=None)),
+                _problem("posedirs")),
+        returns(C + "check_body_model", "NaN template", lambda: check.check_body_model(
+            _model_file(v_template=np.full((V_SMALL, 3), np.nan))), _problem("v_template contains 36 NaN")),
+        returns(C + "check_body_model", "faces beyond the mesh", lambda: check.check_body_model(
+            _model_file(f=np.array([[0, 1, 500]]))), _problem(r"f \(faces\) indexes vertices")),
+        returns(C + "check_body_model", "integer template", lambda: check.check_body_model(
+            _model_file(v_template=np.zeros((V_SMALL, 3), np.int64))), _problem("not floating point")),
+        raises(C + "check_body_model", "no path", lambda: check.check_body_model(None), TypeError, "path must be a str or Path"),
+        raises(C + "check_body_model", "report of another type", lambda: check.check_body_model(_tmp() / "x.npz", report=[]),
+               TypeError, "report must be a CheckReport"),
+        returns(C + "check_amass_dir", "missing folder", lambda: check.check_amass_dir(_tmp() / "AMASS"),
+                _problem("does not exist.*HUMANLIB_AMASS_DIR")),
+        returns(C + "check_amass_dir", "a file, not a folder", lambda: check.check_amass_dir(_file("amass.npz")),
+                _problem("AMASS")),
+        returns(C + "check_amass_dir", "no motion file", lambda: check.check_amass_dir(_tmp()), _problem("no motion .npz file")),
+        returns(C + "check_amass_dir", "a corrupt motion file next to a good one",
+                lambda: check.check_amass_dir(_amass_dir(("01_01_poses.npz", good_amass), ("01_02_poses.npz", b"garbage"))),
+                lambda r: len(r.problems) == 1 and "01_02_poses.npz" in r.problems[0] and "1 of 2" in r.passed[0]),
+        returns(C + "check_amass_dir", "a truncated motion file",
+                lambda: check.check_amass_dir(_amass_dir(("01_01_poses.npz", good_amass[:100]))),
+                lambda r: len(r.problems) == 1 and "01_01_poses.npz" in r.problems[0]),
+        raises(C + "check_amass_dir", "max_files 0 (would check nothing and pass)",
+               lambda: check.check_amass_dir(_tmp(), max_files=0), ValueError, "max_files must be a finite integer > 0"),
+        raises(C + "check_amass_dir", "negative max_files (would drop the last file)",
+               lambda: check.check_amass_dir(_tmp(), max_files=-1), ValueError, "max_files"),
+        raises(C + "check_amass_dir", "max_files as a float", lambda: check.check_amass_dir(_tmp(), max_files=2.5), TypeError,
+               "max_files must be an integer"),
+        raises(C + "check_amass_dir", "no folder", lambda: check.check_amass_dir(None), TypeError, "root must be a str"),
+        raises(C + "check_amass_dir", "report of another type", lambda: check.check_amass_dir(_tmp(), report="r"), TypeError,
+               "report must be a CheckReport"),
+    ]
+
+
+CASES = (_rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
+         + _body_file_cases() + _bodyplot_cases() + _check_cases())
+
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py"
 EXEMPT: dict[str, str] = {
     "humanlib.skeleton.body_joint_parents": "takes no arguments; derived from the PARENTS constant and tested",
     "humanlib.body.BodyOutput": "result record built by BodyModel.forward, never from user input",
+    "humanlib.check.CheckReport": "result record the check functions fill in; they check its type",
+    "humanlib.check.add_subcommand": _CLI,
+    "humanlib.bodybuild.add_subcommand": _CLI,
     "humanlib.bodyplot.Decimation": "result record built by bodyplot.decimate; mesh_trace and slider_figure check it",
     "humanlib.body.open_body_model_vertex_ids": "takes no arguments; reads the committed asset through paths.asset",
 }
