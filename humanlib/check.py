@@ -56,6 +56,7 @@ def check_body_model(path: str | Path, report: CheckReport | None = None) -> Che
         TypeError: ``path`` is not a path, or ``report`` not a :class:`CheckReport` (caller errors).
     """
     from humanlib.body import BodyModel, read_model_file
+    from humanlib.body_layouts import layout_name, to_smpl_layout
 
     report = _report(report)
     if not isinstance(path, (str, os.PathLike)):
@@ -90,9 +91,16 @@ def check_body_model(path: str | Path, report: CheckReport | None = None) -> Che
         report.problems.append(f"body model {path}: the rest-pose mesh holds NaN or inf")
         return report
     height = float(out.vertices[0, :, 1].max() - out.vertices[0, :, 1].min())
+    try:
+        layout = layout_name(num_joints)
+        to_smpl_layout(arrays, source=path.name)
+    except ValueError as error:
+        report.problems.append(f"body model {path}: the chapters need SMPL's 24 joints: {error}")
+        return report
+    reduction = "" if num_joints == 24 else " (the chapters use its 24-joint SMPL reduction: rigid hands, neutral face)"
     report.passed.append(
-        f"body model {path}: {arrays['v_template'].shape[0]} vertices, {num_joints} joints, "
-        f"{arrays['shapedirs'].shape[-1]} shape components, rest-pose height {height:.2f} m"
+        f"body model {path}: {layout} layout, {arrays['v_template'].shape[0]} vertices, {num_joints} joints, "
+        f"{arrays['shapedirs'].shape[-1]} shape components, rest-pose height {height:.2f} m{reduction}"
     )
     if not 0.5 < height < 2.5:
         report.problems.append(f"body model {path}: rest-pose height {height:.2f} m; expected metres, Y up")
