@@ -253,7 +253,7 @@ def make_synthetic_batch(model, body_poses: torch.Tensor, config: SyntheticConfi
     Raises:
         TypeError: ``body_poses`` not a tensor, ``config`` not a :class:`SyntheticConfig`, ``seed`` not an int.
         ValueError: ``body_poses`` not a finite floating ``(B, 21, 3)`` CPU tensor with ``B >= 1``, a
-            negative seed, a model not on the CPU or whose joints are not ``(B, 24, 3)``.
+            negative seed, a model not on the CPU or not float32, or whose joints are not ``(B, 24, 3)``.
     """
     config = SyntheticConfig() if config is None else config
     if not isinstance(config, SyntheticConfig):
@@ -265,10 +265,13 @@ def make_synthetic_batch(model, body_poses: torch.Tensor, config: SyntheticConfi
         raise ValueError(f"body_poses is on {body_poses.device}; synthetic batches are made on the CPU "
                          "(pass body_poses.cpu() and a CPU model)")
     check_tensor(body_poses, "body_poses")
-    if isinstance(model, torch.nn.Module):
-        where = next((t.device for t in model.buffers()), None) or next((t.device for t in model.parameters()), None)
-        if where is not None and where.type != "cpu":
-            raise ValueError(f"the model is on {where}; synthetic batches are made on the CPU (pass model.cpu())")
+    from humanlib.fitting.smplify import _module_device, _module_dtype
+
+    where, model_dtype = _module_device(model), _module_dtype(model)
+    if where is not None and where.type != "cpu":
+        raise ValueError(f"the model is on {where}; synthetic batches are made on the CPU (pass model.cpu())")
+    if model_dtype not in (None, torch.float32):
+        raise ValueError(f"the model is {model_dtype}; synthetic batches are float32 (pass model.float())")
     gen = torch.Generator().manual_seed(seed)
     b = body_poses.shape[0]
     dtype = torch.float32

@@ -114,10 +114,16 @@ def draw_keypoints(ax, keypoints: torch.Tensor, confidence: torch.Tensor, index:
 
     Raises:
         TypeError, ValueError: ``ax`` not an axis, wrong shapes, ``index`` out of range, non-finite
-            keypoints with positive confidence.
+            keypoints with positive confidence, an unknown colour.
     """
     _check_ax(ax)
     _check_keypoints_frame(keypoints, confidence, index)
+    from matplotlib.colors import is_color_like
+
+    if not is_color_like(color):
+        raise ValueError(f"color must be a matplotlib colour ('red', '#d62728', an RGB triple); got {color!r}")
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a str or None; got {type(label).__name__}")
     kp = keypoints[index].detach().cpu().numpy()
     seen = (confidence[index] > 0).cpu().numpy()
     for j, p in enumerate(PARENTS):

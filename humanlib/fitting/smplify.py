@@ -328,6 +328,15 @@ def _module_device(obj: object) -> torch.device | None:
     return None
 
 
+def _module_dtype(obj: object) -> torch.dtype | None:
+    """The floating dtype of a module's first floating parameter or buffer (None when it has none)."""
+    if isinstance(obj, torch.nn.Module):
+        for t in list(obj.parameters()) + list(obj.buffers()):
+            if t.is_floating_point():
+                return t.dtype
+    return None
+
+
 def _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsules, init) -> None:
     """Every check of :func:`fit_smplify`'s arguments, before any computation (one sync for the values)."""
     if not isinstance(config, SMPLifyConfig):
@@ -357,6 +366,10 @@ def _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsu
             raise ValueError(f"{what} is on {where} but keypoints are on {device}; move one of them "
                              f"(.to({str(device)!r}) on the {what[4:]}, or the keypoints, confidence and camera "
                              f"to {str(where)!r})")
+    model_dtype = _module_dtype(model)
+    if model_dtype is not None and model_dtype != keypoints.dtype:
+        raise ValueError(f"the model is {model_dtype} but keypoints are {keypoints.dtype}; the fit runs in the "
+                         f"keypoints' dtype: cast the keypoints (.to({model_dtype})) or the model (model.to({keypoints.dtype}))")
     num_betas = int(getattr(model, "num_betas", 10))
     if init is not None:
         b = keypoints.shape[0]
@@ -398,7 +411,7 @@ def fit_smplify(
 
     Raises:
         TypeError: keypoints, confidence not tensors; camera, prior, config, capsules, init of the wrong class.
-        ValueError: wrong shapes or dtypes (float32 or float64), an empty batch, non-finite or
+        ValueError: wrong shapes or dtypes (float32 or float64, the model's dtype), an empty batch, non-finite or
             negative confidences, non-finite keypoints at joints of positive confidence (mark
             missing joints with confidence 0 or use :func:`sanitize_keypoints`), a camera, prior,
             model or ``init`` of another batch size or on another device, or
