@@ -107,6 +107,11 @@ def _bvh_edit(name: str, edit) -> Path:
     return _bvh("\n".join(edit(_bvh_lines())) + "\n", name)
 
 
+def _drop_first_end_site_brace(lines: list[str]) -> list[str]:
+    i = next(k for k, x in enumerate(lines) if x.strip() == "End Site")
+    return lines[:i + 1] + lines[i + 2:]
+
+
 def _motion_line() -> int:
     """0-based index of the MOTION line of the valid BVH."""
     return _bvh_lines().index("MOTION")
@@ -414,6 +419,12 @@ CASES = [
     raises(R + "read_bvh", "a joint name twice",
            lambda: bvh.read_bvh(_bvh(_bvh_text().replace("JOINT Spine", "JOINT Hips", 1), "dup.bvh")),
            BvhFormatError, r"dup\.bvh, line \d+: joint name 'Hips' appears twice"),
+    raises(R + "read_bvh", "End Site without its '{'", lambda: bvh.read_bvh(_bvh_edit(
+        "es2.bvh", _drop_first_end_site_brace)), BvhFormatError,
+        r"es2\.bvh, line \d+: expected '\{' to open End Site declared on the line before, got 'OFFSET'"),
+    raises(R + "read_bvh", "JOINT without its '{'", lambda: bvh.read_bvh(_bvh_edit(
+        "j.bvh", lambda l: l[:2] + l[3:])), BvhFormatError,
+        r"j\.bvh, line 3: expected '\{' to open joint 'joint_Root' declared on the line before, got 'OFFSET'"),
     raises(R + "read_bvh", "no joints", lambda: bvh.read_bvh(_file("nj.bvh", "HIERARCHY\nMOTION\nFrames: 1\nFrame Time: 0.1\n\n")),
            BvhFormatError, r"nj\.bvh, line \d+: no joints"),
     returns(R + "read_bvh", "a valid file parses", lambda: bvh.read_bvh(_bvh()),
@@ -1175,6 +1186,44 @@ def test_any_damaged_asf_parses_or_names_file_and_line(i, kind, junk):
     else:
         pose = asf_amc.amc_forward_kinematics(skel)
         assert np.isfinite(pose.ends).all()
+
+
+def _flip_bytes(content: bytes, flips: list[tuple[float, int]]) -> bytes:
+    b = bytearray(content)
+    for where, value in flips:
+        b[int(where * (len(b) - 1))] = value
+    return bytes(b)
+
+
+_FLIPS = st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), min_size=1, max_size=4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(_FLIPS)
+def test_damaged_amass_file_gives_amass_format_error(flips):
+    """A few bytes of a valid AMASS .npz overwritten: it loads, or AmassFormatError names the file."""
+    path = _file("flipped.npz", _flip_bytes(_amass().read_bytes(), flips))
+    try:
+        m = amass.load_amass_npz(path)
+    except AmassFormatError as err:
+        assert str(err).startswith(f"{path}: "), str(err)
+    else:
+        assert m.poses.shape == (4, 24, 3) and np.isfinite(m.poses).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(_FLIPS)
+def test_damaged_corpus_shard_gives_corpus_error(flips):
+    """A few bytes of a corpus shard overwritten: it loads, or CorpusError names the shard and the rebuild."""
+    folder = _corpus()
+    shard = folder / "train-cmu-00.npz"
+    shard.write_bytes(_flip_bytes(shard.read_bytes(), flips))
+    try:
+        c = corpus.load_corpus("train", folder, use_amass=False)
+    except CorpusError as err:
+        assert "train-cmu-00.npz" in str(err) and "humanlib build-corpus" in str(err), str(err)
+    else:
+        assert c.poses.shape == (5, 24, 3) and torch.isfinite(c.poses).all()
 
 
 @settings(max_examples=25, deadline=None)

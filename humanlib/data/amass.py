@@ -18,8 +18,6 @@ Layout of one AMASS file (facts of the released format):
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +82,9 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
     path = check_input_file(path, "AMASS file", "point HUMANLIB_AMASS_DIR at the unpacked AMASS folder")
     if pelvis_rest is not None:
         pelvis_rest = as_array(pelvis_rest, "pelvis_rest", (3,))
-    errors = (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error)
+    # numpy's .npz reader reports a damaged file through many exception types (zipfile, zlib,
+    # tokenize for a garbled array header, NotImplementedError for a garbled compression field...)
+    errors = Exception
     try:
         data = np.load(path, allow_pickle=False)
     except errors as err:
@@ -92,30 +92,33 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise AmassFormatError(f"{path}: a single array ({type(data).__name__}), not an .npz archive of named "
                                "keys; not an AMASS motion file")
-    keys = set(data.files)
+    try:  # read every key now and close the file (an NpzFile keeps it open)
+        keys = set(data.files)
 
-    def get(key: str, dtype=np.float64) -> np.ndarray:
-        try:
-            value = np.asarray(data[key])
-        except errors as err:
-            raise AmassFormatError(f"{path}: key {key!r} cannot be read ({err})") from None
-        if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
-            raise AmassFormatError(f"{path}: key {key!r} holds {value.dtype} values, expected numbers")
-        return value.astype(dtype)
+        def get(key: str, dtype=np.float64) -> np.ndarray:
+            try:
+                value = np.asarray(data[key])
+            except errors as err:
+                raise AmassFormatError(f"{path}: key {key!r} cannot be read ({err})") from None
+            if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
+                raise AmassFormatError(f"{path}: key {key!r} holds {value.dtype} values, expected numbers")
+            return value.astype(dtype)
 
-    for key in ("poses", "trans"):
-        if key not in keys:
-            raise AmassFormatError(f"{path}: missing key {key!r} (keys: {sorted(keys)}); not an AMASS motion file")
-    rate_key = next((k for k in FRAME_RATE_KEYS if k in keys), None)
-    if rate_key is None:
-        raise AmassFormatError(f"{path}: missing key 'mocap_framerate' or 'mocap_frame_rate' (keys: {sorted(keys)})")
-    poses = get("poses")
-    trans = get("trans")
-    rate = get(rate_key)
-    if rate.size != 1:
-        raise AmassFormatError(f"{path}: key {rate_key!r} has shape {rate.shape}, expected one number (frames per second)")
-    fps = float(rate.reshape(-1)[0])
-    betas = get("betas", np.float32).reshape(-1) if "betas" in keys else np.zeros(0, np.float32)
+        for key in ("poses", "trans"):
+            if key not in keys:
+                raise AmassFormatError(f"{path}: missing key {key!r} (keys: {sorted(keys)}); not an AMASS motion file")
+        rate_key = next((k for k in FRAME_RATE_KEYS if k in keys), None)
+        if rate_key is None:
+            raise AmassFormatError(f"{path}: missing key 'mocap_framerate' or 'mocap_frame_rate' (keys: {sorted(keys)})")
+        poses = get("poses")
+        trans = get("trans")
+        rate = get(rate_key)
+        if rate.size != 1:
+            raise AmassFormatError(f"{path}: key {rate_key!r} has shape {rate.shape}, expected one number (frames per second)")
+        fps = float(rate.reshape(-1)[0])
+        betas = get("betas", np.float32).reshape(-1) if "betas" in keys else np.zeros(0, np.float32)
+    finally:
+        data.close()
     if poses.ndim != 2 or poses.shape[1] not in POSE_WIDTHS:
         raise AmassFormatError(f"{path}: key 'poses' has shape {poses.shape}, expected (T, 72), (T, 156) or (T, 165)")
     if poses.shape[0] == 0:

@@ -118,7 +118,6 @@ def read_bvh(path: str | Path) -> BvhMotion:
     end_sites: list[list[float]] = []
     stack: list[int] = []  # joint index per open brace; -2 marks an End Site block
     pending: int | None = None  # joint declared, brace not yet opened
-    in_end_site = False
     n = 0
 
     def fail(msg: str, line_no: int) -> BvhFormatError:
@@ -135,6 +134,9 @@ def read_bvh(path: str | Path) -> BvhMotion:
         if not tokens:
             continue
         key = tokens[0]
+        if pending is not None and key != "{":
+            what = "End Site" if pending == -2 else f"joint {names[pending]!r}"
+            raise fail(f"expected '{{' to open {what} declared on the line before, got {key!r}", n)
         if key in ("ROOT", "JOINT"):
             if len(tokens) < 2:
                 raise fail(f"{key} without a name", n)
@@ -155,7 +157,6 @@ def read_bvh(path: str | Path) -> BvhMotion:
             if not stack or stack[-1] < 0:
                 raise fail("End Site outside a joint block", n)
             pending = -2
-            in_end_site = True
         elif key == "{":
             if pending is None:
                 raise fail("'{' without a ROOT/JOINT/End Site before it", n)
@@ -164,9 +165,7 @@ def read_bvh(path: str | Path) -> BvhMotion:
         elif key == "}":
             if not stack:
                 raise fail("unbalanced '}'", n)
-            closed = stack.pop()
-            if closed == -2:
-                in_end_site = False
+            stack.pop()
         elif key == "OFFSET":
             try:
                 values = [float(v) for v in tokens[1:4]]
@@ -176,7 +175,7 @@ def read_bvh(path: str | Path) -> BvhMotion:
                 raise fail(f"OFFSET needs 3 numbers inside a block, got {tokens[1:]}", n)
             if not np.isfinite(values).all():
                 raise fail(f"OFFSET holds NaN or inf: {tokens[1:]}", n)
-            if in_end_site:
+            if stack[-1] == -2:  # an End Site block sits right inside its joint's block
                 end_sites[stack[-2]] = values
             else:
                 offsets[stack[-1]] = values
