@@ -247,6 +247,8 @@ CASES = [
            TypeError, "model must be a PoseNDF"),
     raises(P + "save_checkpoint", "path is a folder", lambda: ndf.save_checkpoint(_tmp(), _model()),
            ValueError, "is a directory"),
+    raises(P + "save_checkpoint", "a model without weights (meta device)",
+           lambda: ndf.save_checkpoint(_tmp() / "m.pt", _model().to(META)), ValueError, "meta device"),
     raises(P + "save_checkpoint", "path is an int", lambda: ndf.save_checkpoint(3, _model()), TypeError, "path"),
     raises(P + "save_checkpoint", "metadata holds an object a safe load cannot read",
            lambda: ndf.save_checkpoint(_tmp() / "m.pt", _model(), {"when": _Opaque()}), TypeError, r"metadata\['when'\]"),
@@ -272,6 +274,10 @@ CASES = [
            ValueError, r"vposer\.pt is not a Pose-NDF checkpoint: it is a VPoser checkpoint.*load_vposer"),
     raises(P + "read_checkpoint", "a released-code checkpoint", lambda: ndf.read_checkpoint(_released_checkpoint()),
            ValueError, r"released\.pt.*released Pose-NDF code.*model_state_dict.*train-posendf"),
+    raises(P + "read_checkpoint", "a bare state dict", lambda: ndf.read_checkpoint(_torch_file(_model().state_dict())),
+           ValueError, r"bare state dict \(a humanlib PoseNDF's weights.*save_checkpoint"),
+    raises(P + "read_checkpoint", "a dict of other things", lambda: ndf.read_checkpoint(_torch_file({"weights": [1, 2]})),
+           ValueError, r"no 'format' entry \(entries \['weights'\]\)"),
     raises(P + "read_checkpoint", "an entry missing",
            lambda: ndf.read_checkpoint(_torch_file({"format": ndf.CHECKPOINT_FORMAT, "state_dict": {}, "metadata": {}})),
            ValueError, "lacks the entry 'model_config'"),
@@ -401,6 +407,8 @@ CASES = [
            lambda: data.DistanceDataset(_q(2, K), torch.tensor([0.0, -1.0]), torch.zeros(2)), ValueError, "distance must be >= 0"),
     raises(D + "DistanceDataset", "axis-angle quats", lambda: data.DistanceDataset(torch.zeros(2, K, 3), torch.zeros(2),
                                                                                     torch.zeros(2)), ValueError, r"\(N, K, 4\)"),
+    raises(D + "DistanceDataset", "quaternions of length 2",
+           lambda: data.DistanceDataset(2.0 * _q(3, K), torch.zeros(3), torch.zeros(3)), ValueError, "unit quaternions"),
     returns(D + "DistanceDataset", "empty dataset has length 0", _empty_dataset, lambda d: len(d) == 0),
     raises(D + "body_pose_to_quats", "20 joints", lambda: data.body_pose_to_quats(torch.zeros(5, 20, 3)), ValueError, "shape"),
     raises(D + "body_pose_to_quats", "numpy", lambda: data.body_pose_to_quats(np.zeros((5, 24, 3))), TypeError, "torch.as_tensor"),
@@ -672,3 +680,13 @@ def test_figure_pose_round_trip_for_non_unit_quaternions(seed, scales):
     q = _q(3, K, seed=seed)
     back = data.body_pose_to_quats(viz.quats_to_full_pose(q * torch.tensor(scales)[None, :, None]))
     torch.testing.assert_close(back, q, atol=1e-4, rtol=1e-4)
+
+
+def test_eval_command_on_a_checkpoint_without_training_settings(capsys):
+    """eval-posendf on a checkpoint saved outside train-posendf: one line saying why, exit code 1."""
+    from humanlib import cli
+
+    path = _checkpoint()
+    assert cli.main(["eval-posendf", "--checkpoint", str(path), "--out", str(_tmp() / "m.json")]) == 1
+    err = capsys.readouterr().err
+    assert "has no training settings" in err and str(path) in err and "Traceback" not in err

@@ -393,11 +393,14 @@ def save_checkpoint(path: str | Path, model: PoseNDF, metadata: dict | None = No
         TypeError: ``model`` is not a :class:`PoseNDF`, ``path`` not a path, ``metadata`` /
             ``extra`` not dicts or holding values a safe load cannot read back (objects
             other than tensors, numbers, strings, bools, None, lists, tuples and dicts).
-        ValueError: ``path`` is a directory, ``extra`` overwrites an entry of the format.
+        ValueError: ``path`` is a directory, ``extra`` overwrites an entry of the format, the
+            model is on the meta device (it holds no weights).
     """
     path = _as_path(path, "path")
     if not isinstance(model, PoseNDF):
         raise TypeError(f"model must be a PoseNDF; got {type(model).__name__}")
+    if model.enc_w1.device.type == "meta":
+        raise ValueError("model is on the meta device and holds no weights; build it on 'cpu' or 'cuda' to save it")
     if path.is_dir():
         raise ValueError(f"path {path} is a directory; give a file name such as {path / 'posendf.pt'}")
     for name, value in (("metadata", metadata), ("extra", extra)):
@@ -464,6 +467,10 @@ def _describe_foreign(payload: dict) -> str:
         return (f"it looks like a checkpoint of the released Pose-NDF code (entries {keys[:8]}); humanlib cannot "
                 "read it: its network is laid out differently (other layer names, the off-by-one parent table of "
                 "shifted_parents()). Train a humanlib Pose-NDF instead")
+    if payload and all(isinstance(v, Tensor) for v in payload.values()):
+        whose = "a humanlib PoseNDF's" if "enc_w1" in payload else "some network's"
+        return (f"it is a bare state dict ({whose} weights, entries {keys[:8]}) without the model configuration; "
+                "write checkpoints with humanlib.priors.posendf.save_checkpoint(path, model)")
     return f"it has no 'format' entry (entries {keys[:8]}), expected format {CHECKPOINT_FORMAT!r}"
 
 
@@ -591,6 +598,10 @@ def _check_device(device: object) -> torch.device:
         raise ValueError(f"device {device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0')") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was requested but torch sees no GPU; use 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} was requested but torch sees {torch.cuda.device_count()} GPU(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} was requested but this torch has no MPS backend here; use 'cpu'")
     return dev
 
 

@@ -46,6 +46,9 @@ METRICS = ("talk", "released")
 #: A quaternion shorter than this is treated as zero: no rotation, an error.
 ZERO_QUAT_NORM = 1e-6
 
+#: How far from 1 the norm of a training sample's quaternion may be (rounding, float16).
+UNIT_TOLERANCE = 1e-3
+
 
 def _check_int(value: object, name: str, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -140,7 +143,8 @@ class DistanceDataset:
 
         Raises:
             TypeError: a field that is not a tensor.
-            ValueError: wrong shapes, different N, NaN/inf, negative distances or noise scales.
+            ValueError: wrong shapes, different N, NaN/inf, negative distances or noise scales,
+                quaternions that are not unit length.
         """
         _check_quats(self.quats, "quats")
         n = self.quats.shape[0]
@@ -156,6 +160,12 @@ class DistanceDataset:
         for name in ("distance", "sigma"):
             if bool((getattr(self, name) < 0).any()):
                 raise ValueError(f"{name} must be >= 0 everywhere (a distance, a noise scale); got negative values")
+        off = int(((self.quats.norm(dim=-1) - 1.0).abs() > UNIT_TOLERANCE).sum())
+        if off:
+            raise ValueError(
+                f"quats must be unit quaternions (as make_distance_dataset gives); {off} have a norm that differs "
+                f"from 1 by more than {UNIT_TOLERANCE:g}: normalise them with q / q.norm(dim=-1, keepdim=True)"
+            )
 
     def __len__(self) -> int:
         return self.quats.shape[0]

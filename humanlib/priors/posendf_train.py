@@ -34,6 +34,7 @@ from humanlib.priors.posendf import (
     PoseNDFModelConfig,
     ProjectionConfig,
     _as_path,
+    _check_device,
     _check_plain,
     _distance_and_gradient,
     _reference_tensor,
@@ -266,11 +267,9 @@ def train_posendf(
             raise ValueError(f"out_dir {out_dir} is a file; give a folder for last.pt, posendf.pt and history.json")
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir, the folder that holds last.pt")
-    if config.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but torch sees no GPU; use --device cpu")
+    device = _check_device(config.device)  # a GPU asked for but absent: a clear error before any work
     if config.device == "cpu":
         torch.set_num_threads(config.num_threads)
-    device = torch.device(config.device)
     torch.manual_seed(config.seed)
     model = PoseNDF(config.model).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -599,11 +598,21 @@ def _eval_command(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     model = load_posendf(args.checkpoint)
     meta = model.metadata
-    config = PoseNDFTrainConfig(
-        model=model.config,
-        data=PoseNDFDataConfig(**{**meta["train_config"]["data"], "sigmas": tuple(meta["train_config"]["data"]["sigmas"])}),
-        num_manifold=meta["train_config"]["num_manifold"], num_val=meta["train_config"]["num_val"],
-    )
+    trained = meta.get("train_config")
+    if not isinstance(trained, dict) or not {"data", "num_manifold", "num_val"} <= set(trained):
+        raise ValueError(
+            f"{args.checkpoint or 'the committed checkpoint'} has no training settings in its metadata (it was not "
+            "written by `humanlib train-posendf`), so eval-posendf cannot rebuild its data; evaluate it in Python "
+            "with humanlib.priors.posendf_train.evaluate_checkpoint"
+        )
+    try:
+        config = PoseNDFTrainConfig(
+            model=model.config,
+            data=PoseNDFDataConfig(**{**trained["data"], "sigmas": tuple(trained["data"]["sigmas"])}),
+            num_manifold=trained["num_manifold"], num_val=trained["num_val"],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{args.checkpoint}: the training settings in its metadata are not valid: {exc}") from exc
     manifold, train, val = build_datasets(config, Path(args.data) if args.data else None)
     results = {"checkpoint": str(args.checkpoint or "humanlib/assets/priors/posendf_open.pt"), "command": _command_line(args, "eval-posendf"),
                "machine": _machine(), "threads": args.threads,
