@@ -26,7 +26,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from humanlib import paths
-from humanlib.data import amass, asf_amc, build, bvh, corpus, figures, readme, retarget, sources, synthetic
+from humanlib.data import (
+    amass,
+    asf_amc,
+    build,
+    bvh,
+    corpus,
+    figures,
+    readme,
+    retarget,
+    sources,
+    synthetic,
+)
 from humanlib.data.amass import AmassFormatError
 from humanlib.data.asf_amc import AsfAmcFormatError
 from humanlib.data.bvh import BvhFormatError
@@ -80,14 +91,14 @@ def _motion(T: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 GARBAGE = bytes(range(256)) * 8
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bvh_text() -> str:
     path = _tmp() / "ok.bvh"
     synthetic.write_smpl_as_bvh(path, *_motion(), J)
     return path.read_text()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _asf_amc_text() -> tuple[str, str]:
     d = _tmp()
     synthetic.write_smpl_as_asf_amc(d / "s.asf", d / "s.amc", *_motion(), J)
@@ -123,7 +134,7 @@ def _replace_line(lines: list[str], i: int, text: str) -> list[str]:
     return lines
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_bvh() -> bvh.BvhMotion:
     return bvh.read_bvh(_bvh())
 
@@ -136,12 +147,12 @@ def _amc(text: str | None = None, name: str = "s.amc") -> Path:
     return _file(name, _asf_amc_text()[1] if text is None else text)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _skeleton() -> asf_amc.AsfSkeleton:
     return asf_amc.read_asf(_asf())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _amc_motion() -> asf_amc.AmcMotion:
     return asf_amc.read_amc(_amc(), _skeleton())
 
@@ -265,7 +276,7 @@ def _corpus(*, manifest: object = "default", shard: dict | None = None, shard_by
     return folder
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _loaded() -> corpus.MotionCorpus:
     return corpus.load_corpus("train", directory=_corpus(), use_amass=False)
 
@@ -302,14 +313,14 @@ def _nonempty_dir() -> Path:
     return d
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ax():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     return ax
 
 
@@ -332,17 +343,15 @@ def _with_nan(x: np.ndarray, index: tuple | None = None) -> np.ndarray:
     return x
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cmu_calibration() -> retarget.Calibration:
     return sources.cmu_calibration(_skeleton(), J)
 
 
 def _calibrate_args(**override):
-    args = dict(reference_rotations=np.broadcast_to(np.eye(3), (24, 3, 3)).copy(),
-                reference_segments=np.tile([0.0, 1.0, 0.0], (24, 1)),
-                driven=np.ones(24, dtype=bool), rest_joints=J)
-    args.update(override)
-    return args
+    return {"reference_rotations": np.broadcast_to(np.eye(3), (24, 3, 3)).copy(),
+            "reference_segments": np.tile([0.0, 1.0, 0.0], (24, 1)),
+            "driven": np.ones(24, dtype=bool), "rest_joints": J, **override}
 
 
 # --------------------------------------------------------------------------- BVH
