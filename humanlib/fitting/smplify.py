@@ -366,6 +366,8 @@ def _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsu
             raise ValueError(f"{what} is on {where} but keypoints are on {device}; move one of them "
                              f"(.to({str(device)!r}) on the {what[4:]}, or the keypoints, confidence and camera "
                              f"to {str(where)!r})")
+    if device.type == "meta":
+        raise ValueError("keypoints are on the meta device (shapes only, no values); a fit needs real tensors")
     model_dtype = _module_dtype(model)
     if model_dtype is not None and model_dtype != keypoints.dtype:
         raise ValueError(f"the model is {model_dtype} but keypoints are {keypoints.dtype}; the fit runs in the "
