@@ -18,8 +18,20 @@ from dataclasses import dataclass
 
 import torch
 
-from humanlib.priors import PosePrior, check_body_pose
+from humanlib._validate import check_positive, check_tensor
+from humanlib.experiments.protocol import _check_generator
+from humanlib.priors import PosePrior
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_geodesic_distance
+from humanlib.skeleton import NUM_BODY_JOINTS
+
+
+def _check_inputs(prior: object, body_pose: object) -> None:
+    if not isinstance(prior, PosePrior):
+        raise TypeError(f"prior must be a humanlib.priors.PosePrior; got {type(prior).__name__}")
+    check_tensor(body_pose, "body_pose", (None, NUM_BODY_JOINTS, 3), nonempty=True,
+                 hint="(poses, body joints 1..21, axis-angle)")
+    if body_pose.device.type == "meta":
+        raise ValueError("body_pose is on the meta device (it holds no data); give poses on the prior's device")
 
 
 @dataclass
@@ -49,9 +61,18 @@ def energy_separation(prior: PosePrior, body_pose: torch.Tensor, sigma: float,
         sigma: Gaussian noise (radians) on each axis-angle number.
         generator: seeded random source.
         chunk: poses per energy call.
+
+    Raises:
+        TypeError: ``prior``, ``body_pose`` or ``generator`` of the wrong type.
+        ValueError: ``body_pose`` not a finite floating ``(N, 21, 3)`` tensor with ``N >= 1``,
+            ``sigma`` not a number >= 0, ``chunk`` not an integer >= 1.
     """
-    check_body_pose(body_pose)
-    noisy = body_pose + sigma * torch.randn(body_pose.shape, generator=generator, dtype=body_pose.dtype)
+    _check_inputs(prior, body_pose)
+    check_positive(sigma, "sigma", allow_zero=True)
+    _check_generator(generator)
+    check_positive(chunk, "chunk", integer=True)
+    noise = torch.randn(body_pose.shape, generator=generator, dtype=body_pose.dtype).to(body_pose.device)
+    noisy = body_pose + sigma * noise
     clean_e, noisy_e = [], []
     with torch.no_grad():
         for i in range(0, body_pose.shape[0], chunk):
@@ -66,8 +87,13 @@ def rest_pose_rank(prior: PosePrior, body_pose: torch.Tensor) -> float:
 
     Near 0: the prior finds the rest pose more plausible than nearly every real pose, so it
     does not pull a fit away from a rest-pose initialisation.
+
+    Raises:
+        TypeError: ``prior`` is not a ``PosePrior`` or ``body_pose`` not a tensor.
+        ValueError: ``body_pose`` not a finite floating ``(N, 21, 3)`` tensor with ``N >= 1``
+            (a mean over no pose is undefined), or on the meta device.
     """
-    check_body_pose(body_pose)
+    _check_inputs(prior, body_pose)
     with torch.no_grad():
         rest = prior.energy(body_pose.new_zeros(1, *body_pose.shape[1:]))
         energies = prior.energy(body_pose)
@@ -79,8 +105,13 @@ def parametrisation_error(prior: PosePrior, body_pose: torch.Tensor) -> float:
     parametrisation gives back from them, ``to_body_pose(init_params(pose))``.
 
     Zero for pose-space priors; VPoser's autoencoding error for the latent one.
+
+    Raises:
+        TypeError: ``prior`` is not a ``PosePrior`` or ``body_pose`` not a tensor.
+        ValueError: ``body_pose`` not a finite floating ``(N, 21, 3)`` tensor with ``N >= 1``
+            (a mean over no pose is undefined), or on the meta device.
     """
-    check_body_pose(body_pose)
+    _check_inputs(prior, body_pose)
     with torch.no_grad():
         back = prior.to_body_pose(prior.init_params(body_pose))
     angle = rotmat_geodesic_distance(axis_angle_to_rotmat(back), axis_angle_to_rotmat(body_pose))

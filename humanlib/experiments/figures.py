@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from humanlib._validate import check_positive, check_tensor
 from humanlib.bodyplot import bone_polyline
 from humanlib.skeleton import NUM_JOINTS
 
@@ -17,6 +18,24 @@ COLOURS = ("#444444", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 def _bone_lines(joints: torch.Tensor, shift: float) -> tuple[list, list, list]:
     """x, y, z lists of all bones of one skeleton ``(24, 3)``, shifted by ``shift`` along x."""
     return bone_polyline(joints, offset=(shift, 0.0, 0.0))
+
+
+def _check_sequences(sequences: object, shape: tuple) -> None:
+    """A non-empty dict label -> finite tensor of ``shape`` with at least one frame."""
+    if not isinstance(sequences, dict):
+        raise TypeError(f"sequences must be a dict label -> tensor; got {type(sequences).__name__}")
+    if not sequences:
+        raise ValueError("give at least one sequence to draw")
+    for label, seq in sequences.items():
+        check_tensor(seq, f"sequences[{label!r}]", shape, nonempty=True)
+        if seq.shape[0] == 0:
+            raise ValueError(f"sequences[{label!r}] has no frame (shape {tuple(seq.shape)})")
+
+
+def _check_playback(fps: object, step: object, spacing: object) -> None:
+    check_positive(fps, "fps")
+    check_positive(step, "step", integer=True)
+    check_positive(spacing, "spacing", allow_zero=True)
 
 
 def _animation_controls(keep: list[int], duration: float) -> dict:
@@ -45,11 +64,16 @@ def skeleton_animation(sequences: dict[str, torch.Tensor], fps: float = 30.0, st
 
     Returns:
         ``plotly.graph_objects.Figure`` with a play button and a frame slider.
+
+    Raises:
+        TypeError: ``sequences`` not a dict of tensors.
+        ValueError: no sequence, shapes other than one ``(T, 24, 3)`` with ``T >= 1``, non-finite
+            joints, or ``fps`` / ``step`` / ``spacing`` out of range.
     """
     import plotly.graph_objects as go
 
-    if not sequences:
-        raise ValueError("give at least one sequence to draw")
+    _check_sequences(sequences, (None, NUM_JOINTS, 3))
+    _check_playback(fps, step, spacing)
     lengths = {tuple(s.shape) for s in sequences.values()}
     if len(lengths) != 1 or len(next(iter(lengths))) != 3 or next(iter(lengths))[1:] != (NUM_JOINTS, 3):
         raise ValueError(f"sequences must all be (T, {NUM_JOINTS}, 3) of one length; got shapes {sorted(lengths)}")
@@ -110,6 +134,12 @@ def mesh_animation(sequences: dict[str, torch.Tensor], faces, fps: float = 30.0,
 
     Returns:
         ``plotly.graph_objects.Figure`` with a play button and a frame slider.
+
+    Raises:
+        TypeError: ``sequences`` not a dict of tensors.
+        ValueError: ``faces`` not non-negative integer ``(F, 3)`` with ``F > 0``; no sequence,
+            sequences that are not ``(T, V, 3)`` / ``(T, 24, 3)`` of one ``T >= 1``, non-finite
+            values, no mesh sequence, or ``fps`` / ``step`` / ``spacing`` / ``cell`` out of range.
     """
     import numpy as np
     import plotly.graph_objects as go
@@ -119,9 +149,13 @@ def mesh_animation(sequences: dict[str, torch.Tensor], faces, fps: float = 30.0,
     faces = np.asarray(faces.detach().cpu() if isinstance(faces, torch.Tensor) else faces)
     if faces.ndim != 2 or faces.shape[1] != 3 or faces.size == 0:
         raise ValueError(f"faces must be (F, 3) with F > 0; got shape {tuple(faces.shape)}")
+    if not np.issubdtype(faces.dtype, np.integer) or faces.min() < 0:
+        raise ValueError(f"faces must hold non-negative vertex indices (integers); got dtype {faces.dtype}, "
+                         f"smallest {faces.min()}")
     num_vertices = int(faces.max()) + 1
-    if not sequences:
-        raise ValueError("give at least one sequence to draw")
+    _check_sequences(sequences, (None, None, 3))
+    _check_playback(fps, step, spacing)
+    check_positive(cell, "cell")
     shapes = {k: tuple(s.shape) for k, s in sequences.items()}
     if any(len(s) != 3 or s[2] != 3 or s[1] not in (NUM_JOINTS, num_vertices) for s in shapes.values()) \
             or len({s[0] for s in shapes.values()}) != 1:
@@ -172,7 +206,19 @@ def mesh_animation(sequences: dict[str, torch.Tensor], faces, fps: float = 30.0,
 
 
 def error_per_frame_plot(errors: dict[str, torch.Tensor], fps: float = 30.0, ax=None, ylabel: str = "per-vertex error (cm)"):
-    """Matplotlib lines of per-frame errors ``(T,)`` per method (returns the axes)."""
+    """Matplotlib lines of per-frame errors ``(T,)`` per method (returns the axes).
+
+    Raises:
+        TypeError: ``errors`` not a dict of tensors.
+        ValueError: no method, an error that is not a finite 1-D tensor, or ``fps`` not > 0.
+    """
+    if not isinstance(errors, dict):
+        raise TypeError(f"errors must be a dict label -> (T,) tensor; got {type(errors).__name__}")
+    if not errors:
+        raise ValueError("give at least one method's errors to plot")
+    for label, e in errors.items():
+        check_tensor(e, f"errors[{label!r}]", (None,), hint="one error per frame")
+    check_positive(fps, "fps")
     import matplotlib.pyplot as plt
 
     if ax is None:

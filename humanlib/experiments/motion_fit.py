@@ -26,7 +26,9 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from humanlib._validate import check_positive, check_same_device, check_tensor
 from humanlib.body import forward_kinematics
+from humanlib.experiments.protocol import _check_model
 from humanlib.priors import PosePrior
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS, joint
@@ -53,6 +55,10 @@ class MotionFitConfig:
             then starts close to its solution).
         iterations: L-BFGS iterations of the full energy.
         history: L-BFGS memory.
+
+    Raises:
+        TypeError, ValueError: a weight that is not a finite number >= 0, an iteration count
+            that is not an integer (>= 1; warm-up >= 0), or ``optimize_betas`` not a bool.
     """
 
     data_weight: float = 1.0
@@ -66,12 +72,12 @@ class MotionFitConfig:
 
     def __post_init__(self) -> None:
         for name in ("data_weight", "smooth_weight", "prior_weight", "beta_weight"):
-            value = getattr(self, name)
-            if not (value >= 0 and value < float("inf")):
-                raise ValueError(f"MotionFitConfig.{name} must be finite and >= 0, got {value!r}")
-        if self.iterations < 1 or self.history < 1 or self.warmup_iterations < 0:
-            raise ValueError(f"iterations and history must be >= 1 and warmup_iterations >= 0, got "
-                             f"{self.iterations}, {self.history} and {self.warmup_iterations}")
+            check_positive(getattr(self, name), f"MotionFitConfig.{name}", allow_zero=True)
+        check_positive(self.iterations, "MotionFitConfig.iterations", integer=True)
+        check_positive(self.history, "MotionFitConfig.history", integer=True)
+        check_positive(self.warmup_iterations, "MotionFitConfig.warmup_iterations", integer=True, allow_zero=True)
+        if not isinstance(self.optimize_betas, bool):
+            raise TypeError(f"MotionFitConfig.optimize_betas must be True or False, got {self.optimize_betas!r}")
 
 
 @dataclass
@@ -106,25 +112,49 @@ class JointsForward(torch.nn.Module):
 
     Args:
         model: a :class:`humanlib.body.BodyModel` with SMPL's 24 joints.
+
+    Raises:
+        TypeError: ``model`` is not a ``BodyModel``.
+        ValueError: the model does not have SMPL's 24 joints.
+
+    ``forward`` and ``rest_joints`` run inside the fit's loop: they check shapes, dtype and
+    device (no host-device synchronisation), not finiteness (NaN in, NaN out).
     """
 
     def __init__(self, model) -> None:
         super().__init__()
-        if model.num_joints != NUM_JOINTS:
-            raise ValueError(f"the motion experiments need SMPL's {NUM_JOINTS} joints; the model has {model.num_joints}")
+        _check_model(model)
         self.parents = tuple(model.parents)
         self.num_betas = model.num_betas
         self.register_buffer("rest", model.J_regressor @ model.v_template)  # (J, 3)
         self.register_buffer("rest_dirs", torch.einsum("jv,vck->jck", model.J_regressor, model.shapedirs))
 
     def rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
-        """``(N, K) -> (N, 24, 3)`` rest joints of each shape."""
+        """``(N, K) -> (N, 24, 3)`` rest joints of each shape.
+
+        Raises:
+            TypeError, ValueError: ``betas`` not a ``(N, K)`` tensor of the model's dtype and device.
+        """
+        self._check(betas, "betas", (None, self.num_betas))
         return self.rest + torch.einsum("jck,nk->njc", self.rest_dirs, betas)
 
     def forward(self, pose: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
-        """Posed joints ``(N, 24, 3)`` of poses ``(N, 24, 3)``, betas ``(N, K)``, transl ``(N, 3)``."""
+        """Posed joints ``(N, 24, 3)`` of poses ``(N, 24, 3)``, betas ``(N, K)``, transl ``(N, 3)``.
+
+        Raises:
+            TypeError, ValueError: inputs that are not tensors of these shapes (one ``N``), of the
+                model's dtype and on its device.
+        """
+        self._check(pose, "pose", (None, NUM_JOINTS, 3))
+        n = pose.shape[0]
+        self._check(betas, "betas", (n, self.num_betas))
+        self._check(transl, "transl", (n, 3))
         joints, _ = forward_kinematics(axis_angle_to_rotmat(pose), self.rest_joints(betas), self.parents)
         return joints + transl[:, None]
+
+    def _check(self, x: object, name: str, shape: tuple) -> None:
+        check_tensor(x, name, shape, dtype=self.rest.dtype, finite=False)
+        check_same_device(self.rest, "the joints model", **{name: x})
 
 
 def root_from_joints(observed: torch.Tensor, rest_joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,7 +169,14 @@ def root_from_joints(observed: torch.Tensor, rest_joints: torch.Tensor) -> tuple
 
     Returns:
         ``(orient (N, 3) axis-angle, transl (N, 3))`` with pelvis ``= rest pelvis + transl``.
+
+    Raises:
+        TypeError, ValueError: inputs that are not finite floating tensors of these shapes, of
+            one dtype and on one device.
     """
+    check_tensor(observed, "observed", (None, NUM_JOINTS, 3), hint="(bodies, joints, xyz)")
+    check_tensor(rest_joints, "rest_joints", (NUM_JOINTS, 3), dtype=observed.dtype)
+    check_same_device(observed, "observed", rest_joints=rest_joints)
     pelvis = joint("pelvis")
     idx = [joint(n) for n in ROOT_FRAME_JOINTS]
     a = rest_joints[idx] - rest_joints[pelvis]  # (n, 3)
@@ -154,17 +191,34 @@ def root_from_joints(observed: torch.Tensor, rest_joints: torch.Tensor) -> tuple
 
 
 def check_observation(joints: torch.Tensor, mask: torch.Tensor, init_body_pose: torch.Tensor) -> None:
-    """Raise ``ValueError`` unless joints ``(W, T, 24, 3)``, mask ``(W, T, 24)`` and
-    init ``(W, T, 21, 3)`` agree and are finite."""
+    """Raise unless joints ``(W, T, 24, 3)``, mask ``(W, T, 24)`` and init ``(W, T, 21, 3)``
+    agree, are finite, and every window observes at least one joint.
+
+    Raises:
+        TypeError: an input is not a tensor.
+        ValueError: wrong or disagreeing shapes, no window, fewer than 3 frames, integer joints
+            or initial poses, NaN / inf, a mask other than 0 / 1, a window with no observed
+            joint, or a tensor on the meta device (no data).
+    """
+    for name, x in (("joints", joints), ("mask", mask), ("init_body_pose", init_body_pose)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor; got {type(x).__name__} (convert it with torch.as_tensor)")
+        if x.device.type == "meta":
+            raise ValueError(f"{name} is on the meta device (it holds no data); give a tensor on the model's device")
     if joints.ndim != 4 or joints.shape[2:] != (NUM_JOINTS, 3):
         raise ValueError(f"observed joints must be (W, T, {NUM_JOINTS}, 3); got {tuple(joints.shape)}")
     w, t = joints.shape[:2]
+    if w == 0:
+        raise ValueError(f"observed joints hold no window (shape {tuple(joints.shape)}); give at least one window")
     if t < 3:
         raise ValueError(f"a window needs at least 3 frames for the acceleration term; got {t}")
     if mask.shape != (w, t, NUM_JOINTS):
         raise ValueError(f"mask must be (W, T, {NUM_JOINTS}) = {(w, t, NUM_JOINTS)}; got {tuple(mask.shape)}")
     if init_body_pose.shape != (w, t, len(BODY_JOINTS), 3):
         raise ValueError(f"init_body_pose must be {(w, t, len(BODY_JOINTS), 3)}; got {tuple(init_body_pose.shape)}")
+    for name, x in (("observed joints", joints), ("init_body_pose", init_body_pose)):
+        if not x.is_floating_point():
+            raise ValueError(f"{name} must be a floating-point tensor; got dtype {x.dtype} (use .float())")
     for name, x in (("observed joints", joints), ("mask", mask), ("init_body_pose", init_body_pose)):
         if not bool(torch.isfinite(x).all()):
             bad = int((~torch.isfinite(x)).sum())
@@ -172,6 +226,10 @@ def check_observation(joints: torch.Tensor, mask: torch.Tensor, init_body_pose: 
                              "instead of NaN")
     if not bool(((mask == 0) | (mask == 1)).all()):
         raise ValueError("mask must hold only 0 (missing) and 1 (observed)")
+    blind = torch.nonzero(~(mask != 0).reshape(w, -1).any(dim=1)).flatten().tolist()
+    if blind:
+        raise ValueError(f"window(s) {blind} observe no joint at all (mask all 0): there is nothing to fit; "
+                         "drop them or unmask some joints")
 
 
 def motion_energy(joints: torch.Tensor, observed: torch.Tensor, mask: torch.Tensor, prior_energy: torch.Tensor,
@@ -188,8 +246,22 @@ def motion_energy(joints: torch.Tensor, observed: torch.Tensor, mask: torch.Tens
 
     Returns:
         ``{"data", "smooth", "prior", "shape", "total"}`` scalars (weighted).
+
+    Raises:
+        TypeError: ``config`` is not a ``MotionFitConfig``, or an input is not a tensor.
+        ValueError: shapes that disagree, or no frame. (It runs inside the fit's loop, so it does
+            not check finiteness.)
     """
-    t = joints.shape[1]
+    if not isinstance(config, MotionFitConfig):
+        raise TypeError(f"config must be a MotionFitConfig; got {type(config).__name__}")
+    check_tensor(joints, "joints", (None, None, NUM_JOINTS, 3), finite=False)
+    w, t = joints.shape[:2]
+    if t == 0:
+        raise ValueError(f"joints hold no frame (shape {tuple(joints.shape)})")
+    check_tensor(observed, "observed", tuple(joints.shape), finite=False)
+    check_tensor(mask, "mask", (w, t, NUM_JOINTS), floating=False, finite=False)
+    check_tensor(prior_energy, "prior_energy", (w, t), finite=False, hint="one energy per frame")
+    check_tensor(betas, "betas", (w, None), finite=False, hint="one shape per window")
     residual = ((joints - observed) / CM).square().sum(-1)
     data = config.data_weight * (mask * residual).sum() / t
     accel = (joints[:, 2:] - 2 * joints[:, 1:-1] + joints[:, :-2]) / CM
@@ -213,9 +285,20 @@ def fit_motion(model, prior: PosePrior, joints: torch.Tensor, mask: torch.Tensor
         config: ``humanlib.experiments.motion_fit.MotionFitConfig``.
 
     Returns:
-        ``humanlib.experiments.motion_fit.MotionFitResult`` on the model's device.
+        ``humanlib.experiments.motion_fit.MotionFitResult`` on the model's device (the
+        observation is moved there).
+
+    Raises:
+        TypeError: ``model``, ``prior`` or ``config`` of the wrong type, or an input that is not a tensor.
+        ValueError: an observation that ``humanlib.experiments.motion_fit.check_observation``
+            rejects (shapes, NaN, empty windows, mask values, windows with no observed joint).
     """
-    config = config or MotionFitConfig()
+    config = MotionFitConfig() if config is None else config
+    if not isinstance(config, MotionFitConfig):
+        raise TypeError(f"config must be a MotionFitConfig; got {type(config).__name__}")
+    if not isinstance(prior, PosePrior):
+        raise TypeError(f"prior must be a humanlib.priors.PosePrior (NoPrior() for none); got {type(prior).__name__}")
+    _check_model(model)
     check_observation(joints, mask, init_body_pose)
     dtype, device = model.v_template.dtype, model.v_template.device
     if hasattr(prior, "to"):

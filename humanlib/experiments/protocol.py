@@ -34,12 +34,14 @@ mean-shape skeleton and stores no shapes.
 
 from __future__ import annotations
 
-import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib.body import BodyModel
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_geodesic_distance
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS, joint
 
@@ -74,12 +76,22 @@ class Condition:
     label: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"condition name must be a non-empty string, got {self.name!r}")
         if self.kind not in CONDITION_KINDS:
             raise ValueError(f"condition kind must be one of {CONDITION_KINDS}, got {self.kind!r}")
-        if self.sigma < 0 or not math.isfinite(self.sigma):
-            raise ValueError(f"condition sigma must be finite and >= 0, got {self.sigma}")
+        check_positive(self.sigma, "condition sigma", allow_zero=True)
+        if isinstance(self.occluded, str) or not isinstance(self.occluded, (tuple, list)):
+            raise TypeError(f"condition occluded must be a tuple of joint names, got {self.occluded!r}")
+        object.__setattr__(self, "occluded", tuple(self.occluded))  # a list would make the condition unhashable
         for name in self.occluded:
             joint(name)  # raises KeyError naming the known joints
+        if self.kind == "occlusion" and self.sigma != 0:
+            raise ValueError(f"condition {self.name!r}: an occlusion condition adds no noise; sigma must be 0, "
+                             f"got {self.sigma}")
+        if self.kind != "occlusion" and self.occluded:
+            raise ValueError(f"condition {self.name!r}: occluded joints are used only by occlusion conditions, "
+                             f"not by {self.kind!r}")
 
 
 DENOISE_CONDITIONS: tuple[Condition, ...] = (
@@ -123,8 +135,13 @@ def window_starts(num_frames: int, length: int, stride: int | None = None) -> li
         stride: step between starts (default ``length``: windows do not overlap).
 
     Raises:
+        TypeError: a count that is not an integer.
         ValueError: ``length`` or ``stride`` out of range, or the window is longer than the clip.
     """
+    check_positive(num_frames, "num_frames", integer=True, allow_zero=True)
+    check_positive(length, "length", integer=True)
+    if stride is not None:
+        check_positive(stride, "stride", integer=True)
     if length < 2:
         raise ValueError(f"window length must be >= 2 frames, got {length}")
     stride = length if stride is None else stride
@@ -137,11 +154,16 @@ def window_starts(num_frames: int, length: int, stride: int | None = None) -> li
 
 def evenly_spaced(total: int, count: int | None) -> list[int]:
     """``count`` indices spread evenly over ``range(total)`` (all of them when ``count`` is None
-    or >= ``total``): a fixed subset that samples every part of a split, no random draw."""
+    or >= ``total``): a fixed subset that samples every part of a split, no random draw.
+
+    Raises:
+        TypeError, ValueError: ``total`` not an integer >= 0, or ``count`` not an integer >= 1.
+    """
+    check_positive(total, "total", integer=True, allow_zero=True)
+    if count is not None:
+        check_positive(count, "count", integer=True)
     if count is None or count >= total:
         return list(range(total))
-    if count < 1:
-        raise ValueError(f"count must be >= 1, got {count}")
     if count == 1:
         return [0]
     return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
@@ -157,6 +179,10 @@ class Windows:
         clip_names: the clip of each window.
         starts: the first frame of each window within its clip.
         fps: frame rate.
+
+    Raises:
+        TypeError, ValueError: tensors of the wrong type, shape or device, non-finite values,
+            ``clip_names`` / ``starts`` not one per window, or ``fps`` not > 0.
     """
 
     poses: torch.Tensor
@@ -164,6 +190,17 @@ class Windows:
     clip_names: list[str]
     starts: list[int]
     fps: float
+
+    def __post_init__(self) -> None:
+        check_tensor(self.poses, "Windows.poses", (None, None, NUM_JOINTS, 3),
+                     hint="(windows, frames, joints, axis-angle)")
+        w, t = self.poses.shape[:2]
+        check_tensor(self.transl, "Windows.transl", (w, t, 3), hint="(windows, frames, xyz), one per pose")
+        check_same_device(self.poses, "Windows.poses", transl=self.transl)
+        for name in ("clip_names", "starts"):
+            if len(getattr(self, name)) != w:
+                raise ValueError(f"Windows.{name} must have one entry per window ({w}); got {len(getattr(self, name))}")
+        check_positive(self.fps, "Windows.fps")
 
     def __len__(self) -> int:
         return int(self.poses.shape[0])
@@ -173,7 +210,23 @@ class Windows:
         return int(self.poses.shape[1])
 
     def subset(self, indices: Sequence[int]) -> Windows:
-        idx = list(indices)
+        """The windows at ``indices`` (in that order).
+
+        Raises:
+            TypeError: an index that is not an integer.
+            IndexError: an index out of range.
+        """
+        n, idx = len(self), []
+        for i in indices:
+            try:
+                k = operator.index(i) if not isinstance(i, bool) else None
+            except TypeError:
+                k = None
+            if k is None:
+                raise TypeError(f"window indices must be integers; got {i!r}")
+            if not -n <= k < n:
+                raise IndexError(f"window index {k} is out of range for {n} windows")
+            idx.append(k)
         return Windows(self.poses[idx], self.transl[idx], [self.clip_names[i] for i in idx],
                        [self.starts[i] for i in idx], self.fps)
 
@@ -195,14 +248,31 @@ def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length:
             (``humanlib.experiments.protocol.evenly_spaced``; the same subset on every run).
 
     Raises:
-        ValueError: no clip is as long as one window, or a clip has the wrong shape.
+        TypeError: a clip that is not a ``(name, poses, transl)`` tuple of tensors.
+        ValueError: no clips, no clip as long as one window, a clip of the wrong shape or with
+            non-finite values, or ``length`` / ``fps`` / ``stride`` / ``max_windows`` out of range.
     """
+    check_positive(length, "length", integer=True)
+    if length < 2:
+        raise ValueError(f"window length must be >= 2 frames, got {length}")
+    check_positive(fps, "fps")
+    if stride is not None:
+        check_positive(stride, "stride", integer=True)
+    if max_windows is not None:
+        check_positive(max_windows, "max_windows", integer=True)
+    clips = list(clips)
+    if not clips:
+        raise ValueError(f"clips is empty; give at least one (name, poses (T, {NUM_JOINTS}, 3), transl (T, 3)) clip")
     poses, transl, names, starts = [], [], [], []
     longest = 0
-    for name, p, t in clips:
-        if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3) or t.shape != (p.shape[0], 3):
-            raise ValueError(f"clip {name!r}: poses must be (T, {NUM_JOINTS}, 3) and transl (T, 3); "
-                             f"got {tuple(p.shape)} and {tuple(t.shape)}")
+    for item in clips:
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise TypeError(f"each clip must be a (name, poses (T, {NUM_JOINTS}, 3), transl (T, 3)) tuple; "
+                            f"got {type(item).__name__}" + (f" of length {len(item)}" if isinstance(item, (tuple, list)) else ""))
+        name, p, t = item
+        check_tensor(p, f"clip {name!r} poses", (None, NUM_JOINTS, 3), hint="(frames, joints, axis-angle)")
+        check_tensor(t, f"clip {name!r} transl", (p.shape[0], 3), hint="(frames, xyz), one per pose")
+        check_same_device(clips[0][1], "the first clip", **{f"clip {name!r} poses": p, f"clip {name!r} transl": t})
         longest = max(longest, p.shape[0])
         if p.shape[0] < length:
             continue
@@ -218,11 +288,46 @@ def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length:
 
 
 def corpus_clips(corpus) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-    """``(name, poses, transl)`` of every clip of a :class:`humanlib.data.MotionCorpus`."""
+    """``(name, poses, transl)`` of every clip of a :class:`humanlib.data.MotionCorpus`.
+
+    Raises:
+        TypeError: ``corpus`` is not a ``MotionCorpus``.
+    """
+    from humanlib.data import MotionCorpus
+
+    if not isinstance(corpus, MotionCorpus):
+        raise TypeError(f"corpus must be a humanlib.data.MotionCorpus (from humanlib.data.load_corpus); "
+                        f"got {type(corpus).__name__}")
     return [(c.name, *corpus.clip(i)) for i, c in enumerate(corpus.clips)]
 
 
 # --------------------------------------------------------------------------- corruption
+
+
+def _check_generator(generator: object) -> None:
+    """The protocol draws its noise on the CPU from a seeded ``torch.Generator``."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)); "
+                        f"got {type(generator).__name__}")
+    if generator.device.type != "cpu":
+        raise ValueError(f"generator must be a CPU torch.Generator (the noise is drawn on the CPU, then moved); "
+                         f"got one on {generator.device}")
+
+
+def _check_model(model: object) -> None:
+    """Raise unless ``model`` is a :class:`humanlib.body.BodyModel` with SMPL's 24 joints."""
+    if not isinstance(model, BodyModel):
+        raise TypeError(f"model must be a humanlib.body.BodyModel (from humanlib.body.load_body_model); "
+                        f"got {type(model).__name__}")
+    if model.num_joints != NUM_JOINTS:
+        raise ValueError(f"the motion experiments need SMPL's {NUM_JOINTS} joints; the model has {model.num_joints}")
+
+
+def _check_movable(model: BodyModel, **tensors: torch.Tensor | None) -> None:
+    """Inputs are moved to the model's device, except from the meta device (no data to move)."""
+    for name, x in tensors.items():
+        if isinstance(x, torch.Tensor) and x.device.type == "meta" and model.v_template.device.type != "meta":
+            check_same_device(model.v_template, "the model", **{name: x})
 
 
 def add_pose_noise(poses: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
@@ -235,9 +340,14 @@ def add_pose_noise(poses: torch.Tensor, sigma: float, generator: torch.Generator
 
     Returns:
         ``(..., 24, 3)`` noisy poses.
+
+    Raises:
+        TypeError, ValueError: ``poses`` not a finite floating ``(..., 24, 3)`` tensor, ``sigma``
+            not a number >= 0, ``generator`` not a CPU ``torch.Generator``.
     """
-    if poses.ndim < 2 or poses.shape[-2:] != (NUM_JOINTS, 3):
-        raise ValueError(f"poses must be (..., {NUM_JOINTS}, 3); got {tuple(poses.shape)}")
+    check_tensor(poses, "poses", (..., NUM_JOINTS, 3))
+    check_positive(sigma, "sigma", allow_zero=True)
+    _check_generator(generator)
     noise = torch.zeros_like(poses)
     body = list(BODY_JOINTS)
     shape = (*poses.shape[:-2], len(body), 3)
@@ -246,14 +356,31 @@ def add_pose_noise(poses: torch.Tensor, sigma: float, generator: torch.Generator
 
 
 def add_joint_noise(joints: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
-    """Gaussian noise of ``sigma`` metres on each coordinate of ``joints (..., J, 3)``."""
-    if joints.ndim < 2 or joints.shape[-1] != 3:
-        raise ValueError(f"joints must be (..., J, 3); got {tuple(joints.shape)}")
+    """Gaussian noise of ``sigma`` metres on each coordinate of ``joints (..., J, 3)``.
+
+    Raises:
+        TypeError, ValueError: ``joints`` not a finite floating ``(..., J, 3)`` tensor, ``sigma``
+            not a number >= 0, ``generator`` not a CPU ``torch.Generator``.
+    """
+    check_tensor(joints, "joints", (..., None, 3), hint="(..., joints, xyz)")
+    check_positive(sigma, "sigma", allow_zero=True)
+    _check_generator(generator)
     return joints + sigma * torch.randn(joints.shape, generator=generator, dtype=joints.dtype).to(joints.device)
 
 
 def occlusion_mask(occluded: Sequence[str], leading: tuple[int, ...] = ()) -> torch.Tensor:
-    """Visibility mask ``(*leading, 24)``: 0 for the named joints, 1 elsewhere."""
+    """Visibility mask ``(*leading, 24)``: 0 for the named joints, 1 elsewhere.
+
+    Raises:
+        TypeError: ``occluded`` is one string (give a tuple of names) or ``leading`` holds a non-integer.
+        KeyError: an unknown joint name.
+        ValueError: a negative size in ``leading``.
+    """
+    if isinstance(occluded, str):
+        raise TypeError(f"occluded must be a sequence of joint names, not one string; write ({occluded!r},)")
+    leading = tuple(leading)
+    for n in leading:
+        check_positive(n, "leading", integer=True, allow_zero=True)
     mask = torch.ones(*leading, NUM_JOINTS)
     for name in occluded:
         mask[..., joint(name)] = 0.0
@@ -280,19 +407,33 @@ class Observation:
 
 def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torch.Tensor | None = None) -> torch.Tensor:
     """Posed 3D joints ``(..., 24, 3)`` of poses ``(..., 24, 3)``, translations ``(..., 3)`` and
-    shapes ``(..., K)`` (None: mean shape), by forward kinematics only (no mesh), without gradients."""
+    shapes ``(..., K)`` (None: mean shape), by forward kinematics only (no mesh), without gradients.
+
+    Inputs are moved to the model's device and dtype; the joints come back there.
+
+    Raises:
+        TypeError: ``model`` is not a ``BodyModel``, or an input is not a tensor.
+        ValueError: shapes that do not agree (``K`` must be ``model.num_betas``), non-finite
+            values, or an input on the meta device.
+    """
     from humanlib.body import forward_kinematics, regress_joints
 
-    lead = poses.shape[:-2]
-    flat_p = poses.reshape(-1, NUM_JOINTS, 3).to(model.v_template.dtype)
+    _check_model(model)
+    check_tensor(poses, "poses", (..., NUM_JOINTS, 3))
+    lead = tuple(poses.shape[:-2])
+    check_tensor(transl, "transl", (*lead, 3), hint="one translation per pose")
+    if betas is not None:
+        check_tensor(betas, "betas", (*lead, model.num_betas), hint="one shape per pose")
+    _check_movable(model, poses=poses, transl=transl, betas=betas)
+    flat_p = poses.reshape(-1, NUM_JOINTS, 3).to(model.v_template)
     n = flat_p.shape[0]
     with torch.no_grad():
         rest = regress_joints(model.v_template[None], model.J_regressor)  # (1, J, 3)
         if betas is not None:
             dirs = torch.einsum("jv,vck->jck", model.J_regressor, model.shapedirs)
-            rest = rest + torch.einsum("jck,nk->njc", dirs, betas.reshape(n, -1).to(flat_p.dtype))
+            rest = rest + torch.einsum("jck,nk->njc", dirs, betas.reshape(n, -1).to(flat_p))
         joints, _ = forward_kinematics(axis_angle_to_rotmat(flat_p), rest.expand(n, -1, -1), model.parents)
-        joints = joints + transl.reshape(n, 1, 3).to(flat_p.dtype)
+        joints = joints + transl.reshape(n, 1, 3).to(flat_p)
     return joints.reshape(*lead, NUM_JOINTS, 3)
 
 
@@ -303,21 +444,44 @@ def make_observation(model, windows: Windows, condition: Condition, generator: t
         model: the body model (clean bodies have the mean shape).
         windows: clean ``Windows``.
         condition: the ``Condition``.
-        generator: seeded random source (the only randomness of the protocol).
+        generator: seeded CPU random source (the only randomness of the protocol).
+
+    Returns:
+        the ``Observation``, on the model's device (the windows are moved there).
+
+    Raises:
+        TypeError: ``model``, ``windows``, ``condition`` or ``generator`` of the wrong type (a
+            condition's name is looked up with ``humanlib.experiments.protocol.condition_by_name``).
+        ValueError: windows on the meta device.
     """
-    w, t = windows.poses.shape[:2]
-    mask = torch.ones(w, t, NUM_JOINTS)
+    _check_model(model)
+    _check_windows(windows)
+    if not isinstance(condition, Condition):
+        raise TypeError(f"condition must be a Condition (a name is looked up with condition_by_name); "
+                        f"got {type(condition).__name__}")
+    _check_generator(generator)
+    _check_movable(model, **{"windows.poses": windows.poses})
+    device = model.v_template.device
+    poses, transl = windows.poses.to(device), windows.transl.to(device)
+    w, t = poses.shape[:2]
+    mask = torch.ones(w, t, NUM_JOINTS, device=device)
     body = list(BODY_JOINTS)
-    rest = torch.zeros(w, t, len(body), 3)
+    rest = torch.zeros(w, t, len(body), 3, device=device)
     if condition.kind == "pose_noise":
-        noisy = add_pose_noise(windows.poses, condition.sigma, generator)
-        joints = body_joints_of(model, noisy, windows.transl)
+        noisy = add_pose_noise(poses, condition.sigma, generator)
+        joints = body_joints_of(model, noisy, transl)
         return Observation(joints, mask, noisy[:, :, body].clone(), noisy)
-    clean = body_joints_of(model, windows.poses, windows.transl)
+    clean = body_joints_of(model, poses, transl)
     if condition.kind == "joint_noise":
         return Observation(add_joint_noise(clean, condition.sigma, generator), mask, rest)
-    mask = occlusion_mask(condition.occluded, (w, t))
+    mask = occlusion_mask(condition.occluded, (w, t)).to(device)
     return Observation(clean, mask, rest)
+
+
+def _check_windows(windows: object) -> None:
+    if not isinstance(windows, Windows):
+        raise TypeError(f"windows must be humanlib.experiments.protocol.Windows (from cut_windows); "
+                        f"got {type(windows).__name__}")
 
 
 # --------------------------------------------------------------------------- metrics
@@ -336,23 +500,43 @@ def sequence_vertices(model, poses: torch.Tensor, transl: torch.Tensor, betas: t
         poses: ``(N, 24, 3)`` axis-angle.
         transl: ``(N, 3)``.
         betas: ``(N, K)``, or None for the mean shape.
+        chunk: bodies per batch (> 0).
+
+    Returns:
+        ``(N, V, 3)`` on the model's device and dtype (inputs are moved there); ``N = 0`` gives
+        an empty ``(0, V, 3)``.
+
+    Raises:
+        TypeError: ``model`` is not a ``BodyModel``, an input is not a tensor, ``chunk`` not an integer.
+        ValueError: shapes that do not agree (``K`` must be ``model.num_betas``), non-finite
+            values, ``chunk`` < 1, or an input on the meta device.
     """
     from humanlib.body import forward_kinematics, pose_blend_shapes, pose_feature, regress_joints, shape_blend_shapes
 
+    _check_model(model)
+    check_tensor(poses, "poses", (None, NUM_JOINTS, 3), hint="(bodies, joints, axis-angle)")
+    n = poses.shape[0]
+    check_tensor(transl, "transl", (n, 3), hint="one translation per pose")
+    if betas is not None:
+        check_tensor(betas, "betas", (n, model.num_betas), hint="one shape per pose")
+    check_positive(chunk, "chunk", integer=True)
+    _check_movable(model, poses=poses, transl=transl, betas=betas)
+    if n == 0:
+        return model.v_template.new_zeros(0, model.num_vertices, 3)
     out = []
     with torch.no_grad():
-        for i in range(0, poses.shape[0], chunk):
-            p = poses[i:i + chunk].to(model.v_template.dtype)
+        for i in range(0, n, chunk):
+            p = poses[i:i + chunk].to(model.v_template)
             b = p.shape[0]
             beta = torch.zeros(b, model.num_betas, dtype=p.dtype, device=p.device) if betas is None \
-                else betas[i:i + chunk].to(p.dtype)
+                else betas[i:i + chunk].to(p)
             v_shaped = model.v_template + shape_blend_shapes(beta, model.shapedirs)
             rot = axis_angle_to_rotmat(p)
             v_posed = v_shaped + pose_blend_shapes(pose_feature(rot), model.posedirs)
             _, transforms = forward_kinematics(rot, regress_joints(v_shaped, model.J_regressor), model.parents)
             blended = (model.weights @ transforms[..., :3, :].reshape(b, -1, 12)).reshape(b, -1, 3, 4)
             verts = (blended[..., :3] @ v_posed.unsqueeze(-1)).squeeze(-1) + blended[..., 3]
-            out.append(verts + transl[i:i + chunk, None].to(p.dtype))
+            out.append(verts + transl[i:i + chunk, None].to(p))
     return torch.cat(out)
 
 
@@ -364,10 +548,21 @@ def per_vertex_error(pred_vertices: torch.Tensor, true_vertices: torch.Tensor) -
 
     Returns:
         ``(...)`` mean over the V vertices of ``||v_pred - v_true||``.
+
+    Raises:
+        TypeError: an input is not a tensor.
+        ValueError: shapes that differ or are not ``(..., V, 3)``, ``V = 0``, non-finite values,
+            integer dtypes, or tensors on two devices.
     """
-    if pred_vertices.shape != true_vertices.shape or pred_vertices.shape[-1:] != (3,):
+    check_tensor(pred_vertices, "pred_vertices", (..., None, 3), hint="(..., vertices, xyz)")
+    check_tensor(true_vertices, "true_vertices", (..., None, 3), hint="(..., vertices, xyz)")
+    check_same_device(true_vertices, "true_vertices", pred_vertices=pred_vertices)
+    if pred_vertices.shape != true_vertices.shape:
         raise ValueError(f"vertices must be two (..., V, 3) tensors of one shape; got "
                          f"{tuple(pred_vertices.shape)} and {tuple(true_vertices.shape)}")
+    if pred_vertices.shape[-2] == 0:
+        raise ValueError(f"vertices have no vertex (V = 0, shape {tuple(pred_vertices.shape)}): "
+                         "the mean error over no vertices is undefined")
     return (pred_vertices - true_vertices).norm(dim=-1).mean(dim=-1)
 
 
@@ -379,7 +574,15 @@ def joint_angle_error(pred_poses: torch.Tensor, true_poses: torch.Tensor) -> tor
 
     Returns:
         ``(...)`` mean over the 21 body joints of the rotation angle of ``R_pred^T R_true``.
+
+    Raises:
+        TypeError: an input is not a tensor.
+        ValueError: shapes that differ or are not ``(..., 24, 3)``, non-finite values, integer
+            dtypes, or tensors on two devices.
     """
+    check_tensor(pred_poses, "pred_poses", (..., NUM_JOINTS, 3))
+    check_tensor(true_poses, "true_poses", (..., NUM_JOINTS, 3))
+    check_same_device(true_poses, "true_poses", pred_poses=pred_poses)
     if pred_poses.shape != true_poses.shape or pred_poses.shape[-2:] != (NUM_JOINTS, 3):
         raise ValueError(f"poses must be two (..., {NUM_JOINTS}, 3) tensors of one shape; got "
                          f"{tuple(pred_poses.shape)} and {tuple(true_poses.shape)}")
@@ -400,7 +603,13 @@ class SequenceErrors:
 
 
 def clean_vertices(model, windows: Windows) -> torch.Tensor:
-    """``(W, T, V, 3)`` vertices of the clean windows (mean shape), computed once per batch."""
+    """``(W, T, V, 3)`` vertices of the clean windows (mean shape), computed once per batch.
+
+    Raises:
+        TypeError: ``model`` or ``windows`` of the wrong type.
+    """
+    _check_model(model)
+    _check_windows(windows)
     w, t = windows.poses.shape[:2]
     verts = sequence_vertices(model, windows.poses.reshape(w * t, NUM_JOINTS, 3), windows.transl.reshape(w * t, 3))
     return verts.reshape(w, t, -1, 3)
@@ -413,11 +622,31 @@ def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, 
 
     Args:
         reference: the clean windows' vertices from ``humanlib.experiments.protocol.clean_vertices`` (computed when None).
+
+    Raises:
+        TypeError: ``model`` or ``windows`` of the wrong type, or an input that is not a tensor.
+        ValueError: no window, fitted tensors that do not match the windows, non-finite fitted
+            values (a fit that diverged), or an input on the meta device.
     """
+    _check_model(model)
+    _check_windows(windows)
     w, t = windows.poses.shape[:2]
+    if w == 0:
+        raise ValueError("windows holds no window (W = 0): there is no error to average")
+    check_tensor(pred_poses, "pred_poses", (None, None, NUM_JOINTS, 3))
+    check_tensor(pred_transl, "pred_transl", (None, None, 3))
     if pred_poses.shape != windows.poses.shape or pred_transl.shape != windows.transl.shape:
         raise ValueError(f"fitted poses/transl {tuple(pred_poses.shape)}/{tuple(pred_transl.shape)} do not match "
                          f"the windows {tuple(windows.poses.shape)}/{tuple(windows.transl.shape)}")
+    if pred_betas is not None:
+        check_tensor(pred_betas, "pred_betas", (w, model.num_betas), hint="one shape per window")
+    if reference is not None:
+        check_tensor(reference, "reference", (w, t, model.num_vertices, 3), hint="from clean_vertices(model, windows)")
+    _check_movable(model, pred_poses=pred_poses, pred_transl=pred_transl, pred_betas=pred_betas,
+                   reference=reference, **{"windows.poses": windows.poses})
+    device = model.v_template.device
+    pred_poses, pred_transl = pred_poses.to(device), pred_transl.to(device)
+    pred_betas = None if pred_betas is None else pred_betas.to(device)
     if reference is None:
         reference = clean_vertices(model, windows)
     betas = None if pred_betas is None else pred_betas[:, None].expand(w, t, -1).reshape(w * t, -1)
@@ -425,11 +654,11 @@ def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, 
     for i in range(w):  # one window at a time keeps the vertex arrays small
         b = None if betas is None else betas[i * t:(i + 1) * t]
         pv = sequence_vertices(model, pred_poses[i], pred_transl[i], b)
-        per_window.append(float(per_vertex_error(pv, reference[i]).mean()) * 100)
-    pj = body_joints_of(model, pred_poses, pred_transl, betas)
+        per_window.append(float(per_vertex_error(pv, reference[i].to(pv)).mean()) * 100)
+    pj = body_joints_of(model, pred_poses, pred_transl, None if betas is None else betas.reshape(w, t, -1))
     tj = body_joints_of(model, windows.poses, windows.transl)
     joint_err = float((pj - tj).norm(dim=-1).mean()) * 100
-    angle = float(joint_angle_error(pred_poses, windows.poses).mean())
+    angle = float(joint_angle_error(pred_poses, windows.poses.to(pred_poses)).mean())
     return SequenceErrors(sum(per_window) / w, angle, joint_err, per_window)
 
 

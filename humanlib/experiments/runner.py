@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
+import operator
 import os
 import platform
 import subprocess
@@ -28,11 +30,13 @@ from pathlib import Path
 
 import torch
 
+from humanlib._validate import check_positive
 from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
 from humanlib.experiments.protocol import (
     EXPERIMENT_CONDITIONS,
     Condition,
     Windows,
+    _check_model,
     body_joints_of,
     clean_vertices,
     condition_by_name,
@@ -68,9 +72,17 @@ class PoseSpacePrior(PosePrior):
 
     ``"vposer-pose"`` is VPoser this way, with the energy ``||mu(theta)||^2`` of its encoder
     mean: the fit is no longer restricted to poses the decoder can produce.
+
+    Raises:
+        TypeError: ``prior`` is not a ``PosePrior``.
+        ValueError: ``name`` is not a non-empty string.
     """
 
     def __init__(self, prior: PosePrior, name: str) -> None:
+        if not isinstance(prior, PosePrior):
+            raise TypeError(f"prior must be a humanlib.priors.PosePrior; got {type(prior).__name__}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.prior = prior
         self.name = name
 
@@ -112,8 +124,18 @@ def load_prior(name: str) -> PosePrior:
 
 
 def parse_priors(text: str | tuple[str, ...]) -> tuple[str, ...]:
-    """``"none,gmm"`` -> ``("none", "gmm")``, checking every name."""
-    names = tuple(n.strip() for n in text.split(",") if n.strip()) if isinstance(text, str) else tuple(text)
+    """``"none,gmm"`` -> ``("none", "gmm")``, checking every name.
+
+    Raises:
+        TypeError: neither a string nor a tuple / list of strings.
+        ValueError: no name, or a name not in ``PRIOR_NAMES``.
+    """
+    if isinstance(text, str):
+        names = tuple(n.strip() for n in text.split(",") if n.strip())
+    elif isinstance(text, (tuple, list)) and all(isinstance(n, str) for n in text):
+        names = tuple(text)
+    else:
+        raise TypeError(f"priors must be a comma-separated string or a tuple of names from {PRIOR_NAMES}; got {text!r}")
     if not names:
         raise ValueError("give at least one prior")
     for n in names:
@@ -123,16 +145,56 @@ def parse_priors(text: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def parse_ints(text: str | tuple[int, ...], what: str) -> tuple[int, ...]:
-    """``"60,120"`` -> ``(60, 120)`` with a clear error."""
-    if not isinstance(text, str):
-        return tuple(int(x) for x in text)
-    try:
-        values = tuple(int(x) for x in text.split(",") if x.strip())
-    except ValueError:
-        raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
+    """``"60,120"`` -> ``(60, 120)`` with a clear error; a tuple of integers is checked the same way.
+
+    Raises:
+        TypeError: neither a string nor a tuple / list.
+        ValueError: a value that is not an integer, no value, or a value < 3.
+    """
+    if isinstance(text, str):
+        try:
+            values = tuple(int(x) for x in text.split(",") if x.strip())
+        except ValueError:
+            raise ValueError(f"{what} must be comma-separated integers, got {text!r}") from None
+    elif isinstance(text, (tuple, list)):
+        if any(isinstance(x, bool) or not hasattr(x, "__index__") for x in text):
+            raise ValueError(f"{what} must be integers, got {text!r}")
+        values = tuple(operator.index(x) for x in text)
+    else:
+        raise TypeError(f"{what} must be a comma-separated string or a tuple of integers; got {type(text).__name__}")
     if not values or any(v < 3 for v in values):
         raise ValueError(f"{what} must be integers >= 3, got {text!r}")
     return values
+
+
+def _parse_conditions(value: object, experiments: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Condition names (a tuple or a comma-separated string), each of one of ``experiments``."""
+    names = tuple(n.strip() for n in value.split(",") if n.strip()) if isinstance(value, str) else value
+    if not isinstance(names, (tuple, list)) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{what} must be a tuple of condition names (or None for all); got {value!r}")
+    if not names:
+        raise ValueError(f"{what} is empty; give at least one condition name, or None for all")
+    allowed = [c.name for e in experiments for c in EXPERIMENT_CONDITIONS[e]]
+    for n in names:
+        condition_by_name(n)  # raises naming every known condition
+        if n not in allowed:
+            raise ValueError(f"{what}: condition {n!r} belongs to another experiment; those of "
+                             f"{' and '.join(experiments)} are {', '.join(allowed)}")
+    return tuple(names)
+
+
+def _check_device(device: object, what: str) -> None:
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{what} must be a torch device such as 'cpu' or 'cuda'; got {device!r}") from None
+
+
+def _check_split(split: object, what: str) -> None:
+    from humanlib.data.corpus import SPLITS
+
+    if split not in SPLITS:
+        raise ValueError(f"{what} must be one of {SPLITS}, got {split!r}")
 
 
 # --------------------------------------------------------------------------- records
@@ -222,12 +284,30 @@ class ResultsFile:
 
 
 def write_results(results: ResultsFile, path: str | Path) -> Path:
-    """Write ``path`` (JSON, with metadata) and the same rows as ``path`` with suffix ``.csv``."""
+    """Write ``path`` (JSON, with metadata) and the same rows as ``path`` with suffix ``.csv``.
+
+    Raises:
+        TypeError: ``results`` is not a ``ResultsFile`` of ``ResultRow`` s.
+        ValueError: ``path`` does not end in ``.json``, or a row holds NaN / inf (JSON has no such numbers).
+        IsADirectoryError: ``path`` is a folder.
+    """
+    _check_results_file(results, "results")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix != ".json":
+        raise ValueError(f"path must end in .json (the CSV copy is written next to it); got {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give the results file inside it, e.g. {path / 'denoise.json'}")
     payload = {"format": RESULTS_FORMAT, "metadata": asdict(results.metadata),
                "rows": [asdict(r) for r in results.rows]}
-    path.write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n")
+    try:
+        text = json.dumps(payload, indent=1, allow_nan=False)
+    except ValueError:
+        bad = [f"{r.condition}/{r.prior}/{r.window}" for r in results.rows
+               if any(isinstance(v, float) and not math.isfinite(v) for v in asdict(r).values())]
+        raise ValueError(f"results hold NaN or infinite numbers (rows {bad or 'in the metadata'}; did a fit diverge?); "
+                         "JSON cannot store them") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
     names = [f.name for f in fields(ResultRow)]
     with path.with_suffix(".csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=names)
@@ -237,20 +317,63 @@ def write_results(results: ResultsFile, path: str | Path) -> Path:
     return path
 
 
+def _check_results_file(results: object, name: str) -> None:
+    if not isinstance(results, ResultsFile) or not isinstance(results.metadata, RunMetadata) \
+            or not all(isinstance(r, ResultRow) for r in results.rows):
+        raise TypeError(f"{name} must be a ResultsFile of ResultRow rows (from run_experiment or read_results); "
+                        f"got {type(results).__name__}")
+
+
+def _read_json(path: str | Path, what: str, fmt: str, command: str) -> tuple[Path, dict]:
+    """The JSON object of a humanlib file of format ``fmt``, with clear errors."""
+    path = Path(path)
+    if not path.is_file():
+        state = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"no {what} {path} ({state}); write it with `{command}`")
+    try:
+        payload = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a {what}: it is not valid JSON ({err}); rewrite it with `{command}`") from None
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path} is not a {what}: it holds a JSON {type(payload).__name__}, not an object; "
+                         f"rewrite it with `{command}`")
+    found = payload.get("format")
+    if found != fmt:
+        family = fmt.rsplit("-", 1)[0] + "-"
+        if isinstance(found, str) and found.startswith(family):
+            raise ValueError(f"{path} is a {what} of format {found!r}, written by another version of humanlib; this "
+                             f"version reads {fmt!r}: rewrite it with `{command}`")
+        raise ValueError(f"{path} is not a {what} of format {fmt!r} (format {found!r}); rewrite it with `{command}`")
+    return path, payload
+
+
+_ROW_NUMBERS = ("v2v_cm", "joint_angle_deg", "joint_cm", "input_joint_cm", "smooth_weight", "prior_weight", "seconds")
+_ROW_INTEGERS = ("window", "num_windows", "frames", "evaluations")
+
+
 def read_results(path: str | Path) -> ResultsFile:
     """Read a file written by ``humanlib.experiments.runner.write_results``.
 
     Raises:
-        FileNotFoundError: no file (names the command that writes it).
-        ValueError: not a results file of this format.
+        FileNotFoundError: no file, or a folder (names the command that writes it).
+        ValueError: not valid JSON, not a results file of this format (another version's
+            format is named as such), or missing / wrong fields.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no results file {path}; write it with `humanlib experiment denoise|occlusion --out {path.parent}`")
-    payload = json.loads(path.read_text())
-    if payload.get("format") != RESULTS_FORMAT:
-        raise ValueError(f"{path} is not a results file of format {RESULTS_FORMAT!r} (format {payload.get('format')!r})")
-    return ResultsFile(RunMetadata(**payload["metadata"]), [ResultRow(**r) for r in payload["rows"]])
+    command = f"humanlib experiment denoise|occlusion --out {Path(path).parent}"
+    path, payload = _read_json(path, "results file", RESULTS_FORMAT, command)
+    try:
+        results = ResultsFile(RunMetadata(**payload["metadata"]), [ResultRow(**r) for r in payload["rows"]])
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"{path}: its fields do not match a results file of format {RESULTS_FORMAT!r} ({err}); "
+                         f"rewrite it with `{command}`") from None
+    for i, r in enumerate(results.rows):
+        bad = [k for k in _ROW_NUMBERS if isinstance(getattr(r, k), bool) or not isinstance(getattr(r, k), (int, float))]
+        bad += [k for k in _ROW_INTEGERS if isinstance(getattr(r, k), bool) or not isinstance(getattr(r, k), int)]
+        if r.experiment not in EXPERIMENT_CONDITIONS:
+            bad.append("experiment")
+        if bad:
+            raise ValueError(f"{path}: row {i} has invalid {', '.join(bad)} ({r}); rewrite it with `{command}`")
+    return results
 
 
 # --------------------------------------------------------------------------- weights
@@ -266,20 +389,47 @@ class WeightChoice:
     prior_weight: float
     val_v2v_cm: float
 
+    def __post_init__(self) -> None:
+        condition_by_name(self.condition)  # raises naming the known conditions
+        if self.prior not in PRIOR_NAMES:
+            raise ValueError(f"WeightChoice.prior: unknown prior {self.prior!r}; choose from {', '.join(PRIOR_NAMES)}")
+        for name in ("smooth_weight", "prior_weight", "val_v2v_cm"):
+            check_positive(getattr(self, name), f"WeightChoice.{name}", allow_zero=True)
+
 
 def read_weights(path: str | Path) -> tuple[list[WeightChoice], dict]:
-    """The chosen weights and the metadata of a file written by ``humanlib experiment tune``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no weights file {path}; write it with `humanlib experiment tune --out {path}`")
-    payload = json.loads(path.read_text())
-    if payload.get("format") != WEIGHTS_FORMAT:
-        raise ValueError(f"{path} is not a weights file of format {WEIGHTS_FORMAT!r}")
-    return [WeightChoice(**c) for c in payload["chosen"]], payload["metadata"]
+    """The chosen weights and the metadata of a file written by ``humanlib experiment tune``.
+
+    Raises:
+        FileNotFoundError: no file, or a folder (names the command that writes it).
+        ValueError: not valid JSON, not a weights file of this format, or invalid choices.
+    """
+    command = f"humanlib experiment tune --out {path}"
+    path, payload = _read_json(path, "weights file", WEIGHTS_FORMAT, command)
+    try:
+        chosen = [WeightChoice(**c) for c in payload["chosen"]]
+        metadata = payload["metadata"]
+        if not isinstance(metadata, dict):
+            raise TypeError("metadata is not an object")
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: not a valid weights file of format {WEIGHTS_FORMAT!r} ({err}); "
+                         f"rewrite it with `{command}`") from None
+    return chosen, metadata
 
 
 def weights_for(condition: str, prior: str, choices: list[WeightChoice] | None) -> tuple[float, float, str]:
-    """``(smooth_weight, prior_weight, source)`` for a cell: the val choice, else the defaults."""
+    """``(smooth_weight, prior_weight, source)`` for a cell: the val choice, else the defaults.
+
+    Raises:
+        ValueError: an unknown condition or prior.
+        TypeError: ``choices`` is not a list of ``WeightChoice`` (or None).
+    """
+    condition_by_name(condition)
+    if prior not in DEFAULT_PRIOR_WEIGHTS:
+        raise ValueError(f"unknown prior {prior!r}; choose from {', '.join(PRIOR_NAMES)}")
+    if choices is not None and (not isinstance(choices, (list, tuple))
+                                or not all(isinstance(c, WeightChoice) for c in choices)):
+        raise TypeError(f"choices must be a list of WeightChoice (from read_weights) or None; got {choices!r}")
     for c in choices or []:
         if (c.condition, c.prior) == (condition, prior):
             return c.smooth_weight, c.prior_weight, "val"
@@ -311,6 +461,11 @@ class ExperimentConfig:
         beta_weight: weight of the shape regulariser.
         device: torch device.
         allow_missing: skip a prior whose file is missing (recorded) instead of failing.
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type or out of range (the message names it):
+            an unknown experiment, prior, condition (or one of the other experiment) or split,
+            window lengths < 3, counts that are not positive integers, an invalid device.
     """
 
     experiment: str
@@ -331,9 +486,21 @@ class ExperimentConfig:
             raise ValueError(f"experiment must be one of {tuple(EXPERIMENT_CONDITIONS)}, got {self.experiment!r}")
         self.priors = parse_priors(self.priors)
         self.windows = parse_ints(self.windows, "windows")
+        if self.frames_per_length is not None:
+            check_positive(self.frames_per_length, "ExperimentConfig.frames_per_length", integer=True)
         if self.frames_per_length is not None and self.frames_per_length < max(self.windows):
             raise ValueError(f"frames_per_length ({self.frames_per_length}) must hold at least one window of "
                              f"{max(self.windows)} frames")
+        if self.conditions is not None:
+            self.conditions = _parse_conditions(self.conditions, (self.experiment,), "ExperimentConfig.conditions")
+        _check_split(self.split, "ExperimentConfig.split")
+        check_positive(self.seed, "ExperimentConfig.seed", integer=True, allow_zero=True)
+        check_positive(self.iterations, "ExperimentConfig.iterations", integer=True)
+        check_positive(self.warmup_iterations, "ExperimentConfig.warmup_iterations", integer=True, allow_zero=True)
+        check_positive(self.beta_weight, "ExperimentConfig.beta_weight", allow_zero=True)
+        _check_device(self.device, "ExperimentConfig.device")
+        if not isinstance(self.allow_missing, bool):
+            raise TypeError(f"ExperimentConfig.allow_missing must be True or False, got {self.allow_missing!r}")
 
     def condition_list(self) -> tuple[Condition, ...]:
         if self.conditions is None:
@@ -342,7 +509,13 @@ class ExperimentConfig:
 
 
 def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, PosePrior], dict[str, str]]:
-    """Load priors by name; a missing file is fatal unless ``allow_missing`` (then recorded)."""
+    """Load priors by name; a missing file is fatal unless ``allow_missing`` (then recorded).
+
+    Raises:
+        TypeError, ValueError: names as ``humanlib.experiments.runner.parse_priors`` rejects them.
+        FileNotFoundError: a prior's file is missing and not ``allow_missing``.
+    """
+    names = parse_priors(names)
     priors, missing = {}, {}
     for name in names:
         try:
@@ -355,8 +528,18 @@ def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, 
 
 
 def corpus_fingerprint(corpus) -> str:
-    """The corpus origin, its size and a hash of its poses (which corpus build a run used)."""
+    """The corpus origin, its size and a hash of its poses (which corpus build a run used).
+
+    Raises:
+        TypeError: ``corpus`` is not a ``humanlib.data.MotionCorpus``.
+    """
     import hashlib
+
+    from humanlib.data import MotionCorpus
+
+    if not isinstance(corpus, MotionCorpus):
+        raise TypeError(f"corpus must be a humanlib.data.MotionCorpus (from humanlib.data.load_corpus); "
+                        f"got {type(corpus).__name__}")
 
     digest = hashlib.sha256(corpus.poses.numpy().tobytes()).hexdigest()[:16]
     return f"{corpus.origin}, split {corpus.split}: {len(corpus.clips)} clips, {len(corpus)} frames, poses sha256 {digest}"
@@ -395,7 +578,12 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
 
     Returns:
         ``humanlib.experiments.runner.ResultsFile``.
+
+    Raises:
+        TypeError, ValueError: a config, model, fps, weights or priors of the wrong kind (checked
+            before any work): see ``humanlib.experiments.runner.ExperimentConfig``.
     """
+    _check_run_inputs(config, ExperimentConfig, model, fps, weights, priors)
     started = time.perf_counter()
     start_stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if model is None:
@@ -455,12 +643,46 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     return ResultsFile(meta, rows)
 
 
+def _check_run_inputs(config: object, kind: type, model: object, fps: object, weights: object,
+                      priors: object) -> None:
+    """The checks ``run_experiment`` and ``tune_weights`` make before loading anything."""
+    if not isinstance(config, kind):
+        raise TypeError(f"config must be a {kind.__name__}; got {type(config).__name__}")
+    if model is not None:
+        _check_model(model)
+        have, want = model.v_template.device, torch.device(config.device)
+        if have.type != want.type or (want.index is not None and have.index != want.index):
+            raise ValueError(f"model is on {have} but config.device is {config.device!r}; move the model "
+                             f"(model.to({config.device!r})) or set the config's device to {str(have)!r}")
+    if fps is not None:
+        check_positive(fps, "fps")
+    if weights is not None and (not isinstance(weights, (list, tuple))
+                                or not all(isinstance(c, WeightChoice) for c in weights)):
+        raise TypeError(f"weights must be a list of WeightChoice (from read_weights) or None; got {weights!r}")
+    if priors is not None:
+        if not isinstance(priors, dict):
+            raise TypeError(f"priors must be a dict name -> PosePrior (or None to load them); got {type(priors).__name__}")
+        for name, prior in priors.items():
+            if name not in PRIOR_NAMES:
+                raise ValueError(f"priors: unknown prior name {name!r}; the experiments know {', '.join(PRIOR_NAMES)}")
+            if not isinstance(prior, PosePrior):
+                raise TypeError(f"priors[{name!r}] must be a humanlib.priors.PosePrior; got {type(prior).__name__}")
+
+
 def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
     """``new`` plus the rows of ``old`` for priors ``new`` did not run (their run is recorded).
 
     Raises:
-        ValueError: the two runs used other windows, seeds or corpora (rows would not compare).
+        TypeError: an argument that is not a ``ResultsFile``.
+        ValueError: the two runs are of other experiments, or used other windows, seeds or
+            corpora (rows would not compare).
     """
+    _check_results_file(old, "old")
+    _check_results_file(new, "new")
+    experiments = ({r.experiment for r in old.rows}, {r.experiment for r in new.rows})
+    if all(experiments) and experiments[0] != experiments[1]:
+        raise ValueError(f"cannot merge results of another experiment: {sorted(experiments[0])} vs "
+                         f"{sorted(experiments[1])}")
     m_old, m_new = old.metadata, new.metadata
     for name in ("seed", "windows", "corpus", "split"):
         if getattr(m_old, name) != getattr(m_new, name):
@@ -489,7 +711,13 @@ def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
 
 
 def val_clips_at(fps: float, split: str = "val") -> tuple[list[tuple[str, torch.Tensor, torch.Tensor]], str]:
-    """The clips of a corpus split resampled to ``fps`` (slerp; the val split is stored at 10 fps)."""
+    """The clips of a corpus split resampled to ``fps`` (slerp; the val split is stored at 10 fps).
+
+    Raises:
+        ValueError: ``fps`` not > 0, or an unknown split.
+    """
+    check_positive(fps, "fps")
+    _check_split(split, "split")
     from humanlib.data import load_corpus
     from humanlib.data.retarget import axis_angle_to_rotmat_np, resample_motion, rotmat_to_axis_angle_np
 
@@ -519,6 +747,9 @@ class TuneConfig:
         warmup_iterations: L-BFGS iterations of the first stage (no smoothness term).
         smooth_grid: smoothness weights tried with no prior.
         device: torch device.
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type or out of range (the message names it).
     """
 
     priors: tuple[str, ...] = PRIOR_NAMES
@@ -530,6 +761,24 @@ class TuneConfig:
     warmup_iterations: int = 30
     smooth_grid: tuple[float, ...] = SMOOTH_GRID
     device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        self.priors = parse_priors(self.priors)
+        if self.conditions is not None:
+            self.conditions = _parse_conditions(self.conditions, tuple(EXPERIMENT_CONDITIONS), "TuneConfig.conditions")
+        check_positive(self.window, "TuneConfig.window", integer=True)
+        if self.window < 3:
+            raise ValueError(f"TuneConfig.window must be >= 3 frames (the acceleration term), got {self.window}")
+        check_positive(self.num_windows, "TuneConfig.num_windows", integer=True)
+        check_positive(self.seed, "TuneConfig.seed", integer=True, allow_zero=True)
+        check_positive(self.iterations, "TuneConfig.iterations", integer=True)
+        check_positive(self.warmup_iterations, "TuneConfig.warmup_iterations", integer=True, allow_zero=True)
+        if isinstance(self.smooth_grid, (int, float)) or not self.smooth_grid:
+            raise ValueError(f"TuneConfig.smooth_grid must be a non-empty tuple of weights, got {self.smooth_grid!r}")
+        for value in self.smooth_grid:
+            check_positive(value, "TuneConfig.smooth_grid entry", allow_zero=True)
+        self.smooth_grid = tuple(self.smooth_grid)
+        _check_device(self.device, "TuneConfig.device")
 
 
 def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_FPS, priors=None,
@@ -543,7 +792,15 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
 
     Returns:
         ``(chosen, tried)``: the chosen weights and every point of the search.
+
+    Raises:
+        TypeError, ValueError: a config, model, fps, priors or ``known_smooth`` of the wrong
+            kind (checked before any work).
     """
+    _check_run_inputs(config, TuneConfig, model, fps, None, priors)
+    if known_smooth is not None and (not isinstance(known_smooth, dict)
+                                     or not all(isinstance(c, WeightChoice) for c in known_smooth.values())):
+        raise TypeError(f"known_smooth must be a dict condition -> WeightChoice or None; got {known_smooth!r}")
     if model is None:
         from humanlib.body import load_body_model
 
@@ -597,6 +854,10 @@ def _command_line() -> str:
 
 
 def _run_experiment_cli(args: argparse.Namespace) -> int:
+    from humanlib.cli import output_folder
+
+    path = output_folder(args.out) / f"{args.experiment}.json"
+    old = read_results(path) if args.merge and path.is_file() else None  # a damaged file fails before the work
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     weights, weights_file = None, None
@@ -611,9 +872,8 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
     )
     results = run_experiment(config, weights=weights, weights_file=weights_file, command=_command_line(),
                              progress=lambda s: print(s, flush=True))
-    path = Path(args.out) / f"{args.experiment}.json"
-    if args.merge and path.is_file():
-        results = merge_results(read_results(path), results)
+    if old is not None:
+        results = merge_results(old, results)
     out = write_results(results, path)
     for name, reason in results.metadata.missing_priors.items():
         print(f"skipped prior {name}: {reason}", file=sys.stderr)
@@ -622,6 +882,9 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
 
 
 def _run_tune_cli(args: argparse.Namespace) -> int:
+    from humanlib.cli import output_file
+
+    output_file(args.out, example="weights_val.json")
     torch.set_num_threads(args.threads)
     config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
                         seed=args.seed, iterations=args.iterations, device=args.device)
@@ -661,6 +924,8 @@ def _run_tables_cli(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib experiment denoise|occlusion|tune|tables``."""
+    from humanlib.cli import device, nonnegative_int, positive_int
+
     p = subparsers.add_parser("experiment", help="motion denoising and occlusion experiments with each pose prior",
                               description="Reproduce the talk's motion experiments on the open body and corpus.")
     sub = p.add_subparsers(title="experiments", metavar="EXPERIMENT")
@@ -671,15 +936,15 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                            f"OUT/{name}.json and .csv (command, commit, machine, seed, timing inside).")
         e.add_argument("--priors", default=",".join(PRIOR_NAMES), help="comma-separated priors (default: all)")
         e.add_argument("--windows", default="60,120,240", help="window lengths in frames (default 60,120,240)")
-        e.add_argument("--frames-per-length", type=int, default=480,
+        e.add_argument("--frames-per-length", type=nonnegative_int, default=480,
                        help="test frames per window length (480: 8x60, 4x120, 2x240 windows); 0 = all")
         e.add_argument("--conditions", default=None, help="comma-separated condition names (default: all)")
         e.add_argument("--weights", default="results/experiments/weights_val.json",
                        help="val-tuned weights from `humanlib experiment tune` ('none': defaults)")
-        e.add_argument("--iterations", type=int, default=60, help="L-BFGS iterations per fit (default 60)")
+        e.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per fit (default 60)")
         e.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
-        e.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-        e.add_argument("--device", default="cpu", help="torch device (default cpu)")
+        e.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+        e.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
         e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
         e.add_argument("--merge", action="store_true",
                        help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
@@ -689,13 +954,14 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                        description="Grid-search the smoothness weight (no prior) and each prior's weight per "
                        "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
     t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
-    t.add_argument("--window", type=int, default=60, help="val window length (default 60)")
-    t.add_argument("--num-windows", type=int, default=4, help="val windows (default 4)")
-    t.add_argument("--iterations", type=int, default=40, help="L-BFGS iterations per fit (default 40)")
+    t.add_argument("--window", type=positive_int, default=60, help="val window length in frames, >= 3 (default 60)")
+    t.add_argument("--num-windows", type=positive_int, default=4, help="val windows (default 4)")
+    t.add_argument("--iterations", type=positive_int, default=40, help="L-BFGS iterations per fit (default 40)")
     t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
-    t.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    t.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    t.add_argument("--out", default="results/experiments/weights_val.json", help="output JSON")
+    t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+    t.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
+    t.add_argument("--out", default="results/experiments/weights_val.json",
+                   help="output JSON (default results/experiments/weights_val.json)")
     t.add_argument("--merge", action="store_true",
                    help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
     t.set_defaults(func=_run_tune_cli)

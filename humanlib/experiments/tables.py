@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from humanlib.experiments.protocol import EXPERIMENT_CONDITIONS
+from humanlib.experiments.protocol import EXPERIMENT_CONDITIONS, condition_by_name
 from humanlib.experiments.runner import ResultsFile, read_results
 
 WINDOWS = (60, 120, 240)
@@ -38,18 +38,55 @@ ROW_LABELS: dict[str, str] = {"none": "none (smoothness only)", "gmm": "GMM", "v
                               "vposer-pose": "VPoser (pose space, ‖μ(θ)‖²)", "humor": "HuMoR",
                               "posendf": "Pose-NDF"}
 HUMOR_NOTE = "out of scope (a motion model, not a pose prior)"
+#: Error fields of a results row that ``results_table`` can show.
+METRICS: tuple[str, ...] = ("v2v_cm", "joint_angle_deg", "joint_cm")
+
+
+def _check_results(results: object) -> None:
+    if not isinstance(results, ResultsFile):
+        raise TypeError(f"results must be a ResultsFile (from humanlib.experiments.runner.read_results); "
+                        f"got {type(results).__name__}")
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A markdown table from a header and rows of cell texts."""
+    """A markdown table from a header and rows of cell texts.
+
+    Raises:
+        TypeError: a header entry or cell that is not a string.
+        ValueError: an empty header, or a row whose length differs from the header's.
+    """
+    header, rows = list(header), [list(r) for r in rows]
+    if not header:
+        raise ValueError("header is empty; give at least one column name")
+    for i, r in enumerate([header] + rows):
+        where = "header" if i == 0 else f"row {i - 1}"
+        if i > 0 and len(r) != len(header):
+            raise ValueError(f"{where} has {len(r)} cells but the header has {len(header)} columns")
+        bad = [c for c in r if not isinstance(c, str)]
+        if bad:
+            raise TypeError(f"{where}: cells must be strings (format numbers first, e.g. f'{{x:.2f}}'); got {bad[0]!r}")
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join([" --- "] * len(header)) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
 
 def published_table(table: dict[str, dict[str, tuple[float, float, float]]]) -> str:
-    """A published table as markdown: rows methods, columns (data, frames)."""
+    """A published table as markdown: rows methods, columns (data, frames).
+
+    Raises:
+        ValueError: an empty table, methods with other columns, or a cell without one number
+            per window length (60, 120, 240).
+    """
+    if not isinstance(table, dict) or not table:
+        raise ValueError(f"table must be a non-empty dict method -> {{column: (60, 120, 240 frames)}}; got {table!r}")
     columns = list(next(iter(table.values())))
+    for method, cells in table.items():
+        if not isinstance(cells, dict) or list(cells) != columns:
+            raise ValueError(f"table row {method!r} must have the columns {columns}; got {cells!r}")
+        for column, values in cells.items():
+            if not isinstance(values, (tuple, list)) or len(values) != len(WINDOWS):
+                raise ValueError(f"table cell {method!r}/{column!r} must hold {len(WINDOWS)} numbers "
+                                 f"(windows {WINDOWS}); got {values!r}")
     header = ["method"] + [f"{c} {n}" for c in columns for n in WINDOWS]
     rows = [[m] + [f"{v:.2f}" for c in columns for v in cells[c]] for m, cells in table.items()]
     return markdown_table(header, rows)
@@ -61,7 +98,14 @@ def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool
     Rows: none, GMM, VPoser, HuMoR (out of scope), Pose-NDF (and the observation itself when
     ``with_input`` and the condition has an input mesh error). Columns: each condition of the
     file, then each window length. A prior missing from the run shows "—".
+
+    Raises:
+        TypeError: ``results`` is not a ``ResultsFile``.
+        ValueError: ``metric`` is not one of the rows' error fields.
     """
+    _check_results(results)
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}")
     experiment = results.rows[0].experiment if results.rows else "denoise"
     conditions = [c for c in EXPERIMENT_CONDITIONS[experiment] if any(r.condition == c.name for r in results.rows)]
     windows = sorted({r.window for r in results.rows})
@@ -89,7 +133,20 @@ def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool
 
 
 def side_by_side(results: ResultsFile, ours: str, published: dict, column: str) -> str:
-    """One of our conditions beside the closest published column (markdown; VPoser, Pose-NDF rows)."""
+    """One of our conditions beside the closest published column (markdown; VPoser, Pose-NDF rows).
+
+    Raises:
+        TypeError: ``results`` is not a ``ResultsFile``.
+        ValueError: an unknown condition ``ours``, a published table without VPoser and
+            Pose-NDF rows, or a ``column`` it does not have.
+    """
+    _check_results(results)
+    condition_by_name(ours)  # raises naming the known conditions
+    for label in ("VPoser", "Pose-NDF"):
+        if not isinstance(published, dict) or label not in published:
+            raise ValueError(f"published must be a table with a {label!r} row (PUBLISHED_TABLE3 or PUBLISHED_TABLE4)")
+        if column not in published[label]:
+            raise ValueError(f"unknown published column {column!r}; the table has {list(published[label])}")
     header = ["method"] + [f"ours {w}" for w in WINDOWS] + [f"published {w}" for w in WINDOWS]
     rows = []
     for prior, label in (("vposer", "VPoser"), ("posendf", "Pose-NDF")):
@@ -110,12 +167,28 @@ def fitting_table(results_dir: str | Path) -> str:
 
     Reads ``results_dir/smplify_ablation.json`` (not recomputed here); a missing file gives a
     sentence naming the command that writes it.
+
+    Raises:
+        NotADirectoryError: ``results_dir`` is a file (give its folder).
+        ValueError: the results file is not valid JSON or lacks the expected fields.
     """
-    path = Path(results_dir) / SMPLIFY_RESULTS
+    folder = Path(results_dir)
+    if folder.is_file():
+        raise NotADirectoryError(f"results_dir must be the folder that holds {SMPLIFY_RESULTS}; {folder} is a file")
+    path = folder / SMPLIFY_RESULTS
     if not path.is_file():
         return (f"*No results file `{path.name}` yet: it is written by "
                 "`humanlib smplify-eval --learned --out results` (SMPLify chapter).*")
-    payload = json.loads(path.read_text())
+    rewrite = "rewrite it with `humanlib smplify-eval --learned --out results`"
+    try:
+        payload = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}); {rewrite}") from None
+    variants = payload.get("variants", []) if isinstance(payload, dict) else None
+    if not isinstance(variants, list) or not all(isinstance(v, dict) and "name" in v and (
+            "skipped" in v or {"prior", "v2v", "v2v_pa"} <= set(v)) for v in variants):
+        raise ValueError(f"{path} is not a SMPLify results file: it needs a list 'variants' of "
+                         f"{{name, prior, v2v, v2v_pa}} (or {{name, skipped}}); {rewrite}")
     header = ["variant", "prior", "v2v (mm)", "v2v after Procrustes (mm)", "published (mm)"]
     rows = []
     published = {"vposer": "VPoser", "posendf": "Pose-NDF"}
@@ -135,7 +208,12 @@ def fitting_table(results_dir: str | Path) -> str:
 
 def runs_text(results: ResultsFile) -> str:
     """The command(s) that wrote a results file, one per run (priors merged later with ``--merge``
-    are listed with their own run), with commit, time, machine, window counts and seed."""
+    are listed with their own run), with commit, time, machine, window counts and seed.
+
+    Raises:
+        TypeError: ``results`` is not a ``ResultsFile``.
+    """
+    _check_results(results)
     meta = results.metadata
     earlier = {p for run in meta.previous_runs for p in run["priors"]}
     last = {"command": meta.command, "git_commit": meta.git_commit, "machine": meta.machine,
@@ -150,8 +228,19 @@ def runs_text(results: ResultsFile) -> str:
 
 
 def experiment_tables(folder: str | Path) -> str:
-    """Every table of the chapter as one markdown text (what ``humanlib experiment tables`` prints)."""
+    """Every table of the chapter as one markdown text (what ``humanlib experiment tables`` prints).
+
+    A missing ``denoise.json`` / ``occlusion.json`` is said in the text.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist, or is a file.
+        ValueError: a results file there is corrupt (see ``humanlib.experiments.runner.read_results``).
+    """
     folder = Path(folder)
+    if not folder.is_dir():
+        state = "is a file, not a folder" if folder.is_file() else "does not exist"
+        raise FileNotFoundError(f"results folder {folder} {state}; write the results with "
+                                f"`humanlib experiment denoise|occlusion --out {folder}`")
     parts = []
     for name, title, published in (("denoise", "Motion denoising (cf. Table 3)", PUBLISHED_TABLE3),
                                    ("occlusion", "Occlusion (cf. Table 4)", PUBLISHED_TABLE4)):
