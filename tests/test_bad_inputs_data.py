@@ -512,6 +512,15 @@ CASES += [
     raises(R + "read_asf", "bone missing from the hierarchy",
            lambda: asf_amc.read_asf(_asf_edit("h.asf", "root lhipjoint rhipjoint lowerback", "root rhipjoint lowerback")),
            AsfAmcFormatError, r"h\.asf, line \d+: bone 'lhipjoint' does not appear in :hierarchy"),
+    raises(R + "read_asf", "a bone block without 'end'", lambda: asf_amc.read_asf(
+        _asf_edit("noend.asf", "  end\n  begin", "  begin", count=1)), AsfAmcFormatError,
+        r"noend\.asf, line \d+: 'begin' inside a bone block \(the previous bone has no 'end'\)"),
+    raises(R + "read_asf", "a bone name twice", lambda: asf_amc.read_asf(
+        _asf_edit("twice.asf", "name rfemur", "name lfemur")), AsfAmcFormatError,
+        r"twice\.asf, line \d+: bone name 'lfemur' appears twice"),
+    raises(R + "read_asf", "zero direction with a length", lambda: asf_amc.read_asf(
+        _asf(re.sub(r"direction \S+ \S+ \S+", "direction 0 0 0", _asf_amc_text()[0], count=2), "zd.asf")),
+        AsfAmcFormatError, r"zd\.asf, line \d+: bone '\w+' has length [\d.]+ but direction 0 0 0"),
     returns(R + "read_asf", "a valid file parses", lambda: asf_amc.read_asf(_asf()), lambda s: len(s.bones) == 27),
     raises(R + "AsfSkeleton.index", "unknown bone", lambda: _skeleton().index("tail"), KeyError, "no bone 'tail'; bones: root"),
     raises(R + "read_amc", "missing file", lambda: asf_amc.read_amc(_tmp() / "no.amc", _skeleton()), FileNotFoundError,
@@ -605,6 +614,8 @@ CASES += [
         _amass("t.npz", trans=np.zeros((5, 3)))), AmassFormatError, r"t\.npz: key 'trans' has shape \(5, 3\), expected \(4, 3\)"),
     raises(R + "load_amass_npz", "NaN poses", lambda: amass.load_amass_npz(
         _amass("n.npz", poses=_with_nan(np.zeros((4, 156))))), AmassFormatError, r"n\.npz: key 'poses' or 'trans' holds NaN"),
+    raises(R + "load_amass_npz", "NaN betas", lambda: amass.load_amass_npz(_amass("nb.npz", betas=_with_nan(np.zeros(16)))),
+           AmassFormatError, r"nb\.npz: key 'betas' holds NaN or inf"),
     raises(R + "load_amass_npz", "frame rate 0", lambda: amass.load_amass_npz(_amass("f0.npz", fps=0.0)), AmassFormatError,
            r"f0\.npz: key 'mocap_framerate' is 0\.0, expected a positive frame rate"),
     raises(R + "load_amass_npz", "frame rate inf", lambda: amass.load_amass_npz(_amass("fi.npz", fps=INF)), AmassFormatError,
@@ -991,6 +1002,9 @@ CASES += [
         np.zeros((2, 24, 3)), np.zeros((2, 3)), 30.0, 10.0), ValueError, r"local_rotations must have shape \(T, J, 3, 3\)"),
     raises(R + "resample_motion", "NaN translation", lambda: retarget.resample_motion(
         _rotmats(2), _with_nan(np.zeros((2, 3))), 30.0, 20.0), ValueError, "transl contains 1 non-finite"),
+    raises(R + "resample_motion", "zero matrices at a fractional ratio", lambda: retarget.resample_motion(
+        np.zeros((3, 2, 3, 3)), np.zeros((3, 3)), 25.0, 30.0), ValueError,
+        r"local_rotations holds a matrix that is not a rotation \(determinant 0"),
     returns(R + "resample_motion", "an empty motion stays empty", lambda: retarget.resample_motion(
         np.zeros((0, 24, 3, 3)), np.zeros((0, 3)), 120.0, 50.0), lambda r: r[0].shape == (0, 24, 3, 3) and r[1].shape == (0, 3)),
     returns(R + "resample_motion", "one frame at a fractional ratio stays one frame", lambda: retarget.resample_motion(

@@ -127,6 +127,8 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
         raise AmassFormatError(f"{path}: key 'trans' has shape {trans.shape}, expected ({poses.shape[0]}, 3)")
     if not np.isfinite(poses).all() or not np.isfinite(trans).all():
         raise AmassFormatError(f"{path}: key 'poses' or 'trans' holds NaN or inf")
+    if not np.isfinite(betas).all():
+        raise AmassFormatError(f"{path}: key 'betas' holds NaN or inf")
     if not 0 < fps < float("inf"):
         raise AmassFormatError(f"{path}: key {rate_key!r} is {fps}, expected a positive frame rate")
     T = poses.shape[0]

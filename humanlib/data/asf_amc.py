@@ -160,15 +160,23 @@ def read_asf(path: str | Path) -> AsfSkeleton:
                     root_axis = _check_order(tokens[1])
             elif section == ":bonedata":
                 if tokens[0] == "begin":
+                    if current is not None:
+                        raise fail("'begin' inside a bone block (the previous bone has no 'end')", n)
                     current = {"dof": []}
                 elif tokens[0] == "end":
-                    if current is None or "name" not in current:
+                    if current is None:
+                        raise fail("'end' without a 'begin'", n)
+                    if "name" not in current:
                         raise fail("bone block without a name", n)
+                    if current["name"] in bones or current["name"] == "root":
+                        raise fail(f"bone name {current['name']!r} appears twice (or is the reserved 'root')", n)
                     for key in ("direction", "length", "axis"):
                         if key not in current:
                             raise fail(f"bone {current['name']!r} has no {key!r}", n)
                     d = np.asarray(current["direction"], dtype=np.float64)
                     norm = np.linalg.norm(d)
+                    if norm == 0 and current["length"] > 0:
+                        raise fail(f"bone {current['name']!r} has length {current['length']} but direction 0 0 0", n)
                     d = d / norm if norm > 0 else d
                     bones[current["name"]] = AsfBone(
                         name=current["name"], direction=d, length=current["length"],

@@ -347,6 +347,14 @@ def smpl_forward_kinematics(local_rotations: np.ndarray, rest_joints: np.ndarray
     return S, P
 
 
+def _check_proper(R: np.ndarray, name: str) -> None:
+    """Raise unless every ``(3, 3)`` of ``R`` has a positive determinant (scipy refuses the others)."""
+    det = np.linalg.det(R.reshape(-1, 3, 3)) if R.size else np.ones(0)
+    if (det <= 1e-6).any():
+        k = int(np.flatnonzero(det <= 1e-6)[0])
+        raise ValueError(f"{name} holds a matrix that is not a rotation (determinant {det[k]:.3g} at flat index {k})")
+
+
 def rotmat_to_axis_angle_np(R: np.ndarray) -> np.ndarray:
     """``(..., 3, 3)`` rotation matrices to ``(..., 3)`` axis-angle (radians, angle in [0, pi]).
 
@@ -356,10 +364,7 @@ def rotmat_to_axis_angle_np(R: np.ndarray) -> np.ndarray:
             reflection or a degenerate matrix is not a rotation).
     """
     R = as_array(R, "R", (..., 3, 3))
-    det = np.linalg.det(R.reshape(-1, 3, 3)) if R.size else np.ones(0)
-    if (det <= 1e-6).any():
-        k = int(np.flatnonzero(det <= 1e-6)[0])
-        raise ValueError(f"R holds a matrix that is not a rotation (determinant {det[k]:.3g} at flat index {k})")
+    _check_proper(R, "R")
     shape = R.shape[:-2]
     return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(shape + (3,))
 
@@ -392,8 +397,8 @@ def resample_motion(local_rotations: np.ndarray, transl: np.ndarray, src_fps: fl
 
     Raises:
         TypeError: an array is a torch tensor or not an array, a frame rate not a number.
-        ValueError: wrong shapes (``transl`` must have the same ``T``), NaN / inf, or a frame
-            rate that is not a finite number > 0.
+        ValueError: wrong shapes (``transl`` must have the same ``T``), NaN / inf, a matrix that
+            is not a rotation, or a frame rate that is not a finite number > 0.
     """
     check_positive(src_fps, "src_fps")
     check_positive(dst_fps, "dst_fps")
@@ -407,6 +412,7 @@ def resample_motion(local_rotations: np.ndarray, transl: np.ndarray, src_fps: fl
     if T <= 1 or (abs(ratio - round(ratio)) < 1e-3 and round(ratio) >= 1):
         k = max(int(round(ratio)), 1)
         return local_rotations[::k], transl[::k]
+    _check_proper(local_rotations, "local_rotations")  # slerp needs rotations
     t_src = np.arange(T) / src_fps
     t_dst = np.arange(0.0, t_src[-1] + 1e-9, 1.0 / dst_fps)
     out = np.empty((len(t_dst),) + local_rotations.shape[1:])
