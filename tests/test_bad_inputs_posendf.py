@@ -690,3 +690,23 @@ def test_eval_command_on_a_checkpoint_without_training_settings(capsys):
     assert cli.main(["eval-posendf", "--checkpoint", str(path), "--out", str(_tmp() / "m.json")]) == 1
     err = capsys.readouterr().err
     assert "has no training settings" in err and str(path) in err and "Traceback" not in err
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.0, 50.0))
+def test_forward_is_finite_and_non_negative_for_any_finite_input(seed, scale):
+    """Finite quaternions of any length (zero included) give finite, non-negative distances."""
+    q = torch.randn(3, K, 4, generator=torch.Generator().manual_seed(seed)) * scale
+    f = _MODEL(q)
+    assert f.shape == (3,) and torch.isfinite(f).all() and (f >= 0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(0, 5), min_size=0, max_size=4), which=st.sampled_from(["queries", "manifold"]))
+def test_knn_rejects_every_wrong_shape_naming_the_argument(shape, which):
+    bad = torch.ones(tuple(shape))
+    if bad.ndim == 3 and bad.shape[-1] == 4:
+        return
+    args = {"queries": _q(2, K), "manifold": _q(3, K), which: bad}
+    with pytest.raises(ValueError, match=rf"{which} must have shape \(N, K, 4\)"):
+        data.knn_pose_distance(**args)
