@@ -38,6 +38,11 @@ class Camera:
     Attributes:
         focal_length: ``(B, 2)`` focal lengths ``(f_x, f_y)`` in pixels.
         principal_point: ``(B, 2)`` principal points ``(c_x, c_y)`` in pixels.
+
+    Raises:
+        TypeError: either is not a tensor.
+        ValueError: not both floating ``(B, 2)`` with one ``B`` on one device, non-finite values,
+            a focal length that is not positive.
     """
 
     focal_length: torch.Tensor

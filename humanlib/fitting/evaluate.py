@@ -181,6 +181,11 @@ class SyntheticConfig:
         noise_px: standard deviation of the Gaussian pixel noise.
         missing_prob: probability that an observed joint is dropped (confidence 0).
         observed_joints: joints a detector reports; the others get confidence 0.
+
+    Raises:
+        TypeError, ValueError: naming the field: a size, depth, angle, clip or noise out of range,
+            ``missing_prob`` outside ``[0, 1]``, ``depth_range`` not ``(near, far)`` with
+            ``0 < near <= far``, ``observed_joints`` empty or not joint indices.
     """
 
     focal: float = 1000.0

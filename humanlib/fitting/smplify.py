@@ -63,7 +63,10 @@ class SMPLifyStage:
         shape_weight: ``lambda_beta`` on ``||beta||^2``.
         angle_weight: ``lambda_a`` on the elbow/knee penalty.
         interpenetration_weight: ``lambda_sp`` on the sphere interpenetration penalty.
-        iterations: L-BFGS iterations.
+        iterations: L-BFGS iterations (0: the stage only evaluates its energy).
+
+    Raises:
+        TypeError, ValueError: a weight that is not a finite number >= 0, ``iterations`` not an integer >= 0.
     """
 
     pose_weight: float
@@ -117,6 +120,11 @@ class SMPLifyConfig:
         on_invalid: ``"raise"`` (ValueError naming the frames) or ``"skip"`` (the frame is not
             fitted, its ``valid`` flag is False and its parameters stay at the initialisation).
         lbfgs_history: L-BFGS history size.
+
+    Raises:
+        TypeError, ValueError: naming the field: no stages or stages that are not :class:`SMPLifyStage`,
+            a number out of range (``sigma_px > 0``, iterations and weights >= 0, ``lbfgs_history >= 1``,
+            ``1 <= min_visible_joints <= 24``), a switch that is not a bool, an unknown ``on_invalid``.
     """
 
     stages: tuple[SMPLifyStage, ...] = field(default_factory=smplify_stages)
@@ -209,6 +217,9 @@ class SMPLifyInit:
         betas: ``(B, num_betas)``.
         pose: ``(B, 24, 3)`` axis-angle, global orientation first.
         transl: ``(B, 3)``.
+
+    Raises:
+        TypeError, ValueError: not tensors of these shapes with one ``B``, non-finite values, different devices.
     """
 
     betas: torch.Tensor
