@@ -177,6 +177,8 @@ PROTOCOL = [
            ValueError, "non-finite"),
     raises(P + "Windows", "one clip name for two windows", lambda: Windows(torch.zeros(2, 10, 24, 3),
            torch.zeros(2, 10, 3), ["a"], [0, 0], 30.0), ValueError, "clip_names must have one entry per window"),
+    raises(P + "Windows", "no clip names", lambda: Windows(torch.zeros(1, 10, 24, 3), torch.zeros(1, 10, 3), None, [0],
+           30.0), TypeError, "Windows.clip_names must be a list"),
     raises(P + "Windows", "fps 0", lambda: Windows(torch.zeros(1, 10, 24, 3), torch.zeros(1, 10, 3), ["a"], [0], 0.0),
            ValueError, "fps"),
     raises(P + "Windows", "poses and transl on two devices", lambda: Windows(torch.zeros(1, 10, 24, 3),
@@ -186,6 +188,8 @@ PROTOCOL = [
     raises(P + "Windows.subset", "a float index", lambda: windows(2).subset([0.5]), TypeError, "integers"),
     returns(P + "Windows.subset", "no index gives no window", lambda: len(windows(2).subset([])), lambda r: r == 0),
     returns(P + "Windows.ids", "no window, no id", lambda: windows(0).ids(), lambda r: r == []),
+    raises(P + "cut_windows", "a corpus tensor instead of clips", lambda: protocol.cut_windows(torch.zeros(
+           20, 24, 3), 10, 30.0), TypeError, "corpus_clips"),
     raises(P + "cut_windows", "no clip", lambda: protocol.cut_windows([], 10, 30.0), ValueError, "clips is empty"),
     raises(P + "cut_windows", "clip without transl", lambda: protocol.cut_windows([("a", torch.zeros(20, 24, 3))], 10, 30.0),
            TypeError, r"\(name, poses"),
@@ -384,6 +388,8 @@ MOTION_FIT = [
            nan(2, 24, 3), torch.zeros(24, 3)), ValueError, "observed contains 1 non-finite"),
     raises(M + "root_from_joints", "two dtypes", lambda: motion_fit.root_from_joints(
            torch.zeros(2, 24, 3), torch.zeros(24, 3, dtype=torch.float64)), ValueError, "rest_joints must have dtype"),
+    returns(M + "root_from_joints", "no body gives no root", lambda: motion_fit.root_from_joints(
+            torch.zeros(0, 24, 3), torch.zeros(24, 3)), lambda r: r[0].shape == r[1].shape == (0, 3)),
     raises(M + "check_observation", "numpy joints", lambda: motion_fit.check_observation(
            np.zeros((1, 5, 24, 3)), *obs()[1:]), TypeError, "joints must be a torch.Tensor"),
     raises(M + "check_observation", "no window", lambda: motion_fit.check_observation(*obs(w=0)), ValueError,

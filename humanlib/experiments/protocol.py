@@ -198,6 +198,9 @@ class Windows:
         check_tensor(self.transl, "Windows.transl", (w, t, 3), hint="(windows, frames, xyz), one per pose")
         check_same_device(self.poses, "Windows.poses", transl=self.transl)
         for name in ("clip_names", "starts"):
+            if not isinstance(getattr(self, name), (list, tuple)):
+                raise TypeError(f"Windows.{name} must be a list with one entry per window; "
+                                f"got {type(getattr(self, name)).__name__}")
             if len(getattr(self, name)) != w:
                 raise ValueError(f"Windows.{name} must have one entry per window ({w}); got {len(getattr(self, name))}")
         check_positive(self.fps, "Windows.fps")
@@ -260,6 +263,9 @@ def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length:
         check_positive(stride, "stride", integer=True)
     if max_windows is not None:
         check_positive(max_windows, "max_windows", integer=True)
+    if isinstance(clips, (str, bytes, torch.Tensor)) or not hasattr(clips, "__iter__"):
+        raise TypeError(f"clips must be a list of (name, poses (T, {NUM_JOINTS}, 3), transl (T, 3)) tuples "
+                        f"(humanlib.experiments.protocol.corpus_clips gives them); got {type(clips).__name__}")
     clips = list(clips)
     if not clips:
         raise ValueError(f"clips is empty; give at least one (name, poses (T, {NUM_JOINTS}, 3), transl (T, 3)) clip")
