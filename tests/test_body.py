@@ -182,7 +182,7 @@ def test_synthetic_file_matches_smplx(tmp_path, suffix, num_betas):
 
 
 def test_other_skeletons_load(tmp_path):
-    """Any SMPL-layout file loads, e.g. an SMPL-X-like 55-joint tree: pose is then (B, 55, 3)."""
+    """Any SMPL-layout file loads with layout="native", e.g. an SMPL-X-like 55-joint tree: pose is then (B, 55, 3)."""
     rng = np.random.default_rng(4)
     arrays = synthetic_smpl_arrays(num_vertices=30, num_shape=20)
     J = 55
@@ -192,7 +192,7 @@ def test_other_skeletons_load(tmp_path):
     arrays["J_regressor"] = np.full((J, 30), 1 / 30)
     arrays["weights"] = np.full((30, J), 1 / J)
     np.savez(tmp_path / "smplx_like.npz", **arrays)
-    model = load_body_model(tmp_path / "smplx_like.npz", num_betas=10)
+    model = load_body_model(tmp_path / "smplx_like.npz", num_betas=10, layout="native")
     out = model(pose=0.2 * torch.randn(2, J, 3))
     assert out.vertices.shape == (2, 30, 3) and out.joints.shape == (2, J, 3)
     with pytest.raises(ValueError, match=r"pose must have shape \(1, 55, 3\)"):
