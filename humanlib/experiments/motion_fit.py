@@ -108,7 +108,9 @@ class JointsForward(torch.nn.Module):
     """Posed joints of a body model without its mesh: ``J(beta)`` then forward kinematics.
 
     The rest joints are linear in ``beta`` (``J_regressor (v_template + S beta)``), so the
-    regressor is applied to the template and the shape basis once, here.
+    regressor is applied to the template and the shape basis once, here. ``forward`` and
+    ``rest_joints`` run inside the fit's loop: they check shapes, dtype and device (no
+    host-device synchronisation), not finiteness.
 
     Args:
         model: a :class:`humanlib.body.BodyModel` with SMPL's 24 joints.
@@ -116,9 +118,6 @@ class JointsForward(torch.nn.Module):
     Raises:
         TypeError: ``model`` is not a ``BodyModel``.
         ValueError: the model does not have SMPL's 24 joints.
-
-    ``forward`` and ``rest_joints`` run inside the fit's loop: they check shapes, dtype and
-    device (no host-device synchronisation), not finiteness (NaN in, NaN out).
     """
 
     def __init__(self, model) -> None:
