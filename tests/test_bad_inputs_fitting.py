@@ -3,6 +3,8 @@ a clear error or a defined result."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -74,6 +76,16 @@ def _kp_nan_unobserved():
     return sm.fit_smplify(TINY, kp, conf, CAM, None, CFG)
 
 
+def _npz(name: str, raw: bytes | None = None, **arrays) -> Path:
+    """A keypoint file written into a fresh temporary folder (garbage bytes when ``raw`` is given)."""
+    path = Path(tempfile.mkdtemp()) / name
+    if raw is not None:
+        path.write_bytes(raw)
+    else:
+        np.savez(path, **arrays)
+    return path
+
+
 def _ax():
     return Figure().add_subplot()
 
@@ -104,6 +116,8 @@ CASES = [
            ValueError, "focal_length must be a floating"),
     raises(P + "Camera", "devices differ", lambda: Camera(torch.ones(1, 2), torch.zeros(1, 2, device=META)), ValueError,
            "principal_point is on meta"),
+    raises(P + "Camera", "device is checked before values",
+           lambda: Camera(torch.full((1, 2), NAN), torch.zeros(1, 2, device=META)), ValueError, "principal_point is on meta"),
     returns(P + "Camera", "zero cameras are an empty batch", lambda: Camera(torch.ones(0, 2), torch.zeros(0, 2)),
             lambda c: c.batch_size == 0),
     raises(P + "Camera.simple", "negative batch size", lambda: Camera.simple(-1, 1000, 640, 640), ValueError,
@@ -171,6 +185,9 @@ CASES = [
     raises(P + "estimate_depth", "NaN observed keypoint",
            lambda: cam_mod.estimate_depth(_with(KP, (0, 3), NAN), CONF, REST.joints[0], CAM), ValueError,
            "joints_2d holds non-finite"),
+    raises(P + "estimate_depth", "device is checked before values",
+           lambda: cam_mod.estimate_depth(_with(KP, (0, 3), NAN), CONF, REST.joints[0].to(META), CAM), ValueError,
+           "rest_joints is on meta"),
     raises(P + "estimate_depth", "negative confidence",
            lambda: cam_mod.estimate_depth(KP, -CONF, REST.joints[0], CAM), ValueError, "confidence must be >= 0"),
     returns(P + "estimate_depth", "NaN at a missing joint is ignored",
@@ -185,6 +202,9 @@ CASES = [
     raises(P + "initial_translation", "NaN depth",
            lambda: cam_mod.initial_translation(KP, CONF, torch.zeros(2, 24, 3), torch.full((2,), NAN), CAM),
            ValueError, "depth contains"),
+    raises(P + "initial_translation", "device is checked before values",
+           lambda: cam_mod.initial_translation(_with(KP, (0, 3), NAN), CONF, torch.full((2, 24, 3), NAN), torch.ones(2),
+                                               CAM.to(META)), ValueError, "camera is on meta"),
     raises(P + "initial_translation", "depth on another device",
            lambda: cam_mod.initial_translation(KP, CONF, torch.zeros(2, 24, 3), torch.ones(2, device=META), CAM),
            ValueError, "depth is on meta"),
@@ -276,6 +296,8 @@ CASES = [
            lambda: en.CapsuleBody(REST.vertices[0], REST.joints[0], sigma_scale=-1.0), ValueError, "sigma_scale"),
     raises(E + "CapsuleBody", "a mesh with a part without vertices",
            lambda: en.CapsuleBody(REST.vertices[0, :3], REST.joints[0]), ValueError, "no vertex of rest_vertices"),
+    raises(E + "CapsuleBody", "device is checked before values",
+           lambda: en.CapsuleBody(torch.full((5, 3), NAN), REST.joints[0].to(META)), ValueError, "rest_joints is on meta"),
     raises(E + "CapsuleBody", "joints on another device",
            lambda: en.CapsuleBody(REST.vertices[0], REST.joints[0].to(META)), ValueError, "rest_joints is on meta"),
     raises(E + "CapsuleBody.radii", "another mesh", lambda: CAPS.radii(torch.zeros(1, 7, 3), REST.joints), ValueError,
@@ -363,6 +385,9 @@ CASES = [
            r"init.transl must have shape \(2, 3\)"),
     raises(S + "SMPLifyInit", "NaN pose", lambda: sm.SMPLifyInit(torch.zeros(2, 2), torch.full((2, 24, 3), NAN),
                                                                 torch.zeros(2, 3)), ValueError, "init.pose contains"),
+    raises(S + "SMPLifyInit", "device is checked before values",
+           lambda: sm.SMPLifyInit(torch.full((2, 2), NAN), torch.zeros(2, 24, 3, device=META), torch.zeros(2, 3)),
+           ValueError, "init.pose is on meta"),
     raises(S + "SMPLifyInit", "pose on another device",
            lambda: sm.SMPLifyInit(torch.zeros(2, 2), torch.zeros(2, 24, 3, device=META), torch.zeros(2, 3)),
            ValueError, "init.pose is on meta"),
@@ -401,6 +426,8 @@ CASES = [
            "camera is on meta but keypoints is on cpu"),
     raises(S + "fit_smplify", "confidence on another device", _fit(confidence=CONF.to(META)), ValueError,
            "confidence is on meta"),
+    raises(S + "fit_smplify", "device is checked before values",
+           _fit(keypoints=_with(KP, (0, 0), NAN), model=ModuleBody().to(META)), ValueError, "the model is on meta"),
     raises(S + "fit_smplify", "model on another device", _fit(model=ModuleBody().to(META)), ValueError,
            "the model is on meta but keypoints are on cpu"),
     raises(S + "fit_smplify", "keypoints on another device than the model",

@@ -49,8 +49,9 @@ class Camera:
     principal_point: torch.Tensor
 
     def __post_init__(self) -> None:
-        f = check_tensor(self.focal_length, "focal_length", (None, 2), hint="One (f_x, f_y) per camera, in pixels.")
-        c = check_tensor(self.principal_point, "principal_point", (None, 2),
+        f = check_tensor(self.focal_length, "focal_length", (None, 2), finite=False,
+                         hint="One (f_x, f_y) per camera, in pixels.")
+        c = check_tensor(self.principal_point, "principal_point", (None, 2), finite=False,
                          hint="One (c_x, c_y) per camera, in pixels.")
         if c.shape != f.shape:
             raise ValueError(
@@ -58,6 +59,8 @@ class Camera:
                 f"got {tuple(f.shape)} and {tuple(c.shape)}"
             )
         check_same_device(f, "focal_length", principal_point=c)
+        check_tensor(f, "focal_length")
+        check_tensor(c, "principal_point")
         if f.device.type != "meta" and not bool((f > 0).all()):
             raise ValueError(f"focal lengths must be finite and positive; got minimum {float(f.min()):g} px")
 
@@ -178,18 +181,25 @@ def project(points: torch.Tensor, camera: Camera) -> torch.Tensor:
     return _project(points, camera)
 
 
-def _check_2d_inputs(joints_2d: torch.Tensor, confidence: torch.Tensor, camera: Camera | None,
-                     joint_ids: tuple[int, ...], joints: int | None = None) -> None:
-    """The checks shared by the camera-initialisation functions (keypoints, confidences, camera, ids)."""
+def _check_2d_layout(joints_2d: torch.Tensor, confidence: torch.Tensor, camera: Camera | None,
+                     joints: int | None = None) -> tuple[int, int]:
+    """Types, shapes and devices of the camera-initialisation inputs; returns ``(B, J)``."""
     check_tensor(joints_2d, "joints_2d", (None, joints, 2), finite=False, hint="Keypoints in pixels.")
     b, j = joints_2d.shape[:2]
-    check_tensor(confidence, "confidence", (b, j), hint="One weight per keypoint of joints_2d.")
+    check_tensor(confidence, "confidence", (b, j), finite=False, hint="One weight per keypoint of joints_2d.")
     check_same_device(joints_2d, "joints_2d", confidence=confidence)
     if camera is not None:
         check_camera(camera, b)
         check_same_device(joints_2d, "joints_2d", camera=camera.focal_length)
+    return b, j
+
+
+def _check_2d_values(joints_2d: torch.Tensor, confidence: torch.Tensor, joint_ids: tuple[int, ...]) -> None:
+    """Values of the camera-initialisation inputs (after :func:`_check_2d_layout`): one synchronisation."""
+    j = joints_2d.shape[1]
     if joints_2d.device.type == "meta":
         return
+    check_tensor(confidence, "confidence")
     if bool((confidence < 0).any()):
         raise ValueError("confidence must be >= 0 (0 = missing joint)")
     if not bool(torch.isfinite(joints_2d[confidence > 0]).all()):
@@ -227,14 +237,15 @@ def estimate_depth(
         TypeError, ValueError: wrong types or shapes, non-finite values, negative confidences,
             mismatched batches or devices, joint ids out of range.
     """
-    _check_2d_inputs(joints_2d, confidence, camera, joint_ids)
-    j = confidence.shape[1]
-    check_tensor(rest_joints, "rest_joints", (..., j, 3), hint="The unposed body's joints, (B, J, 3) or (J, 3).")
+    b, j = _check_2d_layout(joints_2d, confidence, camera)
+    check_tensor(rest_joints, "rest_joints", (..., j, 3), finite=False,
+                 hint="The unposed body's joints, (B, J, 3) or (J, 3).")
     if rest_joints.ndim not in (2, 3) or (rest_joints.ndim == 3 and rest_joints.shape[0] != confidence.shape[0]):
         raise ValueError(f"rest_joints must have shape ({confidence.shape[0]}, {j}, 3) or ({j}, 3); "
                          f"got {tuple(rest_joints.shape)}")
     check_same_device(joints_2d, "joints_2d", rest_joints=rest_joints)
-    b, j = confidence.shape
+    _check_2d_values(joints_2d, confidence, joint_ids)
+    check_tensor(rest_joints, "rest_joints")
     rest = rest_joints.expand(b, j, 3) if rest_joints.ndim == 2 else rest_joints
     chosen = torch.zeros(j, dtype=torch.bool, device=confidence.device)
     chosen[list(joint_ids)] = True
@@ -278,11 +289,13 @@ def initial_translation(
         TypeError, ValueError: wrong types or shapes, non-finite values, negative confidences,
             mismatched batches or devices, joint ids out of range.
     """
-    _check_2d_inputs(joints_2d, confidence, camera, joint_ids)
-    b, j = confidence.shape
-    check_tensor(posed_joints, "posed_joints", (b, j, 3), hint="The oriented body's joints in camera axes.")
-    check_tensor(depth, "depth", (b,))
+    b, j = _check_2d_layout(joints_2d, confidence, camera)
+    check_tensor(posed_joints, "posed_joints", (b, j, 3), finite=False, hint="The oriented body's joints in camera axes.")
+    check_tensor(depth, "depth", (b,), finite=False)
     check_same_device(joints_2d, "joints_2d", posed_joints=posed_joints, depth=depth)
+    _check_2d_values(joints_2d, confidence, joint_ids)
+    check_tensor(posed_joints, "posed_joints")
+    check_tensor(depth, "depth")
     chosen = torch.zeros(j, dtype=torch.bool, device=confidence.device)
     chosen[list(joint_ids)] = True
     visible = confidence > 0
@@ -312,7 +325,8 @@ def shoulders_close(joints_2d: torch.Tensor, confidence: torch.Tensor, threshold
         TypeError, ValueError: wrong types or shapes, non-finite values, negative confidences or
             threshold, mismatched batches or devices.
     """
-    _check_2d_inputs(joints_2d, confidence, None, (), joints=NUM_JOINTS)
+    _check_2d_layout(joints_2d, confidence, None, joints=NUM_JOINTS)
+    _check_2d_values(joints_2d, confidence, ())
     check_positive(threshold_px, "threshold_px", allow_zero=True)
     ls, rs = joint("left_shoulder"), joint("right_shoulder")
     both = (confidence[:, ls] > 0) & (confidence[:, rs] > 0)

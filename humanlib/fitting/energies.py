@@ -281,9 +281,12 @@ class CapsuleBody:
 
     def __init__(self, rest_vertices: torch.Tensor, rest_joints: torch.Tensor,
                  spheres_per_part: int = 4, sigma_scale: float = 1.0 / 3.0) -> None:
-        check_tensor(rest_vertices, "rest_vertices", (None, 3), nonempty=True, hint="Unposed mesh vertices (V, 3).")
-        check_tensor(rest_joints, "rest_joints", (NUM_JOINTS, 3), hint="Unposed joints of the same body.")
+        check_tensor(rest_vertices, "rest_vertices", (None, 3), nonempty=True, finite=False,
+                     hint="Unposed mesh vertices (V, 3).")
+        check_tensor(rest_joints, "rest_joints", (NUM_JOINTS, 3), finite=False, hint="Unposed joints of the same body.")
         check_same_device(rest_vertices, "rest_vertices", rest_joints=rest_joints)
+        check_tensor(rest_vertices, "rest_vertices")
+        check_tensor(rest_joints, "rest_joints")
         check_positive(spheres_per_part, "spheres_per_part", integer=True)
         check_positive(sigma_scale, "sigma_scale")
         parts = CAPSULES + SINK_CAPSULES
@@ -328,10 +331,12 @@ class CapsuleBody:
             TypeError, ValueError: wrong types, shapes (``V`` must be the mesh's vertex count given at
                 construction, the batches equal), non-finite values, another device.
         """
-        check_tensor(rest_vertices, "rest_vertices", (None, self.num_vertices, 3),
+        check_tensor(rest_vertices, "rest_vertices", (None, self.num_vertices, 3), finite=False,
                      hint=f"The {self.num_vertices} vertices of the mesh this CapsuleBody was built from.")
-        check_tensor(rest_joints, "rest_joints", (rest_vertices.shape[0], NUM_JOINTS, 3))
+        check_tensor(rest_joints, "rest_joints", (rest_vertices.shape[0], NUM_JOINTS, 3), finite=False)
         check_same_device(rest_vertices, "rest_vertices", rest_joints=rest_joints)
+        check_tensor(rest_vertices, "rest_vertices")
+        check_tensor(rest_joints, "rest_joints")
         out = []
         for k, verts in enumerate(self.part_vertices):
             a = rest_joints[:, self.starts[k]]

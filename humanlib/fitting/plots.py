@@ -54,8 +54,9 @@ def _check_mesh(vertices: torch.Tensor, faces: torch.Tensor, camera: Camera, ind
 
 def _check_keypoints_frame(keypoints: torch.Tensor, confidence: torch.Tensor, index: int) -> None:
     check_tensor(keypoints, "keypoints", (None, NUM_JOINTS, 2), finite=False, hint="Pixels, one row per SMPL joint.")
-    check_tensor(confidence, "confidence", (keypoints.shape[0], NUM_JOINTS), hint="One weight per keypoint.")
+    check_tensor(confidence, "confidence", (keypoints.shape[0], NUM_JOINTS), finite=False, hint="One weight per keypoint.")
     check_same_device(keypoints, "keypoints", confidence=confidence)
+    check_tensor(confidence, "confidence")
     _check_index(index, keypoints.shape[0], "frame")
     seen = confidence[index] > 0
     if not bool(torch.isfinite(keypoints[index][seen]).all()):

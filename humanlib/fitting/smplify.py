@@ -227,11 +227,13 @@ class SMPLifyInit:
     transl: torch.Tensor
 
     def __post_init__(self) -> None:
-        check_tensor(self.betas, "init.betas", (None, None), hint="(B, num_betas) shapes.")
+        check_tensor(self.betas, "init.betas", (None, None), finite=False, hint="(B, num_betas) shapes.")
         b = self.betas.shape[0]
-        check_tensor(self.pose, "init.pose", (b, NUM_JOINTS, 3), hint="Axis-angle, global orientation first.")
-        check_tensor(self.transl, "init.transl", (b, 3))
+        check_tensor(self.pose, "init.pose", (b, NUM_JOINTS, 3), finite=False, hint="Axis-angle, global orientation first.")
+        check_tensor(self.transl, "init.transl", (b, 3), finite=False)
         check_same_device(self.betas, "init.betas", **{"init.pose": self.pose, "init.transl": self.transl})
+        for name, x in (("init.betas", self.betas), ("init.pose", self.pose), ("init.transl", self.transl)):
+            check_tensor(x, name)
 
 
 def sanitize_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
