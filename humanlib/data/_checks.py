@@ -24,18 +24,24 @@ def as_array(x: object, name: str, shape: ShapeSpec | None = None, *, finite: bo
         TypeError: ``x`` is a torch tensor or not an array / list of numbers.
         ValueError: wrong shape, non-numeric, empty (when ``nonempty``) or non-finite values.
     """
+    expected = "any shape"
+    if shape is not None:
+        letters = iter(dims)
+        expected = format_shape([n if n is not None else "?" for n in shape]).replace("?", "{}")
+        expected = expected.format(*[next(letters, "N") for n in shape if n is None])
     if isinstance(x, (list, tuple)):
         try:
             x = np.asarray(x, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"{name} must be a numpy array; got a {type(x).__name__} that is not a "
-                            "rectangular list of numbers") from None
-    if shape is not None and isinstance(x, np.ndarray) and not shape_matches(x.shape, shape):
-        letters = iter(dims)
-        expected = format_shape([n if n is not None else "?" for n in shape]).replace("?", "{}")
-        expected = expected.format(*[next(letters, "N") for n in shape if n is None])
+            raise TypeError(f"{name} must be a numpy array of shape {expected}; got a {type(x).__name__} that is "
+                            "not a rectangular list of numbers") from None
+    if not isinstance(x, np.ndarray):
+        tip = " (use .numpy())" if type(x).__module__.startswith("torch") else ""
+        kind = "a torch.Tensor" if tip else type(x).__name__
+        raise TypeError(f"{name} must be a numpy array of shape {expected}; got {kind}{tip}")
+    if shape is not None and not shape_matches(x.shape, shape):
         raise ValueError(f"{name} must have shape {expected}; got {x.shape}")
-    check_array(x, name, shape, finite=finite, nonempty=nonempty)
+    check_array(x, name, None, finite=finite, nonempty=nonempty)
     if integer:
         if not np.issubdtype(x.dtype, np.integer):
             raise ValueError(f"{name} must hold integers (indices); got dtype {x.dtype}")
@@ -43,6 +49,19 @@ def as_array(x: object, name: str, shape: ShapeSpec | None = None, *, finite: bo
     if np.issubdtype(x.dtype, np.complexfloating):
         raise ValueError(f"{name} must be real; got dtype {x.dtype}")
     return x.astype(np.float64, copy=False)
+
+
+def npz_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be an ``.npz`` archive judging by its first bytes, or None.
+
+    ``np.load`` reads any file that is neither a zip nor a ``.npy`` as a pickle and then says
+    to pass ``allow_pickle=True``: wrong advice for a damaged or foreign file.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    if head.startswith(b"PK") or head == b"\x93NUMPY":
+        return None
+    return "not an .npz archive: it does not start with a zip header (damaged, or a file of another kind)"
 
 
 def check_instance(x: object, cls: type, name: str, where: str) -> None:

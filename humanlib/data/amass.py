@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from humanlib.data._checks import as_array, check_input_file
+from humanlib.data._checks import as_array, check_input_file, npz_problem
 from humanlib.data.retarget import axis_angle_to_rotmat_np, rotmat_to_axis_angle_np
 from humanlib.skeleton import NUM_JOINTS
 
@@ -85,6 +85,9 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
     # numpy's .npz reader reports a damaged file through many exception types (zipfile, zlib,
     # tokenize for a garbled array header, NotImplementedError for a garbled compression field...)
     errors = Exception
+    problem = npz_problem(path)
+    if problem is not None:
+        raise AmassFormatError(f"{path}: {problem}; AMASS motions are .npz files")
     try:
         data = np.load(path, allow_pickle=False)
     except errors as err:

@@ -213,6 +213,8 @@ def read_asf(path: str | Path) -> AsfSkeleton:
                     continue
                 for child in tokens[1:]:
                     hierarchy[child] = tokens[0]
+        except AsfAmcFormatError:
+            raise
         except (IndexError, ValueError) as err:
             raise fail(f"cannot read {tokens[0]!r} ({err})", n) from None
     if current is not None:

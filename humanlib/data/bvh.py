@@ -216,6 +216,8 @@ def read_bvh(path: str | Path) -> BvhMotion:
     try:
         num_frames = int(header("Frames:"))
         frame_time = float(header("Frame Time:"))
+    except BvhFormatError:
+        raise
     except ValueError as err:
         raise fail(f"bad MOTION header ({err})", n) from None
     if num_frames < 1 or not 0 < frame_time < float("inf"):

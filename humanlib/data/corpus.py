@@ -25,6 +25,7 @@ import numpy as np
 
 from humanlib import paths
 from humanlib._validate import check_positive
+from humanlib.data._checks import npz_problem
 from humanlib.skeleton import NUM_JOINTS
 
 SPLITS = ("train", "val", "test")
@@ -290,6 +291,9 @@ def _load_shards(split: str, folder: Path, manifest: dict) -> MotionCorpus:
         path = folder / shard["file"]
         if not path.is_file():
             raise CorpusError(f"corpus shard {path} is missing (listed in {folder / MANIFEST}); {REBUILD}")
+        problem = npz_problem(path)
+        if problem is not None:
+            raise CorpusError(f"corpus shard {path} cannot be read ({problem}); {REBUILD}")
         try:
             with np.load(path, allow_pickle=False) as data:
                 p = data["poses"].astype(np.float32)

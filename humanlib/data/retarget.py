@@ -414,7 +414,9 @@ def resample_motion(local_rotations: np.ndarray, transl: np.ndarray, src_fps: fl
         return local_rotations[::k], transl[::k]
     _check_proper(local_rotations, "local_rotations")  # slerp needs rotations
     t_src = np.arange(T) / src_fps
-    t_dst = np.arange(0.0, t_src[-1] + 1e-9, 1.0 / dst_fps)
+    # every wanted time inside the source's span; clipped, as arange's rounding may step past its end
+    count = int(np.floor((T - 1) * dst_fps / src_fps + 1e-9)) + 1
+    t_dst = np.minimum(np.arange(count) * (1.0 / dst_fps), t_src[-1])
     out = np.empty((len(t_dst),) + local_rotations.shape[1:])
     for j in range(local_rotations.shape[1]):
         out[:, j] = Slerp(t_src, Rotation.from_matrix(local_rotations[:, j]))(t_dst).as_matrix()
