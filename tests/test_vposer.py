@@ -384,7 +384,7 @@ def test_checkpoint_of_another_architecture(tmp_path):
         load_vposer(tmp_path / "keys.pt")
 
     torch.save(small_model().state_dict(), tmp_path / "bare.pt")  # a bare state dict
-    with pytest.raises(ValueError, match="not a humanlib VPoser checkpoint: missing entries"):
+    with pytest.raises(ValueError, match="bare VPoser state dict without its config, not a humanlib VPoser checkpoint"):
         load_vposer(tmp_path / "bare.pt")
 
     data = vposer_checkpoint(small_model())
@@ -427,7 +427,7 @@ def test_bad_inputs():
     model = small_model().eval()
     with pytest.raises(ValueError, match=r"\(B, 21, 3\).*got \(2, 20, 3\)"):
         model.encode(torch.zeros(2, 20, 3))
-    with pytest.raises(ValueError, match="torch.Tensor"):
+    with pytest.raises(TypeError, match="torch.Tensor"):
         model.encode([[0.0] * 63])
     with pytest.raises(ValueError, match="NaN"):
         model.encode(torch.full((2, 21, 3), float("nan")))
@@ -478,7 +478,7 @@ def test_prior_follows_the_pose_prior_interface():
     assert not prior.vposer.training
     e = prior.energy(pose)
     assert e.shape == (3,) and torch.allclose(e, (prior.vposer.encode(pose).mean ** 2).sum(-1))
-    with pytest.raises(ValueError, match="z must have shape"):
+    with pytest.raises(ValueError, match="params must have shape"):
         prior.params_energy(torch.zeros(3, 5))
 
 

@@ -42,24 +42,44 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
 import torch
 
+from humanlib._validate import check_positive, check_tensor
 from humanlib.skeleton import NUM_BODY_JOINTS
 
 BODY_POSE_DIM = 3 * NUM_BODY_JOINTS  # 63
 
 
-def check_body_pose(body_pose: torch.Tensor) -> None:
-    """Raise ``ValueError`` unless ``body_pose`` is a floating ``(B, 21, 3)`` tensor."""
-    if not isinstance(body_pose, torch.Tensor):
-        raise ValueError(f"body_pose must be a torch.Tensor of shape (B, 21, 3); got {type(body_pose).__name__}")
-    if body_pose.ndim != 3 or body_pose.shape[1:] != (NUM_BODY_JOINTS, 3):
-        raise ValueError(
-            f"body_pose must have shape (B, {NUM_BODY_JOINTS}, 3) (axis-angle of joints 1..21); "
-            f"got {tuple(body_pose.shape)}"
-        )
-    if not body_pose.is_floating_point():
-        raise ValueError(f"body_pose must be a floating tensor; got dtype {body_pose.dtype}")
+def check_body_pose(body_pose: torch.Tensor, *, finite: bool = False) -> torch.Tensor:
+    """Raise unless ``body_pose`` is a floating ``(B, 21, 3)`` tensor; return it.
+
+    Shape and dtype checks cost nothing; ``finite=True`` adds a NaN/inf check (one host-device
+    synchronisation), for entry points called once per fit, never per optimisation step.
+
+    Raises:
+        TypeError: ``body_pose`` is not a tensor (a numpy array: convert it with ``torch.as_tensor``).
+        ValueError: a wrong shape, an integer dtype, or (with ``finite``) NaN / inf values.
+    """
+    return check_tensor(body_pose, "body_pose", (None, NUM_BODY_JOINTS, 3), finite=finite,
+                        hint="(axis-angle of joints 1..21, radians)")
+
+
+def _require_tensor(x: object, name: str, expected: str) -> None:
+    """TypeError unless ``x`` is a tensor; ``expected`` names the shape (``"(B, 21, 3)"``)."""
+    if not isinstance(x, torch.Tensor):
+        tip = " (convert it with torch.as_tensor)" if isinstance(x, (np.ndarray, list, tuple, float, int)) else ""
+        raise TypeError(f"{name} must be a torch.Tensor of shape {expected}; got {type(x).__name__}{tip}")
+
+
+def _check_device_arg(device: object) -> torch.device:
+    """``torch.device(device)`` with a ValueError naming the argument instead of torch's RuntimeError."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, e.g. 'cpu'; got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device {device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0')") from exc
 
 
 class PosePrior(ABC):
@@ -90,7 +110,12 @@ class PosePrior(ABC):
 
         SMPLify starts from the GMM's weighted mean pose (:class:`~humanlib.priors.gmm.GMMPosePrior`
         overrides this); the fitter passes the result to :meth:`init_params`.
+
+        Raises:
+            TypeError / ValueError: ``batch_size`` not an integer >= 0, an unknown ``device``, or a
+                ``dtype`` that is not a floating-point torch dtype.
         """
+        _check_initial_args(batch_size, device, dtype)
         return torch.zeros(batch_size, NUM_BODY_JOINTS, 3, device=device, dtype=dtype)
 
     def init_params(self, body_pose: torch.Tensor) -> torch.Tensor:
@@ -101,17 +126,38 @@ class PosePrior(ABC):
 
         Returns:
             ``(B, P)`` tensor; pose space: the flattened pose, ``P = 63``.
+
+        Raises:
+            TypeError / ValueError: ``body_pose`` is not a finite floating ``(B, 21, 3)`` tensor.
         """
-        check_body_pose(body_pose)
+        check_body_pose(body_pose, finite=True)  # once per fit: where a NaN start is caught
         return body_pose.reshape(body_pose.shape[0], BODY_POSE_DIM).clone()
 
     def to_body_pose(self, params: torch.Tensor) -> torch.Tensor:
-        """Body pose ``(B, 21, 3)`` for a value ``(B, P)`` of the free variable."""
+        """Body pose ``(B, 21, 3)`` for a value ``(B, P)`` of the free variable.
+
+        Raises:
+            TypeError / ValueError: ``params`` is not a floating ``(B, 63)`` tensor (pose space).
+        """
+        # Called at every optimisation step: shape and dtype only, no finiteness check (no sync).
+        check_tensor(params, "params", (None, BODY_POSE_DIM), finite=False,
+                     hint="(the flattened body pose of init_params)")
         return params.reshape(params.shape[0], NUM_BODY_JOINTS, 3)
 
     def params_energy(self, params: torch.Tensor) -> torch.Tensor:
-        """Energy ``(B,)`` the fitter adds, as a function of the free variable ``(B, P)``."""
+        """Energy ``(B,)`` the fitter adds, as a function of the free variable ``(B, P)``.
+
+        Raises:
+            TypeError / ValueError: as :meth:`to_body_pose`.
+        """
         return self.energy(self.to_body_pose(params))
+
+
+def _check_initial_args(batch_size: object, device: object, dtype: object) -> None:
+    check_positive(batch_size, "batch_size", integer=True, allow_zero=True)
+    _check_device_arg(device)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch dtype (torch.float32 or torch.float64); got {dtype!r}")
 
 
 class NoPrior(PosePrior):
@@ -120,7 +166,13 @@ class NoPrior(PosePrior):
     name = "none"
 
     def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
-        """Zeros of shape ``(B,)`` (still differentiable, so the graph stays connected)."""
+        """Zeros of shape ``(B,)`` (still differentiable, so the graph stays connected).
+
+        A NaN pose gives a NaN energy (never a finite zero that would hide it).
+
+        Raises:
+            TypeError / ValueError: ``body_pose`` is not a floating ``(B, 21, 3)`` tensor.
+        """
         check_body_pose(body_pose)
         return body_pose.sum(dim=(-2, -1)) * 0.0
 

@@ -38,6 +38,7 @@ import math
 import platform
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,20 +46,61 @@ import numpy as np
 import torch
 from torch import nn
 
-from humanlib.priors import BODY_POSE_DIM, PosePrior, check_body_pose
+from humanlib._validate import (
+    check_file,
+    check_positive,
+    check_same_device,
+    check_tensor,
+)
+from humanlib.priors import (
+    BODY_POSE_DIM,
+    PosePrior,
+    _check_initial_args,
+    _require_tensor,
+    check_body_pose,
+)
 from humanlib.skeleton import BODY_JOINTS
 
 #: File name of the committed GMM fitted on the open corpus (our own fit, not SMPLify's file).
 DEFAULT_GMM_ASSET = "priors/gmm_open_8.npz"
 
 
-def _check_points(x: torch.Tensor, dim: int, name: str = "x") -> None:
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor of shape (N, {dim}); got {type(x).__name__}")
+def _check_points(x: torch.Tensor, dim: int, name: str = "x", reference: torch.Tensor | None = None) -> None:
+    """``x`` must be a floating ``(N, dim)`` tensor on ``reference``'s device, without NaN / inf."""
+    _require_tensor(x, name, f"(N, {dim})")
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(f"{name} must have shape (N, {dim}); got {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
+    check_tensor(x, name, finite=False)
+    if reference is not None:
+        check_same_device(reference, "the GMM", **{name: x})  # before the finiteness check (meta tensors)
+    check_tensor(x, name, (None, dim))
+
+
+def _as_parameter(value: object, name: str) -> torch.Tensor:
+    if isinstance(value, np.ndarray):
+        if not np.issubdtype(value.dtype, np.number):
+            raise ValueError(f"{name} must be numeric; got a numpy array of dtype {value.dtype}")
+        return torch.from_numpy(value)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {type(value).__name__}")
+    return value
+
+
+def _check_generator(generator: object) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(f"generator must be a CPU torch.Generator (sampling runs on the CPU); got one on {generator.device}")
+
+
+def _check_float_dtype(dtype: object) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch dtype (torch.float32 or torch.float64); got {dtype!r}")
+
+
+def _check_gmm(gmm: object, name: str = "gmm") -> None:
+    if not isinstance(gmm, GaussianMixture):
+        raise TypeError(f"{name} must be a humanlib.priors.gmm.GaussianMixture (see load_gmm); got {type(gmm).__name__}")
 
 
 class GaussianMixture(nn.Module):
@@ -68,25 +110,50 @@ class GaussianMixture(nn.Module):
         weights: ``(K,)`` mixture weights ``g_j`` (positive, summing to one).
         means: ``(K, D)`` means ``mu_j``.
         covariances: ``(K, D, D)`` symmetric positive-definite covariances ``Sigma_j``.
+
+    Tensors or numpy arrays are accepted (numbers, on one device).
+
+    Raises:
+        TypeError: an argument is not a tensor or array.
+        ValueError: wrong shapes, non-finite values, weights that are not positive or do not
+            sum to 1, or a covariance that is not symmetric positive definite (the message names
+            the components).
     """
 
     def __init__(self, weights: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor) -> None:
         super().__init__()
-        weights = torch.as_tensor(weights)
-        means = torch.as_tensor(means)
-        covariances = torch.as_tensor(covariances)
-        if means.ndim != 2:
-            raise ValueError(f"means must have shape (K, D); got {tuple(means.shape)}")
+        weights = _as_parameter(weights, "weights")
+        means = _as_parameter(means, "means")
+        covariances = _as_parameter(covariances, "covariances")
+        if means.ndim != 2 or 0 in means.shape:
+            raise ValueError(f"means must have shape (K, D) with K, D >= 1; got {tuple(means.shape)}")
         k, d = means.shape
         if weights.shape != (k,):
             raise ValueError(f"weights must have shape ({k},) to match means {tuple(means.shape)}; got {tuple(weights.shape)}")
         if covariances.shape != (k, d, d):
-            raise ValueError(f"covariances must have shape ({k}, {d}, {d}); got {tuple(covariances.shape)}")
+            raise ValueError(f"covariances must have shape ({k}, {d}, {d}) to match means {tuple(means.shape)}; "
+                             f"got {tuple(covariances.shape)}")
+        check_same_device(means, "means", weights=weights, covariances=covariances)
+        for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
+            check_tensor(value, name, floating=False)
         if (weights <= 0).any() or not math.isclose(float(weights.sum()), 1.0, rel_tol=1e-4):
-            raise ValueError(f"weights must be positive and sum to 1; got sum {float(weights.sum()):.6f}")
+            raise ValueError(f"weights must be positive and sum to 1; got {weights.tolist() if k <= 8 else ''} "
+                             f"(sum {float(weights.sum()):.6f}); divide them by their sum")
+        cov64 = covariances.double()
+        asym = (cov64 - cov64.transpose(-1, -2)).abs().amax(dim=(-1, -2))
+        scale = cov64.abs().amax(dim=(-1, -2)).clamp(min=1e-300)
+        bad = torch.nonzero(asym > 1e-6 * scale).flatten().tolist()
+        if bad:
+            # Cholesky reads the lower triangle only: a non-symmetric matrix would be used silently.
+            raise ValueError(f"covariances of components {bad} are not symmetric (largest |S - S^T| "
+                             f"{float(asym.max()):.3g}); symmetrise them with 0.5 * (S + S^T)")
         # Cholesky in float64 however the mixture is stored: it fails loudly on a covariance
         # that is not positive definite instead of returning NaN.
-        chol = torch.linalg.cholesky(covariances.double())
+        chol, info = torch.linalg.cholesky_ex(cov64)
+        bad = torch.nonzero(info).flatten().tolist()
+        if bad:
+            raise ValueError(f"covariances of components {bad} are not positive definite (Cholesky failed); "
+                             "add a small multiple of the identity (reg_covar) to them")
         dtype = means.dtype if means.is_floating_point() else torch.get_default_dtype()
         log_det = 2.0 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
         # a_j = -log g_j + 0.5 log det(2 pi Sigma_j): the pose-independent part of -log(g_j N_j).
@@ -100,6 +167,9 @@ class GaussianMixture(nn.Module):
         eye = torch.eye(d, dtype=torch.float64).expand(k, d, d)
         self.register_buffer("cholesky_inv", torch.linalg.solve_triangular(chol, eye, upper=False).to(dtype))
         self.register_buffer("component_constants", const.to(dtype))
+
+    def _check(self, x: torch.Tensor) -> None:
+        _check_points(x, self.dim, reference=self.means)
 
     @property
     def num_components(self) -> int:
@@ -124,8 +194,14 @@ class GaussianMixture(nn.Module):
 
         Returns:
             ``(N, K)`` values ``(x - mu_j)^T Sigma_j^{-1} (x - mu_j)``.
+
+        Raises:
+            TypeError / ValueError: ``x`` is not a finite floating ``(N, D)`` tensor on the mixture's device.
         """
-        _check_points(x, self.dim)
+        self._check(x)
+        return self._mahalanobis_sq(x)
+
+    def _mahalanobis_sq(self, x: torch.Tensor) -> torch.Tensor:
         # ||L_j^{-1} (x - mu_j)||^2 = (x - mu_j)^T Sigma_j^{-1} (x - mu_j).
         means, linv = self.means.to(x.dtype), self.cholesky_inv.to(x.dtype)
         return torch.stack([((x - means[j]) @ linv[j].T).square().sum(-1) for j in range(self.num_components)], dim=-1)
@@ -138,23 +214,48 @@ class GaussianMixture(nn.Module):
 
         Returns:
             ``(N, K)`` energies.
+
+        Raises:
+            TypeError / ValueError: as :meth:`mahalanobis_sq`.
         """
-        return 0.5 * self.mahalanobis_sq(x) + self.component_constants.to(x.dtype)
+        self._check(x)
+        return self._component_energies(x)
+
+    def _component_energies(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * self._mahalanobis_sq(x) + self.component_constants.to(x.dtype)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Log density ``log p(x)`` of the mixture, ``(N,)``, by a stable log-sum-exp."""
+        """Log density ``log p(x)`` of the mixture, ``(N,)``, by a stable log-sum-exp.
+
+        Raises:
+            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+        """
         return torch.logsumexp(-self.component_energies(x), dim=-1)
 
     def energy_exact(self, x: torch.Tensor) -> torch.Tensor:
-        """Exact energy ``-log sum_j g_j N(x; mu_j, Sigma_j)``, ``(N,)``."""
+        """Exact energy ``-log sum_j g_j N(x; mu_j, Sigma_j)``, ``(N,)``.
+
+        Raises:
+            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+        """
         return -self.log_prob(x)
+
+    def _energy_exact(self, x: torch.Tensor) -> torch.Tensor:
+        return -torch.logsumexp(-self._component_energies(x), dim=-1)
 
     def energy_min(self, x: torch.Tensor) -> torch.Tensor:
         """SMPLify's energy ``min_j -log(c g_j N(x; mu_j, Sigma_j))`` with ``log c = min_j a_j``, ``(N,)``.
 
         Non-negative; equals :meth:`energy_exact` ``- log c`` up to at most ``log K``.
+
+        Raises:
+            TypeError / ValueError: as :meth:`mahalanobis_sq`.
         """
-        return self.component_energies(x).min(dim=-1).values - self.log_c.to(x.dtype)
+        self._check(x)
+        return self._energy_min(x)
+
+    def _energy_min(self, x: torch.Tensor) -> torch.Tensor:
+        return self._component_energies(x).min(dim=-1).values - self.log_c.to(x.dtype)
 
     def min_residuals(self, x: torch.Tensor) -> torch.Tensor:
         """The residual vector whose squared norm is :meth:`energy_min` (SMPLify's form for its solver).
@@ -167,6 +268,9 @@ class GaussianMixture(nn.Module):
 
         Returns:
             ``(N, D + 1)`` residuals.
+
+        Raises:
+            TypeError / ValueError: as :meth:`mahalanobis_sq`.
         """
         j = self.component_energies(x).argmin(-1)
         white = ((x - self.means.to(x.dtype)[j]).unsqueeze(-2) @ self.cholesky_inv.to(x.dtype)[j].transpose(-1, -2)).squeeze(-2)
@@ -174,13 +278,26 @@ class GaussianMixture(nn.Module):
         return torch.cat([white / math.sqrt(2.0), const[:, None]], dim=-1)
 
     def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
-        """Posterior probability of each component, ``(N, K)`` (rows sum to one)."""
+        """Posterior probability of each component, ``(N, K)`` (rows sum to one).
+
+        Raises:
+            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+        """
         return torch.softmax(-self.component_energies(x), dim=-1)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Draw ``n`` points ``(n, D)``: a component by its weight, then ``mu_j + L_j eps``."""
-        if n < 0:
-            raise ValueError(f"n must be >= 0; got {n}")
+        """Draw ``n`` points ``(n, D)``: a component by its weight, then ``mu_j + L_j eps``.
+
+        ``n = 0`` gives an empty ``(0, D)`` tensor. ``generator`` must be a CPU generator
+        (sampling runs on the CPU in float64; the result moves to the mixture's device).
+
+        Raises:
+            TypeError / ValueError: ``n`` not an integer >= 0, or ``generator`` not a CPU ``torch.Generator``.
+        """
+        check_positive(n, "n", integer=True, allow_zero=True)
+        _check_generator(generator)
+        if n == 0:
+            return self.means.new_zeros(0, self.dim)
         comp = torch.multinomial(self.weights.double().cpu(), n, replacement=True, generator=generator)
         eps = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
         chol = self.cholesky.double().cpu()[comp]
@@ -188,36 +305,93 @@ class GaussianMixture(nn.Module):
         return out.to(device=self.means.device, dtype=self.means.dtype)
 
     def save(self, path: str | Path, metadata: dict | None = None) -> None:
-        """Write the parameters (and a JSON metadata string) to an ``.npz`` file."""
-        np.savez(
-            path,
-            weights=self.weights.double().cpu().numpy(),
-            means=self.means.double().cpu().numpy(),
-            covariances=self.covariances.double().cpu().numpy(),
-            metadata=np.array(json.dumps(metadata or {}, sort_keys=True)),
-        )
+        """Write the parameters (and a JSON metadata string) to an ``.npz`` file.
+
+        The file is written at exactly ``path`` (numpy would append ``.npz`` to a name without it).
+
+        Raises:
+            TypeError: ``path`` is not a path, or ``metadata`` is not a JSON-serialisable dict.
+            FileNotFoundError: ``path``'s folder does not exist.
+            IsADirectoryError: ``path`` is a folder.
+        """
+        if not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
+        path = Path(path).expanduser()
+        if path.is_dir():
+            raise IsADirectoryError(f"cannot write the GMM to {path}: it is a folder; give a file name such as {path / 'gmm.npz'}")
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"cannot write the GMM to {path}: folder {path.parent} does not exist (create it first)")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict of JSON values; got {type(metadata).__name__}")
+        try:
+            meta_json = json.dumps(metadata or {}, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"metadata must hold JSON values only (str, numbers, lists, dicts): {exc}") from exc
+        with open(path, "wb") as f:
+            np.savez(
+                f,
+                weights=self.weights.double().cpu().numpy(),
+                means=self.means.double().cpu().numpy(),
+                covariances=self.covariances.double().cpu().numpy(),
+                metadata=np.array(meta_json),
+            )
 
     @classmethod
     def load(cls, path: str | Path, dtype: torch.dtype = torch.float32) -> "GaussianMixture":
-        """Read a mixture written by :meth:`save`."""
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"GMM file {path} does not exist; fit one with `humanlib train-gmm --out {path}`")
-        with np.load(path, allow_pickle=False) as data:
-            missing = {"weights", "means", "covariances"} - set(data.files)
-            if missing:
-                raise ValueError(f"{path} is not a humanlib GMM file: missing arrays {sorted(missing)}")
+        """Read a mixture written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no file at ``path`` (or a folder).
+            ValueError: a corrupt / truncated file, or an ``.npz`` that is not a valid humanlib GMM
+                (missing arrays, wrong shapes, invalid parameters); the message names the file.
+        """
+        if not isinstance(path, (str, Path)):
+            raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
+        _check_float_dtype(dtype)
+        refit = f"fit one with `humanlib train-gmm --out {path}`"
+        path = check_file(path, "GMM file", refit)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if not hasattr(data, "files"):
+                    raise ValueError(f"{path} holds a single array, not a GMM .npz archive")
+                missing = {"weights", "means", "covariances"} - set(data.files)
+                if missing:
+                    raise ValueError(f"{path} is not a humanlib GMM file: missing arrays {sorted(missing)} "
+                                     f"(found {sorted(data.files)}); {refit}")
+                arrays = {k: data[k] for k in ("weights", "means", "covariances")}
+                meta_text = str(data["metadata"]) if "metadata" in data.files else "{}"
+        except ValueError as exc:
+            if str(path) in str(exc):
+                raise
+            raise ValueError(f"{path} is not a readable GMM .npz (corrupt or truncated?): {exc}; {refit}") from exc
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path} is not a readable GMM .npz (corrupt or truncated?): {exc}; {refit}") from exc
+        if not all(np.issubdtype(a.dtype, np.number) for a in arrays.values()):
+            raise ValueError(f"{path}: the GMM arrays must be numeric; got dtypes "
+                             f"{ {k: str(a.dtype) for k, a in arrays.items()} }")
+        try:
             gmm = cls(
-                torch.from_numpy(data["weights"]).to(dtype),
-                torch.from_numpy(data["means"]).to(dtype),
-                torch.from_numpy(data["covariances"]).to(torch.float64),
+                torch.from_numpy(arrays["weights"]).to(dtype),
+                torch.from_numpy(arrays["means"]).to(dtype),
+                torch.from_numpy(arrays["covariances"]).to(torch.float64),
             )
-            gmm.metadata = json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path} does not hold a valid GMM: {exc}") from exc
+        try:
+            gmm.metadata = json.loads(meta_text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: the metadata entry is not valid JSON ({exc})") from exc
         return gmm
 
 
 def energy_gap(gmm: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
-    """``(E_min + log c) - E_exact`` per point, ``(N,)``; always in ``[0, log K]``."""
+    """``(E_min + log c) - E_exact`` per point, ``(N,)``; always in ``[0, log K]``.
+
+    Raises:
+        TypeError / ValueError: ``gmm`` is not a :class:`GaussianMixture`, or ``x`` is not a
+            finite floating ``(N, D)`` tensor on its device.
+    """
+    _check_gmm(gmm)
     return gmm.energy_min(x) + gmm.log_c.to(x.dtype) - gmm.energy_exact(x)
 
 
@@ -293,13 +467,30 @@ def fit_gmm(
 
     Returns:
         :class:`GMMFitResult` with the mixture and the log-likelihood history.
+
+    Raises:
+        TypeError: ``x`` is not a tensor, or a setting has the wrong type.
+        ValueError: ``x`` is not a finite floating ``(N, D)`` tensor with at least 2 points per
+            component and ``num_components`` distinct points; a setting is out of range; or EM
+            produced a covariance that is not positive definite (raise ``reg_covar``).
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise ValueError(f"x must be a (N, D) tensor; got {getattr(x, 'shape', type(x).__name__)}")
-    _check_points(x, x.shape[1])
-    if num_components < 1 or x.shape[0] < num_components * 2:
+    check_tensor(x, "x", (None, None), finite=False, hint="(N training points of dimension D)")
+    if x.device.type == "meta":
+        raise ValueError("x is on the meta device and holds no values; fit on real data")
+    check_tensor(x, "x", (None, None), nonempty=True)
+    check_positive(num_components, "num_components", integer=True)
+    check_positive(max_iter, "max_iter", integer=True)
+    check_positive(tol, "tol", allow_zero=True)
+    check_positive(reg_covar, "reg_covar", allow_zero=True)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int; got {type(seed).__name__}")
+    if x.shape[0] < num_components * 2:
         raise ValueError(f"need num_components >= 1 and at least 2 points per component; got K={num_components}, N={x.shape[0]}")
     x = x.detach().double().cpu()
+    distinct = torch.unique(x, dim=0).shape[0]
+    if distinct < num_components:
+        raise ValueError(f"x has only {distinct} distinct point(s) for num_components={num_components}; "
+                         "use fewer components or more varied data")
     gen = torch.Generator().manual_seed(seed)
     labels = _kmeans_init(x, num_components, gen)
     resp = torch.nn.functional.one_hot(labels, num_components).double()
@@ -307,7 +498,11 @@ def fit_gmm(
     converged = False
     for _ in range(max_iter):
         weights, means, covs = _m_step(x, resp, reg_covar)
-        gmm = GaussianMixture(weights, means, covs)
+        try:
+            gmm = GaussianMixture(weights, means, covs)
+        except ValueError as exc:
+            raise ValueError(f"EM failed at iteration {len(history) + 1} with reg_covar={reg_covar:g}: {exc}; "
+                             "a larger reg_covar keeps every covariance positive definite") from exc
         log_joint = -gmm.component_energies(x)  # (N, K)
         log_px = torch.logsumexp(log_joint, dim=-1)
         history.append(float(log_px.mean()))
@@ -328,10 +523,15 @@ class GMMPosePrior(nn.Module, PosePrior):
         gmm: a 63-d mixture on flattened body poses (``load_gmm`` gives the committed one).
         mode: ``"min"`` (SMPLify's approximation, non-negative) or ``"exact"``
             (``-log p(theta)``).
+
+    Raises:
+        TypeError: ``gmm`` is not a :class:`GaussianMixture`.
+        ValueError: an unknown ``mode``, or a mixture that is not 63-dimensional.
     """
 
     def __init__(self, gmm: GaussianMixture, mode: str = "min") -> None:
         super().__init__()
+        _check_gmm(gmm)
         if mode not in ("min", "exact"):
             raise ValueError(f"mode must be 'min' or 'exact'; got {mode!r}")
         if gmm.dim != BODY_POSE_DIM:
@@ -342,21 +542,37 @@ class GMMPosePrior(nn.Module, PosePrior):
 
     def initial_body_pose(self, batch_size: int, device: torch.device | str = "cpu",
                           dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The mixture's mean pose ``sum_j g_j mu_j`` for every frame, ``(B, 21, 3)`` (SMPLify's start)."""
+        """The mixture's mean pose ``sum_j g_j mu_j`` for every frame, ``(B, 21, 3)`` (SMPLify's start).
+
+        Raises:
+            TypeError / ValueError: as :meth:`humanlib.priors.PosePrior.initial_body_pose`.
+        """
+        _check_initial_args(batch_size, device, dtype)
         mean = (self.gmm.weights[:, None] * self.gmm.means).sum(0)
         return mean.reshape(1, -1, 3).expand(batch_size, -1, -1).to(device=device, dtype=dtype).clone()
 
     def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
-        """Energy ``(B,)`` of body poses ``(B, 21, 3)``."""
+        """Energy ``(B,)`` of body poses ``(B, 21, 3)``.
+
+        Raises:
+            TypeError / ValueError: ``body_pose`` is not a finite floating ``(B, 21, 3)`` tensor on
+                the prior's device.
+        """
         check_body_pose(body_pose)
+        check_same_device(self.gmm.means, "the GMM prior", body_pose=body_pose)
+        check_body_pose(body_pose, finite=True)  # the one check of values (the mixture's own is skipped)
         x = body_pose.reshape(body_pose.shape[0], BODY_POSE_DIM)
         if self.mode == "min":
-            return self.gmm.energy_min(x)
-        return self.gmm.energy_exact(x)
+            return self.gmm._energy_min(x)
+        return self.gmm._energy_exact(x)
 
 
 def load_gmm(path: str | Path | None = None, dtype: torch.dtype = torch.float32) -> GaussianMixture:
-    """The committed 8-component GMM of the open corpus, or the mixture stored at ``path``."""
+    """The committed 8-component GMM of the open corpus, or the mixture stored at ``path``.
+
+    Raises:
+        FileNotFoundError / ValueError: as :meth:`GaussianMixture.load`.
+    """
     if path is None:
         from humanlib.paths import asset
 
@@ -365,7 +581,14 @@ def load_gmm(path: str | Path | None = None, dtype: torch.dtype = torch.float32)
 
 
 def load_gmm_prior(mode: str = "min", path: str | Path | None = None) -> GMMPosePrior:
-    """:class:`GMMPosePrior` on the committed GMM (or the one at ``path``)."""
+    """:class:`GMMPosePrior` on the committed GMM (or the one at ``path``).
+
+    Raises:
+        ValueError: an unknown ``mode`` (checked before the file is read), or a bad file
+            (see :meth:`GaussianMixture.load`).
+    """
+    if mode not in ("min", "exact"):
+        raise ValueError(f"mode must be 'min' or 'exact'; got {mode!r}")
     return GMMPosePrior(load_gmm(path), mode=mode)
 
 
@@ -373,10 +596,22 @@ def load_gmm_prior(mode: str = "min", path: str | Path | None = None) -> GMMPose
 
 
 def body_pose_matrix(poses: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """Flatten full SMPL poses ``(N, 24, 3)`` to body-pose vectors ``(N, 63)`` (joints 1..21)."""
-    poses = torch.as_tensor(poses)
+    """Flatten full SMPL poses ``(N, 24, 3)`` to body-pose vectors ``(N, 63)`` (joints 1..21).
+
+    A numpy array is accepted (converted with ``torch.as_tensor``).
+
+    Raises:
+        TypeError: ``poses`` is neither a tensor nor a numpy array.
+        ValueError: a wrong shape, a non-floating dtype, or NaN / inf values.
+    """
+    if isinstance(poses, np.ndarray):
+        if not np.issubdtype(poses.dtype, np.number):
+            raise ValueError(f"poses must be numeric; got a numpy array of dtype {poses.dtype}")
+        poses = torch.as_tensor(poses)
+    _require_tensor(poses, "poses", "(N, 24, 3)")
     if poses.ndim != 3 or poses.shape[1:] != (24, 3):
-        raise ValueError(f"poses must have shape (N, 24, 3); got {tuple(poses.shape)}")
+        raise ValueError(f"poses must have shape (N, 24, 3) (full SMPL poses, axis-angle); got {tuple(poses.shape)}")
+    check_tensor(poses, "poses")
     return poses[:, list(BODY_JOINTS)].reshape(poses.shape[0], BODY_POSE_DIM)
 
 
@@ -423,7 +658,27 @@ def train_gmm(
     log-likelihood (of the kept mixture and of a single Gaussian with the same ``reg_covar``).
 
     Returns the metadata dictionary stored in the file (log-likelihoods, sizes, timing).
+
+    Raises:
+        TypeError / ValueError: a setting of the wrong type or out of range (checked before the
+            corpus is read), or an ``out`` that is a folder.
     """
+    if not isinstance(out, (str, Path)):
+        raise TypeError(f"out must be a str or Path (the .npz to write); got {type(out).__name__}")
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"out {out} is a folder; give the .npz file to write, e.g. {out / 'gmm.npz'}")
+    check_positive(num_components, "num_components", integer=True)
+    check_positive(max_iter, "max_iter", integer=True)
+    check_positive(tol, "tol", allow_zero=True)
+    if isinstance(reg_covars, (int, float)) or not isinstance(reg_covars, (tuple, list)) or not reg_covars:
+        raise ValueError(f"reg_covars must be a non-empty tuple of numbers >= 0; got {reg_covars!r}")
+    for i, reg in enumerate(reg_covars):
+        check_positive(reg, f"reg_covars[{i}]", allow_zero=True)
+    if max_frames is not None:
+        check_positive(max_frames, "max_frames", integer=True)
+        if max_frames < 2 * num_components:
+            raise ValueError(f"max_frames={max_frames} leaves fewer than 2 frames per component (num_components={num_components})")
     train = _corpus_body_poses("train").double()
     val = _corpus_body_poses("val").double()
     test = _corpus_body_poses("test").double()

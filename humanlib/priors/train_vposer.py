@@ -34,6 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from humanlib import rotations
+from humanlib._validate import check_positive, check_tensor
 from humanlib.priors.vposer import (
     BodyForward,
     VPoser,
@@ -47,6 +48,7 @@ from humanlib.priors.vposer import (
     vposer_from_checkpoint,
     vposer_loss,
 )
+from humanlib.priors.vposer import _check_device, _check_metadata, _check_vposer
 
 TRAINING_STATE_FORMAT = "humanlib.vposer-training"
 
@@ -87,23 +89,70 @@ class TrainConfig:
     loss: VPoserLossConfig = field(default_factory=VPoserLossConfig)
 
     def __post_init__(self) -> None:
+        """Raises ``ValueError`` / ``TypeError`` naming the field that is out of range or of the wrong type."""
         for name in ("epochs", "batch_size", "lr_decay_patience", "early_stop_patience"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
         if self.batch_size < 2:
             raise ValueError(f"TrainConfig.batch_size must be >= 2 (BatchNorm), got {self.batch_size}")
+        for name in ("lr", "lr_decay_factor", "min_improvement", "max_minutes"):
+            value = getattr(self, name)
+            if value is None and name == "max_minutes":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"TrainConfig.{name} must be a number, got {type(value).__name__} {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"TrainConfig.{name} must be finite, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
+        if not 0 < self.lr_decay_factor < 1:
+            raise ValueError(f"TrainConfig.lr_decay_factor must be in (0, 1) (the learning rate is multiplied "
+                             f"by it on a plateau), got {self.lr_decay_factor!r}")
+        if not 0 <= self.min_improvement < 1:
+            raise ValueError(f"TrainConfig.min_improvement must be in [0, 1) (a relative decrease), got {self.min_improvement!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"TrainConfig.max_minutes must be > 0 or None, got {self.max_minutes!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise TypeError(f"TrainConfig.seed must be an int, got {type(self.seed).__name__} {self.seed!r}")
+        for name in ("max_train_frames", "max_val_frames"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"TrainConfig.{name} must be a positive int or None, got {value!r}")
+        if self.max_train_frames is not None and self.max_train_frames < self.batch_size:
+            raise ValueError(f"TrainConfig.max_train_frames={self.max_train_frames} is smaller than "
+                             f"batch_size={self.batch_size}: not one training step per epoch")
+        if not isinstance(self.model, VPoserConfig):
+            raise TypeError(f"TrainConfig.model must be a VPoserConfig, got {type(self.model).__name__}")
+        if not isinstance(self.loss, VPoserLossConfig):
+            raise TypeError(f"TrainConfig.loss must be a VPoserLossConfig (e.g. VPoserLossConfig.talk()), "
+                            f"got {type(self.loss).__name__}")
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        """Inverse of ``dataclasses.asdict`` (used when resuming)."""
+        """Inverse of ``dataclasses.asdict`` (used when resuming).
+
+        Raises:
+            TypeError: ``data`` (or its ``model`` / ``loss`` entry) is not a dict.
+            ValueError: unknown or missing fields (named), or invalid values.
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"data must be a dict (dataclasses.asdict of a TrainConfig); got {type(data).__name__}")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"TrainConfig has no fields {unknown} (saved by another version?); known: {sorted(known)}")
         data = dict(data)
-        data["model"] = VPoserConfig(**data["model"])
-        data["loss"] = VPoserLossConfig(**data["loss"])
+        for name, kind in (("model", VPoserConfig), ("loss", VPoserLossConfig)):
+            if name not in data:
+                continue
+            part = data[name]
+            if not isinstance(part, dict):
+                raise TypeError(f"TrainConfig.{name} must be given as a dict of {kind.__name__} fields; got {type(part).__name__}")
+            extra = sorted(set(part) - set(kind.__dataclass_fields__))
+            if extra:
+                raise ValueError(f"TrainConfig.{name}: {kind.__name__} has no fields {extra}")
+            data[name] = kind(**part)
         return cls(**data)
 
 
@@ -194,7 +243,16 @@ def evaluate(
 
     Returns:
         ``(terms, degrees)``: every loss term averaged over the poses, and the error in degrees.
+
+    Raises:
+        TypeError / ValueError: a ``model`` or ``loss_config`` of the wrong type, ``poses`` that are
+            not a finite non-empty ``(N, 21, 3)`` batch on the model's device, a ``chunk`` < 1.
     """
+    _check_vposer(model)
+    if not isinstance(loss_config, VPoserLossConfig):
+        raise TypeError(f"loss_config must be a VPoserLossConfig; got {type(loss_config).__name__}")
+    check_positive(chunk, "chunk", integer=True)
+    poses = as_body_pose(poses, model.config.num_joints, "poses")
     was_training = model.training
     model.eval()
     sums: dict[str, float] = {}
@@ -279,8 +337,30 @@ def train_vposer(
 
     Returns:
         The best model and the training curve.
+
+    Raises:
+        TypeError: a ``config``, ``body_forward`` or ``run_info`` of the wrong type.
+        ValueError: ``train_poses`` / ``val_poses`` that are empty, hold NaN / inf or have the
+            wrong shape; fewer training poses than ``batch_size``; an unknown or unavailable
+            ``device``; an ``out_dir`` that is a file or already holds a run (without ``resume``).
+        FileNotFoundError: ``resume`` without ``out_dir/last.pt``.
     """
+    if config is not None and not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig or None; got {type(config).__name__}")
     config = config or TrainConfig()
+    if body_forward is not None and not callable(body_forward):
+        raise TypeError(f"body_forward must be callable (see body_forward_from_model); got {type(body_forward).__name__}")
+    for name, flag in (("resume", resume), ("progress", progress), ("verbose", verbose)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool; got {type(flag).__name__}")
+    _check_metadata(run_info, "run_info")  # it goes into the checkpoint's metadata
+    _check_device(device)
+    if resume and out_dir is None:
+        raise ValueError("resume=True needs out_dir (the folder holding last.pt)")
+    if out_dir is not None and not isinstance(out_dir, (str, Path)):
+        raise TypeError(f"out_dir must be a str, Path or None; got {type(out_dir).__name__}")
+    if out_dir is not None and Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise ValueError(f"out_dir {out_dir} is a file; give a folder for last.pt / best.pt / history.json")
     train_poses = as_body_pose(train_poses, config.model.num_joints, "train_poses").float()
     val_poses = as_body_pose(val_poses, config.model.num_joints, "val_poses").float()
     if train_poses.shape[0] < config.batch_size:
@@ -417,8 +497,15 @@ def _metadata(info: dict, history: list[EpochRecord], best: dict, elapsed: float
 
 
 def corpus_body_poses(split: str) -> torch.Tensor:
-    """Body poses ``(N, 21, 3)`` of a corpus split (``humanlib.data.load_corpus``)."""
+    """Body poses ``(N, 21, 3)`` of a corpus split (``humanlib.data.load_corpus``).
+
+    Raises:
+        ValueError: an unknown split (not "train", "val" or "test"); corpus errors as ``load_corpus``.
+    """
     from humanlib.data import load_corpus
+
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
 
     corpus = load_corpus(split)
     poses = corpus.poses if hasattr(corpus, "poses") else corpus["poses"]
@@ -426,7 +513,17 @@ def corpus_body_poses(split: str) -> torch.Tensor:
 
 
 def poses_fingerprint(poses: torch.Tensor) -> str:
-    """A short hash of a pose tensor's float32 values: records which corpus a checkpoint saw."""
+    """A short hash of a pose tensor's float32 values: records which corpus a checkpoint saw.
+
+    Any shape and dtype (an empty tensor has a fingerprint too).
+
+    Raises:
+        TypeError: ``poses`` is not a tensor.
+        ValueError: ``poses`` is on the meta device (no values to hash).
+    """
+    check_tensor(poses, "poses", floating=False, finite=False)
+    if poses.device.type == "meta":
+        raise ValueError("poses is on the meta device and holds no values to fingerprint")
     return hashlib.sha256(poses.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()[:16]
 
 

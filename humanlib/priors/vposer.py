@@ -43,6 +43,7 @@ checked key by key (:func:`load_vposer`).
 from __future__ import annotations
 
 import math
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -52,8 +53,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from humanlib import rotations
+from humanlib._validate import (
+    check_file,
+    check_positive,
+    check_same_device,
+    check_tensor,
+)
 from humanlib.paths import ASSETS_DIR
-from humanlib.priors import PosePrior
+from humanlib.priors import PosePrior, _check_device_arg, _require_tensor
 from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
 CHECKPOINT_FORMAT = "humanlib.vposer"
@@ -90,12 +97,19 @@ class VPoserConfig:
     leaky_slope: float = 0.01
 
     def __post_init__(self) -> None:
+        """Raises ``ValueError`` / ``TypeError`` naming the field that is out of range or of the wrong type."""
         for name in ("num_joints", "hidden", "latent_dim"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"VPoserConfig.{name} must be a positive int, got {value!r}")
+        for name in ("dropout", "leaky_slope"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"VPoserConfig.{name} must be a number, got {type(value).__name__} {value!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"VPoserConfig.dropout must be in [0, 1), got {self.dropout!r}")
+        if not 0.0 <= self.leaky_slope < 1.0:
+            raise ValueError(f"VPoserConfig.leaky_slope must be in [0, 1) (0.01 by default), got {self.leaky_slope!r}")
 
 
 @dataclass
@@ -130,13 +144,20 @@ class VPoserLossConfig:
     extra_terms_until_epoch: int | None = None
 
     def __post_init__(self) -> None:
+        """Raises ``ValueError`` / ``TypeError`` naming a weight that is negative, non-finite or not a
+        number, and when every weight is 0 (nothing to train)."""
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "extra_terms_until_epoch":
-                if value is not None and (not isinstance(value, int) or value < 0):
-                    raise ValueError(f"extra_terms_until_epoch must be None or an int >= 0, got {value!r}")
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                    raise ValueError(f"VPoserLossConfig.extra_terms_until_epoch must be None or an int >= 0, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"VPoserLossConfig.{f.name} must be a number (a weight), got {type(value).__name__} {value!r}")
             elif not math.isfinite(float(value)) or value < 0:
                 raise ValueError(f"VPoserLossConfig.{f.name} must be a finite weight >= 0, got {value!r}")
+        weights = [getattr(self, f.name) for f in fields(self) if f.name != "extra_terms_until_epoch"]
+        if not any(w > 0 for w in weights):
+            raise ValueError("VPoserLossConfig: every weight is 0, so the loss is a constant; switch on at least one term")
 
     @classmethod
     def talk(cls) -> VPoserLossConfig:
@@ -170,12 +191,26 @@ class LatentGaussian:
     mean: torch.Tensor
     std: torch.Tensor
 
+    def __post_init__(self) -> None:
+        """Raises ``TypeError`` / ``ValueError`` unless ``mean`` and ``std`` are floating tensors of one
+        ``(B, latent_dim)`` shape on one device (values are not checked: no synchronisation)."""
+        check_tensor(self.mean, "mean", (None, None), finite=False)
+        check_tensor(self.std, "std", (None, None), finite=False)
+        if self.mean.shape != self.std.shape:
+            raise ValueError(f"mean and std must have the same shape, got {tuple(self.mean.shape)} and {tuple(self.std.shape)}")
+        check_same_device(self.mean, "mean", std=self.std)
+
     def distribution(self) -> torch.distributions.Normal:
         """As a ``torch.distributions.Normal`` (independent per latent dimension)."""
         return torch.distributions.Normal(self.mean, self.std)
 
     def rsample(self, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Reparameterised sample ``mean + std * eps``, ``eps ~ N(0, I)``; shape ``(B, latent_dim)``."""
+        """Reparameterised sample ``mean + std * eps``, ``eps ~ N(0, I)``; shape ``(B, latent_dim)``.
+
+        Raises:
+            TypeError / ValueError: ``generator`` is not a ``torch.Generator`` on ``mean``'s device.
+        """
+        _check_generator(generator, self.mean.device)
         eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
         return self.mean + self.std * eps
 
@@ -246,10 +281,11 @@ def as_body_pose(pose: torch.Tensor, num_joints: int = NUM_BODY_JOINTS, name: st
         name: Name used in error messages.
 
     Raises:
-        ValueError: On a non-tensor, a wrong shape, an empty batch or non-finite values.
+        TypeError: On a non-tensor (a numpy array: convert it with ``torch.as_tensor``).
+        ValueError: On a wrong shape, an empty batch, an integer dtype or non-finite values (the
+            finiteness check is skipped on the ``meta`` device).
     """
-    if not isinstance(pose, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(pose).__name__}")
+    _require_tensor(pose, name, f"(B, {num_joints}, 3)")
     if pose.ndim == 2 and pose.shape[1] == 3 * num_joints:
         pose = pose.reshape(pose.shape[0], num_joints, 3)
     elif pose.ndim == 3 and pose.shape[1:] == (NUM_JOINTS, 3) and num_joints == NUM_BODY_JOINTS:
@@ -261,26 +297,81 @@ def as_body_pose(pose: torch.Tensor, num_joints: int = NUM_BODY_JOINTS, name: st
         )
     if pose.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (shape {tuple(pose.shape)})")
-    if not pose.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {pose.dtype}")
-    if not torch.isfinite(pose).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
+    check_tensor(pose, name)  # floating, finite
     return pose
 
 
-def _check_latent(z: torch.Tensor, latent_dim: int) -> torch.Tensor:
-    if not isinstance(z, torch.Tensor):
-        raise ValueError(f"z must be a torch.Tensor, got {type(z).__name__}")
+def _check_latent(z: torch.Tensor, latent_dim: int, name: str = "z", model: nn.Module | None = None,
+                  finite: bool = True) -> torch.Tensor:
+    _require_tensor(z, name, f"(B, {latent_dim})")
     if z.ndim != 2 or z.shape[1] != latent_dim or z.shape[0] == 0:
-        raise ValueError(f"z must have shape (B, {latent_dim}) with B >= 1, got {tuple(z.shape)}")
-    if not torch.isfinite(z).all():
-        raise ValueError("z contains NaN or infinite values")
+        raise ValueError(f"{name} must have shape (B, {latent_dim}) with B >= 1, got {tuple(z.shape)}")
+    check_tensor(z, name, finite=False)
+    if model is not None:
+        _check_model_input(model, name, z)
+    if finite:
+        check_tensor(z, name)
     return z
+
+
+def _check_model_input(model: nn.Module, name: str, x: torch.Tensor) -> None:
+    """``x`` must be on the model's device and have its dtype (before any finiteness check)."""
+    p = next(model.parameters())
+    check_same_device(p, "the VPoser", **{name: x})
+    if x.dtype != p.dtype:
+        raise ValueError(f"{name} has dtype {x.dtype} but the VPoser's weights are {p.dtype}; "
+                         f"cast one of them ({name}.to({p.dtype}) or model.to({x.dtype}))")
+
+
+def _check_generator(generator: object, device: torch.device | None = None) -> None:
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+    if device is not None and generator.device.type != torch.device(device).type:
+        raise ValueError(f"generator is on {generator.device} but the noise is drawn on {device}; "
+                         f"create it with torch.Generator(device={str(device)!r})")
+
+
+def _is_plain(value: object) -> bool:
+    """Plain values that ``torch.load(weights_only=True)`` reads back: numbers, strings, lists, dicts."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, (str, int)) and _is_plain(v) for k, v in value.items())
+    return isinstance(value, torch.Tensor)
+
+
+def _check_metadata(metadata: object, name: str = "metadata") -> None:
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise TypeError(f"{name} must be a dict of plain values; got {type(metadata).__name__}")
+    bad = sorted(str(k) for k, v in metadata.items() if not _is_plain(v))
+    if bad or not all(isinstance(k, str) for k in metadata):
+        raise TypeError(f"{name} must hold plain values only (None, bool, int, float, str, lists, dicts, "
+                        f"tensors; string keys), or the checkpoint cannot be read back with "
+                        f"weights_only=True; offending entries: {bad or 'non-string keys'}")
+
+
+def _check_vposer(model: object, name: str = "model") -> None:
+    if not isinstance(model, VPoser):
+        raise TypeError(f"{name} must be a humanlib.priors.vposer.VPoser (see load_vposer); got {type(model).__name__}")
 
 
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
+
+
+def _as_model_pose(model: VPoser, pose: torch.Tensor, name: str) -> torch.Tensor:
+    """:func:`as_body_pose` plus the model's device and dtype (the device before the finiteness check)."""
+    _require_tensor(pose, name, f"(B, {model.config.num_joints}, 3)")
+    if pose.is_floating_point():
+        _check_model_input(model, name, pose)
+    return as_body_pose(pose, model.config.num_joints, name)
 
 
 class VPoser(nn.Module):
@@ -292,6 +383,9 @@ class VPoser(nn.Module):
 
     def __init__(self, config: VPoserConfig | None = None) -> None:
         super().__init__()
+        if config is not None and not isinstance(config, VPoserConfig):
+            raise TypeError(f"config must be a VPoserConfig or None; got {type(config).__name__} "
+                            "(build one with VPoserConfig(**fields))")
         self.config = config if config is not None else VPoserConfig()
         c = self.config
         n_in = 3 * c.num_joints
@@ -323,8 +417,12 @@ class VPoser(nn.Module):
 
         Returns:
             The Gaussian with ``mean`` and ``std`` of shape ``(B, latent_dim)``.
+
+        Raises:
+            TypeError / ValueError: as :func:`as_body_pose`; a pose on another device or of another
+                dtype than the model; a batch of one in training mode.
         """
-        pose = as_body_pose(pose, self.config.num_joints)
+        pose = _as_model_pose(self, pose, "pose")
         if self.training and pose.shape[0] < 2:
             raise ValueError(
                 "VPoser.encode got a batch of 1 pose in training mode (BatchNorm needs >= 2); "
@@ -337,8 +435,13 @@ class VPoser(nn.Module):
         return LatentGaussian(mean=self.enc_mean(h), std=F.softplus(self.enc_scale(h)))
 
     def decode_6d(self, z: torch.Tensor) -> torch.Tensor:
-        """Decoder up to the 6D representation: ``(B, latent_dim) -> (B, 21, 6)``."""
-        z = _check_latent(z, self.config.latent_dim)
+        """Decoder up to the 6D representation: ``(B, latent_dim) -> (B, 21, 6)``.
+
+        Raises:
+            TypeError / ValueError: ``z`` is not a finite floating ``(B, latent_dim)`` tensor with
+                ``B >= 1`` on the model's device and of its dtype.
+        """
+        z = _check_latent(z, self.config.latent_dim, model=self)
         slope = self.config.leaky_slope
         h = self.dec_dropout(F.leaky_relu(self.dec_fc1(z), slope))
         h = F.leaky_relu(self.dec_fc2(h), slope)
@@ -353,6 +456,9 @@ class VPoser(nn.Module):
         Returns:
             Rotation matrices ``(B, 21, 3, 3)`` (Gram–Schmidt of the 6D output) and axis-angle
             ``(B, 21, 3)``.
+
+        Raises:
+            TypeError / ValueError: as :meth:`decode_6d`.
         """
         rotmat = rotations.rot6d_to_rotmat(self.decode_6d(z))
         return DecodedPose(rotmat=rotmat, pose=rotations.rotmat_to_axis_angle(rotmat))
@@ -366,7 +472,12 @@ class VPoser(nn.Module):
             pose: ``(B, 21, 3)`` or ``(B, 63)`` axis-angle body pose.
             sample: Reparameterised sample of ``z`` (training) or ``z = mean`` (reconstruction).
             generator: Optional generator for the sample's noise.
+
+        Raises:
+            TypeError / ValueError: as :meth:`encode`; a ``generator`` on another device.
         """
+        if not isinstance(sample, bool):
+            raise TypeError(f"sample must be a bool; got {type(sample).__name__}")
         q = self.encode(pose)
         z = q.rsample(generator) if sample else q.mean
         return VPoserOutput(q=q, z=z, decoded=self.decode(z))
@@ -380,18 +491,26 @@ class VPoser(nn.Module):
 
         Returns:
             A :class:`DecodedPose` with ``rotmat (num, 21, 3, 3)`` and ``pose (num, 21, 3)``.
+
+        Raises:
+            TypeError / ValueError: ``num`` not a positive int, ``temperature`` not a finite number
+                > 0, or a ``generator`` on another device than the model.
         """
-        if not isinstance(num, int) or num < 1:
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
             raise ValueError(f"num must be a positive int, got {num!r}")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
+        check_positive(temperature, "temperature")
         p = next(self.parameters())
+        _check_generator(generator, p.device)
         z = torch.randn((num, self.latent_dim), generator=generator, device=p.device, dtype=p.dtype)
         return self.decode(temperature * z)
 
     @torch.no_grad()
     def reconstruct(self, pose: torch.Tensor) -> DecodedPose:
-        """Decode the encoder's mean: the auto-encoder's reconstruction of ``pose (B, 21, 3)``."""
+        """Decode the encoder's mean: the auto-encoder's reconstruction of ``pose (B, 21, 3)``.
+
+        Raises:
+            TypeError / ValueError: as :meth:`encode`.
+        """
         return self.decode(self.encode(pose).mean)
 
     @torch.no_grad()
@@ -405,11 +524,15 @@ class VPoser(nn.Module):
 
         Returns:
             A :class:`DecodedPose` with ``rotmat (steps, B, 21, 3, 3)`` and ``pose (steps, B, 21, 3)``.
+
+        Raises:
+            TypeError / ValueError: ``steps`` not an int >= 2; poses as in :meth:`encode`, or of
+                different shapes.
         """
-        if not isinstance(steps, int) or steps < 2:
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
             raise ValueError(f"steps must be an int >= 2, got {steps!r}")
-        pose_a = as_body_pose(pose_a, self.config.num_joints, "pose_a")
-        pose_b = as_body_pose(pose_b, self.config.num_joints, "pose_b")
+        pose_a = _as_model_pose(self, pose_a, "pose_a")
+        pose_b = _as_model_pose(self, pose_b, "pose_b")
         if pose_a.shape != pose_b.shape:
             raise ValueError(f"pose_a and pose_b must have the same shape, got {tuple(pose_a.shape)} and {tuple(pose_b.shape)}")
         za, zb = self.encode(pose_a).mean, self.encode(pose_b).mean
@@ -438,19 +561,39 @@ def kl_to_standard_normal(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor
         std: ``(..., D)``, positive.
 
     Returns:
-        ``(...)`` KL divergences in nats.
+        ``(...)`` KL divergences in nats. NaN in ``mean`` gives NaN.
+
+    Raises:
+        TypeError / ValueError: non-tensors, different shapes or devices, a scalar, or a ``std``
+            that is not > 0 (its log would be -inf or NaN).
     """
+    check_tensor(mean, "mean", (..., None), finite=False)
+    check_tensor(std, "std", (..., None), finite=False)
     if mean.shape != std.shape:
         raise ValueError(f"mean and std must have the same shape, got {tuple(mean.shape)} and {tuple(std.shape)}")
+    check_same_device(mean, "mean", std=std)
+    if std.device.type != "meta" and bool((std <= 0).any()):
+        raise ValueError(f"std must be > 0 everywhere; got {int((std <= 0).sum())} value(s) <= 0 "
+                         "(a standard deviation, e.g. softplus of the scale head)")
+    return _kl(mean, std)
+
+
+def _kl(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    # The unchecked closed form, for the training loop (the encoder's softplus std is > 0).
     return (0.5 * (mean.square() + std.square() - 1.0) - torch.log(std)).sum(-1)
 
 
-def _check_rotmats(*mats: torch.Tensor) -> None:
-    for m in mats:
-        if m.ndim < 2 or m.shape[-2:] != (3, 3):
-            raise ValueError(f"rotation matrices must have shape (..., 3, 3), got {tuple(m.shape)}")
-    if len(mats) == 2 and mats[0].shape != mats[1].shape:
-        raise ValueError(f"shapes differ: {tuple(mats[0].shape)} vs {tuple(mats[1].shape)}")
+def _check_rotmats(*mats: torch.Tensor, names: tuple[str, ...] = ("rotmat", "rotmat_hat")) -> None:
+    """Shape, dtype and device checks of ``(B, J, 3, 3)`` rotation matrices (no values: no sync)."""
+    for m, name in zip(mats, names):
+        _require_tensor(m, name, "(B, J, 3, 3)")
+        if m.ndim != 4 or m.shape[-2:] != (3, 3):
+            raise ValueError(f"{name}: rotation matrices must have shape (B, J, 3, 3), got {tuple(m.shape)}")
+        check_tensor(m, name, finite=False)
+    if len(mats) == 2:
+        if mats[0].shape != mats[1].shape:
+            raise ValueError(f"{names[0]} and {names[1]} shapes differ: {tuple(mats[0].shape)} vs {tuple(mats[1].shape)}")
+        check_same_device(mats[0], names[0], **{names[1]: mats[1]})
 
 
 def rotmat_reconstruction_loss(rotmat: torch.Tensor, rotmat_hat: torch.Tensor) -> torch.Tensor:
@@ -461,23 +604,35 @@ def rotmat_reconstruction_loss(rotmat: torch.Tensor, rotmat_hat: torch.Tensor) -
         rotmat_hat: ``(B, J, 3, 3)`` reconstructions.
 
     Returns:
-        ``(B,)``. For rotations, ``||R - R_hat||_F^2 = 4 (1 - cos angle)``.
+        ``(B,)``. For rotations, ``||R - R_hat||_F^2 = 4 (1 - cos angle)``. NaN in, NaN out.
+
+    Raises:
+        TypeError / ValueError: non-tensors, integer dtypes, shapes other than one ``(B, J, 3, 3)``,
+            or different devices.
     """
     _check_rotmats(rotmat, rotmat_hat)
     return (rotmat - rotmat_hat).square().sum(dim=(-1, -2)).sum(-1)
 
 
 def orthogonality_loss(rotmat_hat: torch.Tensor) -> torch.Tensor:
-    """``L_orth = sum_j ||R_hat_j R_hat_j^T - I||_F^2``; ``(B, J, 3, 3) -> (B,)``."""
-    _check_rotmats(rotmat_hat)
+    """``L_orth = sum_j ||R_hat_j R_hat_j^T - I||_F^2``; ``(B, J, 3, 3) -> (B,)``.
+
+    Raises:
+        TypeError / ValueError: ``rotmat_hat`` is not a floating ``(B, J, 3, 3)`` tensor.
+    """
+    _check_rotmats(rotmat_hat, names=("rotmat_hat",))
     eye = torch.eye(3, device=rotmat_hat.device, dtype=rotmat_hat.dtype)
     gram = rotmat_hat @ rotmat_hat.transpose(-1, -2)
     return (gram - eye).square().sum(dim=(-1, -2)).sum(-1)
 
 
 def determinant_loss(rotmat_hat: torch.Tensor) -> torch.Tensor:
-    """``L_det1 = sum_j |det R_hat_j - 1|``; ``(B, J, 3, 3) -> (B,)``."""
-    _check_rotmats(rotmat_hat)
+    """``L_det1 = sum_j |det R_hat_j - 1|``; ``(B, J, 3, 3) -> (B,)``.
+
+    Raises:
+        TypeError / ValueError: ``rotmat_hat`` is not a floating ``(B, J, 3, 3)`` tensor.
+    """
+    _check_rotmats(rotmat_hat, names=("rotmat_hat",))
     return (torch.linalg.det(rotmat_hat) - 1.0).abs().sum(-1)
 
 
@@ -485,7 +640,13 @@ def weight_l2(module: nn.Module) -> torch.Tensor:
     """``L_reg = ||phi||^2``: the sum of squares of every ``nn.Linear`` weight of ``module`` (a scalar).
 
     Biases and BatchNorm parameters are not decayed.
+
+    Raises:
+        TypeError: ``module`` is not an ``nn.Module``.
+        ValueError: it has no ``nn.Linear`` layer.
     """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module; got {type(module).__name__}")
     terms = [m.weight.square().sum() for m in module.modules() if isinstance(m, nn.Linear)]
     if not terms:
         raise ValueError(f"{type(module).__name__} has no nn.Linear layer to regularise")
@@ -493,7 +654,11 @@ def weight_l2(module: nn.Module) -> torch.Tensor:
 
 
 def geodesic_loss(rotmat: torch.Tensor, rotmat_hat: torch.Tensor) -> torch.Tensor:
-    """Mean geodesic angle (radians) over joints, ``(B, J, 3, 3) x 2 -> (B,)``."""
+    """Mean geodesic angle (radians) over joints, ``(B, J, 3, 3) x 2 -> (B,)``.
+
+    Raises:
+        TypeError / ValueError: as :func:`rotmat_reconstruction_loss`.
+    """
     _check_rotmats(rotmat, rotmat_hat)
     return rotations.rotmat_geodesic_distance(rotmat, rotmat_hat).mean(-1)
 
@@ -523,8 +688,28 @@ def vposer_loss(
 
     Returns:
         The total and every (unweighted, batch-averaged) term.
+
+    Raises:
+        TypeError / ValueError: ``model`` / ``config`` of the wrong type, ``pose`` as in
+            :meth:`VPoser.encode`, a negative ``epoch``, a ``body_forward`` that is not callable or
+            missing when needed, or a ``rotmat`` that does not match ``pose``.
     """
-    pose = as_body_pose(pose, model.config.num_joints)
+    _check_vposer(model)
+    if not isinstance(config, VPoserLossConfig):
+        raise TypeError(f"config must be a VPoserLossConfig (e.g. VPoserLossConfig.talk()); got {type(config).__name__}")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"epoch must be an int >= 0, got {epoch!r}")
+    if body_forward is not None and not callable(body_forward):
+        raise TypeError(f"body_forward must be callable (see body_forward_from_model); got {type(body_forward).__name__}")
+    if not isinstance(sample, bool):
+        raise TypeError(f"sample must be a bool; got {type(sample).__name__}")
+    pose = _as_model_pose(model, pose, "pose")
+    if rotmat is not None:
+        check_tensor(rotmat, "rotmat", finite=False)
+        expected = (*pose.shape[:2], 3, 3)
+        if tuple(rotmat.shape) != expected:
+            raise ValueError(f"rotmat must have shape {expected} (the rotation matrices of pose), got {tuple(rotmat.shape)}")
+        check_same_device(pose, "pose", rotmat=rotmat)
     if config.needs_body and body_forward is None:
         raise ValueError("the vertex/joint loss terms need a body model: pass body_forward (see body_forward_from_model)")
     if rotmat is None:
@@ -534,7 +719,7 @@ def vposer_loss(
     # Decode to rotation matrices only: the axis-angle is needed for the body terms alone.
     r_hat = rotations.rot6d_to_rotmat(model.decode_6d(z))
     zero = pose.new_zeros(())
-    kl = kl_to_standard_normal(q.mean, q.std).mean()
+    kl = _kl(q.mean, q.std).mean()
     rec = rotmat_reconstruction_loss(rotmat, r_hat).mean() if config.rotmat > 0 else zero
     orth = orthogonality_loss(r_hat).mean() if config.orth > 0 else zero
     det1 = determinant_loss(r_hat).mean() if config.det1 > 0 else zero
@@ -556,8 +741,12 @@ def vposer_loss(
 
 
 def full_pose_from_body(body_pose: torch.Tensor) -> torch.Tensor:
-    """``(B, 21, 3)`` body pose -> ``(B, 24, 3)`` SMPL pose with root and hands at rest."""
-    body_pose = as_body_pose(body_pose)
+    """``(B, 21, 3)`` body pose -> ``(B, 24, 3)`` SMPL pose with root and hands at rest.
+
+    Raises:
+        TypeError / ValueError: as :func:`as_body_pose`.
+    """
+    body_pose = as_body_pose(body_pose, name="body_pose")
     full = body_pose.new_zeros(body_pose.shape[0], NUM_JOINTS, 3)
     full[:, list(BODY_JOINTS)] = body_pose
     return full
@@ -565,7 +754,15 @@ def full_pose_from_body(body_pose: torch.Tensor) -> torch.Tensor:
 
 def body_forward_from_model(body_model) -> BodyForward:
     """Wrap a ``humanlib.body`` model (mean shape, root at rest, no translation) as a
-    :data:`BodyForward` for the vertex/joint loss terms and the per-vertex error."""
+    :data:`BodyForward` for the vertex/joint loss terms and the per-vertex error.
+
+    Raises:
+        TypeError: ``body_model`` is not a callable body model with ``num_betas``
+            (e.g. :func:`humanlib.body.load_body_model`).
+    """
+    if not callable(body_model) or not isinstance(getattr(body_model, "num_betas", None), int):
+        raise TypeError(f"body_model must be a humanlib body model (callable, with num_betas), "
+                        f"e.g. humanlib.body.load_body_model(); got {type(body_model).__name__}")
 
     def forward(body_pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         full = full_pose_from_body(body_pose)
@@ -583,8 +780,16 @@ def body_forward_from_model(body_model) -> BodyForward:
 
 
 def vposer_checkpoint(model: VPoser, metadata: dict | None = None) -> dict:
-    """The checkpoint dictionary of ``model`` (float32 CPU tensors and plain values)."""
-    state = {k: v.detach().to("cpu", torch.float32) if v.is_floating_point() else v.detach().cpu()
+    """The checkpoint dictionary of ``model`` (float32 CPU tensors and plain values).
+
+    Raises:
+        TypeError: ``model`` is not a :class:`VPoser`, or ``metadata`` holds values that
+            ``torch.load(weights_only=True)`` could not read back (paths, numpy arrays, objects).
+    """
+    _check_vposer(model)
+    _check_metadata(metadata)
+    # copy=True: the checkpoint never shares memory with the model (editing one leaves the other alone)
+    state = {k: v.detach().to("cpu", torch.float32, copy=True) if v.is_floating_point() else v.detach().to("cpu", copy=True)
              for k, v in model.state_dict().items()}
     return {
         "format": CHECKPOINT_FORMAT,
@@ -596,28 +801,89 @@ def vposer_checkpoint(model: VPoser, metadata: dict | None = None) -> dict:
 
 
 def save_vposer(model: VPoser, path: str | Path, metadata: dict | None = None) -> Path:
-    """Write ``model`` as a checkpoint readable by :func:`load_vposer` (``metadata``: plain values only)."""
-    path = Path(path)
+    """Write ``model`` as a checkpoint readable by :func:`load_vposer` (``metadata``: plain values only).
+
+    Raises:
+        TypeError: as :func:`vposer_checkpoint`, or ``path`` is not a path.
+        IsADirectoryError: ``path`` is a folder.
+    """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write the VPoser checkpoint to {path}: it is a folder; "
+                                f"give a file name such as {path / 'vposer.pt'}")
+    data = vposer_checkpoint(model, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(vposer_checkpoint(model, metadata), tmp)
+    torch.save(data, tmp)
     tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint
     return path
 
 
 def read_checkpoint_file(path: str | Path) -> dict:
-    """``torch.load(path, weights_only=True)`` with errors that name the file and the reason."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
+    """``torch.load(path, weights_only=True)`` with errors that name the file and the reason.
+
+    Raises:
+        TypeError: ``path`` is not a path.
+        FileNotFoundError: no file at ``path`` (or a folder).
+        ValueError: a corrupt or truncated file, one that needs unsafe unpickling (arbitrary
+            objects, e.g. a PyTorch Lightning checkpoint), or one that holds no dictionary.
+    """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
+    path = check_file(path, "no checkpoint at", _RETRAIN)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt zip, truncated file, disallowed pickle globals, ...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {reason})") from exc
+        reason = reason.split(". In PyTorch 2.6")[0]  # torch's long note on weights_only adds nothing here
+        if zipfile.is_zipfile(path) and ("weights_only" in str(exc) or "Unsupported global" in str(exc)):
+            what = ("it stores Python objects that weights_only loading refuses (a checkpoint of other "
+                    "software, e.g. a PyTorch Lightning or human_body_prior file?)")
+        else:
+            what = "the file is corrupt or truncated (an interrupted copy or download?), or not a torch checkpoint"
+        raise ValueError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {reason}); "
+                         f"{what}; {_RETRAIN}") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{path} holds a {type(data).__name__}, expected a checkpoint dictionary")
+        raise ValueError(f"{path} holds a {type(data).__name__}, expected a checkpoint dictionary; {_RETRAIN}")
     return data
+
+
+_RETRAIN = "write a VPoser checkpoint with `humanlib train-vposer --out DIR` (then use DIR/best.pt) or save_vposer"
+
+
+def _foreign_checkpoint(data: dict, source: str) -> str | None:
+    """A message for a checkpoint of something other than a humanlib VPoser, or None."""
+    fmt = data.get("format")
+    if isinstance(fmt, str) and "posendf" in fmt.lower():
+        return (f"{source} is a Pose-NDF checkpoint (format {fmt!r}), not a VPoser one; load it with "
+                f"humanlib.priors.posendf.load_posendf, or pass a VPoser checkpoint ({_RETRAIN})")
+    if fmt == "humanlib.vposer-training":
+        model = data.get("model")
+        hint = "its 'model' entry is a VPoser checkpoint: vposer_from_checkpoint(data['model'])" if isinstance(model, dict) else ""
+        return (f"{source} is a VPoser training state (last.pt of `humanlib train-vposer`), not a model "
+                f"checkpoint; load best.pt from the same folder instead" + (f" ({hint})" if hint else ""))
+    if "format" in data:
+        return None
+    keys = [str(k) for k in data]
+    if "pytorch-lightning_version" in data or any(k.startswith("vp_model.") for k in keys) or any(
+            isinstance(k, str) and k.startswith("vp_model.") for k in (data.get("state_dict") or {})):
+        return (f"{source} looks like a VPoser v2 release checkpoint of human_body_prior (PyTorch Lightning "
+                "layout); humanlib does not read that format or those licensed weights. Train humanlib's "
+                f"own VPoser: {_RETRAIN}")
+    if data and all(isinstance(v, torch.Tensor) for v in data.values()):
+        ours = set(VPoser(VPoserConfig(hidden=1, latent_dim=1)).state_dict())  # key names only
+        if set(keys) == ours:
+            return (f"{source} is a bare VPoser state dict without its config, not a humanlib VPoser "
+                    "checkpoint; load it with "
+                    "model = VPoser(config); model.load_state_dict(torch.load(path)), then write a "
+                    "checkpoint with save_vposer(model, path)")
+        layout = (" (the key names of a human_body_prior VPoser v1/v2 snapshot)"
+                  if any(k.startswith(("bodyprior_", "encoder_net", "decoder_net")) for k in keys) else "")
+        return (f"{source} is a bare state dict{layout}, not a humanlib VPoser checkpoint (found keys "
+                f"{sorted(keys)[:4]}...); humanlib reads only checkpoints written by save_vposer: {_RETRAIN}")
+    return None
 
 
 def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPoser, dict]:
@@ -627,14 +893,22 @@ def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPos
         ``(model, metadata)``; the model is in eval mode.
 
     Raises:
-        ValueError: Naming the missing / unexpected entries, config fields or tensor shapes.
+        TypeError: ``data`` is not a dictionary.
+        ValueError: Naming the missing / unexpected entries, config fields, tensor shapes, or
+            non-finite weights; a checkpoint of another model (Pose-NDF, a training state, a bare
+            or human_body_prior state dict) is named as such, with what to load instead.
     """
+    if not isinstance(data, dict):
+        raise TypeError(f"{source}: a checkpoint must be a dict (see read_checkpoint_file); got {type(data).__name__}")
+    foreign = _foreign_checkpoint(data, source)
+    if foreign:
+        raise ValueError(foreign)
     required = {"format", "format_version", "config", "state_dict", "metadata"}
     missing = sorted(required - set(data))
     if missing:
         raise ValueError(
             f"{source} is not a humanlib VPoser checkpoint: missing entries {missing} "
-            f"(found {sorted(map(str, data))[:8]})"
+            f"(found {sorted(map(str, data))[:8]}); {_RETRAIN}"
         )
     if data["format"] != CHECKPOINT_FORMAT:
         raise ValueError(f"{source} has format {data['format']!r}, expected {CHECKPOINT_FORMAT!r}")
@@ -645,7 +919,10 @@ def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPos
     if not isinstance(cfg, dict) or set(cfg) != known:
         got = sorted(cfg) if isinstance(cfg, dict) else type(cfg).__name__
         raise ValueError(f"{source}: config fields {got} do not match VPoserConfig fields {sorted(known)}")
-    model = VPoser(VPoserConfig(**cfg))
+    try:
+        model = VPoser(VPoserConfig(**cfg))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: invalid config {cfg}: {exc}") from exc
     expected = model.state_dict()
     state = data["state_dict"]
     if not isinstance(state, dict):
@@ -663,6 +940,10 @@ def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPos
             problems.append(f"{key} has shape {tuple(value.shape)}, the architecture expects {tuple(expected[key].shape)}")
     if problems:
         raise ValueError(f"{source} does not match the VPoser architecture {cfg}: " + "; ".join(problems))
+    bad = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
+    if bad:
+        raise ValueError(f"{source}: weights {bad[:4]} hold NaN or inf (the training run diverged?); "
+                         f"retrain with a lower learning rate ({_RETRAIN})")
     if not isinstance(data["metadata"], dict):
         raise ValueError(f"{source}: metadata is a {type(data['metadata']).__name__}, expected a dict")
     model.load_state_dict(state, strict=True)
@@ -678,9 +959,12 @@ def load_vposer(path: str | Path | None = None, device: str | torch.device = "cp
 
     Raises:
         FileNotFoundError: No file at ``path``.
-        ValueError: A corrupt file or a checkpoint of another architecture (the message names
-            what mismatched).
+        ValueError: A corrupt file or a checkpoint of another architecture or model (the message
+            names what mismatched and what to load instead); an unknown or unavailable ``device``.
     """
+    _check_device(device)
+    if path is not None and not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be a str, Path or None; got {type(path).__name__}")
     path = Path(path) if path is not None else ASSETS_DIR / OPEN_CHECKPOINT_NAME
     if not path.is_file() and path == ASSETS_DIR / OPEN_CHECKPOINT_NAME:
         raise FileNotFoundError(
@@ -695,6 +979,13 @@ def load_vposer(path: str | Path | None = None, device: str | torch.device = "cp
 # --------------------------------------------------------------------------------------------
 # The prior for fitting: E_theta_b = ||z||^2
 # --------------------------------------------------------------------------------------------
+
+
+def _check_device(device: object) -> torch.device:
+    dev = _check_device_arg(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} requested but CUDA is not available; use 'cpu'")
+    return dev
 
 
 class VPoserPrior(nn.Module, PosePrior):
@@ -718,6 +1009,10 @@ class VPoserPrior(nn.Module, PosePrior):
 
     def __init__(self, vposer: VPoser | None = None, init_zero: bool = False) -> None:
         super().__init__()
+        if vposer is not None:
+            _check_vposer(vposer, "vposer")
+        if not isinstance(init_zero, bool):
+            raise TypeError(f"init_zero must be a bool; got {type(init_zero).__name__}")
         self.vposer = vposer if vposer is not None else load_vposer()
         self.init_zero = init_zero
         self.vposer.eval()
@@ -725,6 +1020,13 @@ class VPoserPrior(nn.Module, PosePrior):
             p.requires_grad_(False)
 
     def train(self, mode: bool = True) -> VPoserPrior:
+        """Set the module's mode; the wrapped network stays in eval mode.
+
+        Raises:
+            TypeError: ``mode`` is not a bool.
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"mode must be a bool; got {type(mode).__name__}")
         super().train(mode)
         self.vposer.eval()  # the frozen network never uses dropout / batch statistics
         return self
@@ -734,24 +1036,42 @@ class VPoserPrior(nn.Module, PosePrior):
         return self.vposer.latent_dim
 
     def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
-        """``||mu(theta_b)||^2`` through the encoder mean; ``(B, 21, 3) -> (B,)``, differentiable."""
+        """``||mu(theta_b)||^2`` through the encoder mean; ``(B, 21, 3) -> (B,)``, differentiable.
+
+        Raises:
+            TypeError / ValueError: as :meth:`VPoser.encode`.
+        """
         return self.vposer.encode(body_pose).mean.square().sum(-1)
 
     def init_params(self, body_pose: torch.Tensor) -> torch.Tensor:
-        """Initial latent ``(B, 32)``: the encoder mean of ``body_pose (B, 21, 3)`` (or zeros)."""
-        body_pose = as_body_pose(body_pose)
+        """Initial latent ``(B, 32)``: the encoder mean of ``body_pose (B, 21, 3)`` (or zeros).
+
+        Raises:
+            TypeError / ValueError: as :meth:`VPoser.encode` (also with ``init_zero``).
+        """
+        body_pose = _as_model_pose(self.vposer, body_pose, "body_pose")
         if self.init_zero:
             return body_pose.new_zeros(body_pose.shape[0], self.latent_dim)
         with torch.no_grad():
             return self.vposer.encode(body_pose).mean.clone()
 
     def to_body_pose(self, params: torch.Tensor) -> torch.Tensor:
-        """Decoded body pose ``(B, 21, 3)`` of latent codes ``(B, 32)`` (differentiable in ``z``)."""
+        """Decoded body pose ``(B, 21, 3)`` of latent codes ``(B, 32)`` (differentiable in ``z``).
+
+        Raises:
+            TypeError / ValueError: as :meth:`VPoser.decode_6d`.
+        """
+        _check_latent(params, self.latent_dim, "params", model=self.vposer, finite=False)  # decode checks values
         return self.vposer.decode(params).pose
 
     def params_energy(self, params: torch.Tensor) -> torch.Tensor:
-        """``E_theta_b = ||z||^2``; ``(B, 32) -> (B,)``."""
-        return _check_latent(params, self.latent_dim).square().sum(-1)
+        """``E_theta_b = ||z||^2``; ``(B, 32) -> (B,)``.
+
+        Raises:
+            TypeError / ValueError: as :meth:`VPoser.decode_6d`.
+        """
+        return _check_latent(params, self.latent_dim, "params", model=self.vposer).square().sum(-1)
 
     def forward(self, body_pose: torch.Tensor) -> torch.Tensor:
+        """:meth:`energy` (so the prior can be called like a module)."""
         return self.energy(body_pose)

@@ -26,19 +26,51 @@ from pathlib import Path
 import torch
 
 from humanlib import rotations
-from humanlib.priors.vposer import VPoser, as_body_pose, body_forward_from_model, load_vposer
+from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib.priors import _require_tensor
+from humanlib.priors.vposer import VPoser, _check_vposer, as_body_pose, body_forward_from_model, load_vposer
 
 
 def _check_rotmats(x: torch.Tensor, name: str) -> None:
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[-2:] != (3, 3) or x.shape[0] == 0:
-        raise ValueError(f"{name} must be a (N, J, 3, 3) tensor of rotation matrices with N >= 1, "
-                         f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    """A non-empty, finite, floating ``(N, J, 3, 3)`` tensor (the device is checked first on pairs)."""
+    _require_tensor(x, name, "(N, J, 3, 3)")
+    if x.ndim != 4 or x.shape[-2:] != (3, 3) or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must be a (N, J, 3, 3) tensor of rotation matrices with N, J >= 1, "
+                         f"got {tuple(x.shape)}")
+    check_tensor(x, name)
+
+
+def _check_pair(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
+    _require_tensor(a, name_a, "(N, J, 3, 3)")
+    _require_tensor(b, name_b, "(N, J, 3, 3)")
+    if a.device != b.device:  # before the finiteness checks (meta tensors hold no values)
+        raise ValueError(f"{name_a} is on {a.device} but {name_b} is on {b.device}; move them to one device")
+    _check_rotmats(a, name_a)
+    _check_rotmats(b, name_b)
+
+
+def _check_poses(x: torch.Tensor, name: str) -> None:
+    _require_tensor(x, name, "(N, J, 3)")
+    if x.ndim != 3 or x.shape[-1] != 3 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must be (N, J, 3) axis-angle with N, J >= 1, got {tuple(x.shape)}")
+    check_tensor(x, name)
+
+
+def _check_generator(generator: object) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
 
 
 def geodesic_deg_per_joint(rotmat_a: torch.Tensor, rotmat_b: torch.Tensor) -> torch.Tensor:
-    """Mean geodesic angle per joint, in degrees: ``(N, J, 3, 3) x 2 -> (N,)``."""
-    _check_rotmats(rotmat_a, "rotmat_a")
-    _check_rotmats(rotmat_b, "rotmat_b")
+    """Mean geodesic angle per joint, in degrees: ``(N, J, 3, 3) x 2 -> (N,)``.
+
+    Raises:
+        TypeError / ValueError: non-tensors, empty, non-finite or differently shaped inputs, or
+            inputs on different devices.
+    """
+    _check_pair(rotmat_a, rotmat_b, "rotmat_a", "rotmat_b")
+    if rotmat_a.shape != rotmat_b.shape:
+        raise ValueError(f"rotmat_a and rotmat_b must have the same shape, got {tuple(rotmat_a.shape)} and {tuple(rotmat_b.shape)}")
     return torch.rad2deg(rotations.rotmat_geodesic_distance(rotmat_a, rotmat_b)).mean(-1)
 
 
@@ -57,14 +89,18 @@ def nearest_pose_distance(samples: torch.Tensor, reference: torch.Tensor, chunk:
 
     Returns:
         ``(S,)`` degrees.
+
+    Raises:
+        TypeError / ValueError: as :func:`geodesic_deg_per_joint`; different joint counts; a
+            ``chunk`` < 1.
     """
-    _check_rotmats(samples, "samples")
-    _check_rotmats(reference, "reference")
+    _check_pair(samples, reference, "samples", "reference")
+    check_positive(chunk, "chunk", integer=True)
     if samples.shape[1] != reference.shape[1]:
         raise ValueError(f"samples have {samples.shape[1]} joints, reference {reference.shape[1]}")
     s = samples.reshape(samples.shape[0], -1).float()
-    best_dot = torch.full((s.shape[0],), -torch.inf)
-    best_idx = torch.zeros(s.shape[0], dtype=torch.long)
+    best_dot = torch.full((s.shape[0],), -torch.inf, device=s.device)
+    best_idx = torch.zeros(s.shape[0], dtype=torch.long, device=s.device)
     for start in range(0, reference.shape[0], chunk):
         ref = reference[start:start + chunk].reshape(-1, s.shape[1]).float()
         # ||R - R'||^2 = const - 2 <R, R'> for rotations: the nearest has the largest dot product
@@ -83,27 +119,54 @@ def joint_ranges(poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     Returns:
         ``(low, high)``, each ``(J, 3)`` radians.
+
+    Raises:
+        TypeError / ValueError: ``poses`` is not a finite, floating, non-empty ``(N, J, 3)`` tensor.
     """
-    if poses.ndim != 3 or poses.shape[-1] != 3 or poses.shape[0] == 0:
-        raise ValueError(f"poses must be (N, J, 3) axis-angle with N >= 1, got {tuple(poses.shape)}")
+    _check_poses(poses, "poses")
     return poses.amin(0), poses.amax(0)
 
 
 def range_violations(poses: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
-    """Whether each pose has a joint outside the ranges: ``(N, J, 3) -> (N,)`` booleans."""
-    if poses.shape[1:] != low.shape or low.shape != high.shape:
-        raise ValueError(f"poses {tuple(poses.shape)} do not match ranges {tuple(low.shape)}")
+    """Whether each pose has a joint outside the ranges: ``(N, J, 3) -> (N,)`` booleans.
+
+    Raises:
+        TypeError / ValueError: non-tensors; ``poses`` not a finite ``(N, J, 3)`` tensor (a NaN
+            joint would count as inside every range); ``low`` / ``high`` not ``(J, 3)``, on another
+            device, or with ``low > high`` somewhere.
+    """
+    _require_tensor(poses, "poses", "(N, J, 3)")
+    _require_tensor(low, "low", "(J, 3)")
+    _require_tensor(high, "high", "(J, 3)")
+    check_same_device(poses, "poses", low=low, high=high)
+    if poses.ndim != 3 or poses.shape[1:] != low.shape or low.shape != high.shape:
+        raise ValueError(f"poses {tuple(poses.shape)} do not match ranges {tuple(low.shape)} / {tuple(high.shape)}")
+    check_tensor(poses, "poses")
+    check_tensor(low, "low", finite=False)
+    check_tensor(high, "high", finite=False)
+    if bool((low > high).any()):
+        raise ValueError("low > high for some joint and axis: pass the (low, high) of joint_ranges in that order")
     return ((poses < low) | (poses > high)).any(-1).any(-1)
 
 
 @torch.no_grad()
 def pairwise_diversity(rotmat: torch.Tensor, num_pairs: int = 2000, generator: torch.Generator | None = None) -> float:
-    """Mean geodesic angle per joint (degrees) between random pairs of poses ``(N, J, 3, 3)``."""
+    """Mean geodesic angle per joint (degrees) between random pairs of poses ``(N, J, 3, 3)``.
+
+    Raises:
+        TypeError / ValueError: ``rotmat`` as in :func:`geodesic_deg_per_joint` with ``N >= 2``;
+            ``num_pairs`` < 1; ``generator`` not a CPU ``torch.Generator``.
+    """
     _check_rotmats(rotmat, "rotmat")
+    check_positive(num_pairs, "num_pairs", integer=True)
+    _check_generator(generator)
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(f"generator must be a CPU torch.Generator (the pair indices are drawn on the CPU); got {generator.device}")
     if rotmat.shape[0] < 2:
         raise ValueError("need at least 2 poses to measure diversity")
     i = torch.randint(rotmat.shape[0], (num_pairs,), generator=generator)
     j = (i + torch.randint(1, rotmat.shape[0], (num_pairs,), generator=generator)) % rotmat.shape[0]
+    i, j = i.to(rotmat.device), j.to(rotmat.device)
     return float(geodesic_deg_per_joint(rotmat[i], rotmat[j]).mean())
 
 
@@ -121,8 +184,23 @@ def gmm_reconstruct(gmm, poses: torch.Tensor, code_dim: int = 32) -> torch.Tenso
 
     Returns:
         ``(N, 21, 3)`` reconstructed axis-angle.
+
+    Raises:
+        TypeError / ValueError: ``gmm`` is not a 63-d GaussianMixture; ``poses`` as in
+            :func:`humanlib.priors.vposer.as_body_pose` or on another device; ``code_dim`` not in
+            ``[1, 63]``.
     """
-    poses = as_body_pose(poses)
+    from humanlib.priors.gmm import GaussianMixture
+
+    if not isinstance(gmm, GaussianMixture):
+        raise TypeError(f"gmm must be a humanlib.priors.gmm.GaussianMixture (see load_gmm); got {type(gmm).__name__}")
+    _require_tensor(poses, "poses", "(N, 21, 3)")
+    check_same_device(gmm.means, "the GMM", poses=poses)
+    poses = as_body_pose(poses, name="poses")
+    if gmm.dim != poses.shape[1] * 3:
+        raise ValueError(f"gmm is {gmm.dim}-dimensional but the poses have {poses.shape[1] * 3} numbers")
+    if isinstance(code_dim, bool) or not isinstance(code_dim, int) or not 1 <= code_dim <= gmm.dim:
+        raise ValueError(f"code_dim must be an int in [1, {gmm.dim}], got {code_dim!r}")
     x = poses.reshape(poses.shape[0], -1).double()
     k = gmm.responsibilities(x.to(gmm.means.dtype)).argmax(-1)
     _, vecs = torch.linalg.eigh(gmm.covariances.double())  # ascending eigenvalues
@@ -158,7 +236,22 @@ class PriorScores:
 
 @torch.no_grad()
 def vertex_error_mm(body_forward, poses: torch.Tensor, recon: torch.Tensor, chunk: int = 256) -> float:
-    """Mean per-vertex distance (mm) between the bodies posed by ``poses`` and ``recon`` ``(N, 21, 3)``."""
+    """Mean per-vertex distance (mm) between the bodies posed by ``poses`` and ``recon`` ``(N, 21, 3)``.
+
+    Raises:
+        TypeError / ValueError: ``body_forward`` not callable; ``poses`` / ``recon`` not finite,
+            non-empty and of one shape; ``chunk`` < 1.
+    """
+    if not callable(body_forward):
+        raise TypeError(f"body_forward must be callable (see body_forward_from_model); got {type(body_forward).__name__}")
+    check_positive(chunk, "chunk", integer=True)
+    _require_tensor(poses, "poses", "(N, 21, 3)")
+    _require_tensor(recon, "recon", "(N, 21, 3)")
+    check_same_device(poses, "poses", recon=recon)
+    poses = as_body_pose(poses, name="poses")
+    recon = as_body_pose(recon, name="recon")
+    if poses.shape != recon.shape:
+        raise ValueError(f"poses and recon must have the same shape, got {tuple(poses.shape)} and {tuple(recon.shape)}")
     total, count = 0.0, 0
     for s in range(0, poses.shape[0], chunk):
         v, _ = body_forward(poses[s:s + chunk])
@@ -171,7 +264,17 @@ def vertex_error_mm(body_forward, poses: torch.Tensor, recon: torch.Tensor, chun
 
 @torch.no_grad()
 def score_samples(samples_rotmat, samples_aa, train_rotmat, test_rotmat, low, high, generator) -> dict:
-    """Plausibility and diversity numbers of a set of samples (rotations and axis-angle)."""
+    """Plausibility and diversity numbers of a set of samples (rotations and axis-angle).
+
+    Raises:
+        TypeError / ValueError: as the metric functions; ``samples_rotmat`` and ``samples_aa``
+            describing different numbers of samples or joints.
+    """
+    _require_tensor(samples_rotmat, "samples_rotmat", "(S, J, 3, 3)")
+    _require_tensor(samples_aa, "samples_aa", "(S, J, 3)")
+    if samples_rotmat.shape[:2] != samples_aa.shape[:2]:
+        raise ValueError(f"samples_rotmat {tuple(samples_rotmat.shape)} and samples_aa {tuple(samples_aa.shape)} "
+                         "must describe the same samples (same S and J)")
     return {
         "sample_to_train_deg": float(nearest_pose_distance(samples_rotmat, train_rotmat).mean()),
         "sample_to_test_deg": float(nearest_pose_distance(samples_rotmat, test_rotmat).mean()),
@@ -201,8 +304,26 @@ def run_comparison(
         seed: Seed of the subsets and the samples.
         command: The command line, stored in the results.
         vposer: An already loaded model (overrides ``checkpoint``).
+
+    Raises:
+        TypeError / ValueError: a count that is not a positive int (``num_samples`` >= 2), a
+            ``vposer`` that is not a VPoser; checked before any file is read.
+        FileNotFoundError: a missing ``checkpoint``, or a ``gmm_path`` given but missing (only the
+            default GMM is skipped when absent).
     """
     from humanlib.priors.train_vposer import corpus_body_poses, machine_description, poses_fingerprint
+
+    for name, value in (("num_samples", num_samples), ("max_test", max_test), ("max_train", max_train)):
+        check_positive(value, name, integer=True)
+    if num_samples < 2:
+        raise ValueError(f"num_samples must be >= 2 (diversity compares pairs of samples), got {num_samples}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int; got {type(seed).__name__}")
+    if vposer is not None:
+        _check_vposer(vposer, "vposer")
+    if gmm_path is not None and not Path(gmm_path).is_file():
+        raise FileNotFoundError(f"GMM file {gmm_path} does not exist (omit gmm_path to use the committed GMM, "
+                                "or fit one with `humanlib train-gmm --out FILE`)")
 
     t0 = time.perf_counter()
     model = vposer if vposer is not None else load_vposer(checkpoint)
@@ -303,7 +424,15 @@ TABLE_ROWS = {
 
 
 def comparison_table(results: dict) -> str:
-    """A markdown table of :func:`run_comparison`'s results (one column per prior, test data last)."""
+    """A markdown table of :func:`run_comparison`'s results (one column per prior, test data last).
+
+    Raises:
+        TypeError / ValueError: ``results`` is not a :func:`run_comparison` dictionary (its
+            ``priors`` entry is missing, empty, or lacks a row of :data:`TABLE_ROWS`).
+    """
+    if not isinstance(results, dict) or not isinstance(results.get("priors"), dict):
+        raise TypeError("results must be the dict returned by run_comparison (with a 'priors' entry); "
+                        f"got {type(results).__name__}" + (f" with keys {sorted(results)[:6]}" if isinstance(results, dict) else ""))
     cols = [c for c in ("vposer", "gmm", "test_data") if results["priors"].get(c)]
 
     def fmt(key: str, value) -> str:
@@ -311,6 +440,12 @@ def comparison_table(results: dict) -> str:
             return "–"
         return f"{100 * value:.1f} %" if key == "range_violation_rate" else f"{value:.3g}"
 
+    if not cols:
+        raise ValueError("results['priors'] has none of the columns 'vposer', 'gmm', 'test_data'")
+    for c in cols:
+        missing = [k for k in TABLE_ROWS if k not in results["priors"][c]]
+        if missing:
+            raise ValueError(f"results['priors'][{c!r}] lacks the rows {missing}")
     lines = ["| | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for key, label in TABLE_ROWS.items():
         lines.append(f"| {label} | " + " | ".join(fmt(key, results["priors"][c][key]) for c in cols) + " |")
