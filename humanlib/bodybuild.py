@@ -45,6 +45,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,6 +53,7 @@ import numpy as np
 import torch
 
 from humanlib import paths
+from humanlib._validate import check_array, check_positive, check_tensor
 from humanlib.body import forward_kinematics, linear_blend_skinning, pose_feature, regress_joints
 from humanlib.rotations import axis_angle_to_rotmat
 from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
@@ -115,7 +117,28 @@ def bone_joint_assignment(bone_labels: list[str], bone_parents: list[int]) -> np
 
     Returns:
         (num_bones,) SMPL joint index of each bone.
+
+    Raises:
+        TypeError: labels that are not strings, parents that are not ints.
+        ValueError: lists of different lengths, a repeated label, a parent index outside the
+            rig, or a rig that does not match :data:`SMPL_JOINT_BONES` (named in the message).
     """
+    for name, seq in (("bone_labels", bone_labels), ("bone_parents", bone_parents)):
+        if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
+            raise TypeError(f"{name} must be a list; got {type(seq).__name__}")
+    if len(bone_labels) != len(bone_parents):
+        raise ValueError(f"bone_labels has {len(bone_labels)} entries but bone_parents has {len(bone_parents)}")
+    for i, label in enumerate(bone_labels):
+        if not isinstance(label, str):
+            raise TypeError(f"bone_labels[{i}] must be a str; got {label!r}")
+    repeated = sorted({b for b in bone_labels if list(bone_labels).count(b) > 1})
+    if repeated:
+        raise ValueError(f"bone_labels repeats {repeated}; every bone needs a unique label")
+    for i, p in enumerate(bone_parents):
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(f"bone_parents[{i}] must be an int; got {p!r}")
+        if not -1 <= p < len(bone_labels):
+            raise ValueError(f"bone_parents[{i}] is {p}; a parent is -1 (a root) or a bone index below {len(bone_labels)}")
     table = _expand(SMPL_JOINT_BONES)
     assignment = np.full(len(bone_labels), -1)
     index = {label: i for i, label in enumerate(bone_labels)}
@@ -170,7 +193,20 @@ def tpose_rotations(rest_joints: torch.Tensor) -> torch.Tensor:
 
     Returns:
         (24, 3, 3) local rotations.
+
+    Raises:
+        TypeError: ``rest_joints`` is not a tensor.
+        ValueError: not (24, 3), not floating, not finite, or on a device without values (meta);
+            bones of zero length (two joints at one place) along the arms or legs.
     """
+    check_tensor(rest_joints, "rest_joints", (NUM_JOINTS, 3), hint="The 24 SMPL joints of one A-pose body.")
+    if rest_joints.device.type == "meta":
+        raise ValueError("rest_joints is a meta tensor; tpose_rotations needs its values")
+    for side in ("left", "right"):
+        chain = [joint(f"{side}_{n}") for n in ("shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle")]
+        for a, b in ((chain[0], chain[1]), (chain[1], chain[2]), (chain[2], chain[3]), (chain[4], chain[5]), (chain[5], chain[6])):
+            if float((rest_joints[b] - rest_joints[a]).norm()) == 0.0:
+                raise ValueError(f"rest_joints: {JOINT_NAMES[a]} and {JOINT_NAMES[b]} coincide; the bone between them has no direction")
     world = [torch.eye(3, dtype=rest_joints.dtype) for _ in range(NUM_JOINTS)]
     J = rest_joints
     x = rest_joints.new_tensor([1.0, 0.0, 0.0])
@@ -210,6 +246,21 @@ class BuildConfig:
     posedirs_threshold: float = 1e-6  #: corrective entries smaller than this (m/unit) are dropped
     seed: int = 0
     chunk: int = 40  #: bodies per batch (memory)
+
+    def __post_init__(self) -> None:
+        """Raise ``TypeError`` / ``ValueError`` naming the first field out of range."""
+        for name in ("num_betas", "samples", "held_out", "pose_samples", "regressor_neighbours", "chunk"):
+            check_positive(getattr(self, name), f"BuildConfig.{name}", integer=True)
+        check_positive(self.seed, "BuildConfig.seed", integer=True, allow_zero=True)
+        check_positive(self.pose_sigma, "BuildConfig.pose_sigma")
+        for name in ("local_change_std", "min_age", "regressor_ridge", "posedirs_ridge", "posedirs_threshold"):
+            check_positive(getattr(self, name), f"BuildConfig.{name}", allow_zero=True)
+        check_positive(self.max_age, "BuildConfig.max_age")
+        if self.num_betas >= self.samples:
+            raise ValueError(f"BuildConfig.num_betas ({self.num_betas}) must be below samples ({self.samples}): "
+                             "the shape PCA of N bodies has at most N - 1 components")
+        if self.min_age >= self.max_age:
+            raise ValueError(f"BuildConfig.min_age ({self.min_age}) must be below max_age ({self.max_age})")
 
 
 class _Anny:
@@ -309,7 +360,13 @@ def fit_shape_space(vertices: torch.Tensor, num_betas: int) -> tuple[torch.Tenso
         variance ratio of every component (N,); and the (K, N) sample weights A with
         shapedirs = A (vertices - mean), which map the components onto any quantity that is
         linear in the bodies (anny's blend-shape coefficients).
+
+    Raises:
+        TypeError: ``vertices`` is not a tensor, ``num_betas`` not an int.
+        ValueError: ``vertices`` not (N, V, 3), empty or not finite; ``num_betas`` not in [1, N).
     """
+    check_tensor(vertices, "vertices", (None, None, 3), nonempty=True, hint="N T-posed bodies of V vertices.")
+    check_positive(num_betas, "num_betas", integer=True)
     n = vertices.shape[0]
     if not 1 <= num_betas < n:
         raise ValueError(f"num_betas must be in [1, {n - 1}] for {n} sample bodies, got {num_betas}")
@@ -340,7 +397,21 @@ def fit_joint_regressor(
 
     Each joint uses its ``neighbours`` nearest vertices on the mean body; the same weights
     act on x, y and z, and summing to one makes the regressor follow translations.
+
+    Raises:
+        TypeError: a tensor argument is not a tensor, ``neighbours`` not an int.
+        ValueError: shapes that do not agree (N), empty or non-finite data, different dtypes,
+            ``neighbours`` not in [1, V], a negative or non-finite ``ridge``.
     """
+    check_tensor(vertices, "vertices", (None, None, 3), nonempty=True, hint="N bodies of V vertices.")
+    check_tensor(joints, "joints", (vertices.shape[0], None, 3), nonempty=True, hint="The same N bodies' J joints.")
+    if joints.dtype != vertices.dtype or joints.device != vertices.device:
+        raise ValueError(f"joints ({joints.dtype}, {joints.device}) and vertices ({vertices.dtype}, {vertices.device}) "
+                         "must share dtype and device")
+    check_positive(neighbours, "neighbours", integer=True)
+    if neighbours > vertices.shape[1]:
+        raise ValueError(f"neighbours must be at most the {vertices.shape[1]} vertices; got {neighbours}")
+    check_positive(ridge, "ridge", allow_zero=True)
     n, V, _ = vertices.shape
     mean_v, mean_j = vertices.mean(0), joints.mean(0)
     regressor = torch.zeros(joints.shape[1], V, dtype=vertices.dtype)
@@ -366,8 +437,21 @@ def posedirs_support(joint_weights: torch.Tensor) -> np.ndarray:
 
     The joints that skin the vertex and their parents (their rotations change the relative
     rotation between the vertex's joints); the root has no pose feature.
+
+    Args:
+        joint_weights: (V, 24) skinning weights (any device; the mask is computed on the CPU).
+
+    Returns:
+        (V,) int64 bit masks, bit k set when joint k's feature may move the vertex.
+
+    Raises:
+        TypeError: ``joint_weights`` is not a tensor.
+        ValueError: not (V, 24), not floating, not finite, or a meta tensor.
     """
-    skinned = (joint_weights > 1e-6).numpy()
+    check_tensor(joint_weights, "joint_weights", (None, NUM_JOINTS), hint="One weight per vertex and SMPL joint.")
+    if joint_weights.device.type == "meta":
+        raise ValueError("joint_weights is a meta tensor; posedirs_support needs its values")
+    skinned = (joint_weights > 1e-6).cpu().numpy()
     support = skinned.copy()
     for k in range(1, NUM_JOINTS):
         support[:, PARENTS[k]] |= skinned[:, k]
@@ -386,7 +470,19 @@ def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndar
 
     Returns:
         (V, 3, P) posedirs, zero outside each vertex's support.
+
+    Raises:
+        TypeError: a tensor argument is not a tensor, ``support`` not a numpy array.
+        ValueError: shapes that do not agree (N, V, P = 207), empty or non-finite data, support
+            masks that are not integers, a negative or non-finite ``ridge``.
     """
+    P_expected = 9 * (NUM_JOINTS - 1)
+    check_tensor(features, "features", (None, P_expected), nonempty=True, hint="pose_feature of N poses.")
+    check_tensor(targets, "targets", (features.shape[0], None, 3), nonempty=True, hint="N residual meshes of V vertices.")
+    check_array(support, "support", (targets.shape[1],))
+    if not np.issubdtype(support.dtype, np.integer):
+        raise ValueError(f"support must hold integer bit masks (posedirs_support); got dtype {support.dtype}")
+    check_positive(ridge, "ridge", allow_zero=True)
     n, P = features.shape
     V = targets.shape[1]
     posedirs = torch.zeros(V, 3, P, dtype=torch.float64)
@@ -453,7 +549,17 @@ def _vertex_ids(anny_: _Anny, template: torch.Tensor) -> dict[str, int]:
 
 
 def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.ndarray], dict]:
-    """Build the compact open body model and its report (see the module docstring)."""
+    """Build the compact open body model and its report (see the module docstring).
+
+    Raises:
+        TypeError: ``config`` is not a :class:`BuildConfig` (checked before anny is loaded), or
+            ``log`` not callable.
+        ImportError: anny is not installed (``pip install -e '.[build]'``).
+    """
+    if not isinstance(config, BuildConfig):
+        raise TypeError(f"config must be a BuildConfig; got {type(config).__name__}")
+    if not callable(log):
+        raise TypeError(f"log must be a function taking one string (e.g. print); got {type(log).__name__}")
     started = time.time()
     generator = torch.Generator().manual_seed(config.seed)
     anny_ = _Anny()
@@ -617,7 +723,18 @@ def _evaluate(anny_, tpose_local, coeffs, betas, template, shapedirs, J_regresso
 
 def anny_teacher(anny_: _Anny, tpose_local: torch.Tensor, coeffs: torch.Tensor, rotmats: torch.Tensor) -> torch.Tensor:
     """anny's own posed mesh (B, V, 3): dual-quaternion skinning of the A-pose body of ``coeffs``
-    (B, C), moved to the T-pose and then by ``rotmats`` (B, 24, 3, 3), with anny's joints."""
+    (B, C), moved to the T-pose and then by ``rotmats`` (B, 24, 3, 3), with anny's joints.
+
+    Raises:
+        TypeError: ``anny_`` is not the ``_Anny`` wrapper of this module, or a tensor argument
+            is not a tensor.
+        ValueError: wrong shapes (B must agree), non-finite values.
+    """
+    if not isinstance(anny_, _Anny):
+        raise TypeError(f"anny_ must be bodybuild._Anny() (anny in SMPL's frame); got {type(anny_).__name__}")
+    check_tensor(tpose_local, "tpose_local", (NUM_JOINTS, 3, 3), hint="From tpose_rotations.")
+    check_tensor(coeffs, "coeffs", (None, None), hint="anny blend-shape coefficients of B bodies.")
+    check_tensor(rotmats, "rotmats", (coeffs.shape[0], NUM_JOINTS, 3, 3), hint="One pose per body of coeffs.")
     verts_a, joints_a = anny_.rest(coeffs)
     _, joints_t, tpose_tr = _tpose(anny_, tpose_local, verts_a, joints_a)
     _, pose_tr = forward_kinematics(rotmats, joints_t, PARENTS)
@@ -651,7 +768,38 @@ def _evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shap
 
 
 def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids) -> dict[str, np.ndarray]:
-    """The compact storage of the model (see :func:`humanlib.body.expand_open_model`)."""
+    """The compact storage of the model (see :func:`humanlib.body.expand_open_model`).
+
+    Args:
+        template: (V, 3); shapedirs: (V, 3, K); posedirs: (V, 3, 207); J_regressor: (24, V);
+            weights: (V, 24), all CPU tensors; support: (V,) integer bit masks; faces: (F, 3)
+            integer array; vertex_ids: keypoint name -> vertex index.
+
+    Raises:
+        TypeError: an argument of the wrong kind.
+        ValueError: shapes that do not agree, non-finite values, indices outside the mesh.
+    """
+    check_tensor(template, "template", (None, 3))
+    V = template.shape[0]
+    check_tensor(shapedirs, "shapedirs", (V, 3, None))
+    check_tensor(posedirs, "posedirs", (V, 3, 9 * (NUM_JOINTS - 1)))
+    check_tensor(J_regressor, "J_regressor", (NUM_JOINTS, V))
+    check_tensor(weights, "weights", (V, NUM_JOINTS))
+    for name, x in (("template", template), ("shapedirs", shapedirs), ("posedirs", posedirs),
+                    ("J_regressor", J_regressor), ("weights", weights)):
+        if x.device.type != "cpu":
+            raise ValueError(f"{name} is on {x.device}; compact_arrays writes numpy arrays: move it with .cpu()")
+    check_array(support, "support", (V,))
+    check_array(faces, "faces", (None, 3))
+    if not (np.issubdtype(support.dtype, np.integer) and np.issubdtype(faces.dtype, np.integer)):
+        raise ValueError(f"support and faces must be integer arrays; got {support.dtype} and {faces.dtype}")
+    if faces.size and (faces.min() < 0 or faces.max() >= V):
+        raise ValueError(f"faces index vertices in [{faces.min()}, {faces.max()}] but there are {V}")
+    if not isinstance(vertex_ids, Mapping):
+        raise TypeError(f"vertex_ids must be a dict of keypoint name -> vertex index; got {type(vertex_ids).__name__}")
+    for key, value in vertex_ids.items():
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < V:
+            raise ValueError(f"vertex_ids[{key!r}] = {value!r}: expected a str name and a vertex index in [0, {V})")
     V, J = weights.shape
     bits = (support[:, None] >> np.arange(1, J)[None]) & 1
     vertex, jnt = np.nonzero(bits)
@@ -686,9 +834,39 @@ def _version(package: str) -> str:
     return version(package)
 
 
+#: Arrays of the compact open-model file (what :func:`humanlib.body.expand_open_model` reads).
+COMPACT_KEYS = ("v_template", "shapedirs", "posedirs_support", "posedirs_values", "weights_vertex", "weights_joint",
+                "weights_value", "J_regressor_joint", "J_regressor_vertex", "J_regressor_value", "kintree_table", "f",
+                "vertex_id_names", "vertex_id_values")
+
+
 def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], report: dict) -> tuple[Path, Path]:
-    """Write ``open_body_model.npz`` (compressed) and ``open_body_model_report.json`` to ``out_dir``."""
-    out_dir = Path(out_dir)
+    """Write ``open_body_model.npz`` (compressed) and ``open_body_model_report.json`` to ``out_dir``.
+
+    Everything is checked before anything is written.
+
+    Raises:
+        TypeError: ``out_dir`` not a path, ``compact`` / ``report`` not dicts, a report value
+            that JSON cannot write.
+        ValueError: ``compact`` lacks arrays of the compact layout (see :func:`compact_arrays`).
+        NotADirectoryError: ``out_dir`` is a file.
+    """
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a str or Path; got {type(out_dir).__name__}")
+    if not isinstance(compact, Mapping):
+        raise TypeError(f"compact must be the dict from compact_arrays; got {type(compact).__name__}")
+    missing = [k for k in COMPACT_KEYS if k not in compact]
+    if missing:
+        raise ValueError(f"compact lacks {missing}; it must be the dict that compact_arrays returns")
+    if not isinstance(report, Mapping):
+        raise TypeError(f"report must be a dict; got {type(report).__name__}")
+    try:
+        json.dumps(report)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"report must hold JSON values (numbers, strings, lists, dicts): {error}") from None
+    out_dir = Path(out_dir).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"out_dir {out_dir} is a file; give a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "open_body_model.npz"
     np.savez_compressed(model_path, **compact)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from test_body import synthetic_smpl_arrays
 
-from humanlib import body, bodyplot, check, paths, skeleton, viz
+from humanlib import body, bodybuild, bodyplot, check, paths, skeleton, viz
 from humanlib import rotations as rot
 
 NAN, INF = float("nan"), float("inf")
@@ -733,8 +733,172 @@ def _check_cases():
     ]
 
 
+# --------------------------------------------------------------------------- bodybuild
+# anny is heavy to load (a 1.4 GB cache): the cases stop at the argument checks, which run
+# before anny is touched; the build itself is tested in tests/test_bodybuild.py (slow, with anny).
+
+
+def _rig():
+    """Bone labels and parents of a rig that follows SMPL_JOINT_BONES (as tests/test_bodybuild.py)."""
+    table = bodybuild._expand(bodybuild.SMPL_JOINT_BONES)
+    labels, parents, first = [], [], {}
+    for j, name in enumerate(skeleton.JOINT_NAMES):
+        for i, bone in enumerate(table[name]):
+            parents.append((-1 if j == 0 else first[skeleton.PARENTS[j]]) if i == 0 else len(labels) - 1)
+            if i == 0:
+                first[j] = len(labels)
+            labels.append(bone)
+    return labels, parents
+
+
+def _compact_inputs(**changes):
+    V = 6
+    weights = torch.zeros(V, 24, dtype=torch.float64)
+    weights[:, 1] = 1.0
+    args = dict(template=torch.zeros(V, 3, dtype=torch.float64), shapedirs=torch.zeros(V, 3, 2, dtype=torch.float64),
+                posedirs=torch.zeros(V, 3, 207, dtype=torch.float64), support=np.zeros(V, np.int64),
+                J_regressor=torch.full((24, V), 1 / V, dtype=torch.float64), weights=weights,
+                faces=np.array([[0, 1, 2]]), vertex_ids={"nose": 0})
+    args.update(changes)
+    return args
+
+
+def _bodybuild_cases():
+    BB = "humanlib.bodybuild."
+    labels, parents = _rig()
+    g = torch.Generator().manual_seed(0)
+    verts = torch.randn(5, 8, 3, generator=g, dtype=torch.float64)
+    feats = torch.zeros(4, 207, dtype=torch.float64)
+    compact = bodybuild.compact_arrays(**_compact_inputs())
+    return [
+        raises(BB + "BuildConfig", "zero betas", lambda: bodybuild.BuildConfig(num_betas=0), ValueError,
+               "BuildConfig.num_betas must be a finite integer > 0"),
+        raises(BB + "BuildConfig", "float samples", lambda: bodybuild.BuildConfig(samples=100.0), TypeError,
+               "BuildConfig.samples must be an integer"),
+        raises(BB + "BuildConfig", "more betas than samples", lambda: bodybuild.BuildConfig(num_betas=16, samples=16), ValueError,
+               r"num_betas \(16\) must be below samples \(16\)"),
+        raises(BB + "BuildConfig", "negative sigma", lambda: bodybuild.BuildConfig(pose_sigma=-0.3), ValueError,
+               "BuildConfig.pose_sigma must be a finite number > 0"),
+        raises(BB + "BuildConfig", "NaN ridge", lambda: bodybuild.BuildConfig(posedirs_ridge=NAN), ValueError,
+               "BuildConfig.posedirs_ridge"),
+        raises(BB + "BuildConfig", "ages swapped", lambda: bodybuild.BuildConfig(min_age=65.0, max_age=18.0), ValueError,
+               r"min_age \(65.0\) must be below max_age \(18.0\)"),
+        raises(BB + "BuildConfig", "negative seed", lambda: bodybuild.BuildConfig(seed=-1), ValueError, "BuildConfig.seed"),
+        raises(BB + "BuildConfig", "zero chunk", lambda: bodybuild.BuildConfig(chunk=0), ValueError, "BuildConfig.chunk"),
+        raises(BB + "BuildConfig", "string neighbours", lambda: bodybuild.BuildConfig(regressor_neighbours="1000"), TypeError,
+               "BuildConfig.regressor_neighbours must be an? integer"),
+        raises(BB + "bone_joint_assignment", "lists of different lengths", lambda: bodybuild.bone_joint_assignment(labels, parents[:-1]),
+               ValueError, r"bone_labels has \d+ entries but bone_parents has \d+"),
+        raises(BB + "bone_joint_assignment", "a repeated label", lambda: bodybuild.bone_joint_assignment(labels + ["root"], parents + [0]),
+               ValueError, r"bone_labels repeats \['root'\]"),
+        raises(BB + "bone_joint_assignment", "parent outside the rig", lambda: bodybuild.bone_joint_assignment(labels, parents[:-1] + [9999]),
+               ValueError, r"bone_parents\[\d+\] is 9999"),
+        raises(BB + "bone_joint_assignment", "a label that is not a string", lambda: bodybuild.bone_joint_assignment(labels[:-1] + [3], parents),
+               TypeError, r"bone_labels\[\d+\] must be a str"),
+        raises(BB + "bone_joint_assignment", "one string instead of a list", lambda: bodybuild.bone_joint_assignment("root", [-1]),
+               TypeError, "bone_labels must be a list"),
+        raises(BB + "bone_joint_assignment", "a rig missing a bone", lambda: bodybuild.bone_joint_assignment(labels[1:], [-1] + [max(p - 1, -1) for p in parents[2:]]),
+               ValueError, "anny has no bone 'root'"),
+        raises(BB + "tpose_rotations", "a batch of skeletons", lambda: bodybuild.tpose_rotations(torch.zeros(2, 24, 3)), ValueError,
+               r"rest_joints must have shape \(24, 3\); got \(2, 24, 3\)"),
+        raises(BB + "tpose_rotations", "NaN joint", lambda: bodybuild.tpose_rotations(_nan_at((24, 3))), ValueError,
+               "rest_joints contains 1 non-finite"),
+        raises(BB + "tpose_rotations", "all joints at the origin", lambda: bodybuild.tpose_rotations(torch.zeros(24, 3)), ValueError,
+               "left_shoulder and left_elbow coincide"),
+        raises(BB + "tpose_rotations", "numpy joints", lambda: bodybuild.tpose_rotations(np.zeros((24, 3))), TypeError,
+               "rest_joints must be a torch.Tensor"),
+        raises(BB + "tpose_rotations", "meta joints", lambda: bodybuild.tpose_rotations(torch.zeros(24, 3, device=META)), ValueError,
+               "rest_joints is a meta tensor"),
+        raises(BB + "fit_shape_space", "as many betas as bodies", lambda: bodybuild.fit_shape_space(verts, 5), ValueError,
+               r"num_betas must be in \[1, 4\] for 5 sample bodies"),
+        raises(BB + "fit_shape_space", "no body", lambda: bodybuild.fit_shape_space(torch.zeros(0, 8, 3), 1), ValueError,
+               "vertices is empty"),
+        raises(BB + "fit_shape_space", "flattened bodies", lambda: bodybuild.fit_shape_space(verts.reshape(5, 24), 2), ValueError,
+               r"vertices must have shape \(B, N, 3\)"),
+        raises(BB + "fit_shape_space", "NaN vertex", lambda: bodybuild.fit_shape_space(_nan_at((5, 8, 3)), 2), ValueError,
+               "non-finite"),
+        raises(BB + "fit_shape_space", "float num_betas", lambda: bodybuild.fit_shape_space(verts, 2.0), TypeError,
+               "num_betas must be an integer"),
+        raises(BB + "fit_joint_regressor", "more neighbours than vertices", lambda: bodybuild.fit_joint_regressor(verts, verts[:, :2], 9, 1e-6),
+               ValueError, "neighbours must be at most the 8 vertices; got 9"),
+        raises(BB + "fit_joint_regressor", "joints of other bodies", lambda: bodybuild.fit_joint_regressor(verts, verts[:3, :2], 4, 1e-6),
+               ValueError, r"joints must have shape \(5, B, 3\); got \(3, 2, 3\)"),
+        raises(BB + "fit_joint_regressor", "negative ridge", lambda: bodybuild.fit_joint_regressor(verts, verts[:, :2], 4, -1.0),
+               ValueError, "ridge must be a finite number >= 0"),
+        raises(BB + "fit_joint_regressor", "float32 joints, float64 vertices",
+               lambda: bodybuild.fit_joint_regressor(verts, verts[:, :2].float(), 4, 1e-6), ValueError, "must share dtype and device"),
+        raises(BB + "fit_joint_regressor", "zero neighbours", lambda: bodybuild.fit_joint_regressor(verts, verts[:, :2], 0, 1e-6),
+               ValueError, "neighbours must be a finite integer > 0"),
+        raises(BB + "posedirs_support", "weights of 22 joints", lambda: bodybuild.posedirs_support(torch.rand(8, 22)), ValueError,
+               r"joint_weights must have shape \(B, 24\); got \(8, 22\)"),
+        raises(BB + "posedirs_support", "numpy weights", lambda: bodybuild.posedirs_support(np.random.rand(8, 24)), TypeError,
+               "joint_weights must be a torch.Tensor"),
+        raises(BB + "posedirs_support", "meta weights", lambda: bodybuild.posedirs_support(torch.rand(8, 24).to(META)), ValueError,
+               "meta tensor"),
+        raises(BB + "posedirs_support", "NaN weight", lambda: bodybuild.posedirs_support(_nan_at((8, 24))), ValueError, "non-finite"),
+        returns(BB + "posedirs_support", "no vertex: no mask", lambda: bodybuild.posedirs_support(torch.zeros(0, 24)),
+                lambda m: m.shape == (0,)),
+        raises(BB + "fit_posedirs", "features of another joint count", lambda: bodybuild.fit_posedirs(torch.zeros(4, 189), torch.zeros(4, 8, 3), np.zeros(8, np.int64), 1e-3),
+               ValueError, r"features must have shape \(B, 207\)"),
+        raises(BB + "fit_posedirs", "targets of other poses", lambda: bodybuild.fit_posedirs(feats, torch.zeros(3, 8, 3, dtype=torch.float64), np.zeros(8, np.int64), 1e-3),
+               ValueError, r"targets must have shape \(4, B, 3\)"),
+        raises(BB + "fit_posedirs", "support of another vertex count", lambda: bodybuild.fit_posedirs(feats, torch.zeros(4, 8, 3), np.zeros(7, np.int64), 1e-3),
+               ValueError, r"support must have shape \(8,\)"),
+        raises(BB + "fit_posedirs", "support as a tensor", lambda: bodybuild.fit_posedirs(feats, torch.zeros(4, 8, 3), torch.zeros(8), 1e-3),
+               TypeError, "support must be a numpy array"),
+        raises(BB + "fit_posedirs", "float support", lambda: bodybuild.fit_posedirs(feats, torch.zeros(4, 8, 3), np.zeros(8), 1e-3),
+               ValueError, "support must hold integer bit masks"),
+        raises(BB + "fit_posedirs", "inf target", lambda: bodybuild.fit_posedirs(feats, _with((4, 8, 3), INF), np.zeros(8, np.int64), 1e-3),
+               ValueError, "targets contains 96 non-finite"),
+        raises(BB + "fit_posedirs", "negative ridge", lambda: bodybuild.fit_posedirs(feats, torch.zeros(4, 8, 3), np.zeros(8, np.int64), -1e-3),
+               ValueError, "ridge must be a finite number >= 0"),
+        raises(BB + "compact_arrays", "weights of another vertex count", lambda: bodybuild.compact_arrays(**_compact_inputs(weights=torch.zeros(5, 24, dtype=torch.float64))),
+               ValueError, r"weights must have shape \(6, 24\)"),
+        raises(BB + "compact_arrays", "faces beyond the mesh", lambda: bodybuild.compact_arrays(**_compact_inputs(faces=np.array([[0, 1, 6]]))),
+               ValueError, r"faces index vertices in \[0, 6\] but there are 6"),
+        raises(BB + "compact_arrays", "vertex id beyond the mesh", lambda: bodybuild.compact_arrays(**_compact_inputs(vertex_ids={"nose": 6})),
+               ValueError, r"vertex_ids\['nose'\] = 6"),
+        raises(BB + "compact_arrays", "NaN template", lambda: bodybuild.compact_arrays(**_compact_inputs(template=_nan_at((6, 3)))),
+               ValueError, "template contains 1 non-finite"),
+        raises(BB + "compact_arrays", "numpy template", lambda: bodybuild.compact_arrays(**_compact_inputs(template=np.zeros((6, 3)))),
+               TypeError, "template must be a torch.Tensor"),
+        raises(BB + "compact_arrays", "meta posedirs", lambda: bodybuild.compact_arrays(**_compact_inputs(posedirs=torch.zeros(6, 3, 207, device=META))),
+               ValueError, r"posedirs is on meta; .*\.cpu\(\)"),
+        raises(BB + "compact_arrays", "vertex_ids as a list", lambda: bodybuild.compact_arrays(**_compact_inputs(vertex_ids=[0])),
+               TypeError, "vertex_ids must be a dict"),
+        returns(BB + "compact_arrays", "the compact arrays expand to SMPL's layout",
+                lambda: body.expand_open_model(bodybuild.compact_arrays(**_compact_inputs())),
+                lambda arrays: arrays["weights"].shape == (6, 24) and arrays["posedirs"].shape == (6, 3, 207)),
+        raises(BB + "write_compact_model", "out_dir is a file", lambda: bodybuild.write_compact_model(_file("out"), compact, {}),
+               NotADirectoryError, "is a file; give a folder"),
+        raises(BB + "write_compact_model", "arrays of another model", lambda: bodybuild.write_compact_model(_tmp(), _arrays(), {}),
+               ValueError, r"compact lacks \['posedirs_support'"),
+        raises(BB + "write_compact_model", "report with a tensor", lambda: bodybuild.write_compact_model(_tmp(), compact, {"err": torch.ones(1)}),
+               TypeError, "report must hold JSON values"),
+        raises(BB + "write_compact_model", "out_dir None", lambda: bodybuild.write_compact_model(None, compact, {}), TypeError,
+               "out_dir must be a str or Path"),
+        returns(BB + "write_compact_model", "nothing is written when the report is bad",
+                lambda: (lambda d: (_raises(lambda: bodybuild.write_compact_model(d, compact, {"x": object()})), list(d.iterdir())))(_tmp()),
+                lambda out: out == (TypeError, [])),
+        raises(BB + "anny_teacher", "not the anny wrapper", lambda: bodybuild.anny_teacher(object(), torch.zeros(24, 3, 3), torch.zeros(1, 5), _eye(1, 24)),
+               TypeError, r"anny_ must be bodybuild._Anny\(\)"),
+        raises(BB + "build_open_body_model", "a dict instead of a BuildConfig (checked before anny loads)",
+               lambda: bodybuild.build_open_body_model({"num_betas": 16}), TypeError, "config must be a BuildConfig"),
+        raises(BB + "build_open_body_model", "log not callable", lambda: bodybuild.build_open_body_model(bodybuild.BuildConfig(), log="stdout"),
+               TypeError, "log must be a function"),
+    ]
+
+
+def _raises(call):
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 (the type is what the case checks)
+        return type(error)
+    return None
+
+
 CASES = (_rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
-         + _body_file_cases() + _bodyplot_cases() + _check_cases())
+         + _body_file_cases() + _bodyplot_cases() + _check_cases() + _bodybuild_cases())
 
 _CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py"
 EXEMPT: dict[str, str] = {
@@ -778,3 +942,49 @@ def test_rotations_one_non_finite_value_anywhere_is_refused(name, batch, where, 
     x.view(-1)[where % x.numel()] = bad
     with pytest.raises(ValueError, match=rf"^{arg}: .*1 non-finite"):
         fn(x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(0, 3), joints=st.integers(0, 30), extra=st.booleans())
+def test_body_model_any_wrong_pose_shape_names_pose(batch, joints, extra):
+    """A pose of any other joint count (or with an extra dim) is a ValueError naming pose and J."""
+    if joints == 24 and not extra:
+        joints = 23
+    shape = (batch, joints, 3) + ((1,) if extra else ())
+    with pytest.raises(ValueError, match=r"^pose must have shape \(%d, 24, 3\).*J = 24" % batch):
+        _model()(pose=torch.zeros(shape))
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(0, 3), scale=st.floats(0.0, 10.0), seed=st.integers(0, 2**16))
+def test_body_model_valid_inputs_give_finite_meshes(batch, scale, seed):
+    """Any finite betas, pose (even large angles) and translation give a finite mesh of the right shape."""
+    g = torch.Generator().manual_seed(seed)
+    betas = scale * torch.randn(batch, 4, generator=g)
+    pose = scale * torch.randn(batch, 24, 3, generator=g)
+    out = _model()(betas, pose, torch.randn(batch, 3, generator=g))
+    assert out.vertices.shape == (batch, V_SMALL, 3)
+    assert bool(torch.isfinite(out.vertices).all()) and bool(torch.isfinite(out.transforms).all())
+
+
+# Bad inputs that still escape from inside torch / numpy / zipfile, in functions of body.py that
+# this sweep did not edit (load_body_model and read_model_file belong to the SMPL-H/SMPL-X layout
+# change). They are listed here so that they are not forgotten; xfail until the checks exist.
+_KNOWN_GAPS = [
+    raises("humanlib.body.read_model_file", "truncated .npz (BadZipFile from zipfile)",
+           lambda: body.read_model_file(_file("model.npz", b"PK\x03\x04garbage")), ValueError, "model.npz"),
+    raises("humanlib.body.read_model_file", "empty .npz (EOFError from numpy)",
+           lambda: body.read_model_file(_file("model.npz", b"")), ValueError, "model.npz"),
+    raises("humanlib.body.load_body_model", "integer dtype (TypeError from nn.Module.to)",
+           lambda: body.load_body_model(_model_file(), dtype=torch.int64), ValueError, "dtype"),
+    raises("humanlib.body.load_body_model", "a device string torch does not know",
+           lambda: body.load_body_model(_model_file(), device="gpu0"), ValueError, "device"),
+    raises("humanlib.body.load_body_model", "a path that is a number",
+           lambda: body.load_body_model(3), TypeError, "path must be"),
+]
+
+
+@pytest.mark.xfail(reason="checks not yet in read_model_file / load_body_model (see _KNOWN_GAPS)", strict=False)
+@pytest.mark.parametrize("case", _KNOWN_GAPS, ids=case_id)
+def test_known_gaps(case):
+    run_case(case)
