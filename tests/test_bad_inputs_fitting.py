@@ -42,6 +42,16 @@ class ModuleBody(torch.nn.Module):
         return self.tiny(betas, pose, transl)
 
 
+class _SMPLSized:
+    """A stand-in with SMPL's 6890 template vertices (never called: the fit must refuse before)."""
+
+    num_betas = 2
+    v_template = torch.zeros(6890, 3)
+
+    def __call__(self, betas, pose, transl):
+        raise AssertionError("the model should not be called")
+
+
 TINY = ModuleBody()
 SYNTH = ev.SyntheticConfig(noise_px=0.0, missing_prob=0.0, max_yaw_deg=0.0, observed_joints=tuple(range(24)))
 BATCH = ev.make_synthetic_batch(TINY, 0.1 * torch.randn(2, 21, 3, generator=torch.Generator().manual_seed(0)), SYNTH)
@@ -447,6 +457,8 @@ CASES = [
     raises(S + "fit_smplify", "config as a dict", _fit(config={"sigma_px": 100.0}), TypeError, "config must be an SMPLifyConfig"),
     raises(S + "fit_smplify", "capsules of the wrong kind", lambda: sm.fit_smplify(TINY, KP, CONF, CAM, capsules="spheres"),
            TypeError, "capsules must be a CapsuleBody"),
+    raises(S + "fit_smplify", "capsules of another mesh",
+           lambda: sm.fit_smplify(_SMPLSized(), KP, CONF, CAM, capsules=CAPS), ValueError, rf"built from a mesh of {V} vertices but the model has 6890"),
     raises(S + "fit_smplify", "init as a dict", lambda: sm.fit_smplify(TINY, KP, CONF, CAM, init={"pose": None}),
            TypeError, "init must be an SMPLifyInit"),
     raises(S + "fit_smplify", "init of another batch",
@@ -710,6 +722,15 @@ def test_keypoint_energy_is_finite_and_bounded(values, sigma):
     kp = torch.tensor(values, dtype=torch.float64).reshape(1, 24, 2) * 100
     e = en.keypoint_energy(torch.zeros_like(kp), kp, torch.ones(1, 24, dtype=torch.float64), sigma)
     assert bool(torch.isfinite(e).all()) and 0.0 <= float(e[0]) <= 24 * sigma * sigma * (1 + 1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=4))
+def test_fit_names_keypoints_of_any_wrong_shape(shape):
+    if len(shape) == 3 and shape[1:] == [24, 2]:
+        shape[-1] = 3
+    with pytest.raises(ValueError, match=r"keypoints must have shape \(B, 24, 2\)"):
+        sm.fit_smplify(TINY, torch.zeros(shape), CONF, CAM, None, CFG)
 
 
 def test_the_fit_rejects_nan_before_any_work():

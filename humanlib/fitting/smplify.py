@@ -392,6 +392,10 @@ def _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsu
             raise ValueError(f"init.betas must have shape ({b}, {num_betas}) (one row per frame, the model's "
                              f"num_betas); got {tuple(init.betas.shape)}")
         check_same_device(keypoints, "keypoints", **{"init.betas": init.betas})
+    template = getattr(model, "v_template", None)
+    if capsules is not None and isinstance(template, torch.Tensor) and template.shape[0] != capsules.num_vertices:
+        raise ValueError(f"capsules were built from a mesh of {capsules.num_vertices} vertices but the model has "
+                         f"{template.shape[0]}; build them from this model's mean shape, or pass capsules=None")
     check_keypoints(keypoints, confidence)  # values: one synchronisation
 
 
