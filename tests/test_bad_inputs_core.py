@@ -3,22 +3,19 @@ every public name, a clear error or a defined result."""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tempfile
+from functools import cache
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pytest
 import torch
-from functools import cache
-
 from bad_inputs import case_id, raises, returns, run_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from test_body import synthetic_smpl_arrays
 
 from humanlib import body, bodybuild, bodyplot, check, paths, skeleton, viz
