@@ -10,9 +10,12 @@ Conventions (one per representation, pinned by ``tests/test_rotations.py``):
 * **6D** ``(..., 6)``: the first two *columns* of R concatenated, ``[R[:, 0], R[:, 1]]``
   (Zhou et al., CVPR 2019), mapped back to R by Gram–Schmidt.
 
-Every function takes any number of leading batch dimensions, float32 or float64, on any device.
-Public functions check their input and raise ``ValueError`` naming the shape they got; they are
-safe at angle 0 and π: no NaN values and no NaN gradients (see the ``_safe_*`` helpers).
+Every function takes any number of leading batch dimensions, any floating dtype, on any device.
+Public functions check their input and raise ``ValueError`` naming the argument and the shape,
+dtype or values they got (NaN / inf; a zero quaternion where a rotation is needed; two arguments
+of different dtypes or devices); a ``TypeError`` says to convert a numpy array or list with
+``torch.as_tensor``. Meta tensors pass on their shapes. The functions are safe at angle 0 and π:
+no NaN values and no NaN gradients (see the ``_safe_*`` helpers).
 """
 
 from __future__ import annotations
