@@ -140,6 +140,8 @@ CASES = [
     raises(P + "Camera.simple", "string height", lambda: Camera.simple(1, 1000, 640, "640"), TypeError, "height"),
     raises(P + "Camera.simple", "integer dtype", lambda: Camera.simple(1, 1000, 640, 640, dtype=torch.long), ValueError,
            "dtype must be a floating"),
+    raises(P + "Camera.simple", "unknown device", lambda: Camera.simple(1, 1000, 640, 640, device="gpu0"), ValueError,
+           "device 'gpu0' is not a torch device"),
     returns(P + "Camera.simple", "zero cameras", lambda: Camera.simple(0, 1000, 640, 640), lambda c: c.batch_size == 0),
     raises(P + "Camera.to", "unknown device", lambda: CAM.to("cpux"), ValueError, "device 'cpux' is not a torch device"),
     raises(P + "Camera.to", "integer dtype", lambda: CAM.to(dtype=torch.int32), ValueError, "dtype must be a floating"),

@@ -71,8 +71,9 @@ class Camera:
 
         Raises:
             TypeError, ValueError: a non-integer or negative ``batch_size``, a focal length, width or
-                height that is not a finite positive number, or a non-floating ``dtype``.
+                height that is not a finite positive number, a non-floating ``dtype``, an unknown ``device``.
         """
+        device = _as_device(device)
         check_positive(batch_size, "batch_size", integer=True, allow_zero=True)
         check_positive(focal, "focal", allow_zero=False)
         check_positive(width, "width")
@@ -142,7 +143,17 @@ def _as_device(device: object, name: str = "device") -> torch.device:
 
 
 def check_camera(camera: object, batch_size: int | None = None, what: str = "frames") -> "Camera":
-    """Raise unless ``camera`` is a :class:`Camera` (of ``batch_size`` cameras when given); return it."""
+    """Raise unless ``camera`` is a :class:`Camera` (of ``batch_size`` cameras when given); return it.
+
+    Args:
+        camera: the user's value.
+        batch_size: the number of cameras required (None: any).
+        what: what the cameras are for, in the message ("frames", "meshes").
+
+    Raises:
+        TypeError: ``camera`` is not a :class:`Camera`.
+        ValueError: it holds another number of cameras than ``batch_size``.
+    """
     if not isinstance(camera, Camera):
         raise TypeError(f"camera must be a humanlib.fitting.camera.Camera (e.g. Camera.simple(B, focal, width, "
                         f"height)); got {type(camera).__name__}")
