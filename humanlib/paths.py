@@ -82,14 +82,14 @@ def asset(name: str) -> Path:
         name: the file's path relative to ``humanlib/assets`` (``"priors/gmm_open_8.npz"``).
 
     Raises:
-        TypeError: ``name`` is not a string.
+        TypeError: ``name`` is not a string (or path).
         ValueError: ``name`` is empty, absolute or climbs out of the assets folder (``..``).
         FileNotFoundError: no such file (the message says how to restore it), or it is a folder.
     """
-    if not isinstance(name, str):
+    if not isinstance(name, (str, os.PathLike)):
         raise TypeError(f"asset name must be a str relative to {ASSETS_DIR}; got {type(name).__name__}")
     relative = Path(name)
-    if not name.strip() or relative.is_absolute() or ".." in relative.parts:
+    if not str(name).strip() or relative.is_absolute() or ".." in relative.parts:
         raise ValueError(f"asset name must be a non-empty path inside {ASSETS_DIR} (no '..'); got {name!r}")
     path = ASSETS_DIR / relative
     if path.is_dir():
