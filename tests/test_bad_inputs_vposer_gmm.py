@@ -170,6 +170,13 @@ def _file() -> Path:
     return path
 
 
+def _run_dir(last: Path) -> Path:
+    """A training folder whose last.pt is the given file."""
+    run = _tmp()
+    (run / "last.pt").write_bytes(last.read_bytes())
+    return run
+
+
 CFG = tv.TrainConfig(epochs=1, batch_size=4, model=SMALL)
 LOSS = V.VPoserLossConfig()
 RESULTS = {"priors": {"vposer": dict.fromkeys(E.TABLE_ROWS, 1.0)}}
@@ -333,6 +340,10 @@ CASES = [
     raises(f"{GM}.fit_gmm", "too few points", lambda: G.fit_gmm(torch.zeros(3, 2), 2), ValueError, "at least 2 points"),
     raises(f"{GM}.fit_gmm", "all points identical", lambda: G.fit_gmm(torch.zeros(20, 3), 2), ValueError,
            "x has only 1 distinct point"),
+    raises(f"{GM}.fit_gmm", "a constant coordinate and reg_covar 0 (singular covariances)",
+           lambda: G.fit_gmm(torch.cat([torch.randn(20, 2, dtype=torch.float64), torch.zeros(20, 1, dtype=torch.float64)], 1),
+                             2, reg_covar=0.0), ValueError, "EM failed at iteration 1 with reg_covar=0.*larger reg_covar"),
+    raises(f"{GM}.fit_gmm", "float seed", lambda: G.fit_gmm(torch.randn(20, 3), 2, seed=0.5), TypeError, "seed must be an int"),
     raises(f"{GM}.fit_gmm", "meta data", lambda: G.fit_gmm(torch.zeros(20, 3, device=META), 2), ValueError, "meta device"),
     raises(f"{GM}.GMMPosePrior", "not a mixture", lambda: G.GMMPosePrior("gmm.npz"), TypeError, "GaussianMixture"),
     raises(f"{GM}.GMMPosePrior", "a 3-d mixture", lambda: G.GMMPosePrior(GMM3), ValueError, "63"),
@@ -562,6 +573,8 @@ CASES = [
            r"diverged.pt: weights \['dec_out.bias'\] hold NaN or inf"),
     raises(f"{VP}.load_vposer", "an invalid config in the file", lambda: V.load_vposer(_bad_config()), ValueError,
            "badcfg.pt: invalid config .*VPoserConfig.hidden"),
+    raises(f"{VP}.load_vposer", "a GMM .npz", lambda: V.load_vposer(_good_npz()), ValueError,
+           r"g.npz is not a readable torch checkpoint .*numpy .npz archive \(a GMM file\? load it with humanlib.priors.gmm.load_gmm\)"),
     raises(f"{VP}.load_vposer", "unknown device", lambda: V.load_vposer(_tmp() / "x.pt", device="gpu"), ValueError,
            "device 'gpu' is not a torch device"),
     raises(f"{VP}.load_vposer", "path of the wrong type", lambda: V.load_vposer(5), TypeError, "path must be a str, Path or None"),
@@ -645,6 +658,15 @@ CASES = [
     raises(f"{TV}.train_vposer", "resume with nothing saved",
            lambda: tv.train_vposer(_train_poses(), _train_poses(4), CFG, _tmp(), resume=True, progress=False),
            FileNotFoundError, "nothing to resume"),
+    raises(f"{TV}.train_vposer", "resume from a model checkpoint copied as last.pt",
+           lambda: tv.train_vposer(_train_poses(), _train_poses(4), CFG, _run_dir(_good_checkpoint()), resume=True, progress=False),
+           ValueError, "last.pt is not a VPoser training state .*format 'humanlib.vposer'"),
+    raises(f"{TV}.train_vposer", "resume from a truncated last.pt",
+           lambda: tv.train_vposer(_train_poses(), _train_poses(4), CFG, _run_dir(_truncated(_good_checkpoint())), resume=True,
+                                   progress=False), ValueError, "last.pt is not a readable torch checkpoint"),
+    raises(f"{TV}.train_vposer", "resume from an incomplete training state",
+           lambda: tv.train_vposer(_train_poses(), _train_poses(4), CFG, _run_dir(_training_state()), resume=True, progress=False),
+           ValueError, r"incomplete VPoser training state: missing entries \['best'"),
     raises(f"{TV}.train_vposer", "run_info with a Path (would make best.pt unreadable)",
            lambda: tv.train_vposer(_train_poses(), _train_poses(4), CFG, run_info={"out": Path("x")}), TypeError, "run_info must hold plain"),
     raises(f"{TV}.train_vposer", "released loss without a body",
@@ -822,3 +844,14 @@ def test_kl_to_standard_normal_is_finite_and_non_negative(mean, log_std):
 def test_vposer_decodes_any_finite_latent_to_rotations(z):
     out = MODEL.decode(torch.tensor([z]))
     assert torch.isfinite(out.pose).all() and torch.isfinite(out.rotmat).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(eigs=st.lists(st.floats(-2.0, 2.0), min_size=3, max_size=3).filter(lambda e: min(e) < -1e-3),
+       seed=st.integers(0, 100))
+def test_gmm_refuses_any_covariance_with_a_negative_eigenvalue(eigs, seed):
+    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64))
+    bad = q @ torch.diag(torch.tensor(eigs, dtype=torch.float64)) @ q.T
+    bad = 0.5 * (bad + bad.T)
+    with pytest.raises(ValueError, match=r"covariances of components \[1\] are not positive definite"):
+        G.GaussianMixture(GMM3.weights, GMM3.means, torch.stack([GMM3.covariances[0], bad]))

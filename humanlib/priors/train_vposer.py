@@ -290,8 +290,18 @@ def _training_state(model, optimizer, scheduler, generator, history, epoch, best
 def _resume_state(path: Path, config: TrainConfig) -> dict:
     state = read_checkpoint_file(path)
     if state.get("format") != TRAINING_STATE_FORMAT:
-        raise ValueError(f"{path} is not a VPoser training state (format {state.get('format')!r})")
-    saved = TrainConfig.from_dict(state["train_config"])
+        raise ValueError(f"{path} is not a VPoser training state (format {state.get('format')!r}); "
+                         "resume from the last.pt that `humanlib train-vposer` wrote, or start without resume")
+    required = {"train_config", "model", "optimizer", "scheduler", "torch_rng", "shuffle_rng", "history",
+                "epoch", "best", "elapsed_s"}
+    missing = sorted(required - set(state))
+    if missing:
+        raise ValueError(f"{path} is an incomplete VPoser training state: missing entries {missing}; "
+                         "start a new run in another folder")
+    try:
+        saved = TrainConfig.from_dict(state["train_config"])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"cannot resume {path}: its train_config is not readable by this version ({exc})") from exc
     for name in ("model", "loss", "batch_size", "seed", "max_train_frames", "max_val_frames"):
         if getattr(saved, name) != getattr(config, name):
             raise ValueError(

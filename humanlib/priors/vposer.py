@@ -838,9 +838,12 @@ def read_checkpoint_file(path: str | Path) -> dict:
     except Exception as exc:  # corrupt zip, truncated file, disallowed pickle globals, ...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = reason.split(". In PyTorch 2.6")[0]  # torch's long note on weights_only adds nothing here
-        if zipfile.is_zipfile(path) and ("weights_only" in str(exc) or "Unsupported global" in str(exc)):
+        is_zip = zipfile.is_zipfile(path)
+        if is_zip and ("weights_only" in str(exc) or "Unsupported global" in str(exc)):
             what = ("it stores Python objects that weights_only loading refuses (a checkpoint of other "
                     "software, e.g. a PyTorch Lightning or human_body_prior file?)")
+        elif is_zip and _is_npz(path):
+            what = "it is a numpy .npz archive (a GMM file? load it with humanlib.priors.gmm.load_gmm)"
         else:
             what = "the file is corrupt or truncated (an interrupted copy or download?), or not a torch checkpoint"
         raise ValueError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {reason}); "
@@ -848,6 +851,15 @@ def read_checkpoint_file(path: str | Path) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"{path} holds a {type(data).__name__}, expected a checkpoint dictionary; {_RETRAIN}")
     return data
+
+
+def _is_npz(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return bool(names) and all(n.endswith(".npy") for n in names)
 
 
 _RETRAIN = "write a VPoser checkpoint with `humanlib train-vposer --out DIR` (then use DIR/best.pt) or save_vposer"
