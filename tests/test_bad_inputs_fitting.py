@@ -286,6 +286,8 @@ CASES = [
            lambda: en.angle_energy(torch.zeros(2, 24, 3), ("left_elbow",)), TypeError, "joints must be a tuple of BendingJoint"),
     returns(E + "angle_energy", "NaN pose gives NaN", lambda: en.angle_energy(torch.full((1, 24, 3), NAN)),
             lambda r: bool(torch.isnan(r).all())),
+    returns(E + "angle_energy", "no bending joints gives zero", lambda: en.angle_energy(torch.zeros(2, 24, 3), ()),
+            lambda r: r.shape == (2,) and bool((r == 0).all())),
     returns(E + "angle_energy", "empty batch", lambda: en.angle_energy(torch.zeros(0, 24, 3)), lambda r: r.shape == (0,)),
     raises(E + "shape_energy", "betas without a batch dim", lambda: en.shape_energy(torch.zeros(10)), ValueError,
            r"betas must have shape \(B, N\)"),

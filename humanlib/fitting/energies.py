@@ -177,8 +177,8 @@ def angle_energy(pose: torch.Tensor, joints: tuple[BendingJoint, ...] = BENDING_
     check_tensor(pose, "pose", (None, NUM_JOINTS, 3), finite=False, hint="Full SMPL pose, axis-angle.")
     if not isinstance(joints, (tuple, list)) or not all(isinstance(j, BendingJoint) for j in joints):
         raise TypeError(f"joints must be a tuple of BendingJoint (e.g. BENDING_JOINTS); got {joints!r}")
-    idx = torch.tensor([j.index for j in joints], device=pose.device)
-    axis = torch.tensor([j.axis for j in joints], device=pose.device)
+    idx = torch.tensor([j.index for j in joints], dtype=torch.long, device=pose.device)
+    axis = torch.tensor([j.axis for j in joints], dtype=torch.long, device=pose.device)
     sign = torch.tensor([j.sign for j in joints], dtype=pose.dtype, device=pose.device)
     return torch.exp(sign * pose[:, idx, axis]).sum(-1)
 
