@@ -635,6 +635,8 @@ CASES += [
            AmassFormatError, r"str\.npz: key 'poses' holds <U1 values, expected numbers"),
     raises(R + "load_amass_npz", "an object array (pickle)", lambda: amass.load_amass_npz(
         _amass("obj.npz", betas=np.array([None, 1], dtype=object))), AmassFormatError, r"obj\.npz: key 'betas' cannot be read"),
+    raises(R + "load_amass_npz", "y_up a string", lambda: amass.load_amass_npz(_amass(), y_up="z"), TypeError,
+           "y_up must be True or False; got 'z'"),
     raises(R + "load_amass_npz", "pelvis_rest of shape (2,)", lambda: amass.load_amass_npz(_amass(), pelvis_rest=np.zeros(2)),
            ValueError, r"pelvis_rest must have shape \(3,\)"),
     raises(R + "load_amass_npz", "pelvis_rest a tensor", lambda: amass.load_amass_npz(_amass(), pelvis_rest=torch.zeros(3)),
@@ -665,6 +667,8 @@ CASES += [
     raises(R + "load_corpus", "split in capitals", lambda: corpus.load_corpus("Train"), ValueError, "split must be one of"),
     raises(R + "load_corpus", "split None", lambda: corpus.load_corpus(None), ValueError, "got None"),
     raises(R + "load_corpus", "split a list", lambda: corpus.load_corpus(["train"]), ValueError, "split must be one of"),
+    raises(R + "load_corpus", "use_amass a string", lambda: corpus.load_corpus("train", use_amass="no"), TypeError,
+           "use_amass must be True, False or None; got 'no'"),
     raises(R + "load_corpus", "missing corpus folder", lambda: corpus.load_corpus("train", _tmp() / "none", use_amass=False),
            CorpusError, rf"no motion corpus at .*none \(manifest\.json missing\).*{REBUILD}"),
     raises(R + "load_corpus", "folder without manifest", lambda: corpus.load_corpus("train", _corpus(manifest=None), use_amass=False),

@@ -78,8 +78,11 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
             mismatched frame counts, non-numeric or non-finite values, a frame rate that is not
             one positive number, or an unreadable file or a ``.npy`` (names the file and key).
         ValueError: ``pelvis_rest`` is not a finite ``(3,)`` array.
+        TypeError: ``y_up`` is not a bool, ``pelvis_rest`` not an array.
     """
     path = check_input_file(path, "AMASS file", "point HUMANLIB_AMASS_DIR at the unpacked AMASS folder")
+    if not isinstance(y_up, (bool, np.bool_)):
+        raise TypeError(f"y_up must be True or False; got {y_up!r}")
     if pelvis_rest is not None:
         pelvis_rest = as_array(pelvis_rest, "pelvis_rest", (3,))
     # numpy's .npz reader reports a damaged file through many exception types (zipfile, zlib,

@@ -266,11 +266,13 @@ def load_corpus(split: str, directory: str | Path | None = None, use_amass: bool
 
     Raises:
         ValueError: an unknown split.
-        TypeError: ``directory`` is not a path.
+        TypeError: ``directory`` is not a path, ``use_amass`` not a bool.
         CorpusError: missing or corrupt corpus files (manifest or shard; the message names the
             file and the command that rebuilds it), or ``use_amass=True`` without ``HUMANLIB_AMASS_DIR``.
     """
     _check_split(split)
+    if use_amass is not None and not isinstance(use_amass, (bool, np.bool_)):
+        raise TypeError(f"use_amass must be True, False or None; got {use_amass!r}")
     amass_dir = paths.user_amass_dir()
     if use_amass or (use_amass is None and amass_dir is not None and directory is None):
         if amass_dir is None:
