@@ -1289,3 +1289,16 @@ def test_resample_any_length_and_rates_is_finite(T, src, dst):
 def test_fk_random_wrong_shapes_name_the_argument(shape):
     with pytest.raises(ValueError, match=r"local_rotations must have shape \(T, 24, 3, 3\)"):
         retarget.smpl_forward_kinematics(np.zeros(shape), J)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(["bvh", "asf", "amc", "npz"]))
+def test_random_bytes_give_the_format_error_of_the_reader(content, kind):
+    """Any bytes at all: each reader raises its own format error naming the file (never a crash inside)."""
+    path = _file(f"random.{kind}", content)
+    readers = {"bvh": (bvh.read_bvh, BvhFormatError), "asf": (asf_amc.read_asf, AsfAmcFormatError),
+               "amc": (lambda p: asf_amc.read_amc(p, _skeleton()), AsfAmcFormatError),
+               "npz": (amass.load_amass_npz, AmassFormatError)}
+    read, error = readers[kind]
+    with pytest.raises(error, match=re.escape(str(path))):
+        read(path)
