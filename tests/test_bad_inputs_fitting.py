@@ -58,6 +58,7 @@ BATCH = ev.make_synthetic_batch(TINY, 0.1 * torch.randn(2, 21, 3, generator=torc
 KP, CONF, CAM = BATCH.keypoints, BATCH.confidence, BATCH.camera
 CFG = sm.SMPLifyConfig(stages=sm.smplify_stages(iterations=1), camera_iterations=1, use_interpenetration=False,
                        flip_test=False)
+CAM0 = Camera.simple(0, 1000.0, 640, 640)
 REST = TINY(torch.zeros(1, 2), torch.zeros(1, 24, 3), torch.zeros(1, 3))
 CAPS = en.CapsuleBody(REST.vertices[0], REST.joints[0])
 V = REST.vertices.shape[1]
@@ -205,6 +206,8 @@ CASES = [
     returns(P + "estimate_depth", "NaN at a missing joint is ignored",
             lambda: cam_mod.estimate_depth(_with(KP, (0, 3), NAN), _with(CONF, (0, 3), 0.0), REST.joints[0], CAM),
             lambda d: d.shape == (2,) and bool(torch.isfinite(d).all())),
+    returns(P + "estimate_depth", "empty batch", lambda: cam_mod.estimate_depth(KP[:0], CONF[:0], REST.joints[0], CAM0),
+            lambda d: d.shape == (0,)),
     raises(P + "initial_translation", "posed joints (B, 24, 2)",
            lambda: cam_mod.initial_translation(KP, CONF, torch.zeros(2, 24, 2), torch.ones(2), CAM), ValueError,
            r"posed_joints must have shape \(2, 24, 3\)"),
@@ -228,6 +231,9 @@ CASES = [
             lambda: cam_mod.initial_translation(_with(KP, (0, 3), NAN), _with(CONF, (0, 3), 0.0), torch.zeros(2, 24, 3),
                                                 torch.ones(2), CAM),
             lambda t: t.shape == (2, 3) and bool(torch.isfinite(t).all())),
+    returns(P + "initial_translation", "empty batch",
+            lambda: cam_mod.initial_translation(KP[:0], CONF[:0], torch.zeros(0, 24, 3), torch.ones(0), CAM0),
+            lambda t: t.shape == (0, 3)),
     returns(P + "shoulders_close", "one flag per frame", lambda: cam_mod.shoulders_close(KP, CONF, 40.0),
             lambda r: r.shape == (2,) and r.dtype == torch.bool),
     # ------------------------------------------------------------------ energies
@@ -320,6 +326,8 @@ CASES = [
            ValueError, r"rest_joints must have shape \(1, 24, 3\)"),
     raises(E + "CapsuleBody.radii", "NaN vertices", lambda: CAPS.radii(torch.full_like(REST.vertices, NAN), REST.joints),
            ValueError, "rest_vertices contains"),
+    returns(E + "CapsuleBody.radii", "empty batch", lambda: CAPS.radii(REST.vertices[:0], REST.joints[:0]),
+            lambda r: r.shape == (0, 10)),
     raises(E + "CapsuleBody.spheres", "radii of 9 parts", lambda: CAPS.spheres(REST.joints, torch.ones(1, 9)),
            ValueError, r"radii must have shape \(1, 10\)"),
     raises(E + "CapsuleBody.spheres", "joints (B, 23, 3)", lambda: CAPS.spheres(REST.joints[:, :23], torch.ones(1, 10)),
@@ -477,6 +485,9 @@ CASES = [
     raises(S + "fit_smplify", "model returns 17 joints",
            _fit(model=lambda betas, pose, transl: SimpleNamespace(joints=torch.zeros(len(betas), 17, 3))), ValueError,
            r"joints of shape \(2, 24, 3\)"),
+    returns(S + "fit_smplify", "every frame invalid, on_invalid='skip'",
+            _fit(confidence=torch.zeros(2, 24), config=sm.SMPLifyConfig(stages=CFG.stages, on_invalid="skip")),
+            lambda r: not bool(r.valid.any()) and bool(torch.isnan(r.energy).all()) and r.pose.shape == (2, 24, 3)),
     raises(S + "fit_smplify", "frames without keypoints", _fit(confidence=_with(CONF, 1, 0.0)), ValueError,
            r"frames \[1\].*on_invalid='skip'"),
     # ------------------------------------------------------------------ evaluate
@@ -509,6 +520,9 @@ CASES = [
            ValueError, "no points"),
     raises(EV + "mean_distance_mm", "NaN", lambda: ev.mean_distance_mm(torch.full((2, 5, 3), NAN), torch.zeros(2, 5, 3)),
            ValueError, "a contains"),
+    returns(EV + "root_align", "empty batch",
+            lambda: ev.root_align(torch.zeros(0, 5, 3), torch.zeros(0, 5, 3), torch.zeros(0, 3), torch.zeros(0, 3)),
+            lambda r: r.shape == (0, 5, 3)),
     returns(EV + "mean_distance_mm", "empty batch", lambda: ev.mean_distance_mm(torch.zeros(0, 5, 3), torch.zeros(0, 5, 3)),
             lambda r: r.shape == (0,)),
     raises(EV + "fit_errors", "23 joints",
@@ -520,6 +534,9 @@ CASES = [
     raises(EV + "fit_errors", "NaN true joints",
            lambda: ev.fit_errors(REST.vertices, REST.joints, REST.vertices, torch.full_like(REST.joints, NAN)), ValueError,
            "true_joints contains"),
+    returns(EV + "fit_errors", "empty batch",
+            lambda: ev.fit_errors(REST.vertices[:0], REST.joints[:0], REST.vertices[:0], REST.joints[:0]),
+            lambda r: r.v2v.shape == (0,) and r.joints_pa.shape == (0,)),
     raises(EV + "SyntheticConfig", "zero focal", lambda: ev.SyntheticConfig(focal=0.0), ValueError, "SyntheticConfig.focal"),
     raises(EV + "SyntheticConfig", "fractional image size", lambda: ev.SyntheticConfig(image_size=640.5), TypeError,
            "SyntheticConfig.image_size must be an integer"),
