@@ -319,6 +319,15 @@ def build_corpus(
 
 
 def _run(args: argparse.Namespace) -> int:
+    from humanlib.cli import input_folder, output_folder
+
+    if args.raw is not None:
+        input_folder(args.raw, "--raw", "give the folder holding the CMU and Bandai-Namco archives")
+    if args.out is not None:
+        output_folder(args.out)
+    elif args.max_clips is not None:
+        raise ValueError("--max-clips builds a partial corpus: give --out DIR too, so the committed corpus "
+                         "(humanlib/assets/corpus) is not replaced")
     report = build_corpus(args.raw, args.out, args.max_clips, log=lambda m: print(m, file=sys.stderr))
     print(f"corpus written: {report['total_bytes'] / 1e6:.1f} MB in {report['build_seconds']} s")
     return 0
@@ -326,6 +335,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers) -> None:
     """Register ``humanlib build-corpus``."""
+    from humanlib.cli import positive_int
+
     p = subparsers.add_parser(
         "build-corpus",
         help="rebuild the open motion corpus from the raw CMU and Bandai-Namco archives",
@@ -333,6 +344,8 @@ def add_subcommand(subparsers) -> None:
         "and write the sharded corpus (default: humanlib/assets/corpus).",
     )
     p.add_argument("--raw", default=None, help="folder with the raw archives (default: HUMANLIB_RAW_DATA or ../shared/data)")
-    p.add_argument("--out", default=None, help="output folder (default: humanlib/assets/corpus)")
-    p.add_argument("--max-clips", type=int, default=None, help="only the first N clips of each source (quick check)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default: humanlib/assets/corpus, replacing the committed corpus)")
+    p.add_argument("--max-clips", type=positive_int, default=None,
+                   help="only the first N clips of each source (quick check; needs --out)")
     p.set_defaults(func=_run)

@@ -858,8 +858,6 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
 
     path = output_folder(args.out) / f"{args.experiment}.json"
     old = read_results(path) if args.merge and path.is_file() else None  # a damaged file fails before the work
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     weights, weights_file = None, None
     if args.weights and args.weights != "none":
         weights, _ = read_weights(args.weights)
@@ -870,6 +868,8 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
         device=args.device, allow_missing=args.allow_missing,
         conditions=tuple(args.conditions.split(",")) if args.conditions else None,
     )
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
     results = run_experiment(config, weights=weights, weights_file=weights_file, command=_command_line(),
                              progress=lambda s: print(s, flush=True))
     if old is not None:
@@ -885,9 +885,9 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
     from humanlib.cli import output_file
 
     output_file(args.out, example="weights_val.json")
-    torch.set_num_threads(args.threads)
     config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
                         seed=args.seed, iterations=args.iterations, device=args.device)
+    torch.set_num_threads(args.threads)
     started = time.perf_counter()
     out = Path(args.out)
     old_chosen, old_tried, runs = [], [], []
@@ -966,7 +966,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                    help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
     t.set_defaults(func=_run_tune_cli)
     b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
-    b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json")
+    b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
     b.set_defaults(func=_run_tables_cli)
 
 

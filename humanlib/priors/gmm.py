@@ -134,6 +134,8 @@ class GaussianMixture(nn.Module):
             raise ValueError(f"covariances must have shape ({k}, {d}, {d}) to match means {tuple(means.shape)}; "
                              f"got {tuple(covariances.shape)}")
         check_same_device(means, "means", weights=weights, covariances=covariances)
+        if means.device.type == "meta":
+            raise ValueError("the mixture's parameters are on the meta device and hold no values; build it from real tensors")
         for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
             check_tensor(value, name, floating=False)
         if (weights <= 0).any() or not math.isclose(float(weights.sum()), 1.0, rel_tol=1e-4):
@@ -728,9 +730,10 @@ def train_gmm(
 
 
 def _run_train_gmm(args: argparse.Namespace) -> int:
+    from humanlib.cli import output_file
     from humanlib.paths import ASSETS_DIR
 
-    out = Path(args.out) if args.out else ASSETS_DIR / DEFAULT_GMM_ASSET
+    out = output_file(args.out, example=DEFAULT_GMM_ASSET) if args.out else ASSETS_DIR / DEFAULT_GMM_ASSET
     command = "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib train-gmm"
     meta = train_gmm(out, args.components, args.max_iter, tuple(args.reg_covar), args.seed, args.max_frames, command, args.tol)
     print(json.dumps(meta, indent=2))
@@ -740,20 +743,23 @@ def _run_train_gmm(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib train-gmm``."""
+    from humanlib.cli import nonnegative_float, positive_int
+
     p = subparsers.add_parser(
         "train-gmm",
         help="fit SMPLify's GMM pose prior by EM on the open corpus (train split; val log-likelihood reported)",
         description="Fit a full-covariance Gaussian mixture on the 63-d body pose of the corpus train split "
         "and write its parameters (with the command, machine and val log-likelihood) to an .npz file.",
     )
-    p.add_argument("--components", type=int, default=8, help="number of mixture components K (default 8)")
-    p.add_argument("--max-iter", type=int, default=200, help="maximum EM iterations (default 200)")
-    p.add_argument("--tol", type=float, default=1e-3, help="stop when the mean log-likelihood per frame improves by less (default 1e-3)")
-    p.add_argument("--reg-covar", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2],
+    p.add_argument("--components", type=positive_int, default=8, help="number of mixture components K (default 8)")
+    p.add_argument("--max-iter", type=positive_int, default=200, help="maximum EM iterations (default 200)")
+    p.add_argument("--tol", type=nonnegative_float, default=1e-3, help="stop when the mean log-likelihood per frame improves by less (default 1e-3)")
+    p.add_argument("--reg-covar", type=nonnegative_float, nargs="+", default=[1e-4, 1e-3, 1e-2],
                    help="candidate values added to covariance diagonals (rad^2); the best on val is kept (default 1e-4 1e-3 1e-2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the k-means++ initialisation")
-    p.add_argument("--max-frames", type=int, default=None, help="subsample the train split to this many frames")
-    p.add_argument("--out", default=None, help=f"output .npz (default humanlib/assets/{DEFAULT_GMM_ASSET})")
+    p.add_argument("--max-frames", type=positive_int, default=None, help="subsample the train split to this many frames")
+    p.add_argument("--out", default=None,
+                   help=f"output .npz (default humanlib/assets/{DEFAULT_GMM_ASSET}, replacing the committed GMM)")
     p.set_defaults(func=_run_train_gmm)
 
 

@@ -510,6 +510,13 @@ def _command_line(args: argparse.Namespace, name: str) -> str:
 
 
 def _train_command(args: argparse.Namespace) -> int:
+    from humanlib.cli import input_file, output_folder
+
+    output_folder(args.out)
+    if args.resume:
+        input_file(Path(args.out) / "last.pt", "nothing to resume:", "start without --resume")
+    if args.data is not None and Path(args.data).is_dir():
+        raise IsADirectoryError(f"--data {args.data} is a folder; give the cache file, e.g. {Path(args.data) / 'data.pt'}")
     model_cfg = PoseNDFModelConfig(parents=shifted_parents()) if args.shifted_parents else PoseNDFModelConfig()
     data_cfg = PoseNDFDataConfig(num_noisy=args.num_noisy, num_clean=args.num_clean, metric=args.metric,
                                  k=args.k if args.k else (1 if args.metric == "talk" else 5), seed=args.seed)
@@ -595,6 +602,13 @@ def evaluate_checkpoint(
 
 
 def _eval_command(args: argparse.Namespace) -> int:
+    from humanlib.cli import input_file, output_file
+
+    output_file(args.out, example="metrics.json")
+    if args.checkpoint is not None:
+        input_file(args.checkpoint, "--checkpoint", "give a checkpoint written by `humanlib train-posendf` (OUT/posendf.pt)")
+    if args.data is not None and Path(args.data).is_dir():
+        raise IsADirectoryError(f"--data {args.data} is a folder; give the cache file, e.g. {Path(args.data) / 'data.pt'}")
     torch.set_num_threads(args.threads)
     model = load_posendf(args.checkpoint)
     meta = model.metadata
@@ -634,41 +648,44 @@ def _eval_command(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers) -> None:
     """Register ``train-posendf`` and ``eval-posendf`` on an argparse subparsers object."""
+    from humanlib.cli import device, nonnegative_float, nonnegative_int, positive_float, positive_int
+
     p = subparsers.add_parser("train-posendf", help="train the Pose-NDF distance field on the open corpus",
                               description="Generate distance-labelled poses from the corpus and train Pose-NDF.")
     d, t = PoseNDFDataConfig(), PoseNDFTrainConfig()
     p.add_argument("--out", required=True, help="output folder (data.pt, last.pt, posendf.pt, history.json, curves.png)")
     p.add_argument("--data", default=None,
                    help="cache file of the generated data (default OUT/data.pt; share it between runs)")
-    p.add_argument("--steps", type=int, default=t.steps, help=f"optimisation steps (default {t.steps})")
-    p.add_argument("--batch-size", type=int, default=t.batch_size, help=f"samples per step (default {t.batch_size})")
-    p.add_argument("--lr", type=float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
-    p.add_argument("--eikonal-weight", type=float, default=t.eikonal_weight,
+    p.add_argument("--steps", type=positive_int, default=t.steps, help=f"optimisation steps (default {t.steps})")
+    p.add_argument("--batch-size", type=positive_int, default=t.batch_size, help=f"samples per step (default {t.batch_size})")
+    p.add_argument("--lr", type=positive_float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
+    p.add_argument("--eikonal-weight", type=nonnegative_float, default=t.eikonal_weight,
                    help=f"weight of L_eikonal, 0 = off (default {t.eikonal_weight})")
     p.add_argument("--metric", choices=("talk", "released"), default=d.metric, help="label distance (default talk)")
-    p.add_argument("--k", type=int, default=0, help="neighbours averaged in the label (default 1 for talk, 5 for released)")
-    p.add_argument("--num-manifold", type=int, default=t.num_manifold,
+    p.add_argument("--k", type=nonnegative_int, default=0, help="neighbours averaged in the label (default 1 for talk, 5 for released)")
+    p.add_argument("--num-manifold", type=positive_int, default=t.num_manifold,
                    help=f"training poses forming the manifold (default {t.num_manifold})")
-    p.add_argument("--num-noisy", type=int, default=d.num_noisy, help=f"noisy training samples (default {d.num_noisy})")
-    p.add_argument("--num-clean", type=int, default=d.num_clean, help=f"clean samples with d = 0 (default {d.num_clean})")
-    p.add_argument("--num-val", type=int, default=t.num_val, help=f"noisy validation samples (default {t.num_val})")
-    p.add_argument("--val-every", type=int, default=t.val_every,
+    p.add_argument("--num-noisy", type=positive_int, default=d.num_noisy, help=f"noisy training samples (default {d.num_noisy})")
+    p.add_argument("--num-clean", type=nonnegative_int, default=d.num_clean, help=f"clean samples with d = 0 (default {d.num_clean})")
+    p.add_argument("--num-val", type=positive_int, default=t.num_val, help=f"noisy validation samples (default {t.num_val})")
+    p.add_argument("--val-every", type=positive_int, default=t.val_every,
                    help=f"steps between validations/checkpoints (default {t.val_every})")
     p.add_argument("--shifted-parents", action="store_true",
                    help="use the released code's off-by-one parent table (for comparison)")
     p.add_argument("--seed", type=int, default=t.seed, help="random seed")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda or mps (default cpu)")
+    p.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_train_command)
 
     e = subparsers.add_parser("eval-posendf", help="measure a Pose-NDF checkpoint and write a JSON of numbers",
                               description="Distance accuracy by noise level, eikonal residual, projection, diversity, timings.")
     e.add_argument("--checkpoint", default=None, help="checkpoint (default: the committed open checkpoint)")
     e.add_argument("--data", default=None, help="data.pt cache of the training run (regenerated when absent)")
-    e.add_argument("--out", default="results/posendf/metrics.json", help="JSON file to write")
-    e.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    e.add_argument("--num-generate", type=int, default=500, help="poses projected for convergence/diversity (default 500)")
-    e.add_argument("--bench-poses", type=int, default=1000, help="poses in the projection timing (default 1000)")
+    e.add_argument("--out", default="results/posendf/metrics.json",
+                   help="JSON file to write (default results/posendf/metrics.json)")
+    e.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
+    e.add_argument("--num-generate", type=positive_int, default=500, help="poses projected for convergence/diversity (default 500)")
+    e.add_argument("--bench-poses", type=positive_int, default=1000, help="poses in the projection timing (default 1000)")
     e.set_defaults(func=_eval_command)

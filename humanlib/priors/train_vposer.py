@@ -538,10 +538,13 @@ def poses_fingerprint(poses: torch.Tensor) -> str:
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    from humanlib.cli import input_file, output_folder
+
+    out = output_folder(args.out)
+    if args.resume:
+        input_file(out / "last.pt", "nothing to resume:", "start without --resume")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {args.device} requested but CUDA is not available")
     loss = VPoserLossConfig.released() if args.loss == "released" else VPoserLossConfig.talk()
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -572,8 +575,16 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
+    from humanlib.cli import input_file, output_file
     from humanlib.priors.vposer_eval import run_comparison
 
+    output_file(args.out, example="comparison.json")
+    if args.checkpoint is not None:
+        input_file(args.checkpoint, "--checkpoint", "give a VPoser checkpoint written by `humanlib train-vposer`")
+    if args.gmm is not None:
+        from humanlib.priors.gmm import load_gmm
+
+        load_gmm(input_file(args.gmm, "--gmm", "give a GMM .npz written by `humanlib train-gmm`, or leave --gmm out"))
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     command = "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib eval-vposer"
@@ -589,6 +600,8 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib train-vposer`` and ``humanlib eval-vposer``."""
+    from humanlib.cli import device, positive_float, positive_int
+
     p = subparsers.add_parser(
         "train-vposer",
         help="train the VPoser VAE pose prior on the open corpus (train split, validated on val)",
@@ -596,22 +609,23 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         "decay and early stopping. Writes DIR/last.pt (resumable state), DIR/best.pt (the model, for "
         "humanlib.priors.vposer.load_vposer) and DIR/history.json (curve, command, machine, time).",
     )
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--epochs", type=int, default=100, help="maximum number of epochs (default 100)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--out", required=True, help="output folder (last.pt, best.pt, history.json)")
+    p.add_argument("--epochs", type=positive_int, default=100, help="maximum number of epochs (default 100)")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda or mps (default cpu)")
     p.add_argument("--loss", choices=("talk", "released"), default="talk",
                    help="talk: KL + rotation-matrix + orth + det + weight decay (default); "
                    "released: KL + vertex L1 + geodesic + joint losses (needs the body model)")
-    p.add_argument("--batch-size", type=int, default=256, help="poses per step (default 256)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs (default 5)")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="poses per step (default 256)")
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience in epochs (default 5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that exceeds this wall-clock budget")
-    p.add_argument("--max-train-frames", type=int, default=None, help="random subset of the train split")
-    p.add_argument("--max-val-frames", type=int, default=None, help="random subset of the val split")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--max-minutes", type=positive_float, default=None,
+                   help="stop after the epoch that exceeds this wall-clock budget (default: no limit)")
+    p.add_argument("--max-train-frames", type=positive_int, default=None, help="random subset of the train split (default: all)")
+    p.add_argument("--max-val-frames", type=positive_int, default=None, help="random subset of the val split (default: all)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/last.pt")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_train)
 
     e = subparsers.add_parser(
@@ -624,8 +638,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--out", required=True, help="output JSON file, e.g. results/vposer/comparison.json")
     e.add_argument("--checkpoint", default=None, help="VPoser checkpoint (default: the committed vposer_open.pt)")
     e.add_argument("--gmm", default=None, help="GMM .npz (default: the committed GMM, skipped if absent)")
-    e.add_argument("--num-samples", type=int, default=1000, help="samples drawn from each prior (default 1000)")
-    e.add_argument("--max-test", type=int, default=2000, help="test poses used (seeded random subset, default 2000)")
+    e.add_argument("--num-samples", type=positive_int, default=1000, help="samples drawn from each prior (default 1000)")
+    e.add_argument("--max-test", type=positive_int, default=2000, help="test poses used (seeded random subset, default 2000)")
     e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    e.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
     e.set_defaults(func=_run_eval)
