@@ -12,6 +12,7 @@ import json
 import shlex
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from humanlib.fitting.evaluate import (
 from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
 from humanlib.priors import NoPrior, PosePrior
 from humanlib.priors.gmm import machine_description
-from humanlib.skeleton import BODY_JOINTS
+from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS
 
 #: Names accepted by :func:`make_prior`.
 PRIOR_NAMES = ("none", "gmm-min", "gmm-exact", "vposer", "posendf")
@@ -249,7 +250,9 @@ def _command_line() -> str:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    out_dir = Path(args.out)
+    from humanlib.cli import output_folder
+
+    out_dir = output_folder(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -264,17 +267,51 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keypoints ``(B, 24, 2)`` and confidences ``(B, 24)`` (ones when absent) of an ``.npz``, as float32.
+
+    Raises:
+        FileNotFoundError: ``path`` is missing or a folder.
+        ValueError: not a readable ``.npz``, no ``keypoints`` key, wrong shapes, non-numeric or
+            non-finite values (missing joints take confidence 0, not NaN), or no frames.
+    """
+    from humanlib.cli import input_file
+
+    layout = "'keypoints' (B, 24, 2) pixels and optionally 'confidence' (B, 24)"
+    path = input_file(path, "keypoint file", f"give an .npz holding {layout}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: np.asarray(data[k]) for k in data.files if k in ("keypoints", "confidence")}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"keypoint file {path} is not a readable .npz ({type(err).__name__}); "
+                         f"write it with numpy.savez holding {layout}") from None
+    if "keypoints" not in arrays:
+        raise ValueError(f"keypoint file {path} has no 'keypoints'; it must hold {layout}")
+    n = arrays["keypoints"].shape[0] if arrays["keypoints"].ndim else 0
+    for key, shape in (("keypoints", (n, NUM_JOINTS, 2)), ("confidence", (n, NUM_JOINTS))):
+        if key not in arrays:
+            continue
+        a = arrays[key]
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise ValueError(f"'{key}' in {path} must be numeric; got dtype {a.dtype}")
+        if a.shape != shape:
+            expected = "(B, " + ", ".join(map(str, shape[1:])) + ")"
+            raise ValueError(f"'{key}' in {path} must have shape {expected} (one row per SMPL joint); "
+                             f"got {a.shape}")
+        if not np.isfinite(a.astype(np.float64)).all():
+            raise ValueError(f"'{key}' in {path} holds NaN or inf; give missing joints confidence 0 instead")
+    if n == 0:
+        raise ValueError(f"keypoint file {path} holds no frames (keypoints shape {arrays['keypoints'].shape})")
+    kp = torch.as_tensor(arrays["keypoints"], dtype=torch.float32)
+    conf = torch.as_tensor(arrays["confidence"], dtype=torch.float32) if "confidence" in arrays else torch.ones(kp.shape[:2])
+    return kp, conf
+
+
 def _run_fit(args: argparse.Namespace) -> int:
-    path = Path(args.keypoints)
-    if not path.exists():
-        raise FileNotFoundError(f"keypoint file {path} does not exist")
-    with np.load(path, allow_pickle=False) as data:
-        if "keypoints" not in data.files:
-            raise ValueError(f"{path} must hold 'keypoints' (B, 24, 2) and optionally 'confidence' (B, 24)")
-        kp = torch.as_tensor(data["keypoints"], dtype=torch.float32)
-        conf = torch.as_tensor(data["confidence"], dtype=torch.float32) if "confidence" in data.files else torch.ones(kp.shape[:2])
-    if kp.ndim != 3:
-        raise ValueError(f"keypoints in {path} must have shape (B, 24, 2); got {tuple(kp.shape)}")
+    from humanlib.cli import output_file
+
+    output_file(args.out, example="fit.npz")
+    kp, conf = read_keypoints_npz(args.keypoints)
     from humanlib.body import load_body_model
 
     camera = Camera.simple(kp.shape[0], args.focal, args.width, args.height)
@@ -292,20 +329,23 @@ def _run_fit(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib fit`` and ``humanlib smplify-eval``."""
+    from humanlib.cli import device, nonnegative_int, positive_float, positive_int
+
     p = subparsers.add_parser(
         "fit",
         help="fit the body model to 2D keypoints with SMPLify",
         description="Fit shape, pose and translation to keypoints in an .npz ('keypoints' (B, 24, 2) pixels, one row "
         "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl.",
     )
-    p.add_argument("keypoints", help="input .npz")
-    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24))")
+    p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped)")
     p.add_argument("--prior", default="gmm-min", choices=PRIOR_NAMES, help="pose prior (default gmm-min)")
-    p.add_argument("--focal", type=float, default=1000.0, help="focal length in pixels (default 1000)")
-    p.add_argument("--width", type=float, default=640.0, help="image width in pixels (principal point at the centre)")
-    p.add_argument("--height", type=float, default=640.0, help="image height in pixels")
-    p.add_argument("--iterations", type=int, default=30, help="L-BFGS iterations per stage")
-    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    p.add_argument("--focal", type=positive_float, default=1000.0, help="focal length in pixels (default 1000)")
+    p.add_argument("--width", type=positive_float, default=640.0,
+                   help="image width in pixels (principal point at the centre; default 640)")
+    p.add_argument("--height", type=positive_float, default=640.0, help="image height in pixels (default 640)")
+    p.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
+    p.add_argument("--device", type=device, default="cpu", help="torch device (cpu, cuda, mps; default cpu)")
     p.add_argument("--skip-invalid", action="store_true", help="skip frames with too few keypoints instead of failing")
     p.set_defaults(func=_run_fit)
 
@@ -315,18 +355,18 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         description="Fit synthetic keypoints (known cameras, pixel noise, missing joints) of corpus test-split poses "
         "with each ablation variant and write smplify_ablation.json (v2v / joint errors in mm, command, machine).",
     )
-    e.add_argument("--out", default="results", help="output folder (default results/)")
-    e.add_argument("--frames", type=int, default=64, help="synthetic frames (default 64)")
-    e.add_argument("--iterations", type=int, default=30, help="L-BFGS iterations per stage (default 30)")
+    e.add_argument("--out", default="results", help="output folder for smplify_ablation.json (default results/)")
+    e.add_argument("--frames", type=positive_int, default=64, help="synthetic frames (default 64)")
+    e.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--posendf", dest="learned", action="store_true",
                    help="also run Pose-NDF as the prior (slow; SMPLify's weights, not tuned for it)")
     e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
-    e.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
-    e.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    e.add_argument("--device", type=device, default="cpu", help="torch device (cpu, cuda, mps; default cpu)")
+    e.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0 = torch's default)")
     e.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran on the machine)")
     e.set_defaults(func=_run_eval)
 
 
 __all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "add_subcommand", "benchmark",
-           "evaluate_variant", "make_prior", "run_ablation", "corpus_test_poses"]
+           "evaluate_variant", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_test_poses"]
