@@ -283,8 +283,9 @@ def as_body_pose(pose: torch.Tensor, num_joints: int = NUM_BODY_JOINTS, name: st
     Raises:
         TypeError: On a non-tensor (a numpy array: convert it with ``torch.as_tensor``).
         ValueError: On a wrong shape, an empty batch, an integer dtype or non-finite values (the
-            finiteness check is skipped on the ``meta`` device).
+            finiteness check is skipped on the ``meta`` device); ``num_joints`` < 1.
     """
+    check_positive(num_joints, "num_joints", integer=True)
     _require_tensor(pose, name, f"(B, {num_joints}, 3)")
     if pose.ndim == 2 and pose.shape[1] == 3 * num_joints:
         pose = pose.reshape(pose.shape[0], num_joints, 3)
@@ -335,7 +336,8 @@ def _check_generator(generator: object, device: torch.device | None = None) -> N
 
 def _is_plain(value: object) -> bool:
     """Plain values that ``torch.load(weights_only=True)`` reads back: numbers, strings, lists, dicts."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    # exact types: numpy's float64 subclasses float but is pickled as a numpy object weights_only refuses
+    if value is None or type(value) in (bool, int, float, str):
         return True
     if isinstance(value, (list, tuple)):
         return all(_is_plain(v) for v in value)
