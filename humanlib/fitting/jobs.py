@@ -65,7 +65,11 @@ def make_prior(name: str) -> PosePrior:
 
 @dataclass
 class Variant:
-    """One row of the ablation: a prior and switches on the SMPLify configuration."""
+    """One row of the ablation: a prior and switches on the SMPLify configuration.
+
+    Raises:
+        TypeError, ValueError: an empty name, a prior not in :data:`PRIOR_NAMES`, a switch that is not a bool.
+    """
 
     name: str
     prior: str
