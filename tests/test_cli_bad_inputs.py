@@ -69,8 +69,8 @@ CASES: list[tuple[list[str], str]] = [
     (["build-body-model", "--out", OUT, "--samples", "many"], r"--samples: .*'many'"),
     (["build-body-model", "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
     # build-corpus (default --out: the committed corpus)
-    (["build-corpus", "--out", OUT, "--raw", MISSING], r"--raw .*does-not-exist.npz does not exist"),
-    (["build-corpus", "--out", OUT, "--raw", str(FILE)], r"--raw .*a-file is a file, not a folder"),
+    (["build-corpus", "--out", OUT, "--raw", MISSING], r"raw mocap folder not found .*does-not-exist.npz.*pass --raw DIR"),
+    (["build-corpus", "--out", OUT, "--raw", str(FILE)], r"raw mocap folder not found .*a-file"),
     (["build-corpus", "--raw", str(FOLDER), "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
     (["build-corpus", "--out", OUT, "--max-clips", "0"], r"--max-clips: must be > 0"),
     (["build-corpus", "--max-clips", "2"], r"--max-clips .*give --out DIR too"),

@@ -131,6 +131,7 @@ def build_corpus(
     out_dir: str | Path | None = None,
     max_clips_per_source: int | None = None,
     log: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> dict:
     """Build the open motion corpus.
 
@@ -140,6 +141,7 @@ def build_corpus(
         out_dir: output folder (default ``humanlib/assets/corpus``); replaced at the end.
         max_clips_per_source: keep only the first clips of each source (quick tests).
         log: progress printer (default: silent).
+        progress: show a tqdm bar over the clips (terminal and Jupyter).
 
     Returns:
         The report dict (also written to ``retarget_report.json``).
@@ -180,7 +182,17 @@ def build_corpus(
     store: dict[tuple[str, str], list[tuple[ClipInfo, np.ndarray, np.ndarray]]] = {}
     source_info = {}
 
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=0, desc="build-corpus", unit="clip", disable=not progress)
+
+    def count(files: list[Path]) -> None:  # the bar's total grows source by source
+        bar.total += len(files) if max_clips_per_source is None else min(len(files), max_clips_per_source)
+        bar.refresh()
+
     def add_clip(group: str, info: ClipInfo, split: str, motion: S.RetargetedMotion) -> None:
+        bar.set_postfix_str(info.name, refresh=False)
+        bar.update(1)
         R, tr = resample_motion(motion.local_rotations, motion.transl, motion.fps, BASE_FPS)
         pts = motion.source.points
         step = int(round(motion.fps / BASE_FPS)) if motion.fps > BASE_FPS else 1
@@ -197,6 +209,7 @@ def build_corpus(
     with tempfile.TemporaryDirectory(prefix="humanlib-corpus-") as tmp:
         cmu_root, bandai_root = _find_sources(raw, Path(tmp), log)
         # --- CMU
+        count(sorted((cmu_root / "subjects").glob("*/*.amc")))
         n = 0
         for subject_dir in sorted((cmu_root / "subjects").iterdir()):
             asf = subject_dir / f"{subject_dir.name}.asf"
@@ -228,6 +241,7 @@ def build_corpus(
         cal = S.bandai_calibration(ref, J, ref_frame)
         leg = S.leg_length(S.bandai_source_motion(ref).points[ref_frame])
         source_info["bandai-namco"] = {"leg_length_m": round(leg, 4), "reference": f"{ref_name} frame {ref_frame}"}
+        count([bvh for d in data_dirs for bvh in d.glob("*.bvh")])
         n = 0
         for d in data_dirs:
             which = d.parent.name.rsplit("-", 1)[-1]
@@ -244,6 +258,7 @@ def build_corpus(
                 add_clip("bandai-namco", info, split_of("bandai", bvh.stem, "", style), motion)
                 n += 1
             log(f"bandai-namco {d.parent.name}: {n} clips so far")
+    bar.close()
 
     # --- write shards into a temporary folder, then swap it in
     tmp_out = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -319,16 +334,17 @@ def build_corpus(
 
 
 def _run(args: argparse.Namespace) -> int:
-    from humanlib.cli import input_folder, output_folder
+    from humanlib.cli import output_folder
 
-    if args.raw is not None:
-        input_folder(args.raw, "--raw", "give the folder holding the CMU and Bandai-Namco archives")
     if args.out is not None:
         output_folder(args.out)
     elif args.max_clips is not None:
         raise ValueError("--max-clips builds a partial corpus: give --out DIR too, so the committed corpus "
                          "(humanlib/assets/corpus) is not replaced")
-    report = build_corpus(args.raw, args.out, args.max_clips, log=lambda m: print(m, file=sys.stderr))
+    from tqdm.auto import tqdm
+
+    report = build_corpus(args.raw, args.out, args.max_clips, log=lambda m: tqdm.write(m, file=sys.stderr),
+                          progress=not args.quiet)
     print(f"corpus written: {report['total_bytes'] / 1e6:.1f} MB in {report['build_seconds']} s")
     return 0
 
@@ -348,4 +364,5 @@ def add_subcommand(subparsers) -> None:
                    help="output folder (default: humanlib/assets/corpus, replacing the committed corpus)")
     p.add_argument("--max-clips", type=positive_int, default=None,
                    help="only the first N clips of each source (quick check; needs --out)")
+    p.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
