@@ -455,6 +455,7 @@ def fit_gmm(
     tol: float = 1e-4,
     reg_covar: float = 1e-4,
     seed: int = 0,
+    progress: bool = False,
 ) -> GMMFitResult:
     """Fit a full-covariance Gaussian mixture by expectation-maximisation.
 
@@ -466,6 +467,7 @@ def fit_gmm(
         reg_covar: added to every covariance diagonal (in the data's units squared;
             for axis-angle, rad^2).
         seed: seed of the k-means++ initialisation.
+        progress: show a tqdm bar over the EM iterations (terminal and Jupyter).
 
     Returns:
         :class:`GMMFitResult` with the mixture and the log-likelihood history.
@@ -498,7 +500,10 @@ def fit_gmm(
     resp = torch.nn.functional.one_hot(labels, num_components).double()
     history: list[float] = []
     converged = False
-    for _ in range(max_iter):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(max_iter), desc=f"EM K={num_components} reg={reg_covar:g}", unit="it", disable=not progress)
+    for _ in bar:
         weights, means, covs = _m_step(x, resp, reg_covar)
         try:
             gmm = GaussianMixture(weights, means, covs)
@@ -508,10 +513,12 @@ def fit_gmm(
         log_joint = -gmm.component_energies(x)  # (N, K)
         log_px = torch.logsumexp(log_joint, dim=-1)
         history.append(float(log_px.mean()))
+        bar.set_postfix_str(f"loglik {history[-1]:.3f}", refresh=False)
         resp = torch.exp(log_joint - log_px[:, None])  # E-step
         if len(history) > 1 and abs(history[-1] - history[-2]) < tol:
             converged = True
             break
+    bar.close()
     return GMMFitResult(gmm=gmm, log_likelihood=history, converged=converged)
 
 
@@ -652,6 +659,7 @@ def train_gmm(
     max_frames: int | None = None,
     command: str = "",
     tol: float = 1e-3,
+    progress: bool = False,
 ) -> dict:
     """Fit the pose GMM on the corpus's train split, choose ``reg_covar`` on val, write ``out`` (npz).
 
@@ -660,6 +668,7 @@ def train_gmm(
     log-likelihood (of the kept mixture and of a single Gaussian with the same ``reg_covar``).
 
     Returns the metadata dictionary stored in the file (log-likelihoods, sizes, timing).
+    ``progress`` shows a tqdm bar over each fit's EM iterations.
 
     Raises:
         TypeError / ValueError: a setting of the wrong type or out of range (checked before the
@@ -691,7 +700,7 @@ def train_gmm(
     best = None
     start = time.perf_counter()
     for reg in reg_covars:
-        result = fit_gmm(train, num_components, max_iter=max_iter, tol=tol, reg_covar=reg, seed=seed)
+        result = fit_gmm(train, num_components, max_iter=max_iter, tol=tol, reg_covar=reg, seed=seed, progress=progress)
         val_ll = float(result.gmm.log_prob(val).mean())
         candidates[f"{reg:g}"] = {"val_loglik_per_frame": round(val_ll, 3), "em_iterations": len(result.log_likelihood),
                                   "train_loglik_per_frame": round(result.log_likelihood[-1], 3)}
@@ -735,7 +744,8 @@ def _run_train_gmm(args: argparse.Namespace) -> int:
 
     out = output_file(args.out, example=DEFAULT_GMM_ASSET) if args.out else ASSETS_DIR / DEFAULT_GMM_ASSET
     command = "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib train-gmm"
-    meta = train_gmm(out, args.components, args.max_iter, tuple(args.reg_covar), args.seed, args.max_frames, command, args.tol)
+    meta = train_gmm(out, args.components, args.max_iter, tuple(args.reg_covar), args.seed, args.max_frames, command, args.tol,
+                     progress=not args.quiet)
     print(json.dumps(meta, indent=2))
     print(f"wrote {out}")
     return 0
@@ -760,6 +770,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=positive_int, default=None, help="subsample the train split to this many frames")
     p.add_argument("--out", default=None,
                    help=f"output .npz (default humanlib/assets/{DEFAULT_GMM_ASSET}, replacing the committed GMM)")
+    p.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_train_gmm)
 
 
