@@ -147,6 +147,8 @@ class TrainConfig:
             if name not in data:
                 continue
             part = data[name]
+            if isinstance(part, kind):
+                continue
             if not isinstance(part, dict):
                 raise TypeError(f"TrainConfig.{name} must be given as a dict of {kind.__name__} fields; got {type(part).__name__}")
             extra = sorted(set(part) - set(kind.__dataclass_fields__))

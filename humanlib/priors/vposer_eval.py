@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from humanlib import rotations
-from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib._validate import check_file, check_positive, check_same_device, check_tensor
 from humanlib.priors import _require_tensor
 from humanlib.priors.vposer import VPoser, _check_vposer, as_body_pose, body_forward_from_model, load_vposer
 
@@ -321,9 +321,8 @@ def run_comparison(
         raise TypeError(f"seed must be an int; got {type(seed).__name__}")
     if vposer is not None:
         _check_vposer(vposer, "vposer")
-    if gmm_path is not None and not Path(gmm_path).is_file():
-        raise FileNotFoundError(f"GMM file {gmm_path} does not exist (omit gmm_path to use the committed GMM, "
-                                "or fit one with `humanlib train-gmm --out FILE`)")
+    if gmm_path is not None:
+        check_file(gmm_path, "GMM file", "omit gmm_path to use the committed GMM, or fit one with `humanlib train-gmm --out FILE`")
 
     t0 = time.perf_counter()
     model = vposer if vposer is not None else load_vposer(checkpoint)
