@@ -174,8 +174,11 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
 
 
 def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, learned: bool = False,
-                 variants: tuple[Variant, ...] | None = None, device: str = "cpu", command: str = "") -> dict:
+                 variants: tuple[Variant, ...] | None = None, device: str = "cpu", command: str = "",
+                 progress: bool = False) -> dict:
     """Run the ablation on ``num_frames`` synthetic frames; returns the results dictionary.
+
+    ``progress`` shows a tqdm bar over the variants (terminal and Jupyter).
 
     Raises:
         TypeError, ValueError: ``num_frames`` not an integer >= 1, ``iterations`` or ``seed`` not an
@@ -198,12 +201,14 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
     batch = make_synthetic_batch(model, corpus_test_poses(num_frames, seed), synth, seed=seed)
     rows = []
     chosen = variants if variants is not None else ABLATION + (EXTRA_VARIANTS if learned else ())
-    for variant in chosen:
+    from tqdm.auto import tqdm
+
+    for variant in tqdm(chosen, desc="smplify-eval", unit="variant", disable=not progress):
         try:
             rows.append(evaluate_variant(model, batch, variant, iterations, device))
         except FileNotFoundError as err:  # a learned prior whose checkpoint is not available
             rows.append({"name": variant.name, "prior": variant.prior, "skipped": str(err)})
-        print(json.dumps({k: v for k, v in rows[-1].items() if not k.startswith("per_frame")}), flush=True)
+        tqdm.write(json.dumps({k: v for k, v in rows[-1].items() if not k.startswith("per_frame")}))
     return {
         "command": command,
         "machine": machine_description(),
@@ -223,8 +228,11 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
     }
 
 
-def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, seed: int = 0, device: str = "cpu") -> list[dict]:
+def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, seed: int = 0, device: str = "cpu",
+              progress: bool = False) -> list[dict]:
     """Frames fitted per second by full SMPLify (GMM min) for several batch sizes.
+
+    ``progress`` shows a tqdm bar over the batch sizes.
 
     Raises:
         TypeError, ValueError: ``batch_sizes`` not a non-empty tuple of integers >= 1, ``iterations``
@@ -241,11 +249,13 @@ def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, 
 
     model = load_body_model().to(device)
     out = []
-    for b in batch_sizes:
+    from tqdm.auto import tqdm
+
+    for b in tqdm(batch_sizes, desc="benchmark", unit="batch", disable=not progress):
         batch = make_synthetic_batch(model.cpu(), corpus_test_poses(b, seed), SyntheticConfig(), seed=seed)
         row = evaluate_variant(model, batch, ABLATION[0], iterations, device)
         out.append({"batch_size": b, "seconds": row["seconds"], "frames_per_second": row["frames_per_second"]})
-        print(json.dumps(out[-1]), flush=True)
+        tqdm.write(json.dumps(out[-1]))
     return out
 
 
@@ -260,9 +270,11 @@ def _run_eval(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.threads:
         torch.set_num_threads(args.threads)
-    results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device, command=_command_line())
+    results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device,
+                           command=_command_line(), progress=not args.quiet)
     if args.benchmark:
-        results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device)
+        results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device,
+                                         progress=not args.quiet)
     if args.note:
         results["note"] = args.note
     path = out_dir / "smplify_ablation.json"
@@ -368,6 +380,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
     e.add_argument("--device", type=device, default="cpu", help="torch device (cpu, cuda, mps; default cpu)")
     e.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0 = torch's default)")
+    e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran on the machine)")
     e.set_defaults(func=_run_eval)
 
