@@ -40,6 +40,9 @@ from humanlib.priors.vposer import (
     VPoser,
     VPoserConfig,
     VPoserLossConfig,
+    _check_device,
+    _check_metadata,
+    _check_vposer,
     as_body_pose,
     body_forward_from_model,
     read_checkpoint_file,
@@ -48,7 +51,6 @@ from humanlib.priors.vposer import (
     vposer_from_checkpoint,
     vposer_loss,
 )
-from humanlib.priors.vposer import _check_device, _check_metadata, _check_vposer
 
 TRAINING_STATE_FORMAT = "humanlib.vposer-training"
 

@@ -26,9 +26,20 @@ from pathlib import Path
 import torch
 
 from humanlib import rotations
-from humanlib._validate import check_file, check_positive, check_same_device, check_tensor
+from humanlib._validate import (
+    check_file,
+    check_positive,
+    check_same_device,
+    check_tensor,
+)
 from humanlib.priors import _require_tensor
-from humanlib.priors.vposer import VPoser, _check_vposer, as_body_pose, body_forward_from_model, load_vposer
+from humanlib.priors.vposer import (
+    VPoser,
+    _check_vposer,
+    as_body_pose,
+    body_forward_from_model,
+    load_vposer,
+)
 
 
 def _check_rotmats(x: torch.Tensor, name: str) -> None:
@@ -311,7 +322,11 @@ def run_comparison(
         FileNotFoundError: a missing ``checkpoint``, or a ``gmm_path`` given but missing (only the
             default GMM is skipped when absent).
     """
-    from humanlib.priors.train_vposer import corpus_body_poses, machine_description, poses_fingerprint
+    from humanlib.priors.train_vposer import (
+        corpus_body_poses,
+        machine_description,
+        poses_fingerprint,
+    )
 
     for name, value in (("num_samples", num_samples), ("max_test", max_test), ("max_train", max_train)):
         check_positive(value, name, integer=True)
