@@ -119,14 +119,14 @@ def check_same_device(reference: torch.Tensor, what: str = "the model", /, **ten
 
 def check_positive(value: object, name: str, *, integer: bool = False, allow_zero: bool = False) -> None:
     """Raise unless ``value`` is a positive (or non-negative) finite number (an int if ``integer``)."""
-    kind = "integer" if integer else "number"
+    kind = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a {kind}; got {type(value).__name__}")
+        raise TypeError(f"{name} must be {kind}; got {type(value).__name__}")
     if integer and not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer; got {value!r}")
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite {kind} {bound}; got {value!r}")
+        raise ValueError(f"{name} must be a finite {kind.split()[-1]} {bound}; got {value!r}")
 
 
 def check_file(path: str | Path, what: str, hint: str = "") -> Path:
@@ -156,3 +156,31 @@ def check_array(
     if finite and np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         raise ValueError(f"{name} contains {int((~np.isfinite(x)).sum())} non-finite value(s) (NaN or inf)")
     return x
+
+
+def resolve_device(device: object, name: str = "device") -> torch.device:
+    """``device`` as a ``torch.device``; ValueError for unknown names and for CUDA without a GPU.
+
+    Accepts a ``torch.device`` or a string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"meta"``).
+    """
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name} must be a str or torch.device such as 'cpu' or 'cuda'; got {type(device).__name__}")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{name} {device!r} is not a device torch knows; use 'cpu' or 'cuda'") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name} {device!r} asks for CUDA, but torch sees no GPU here; use 'cpu'")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {device!r}: there are only {torch.cuda.device_count()} GPU(s)")
+    elif resolved.type not in ("cpu", "meta"):
+        raise ValueError(f"{name} {device!r}: humanlib runs on 'cpu' or 'cuda'")
+    return resolved
+
+
+def check_float_dtype(dtype: object, name: str = "dtype") -> torch.dtype:
+    """Raise unless ``dtype`` is torch.float32 or torch.float64 (the dtypes the course computes in)."""
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"{name} must be torch.float32 or torch.float64; got {dtype!r}")
+    return dtype

@@ -30,6 +30,7 @@ import hashlib
 import io
 import os
 import pickle
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ import torch
 from torch import nn
 
 from humanlib import paths
-from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib._validate import check_float_dtype, check_positive, check_same_device, check_tensor, resolve_device
 from humanlib.body_layouts import to_smpl_layout
 from humanlib.rotations import axis_angle_to_rotmat
 
@@ -501,26 +502,42 @@ def read_model_file(path: str | Path) -> dict[str, np.ndarray]:
 
     Raises:
         FileNotFoundError: the file does not exist (the message says where SMPL is obtained).
-        ValueError: the file is not an SMPL-layout model (missing keys, chumpy objects, ...).
+        ValueError: the file is not an SMPL-layout model (missing keys, chumpy objects, a
+            truncated or corrupt file, ...).
+        TypeError: ``path`` is not a path.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or Path of a model file; got {type(path).__name__}")
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise FileNotFoundError(f"body model path {path} is a folder; give the model file itself. "
+                                + _layout_message(path, []))
     if not path.is_file():
         raise FileNotFoundError(_missing_file_message(path))
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in REQUIRED_KEYS if k not in npz.files]
-            if missing:
-                raise ValueError(_layout_message(path, missing))
-            keep = [k for k in npz.files if k in REQUIRED_KEYS or k == "num_shape_components"]
-            arrays = {k: npz[k] for k in keep}
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                missing = [k for k in REQUIRED_KEYS if k not in npz.files]
+                if missing:
+                    raise ValueError(_layout_message(path, missing))
+                keep = [k for k in npz.files if k in REQUIRED_KEYS or k == "num_shape_components"]
+                arrays = {k: npz[k] for k in keep}
+        except (zipfile.BadZipFile, EOFError, OSError) as error:
+            raise ValueError(f"{path} is not a readable .npz file (truncated or corrupt: {error}); "
+                             "download it again. " + _layout_message(path, [])) from None
+        except ValueError as error:
+            if "lacks the keys" in str(error):
+                raise
+            raise ValueError(f"{path} is not a readable .npz file ({error}); download it again. "
+                             + _layout_message(path, [])) from None
     elif suffix == ".pkl":
         with open(path, "rb") as handle:
             unpickler = _NoChumpyUnpickler(handle, encoding="latin1")
             unpickler.path = path
             try:
                 data = unpickler.load()
-            except (pickle.UnpicklingError, EOFError) as error:
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError) as error:
                 raise ValueError(f"{path} is not a readable pickle ({error}); {_layout_message(path, [])}") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path} holds a {type(data).__name__}, expected a dict. " + _layout_message(path, []))
@@ -551,6 +568,9 @@ def _layout_message(path: Path, missing: list[str]) -> str:
 
 def validate_model_arrays(arrays: dict[str, np.ndarray], source: str = "model") -> None:
     """Check the shapes of an SMPL-layout array dict; ValueError naming the offending array."""
+    if not isinstance(arrays, dict):
+        raise TypeError(f"{source}: arrays must be a dict of numpy arrays (keys {', '.join(REQUIRED_KEYS)}); "
+                        f"got {type(arrays).__name__}")
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     if missing:
         raise ValueError(f"{source}: missing keys {missing}; expected {list(REQUIRED_KEYS)}")
@@ -675,16 +695,22 @@ def load_body_model(
 
     Raises:
         FileNotFoundError: a requested file is missing (never silently replaced by the open model).
-        ValueError: the file is not in SMPL's layout, or ``num_betas`` is out of range.
+        ValueError: the file is not in SMPL's layout, or ``num_betas`` is out of range, or an
+            unknown ``layout`` / ``device`` (CUDA without a GPU) / non-float ``dtype``.
+        TypeError: ``path`` is not a path.
     """
+    if layout not in ("smpl", "native"):
+        raise ValueError(f"layout must be 'smpl' (24 joints) or 'native' (the file's joints); got {layout!r}")
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or Path of a model file (or None); got {type(path).__name__}")
+    device = resolve_device(device)
+    check_float_dtype(dtype)
     if path is None:
         path = paths.user_body_model()
     if path is None:
         file, name = open_body_model_file(), "open body model"
     else:
         file, name = Path(path).expanduser(), Path(path).name
-    if layout not in ("smpl", "native"):
-        raise ValueError(f"layout must be 'smpl' (24 joints) or 'native' (the file's joints); got {layout!r}")
     arrays = read_model_file(file)
     if layout == "smpl":
         arrays = to_smpl_layout(arrays, source=name)

@@ -688,7 +688,7 @@ def _check_cases():
                 _problem(r"does not exist.*smpl.is.tue.mpg.de")),
         returns(C + "check_body_model", "a directory", lambda: check.check_body_model(_tmp()), _problem("is a directory")),
         returns(C + "check_body_model", "truncated .npz", lambda: check.check_body_model(_file("m.npz", _npz_bytes(a=np.zeros(9))[:40])),
-                _problem("cannot be read .*corrupt or truncated")),
+                _problem(r"cannot be read .*corrupt or truncated|not a readable .npz file \(truncated or corrupt")),
         returns(C + "check_body_model", "empty .npz", lambda: check.check_body_model(_file("m.npz", b"")),
                 _problem(r"cannot be read|not a readable")),
         returns(C + "check_body_model", "garbage .npz", lambda: check.check_body_model(_file("m.npz")), _problem("body model")),
@@ -964,10 +964,8 @@ def test_body_model_valid_inputs_give_finite_meshes(batch, scale, seed):
     assert bool(torch.isfinite(out.vertices).all()) and bool(torch.isfinite(out.transforms).all())
 
 
-# Bad inputs that still escape from inside torch / numpy / zipfile, in functions of body.py that
-# this sweep did not edit (load_body_model and read_model_file belong to the SMPL-H/SMPL-X layout
-# change). They are listed here so that they are not forgotten; xfail until the checks exist.
-_KNOWN_GAPS = [
+# Bad inputs to the file-reading side of body.py: corrupt files, wrong dtypes and devices.
+_FILE_CASES = [
     raises("humanlib.body.read_model_file", "truncated .npz (BadZipFile from zipfile)",
            lambda: body.read_model_file(_file("model.npz", b"PK\x03\x04garbage")), ValueError, "model.npz"),
     raises("humanlib.body.read_model_file", "empty .npz (EOFError from numpy)",
@@ -978,10 +976,14 @@ _KNOWN_GAPS = [
            lambda: body.load_body_model(_model_file(), device="gpu0"), ValueError, "device"),
     raises("humanlib.body.load_body_model", "a path that is a number",
            lambda: body.load_body_model(3), TypeError, "path must be"),
+    raises("humanlib.body.validate_model_arrays", "a list instead of a dict",
+           lambda: body.validate_model_arrays([1, 2]), TypeError, "must be a dict"),
 ]
+if not torch.cuda.is_available():
+    _FILE_CASES.append(raises("humanlib.body.load_body_model", "cuda on a machine without a GPU",
+                              lambda: body.load_body_model(_model_file(), device="cuda"), ValueError, "no GPU"))
 
 
-@pytest.mark.xfail(reason="checks not yet in read_model_file / load_body_model (see _KNOWN_GAPS)", strict=False)
-@pytest.mark.parametrize("case", _KNOWN_GAPS, ids=case_id)
-def test_known_gaps(case):
+@pytest.mark.parametrize("case", _FILE_CASES, ids=case_id)
+def test_model_file_bad_inputs(case):
     run_case(case)
