@@ -593,7 +593,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     command = "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib eval-vposer"
     results = run_comparison(checkpoint=args.checkpoint, gmm_path=args.gmm, num_samples=args.num_samples,
-                             max_test=args.max_test, seed=args.seed, command=command)
+                             max_test=args.max_test, seed=args.seed, command=command, progress=not args.quiet)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
@@ -646,4 +646,5 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--max-test", type=positive_int, default=2000, help="test poses used (seeded random subset, default 2000)")
     e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     e.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
+    e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     e.set_defaults(func=_run_eval)

@@ -303,6 +303,7 @@ def run_comparison(
     seed: int = 0,
     command: str = "",
     vposer: VPoser | None = None,
+    progress: bool = False,
 ) -> dict:
     """Measure VPoser, the GMM (when available) and the test data itself; return a JSON-ready dict.
 
@@ -315,6 +316,7 @@ def run_comparison(
         seed: Seed of the subsets and the samples.
         command: The command line, stored in the results.
         vposer: An already loaded model (overrides ``checkpoint``).
+        progress: Show a tqdm bar over the four stages (data, VPoser, GMM, test poses).
 
     Raises:
         TypeError / ValueError: a count that is not a positive int (``num_samples`` >= 2), a
@@ -339,9 +341,12 @@ def run_comparison(
     if gmm_path is not None:
         check_file(gmm_path, "GMM file", "omit gmm_path to use the committed GMM, or fit one with `humanlib train-gmm --out FILE`")
 
+    from tqdm.auto import tqdm
+
     t0 = time.perf_counter()
     model = vposer if vposer is not None else load_vposer(checkpoint)
     model = model.eval().cpu()
+    bar = tqdm(total=4, desc="eval-vposer: corpus", unit="stage", disable=not progress)
     g = torch.Generator().manual_seed(seed)
     train = corpus_body_poses("train")
     test = corpus_body_poses("test")
@@ -363,6 +368,8 @@ def run_comparison(
         body_note = f"no body model ({exc}); mm per vertex not measured"
 
     results: dict = {}
+    bar.update(1)
+    bar.set_description("eval-vposer: VPoser")
     # VPoser
     rec = model.reconstruct(test)
     err = geodesic_deg_per_joint(test_r, rec.rotmat)
@@ -371,6 +378,8 @@ def run_comparison(
         recon_deg_mean=float(err.mean()), recon_deg_median=float(err.median()),
         recon_mm_mean=vertex_error_mm(body_forward, test, rec.pose) if body_forward else None,
         **score_samples(samples.rotmat, samples.pose, train_r, test_r, low, high, g)))
+    bar.update(1)
+    bar.set_description("eval-vposer: GMM")
     # GMM
     gmm_note = None
     try:
@@ -387,12 +396,16 @@ def run_comparison(
             recon_deg_mean=float(err.mean()), recon_deg_median=float(err.median()),
             recon_mm_mean=vertex_error_mm(body_forward, test, rec_aa) if body_forward else None,
             **score_samples(rotations.axis_angle_to_rotmat(s_aa), s_aa, train_r, test_r, low, high, g)))
+    bar.update(1)
+    bar.set_description("eval-vposer: test poses")
     # The test poses themselves: what a real pose scores (distance to the nearest *other* test pose
     # is meaningless, so the reference for "to test" is left out for the data row).
     idx = torch.randperm(test.shape[0], generator=g)[:num_samples]
     data_scores = score_samples(test_r[idx], test[idx], train_r, test_r, low, high, g)
     data_scores["sample_to_test_deg"] = None
     results["test_data"] = dict(recon_deg_mean=None, recon_deg_median=None, recon_mm_mean=None, **data_scores)
+    bar.update(1)
+    bar.close()
 
     meta = getattr(model, "metadata", {})
     return {
