@@ -160,9 +160,13 @@ def _object_npz() -> Path:
     return _npz(weights=np.array([{"a": 1}], dtype=object), means=np.zeros((1, 3)), covariances=np.eye(3)[None])
 
 
-def _save_gmm_as(path: Path) -> Path:
-    GMM3.save(path)
+def _save_gmm_as(path: Path, gmm: G.GaussianMixture = GMM3) -> Path:
+    gmm.save(path)
     return path
+
+
+def _save_gmm63() -> Path:
+    return _save_gmm_as(_tmp() / "gmm63.npz", GMM63)
 
 
 def _train_poses(n: int = 8) -> torch.Tensor:
@@ -364,6 +368,8 @@ CASES = [
     raises(f"{GM}.GMMPosePrior.energy", "meta pose vs CPU prior", lambda: PRIOR.energy(torch.zeros(2, 21, 3, device=META)),
            ValueError, "body_pose is on meta but the GMM prior is on cpu"),
     raises(f"{GM}.GMMPosePrior.energy", "numpy pose", lambda: PRIOR.energy(np.zeros((2, 21, 3))), TypeError, "torch.as_tensor"),
+    returns(f"{GM}.GMMPosePrior.energy", "float64 pose on a float32 prior gives float64 energies",
+            lambda: G.GMMPosePrior(G.load_gmm(_save_gmm63())).energy(POSE.double()), lambda r: r.dtype == torch.float64),
     returns(f"{GM}.GMMPosePrior.energy", "empty batch gives (0,)", lambda: PRIOR.energy(torch.zeros(0, 21, 3)),
             lambda r: r.shape == (0,)),
     raises(f"{GM}.GMMPosePrior.initial_body_pose", "negative batch", lambda: PRIOR.initial_body_pose(-2), ValueError, "batch_size"),
@@ -552,7 +558,7 @@ CASES = [
            lambda: V.save_vposer(MODEL, _tmp() / "m.pt", {"x": np.zeros(2)}), TypeError, "weights_only"),
     raises(f"{VP}.save_vposer", "path None", lambda: V.save_vposer(MODEL, None), TypeError, "path must be a str or Path"),
     raises(f"{VP}.read_checkpoint_file", "missing file", lambda: V.read_checkpoint_file(_tmp() / "absent.pt"), FileNotFoundError,
-           r"no checkpoint at .*absent.pt does not exist; write a VPoser checkpoint with `humanlib train-vposer"),
+           r"checkpoint .*absent.pt does not exist; write a VPoser checkpoint with `humanlib train-vposer"),
     raises(f"{VP}.read_checkpoint_file", "a folder", lambda: V.read_checkpoint_file(_tmp()), FileNotFoundError, "is a directory"),
     raises(f"{VP}.read_checkpoint_file", "garbage", lambda: V.read_checkpoint_file(_garbage("junk.pt")), ValueError,
            "junk.pt is not a readable torch checkpoint.*corrupt or truncated"),
@@ -874,3 +880,14 @@ def test_gmm_refuses_any_covariance_with_a_negative_eigenvalue(eigs, seed):
     bad = 0.5 * (bad + bad.T)
     with pytest.raises(ValueError, match=r"covariances of components \[1\] are not positive definite"):
         G.GaussianMixture(GMM3.weights, GMM3.means, torch.stack([GMM3.covariances[0], bad]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(1, 3), d=st.integers(1, 4), dk=st.integers(-1, 1), dd=st.integers(-1, 1))
+def test_gmm_parameters_of_mismatched_sizes_are_refused_by_name(k, d, dk, dd):
+    if (dk, dd) == (0, 0) or k + dk < 1 or d + dd < 1:
+        return
+    w = torch.full((k + dk,), 1.0 / (k + dk), dtype=torch.float64)
+    covs = torch.eye(d + dd, dtype=torch.float64).expand(k, d + dd, d + dd)
+    with pytest.raises(ValueError, match=r"(weights|covariances) must have shape"):
+        G.GaussianMixture(w, torch.zeros(k, d, dtype=torch.float64), covs)

@@ -834,7 +834,7 @@ def read_checkpoint_file(path: str | Path) -> dict:
     """
     if not isinstance(path, (str, Path)):
         raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
-    path = check_file(path, "no checkpoint at", _RETRAIN)
+    path = check_file(path, "checkpoint", _RETRAIN)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt zip, truncated file, disallowed pickle globals, ...
