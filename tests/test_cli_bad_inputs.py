@@ -152,6 +152,7 @@ CASES: list[tuple[list[str], str]] = [
     (["eval-posendf", "--out", OUT + ".json", "--data", str(FOLDER)], r"--data .*a-folder is a folder"),
     (["eval-posendf", "--out", OUT + ".json", "--threads", "0"], r"--threads: must be > 0"),
     (["eval-posendf", "--out", OUT + ".json", "--num-generate", "0"], r"--num-generate: must be > 0"),
+    (["eval-posendf", "--out", OUT + ".json", "--num-generate", "1"], r"--num-generate must be >= 2"),
     (["eval-posendf", "--out", OUT + ".json", "--bench-poses", "-1"], r"--bench-poses: must be > 0"),
     # experiment denoise / occlusion / tune / tables
     (["experiment", "denoise", "--out", OUT, "--priors", "gmm,bogus"], r"unknown prior 'bogus'; choose from none, gmm"),

@@ -549,8 +549,9 @@ def evaluate_checkpoint(
     num_generate: int = 500,
     seed: int = 0,
     train: DistanceDataset | None = None,
+    progress: bool = False,
 ) -> dict:
-    """The chapter's measurements for one model.
+    """The chapter's measurements for one model (``progress``: a tqdm bar over the measurements).
 
     Returns:
         dict with the field accuracy on ``val`` (``field``) and on 5,000 training samples
@@ -577,14 +578,21 @@ def evaluate_checkpoint(
         _check_dataset(train, "train", NUM_BODY_JOINTS)
     _check_int(num_generate, "num_generate", 2)
     _check_int(seed, "seed", 0)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=3 + (train is not None), desc="eval-posendf: field on val", unit="step", disable=not progress)
     g = torch.Generator().manual_seed(seed)
     out: dict = {"field": evaluate_field(model, val)}
+    bar.update(1)
     if train is not None:
+        bar.set_description("eval-posendf: field on train")
         idx = torch.randperm(len(train), generator=g)[:5000]
         out["field_train"] = evaluate_field(model, DistanceDataset(train.quats[idx], train.distance[idx], train.sigma[idx]))
+        bar.update(1)
     cfg = ProjectionConfig(max_steps=100, tolerance=1e-3, record_trajectory=False)
     for name, start in (("noisy_val", val.quats[torch.randperm(len(val), generator=g)[:num_generate]]),
                         ("random", random_quat(num_generate, NUM_BODY_JOINTS, generator=g))):
+        bar.set_description(f"eval-posendf: projecting {name} poses")
         res = project(model, start, cfg)
         true_before = knn_pose_distance(start, manifold).distance
         true_after = knn_pose_distance(res.quats, manifold).distance
@@ -597,6 +605,8 @@ def evaluate_checkpoint(
             "true_distance_after_mean": float(true_after.mean()),
             "diversity_after": float(mean_pairwise_distance(res.quats)),
         }
+        bar.update(1)
+    bar.close()
     out["diversity_training_poses"] = float(mean_pairwise_distance(manifold[torch.randperm(len(manifold), generator=g)[:num_generate]]))
     return out
 
@@ -605,6 +615,8 @@ def _eval_command(args: argparse.Namespace) -> int:
     from humanlib.cli import input_file, output_file
 
     output_file(args.out, example="metrics.json")
+    if args.num_generate < 2:
+        raise ValueError(f"--num-generate must be >= 2 (diversity compares pairs of poses), got {args.num_generate}")
     if args.checkpoint is not None:
         input_file(args.checkpoint, "--checkpoint", "give a checkpoint written by `humanlib train-posendf` (OUT/posendf.pt)")
     if args.data is not None and Path(args.data).is_dir():
@@ -630,7 +642,8 @@ def _eval_command(args: argparse.Namespace) -> int:
     manifold, train, val = build_datasets(config, Path(args.data) if args.data else None)
     results = {"checkpoint": str(args.checkpoint or "humanlib/assets/priors/posendf_open.pt"), "command": _command_line(args, "eval-posendf"),
                "machine": _machine(), "threads": args.threads,
-               **evaluate_checkpoint(model, manifold, val, num_generate=args.num_generate, train=train)}
+               **evaluate_checkpoint(model, manifold, val, num_generate=args.num_generate, train=train,
+                                    progress=not args.quiet)}
     history = meta.get("history", [])
     if history:
         results["train_steps_per_s"] = history[-1]["step"] / history[-1]["elapsed_s"]
@@ -687,5 +700,6 @@ def add_subcommand(subparsers) -> None:
                    help="JSON file to write (default results/posendf/metrics.json)")
     e.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
     e.add_argument("--num-generate", type=positive_int, default=500, help="poses projected for convergence/diversity (default 500)")
+    e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--bench-poses", type=positive_int, default=1000, help="poses in the projection timing (default 1000)")
     e.set_defaults(func=_eval_command)
