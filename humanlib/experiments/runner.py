@@ -559,6 +559,28 @@ def _input_errors(model, windows: Windows, obs, reference: torch.Tensor) -> tupl
     return v2v, joint_cm
 
 
+def _reporter(progress, total: int, desc: str):
+    """``(bar, say)`` for a run's ``progress`` argument: True, a tqdm bar over the fits (each
+    message printed above it); a callable, told each message (no bar); None or False, silent."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="fit", disable=progress is not True)
+
+    def say(message: str) -> None:
+        if progress is True:
+            tqdm.write(message)
+        elif callable(progress):
+            progress(message)
+
+    return bar, say
+
+
+def _check_progress(progress) -> None:
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise TypeError(f"progress must be True / False (a tqdm bar), None or a callable taking one message; "
+                        f"got {type(progress).__name__}")
+
+
 def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float | None = None,
                    weights: list[WeightChoice] | None = None, weights_file: str | None = None,
                    command: str = "", priors: dict[str, PosePrior] | None = None,
@@ -574,7 +596,8 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         weights_file: where ``weights`` came from (recorded).
         command: the command line (recorded).
         priors: already loaded priors by name (default: ``humanlib.experiments.runner.load_priors``).
-        progress: optional ``callable(str)`` told about each finished cell.
+        progress: True: a tqdm bar over the fits (prior x condition x window length; terminal
+            and Jupyter); a ``callable(str)``: told about each finished cell; None / False: silent.
 
     Returns:
         ``humanlib.experiments.runner.ResultsFile``.
@@ -584,6 +607,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
             before any work): see ``humanlib.experiments.runner.ExperimentConfig``.
     """
     _check_run_inputs(config, ExperimentConfig, model, fps, weights, priors)
+    _check_progress(progress)
     started = time.perf_counter()
     start_stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if model is None:
@@ -602,6 +626,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         priors, missing = load_priors(config.priors, config.allow_missing)
     rows, window_ids = [], {}
     conditions = config.condition_list()
+    bar, say = _reporter(progress, len(config.windows) * len(conditions) * len(priors), f"experiment {config.experiment}")
     for length in config.windows:
         count = None if config.frames_per_length is None else config.frames_per_length // length
         windows = cut_windows(clips, length, fps, max_windows=count)
@@ -628,8 +653,9 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                     input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
                     weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
                 ))
-                if progress is not None:
-                    progress(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
+                bar.update(1)
+                say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
+    bar.close()
     fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations,
                                           warmup_iterations=config.warmup_iterations))
     meta = RunMetadata(
@@ -789,6 +815,8 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     Args:
         known_smooth: condition -> the "none" choice of an earlier run of the same search;
             its smoothness weight is reused instead of searched again.
+        progress: True: a tqdm bar over the fits; a ``callable(str)``: told each prior's choice;
+            None / False: silent.
 
     Returns:
         ``(chosen, tried)``: the chosen weights and every point of the search.
@@ -801,6 +829,7 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     if known_smooth is not None and (not isinstance(known_smooth, dict)
                                      or not all(isinstance(c, WeightChoice) for c in known_smooth.values())):
         raise TypeError(f"known_smooth must be a dict condition -> WeightChoice or None; got {known_smooth!r}")
+    _check_progress(progress)
     if model is None:
         from humanlib.body import load_body_model
 
@@ -815,8 +844,12 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     conditions = [condition_by_name(n) for n in config.conditions] if config.conditions else \
         [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
     chosen, tried = [], []
+    fits = sum((0 if c.name in (known_smooth or {}) else len(config.smooth_grid))
+               + sum(len(PRIOR_GRIDS[n]) for n in names if n != "none" and n in priors) for c in conditions)
+    bar, say = _reporter(progress, fits, "experiment tune")
 
     def error(prior_name: str, obs, smooth: float, lam: float) -> float:
+        bar.update(1)
         cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, iterations=config.iterations,
                               warmup_iterations=config.warmup_iterations)
         fit = fit_motion(model, priors[prior_name], obs.joints, obs.mask, obs.init_body_pose, cfg)
@@ -841,8 +874,8 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
                 tried.append(WeightChoice(condition.name, name, smooth, lam, round(e, 4)))
                 best_p = tried[-1] if best_p is None or e < best_p.val_v2v_cm else best_p
             chosen.append(best_p)
-            if progress is not None:
-                progress(f"{condition.name} {name}: weight {best_p.prior_weight:g} -> {best_p.val_v2v_cm:.2f} cm")
+            say(f"{condition.name} {name}: weight {best_p.prior_weight:g} -> {best_p.val_v2v_cm:.2f} cm")
+    bar.close()
     return chosen, tried
 
 
@@ -871,7 +904,7 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     results = run_experiment(config, weights=weights, weights_file=weights_file, command=_command_line(),
-                             progress=lambda s: print(s, flush=True))
+                             progress=True if not args.quiet else lambda s: print(s, flush=True))
     if old is not None:
         results = merge_results(old, results)
     out = write_results(results, path)
@@ -898,7 +931,8 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
         runs = payload["metadata"].get("runs", [])
     known = {c.condition: c for c in old_chosen if c.prior == "none"}
     clips, origin = val_clips_at(TEST_FPS)
-    chosen, tried = tune_weights(config, clips=clips, progress=lambda s: print(s, flush=True), known_smooth=known)
+    chosen, tried = tune_weights(config, clips=clips, known_smooth=known,
+                                 progress=True if not args.quiet else lambda s: print(s, flush=True))
     redone = {(c.condition, c.prior) for c in chosen}
     chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
     tried = [c for c in old_tried if (c.condition, c.prior) not in redone or c.prior == "none"] + \
@@ -949,6 +983,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         e.add_argument("--merge", action="store_true",
                        help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
         e.add_argument("--out", default="results/experiments", help="output folder (default results/experiments)")
+        e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per fit)")
         e.set_defaults(func=_run_experiment_cli, experiment=name)
     t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
                        description="Grid-search the smoothness weight (no prior) and each prior's weight per "
@@ -962,6 +997,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
     t.add_argument("--out", default="results/experiments/weights_val.json",
                    help="output JSON (default results/experiments/weights_val.json)")
+    t.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per prior)")
     t.add_argument("--merge", action="store_true",
                    help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
     t.set_defaults(func=_run_tune_cli)
