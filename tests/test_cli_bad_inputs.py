@@ -285,3 +285,28 @@ def test_sizes_and_devices_are_checked_by_argparse(words, parser):
             pytest.fail(f"humanlib {' '.join(words)} {opt}: type=int accepts 0 and negatives; use cli.positive_int")
         if opt == "--device":
             assert action.type is cli.device, f"humanlib {' '.join(words)} --device is not checked"
+
+
+# --------------------------------------------------------------------------- progress bars
+
+#: Commands that run for minutes: each shows a tqdm bar unless told --quiet (or --no-progress).
+LONG_COMMANDS = {"build-corpus", "train-gmm", "smplify-eval", "train-vposer", "eval-vposer", "train-posendf",
+                 "eval-posendf", "experiment denoise", "experiment occlusion", "experiment tune", "denoise"}
+
+
+def test_long_commands_can_turn_their_progress_bar_off():
+    options = {" ".join(words): {o for a in parser._actions for o in a.option_strings} for words, parser in LEAVES}
+    assert LONG_COMMANDS <= set(options)
+    for name in LONG_COMMANDS:
+        assert {"--quiet", "--no-progress"} <= options[name], f"humanlib {name} has no --quiet / --no-progress"
+
+
+def test_library_progress_bars_are_off_unless_asked(capsys):
+    """Notebooks call the library without ``progress``: their stored outputs must not change."""
+    from humanlib.priors.gmm import fit_gmm
+
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    fit_gmm(x, 2, max_iter=3)
+    assert capsys.readouterr().err == ""
+    fit_gmm(x, 2, max_iter=3, progress=True)
+    assert "EM K=2" in capsys.readouterr().err
