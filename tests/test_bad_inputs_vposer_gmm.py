@@ -139,6 +139,13 @@ def _npz(name: str = "g.npz", **arrays) -> Path:
     return path
 
 
+def _npy() -> Path:
+    path = _tmp() / "g.npz"
+    with open(path, "wb") as f:
+        np.save(f, np.zeros(3))
+    return path
+
+
 def _good_npz() -> Path:
     path = _tmp() / "g.npz"
     GMM3.save(path)
@@ -318,7 +325,7 @@ CASES = [
     raises(f"{GM}.GaussianMixture.load", "a folder", lambda: G.GaussianMixture.load(_tmp()), FileNotFoundError,
            "is a directory, not a file"),
     raises(f"{GM}.GaussianMixture.load", "garbage bytes", lambda: G.GaussianMixture.load(_garbage("g.npz")), ValueError,
-           r"g.npz is not a readable GMM .npz \(corrupt or truncated\?\).*train-gmm"),
+           r"g.npz is not a readable GMM .npz: not an .npz \(zip\) archive.*train-gmm"),
     raises(f"{GM}.GaussianMixture.load", "truncated file", lambda: G.GaussianMixture.load(_truncated(_good_npz())), ValueError,
            r"cut.npz is not a readable GMM .npz"),
     raises(f"{GM}.GaussianMixture.load", "an .npz with other keys",
@@ -326,10 +333,12 @@ CASES = [
            r"not a humanlib GMM file: missing arrays \['covariances', 'means', 'weights'\]"),
     raises(f"{GM}.GaussianMixture.load", "covariance not positive definite", lambda: G.GaussianMixture.load(_not_pd_npz()),
            ValueError, r"g.npz does not hold a valid GMM: covariances of components \[1\]"),
+    raises(f"{GM}.GaussianMixture.load", "a single .npy array", lambda: G.GaussianMixture.load(_npy()), ValueError,
+           "not an .npz"),
     raises(f"{GM}.GaussianMixture.load", "metadata not JSON", lambda: G.GaussianMixture.load(_bad_metadata_npz()),
            ValueError, "metadata entry is not valid JSON"),
     raises(f"{GM}.GaussianMixture.load", "pickled object arrays", lambda: G.GaussianMixture.load(_object_npz()),
-           ValueError, "g.npz is not a readable GMM .npz"),
+           ValueError, r"g.npz holds object \(pickled\) arrays, which humanlib never loads"),
     raises(f"{GM}.GaussianMixture.load", "a Pose-NDF checkpoint instead of an .npz",
            lambda: G.GaussianMixture.load(_posendf_checkpoint()), ValueError,
            r"posendf.pt is not a humanlib GMM file: missing arrays \['covariances', 'means', 'weights'\]"),
@@ -342,7 +351,7 @@ CASES = [
             lambda r: r.shape == (0,)),
     raises(f"{GM}.fit_gmm", "NaN data", lambda: G.fit_gmm(_nan(20, 3), 2), ValueError, "x contains 1 non-finite"),
     raises(f"{GM}.fit_gmm", "empty data", lambda: G.fit_gmm(torch.zeros(0, 3), 2), ValueError, "x is empty"),
-    raises(f"{GM}.fit_gmm", "1-d data", lambda: G.fit_gmm(torch.zeros(20), 2), ValueError, r"x must have shape \(B, N\)"),
+    raises(f"{GM}.fit_gmm", "1-d data", lambda: G.fit_gmm(torch.zeros(20), 2), ValueError, r"x must have shape \(N, D\)"),
     raises(f"{GM}.fit_gmm", "numpy data", lambda: G.fit_gmm(np.zeros((20, 3)), 2), TypeError, "torch.as_tensor"),
     raises(f"{GM}.fit_gmm", "zero components", lambda: G.fit_gmm(torch.randn(20, 3), 0), ValueError,
            "num_components must be a finite integer > 0"),
@@ -585,7 +594,8 @@ CASES = [
     raises(f"{VP}.load_vposer", "a human_body_prior VPoser v2 (Lightning) checkpoint", lambda: V.load_vposer(_hbp_v2_lightning()),
            ValueError, r"\.ckpt looks like a VPoser v2 release checkpoint of human_body_prior.*train-vposer"),
     raises(f"{VP}.load_vposer", "a checkpoint holding pickled objects", lambda: V.load_vposer(_lightning_with_objects()),
-           ValueError, r"objects.ckpt is not a readable torch checkpoint .*weights_only loading refuses"),
+           ValueError, r"objects.ckpt is not a readable torch checkpoint \(UnpicklingError: Weights only load failed\); "
+           r"it stores Python objects that weights_only loading refuses"),
     raises(f"{VP}.load_vposer", "a bare humanlib VPoser state dict", lambda: V.load_vposer(_save(MODEL.state_dict(), "sd.pt")),
            ValueError, "sd.pt is a bare VPoser state dict without its config.*save_vposer"),
     raises(f"{VP}.load_vposer", "a training state (last.pt)", lambda: V.load_vposer(_training_state()), ValueError,
@@ -595,7 +605,7 @@ CASES = [
     raises(f"{VP}.load_vposer", "an invalid config in the file", lambda: V.load_vposer(_bad_config()), ValueError,
            "badcfg.pt: invalid config .*VPoserConfig.hidden"),
     raises(f"{VP}.load_vposer", "a GMM .npz", lambda: V.load_vposer(_good_npz()), ValueError,
-           r"g.npz is not a readable torch checkpoint .*numpy .npz archive \(a GMM file\? load it with humanlib.priors.gmm.load_gmm\)"),
+           r"g.npz is not a torch checkpoint but a numpy .npz archive \(a GMM file\? load it with humanlib.priors.gmm.load_gmm\)"),
     raises(f"{VP}.load_vposer", "unknown device", lambda: V.load_vposer(_tmp() / "x.pt", device="gpu"), ValueError,
            "device 'gpu' is not a torch device"),
     raises(f"{VP}.load_vposer", "path of the wrong type", lambda: V.load_vposer(5), TypeError, "path must be a str, Path or None"),

@@ -103,10 +103,13 @@ def test_sample_is_reproducible_with_a_generator():
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), scale=st.floats(0.0, 30.0))
 def test_decoder_outputs_rotations(seed, scale):
-    """Gram–Schmidt makes every decoded matrix orthonormal with det +1, for any z."""
-    model = small_model().eval()
-    z = scale * torch.randn(4, SMALL.latent_dim, generator=torch.Generator().manual_seed(seed))
-    r = model.decode(z).rotmat.double()
+    """Gram–Schmidt makes every decoded matrix orthonormal with det +1, for any z.
+
+    In float64: in float32 two nearly parallel 6D columns leave an orthogonality error of ~1e-5
+    (hypothesis found z = 25.5 * randn, seed 1196), round-off, not a property of the decoder."""
+    model = small_model().eval().double()
+    z = scale * torch.randn(4, SMALL.latent_dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    r = model.decode(z).rotmat
     eye = torch.eye(3, dtype=torch.float64)
     assert torch.allclose(r @ r.transpose(-1, -2), eye.expand_as(r), atol=1e-5)
     assert torch.allclose(torch.linalg.det(r), torch.ones(4, 21, dtype=torch.float64), atol=1e-5)

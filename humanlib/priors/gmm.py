@@ -139,8 +139,9 @@ class GaussianMixture(nn.Module):
         for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
             check_tensor(value, name, floating=False)
         if (weights <= 0).any() or not math.isclose(float(weights.sum()), 1.0, rel_tol=1e-4):
-            raise ValueError(f"weights must be positive and sum to 1; got {weights.tolist() if k <= 8 else ''} "
-                             f"(sum {float(weights.sum()):.6f}); divide them by their sum")
+            shown = f"{[round(w, 6) for w in weights.tolist()]} " if k <= 8 else ""
+            raise ValueError(f"weights must be positive and sum to 1; got {shown}(sum {float(weights.sum()):.6f}); "
+                             "divide them by their sum")
         cov64 = covariances.double()
         asym = (cov64 - cov64.transpose(-1, -2)).abs().amax(dim=(-1, -2))
         scale = cov64.abs().amax(dim=(-1, -2)).clamp(min=1e-300)
@@ -352,19 +353,23 @@ class GaussianMixture(nn.Module):
         _check_float_dtype(dtype)
         refit = f"fit one with `humanlib train-gmm --out {path}`"
         path = check_file(path, "GMM file", refit)
+        if not zipfile.is_zipfile(path):  # garbage, a truncated download, a single .npy, a text file...
+            raise ValueError(f"{path} is not a readable GMM .npz: not an .npz (zip) archive (corrupt, truncated "
+                             f"or another kind of file); {refit}")
         try:
             with np.load(path, allow_pickle=False) as data:
-                if not hasattr(data, "files"):
-                    raise ValueError(f"{path} holds a single array, not a GMM .npz archive")
                 missing = {"weights", "means", "covariances"} - set(data.files)
                 if missing:
                     raise ValueError(f"{path} is not a humanlib GMM file: missing arrays {sorted(missing)} "
-                                     f"(found {sorted(data.files)}); {refit}")
+                                     f"(found {sorted(data.files)[:6]}); {refit}")
                 arrays = {k: data[k] for k in ("weights", "means", "covariances")}
                 meta_text = str(data["metadata"]) if "metadata" in data.files else "{}"
         except ValueError as exc:
             if str(path) in str(exc):
                 raise
+            if "allow_pickle" in str(exc):
+                raise ValueError(f"{path} holds object (pickled) arrays, which humanlib never loads: not a GMM "
+                                 f"written by GaussianMixture.save; {refit}") from exc
             raise ValueError(f"{path} is not a readable GMM .npz (corrupt or truncated?): {exc}; {refit}") from exc
         except (OSError, EOFError, zipfile.BadZipFile) as exc:
             raise ValueError(f"{path} is not a readable GMM .npz (corrupt or truncated?): {exc}; {refit}") from exc
@@ -478,7 +483,9 @@ def fit_gmm(
             component and ``num_components`` distinct points; a setting is out of range; or EM
             produced a covariance that is not positive definite (raise ``reg_covar``).
     """
-    check_tensor(x, "x", (None, None), finite=False, hint="(N training points of dimension D)")
+    _require_tensor(x, "x", "(N, D)")
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (N, D) (N training points of dimension D); got {tuple(x.shape)}")
     if x.device.type == "meta":
         raise ValueError("x is on the meta device and holds no values; fit on real data")
     check_tensor(x, "x", (None, None), nonempty=True)

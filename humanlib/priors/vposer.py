@@ -43,6 +43,7 @@ checked key by key (:func:`load_vposer`).
 from __future__ import annotations
 
 import math
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -838,18 +839,18 @@ def read_checkpoint_file(path: str | Path) -> dict:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt zip, truncated file, disallowed pickle globals, ...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = reason.split(". In PyTorch 2.6")[0]  # torch's long note on weights_only adds nothing here
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # torch's message may hold terminal colour codes
+        reason = f"{type(exc).__name__}: " + (re.split(r"(?<=failed)\.|\n", text)[0] if text else "no message")
         is_zip = zipfile.is_zipfile(path)
-        if is_zip and ("weights_only" in str(exc) or "Unsupported global" in str(exc)):
+        if is_zip and _is_npz(path):
+            raise ValueError(f"{path} is not a torch checkpoint but a numpy .npz archive (a GMM file? load it with "
+                             f"humanlib.priors.gmm.load_gmm); {_RETRAIN}") from exc
+        if is_zip and ("weights_only" in text.lower() or "weights only" in text.lower() or "Unsupported global" in text):
             what = ("it stores Python objects that weights_only loading refuses (a checkpoint of other "
                     "software, e.g. a PyTorch Lightning or human_body_prior file?)")
-        elif is_zip and _is_npz(path):
-            what = "it is a numpy .npz archive (a GMM file? load it with humanlib.priors.gmm.load_gmm)"
         else:
             what = "the file is corrupt or truncated (an interrupted copy or download?), or not a torch checkpoint"
-        raise ValueError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {reason}); "
-                         f"{what}; {_RETRAIN}") from exc
+        raise ValueError(f"{path} is not a readable torch checkpoint ({reason}); {what}; {_RETRAIN}") from exc
     if not isinstance(data, dict):
         raise ValueError(f"{path} holds a {type(data).__name__}, expected a checkpoint dictionary; {_RETRAIN}")
     return data
@@ -872,7 +873,7 @@ def _foreign_checkpoint(data: dict, source: str) -> str | None:
     fmt = data.get("format")
     if isinstance(fmt, str) and "posendf" in fmt.lower():
         return (f"{source} is a Pose-NDF checkpoint (format {fmt!r}), not a VPoser one; load it with "
-                f"humanlib.priors.posendf.load_posendf, or pass a VPoser checkpoint ({_RETRAIN})")
+                f"humanlib.priors.posendf.load_posendf. For a VPoser checkpoint, {_RETRAIN}")
     if fmt == "humanlib.vposer-training":
         model = data.get("model")
         hint = "its 'model' entry is a VPoser checkpoint: vposer_from_checkpoint(data['model'])" if isinstance(model, dict) else ""
@@ -957,7 +958,7 @@ def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPos
     bad = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
     if bad:
         raise ValueError(f"{source}: weights {bad[:4]} hold NaN or inf (the training run diverged?); "
-                         f"retrain with a lower learning rate ({_RETRAIN})")
+                         "retrain with a lower learning rate (`humanlib train-vposer --lr ...`)")
     if not isinstance(data["metadata"], dict):
         raise ValueError(f"{source}: metadata is a {type(data['metadata']).__name__}, expected a dict")
     model.load_state_dict(state, strict=True)
