@@ -399,7 +399,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                    help=f"val-tuned weights from `humanlib experiment tune` (default: {DEFAULT_WEIGHTS} of the "
                    "course when present, else the experiments' defaults; 'none': the defaults)")
     p.add_argument("--smooth-weight", type=nonnegative_float, default=None,
-                   help="smoothness weight at 30 fps (default: from --weights)")
+                   help="smoothness weight at 30 fps, scaled by (fps / 30)^4 for the file's rate (default: from --weights)")
     p.add_argument("--prior-weight", type=nonnegative_float, default=None, help="prior weight (default: from --weights)")
     p.add_argument("--window", type=window, default=120, help="frames per fitted window (default 120)")
     p.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per window batch (default 60)")

@@ -963,6 +963,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("experiment", help="motion denoising and occlusion experiments with each pose prior",
                               description="Reproduce the talk's motion experiments on the open body and corpus.")
     sub = p.add_subparsers(title="experiments", metavar="EXPERIMENT")
+    p.set_defaults(func=lambda args: p.print_help() or 2)  # `humanlib experiment` alone: its own help
     for name, what in (("denoise", "noisy poses / noisy joints (Table 3)"),
                        ("occlusion", "joints with a body part missing (Table 4)")):
         e = sub.add_parser(name, help=f"fit test windows of {what} with each prior; write results/",
