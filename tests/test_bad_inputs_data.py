@@ -818,11 +818,16 @@ CASES += [
     raises(R + "build_corpus", "raw folder with only one archive", lambda: build.build_corpus(
         _raw_one_archive(), _tmp() / "out"), CorpusError, r"holds neither dataset/ nor bandai-namco"),
     raises(R + "build_corpus", "garbage archives", lambda: _build(_raw(GARBAGE, GARBAGE)), CorpusError,
-           r"(?s)raw archive .*cmu-asfamc-subjects-01-and-03\.tar\.xz cannot be unpacked .*copy it again"),
+           r"raw archive .*cmu-asfamc-subjects-01-and-03\.tar\.xz cannot be unpacked \(ReadError: file could not be opened "
+           r"successfully\); it is corrupt or truncated: copy it again"),
     raises(R + "build_corpus", "truncated archive", lambda: _build(_raw(_tar_xz("subjects/01/x.txt")[:60], GARBAGE)),
            CorpusError, r"cmu-asfamc-subjects-01-and-03\.tar\.xz cannot be unpacked"),
     raises(R + "build_corpus", "an archive of something else", lambda: _build(_raw(_tar_xz("notes/x.txt"), GARBAGE)),
            CorpusError, r"cmu-asfamc-subjects-01-and-03\.tar\.xz holds no subjects/ folder"),
+    raises(R + "build_corpus", "subjects/ without a CMU clip", lambda: _build(_raw_unpacked_without_cmu_clips()), CorpusError,
+           r"no CMU clip under .*subjects: expected subject folders NN/ holding NN\.asf and NN_MM\.amc"),
+    raises(R + "build_corpus", "progress a string", lambda: _build(_tmp(), progress="yes"), TypeError,
+           "progress must be True or False; got 'yes'"),
     raises(R + "build_corpus", "max_clips_per_source 0", lambda: _build(_tmp(), max_clips_per_source=0), ValueError,
            "max_clips_per_source must be a finite integer > 0"),
     raises(R + "build_corpus", "max_clips_per_source a string", lambda: _build(_tmp(), max_clips_per_source="2"), TypeError,
@@ -835,6 +840,15 @@ CASES += [
            lambda: _build(_raw(GARBAGE, GARBAGE), out_dir=_nonempty_dir()), CorpusError,
            r"output folder .*precious is not empty and holds no corpus"),
 ]
+
+
+def _raw_unpacked_without_cmu_clips() -> Path:
+    """A raw folder in the unpacked layout whose subjects/ holds no .asf/.amc pair."""
+    raw = _tmp() / "raw"
+    (raw / "subjects" / "01").mkdir(parents=True)
+    (raw / "subjects" / "01" / "notes.txt").write_text("no clips")
+    (raw / "dataset").mkdir()
+    return raw
 
 
 def _raw_one_archive() -> Path:

@@ -75,7 +75,8 @@ def _find_sources(raw: Path, tmp: Path, log: Callable[[str], None]) -> tuple[Pat
                 else:  # pragma: no cover
                     tf.extractall(target)
         except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as err:
-            raise CorpusError(f"raw archive {path} cannot be unpacked ({type(err).__name__}: {err}); it is corrupt or "
+            reason = str(err).splitlines()[0].rstrip(":")  # tarfile lists every method it tried below
+            raise CorpusError(f"raw archive {path} cannot be unpacked ({type(err).__name__}: {reason}); it is corrupt or "
                               f"truncated: copy it again ({_RAW_HINT})") from None
         if not (target / folder).is_dir():
             raise CorpusError(f"raw archive {path} holds no {folder}/ folder; it is not the {archive} of the course")
@@ -151,7 +152,7 @@ def build_corpus(
             unpacked, or an ``out_dir`` that is a file or a non-empty folder other than a corpus
             (it would be replaced); format errors of a clip propagate with its file and line.
         TypeError: ``raw_dir`` / ``out_dir`` not a path, ``log`` not callable,
-            ``max_clips_per_source`` not an integer.
+            ``max_clips_per_source`` not an integer, ``progress`` not a bool.
         ValueError: ``max_clips_per_source`` < 1.
     """
     for name, value in (("raw_dir", raw_dir), ("out_dir", out_dir)):
@@ -159,6 +160,8 @@ def build_corpus(
             raise TypeError(f"{name} must be a str or pathlib.Path; got {type(value).__name__}")
     if max_clips_per_source is not None:
         check_positive(max_clips_per_source, "max_clips_per_source", integer=True)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False; got {progress!r}")
     if log is not None and not callable(log):
         raise TypeError(f"log must be a callable taking one message (e.g. print); got {type(log).__name__}")
     log = log or (lambda msg: None)
@@ -229,6 +232,9 @@ def build_corpus(
                 add_clip("cmu", info, split_of("cmu", amc.stem, subject, ""), motion)
                 n += 1
                 log(f"cmu {amc.stem}: {src.driver_rotations.shape[0]} frames at 120 fps")
+        if n == 0:
+            raise CorpusError(f"no CMU clip under {cmu_root / 'subjects'}: expected subject folders NN/ holding NN.asf "
+                              f"and NN_MM.amc files, as in {CMU_ARCHIVE}")
         # --- Bandai-Namco
         data_dirs = sorted((bandai_root / "dataset").glob("Bandai-Namco-Research-Motiondataset-*/data"))
         if not data_dirs:
