@@ -647,6 +647,9 @@ CASES += [
            r"AMASS folder .*none does not exist; point HUMANLIB_AMASS_DIR"),
     raises(R + "find_amass_files", "a file", lambda: amass.find_amass_files(_amass()), FileNotFoundError, "is a file, not a folder"),
     raises(R + "find_amass_files", "not a path", lambda: amass.find_amass_files(3.0), TypeError, "root must be a str or pathlib.Path"),
+    returns(R + "find_amass_files", "shape files are not motions", lambda: amass.find_amass_files(_amass_dir({
+        "CMU/01/shape.npz": b"", "KIT/3/female_stagei.npz": b"", "KIT/3/walk_stageii.npz": None})),
+        lambda r: [(d, p.name) for d, p in r] == [("KIT", "walk_stageii.npz")]),
     returns(R + "find_amass_files", "an empty folder has no files", lambda: amass.find_amass_files(_tmp()), lambda r: r == []),
 ]
 

@@ -175,7 +175,9 @@ def amass_split_of(dataset: str) -> str:
 def find_amass_files(root: str | Path) -> list[tuple[str, Path]]:
     """All motion ``.npz`` files under an AMASS folder, as ``(sub-dataset, path)``, sorted.
 
-    The sub-dataset is the first folder below ``root``; ``shape.npz`` files are skipped.
+    The sub-dataset is the first folder below ``root``. Per-subject body-shape files hold no
+    motion and are skipped: ``shape.npz`` (SMPL-H releases) and ``*_stagei.npz`` (MoSh++'s
+    first stage, next to the ``*_stageii.npz`` motions of SMPL-X releases).
 
     Raises:
         TypeError: ``root`` is not a path.
@@ -189,7 +191,7 @@ def find_amass_files(root: str | Path) -> list[tuple[str, Path]]:
         raise FileNotFoundError(f"AMASS folder {root} {state}; point HUMANLIB_AMASS_DIR at the unpacked AMASS folder")
     out = []
     for p in sorted(root.rglob("*.npz")):
-        if p.name == "shape.npz":
+        if p.name == "shape.npz" or p.name.endswith("_stagei.npz"):
             continue
         rel = p.relative_to(root).parts
         out.append((rel[0] if len(rel) > 1 else root.name, p))
