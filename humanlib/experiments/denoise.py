@@ -393,7 +393,9 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         "fit) and write OUT/<name>_denoised_<prior>.npz in the same layout: root, body joints and trans "
         "replaced, every other key kept.")
     p.add_argument("motion", help="input .npz (AMASS layout)")
-    p.add_argument("--prior", choices=PRIOR_NAMES, default="gmm", help="pose prior (default gmm)")
+    p.add_argument("--prior", choices=PRIOR_NAMES, default="gmm",
+                   help="pose prior (default gmm; 'vposer' fits through the decoder and did worst in the experiments, "
+                   "'vposer-pose' uses VPoser's energy in pose space)")
     p.add_argument("--out", default="results/denoise", help="output folder (default results/denoise)")
     p.add_argument("--weights", default=None,
                    help=f"val-tuned weights from `humanlib experiment tune` (default: {DEFAULT_WEIGHTS} of the "
