@@ -112,8 +112,8 @@ class PosePrior(ABC):
         overrides this); the fitter passes the result to :meth:`init_params`.
 
         Raises:
-            TypeError / ValueError: ``batch_size`` not an integer >= 0, an unknown ``device``, or a
-                ``dtype`` that is not a floating-point torch dtype.
+            ValueError: ``batch_size`` not an integer >= 0, an unknown ``device``, or a
+                ``dtype`` that is not a floating-point torch dtype (``TypeError`` for an argument of the wrong type).
         """
         _check_initial_args(batch_size, device, dtype)
         return torch.zeros(batch_size, NUM_BODY_JOINTS, 3, device=device, dtype=dtype)
@@ -128,7 +128,8 @@ class PosePrior(ABC):
             ``(B, P)`` tensor; pose space: the flattened pose, ``P = 63``.
 
         Raises:
-            TypeError / ValueError: ``body_pose`` is not a finite floating ``(B, 21, 3)`` tensor.
+            ValueError: ``body_pose`` is not a finite floating ``(B, 21, 3)`` tensor
+                (``TypeError`` for an argument of the wrong type).
         """
         check_body_pose(body_pose, finite=True)  # once per fit: where a NaN start is caught
         return body_pose.reshape(body_pose.shape[0], BODY_POSE_DIM).clone()
@@ -137,7 +138,8 @@ class PosePrior(ABC):
         """Body pose ``(B, 21, 3)`` for a value ``(B, P)`` of the free variable.
 
         Raises:
-            TypeError / ValueError: ``params`` is not a floating ``(B, 63)`` tensor (pose space).
+            ValueError: ``params`` is not a floating ``(B, 63)`` tensor (pose space)
+                (``TypeError`` for an argument of the wrong type).
         """
         # Called at every optimisation step: shape and dtype only, no finiteness check (no sync).
         check_tensor(params, "params", (None, BODY_POSE_DIM), finite=False,
@@ -148,7 +150,7 @@ class PosePrior(ABC):
         """Energy ``(B,)`` the fitter adds, as a function of the free variable ``(B, P)``.
 
         Raises:
-            TypeError / ValueError: as :meth:`to_body_pose`.
+            ValueError: as :meth:`to_body_pose` (``TypeError`` for an argument of the wrong type).
         """
         return self.energy(self.to_body_pose(params))
 
@@ -171,7 +173,8 @@ class NoPrior(PosePrior):
         A NaN pose gives a NaN energy (never a finite zero that would hide it).
 
         Raises:
-            TypeError / ValueError: ``body_pose`` is not a floating ``(B, 21, 3)`` tensor.
+            ValueError: ``body_pose`` is not a floating ``(B, 21, 3)`` tensor
+                (``TypeError`` for an argument of the wrong type).
         """
         check_body_pose(body_pose)
         return body_pose.sum(dim=(-2, -1)) * 0.0

@@ -199,7 +199,8 @@ class GaussianMixture(nn.Module):
             ``(N, K)`` values ``(x - mu_j)^T Sigma_j^{-1} (x - mu_j)``.
 
         Raises:
-            TypeError / ValueError: ``x`` is not a finite floating ``(N, D)`` tensor on the mixture's device.
+            ValueError: ``x`` is not a finite floating ``(N, D)`` tensor on the mixture's device
+                (``TypeError`` for an argument of the wrong type).
         """
         self._check(x)
         return self._mahalanobis_sq(x)
@@ -219,7 +220,7 @@ class GaussianMixture(nn.Module):
             ``(N, K)`` energies.
 
         Raises:
-            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+            ValueError: as :meth:`mahalanobis_sq` (``TypeError`` for an argument of the wrong type).
         """
         self._check(x)
         return self._component_energies(x)
@@ -231,7 +232,7 @@ class GaussianMixture(nn.Module):
         """Log density ``log p(x)`` of the mixture, ``(N,)``, by a stable log-sum-exp.
 
         Raises:
-            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+            ValueError: as :meth:`mahalanobis_sq` (``TypeError`` for an argument of the wrong type).
         """
         return torch.logsumexp(-self.component_energies(x), dim=-1)
 
@@ -239,7 +240,7 @@ class GaussianMixture(nn.Module):
         """Exact energy ``-log sum_j g_j N(x; mu_j, Sigma_j)``, ``(N,)``.
 
         Raises:
-            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+            ValueError: as :meth:`mahalanobis_sq` (``TypeError`` for an argument of the wrong type).
         """
         return -self.log_prob(x)
 
@@ -252,7 +253,7 @@ class GaussianMixture(nn.Module):
         Non-negative; equals :meth:`energy_exact` ``- log c`` up to at most ``log K``.
 
         Raises:
-            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+            ValueError: as :meth:`mahalanobis_sq` (``TypeError`` for an argument of the wrong type).
         """
         self._check(x)
         return self._energy_min(x)
@@ -273,7 +274,7 @@ class GaussianMixture(nn.Module):
             ``(N, D + 1)`` residuals.
 
         Raises:
-            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+            ValueError: as :meth:`mahalanobis_sq` (``TypeError`` for an argument of the wrong type).
         """
         j = self.component_energies(x).argmin(-1)
         white = ((x - self.means.to(x.dtype)[j]).unsqueeze(-2) @ self.cholesky_inv.to(x.dtype)[j].transpose(-1, -2)).squeeze(-2)
@@ -284,7 +285,7 @@ class GaussianMixture(nn.Module):
         """Posterior probability of each component, ``(N, K)`` (rows sum to one).
 
         Raises:
-            TypeError / ValueError: as :meth:`mahalanobis_sq`.
+            ValueError: as :meth:`mahalanobis_sq` (``TypeError`` for an argument of the wrong type).
         """
         return torch.softmax(-self.component_energies(x), dim=-1)
 
@@ -295,7 +296,8 @@ class GaussianMixture(nn.Module):
         (sampling runs on the CPU in float64; the result moves to the mixture's device).
 
         Raises:
-            TypeError / ValueError: ``n`` not an integer >= 0, or ``generator`` not a CPU ``torch.Generator``.
+            ValueError: ``n`` not an integer >= 0, or ``generator`` not a CPU ``torch.Generator``
+                (``TypeError`` for an argument of the wrong type).
         """
         check_positive(n, "n", integer=True, allow_zero=True)
         _check_generator(generator)
@@ -395,8 +397,8 @@ def energy_gap(gmm: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
     """``(E_min + log c) - E_exact`` per point, ``(N,)``; always in ``[0, log K]``.
 
     Raises:
-        TypeError / ValueError: ``gmm`` is not a :class:`GaussianMixture`, or ``x`` is not a
-            finite floating ``(N, D)`` tensor on its device.
+        ValueError: ``gmm`` is not a :class:`GaussianMixture`, or ``x`` is not a
+            finite floating ``(N, D)`` tensor on its device (``TypeError`` for an argument of the wrong type).
     """
     _check_gmm(gmm)
     return gmm.energy_min(x) + gmm.log_c.to(x.dtype) - gmm.energy_exact(x)
@@ -561,7 +563,8 @@ class GMMPosePrior(nn.Module, PosePrior):
         """The mixture's mean pose ``sum_j g_j mu_j`` for every frame, ``(B, 21, 3)`` (SMPLify's start).
 
         Raises:
-            TypeError / ValueError: as :meth:`humanlib.priors.PosePrior.initial_body_pose`.
+            ValueError: as :meth:`humanlib.priors.PosePrior.initial_body_pose`
+                (``TypeError`` for an argument of the wrong type).
         """
         _check_initial_args(batch_size, device, dtype)
         mean = (self.gmm.weights[:, None] * self.gmm.means).sum(0)
@@ -571,8 +574,8 @@ class GMMPosePrior(nn.Module, PosePrior):
         """Energy ``(B,)`` of body poses ``(B, 21, 3)``.
 
         Raises:
-            TypeError / ValueError: ``body_pose`` is not a finite floating ``(B, 21, 3)`` tensor on
-                the prior's device.
+            ValueError: ``body_pose`` is not a finite floating ``(B, 21, 3)`` tensor on
+                the prior's device (``TypeError`` for an argument of the wrong type).
         """
         check_body_pose(body_pose)
         check_same_device(self.gmm.means, "the GMM prior", body_pose=body_pose)
@@ -587,7 +590,8 @@ def load_gmm(path: str | Path | None = None, dtype: torch.dtype = torch.float32)
     """The committed 8-component GMM of the open corpus, or the mixture stored at ``path``.
 
     Raises:
-        FileNotFoundError / ValueError: as :meth:`GaussianMixture.load`.
+        FileNotFoundError: no file at ``path`` (as :meth:`GaussianMixture.load`).
+        ValueError: a corrupt, truncated or invalid GMM file (as :meth:`GaussianMixture.load`).
     """
     if path is None:
         from humanlib.paths import asset
@@ -678,8 +682,8 @@ def train_gmm(
     ``progress`` shows a tqdm bar over each fit's EM iterations.
 
     Raises:
-        TypeError / ValueError: a setting of the wrong type or out of range (checked before the
-            corpus is read), or an ``out`` that is a folder.
+        ValueError: a setting of the wrong type or out of range (checked before the
+            corpus is read), or an ``out`` that is a folder (``TypeError`` for an argument of the wrong type).
     """
     if not isinstance(out, (str, Path)):
         raise TypeError(f"out must be a str or Path (the .npz to write); got {type(out).__name__}")

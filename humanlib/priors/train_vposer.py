@@ -249,8 +249,9 @@ def evaluate(
         ``(terms, degrees)``: every loss term averaged over the poses, and the error in degrees.
 
     Raises:
-        TypeError / ValueError: a ``model`` or ``loss_config`` of the wrong type, ``poses`` that are
-            not a finite non-empty ``(N, 21, 3)`` batch on the model's device, a ``chunk`` < 1.
+        ValueError: a ``model`` or ``loss_config`` of the wrong type, ``poses`` that are
+            not a finite non-empty ``(N, 21, 3)`` batch on the model's device, a ``chunk`` < 1
+            (``TypeError`` for an argument of the wrong type).
     """
     _check_vposer(model)
     if not isinstance(loss_config, VPoserLossConfig):

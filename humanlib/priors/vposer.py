@@ -209,7 +209,8 @@ class LatentGaussian:
         """Reparameterised sample ``mean + std * eps``, ``eps ~ N(0, I)``; shape ``(B, latent_dim)``.
 
         Raises:
-            TypeError / ValueError: ``generator`` is not a ``torch.Generator`` on ``mean``'s device.
+            ValueError: ``generator`` is not a ``torch.Generator`` on ``mean``'s device
+                (``TypeError`` for an argument of the wrong type).
         """
         _check_generator(generator, self.mean.device)
         eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
@@ -422,8 +423,9 @@ class VPoser(nn.Module):
             The Gaussian with ``mean`` and ``std`` of shape ``(B, latent_dim)``.
 
         Raises:
-            TypeError / ValueError: as :func:`as_body_pose`; a pose on another device or of another
-                dtype than the model; a batch of one in training mode.
+            ValueError: as :func:`as_body_pose`; a pose on another device or of another
+                dtype than the model; a batch of one in training mode
+                (``TypeError`` for an argument of the wrong type).
         """
         pose = _as_model_pose(self, pose, "pose")
         if self.training and pose.shape[0] < 2:
@@ -441,8 +443,8 @@ class VPoser(nn.Module):
         """Decoder up to the 6D representation: ``(B, latent_dim) -> (B, 21, 6)``.
 
         Raises:
-            TypeError / ValueError: ``z`` is not a finite floating ``(B, latent_dim)`` tensor with
-                ``B >= 1`` on the model's device and of its dtype.
+            ValueError: ``z`` is not a finite floating ``(B, latent_dim)`` tensor with
+                ``B >= 1`` on the model's device and of its dtype (``TypeError`` for an argument of the wrong type).
         """
         z = _check_latent(z, self.config.latent_dim, model=self)
         slope = self.config.leaky_slope
@@ -461,7 +463,7 @@ class VPoser(nn.Module):
             ``(B, 21, 3)``.
 
         Raises:
-            TypeError / ValueError: as :meth:`decode_6d`.
+            ValueError: as :meth:`decode_6d` (``TypeError`` for an argument of the wrong type).
         """
         rotmat = rotations.rot6d_to_rotmat(self.decode_6d(z))
         return DecodedPose(rotmat=rotmat, pose=rotations.rotmat_to_axis_angle(rotmat))
@@ -477,7 +479,8 @@ class VPoser(nn.Module):
             generator: Optional generator for the sample's noise.
 
         Raises:
-            TypeError / ValueError: as :meth:`encode`; a ``generator`` on another device.
+            ValueError: as :meth:`encode`; a ``generator`` on another device
+                (``TypeError`` for an argument of the wrong type).
         """
         if not isinstance(sample, bool):
             raise TypeError(f"sample must be a bool; got {type(sample).__name__}")
@@ -496,8 +499,9 @@ class VPoser(nn.Module):
             A :class:`DecodedPose` with ``rotmat (num, 21, 3, 3)`` and ``pose (num, 21, 3)``.
 
         Raises:
-            TypeError / ValueError: ``num`` not a positive int, ``temperature`` not a finite number
-                > 0, or a ``generator`` on another device than the model.
+            ValueError: ``num`` not a positive int, ``temperature`` not a finite number
+                > 0, or a ``generator`` on another device than the model
+                (``TypeError`` for an argument of the wrong type).
         """
         if isinstance(num, bool) or not isinstance(num, int) or num < 1:
             raise ValueError(f"num must be a positive int, got {num!r}")
@@ -512,7 +516,7 @@ class VPoser(nn.Module):
         """Decode the encoder's mean: the auto-encoder's reconstruction of ``pose (B, 21, 3)``.
 
         Raises:
-            TypeError / ValueError: as :meth:`encode`.
+            ValueError: as :meth:`encode` (``TypeError`` for an argument of the wrong type).
         """
         return self.decode(self.encode(pose).mean)
 
@@ -529,8 +533,8 @@ class VPoser(nn.Module):
             A :class:`DecodedPose` with ``rotmat (steps, B, 21, 3, 3)`` and ``pose (steps, B, 21, 3)``.
 
         Raises:
-            TypeError / ValueError: ``steps`` not an int >= 2; poses as in :meth:`encode`, or of
-                different shapes.
+            ValueError: ``steps`` not an int >= 2; poses as in :meth:`encode`, or of
+                different shapes (``TypeError`` for an argument of the wrong type).
         """
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
             raise ValueError(f"steps must be an int >= 2, got {steps!r}")
@@ -567,8 +571,8 @@ def kl_to_standard_normal(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor
         ``(...)`` KL divergences in nats. NaN in ``mean`` gives NaN.
 
     Raises:
-        TypeError / ValueError: non-tensors, different shapes or devices, a scalar, or a ``std``
-            that is not > 0 (its log would be -inf or NaN).
+        ValueError: non-tensors, different shapes or devices, a scalar, or a ``std``
+            that is not > 0 (its log would be -inf or NaN) (``TypeError`` for an argument of the wrong type).
     """
     check_tensor(mean, "mean", (..., None), finite=False)
     check_tensor(std, "std", (..., None), finite=False)
@@ -610,8 +614,8 @@ def rotmat_reconstruction_loss(rotmat: torch.Tensor, rotmat_hat: torch.Tensor) -
         ``(B,)``. For rotations, ``||R - R_hat||_F^2 = 4 (1 - cos angle)``. NaN in, NaN out.
 
     Raises:
-        TypeError / ValueError: non-tensors, integer dtypes, shapes other than one ``(B, J, 3, 3)``,
-            or different devices.
+        ValueError: non-tensors, integer dtypes, shapes other than one ``(B, J, 3, 3)``,
+            or different devices (``TypeError`` for an argument of the wrong type).
     """
     _check_rotmats(rotmat, rotmat_hat)
     return (rotmat - rotmat_hat).square().sum(dim=(-1, -2)).sum(-1)
@@ -621,7 +625,8 @@ def orthogonality_loss(rotmat_hat: torch.Tensor) -> torch.Tensor:
     """``L_orth = sum_j ||R_hat_j R_hat_j^T - I||_F^2``; ``(B, J, 3, 3) -> (B,)``.
 
     Raises:
-        TypeError / ValueError: ``rotmat_hat`` is not a floating ``(B, J, 3, 3)`` tensor.
+        ValueError: ``rotmat_hat`` is not a floating ``(B, J, 3, 3)`` tensor
+            (``TypeError`` for an argument of the wrong type).
     """
     _check_rotmats(rotmat_hat, names=("rotmat_hat",))
     eye = torch.eye(3, device=rotmat_hat.device, dtype=rotmat_hat.dtype)
@@ -633,7 +638,8 @@ def determinant_loss(rotmat_hat: torch.Tensor) -> torch.Tensor:
     """``L_det1 = sum_j |det R_hat_j - 1|``; ``(B, J, 3, 3) -> (B,)``.
 
     Raises:
-        TypeError / ValueError: ``rotmat_hat`` is not a floating ``(B, J, 3, 3)`` tensor.
+        ValueError: ``rotmat_hat`` is not a floating ``(B, J, 3, 3)`` tensor
+            (``TypeError`` for an argument of the wrong type).
     """
     _check_rotmats(rotmat_hat, names=("rotmat_hat",))
     return (torch.linalg.det(rotmat_hat) - 1.0).abs().sum(-1)
@@ -660,7 +666,7 @@ def geodesic_loss(rotmat: torch.Tensor, rotmat_hat: torch.Tensor) -> torch.Tenso
     """Mean geodesic angle (radians) over joints, ``(B, J, 3, 3) x 2 -> (B,)``.
 
     Raises:
-        TypeError / ValueError: as :func:`rotmat_reconstruction_loss`.
+        ValueError: as :func:`rotmat_reconstruction_loss` (``TypeError`` for an argument of the wrong type).
     """
     _check_rotmats(rotmat, rotmat_hat)
     return rotations.rotmat_geodesic_distance(rotmat, rotmat_hat).mean(-1)
@@ -693,9 +699,10 @@ def vposer_loss(
         The total and every (unweighted, batch-averaged) term.
 
     Raises:
-        TypeError / ValueError: ``model`` / ``config`` of the wrong type, ``pose`` as in
+        ValueError: ``model`` / ``config`` of the wrong type, ``pose`` as in
             :meth:`VPoser.encode`, a negative ``epoch``, a ``body_forward`` that is not callable or
-            missing when needed, or a ``rotmat`` that does not match ``pose``.
+            missing when needed, or a ``rotmat`` that does not match ``pose``
+            (``TypeError`` for an argument of the wrong type).
     """
     _check_vposer(model)
     if not isinstance(config, VPoserLossConfig):
@@ -747,7 +754,7 @@ def full_pose_from_body(body_pose: torch.Tensor) -> torch.Tensor:
     """``(B, 21, 3)`` body pose -> ``(B, 24, 3)`` SMPL pose with root and hands at rest.
 
     Raises:
-        TypeError / ValueError: as :func:`as_body_pose`.
+        ValueError: as :func:`as_body_pose` (``TypeError`` for an argument of the wrong type).
     """
     body_pose = as_body_pose(body_pose, name="body_pose")
     full = body_pose.new_zeros(body_pose.shape[0], NUM_JOINTS, 3)
@@ -1054,7 +1061,7 @@ class VPoserPrior(nn.Module, PosePrior):
         """``||mu(theta_b)||^2`` through the encoder mean; ``(B, 21, 3) -> (B,)``, differentiable.
 
         Raises:
-            TypeError / ValueError: as :meth:`VPoser.encode`.
+            ValueError: as :meth:`VPoser.encode` (``TypeError`` for an argument of the wrong type).
         """
         return self.vposer.encode(body_pose).mean.square().sum(-1)
 
@@ -1062,7 +1069,8 @@ class VPoserPrior(nn.Module, PosePrior):
         """Initial latent ``(B, 32)``: the encoder mean of ``body_pose (B, 21, 3)`` (or zeros).
 
         Raises:
-            TypeError / ValueError: as :meth:`VPoser.encode` (also with ``init_zero``).
+            ValueError: as :meth:`VPoser.encode` (also with ``init_zero``)
+                (``TypeError`` for an argument of the wrong type).
         """
         body_pose = _as_model_pose(self.vposer, body_pose, "body_pose")
         if self.init_zero:
@@ -1074,7 +1082,7 @@ class VPoserPrior(nn.Module, PosePrior):
         """Decoded body pose ``(B, 21, 3)`` of latent codes ``(B, 32)`` (differentiable in ``z``).
 
         Raises:
-            TypeError / ValueError: as :meth:`VPoser.decode_6d`.
+            ValueError: as :meth:`VPoser.decode_6d` (``TypeError`` for an argument of the wrong type).
         """
         _check_latent(params, self.latent_dim, "params", model=self.vposer, finite=False)  # decode checks values
         return self.vposer.decode(params).pose
@@ -1083,7 +1091,7 @@ class VPoserPrior(nn.Module, PosePrior):
         """``E_theta_b = ||z||^2``; ``(B, 32) -> (B,)``.
 
         Raises:
-            TypeError / ValueError: as :meth:`VPoser.decode_6d`.
+            ValueError: as :meth:`VPoser.decode_6d` (``TypeError`` for an argument of the wrong type).
         """
         return _check_latent(params, self.latent_dim, "params", model=self.vposer).square().sum(-1)
 

@@ -76,8 +76,8 @@ def geodesic_deg_per_joint(rotmat_a: torch.Tensor, rotmat_b: torch.Tensor) -> to
     """Mean geodesic angle per joint, in degrees: ``(N, J, 3, 3) x 2 -> (N,)``.
 
     Raises:
-        TypeError / ValueError: non-tensors, empty, non-finite or differently shaped inputs, or
-            inputs on different devices.
+        ValueError: non-tensors, empty, non-finite or differently shaped inputs, or
+            inputs on different devices (``TypeError`` for an argument of the wrong type).
     """
     _check_pair(rotmat_a, rotmat_b, "rotmat_a", "rotmat_b")
     if rotmat_a.shape != rotmat_b.shape:
@@ -102,8 +102,8 @@ def nearest_pose_distance(samples: torch.Tensor, reference: torch.Tensor, chunk:
         ``(S,)`` degrees.
 
     Raises:
-        TypeError / ValueError: as :func:`geodesic_deg_per_joint`; different joint counts; a
-            ``chunk`` < 1.
+        ValueError: as :func:`geodesic_deg_per_joint`; different joint counts; a
+            ``chunk`` < 1 (``TypeError`` for an argument of the wrong type).
     """
     _check_pair(samples, reference, "samples", "reference")
     check_positive(chunk, "chunk", integer=True)
@@ -132,7 +132,8 @@ def joint_ranges(poses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ``(low, high)``, each ``(J, 3)`` radians.
 
     Raises:
-        TypeError / ValueError: ``poses`` is not a finite, floating, non-empty ``(N, J, 3)`` tensor.
+        ValueError: ``poses`` is not a finite, floating, non-empty ``(N, J, 3)`` tensor
+            (``TypeError`` for an argument of the wrong type).
     """
     _check_poses(poses, "poses")
     return poses.amin(0), poses.amax(0)
@@ -142,9 +143,9 @@ def range_violations(poses: torch.Tensor, low: torch.Tensor, high: torch.Tensor)
     """Whether each pose has a joint outside the ranges: ``(N, J, 3) -> (N,)`` booleans.
 
     Raises:
-        TypeError / ValueError: non-tensors; ``poses`` not a finite ``(N, J, 3)`` tensor (a NaN
+        ValueError: non-tensors; ``poses`` not a finite ``(N, J, 3)`` tensor (a NaN
             joint would count as inside every range); ``low`` / ``high`` not ``(J, 3)``, on another
-            device, or with ``low > high`` somewhere.
+            device, or with ``low > high`` somewhere (``TypeError`` for an argument of the wrong type).
     """
     _require_tensor(poses, "poses", "(N, J, 3)")
     _require_tensor(low, "low", "(J, 3)")
@@ -165,8 +166,9 @@ def pairwise_diversity(rotmat: torch.Tensor, num_pairs: int = 2000, generator: t
     """Mean geodesic angle per joint (degrees) between random pairs of poses ``(N, J, 3, 3)``.
 
     Raises:
-        TypeError / ValueError: ``rotmat`` as in :func:`geodesic_deg_per_joint` with ``N >= 2``;
-            ``num_pairs`` < 1; ``generator`` not a CPU ``torch.Generator``.
+        ValueError: ``rotmat`` as in :func:`geodesic_deg_per_joint` with ``N >= 2``;
+            ``num_pairs`` < 1; ``generator`` not a CPU ``torch.Generator``
+            (``TypeError`` for an argument of the wrong type).
     """
     _check_rotmats(rotmat, "rotmat")
     check_positive(num_pairs, "num_pairs", integer=True)
@@ -197,9 +199,9 @@ def gmm_reconstruct(gmm, poses: torch.Tensor, code_dim: int = 32) -> torch.Tenso
         ``(N, 21, 3)`` reconstructed axis-angle.
 
     Raises:
-        TypeError / ValueError: ``gmm`` is not a 63-d GaussianMixture; ``poses`` as in
+        ValueError: ``gmm`` is not a 63-d GaussianMixture; ``poses`` as in
             :func:`humanlib.priors.vposer.as_body_pose` or on another device; ``code_dim`` not in
-            ``[1, 63]``.
+            ``[1, 63]`` (``TypeError`` for an argument of the wrong type).
     """
     from humanlib.priors.gmm import GaussianMixture
 
@@ -250,8 +252,8 @@ def vertex_error_mm(body_forward, poses: torch.Tensor, recon: torch.Tensor, chun
     """Mean per-vertex distance (mm) between the bodies posed by ``poses`` and ``recon`` ``(N, 21, 3)``.
 
     Raises:
-        TypeError / ValueError: ``body_forward`` not callable; ``poses`` / ``recon`` not finite,
-            non-empty and of one shape; ``chunk`` < 1.
+        ValueError: ``body_forward`` not callable; ``poses`` / ``recon`` not finite,
+            non-empty and of one shape; ``chunk`` < 1 (``TypeError`` for an argument of the wrong type).
     """
     if not callable(body_forward):
         raise TypeError(f"body_forward must be callable (see body_forward_from_model); got {type(body_forward).__name__}")
@@ -278,8 +280,8 @@ def score_samples(samples_rotmat, samples_aa, train_rotmat, test_rotmat, low, hi
     """Plausibility and diversity numbers of a set of samples (rotations and axis-angle).
 
     Raises:
-        TypeError / ValueError: as the metric functions; ``samples_rotmat`` and ``samples_aa``
-            describing different numbers of samples or joints.
+        ValueError: as the metric functions; ``samples_rotmat`` and ``samples_aa``
+            describing different numbers of samples or joints (``TypeError`` for an argument of the wrong type).
     """
     _require_tensor(samples_rotmat, "samples_rotmat", "(S, J, 3, 3)")
     _require_tensor(samples_aa, "samples_aa", "(S, J, 3)")
@@ -319,8 +321,9 @@ def run_comparison(
         progress: Show a tqdm bar over the four stages (data, VPoser, GMM, test poses).
 
     Raises:
-        TypeError / ValueError: a count that is not a positive int (``num_samples`` >= 2), a
-            ``vposer`` that is not a VPoser; checked before any file is read.
+        ValueError: a count that is not a positive int (``num_samples`` >= 2), a
+            ``vposer`` that is not a VPoser; checked before any file is read
+            (``TypeError`` for an argument of the wrong type).
         FileNotFoundError: a missing ``checkpoint``, or a ``gmm_path`` given but missing (only the
             default GMM is skipped when absent).
     """
@@ -454,8 +457,9 @@ def comparison_table(results: dict) -> str:
     """A markdown table of :func:`run_comparison`'s results (one column per prior, test data last).
 
     Raises:
-        TypeError / ValueError: ``results`` is not a :func:`run_comparison` dictionary (its
-            ``priors`` entry is missing, empty, or lacks a row of :data:`TABLE_ROWS`).
+        ValueError: ``results`` is not a :func:`run_comparison` dictionary (its
+            ``priors`` entry is missing, empty, or lacks a row of :data:`TABLE_ROWS`)
+            (``TypeError`` for an argument of the wrong type).
     """
     if not isinstance(results, dict) or not isinstance(results.get("priors"), dict):
         raise TypeError("results must be the dict returned by run_comparison (with a 'priors' entry); "

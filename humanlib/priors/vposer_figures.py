@@ -61,9 +61,10 @@ def bodies_row(
         height: Figure height in pixels.
 
     Raises:
-        TypeError / ValueError: ``vertices`` not a finite ``(B, V, 3)`` tensor / array with
+        ValueError: ``vertices`` not a finite ``(B, V, 3)`` tensor / array with
             ``B >= 1`` matching ``decimation``; one colour per body not given as strings;
-            a non-finite ``spacing``; a ``height`` that is not a positive int.
+            a non-finite ``spacing``; a ``height`` that is not a positive int
+            (``TypeError`` for an argument of the wrong type).
     """
     v = _vertices(vertices, decimation, "(B, V, 3)", 1)
     if colors is not None:
@@ -92,8 +93,9 @@ def interpolation_figure(
         label: Slider prefix.
 
     Raises:
-        TypeError / ValueError: ``vertices`` not a finite ``(T, V, 3)`` tensor / array with
-            ``T >= 2`` matching ``decimation``; ``title`` / ``label`` not strings.
+        ValueError: ``vertices`` not a finite ``(T, V, 3)`` tensor / array with
+            ``T >= 2`` matching ``decimation``; ``title`` / ``label`` not strings
+            (``TypeError`` for an argument of the wrong type).
     """
     v = _vertices(vertices, decimation, "(T, V, 3)", 2)
     for name, text in (("title", title), ("label", label)):
