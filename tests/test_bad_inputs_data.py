@@ -1056,6 +1056,9 @@ CASES += [
             lambda r: np.isnan(r[0][0, 0, 0]) and np.isfinite(r[0][0, 1:]).all()),
     returns(R + "mirror_poses", "empty batch", lambda: retarget.mirror_poses(torch.zeros(0, 24, 3), torch.zeros(0, 3)),
             lambda r: r[0].shape == (0, 24, 3) and r[1].shape == (0, 3)),
+    returns(R + "mirror_poses", "meta tensors stay on their device", lambda: retarget.mirror_poses(
+        torch.zeros(2, 24, 3, device="meta"), torch.zeros(2, 3, device="meta")),
+        lambda r: r[0].device.type == "meta" and r[1].shape == (2, 3)),
     raises(R + "direction_errors_deg", "different frame counts", lambda: retarget.direction_errors_deg(
         _fk_joints(3), _fk_joints(4), [(0, 1)]), ValueError, "same number of frames; got 3 and 4"),
     raises(R + "direction_errors_deg", "bone index 24", lambda: retarget.direction_errors_deg(
