@@ -32,8 +32,12 @@ META = "meta"
 SMALL = V.VPoserConfig(hidden=16, latent_dim=4)
 
 
+_ROOT = tempfile.TemporaryDirectory(prefix="bad_vposer_gmm_")  # removed when the test process ends
+
+
 def _tmp() -> Path:
-    return Path(tempfile.mkdtemp(prefix="bad_vposer_gmm_"))
+    """A fresh empty folder (one per case: the cases share no files)."""
+    return Path(tempfile.mkdtemp(dir=_ROOT.name))
 
 
 def _mixture(k: int = 2, d: int = 3, seed: int = 0) -> G.GaussianMixture:
