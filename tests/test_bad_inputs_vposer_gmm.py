@@ -277,7 +277,7 @@ CASES = [
     raises(f"{GM}.GaussianMixture", "no components",
            lambda: G.GaussianMixture(torch.ones(0), torch.zeros(0, 3), torch.zeros(0, 3, 3)), ValueError, "K, D >= 1"),
     raises(f"{GM}.GaussianMixture", "a list of weights", lambda: G.GaussianMixture([0.5, 0.5], GMM3.means, GMM3.covariances),
-           TypeError, "weights must be a torch.Tensor or numpy array"),
+           TypeError, r"weights must be a torch.Tensor or numpy array; got list \(convert it with torch.as_tensor\)"),
     raises(f"{GM}.GaussianMixture", "means on another device",
            lambda: G.GaussianMixture(GMM3.weights, GMM3.means.to(META), GMM3.covariances), ValueError, "weights is on cpu but means is on meta"),
     raises(f"{GM}.GaussianMixture", "all on the meta device",

@@ -82,7 +82,8 @@ def _as_parameter(value: object, name: str) -> torch.Tensor:
             raise ValueError(f"{name} must be numeric; got a numpy array of dtype {value.dtype}")
         return torch.from_numpy(value)
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {type(value).__name__}")
+        tip = " (convert it with torch.as_tensor)" if isinstance(value, (list, tuple)) else ""
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {type(value).__name__}{tip}")
     return value
 
 
