@@ -590,14 +590,17 @@ class GMMPosePrior(nn.Module, PosePrior):
 def load_gmm(path: str | Path | None = None, dtype: torch.dtype = torch.float32) -> GaussianMixture:
     """The committed 8-component GMM of the open corpus, or the mixture stored at ``path``.
 
+    With ``path=None`` and ``HUMANLIB_PRIORS_DIR`` set, the user's own ``gmm.npz`` there
+    (:func:`humanlib.paths.user_prior_file`) replaces the committed one.
+
     Raises:
         FileNotFoundError: no file at ``path`` (as :meth:`GaussianMixture.load`).
         ValueError: a corrupt, truncated or invalid GMM file (as :meth:`GaussianMixture.load`).
     """
     if path is None:
-        from humanlib.paths import asset
+        from humanlib.paths import asset, user_prior_file
 
-        path = asset(DEFAULT_GMM_ASSET)
+        path = user_prior_file("gmm") or asset(DEFAULT_GMM_ASSET)
     return GaussianMixture.load(path, dtype=dtype)
 
 

@@ -52,7 +52,7 @@ from humanlib._validate import (
     check_same_device,
     check_tensor,
 )
-from humanlib.paths import asset
+from humanlib.paths import asset, user_prior_file
 from humanlib.priors import PosePrior
 from humanlib.priors.posendf_data import _check_int, _check_quats, _unit_quats
 from humanlib.rotations import axis_angle_to_quat, posendf_distance, quat_canonicalize
@@ -557,7 +557,8 @@ def load_posendf(
     """Load a trained Pose-NDF.
 
     Args:
-        path: checkpoint file; ``None`` = the committed open checkpoint
+        path: checkpoint file; ``None`` = the user's own (``HUMANLIB_PRIORS_DIR``, see
+            :func:`humanlib.paths.user_prior_file`) when set, else the committed open checkpoint
             (``humanlib/assets/priors/posendf_open.pt``).
         device: where to put the model.
         config: when given, the architecture the caller expects; a checkpoint built with
@@ -576,7 +577,10 @@ def load_posendf(
     if config is not None and not isinstance(config, PoseNDFModelConfig):
         raise TypeError(f"config must be a PoseNDFModelConfig or None; got {type(config).__name__}")
     device = _check_device(device)
-    path = asset(DEFAULT_CHECKPOINT) if path is None else _as_path(path, "path")
+    if path is None:
+        path = user_prior_file("posendf") or asset(DEFAULT_CHECKPOINT)
+    else:
+        path = _as_path(path, "path")
     payload = read_checkpoint(path)
     stored = _config_from_dict(payload["model_config"], path)
     if config is not None and asdict(config) != asdict(stored):

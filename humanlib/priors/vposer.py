@@ -60,7 +60,7 @@ from humanlib._validate import (
     check_same_device,
     check_tensor,
 )
-from humanlib.paths import ASSETS_DIR
+from humanlib.paths import ASSETS_DIR, user_prior_file
 from humanlib.priors import PosePrior, _check_device_arg, _require_tensor
 from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
@@ -974,7 +974,9 @@ def vposer_from_checkpoint(data: dict, source: str = "checkpoint") -> tuple[VPos
 
 
 def load_vposer(path: str | Path | None = None, device: str | torch.device = "cpu") -> VPoser:
-    """Load a VPoser checkpoint (``None``: the committed open checkpoint ``vposer_open.pt``).
+    """Load a VPoser checkpoint (``None``: the committed open checkpoint ``vposer_open.pt``, or
+    the user's own ``vposer/best.pt`` when ``HUMANLIB_PRIORS_DIR`` is set, see
+    :func:`humanlib.paths.user_prior_file`).
 
     The file is read with ``torch.load(weights_only=True)``; keys and shapes must match exactly.
     The returned model is in eval mode; its training metadata is in ``model.metadata``.
@@ -987,7 +989,9 @@ def load_vposer(path: str | Path | None = None, device: str | torch.device = "cp
     _check_device(device)
     if path is not None and not isinstance(path, (str, Path)):
         raise TypeError(f"path must be a str, Path or None; got {type(path).__name__}")
-    path = Path(path) if path is not None else ASSETS_DIR / OPEN_CHECKPOINT_NAME
+    if path is None:
+        path = user_prior_file("vposer") or ASSETS_DIR / OPEN_CHECKPOINT_NAME
+    path = Path(path)
     if not path.is_file() and path == ASSETS_DIR / OPEN_CHECKPOINT_NAME:
         raise FileNotFoundError(
             f"the committed VPoser checkpoint is missing ({path}); train one with "
