@@ -88,12 +88,21 @@ def nonnegative_float(text: str) -> float:
     return _number(text, float, 0.0, allow_low=True)
 
 
+#: Help text of every ``--device`` option.
+DEVICE_HELP = "auto (cuda when torch sees a GPU, else cpu), cpu, cuda, cuda:N or mps (default auto)"
+
+
 def device(text: str) -> str:
     """argparse type: a torch device this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``).
 
-    ``--device cuda`` on a machine without CUDA fails here, before any work starts.
+    ``auto`` becomes ``cuda`` when torch sees a GPU, else ``cpu``: training and fitting use the
+    GPU when there is one. ``--device cuda`` on a machine without CUDA fails here, before any
+    work starts.
     """
     import torch
+
+    if text == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
 
     try:
         dev = torch.device(text)

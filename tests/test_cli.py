@@ -57,3 +57,10 @@ def test_user_errors_end_in_one_line_and_exit_1(monkeypatch, capsys):
     assert cli.main(["failing"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == "humanlib: error: model file /nope.pkl does not exist; set HUMANLIB_BODY_MODEL"
+
+
+def test_device_auto_picks_the_gpu_when_there_is_one():
+    assert cli.device("auto") == ("cuda" if __import__("torch").cuda.is_available() else "cpu")
+    parser = cli.build_parser()
+    args = parser.parse_args(["train-vposer", "--out", "x"])
+    assert args.device == cli.device("auto")

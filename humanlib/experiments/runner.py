@@ -958,7 +958,7 @@ def _run_tables_cli(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib experiment denoise|occlusion|tune|tables``."""
-    from humanlib.cli import device, nonnegative_int, positive_int
+    from humanlib.cli import DEVICE_HELP, device, nonnegative_int, positive_int
 
     p = subparsers.add_parser("experiment", help="motion denoising and occlusion experiments with each pose prior",
                               description="Reproduce the talk's motion experiments on the open body and corpus.")
@@ -979,7 +979,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         e.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per fit (default 60)")
         e.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
         e.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
-        e.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
+        e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
         e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
         e.add_argument("--merge", action="store_true",
                        help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
@@ -995,7 +995,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--iterations", type=positive_int, default=40, help="L-BFGS iterations per fit (default 40)")
     t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
     t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
-    t.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
+    t.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     t.add_argument("--out", default="results/experiments/weights_val.json",
                    help="output JSON (default results/experiments/weights_val.json)")
     t.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per prior)")

@@ -345,7 +345,7 @@ def _run_fit(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib fit`` and ``humanlib smplify-eval``."""
-    from humanlib.cli import device, nonnegative_int, positive_float, positive_int
+    from humanlib.cli import DEVICE_HELP, device, nonnegative_int, positive_float, positive_int
 
     p = subparsers.add_parser(
         "fit",
@@ -361,7 +361,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                    help="image width in pixels (principal point at the centre; default 640)")
     p.add_argument("--height", type=positive_float, default=640.0, help="image height in pixels (default 640)")
     p.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
-    p.add_argument("--device", type=device, default="cpu", help="torch device (cpu, cuda, mps; default cpu)")
+    p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     p.add_argument("--skip-invalid", action="store_true", help="skip frames with too few keypoints instead of failing")
     p.set_defaults(func=_run_fit)
 
@@ -378,7 +378,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--posendf", dest="learned", action="store_true",
                    help="also run Pose-NDF as the prior (slow; SMPLify's weights, not tuned for it)")
     e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
-    e.add_argument("--device", type=device, default="cpu", help="torch device (cpu, cuda, mps; default cpu)")
+    e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     e.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0 = torch's default)")
     e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran on the machine)")

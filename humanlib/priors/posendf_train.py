@@ -661,7 +661,7 @@ def _eval_command(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers) -> None:
     """Register ``train-posendf`` and ``eval-posendf`` on an argparse subparsers object."""
-    from humanlib.cli import device, nonnegative_float, nonnegative_int, positive_float, positive_int
+    from humanlib.cli import DEVICE_HELP, device, nonnegative_float, nonnegative_int, positive_float, positive_int
 
     p = subparsers.add_parser("train-posendf", help="train the Pose-NDF distance field on the open corpus",
                               description="Generate distance-labelled poses from the corpus and train Pose-NDF.")
@@ -686,7 +686,7 @@ def add_subcommand(subparsers) -> None:
     p.add_argument("--shifted-parents", action="store_true",
                    help="use the released code's off-by-one parent table (for comparison)")
     p.add_argument("--seed", type=int, default=t.seed, help="random seed")
-    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda or mps (default cpu)")
+    p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     p.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")

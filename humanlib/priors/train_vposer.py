@@ -605,7 +605,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib train-vposer`` and ``humanlib eval-vposer``."""
-    from humanlib.cli import device, positive_float, positive_int
+    from humanlib.cli import DEVICE_HELP, device, positive_float, positive_int
 
     p = subparsers.add_parser(
         "train-vposer",
@@ -616,7 +616,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="output folder (last.pt, best.pt, history.json)")
     p.add_argument("--epochs", type=positive_int, default=100, help="maximum number of epochs (default 100)")
-    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda or mps (default cpu)")
+    p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     p.add_argument("--loss", choices=("talk", "released"), default="talk",
                    help="talk: KL + rotation-matrix + orth + det + weight decay (default); "
                    "released: KL + vertex L1 + geodesic + joint losses (needs the body model)")
