@@ -1,12 +1,12 @@
 """Denoising a user's own motion with a pose prior: ``humanlib denoise MOTION.npz --prior gmm``.
 
-The motion experiments' fit (:func:`humanlib.experiments.motion_fit.fit_motion`) applied to one
+The motion experiments' fit (:func:`humanlib.experiments.fit_motion`) applied to one
 AMASS-style file instead of corpus windows:
 
-1. the file's poses are read with :func:`humanlib.data.amass.load_amass_npz` in the file's own
+1. the file's poses are read with :func:`humanlib.data.load_amass_npz` in the file's own
    world frame (``y_up=False``: no energy of the fit depends on where "up" is);
 2. the observation is the 3D joints of those poses on the open body model with the mean shape
-   (:func:`humanlib.experiments.protocol.body_joints_of`), every joint visible, exactly as the
+   (``humanlib.experiments.protocol.body_joints_of``), every joint visible, exactly as the
    experiments' pose-noise condition builds it;
 3. the clip is cut into windows of ``window`` frames (the last one aligned with the clip's end)
    and each batch of windows is fitted from the input poses with data + smoothness + prior terms,
@@ -62,7 +62,8 @@ class DenoiseConfig:
         batch_windows: windows fitted together in one L-BFGS run.
 
     Raises:
-        TypeError / ValueError: a field of the wrong type or out of range (names the field).
+        TypeError: a field of the wrong type (the message names the field).
+        ValueError: a field out of range (the message names the field).
     """
 
     window: int = 120
@@ -134,7 +135,7 @@ class DenoiseResult:
 def read_motion(path: str | Path) -> MotionFile:
     """Read an AMASS-style ``.npz`` (``poses`` (T, 72 | 156 | 165), optional ``trans``, a frame rate).
 
-    The checks are :func:`humanlib.data.amass.load_amass_npz`'s (keys, widths, frame counts,
+    The checks are :func:`humanlib.data.load_amass_npz`'s (keys, widths, frame counts,
     finite values, the frame-rate key ``mocap_framerate`` or ``mocap_frame_rate``); a file
     without ``trans`` is read as if it stood at the origin.
 
@@ -213,7 +214,7 @@ def denoise_motion(
         transl: ``(T, 3)`` root translation, or None (the origin).
         fps: the clip's frame rate (scales the smoothness weight).
         prior: a :class:`humanlib.priors.PosePrior` (``NoPrior()`` for none), e.g.
-            :func:`humanlib.experiments.runner.load_prior`.
+            :func:`humanlib.experiments.load_prior`.
         config: :class:`DenoiseConfig` (weights, window, iterations).
         model: the body model (default: :func:`humanlib.body.load_body_model`); its device is used.
         progress: show a tqdm bar over the batches of windows.
@@ -222,8 +223,9 @@ def denoise_motion(
         :class:`DenoiseResult` on the CPU.
 
     Raises:
-        TypeError / ValueError: wrong types, shapes, non-finite values, fewer than 3 frames or
-            a frame rate that is not a positive number.
+        TypeError: an argument of the wrong type.
+        ValueError: wrong shapes, non-finite values, fewer than 3 frames or a frame rate that
+            is not a positive number.
     """
     from tqdm.auto import tqdm
 
@@ -377,7 +379,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     """Register ``humanlib denoise``."""
-    from humanlib.cli import device, nonnegative_float, positive_int
+    from humanlib.cli import DEVICE_HELP, device, nonnegative_float, positive_int
     from humanlib.experiments.runner import PRIOR_NAMES
 
     def window(text: str) -> int:
@@ -405,7 +407,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prior-weight", type=nonnegative_float, default=None, help="prior weight (default: from --weights)")
     p.add_argument("--window", type=window, default=120, help="frames per fitted window (default 120)")
     p.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per window batch (default 60)")
-    p.add_argument("--device", type=device, default="cpu", help="torch device (default cpu)")
+    p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
