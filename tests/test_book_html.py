@@ -155,3 +155,20 @@ def test_page_renders_in_chromium(page):
     assert not raw, f"{page}: raw TeX left untypeset, e.g. {text[raw[0]:raw[0] + 80]!r}"
     if 'class="math' in dom:
         assert "mjx-container" in dom, f"{page}: has formulas but MathJax did not run"
+
+
+def test_every_notebook_page_launches_its_own_notebook_on_colab():
+    """The Colab button of each chapter opens that chapter's notebook in the configured repository."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    repo = urlsplit(config["repository"]["url"]).path.strip("/")
+    branch = config["repository"].get("branch", "main")
+    notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert notebooks
+    for notebook in notebooks:
+        page = HTML_DIR / "notebooks" / (notebook.stem + ".html")
+        if not page.is_file():
+            _missing(f"{page} is not built: run `make book` first")
+        expected = f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{notebook.name}"
+        assert f'href="{expected}"' in page.read_text(encoding="utf-8"), f"{page.name}: no Colab button to {expected}"
