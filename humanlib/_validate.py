@@ -184,3 +184,35 @@ def check_float_dtype(dtype: object, name: str = "dtype") -> torch.dtype:
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"{name} must be torch.float32 or torch.float64; got {dtype!r}")
     return dtype
+
+
+def check_output_file(path: object, name: str, what: str, *, example: str = "", create_parent: bool = False) -> Path:
+    """``path`` as a ``Path`` if ``what`` can be written there; a clear error otherwise.
+
+    Args:
+        path: the user's value.
+        name: the argument's name (``"path"``, ``"asf_path"``).
+        what: what is written, for messages (``"the GMM"``, ``"the BVH file"``).
+        example: a file name suggested when ``path`` is a folder (``"gmm.npz"``).
+        create_parent: create missing parent folders instead of refusing them.
+
+    Raises:
+        TypeError: ``path`` is not a str or Path.
+        IsADirectoryError: ``path`` is a folder.
+        FileNotFoundError: its folder does not exist (and ``create_parent`` is False).
+        NotADirectoryError: a parent of ``path`` is a file.
+    """
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"{name} must be a str or Path; got {type(path).__name__}")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        tip = f" such as {p / example}" if example else ""
+        raise IsADirectoryError(f"cannot write {what} to {p}: it is a folder; give a file name{tip}")
+    if create_parent:
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise NotADirectoryError(f"cannot write {what} to {p}: a folder above it is a file") from None
+    elif not p.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {what} to {p}: folder {p.parent} does not exist (create it first)")
+    return p

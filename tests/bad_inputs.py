@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -69,6 +71,19 @@ def run_case(case: Case) -> None:
     else:
         result = case.call()
         assert case.check is not None and case.check(result), f"{case.target}: {case.problem}: unexpected result {result!r}"
+
+
+def with_env(call: Callable[[], object], **values: object) -> Callable[[], object]:
+    """``call`` run with environment variables set (``None``: unset), restored afterwards."""
+    def run():
+        with mock.patch.dict(os.environ):
+            for key, value in values.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = str(value)
+            return call()
+    return run
 
 
 # --------------------------------------------------------------------------- the inventory

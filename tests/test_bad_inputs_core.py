@@ -3,17 +3,16 @@ every public name, a clear error or a defined result."""
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from functools import cache
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 from bad_inputs import case_id, raises, returns, run_case
+from bad_inputs import with_env as _env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_body import synthetic_smpl_arrays
@@ -27,19 +26,6 @@ META = "meta"
 
 def _with(shape, value=0.0, **kw):
     return torch.full(shape, value, **kw)
-
-
-def _env(call, **values):
-    """Run ``call()`` with environment variables set (``None``: unset), restoring them after."""
-    def run():
-        with mock.patch.dict(os.environ):
-            for key, value in values.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            return call()
-    return run
 
 
 def _tmp() -> Path:

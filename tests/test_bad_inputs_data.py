@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import io
 import json
-import os
 import re
 import tarfile
 import tempfile
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 from bad_inputs import case_id, raises, returns, run_case
+from bad_inputs import with_env as _env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -63,19 +63,6 @@ def _file(name: str, content: str | bytes) -> Path:
     else:
         path.write_text(content)
     return path
-
-
-def _env(call, **values):
-    """Run ``call()`` with environment variables set (``None``: unset), restoring them after."""
-    def run():
-        with mock.patch.dict(os.environ):
-            for key, value in values.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = str(value)
-            return call()
-    return run
 
 
 def _motion(T: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -1090,9 +1077,9 @@ CASES += [
     raises(R + "write_smpl_as_bvh", "unit negative", lambda: synthetic.write_smpl_as_bvh(
         _tmp() / "o.bvh", *_motion(2), J, unit=-0.01), ValueError, "unit must be a finite number > 0"),
     raises(R + "write_smpl_as_bvh", "missing folder", lambda: synthetic.write_smpl_as_bvh(
-        _tmp() / "no" / "o.bvh", *_motion(2), J), FileNotFoundError, r"path: folder .*no does not exist"),
+        _tmp() / "no" / "o.bvh", *_motion(2), J), FileNotFoundError, r"cannot write path .*folder .*no does not exist"),
     raises(R + "write_smpl_as_bvh", "path is a folder", lambda: synthetic.write_smpl_as_bvh(_tmp(), *_motion(2), J),
-           IsADirectoryError, "is a directory; give a file name"),
+           IsADirectoryError, "it is a folder; give a file name"),
     raises(R + "write_smpl_as_bvh", "rest joints (22, 3)", lambda: synthetic.write_smpl_as_bvh(
         _tmp() / "o.bvh", *_motion(2), J[:22]), ValueError, r"rest_joints must have shape \(24, 3\)"),
     raises(R + "write_smpl_as_asf_amc", "poses (T, 22, 3)", lambda: synthetic.write_smpl_as_asf_amc(
@@ -1105,7 +1092,7 @@ CASES += [
     raises(R + "write_smpl_as_asf_amc", "seed 0.5", lambda: synthetic.write_smpl_as_asf_amc(
         _tmp() / "s.asf", _tmp() / "s.amc", *_motion(2), J, seed=0.5), TypeError, "seed must be an integer"),
     raises(R + "write_smpl_as_asf_amc", "amc_path None", lambda: synthetic.write_smpl_as_asf_amc(
-        _tmp() / "s.asf", None, *_motion(2), J), TypeError, "amc_path must be a str or pathlib.Path"),
+        _tmp() / "s.asf", None, *_motion(2), J), TypeError, "amc_path must be a str or Path"),
     raises(R + "write_smpl_as_asf_amc", "inf translation", lambda: synthetic.write_smpl_as_asf_amc(
         _tmp() / "s.asf", _tmp() / "s.amc", np.zeros((2, 24, 3)), np.full((2, 3), INF), J), ValueError,
         "transl contains 6 non-finite"),

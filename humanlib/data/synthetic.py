@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from humanlib._validate import check_positive
+from humanlib._validate import check_output_file, check_positive
 from humanlib.data._checks import as_array
 from humanlib.data.asf_amc import INCH
 from humanlib.data.retarget import axis_angle_to_rotmat_np, rest_bone_directions, smpl_forward_kinematics
@@ -24,14 +24,7 @@ from humanlib.skeleton import NUM_JOINTS, joint
 
 
 def _check_output(path: object, name: str) -> Path:
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"{name} must be a str or pathlib.Path; got {type(path).__name__}")
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise IsADirectoryError(f"{name} {path} is a directory; give a file name")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"{name}: folder {path.parent} does not exist; create it first")
-    return path
+    return check_output_file(path, name, f"{name} (a motion file)")
 
 
 def _check_motion(poses: object, transl: object, rest_joints: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

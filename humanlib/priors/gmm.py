@@ -48,6 +48,7 @@ from torch import nn
 
 from humanlib._validate import (
     check_file,
+    check_output_file,
     check_positive,
     check_same_device,
     check_tensor,
@@ -320,13 +321,7 @@ class GaussianMixture(nn.Module):
             FileNotFoundError: ``path``'s folder does not exist.
             IsADirectoryError: ``path`` is a folder.
         """
-        if not isinstance(path, (str, Path)):
-            raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
-        path = Path(path).expanduser()
-        if path.is_dir():
-            raise IsADirectoryError(f"cannot write the GMM to {path}: it is a folder; give a file name such as {path / 'gmm.npz'}")
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"cannot write the GMM to {path}: folder {path.parent} does not exist (create it first)")
+        path = check_output_file(path, "path", "the GMM", example="gmm.npz")
         if metadata is not None and not isinstance(metadata, dict):
             raise TypeError(f"metadata must be a dict of JSON values; got {type(metadata).__name__}")
         try:

@@ -272,6 +272,16 @@ class PoseNDF(nn.Module):
 # --------------------------------------------------------------------------- losses
 
 
+def _check_field_input(model: object, quats: object) -> None:
+    """A distance field and its ``(B, K, 4)`` input on the field's device (values are checked by callers)."""
+    if not callable(model):
+        raise TypeError(f"model must be a torch.nn.Module mapping (B, K, 4) to (B,); got {type(model).__name__}")
+    _check_quats(quats, "quats", batch="B")
+    ref = _reference_tensor(model)
+    if ref is not None:
+        check_same_device(ref, "the model", quats=quats)
+
+
 def distance_and_gradient(model: nn.Module, quats: Tensor, create_graph: bool = False) -> tuple[Tensor, Tensor]:
     """``f(theta)`` and its gradient in the ambient quaternion space.
 
@@ -288,12 +298,7 @@ def distance_and_gradient(model: nn.Module, quats: Tensor, create_graph: bool = 
         ValueError: wrong shape, NaN/inf, a device other than the model's, a model whose
             output is not ``(B,)`` or does not depend on ``quats``.
     """
-    if not callable(model):
-        raise TypeError(f"model must be a torch.nn.Module mapping (B, K, 4) to (B,); got {type(model).__name__}")
-    _check_quats(quats, "quats", batch="B")
-    ref = _reference_tensor(model)
-    if ref is not None:
-        check_same_device(ref, "the model", quats=quats)
+    _check_field_input(model, quats)
     check_tensor(quats, "quats")
     return _distance_and_gradient(model, quats, create_graph)
 
@@ -688,12 +693,7 @@ def project(model: nn.Module, quats: Tensor, config: ProjectionConfig | None = N
     config = ProjectionConfig() if config is None else config
     if not isinstance(config, ProjectionConfig):
         raise TypeError(f"config must be a ProjectionConfig or None; got {type(config).__name__}")
-    if not callable(model):
-        raise TypeError(f"model must be a torch.nn.Module mapping (B, K, 4) to (B,); got {type(model).__name__}")
-    _check_quats(quats, "quats", batch="B")
-    ref = _reference_tensor(model)
-    if ref is not None:
-        check_same_device(ref, "the model", quats=quats)
+    _check_field_input(model, quats)
     q = quat_canonicalize(_unit_quats(quats.detach(), "quats"))
     steps = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
     f, grad = _distance_and_gradient(model, q)

@@ -56,6 +56,7 @@ from torch import nn
 from humanlib import rotations
 from humanlib._validate import (
     check_file,
+    check_output_file,
     check_positive,
     check_same_device,
     check_tensor,
@@ -817,14 +818,8 @@ def save_vposer(model: VPoser, path: str | Path, metadata: dict | None = None) -
         TypeError: as :func:`vposer_checkpoint`, or ``path`` is not a path.
         IsADirectoryError: ``path`` is a folder.
     """
-    if not isinstance(path, (str, Path)):
-        raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write the VPoser checkpoint to {path}: it is a folder; "
-                                f"give a file name such as {path / 'vposer.pt'}")
+    path = check_output_file(path, "path", "the VPoser checkpoint", example="vposer.pt", create_parent=True)
     data = vposer_checkpoint(model, metadata)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(data, tmp)
     tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint
