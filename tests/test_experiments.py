@@ -347,6 +347,24 @@ def test_tune_weights_picks_the_best_grid_point(model, clips):
     assert chosen[0].val_v2v_cm == min(t.val_v2v_cm for t in tried)
 
 
+def test_tune_weights_skips_a_diverged_grid_point(model, clips, monkeypatch):
+    """A grid point whose fit blows up (NaN) is reported and never chosen; the search goes on."""
+    real_fit = runner.fit_motion
+
+    def fit_that_diverges_without_smoothing(model_, prior, joints, mask, init, cfg):
+        result = real_fit(model_, prior, joints, mask, init, cfg)
+        if cfg.smooth_weight == 0.0:
+            result.poses = torch.full_like(result.poses, float("nan"))
+        return result
+
+    monkeypatch.setattr(runner, "fit_motion", fit_that_diverges_without_smoothing)
+    config = runner.TuneConfig(priors=("none",), conditions=("joints-4cm",), num_windows=1, iterations=3, warmup_iterations=2,
+                               smooth_grid=(0.0, 1.0))
+    chosen, tried = runner.tune_weights(config, model=model, clips=clips, priors={"none": NoPrior()})
+    assert [t.smooth_weight for t in tried] == [1.0]
+    assert chosen[0].smooth_weight == 1.0
+
+
 def test_cli_registers_the_experiments():
     import argparse
 

@@ -823,7 +823,8 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
 
     Raises:
         TypeError, ValueError: a config, model, fps, priors or ``known_smooth`` of the wrong
-            kind (checked before any work).
+            kind (checked before any work); ValueError also when every grid point of a
+            condition diverged (a diverged point is reported and skipped, never chosen).
     """
     _check_run_inputs(config, TuneConfig, model, fps, None, priors)
     if known_smooth is not None and (not isinstance(known_smooth, dict)
@@ -853,6 +854,9 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
         cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, iterations=config.iterations,
                               warmup_iterations=config.warmup_iterations)
         fit = fit_motion(model, priors[prior_name], obs.joints, obs.mask, obs.init_body_pose, cfg)
+        if not all(bool(torch.isfinite(x).all()) for x in (fit.poses, fit.transl)):
+            say(f"{prior_name}: smooth {smooth:g}, weight {lam:g} diverged (non-finite fit); skipped")
+            return math.inf  # a diverged grid point is left out of `tried`, and does not stop the search
         return sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference).v2v_cm
 
     for ci, condition in enumerate(conditions):
@@ -861,8 +865,12 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
         best = (known_smooth or {}).get(condition.name)
         for smooth in config.smooth_grid if best is None else ():
             e = error("none", obs, smooth, 0.0)
-            tried.append(WeightChoice(condition.name, "none", smooth, 0.0, round(e, 4)))
-            best = tried[-1] if best is None or e < best.val_v2v_cm else best
+            if math.isfinite(e):
+                tried.append(WeightChoice(condition.name, "none", smooth, 0.0, round(e, 4)))
+                best = tried[-1] if best is None or e < best.val_v2v_cm else best
+        if best is None:
+            raise ValueError(f"{condition.name}: every smoothness weight of {config.smooth_grid} diverged; "
+                             "try smaller weights or fewer iterations")
         chosen.append(best)
         smooth = best.smooth_weight
         for name in names:
@@ -871,8 +879,11 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
             best_p = None
             for lam in PRIOR_GRIDS[name]:
                 e = error(name, obs, smooth, lam)
-                tried.append(WeightChoice(condition.name, name, smooth, lam, round(e, 4)))
-                best_p = tried[-1] if best_p is None or e < best_p.val_v2v_cm else best_p
+                if math.isfinite(e):
+                    tried.append(WeightChoice(condition.name, name, smooth, lam, round(e, 4)))
+                    best_p = tried[-1] if best_p is None or e < best_p.val_v2v_cm else best_p
+            if best_p is None:
+                raise ValueError(f"{condition.name} {name}: every prior weight of {PRIOR_GRIDS[name]} diverged")
             chosen.append(best_p)
             say(f"{condition.name} {name}: weight {best_p.prior_weight:g} -> {best_p.val_v2v_cm:.2f} cm")
     bar.close()

@@ -34,8 +34,9 @@ Example (pose space)::
             return body_pose.square().sum(dim=(-2, -1))
 
 A prior that is an ``nn.Module`` should inherit ``(torch.nn.Module, PosePrior)`` so that
-``.to(device)`` moves its buffers; the fitter calls ``prior.to(device, dtype)`` when the
-prior has a ``to`` method.
+``.to(device)`` moves its buffers. The fitter refuses a prior on another device than the model
+(move it with ``prior.to(device)``) and calls ``prior.to(dtype)`` to match the model's dtype
+when the prior has a ``to`` method.
 """
 
 from __future__ import annotations
