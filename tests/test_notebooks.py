@@ -102,3 +102,41 @@ def test_chapter_structure(path):
     assert names.index("overview") < names.index("summary") < names.index("exercises")
     text = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
     assert "```{exercise}" in text and "```{solution}" in text, f"{path.name}: exercises need solutions"
+
+
+def _run_colab_cell(on_colab: bool) -> tuple[list[tuple[str, str]], list[str]]:
+    """Run the Colab cell's IPython code in a stand-in shell; return the shell calls and the new sys.path entries."""
+    import sys
+    import types
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    calls: list[tuple[str, str]] = []
+    shell = types.SimpleNamespace(system=lambda cmd: calls.append(("system", cmd)),
+                                  run_line_magic=lambda name, line: calls.append((name, line)))
+    code = TransformerManager().transform_cell(colab_cell_source())
+    saved_path, saved_colab = list(sys.path), sys.modules.get("google.colab")
+    try:
+        if on_colab:
+            sys.modules["google.colab"] = types.ModuleType("google.colab")
+        else:
+            sys.modules.pop("google.colab", None)
+        exec(compile(code, "<colab cell>", "exec"), {"get_ipython": lambda: shell})
+        added = [p for p in sys.path if p not in saved_path]
+    finally:
+        sys.path[:] = saved_path
+        if saved_colab is None:
+            sys.modules.pop("google.colab", None)
+        else:
+            sys.modules["google.colab"] = saved_colab
+    return calls, added
+
+
+def test_colab_cell_clones_installs_and_imports_on_colab_only():
+    """On Colab: clone the repository, pip-install it (editable, no torch), import from the clone."""
+    checkout = "/content/" + REPOSITORY.rstrip("/").rsplit("/", 1)[-1]
+    calls, added = _run_colab_cell(on_colab=True)
+    assert calls[0][0] == "system" and f"git clone -q --depth 1 {REPOSITORY} {checkout}" in calls[0][1]
+    assert calls[1] == ("pip", f"install -q -e {checkout}")
+    assert added == [checkout]
+    assert _run_colab_cell(on_colab=False) == ([], [])
