@@ -140,3 +140,14 @@ def test_colab_cell_clones_installs_and_imports_on_colab_only():
     assert calls[1] == ("pip", f"install -q -e {checkout}")
     assert added == [checkout]
     assert _run_colab_cell(on_colab=False) == ([], [])
+
+
+def test_the_package_keeps_colabs_own_torch():
+    """pip install on Colab must not replace its CUDA torch: torch is required with a lower bound only."""
+    import tomllib
+
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    torch_reqs = [d for d in deps if re.match(r"torch\b", d)]
+    assert torch_reqs, "torch is not declared"
+    for req in torch_reqs:
+        assert not re.search(r"==|<|~=|!=|@", req), f"pyproject pins or caps torch ({req!r}); Colab's torch would be replaced"
