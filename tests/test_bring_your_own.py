@@ -53,8 +53,8 @@ def test_chapter_runs_on_the_users_smplx_and_amass(path, user_files):
     # A fresh process per notebook: nbclient's event loop stays out of pytest's.
     result = subprocess.run(
         [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", str(path),
-         "--output-dir", str(out_dir), "--ExecutePreprocessor.timeout=600"],
-        env=env, cwd=path.parent, capture_output=True, text=True, timeout=900,
+         "--output-dir", str(out_dir), "--ExecutePreprocessor.timeout=300"],
+        env=env, cwd=path.parent, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, f"{path.name} fails on the user's files:\n{result.stderr[-4000:]}"
     shown = _outputs(nbformat.read(out_dir / path.name, as_version=4))
