@@ -47,7 +47,10 @@ def _outputs(notebook) -> str:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_chapter_runs_on_the_users_smplx_and_amass(path, user_files):
     env = dict(os.environ, HUMANLIB_BODY_MODEL=str(user_files["model"]), HUMANLIB_AMASS_DIR=str(user_files["amass"]),
-               HUMANLIB_CACHE_DIR=str(user_files["cache"]))
+               HUMANLIB_CACHE_DIR=str(user_files["cache"]),
+               # Headless, as in the book build: no live widgets (nbclient can wait forever on a
+               # cell that opens an ipywidgets comm, jupyter/nbclient#312; seen here on chapter 2).
+               HUMANLIB_BOOK_BUILD="1")
     env.pop("HUMANLIB_PRIORS_DIR", None)
     out_dir = user_files["cache"].parent / "executed"
     # A fresh process per notebook: nbclient's event loop stays out of pytest's.
