@@ -158,25 +158,44 @@ def check_array(
     return x
 
 
-def resolve_device(device: object, name: str = "device") -> torch.device:
-    """``device`` as a ``torch.device``; ValueError for unknown names and for CUDA without a GPU.
+def resolve_device(device: object, name: str = "device", *, available: bool = True,
+                   allow_meta: bool = True) -> torch.device:
+    """``device`` as a ``torch.device``, with a clear error for anything humanlib cannot run on.
 
-    Accepts a ``torch.device`` or a string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"meta"``).
+    Args:
+        device: a ``torch.device`` or a string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"meta"``).
+        name: the argument's name, for messages.
+        available: also require that this machine has it (CUDA / the GPU index / MPS) and that
+            it is a kind humanlib runs on (cpu, cuda, mps, meta); False only parses the name
+            (a config may name a device of the machine that will run it).
+        allow_meta: accept the meta device (shapes only, no values: fine for checks, not for a fit).
+
+    Raises:
+        TypeError: ``device`` is neither a str nor a ``torch.device``.
+        ValueError: torch does not know the name, or (``available``) this machine lacks it,
+            or (not ``allow_meta``) it is the meta device.
     """
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"{name} must be a str or torch.device such as 'cpu' or 'cuda'; got {type(device).__name__}")
     try:
-        resolved = torch.device(device)
+        dev = torch.device(device)
     except (RuntimeError, ValueError):
-        raise ValueError(f"{name} {device!r} is not a device torch knows; use 'cpu' or 'cuda'") from None
-    if resolved.type == "cuda":
+        raise ValueError(f"{name} {device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0')") from None
+    if dev.type == "meta" and not allow_meta:
+        raise ValueError(f"{name} 'meta' holds no values and cannot run this; use 'cpu' or 'cuda'")
+    if not available:
+        return dev
+    if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"{name} {device!r} asks for CUDA, but torch sees no GPU here; use 'cpu'")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(f"{name} {device!r}: there are only {torch.cuda.device_count()} GPU(s)")
-    elif resolved.type not in ("cpu", "meta"):
-        raise ValueError(f"{name} {device!r}: humanlib runs on 'cpu' or 'cuda'")
-    return resolved
+            raise ValueError(f"{name} {device!r} was requested but torch sees no GPU; use 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{name} {device!r} was requested but torch sees {torch.cuda.device_count()} GPU(s)")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"{name} {device!r} was requested but this torch has no MPS backend here; use 'cpu'")
+    elif dev.type not in ("cpu", "meta"):
+        raise ValueError(f"{name} {device!r}: humanlib runs on 'cpu', 'cuda' or 'mps'")
+    return dev
 
 
 def check_float_dtype(dtype: object, name: str = "dtype") -> torch.dtype:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from humanlib._validate import check_positive
+from humanlib._validate import check_positive, resolve_device
 from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
 from humanlib.experiments.protocol import (
     EXPERIMENT_CONDITIONS,
@@ -185,8 +185,8 @@ def _parse_conditions(value: object, experiments: tuple[str, ...], what: str) ->
 
 def _check_device(device: object, what: str) -> None:
     try:
-        torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
+        resolve_device(device, what, available=False)  # the run checks that this machine has it
+    except (TypeError, ValueError):
         raise ValueError(f"{what} must be a torch device such as 'cpu' or 'cuda'; got {device!r}") from None
 
 

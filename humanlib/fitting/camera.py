@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib._validate import check_positive, check_same_device, check_tensor, resolve_device
 from humanlib.skeleton import NUM_JOINTS, joint
 
 #: Axis-angle of a body upright and facing the camera (rotation by pi about x).
@@ -73,7 +73,7 @@ class Camera:
             TypeError, ValueError: a non-integer or negative ``batch_size``, a focal length, width or
                 height that is not a finite positive number, a non-floating ``dtype``, an unknown ``device``.
         """
-        device = _as_device(device)
+        device = resolve_device(device, available=False)
         check_positive(batch_size, "batch_size", integer=True, allow_zero=True)
         check_positive(focal, "focal", allow_zero=False)
         check_positive(width, "width")
@@ -101,7 +101,7 @@ class Camera:
             ValueError: an unknown device, or a ``dtype`` that is not floating point.
         """
         if device is not None:
-            device = _as_device(device)
+            device = resolve_device(device, available=False)
         if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
             raise ValueError(f"dtype must be a floating torch.dtype (torch.float32, torch.float64); got {dtype!r}")
         if self.device.type == "meta" and device is not None and device.type != "meta":
@@ -128,18 +128,6 @@ class Camera:
             if lo < -b or hi >= b:
                 raise ValueError(f"idx holds indices in [{lo}, {hi}], out of range for {b} cameras")
         return Camera(self.focal_length[idx.to(self.device)], self.principal_point[idx.to(self.device)])
-
-
-def _as_device(device: object, name: str = "device") -> torch.device:
-    """``device`` as a ``torch.device``; ``ValueError`` naming it when torch does not know it."""
-    if isinstance(device, torch.device):
-        return device
-    if not isinstance(device, str):
-        raise TypeError(f"{name} must be a str or torch.device such as 'cpu' or 'cuda'; got {type(device).__name__}")
-    try:
-        return torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"{name} {device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0'): {err}") from None
 
 
 def check_camera(camera: object, batch_size: int | None = None, what: str = "frames") -> "Camera":

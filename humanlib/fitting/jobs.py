@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from humanlib._validate import check_positive
-from humanlib.fitting.camera import Camera, _as_device
+from humanlib._validate import check_positive, resolve_device
+from humanlib.fitting.camera import Camera
 from humanlib.fitting.evaluate import (
     SyntheticBatch,
     SyntheticConfig,
@@ -89,12 +89,7 @@ class Variant:
 
 def _check_device(device: object) -> str:
     """``device`` as a string torch knows and this machine has; ``ValueError`` otherwise."""
-    dev = _as_device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(dev)!r} asked for, but CUDA is not available on this machine; use 'cpu'")
-    if dev.type == "meta":
-        raise ValueError("device 'meta' holds no values and cannot run a fit; use 'cpu' or 'cuda'")
-    return str(dev)
+    return str(resolve_device(device, allow_meta=False))
 
 
 #: The ablation rows (the talk's Table 2 compares VPoser with GMM and drops the collision term).

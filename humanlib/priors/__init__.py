@@ -46,7 +46,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import torch
 
-from humanlib._validate import check_positive, check_tensor
+from humanlib._validate import check_positive, check_tensor, resolve_device
 from humanlib.skeleton import NUM_BODY_JOINTS
 
 BODY_POSE_DIM = 3 * NUM_BODY_JOINTS  # 63
@@ -71,16 +71,6 @@ def _require_tensor(x: object, name: str, expected: str) -> None:
     if not isinstance(x, torch.Tensor):
         tip = " (convert it with torch.as_tensor)" if isinstance(x, (np.ndarray, list, tuple, float, int)) else ""
         raise TypeError(f"{name} must be a torch.Tensor of shape {expected}; got {type(x).__name__}{tip}")
-
-
-def _check_device_arg(device: object) -> torch.device:
-    """``torch.device(device)`` with a ValueError naming the argument instead of torch's RuntimeError."""
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str or torch.device, e.g. 'cpu'; got {type(device).__name__}")
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"device {device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0')") from exc
 
 
 class PosePrior(ABC):
@@ -158,7 +148,7 @@ class PosePrior(ABC):
 
 def _check_initial_args(batch_size: object, device: object, dtype: object) -> None:
     check_positive(batch_size, "batch_size", integer=True, allow_zero=True)
-    _check_device_arg(device)
+    resolve_device(device, available=False)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating-point torch dtype (torch.float32 or torch.float64); got {dtype!r}")
 

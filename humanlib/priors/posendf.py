@@ -51,6 +51,7 @@ from humanlib._validate import (
     check_positive,
     check_same_device,
     check_tensor,
+    resolve_device,
 )
 from humanlib.paths import asset, user_prior_file
 from humanlib.priors import PosePrior
@@ -581,7 +582,7 @@ def load_posendf(
     """
     if config is not None and not isinstance(config, PoseNDFModelConfig):
         raise TypeError(f"config must be a PoseNDFModelConfig or None; got {type(config).__name__}")
-    device = _check_device(device)
+    device = resolve_device(device)
     if path is None:
         path = user_prior_file("posendf") or asset(DEFAULT_CHECKPOINT)
     else:
@@ -595,23 +596,6 @@ def load_posendf(
     load_state_checked(model, payload["state_dict"], str(path))
     model.metadata = payload["metadata"]
     return model.to(device).eval()
-
-
-def _check_device(device: object) -> torch.device:
-    """``device`` as a ``torch.device``; a clear error for an unknown one or CUDA without a GPU."""
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be a str or torch.device such as 'cpu' or 'cuda'; got {type(device).__name__}")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"device {device!r} is not a torch device (use 'cpu', 'cuda' or 'cuda:0')") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was requested but torch sees no GPU; use 'cpu'")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device {device!r} was requested but torch sees {torch.cuda.device_count()} GPU(s)")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {device!r} was requested but this torch has no MPS backend here; use 'cpu'")
-    return dev
 
 
 # --------------------------------------------------------------------------- projection

@@ -28,13 +28,12 @@ from pathlib import Path
 
 import torch
 
-from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib._validate import check_positive, check_same_device, check_tensor, resolve_device
 from humanlib.priors.posendf import (
     PoseNDF,
     PoseNDFModelConfig,
     ProjectionConfig,
     _as_path,
-    _check_device,
     _check_plain,
     _distance_and_gradient,
     _reference_tensor,
@@ -267,7 +266,7 @@ def train_posendf(
             raise ValueError(f"out_dir {out_dir} is a file; give a folder for last.pt, posendf.pt and history.json")
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir, the folder that holds last.pt")
-    device = _check_device(config.device)  # a GPU asked for but absent: a clear error before any work
+    device = resolve_device(config.device)  # a GPU asked for but absent: a clear error before any work
     if config.device == "cpu":
         torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)

@@ -34,13 +34,12 @@ import torch
 from tqdm.auto import tqdm
 
 from humanlib import rotations
-from humanlib._validate import check_positive, check_tensor
+from humanlib._validate import check_positive, check_tensor, resolve_device
 from humanlib.priors.vposer import (
     BodyForward,
     VPoser,
     VPoserConfig,
     VPoserLossConfig,
-    _check_device,
     _check_metadata,
     _check_vposer,
     as_body_pose,
@@ -369,7 +368,7 @@ def train_vposer(
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be a bool; got {type(flag).__name__}")
     _check_metadata(run_info, "run_info")  # it goes into the checkpoint's metadata
-    _check_device(device)
+    resolve_device(device)
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir (the folder holding last.pt)")
     if out_dir is not None and not isinstance(out_dir, (str, Path)):

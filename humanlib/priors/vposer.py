@@ -60,9 +60,10 @@ from humanlib._validate import (
     check_positive,
     check_same_device,
     check_tensor,
+    resolve_device,
 )
 from humanlib.paths import ASSETS_DIR, user_prior_file
-from humanlib.priors import PosePrior, _check_device_arg, _require_tensor
+from humanlib.priors import PosePrior, _require_tensor
 from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
 CHECKPOINT_FORMAT = "humanlib.vposer"
@@ -981,7 +982,7 @@ def load_vposer(path: str | Path | None = None, device: str | torch.device = "cp
         ValueError: A corrupt file or a checkpoint of another architecture or model (the message
             names what mismatched and what to load instead); an unknown or unavailable ``device``.
     """
-    _check_device(device)
+    resolve_device(device)
     if path is not None and not isinstance(path, (str, Path)):
         raise TypeError(f"path must be a str, Path or None; got {type(path).__name__}")
     if path is None:
@@ -1002,11 +1003,6 @@ def load_vposer(path: str | Path | None = None, device: str | torch.device = "cp
 # --------------------------------------------------------------------------------------------
 
 
-def _check_device(device: object) -> torch.device:
-    dev = _check_device_arg(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} requested but CUDA is not available; use 'cpu'")
-    return dev
 
 
 class VPoserPrior(nn.Module, PosePrior):
