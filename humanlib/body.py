@@ -756,14 +756,14 @@ def smplx_model(path: str | Path | None = None, num_betas: int = 10, vertex_ids:
     if vertex_ids is not None and not isinstance(vertex_ids, Mapping):
         raise TypeError(f"vertex_ids must be a dict of keypoint name -> vertex index; got {type(vertex_ids).__name__}")
     arrays = read_model_file(path)  # the layout checks and their messages, before smplx reads the file
+    data_struct = None  # a 24-joint .pkl: smplx's own loading code unpickles it
+    if np.asarray(arrays["kintree_table"]).shape[1] != 24:  # SMPL-H / SMPL-X: smplx.SMPL reads the reduction
+        arrays = to_smpl_layout(arrays, source=path.name)
+        vertex_ids = vertex_ids or _default_vertex_ids(arrays)
+        data_struct = Struct(**arrays)
+    elif path.suffix.lower() == ".npz":  # smplx would unpickle it: hand it the arrays already read
+        data_struct = Struct(**arrays)
     available = np.shape(arrays["shapedirs"])[-1]
     if num_betas > available:
         raise ValueError(f"num_betas must be in [1, {available}] for {path.name}, got {num_betas}")
-    data_struct = None
-    if path.suffix.lower() == ".npz":
-        with np.load(path, allow_pickle=False) as npz:
-            data_struct = Struct(**{k: npz[k] for k in npz.files})
-    if np.asarray(arrays["kintree_table"]).shape[1] != 24:  # SMPL-H / SMPL-X: smplx.SMPL reads the reduction
-        data_struct = Struct(**to_smpl_layout(arrays, source=path.name))
-        vertex_ids = vertex_ids or _default_vertex_ids(arrays)
     return smplx.SMPL(model_path=str(path), data_struct=data_struct, num_betas=num_betas, vertex_ids=vertex_ids)
