@@ -1,9 +1,11 @@
 """Bad inputs to the SMPL-H / SMPL-X reduction and the user-priors setting: clear errors only."""
 
+import tempfile
+
 import numpy as np
 import pytest
 
-from bad_inputs import case_id, raises, run_case
+from bad_inputs import case_id, raises, run_case, with_env
 from humanlib import body_layouts, paths
 
 
@@ -15,17 +17,6 @@ def _smpl_arrays_with_joints(num_joints: int) -> dict:
         "weights": np.zeros((V, num_joints)), "f": np.zeros((1, 3), dtype=np.int64),
         "kintree_table": np.array([[0] + list(range(num_joints - 1)), list(range(num_joints))]),
     }
-
-
-def _priors_dir_without_files(kind: str):
-    import os
-    import tempfile
-
-    os.environ["HUMANLIB_PRIORS_DIR"] = tempfile.mkdtemp()
-    try:
-        return paths.user_prior_file(kind)
-    finally:
-        del os.environ["HUMANLIB_PRIORS_DIR"]
 
 
 CASES = [
@@ -40,7 +31,8 @@ CASES = [
     raises("humanlib.paths.user_prior_file", "unknown kind",
            lambda: paths.user_prior_file("hmm"), ValueError, "unknown prior kind 'hmm'"),
     raises("humanlib.paths.user_prior_file", "HUMANLIB_PRIORS_DIR set, file missing",
-           lambda: _priors_dir_without_files("vposer"), FileNotFoundError,
+           lambda: with_env(lambda: paths.user_prior_file("vposer"), HUMANLIB_PRIORS_DIR=tempfile.mkdtemp())(),
+           FileNotFoundError,
            r"vposer/best.pt does not exist; train it with `humanlib train-vposer --out"),
 ]
 EXEMPT: dict[str, str] = {}
