@@ -130,8 +130,7 @@ def user_prior_file(kind: str) -> Path | None:
         return None
     path = Path(value).expanduser() / PRIOR_FILES[kind]
     if not path.is_file():
-        out = {"gmm": f"{Path(value) / 'gmm.npz'}", "vposer": f"{Path(value) / 'vposer'}",
-               "posendf": f"{Path(value) / 'posendf'}"}[kind]
+        out = path if kind == "gmm" else path.parent  # train-gmm writes a file, the others a folder
         raise FileNotFoundError(
             f"HUMANLIB_PRIORS_DIR is set but {path} does not exist; train it with "
             f"`humanlib train-{kind} --out {out}`, or unset HUMANLIB_PRIORS_DIR to use the committed open {kind}"
