@@ -159,6 +159,18 @@ def test_default_parents_are_the_skeleton_tree():
     assert shifted_parents() != cfg.parents
 
 
+def test_shifted_parents_is_the_released_table():
+    """The released Pose-NDF code's list, verbatim: root children -1, the rest off by one."""
+    released = (-1, -1, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
+    assert shifted_parents() == released
+    # by name: both hips and spine1 hang off the root, the left knee off the right hip
+    table = dict(zip((JOINT_NAMES[j] for j in BODY_JOINTS), shifted_parents()))
+    assert table["right_hip"] == table["spine1"] == table["left_hip"] == -1
+    assert JOINT_NAMES[BODY_JOINTS[table["left_knee"]]] == "right_hip"
+    assert JOINT_NAMES[BODY_JOINTS[table["left_elbow"]]] == "right_shoulder"
+    PoseNDF(PoseNDFModelConfig(parents=shifted_parents(), feature_dim=2, encoder_hidden=4, df_hidden=(4,)))
+
+
 def test_model_output_shape_and_non_negative():
     for output in ("abs", "softplus"):
         model = PoseNDF(PoseNDFModelConfig(feature_dim=4, encoder_hidden=8, df_hidden=(16,), output=output))

@@ -70,19 +70,18 @@ _REBUILD = (
 
 
 def shifted_parents() -> tuple[int, ...]:
-    """The off-by-one parent table of the released Pose-NDF code, for comparison only.
+    """The parent table of the released Pose-NDF code, for comparison only.
 
-    It indexes the 21-joint body list with SMPL's 24-joint parent numbers, i.e. it skips
-    the "minus one" of dropping the root: every joint is wired to the joint one place
-    *after* its true parent (the left knee to the right hip, the left elbow to the right
-    collar...), and the children of the pelvis hang off the left hip. The left hip, whose
-    entry would point at itself, becomes the only child of the root.
+    The released code lists, for the 21 body joints, SMPL's 24-joint parent numbers with the
+    pelvis (0) written as -1 -- and then uses them as indices into the 21-joint body list,
+    which has dropped the pelvis. Every parent other than the root is therefore the joint
+    one place *after* the true parent in the body list: the left knee hangs off the right
+    hip, the left elbow off the right shoulder, and so on. The three children of the pelvis
+    (both hips and spine1) stay children of the root. The released list is
+    ``[-1, -1, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19]``; a test
+    pins it.
     """
-    table = []
-    for k, j in enumerate(BODY_JOINTS):
-        p = PARENTS[j]  # a 24-joint index, used (wrongly) as a body-list index
-        table.append(-1 if p >= k else p)
-    return tuple(table)
+    return tuple(-1 if PARENTS[j] == 0 else PARENTS[j] for j in BODY_JOINTS)
 
 
 @dataclass
