@@ -15,8 +15,10 @@ Two energies are offered (both ``(B,)``):
   is far below float32's smallest number);
 * **min** (SMPLify's approximation) ``E(theta) = min_j -log(c g_j N(theta; mu_j, Sigma_j))``.
   With ``e_j = 0.5 * m_j + a_j`` where ``m_j`` is the squared Mahalanobis distance and
-  ``a_j = -log g_j + 0.5 log det(2 pi Sigma_j)``, the constant is chosen as
-  ``log c = min_k a_k``, so ``E_min = min_j (0.5 m_j + a_j - min_k a_k) >= 0``. Each term is
+  ``a_j = -log g_j + 0.5 log det(2 pi Sigma_j)``, we choose the constant
+  ``log c = min_k a_k``, the one that makes ``E_min = min_j (0.5 m_j + a_j - min_k a_k) >= 0``.
+  (SMPLify's code uses another constant, ``0.5 min_k log det Sigma_k``; a constant changes
+  neither the minimiser nor the gradients, only the energy's offset.) Each term is
   then a sum of squares, ``||L_j^{-1}(theta - mu_j)||^2 / 2 + (sqrt(a_j - a_min))^2`` with
   ``Sigma_j = L_j L_j^T``, which is what SMPLify's Gauss-Newton-type solver (dogleg) needs:
   its objective must be a sum of squared residuals, and a log of a sum is not one.
@@ -188,7 +190,10 @@ class GaussianMixture(nn.Module):
 
     @property
     def log_c(self) -> torch.Tensor:
-        """SMPLify's constant ``log c = min_j a_j`` that makes :meth:`energy_min` non-negative."""
+        """Our constant ``log c = min_j a_j``, the one that makes :meth:`energy_min` non-negative.
+
+        (Not SMPLify's: its code uses ``0.5 min_k log det Sigma_k``; see the module docstring.)
+        """
         return self.component_constants.min()
 
     def mahalanobis_sq(self, x: torch.Tensor) -> torch.Tensor:
@@ -250,7 +255,7 @@ class GaussianMixture(nn.Module):
         return -torch.logsumexp(-self._component_energies(x), dim=-1)
 
     def energy_min(self, x: torch.Tensor) -> torch.Tensor:
-        """SMPLify's energy ``min_j -log(c g_j N(x; mu_j, Sigma_j))`` with ``log c = min_j a_j``, ``(N,)``.
+        """SMPLify's max-mixture energy ``min_j -log(c g_j N(x; mu_j, Sigma_j))`` with our ``log c = min_j a_j``, ``(N,)``.
 
         Non-negative; equals :meth:`energy_exact` ``- log c`` up to at most ``log K``.
 

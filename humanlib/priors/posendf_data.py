@@ -32,16 +32,21 @@ about 70 ns per (sample, manifold pose) pair (measured for 1024 x 20,000 pairs).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from humanlib._validate import check_positive, check_same_device, check_tensor
-from humanlib.rotations import axis_angle_to_quat, posendf_distance, quat_canonicalize
-from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
+from humanlib.rotations import axis_angle_to_quat, posendf_distance, quat_canonicalize, quat_multiply
+from humanlib.skeleton import BODY_JOINTS, MIRROR_PERMUTATION, NUM_BODY_JOINTS, NUM_JOINTS
 
 METRICS = ("talk", "released")
+NOISE_KINDS = ("sigma", "distance")
+
+#: Candidates kept per query by the matrix-product pre-filter of :func:`knn_pose_distance`.
+PREFILTER_CANDIDATES = 128
 
 #: A quaternion shorter than this is treated as zero: no rotation, an error.
 ZERO_QUAT_NORM = 1e-6
@@ -78,7 +83,14 @@ class PoseNDFDataConfig:
 
     Attributes:
         sigmas: noise scales added to quaternion components; each noisy sample draws one
-            uniformly (the released code: 0.01, 0.05, 0.1, 0.25, 0.5, 20 % each).
+            uniformly (the released code: 0.01, 0.05, 0.1, 0.25, 0.5, 20 % each). Used by
+            ``noise="sigma"``.
+        noise: how noisy samples are drawn. ``"sigma"``: Pose-NDF's Gaussian noise on the
+            quaternion components (:func:`perturb_quats`); ``"distance"``: NRDF's scheme, a
+            distance ``t`` drawn from a half-normal of scale ``distance_scale`` and a random
+            direction on the product of rotation groups, so that the distance to the source
+            pose is exactly ``t`` (:func:`perturb_quats_by_distance`).
+        distance_scale: scale of the half-normal of ``noise="distance"`` (NRDF: pi/4).
         noisy_per_pose: noisy samples drawn around each manifold pose (the query poses are
             the manifold poses, cycled, so every pose is used about equally).
         num_noisy: total number of noisy samples.
@@ -95,6 +107,8 @@ class PoseNDFDataConfig:
     """
 
     sigmas: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5)
+    noise: str = "sigma"
+    distance_scale: float = math.pi / 4
     num_noisy: int = 60_000
     num_clean: int = 20_000
     metric: str = "talk"
@@ -112,6 +126,9 @@ class PoseNDFDataConfig:
         """
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
+        if self.noise not in NOISE_KINDS:
+            raise ValueError(f"noise must be one of {NOISE_KINDS}, got {self.noise!r}")
+        check_positive(self.distance_scale, "distance_scale")
         if isinstance(self.k, bool) or not isinstance(self.k, int):
             raise TypeError(f"k must be an integer >= 1, got {type(self.k).__name__} {self.k!r}")
         if self.k < 1:
@@ -179,11 +196,14 @@ class KNNResult:
         distance: ``(S,)`` the label of each query (see ``metric``).
         indices: ``(S, k)`` indices of the nearest manifold poses, nearest first.
         neighbour_distance: ``(S, k)`` the metric to each of those poses.
+        num_full_search: queries whose pre-filtered answer could not be certified exact and
+            were searched against every manifold pose (0 without the pre-filter).
     """
 
     distance: Tensor
     indices: Tensor
     neighbour_distance: Tensor
+    num_full_search: int = 0
 
 
 def _check_quats(quats: object, name: str, batch: str = "N") -> Tensor:
@@ -243,6 +263,69 @@ def body_pose_to_quats(pose: Tensor) -> Tensor:
     return quat_canonicalize(axis_angle_to_quat(pose))
 
 
+def mirror_body_quats(quats: Tensor) -> Tensor:
+    """Left-right mirrored copies of body poses given as quaternions.
+
+    The quaternion form of :func:`humanlib.data.retarget.mirror_poses`: left and right
+    joints swap and each ``(w, x, y, z)`` becomes ``(w, x, -y, -z)`` (the rotation
+    conjugated by the reflection ``x -> -x``); ``w`` keeps its sign, so canonical
+    quaternions stay canonical.
+
+    Args:
+        quats: ``(N, 21, 4)`` body-joint quaternions (wxyz).
+
+    Returns:
+        ``(N, 21, 4)`` mirrored quaternions.
+
+    Raises:
+        TypeError: ``quats`` is not a tensor.
+        ValueError: a shape other than ``(N, 21, 4)``.
+    """
+    _check_quats(quats, "quats")
+    if quats.shape[1] != NUM_BODY_JOINTS:
+        raise ValueError(f"quats must have shape (N, {NUM_BODY_JOINTS}, 4) body joints; got {tuple(quats.shape)}")
+    perm = [BODY_JOINTS.index(MIRROR_PERMUTATION[j]) for j in BODY_JOINTS]
+    sign = torch.tensor((1.0, 1.0, -1.0, -1.0), dtype=quats.dtype, device=quats.device)
+    return quats[:, perm] * sign
+
+
+def perturb_quats_by_distance(
+    quats: Tensor, scale: float, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    """NRDF's noisy samples: a chosen distance from the source pose, a random direction.
+
+    Each sample draws a distance ``t ~ |N(0, scale^2)|`` and a direction ``u`` uniform on
+    the unit sphere of the tangent space ``R^{3K}`` of ``SO(3)^K``; joint ``i`` is rotated
+    by the angle ``2 t |u_i|`` about ``u_i``. The half-angle of joint ``i`` is then
+    ``t |u_i|``, so the talk's distance (``w = 2``) to the source pose is exactly ``t``
+    (when every half-angle stays below pi/2, i.e. ``t < pi/2``; beyond, the distance wraps
+    and is smaller). The label (the distance to the whole manifold) is at most ``t``.
+
+    Args:
+        quats: ``(N, K, 4)`` source quaternions (normalised here first).
+        scale: scale of the half-normal distribution of ``t`` (NRDF: pi/4).
+        generator: random generator on ``quats``' device.
+
+    Returns:
+        ``(noisy (N, K, 4) canonical quaternions, t (N,))``.
+
+    Raises:
+        TypeError: ``quats`` is not a tensor, ``generator`` not a ``torch.Generator``.
+        ValueError: wrong shape, NaN/inf or zero quaternions, ``scale <= 0``.
+    """
+    _check_quats(quats, "quats")
+    check_positive(scale, "scale")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+    quats = _unit_quats(quats, "quats")
+    n, k = quats.shape[:2]
+    t = (torch.randn(n, generator=generator, dtype=quats.dtype, device=quats.device) * scale).abs()
+    u = torch.randn(n, k, 3, generator=generator, dtype=quats.dtype, device=quats.device)
+    u = u / u.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None]
+    delta = axis_angle_to_quat(2.0 * t[:, None, None] * u)
+    return quat_canonicalize(quat_multiply(quats, delta)), t
+
+
 def perturb_quats(
     quats: Tensor, sigmas: tuple[float, ...], generator: torch.Generator | None = None
 ) -> tuple[Tensor, Tensor]:
@@ -294,11 +377,26 @@ def knn_pose_distance(
     metric: str = "talk",
     joint_weight: float = 2.0,
     chunk_size: int = 1024,
+    candidates: int | None = PREFILTER_CANDIDATES,
 ) -> KNNResult:
     """Exact k-nearest-neighbour distance of each query pose to a set of manifold poses.
 
-    The search compares every query with every manifold pose, one block of queries at a
-    time, accumulating the per-joint terms so that memory is ``chunk_size x M`` floats.
+    The search compares queries with manifold poses one block of queries at a time, so that
+    memory is ``chunk_size x M`` floats. With ``candidates`` (the default), it first ranks
+    every manifold pose by a lower bound that one matrix product gives, keeps the
+    ``candidates`` best, computes the metric exactly on those, and *certifies* the answer:
+
+    * per joint, with ``u = (q_i . p_i)^2``, both metrics' terms are convex functions of
+      ``u``: ``arccos(sqrt(u))^2`` (talk) and ``1 - sqrt(u)`` (released); by Jensen's
+      inequality their sum over the K joints is ``>= K g(mean_i u_i)``, a decreasing function
+      of ``sum_i u_i``;
+    * ``sum_i u_i = phi(q) . phi(p)`` with ``phi`` the 10 distinct entries of each joint's
+      ``q q^T`` (:func:`quat_outer_features`): one ``(S, 10K) x (10K, M)`` matrix product;
+    * if the bound of the best pose left out is above the k-th exact distance found, no
+      pose left out can be nearer and the answer is exact; otherwise (rare, far queries)
+      that query is searched against every pose. ``KNNResult.num_full_search`` counts them.
+
+    ``candidates=None`` searches every pose for every query (the reference).
 
     Args:
         queries: ``(S, K, 4)`` quaternions (normalised here); ``S = 0`` gives empty results.
@@ -309,15 +407,18 @@ def knn_pose_distance(
             ``"released"``: ``mean_i (1 - |q_i . p_i|)`` averaged over the ``k`` nearest.
         joint_weight: ``w`` of the talk's distance (ignored by ``"released"``).
         chunk_size: queries per block.
+        candidates: manifold poses kept per query by the pre-filter (``>= k``), or ``None``.
 
     Returns:
-        :class:`KNNResult` with ``distance (S,)``, ``indices (S, k)`` and
-        ``neighbour_distance (S, k)``.
+        :class:`KNNResult` with ``distance (S,)``, ``indices (S, k)``,
+        ``neighbour_distance (S, k)`` and ``num_full_search``.
 
     Raises:
-        TypeError: a tensor argument that is not a tensor, a non-integer ``k`` / ``chunk_size``.
+        TypeError: a tensor argument that is not a tensor, a non-integer ``k`` /
+            ``chunk_size`` / ``candidates``.
         ValueError: wrong shapes, different joint counts, dtypes or devices, NaN/inf or zero
-            quaternions, an empty manifold, ``k`` out of range, an unknown metric.
+            quaternions, an empty manifold, ``k`` out of range, ``candidates < k``, an
+            unknown metric.
     """
     _check_queries_manifold(queries, manifold, "queries")
     if metric not in METRICS:
@@ -326,36 +427,111 @@ def knn_pose_distance(
     if k > manifold.shape[0]:
         raise ValueError(f"k must be between 1 and the number of manifold poses ({manifold.shape[0]}), got {k}")
     _check_int(chunk_size, "chunk_size", 1)
+    if candidates is not None:
+        _check_int(candidates, "candidates", 1)
+        if candidates < k:
+            raise ValueError(f"candidates must be >= k ({k}) or None; got {candidates}")
     check_positive(joint_weight, "joint_weight")
     queries, manifold = _unit_quats(queries, "queries"), _unit_quats(manifold, "manifold")
     if queries.shape[0] == 0:
         empty = queries.new_zeros(0, k)
         return KNNResult(distance=queries.new_zeros(0), indices=empty.long(), neighbour_distance=empty)
 
-    num_joints = queries.shape[1]
+    if candidates is None or candidates >= manifold.shape[0]:
+        val, idx = _knn_full(queries, manifold, k, metric, chunk_size)
+        full = 0
+    else:
+        val, idx, full = _knn_prefiltered(queries, manifold, k, metric, chunk_size, candidates)
+    if metric == "talk":
+        val = (0.5 * joint_weight * val).sqrt()
+    else:
+        val = val / queries.shape[1]
+    return KNNResult(distance=val.mean(dim=1), indices=idx, neighbour_distance=val, num_full_search=full)
+
+
+def _joint_terms(dot: Tensor, metric: str) -> Tensor:
+    """Per-joint term of the metric from ``|q_i . p_i|`` (clamped to 1: rounding)."""
+    # |q . p| <= 1 up to rounding; clamp before arccos (its derivative is infinite at 1,
+    # but no gradient flows through the labels).
+    dot = dot.abs().clamp(max=1.0)
+    return dot.acos().square() if metric == "talk" else 1.0 - dot
+
+
+def _knn_full(queries: Tensor, manifold: Tensor, k: int, metric: str, chunk_size: int) -> tuple[Tensor, Tensor]:
+    """The k smallest sums of per-joint terms against every manifold pose: ``(S, k)`` values and indices."""
     manifold_t = manifold.permute(1, 2, 0).contiguous()  # (K, 4, M): one matrix product per joint
     all_idx, all_val = [], []
     for start in range(0, queries.shape[0], chunk_size):
         block = queries[start : start + chunk_size]
         acc = torch.zeros(block.shape[0], manifold.shape[0], dtype=queries.dtype, device=queries.device)
-        for j in range(num_joints):
-            # |q . p| <= 1 up to rounding; clamp before arccos (its derivative is infinite at 1,
-            # but no gradient flows through the labels).
-            dot = (block[:, j] @ manifold_t[j]).abs_().clamp_(max=1.0)
-            if metric == "talk":
-                acc.add_(dot.acos_().square_())
-            else:
-                acc.add_(1.0 - dot)
+        for j in range(queries.shape[1]):
+            acc.add_(_joint_terms(block[:, j] @ manifold_t[j], metric))
         val, idx = acc.topk(k, dim=1, largest=False)
-        if metric == "talk":
-            val = (0.5 * joint_weight * val).sqrt()
-        else:
-            val = val / num_joints
         all_idx.append(idx)
         all_val.append(val)
-    indices = torch.cat(all_idx)
-    neighbour = torch.cat(all_val)
-    return KNNResult(distance=neighbour.mean(dim=1), indices=indices, neighbour_distance=neighbour)
+    return torch.cat(all_val), torch.cat(all_idx)
+
+
+def quat_outer_features(quats: Tensor) -> Tensor:
+    """Features ``phi(q)`` with ``phi(q) . phi(p) = sum_i (q_i . p_i)^2``.
+
+    ``(q . p)^2 = <q q^T, p p^T>`` (Frobenius); the 10 distinct entries of the symmetric
+    ``q q^T``, off-diagonal ones scaled by ``sqrt(2)``, hold that inner product.
+
+    Args:
+        quats: ``(..., K, 4)`` quaternions.
+
+    Returns:
+        ``(..., 10 K)`` features.
+    """
+    i, j = torch.triu_indices(4, 4, device=quats.device)
+    scale = torch.where(i == j, 1.0, math.sqrt(2.0)).to(quats.dtype)
+    outer = quats[..., :, None] * quats[..., None, :]
+    return (outer[..., i, j] * scale).flatten(-2)
+
+
+#: Slack of the certificate for float32 round-off in the matrix product and the terms.
+_CERTIFY_SLACK = 1e-4
+
+
+#: Candidates of the second pre-filter round, for the queries the first could not certify.
+_SECOND_ROUND = 4096
+
+
+def _knn_prefiltered(
+    queries: Tensor, manifold: Tensor, k: int, metric: str, chunk_size: int, candidates: int,
+    manifold_phi: Tensor | None = None,
+) -> tuple[Tensor, Tensor, int]:
+    """:func:`_knn_full`'s answer via the certified pre-filter of :func:`knn_pose_distance`.
+
+    Queries the pre-filter cannot certify get a second round with ``_SECOND_ROUND``
+    candidates (in blocks of 64 queries), and only those still uncertified the full search.
+    """
+    num_joints = queries.shape[1]
+    if manifold_phi is None:
+        manifold_phi = quat_outer_features(manifold).T.contiguous()  # (10K, M)
+    all_idx, all_val, redo = [], [], []
+    for start in range(0, queries.shape[0], chunk_size):
+        block = queries[start : start + chunk_size]
+        score, cand = (quat_outer_features(block) @ manifold_phi).topk(candidates, dim=1)  # largest sum x^2
+        dots = torch.einsum("bkd,bckd->bck", block, manifold[cand])  # (B, C, K)
+        exact = _joint_terms(dots, metric).sum(-1)  # (B, C)
+        val, pos = exact.topk(k, dim=1, largest=False)
+        # every pose left out has sum u <= the last candidate's; the Jensen bound decreases with sum u
+        mean_u = (score[:, -1] / num_joints).clamp(0.0, 1.0)
+        bound_left_out = num_joints * _joint_terms(mean_u.sqrt(), metric)
+        uncertified = (bound_left_out - _CERTIFY_SLACK <= val[:, -1]).nonzero().flatten()
+        redo.append(uncertified + start)
+        all_idx.append(cand.gather(1, pos))
+        all_val.append(val)
+    val, idx, redo = torch.cat(all_val), torch.cat(all_idx), torch.cat(redo)
+    if redo.numel() and candidates < _SECOND_ROUND < manifold.shape[0]:
+        val[redo], idx[redo], full = _knn_prefiltered(
+            queries[redo], manifold, k, metric, min(chunk_size, 64), _SECOND_ROUND, manifold_phi)
+        return val, idx, full
+    if redo.numel():
+        val[redo], idx[redo] = _knn_full(queries[redo], manifold, k, metric, chunk_size)
+    return val, idx, int(redo.numel())
 
 
 def _check_queries_manifold(queries: object, manifold: object, qname: str) -> None:
@@ -411,7 +587,10 @@ def make_distance_dataset(
     generator = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(source.shape[0], generator=generator)
     base = source[order.repeat(config.num_noisy // max(len(order), 1) + 1)[: config.num_noisy]]
-    noisy, sigma = perturb_quats(base, config.sigmas, generator)
+    if config.noise == "sigma":
+        noisy, sigma = perturb_quats(base, config.sigmas, generator)
+    else:  # "distance": the column `sigma` holds the distance drawn for the sample
+        noisy, sigma = perturb_quats_by_distance(base, config.distance_scale, generator)
     label = knn_pose_distance(
         noisy, manifold, k=config.k, metric=config.metric, joint_weight=config.joint_weight, chunk_size=config.chunk_size
     ).distance

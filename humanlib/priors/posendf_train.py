@@ -55,6 +55,7 @@ from humanlib.priors.posendf_data import (
     body_pose_to_quats,
     knn_pose_distance,
     make_distance_dataset,
+    mirror_body_quats,
 )
 from humanlib.rotations import random_quat
 from humanlib.skeleton import NUM_BODY_JOINTS
@@ -69,6 +70,8 @@ class PoseNDFTrainConfig:
         data: how the labelled data is generated.
         num_manifold: training poses (subsampled from the corpus' train split, evenly
             over frames) that form the manifold; 0 = all.
+        mirror: add the left-right mirrored copy of every manifold pose
+            (:func:`~humanlib.priors.posendf_data.mirror_body_quats`), doubling the manifold.
         num_val: held-out noisy samples (from the val split) for validation.
         steps: optimisation steps.
         batch_size: samples per step.
@@ -84,6 +87,7 @@ class PoseNDFTrainConfig:
     model: PoseNDFModelConfig = field(default_factory=PoseNDFModelConfig)
     data: PoseNDFDataConfig = field(default_factory=PoseNDFDataConfig)
     num_manifold: int = 20_000
+    mirror: bool = False
     num_val: int = 5_000
     steps: int = 5_000
     batch_size: int = 256
@@ -111,6 +115,8 @@ class PoseNDFTrainConfig:
         for name, minimum in (("num_manifold", 0), ("num_val", 1), ("steps", 0), ("batch_size", 1),
                               ("val_every", 1), ("seed", 0), ("num_threads", 1)):
             _check_int(getattr(self, name), name, minimum)
+        if not isinstance(self.mirror, bool):
+            raise TypeError(f"mirror must be a bool; got {type(self.mirror).__name__}")
         check_positive(self.lr, "lr")
         check_positive(self.udf_weight, "udf_weight", allow_zero=True)
         check_positive(self.eikonal_weight, "eikonal_weight", allow_zero=True)
@@ -450,6 +456,8 @@ def build_datasets(config: PoseNDFTrainConfig, cache: Path | None = None) -> tup
         if cache.is_dir():
             raise ValueError(f"cache {cache} is a folder; give a file such as {cache / 'data.pt'}")
     key = {"data": asdict(config.data), "num_manifold": config.num_manifold, "num_val": config.num_val}
+    if config.mirror:  # absent for unmirrored runs, so their caches stay valid
+        key["mirror"] = True
     if cache is not None and cache.is_file():
         fix = f"delete {cache} and it is rebuilt (this takes minutes)"
         try:
@@ -464,6 +472,8 @@ def build_datasets(config: PoseNDFTrainConfig, cache: Path | None = None) -> tup
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"data cache {cache} is damaged ({type(exc).__name__}: {exc}); {fix}") from exc
     manifold = corpus_quats("train", config.num_manifold)
+    if config.mirror:
+        manifold = torch.cat([manifold, mirror_body_quats(manifold)])
     t0 = time.perf_counter()
     train = make_distance_dataset(manifold, config.data)
     val_cfg = PoseNDFDataConfig(**{**asdict(config.data), "num_noisy": config.num_val, "seed": config.data.seed + 1000})

@@ -27,7 +27,7 @@ import platform
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -526,6 +526,28 @@ def corpus_body_poses(split: str) -> torch.Tensor:
     return as_body_pose(torch.as_tensor(poses).float(), name=f"corpus {split} poses")
 
 
+def mirror_body_pose(body_pose: torch.Tensor) -> torch.Tensor:
+    """Left-right mirrored copies of body poses (:func:`humanlib.data.retarget.mirror_poses`).
+
+    Args:
+        body_pose: ``(N, 21, 3)`` axis-angle body poses.
+
+    Returns:
+        ``(N, 21, 3)`` mirrored poses.
+
+    Raises:
+        TypeError: ``body_pose`` is not a tensor.
+        ValueError: a shape other than ``(N, 21, 3)``.
+    """
+    from humanlib.data.retarget import mirror_poses
+    from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS
+
+    check_tensor(body_pose, "body_pose", (None, len(BODY_JOINTS), 3))
+    full = body_pose.new_zeros(body_pose.shape[0], NUM_JOINTS, 3)
+    full[:, list(BODY_JOINTS)] = body_pose
+    return mirror_poses(full)[0][:, list(BODY_JOINTS)]
+
+
 def poses_fingerprint(poses: torch.Tensor) -> str:
     """A short hash of a pose tensor's float32 values: records which corpus a checkpoint saw.
 
@@ -550,6 +572,8 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     loss = VPoserLossConfig.released() if args.loss == "released" else VPoserLossConfig.talk()
+    if args.kl_weight is not None:
+        loss = replace(loss, kl=args.kl_weight)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         early_stop_patience=args.patience, max_minutes=args.max_minutes,
@@ -568,6 +592,9 @@ def _run_train(args: argparse.Namespace) -> int:
     }
     train, val = corpus_body_poses("train"), corpus_body_poses("val")
     run_info["corpus_train_fingerprint"] = poses_fingerprint(train)
+    if args.mirror:
+        train = torch.cat([train, mirror_body_pose(train)])
+        run_info["train_mirrored"] = True
     run_info["corpus_val_fingerprint"] = poses_fingerprint(val)
     result = train_vposer(train, val, config, args.out,
                           resume=args.resume, device=args.device, body_forward=body_forward,
@@ -619,6 +646,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=("talk", "released"), default="talk",
                    help="talk: KL + rotation-matrix + orth + det + weight decay (default); "
                    "released: KL + vertex L1 + geodesic + joint losses (needs the body model)")
+    p.add_argument("--kl-weight", type=positive_float, default=None,
+                   help="weight of the KL term instead of the loss set's (both sets: 0.005)")
     p.add_argument("--batch-size", type=positive_int, default=256, help="poses per step (default 256)")
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
     p.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience in epochs (default 5)")
@@ -628,6 +657,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                    help="stop after the epoch that exceeds this wall-clock budget (default: no limit)")
     p.add_argument("--max-train-frames", type=positive_int, default=None, help="random subset of the train split (default: all)")
     p.add_argument("--max-val-frames", type=positive_int, default=None, help="random subset of the val split (default: all)")
+    p.add_argument("--mirror", action="store_true",
+                   help="add the left-right mirrored copy of every training pose (doubles the train split)")
     p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/last.pt")
     p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_train)
