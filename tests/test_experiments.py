@@ -32,7 +32,7 @@ from humanlib.experiments.protocol import (
     sequence_errors,
     window_starts,
 )
-from humanlib.priors import NoPrior, PosePrior, check_body_pose
+from humanlib.priors import NoPrior, PosePrior, check_body_pose, is_latent_prior
 from humanlib.rotations import axis_angle_to_rotmat
 from humanlib.skeleton import BODY_JOINTS, JOINT_NAMES, PARENTS, joint
 
@@ -499,3 +499,60 @@ def test_mesh_animation_rejects_bad_shapes():
         figures.mesh_animation({"a": torch.zeros(5, 24, 3)}, faces)
     with pytest.raises(ValueError, match="faces"):
         figures.mesh_animation({"a": torch.zeros(5, 4, 3)}, torch.zeros(0, 3, dtype=torch.long))
+
+
+class LinearLatentPrior(PosePrior):
+    """A latent prior with an ill-conditioned linear decoder ``theta = A z`` (condition number 1000).
+
+    Every pose has a code (``init_params`` is the exact encoder ``A^-1 theta``), but L-BFGS
+    through ``A`` from a bad start needs many steps, as through VPoser's decoder.
+    """
+
+    name = "linear-latent"
+
+    def __init__(self, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        q = torch.linalg.qr(torch.randn(63, 63, generator=g, dtype=torch.float64)).Q
+        self.A = (q * torch.logspace(-2, 1, 63, dtype=torch.float64)).float()
+        self.A_inv = torch.linalg.inv(q * torch.logspace(-2, 1, 63, dtype=torch.float64)).float()
+
+    def energy(self, body_pose):
+        return self.params_energy(self.init_params(body_pose))
+
+    def init_params(self, body_pose):
+        return body_pose.reshape(body_pose.shape[0], 63) @ self.A_inv.T
+
+    def to_body_pose(self, params):
+        return (params @ self.A.T).reshape(params.shape[0], 21, 3)
+
+    def params_energy(self, params):
+        return params.square().sum(-1)
+
+
+def test_latent_fit_starts_from_the_pose_space_fit(model, clips):
+    """``latent_init="pose-fit"``: z starts at the encoder of a prior-free pose-space fit, so
+    with a tiny prior weight the latent fit ends closer to the data than a fit run in z throughout."""
+    w = cut_windows(clips, 20, 30.0, max_windows=2)
+    obs = make_observation(model, w, Condition("occ", "occlusion", occluded=("left_knee", "left_ankle")),
+                           torch.Generator().manual_seed(0))
+    prior = LinearLatentPrior()
+    assert is_latent_prior(prior) and not is_latent_prior(QuadraticPrior()) and not is_latent_prior(NoPrior())
+    energies = {}
+    for start in ("pose-fit", "encoder"):
+        cfg = MotionFitConfig(prior_weight=1e-6, iterations=10, warmup_iterations=20, latent_iterations=10,
+                              latent_init=start)
+        energies[start] = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, cfg).terms["data"]
+    assert energies["pose-fit"] < 0.8 * energies["encoder"]  # measured: 252 against 411
+    with pytest.raises(ValueError, match="latent_init must be one of"):
+        MotionFitConfig(latent_init="zero")
+    with pytest.raises(TypeError, match="PosePrior"):
+        is_latent_prior("vposer")
+
+
+def test_latent_iterations_budget_is_used_by_latent_priors_only(model, clips):
+    w = cut_windows(clips, 10, 30.0, max_windows=1)
+    obs = make_observation(model, w, DENOISE_CONDITIONS[2], torch.Generator().manual_seed(0))
+    cfg = MotionFitConfig(iterations=2, warmup_iterations=0, latent_iterations=25)
+    latent = fit_motion(model, LinearLatentPrior(), obs.joints, obs.mask, obs.init_body_pose, cfg)
+    pose_space = fit_motion(model, NoPrior(), obs.joints, obs.mask, obs.init_body_pose, cfg)
+    assert pose_space.evaluations <= 2 * 2 + 2 < latent.evaluations

@@ -29,7 +29,7 @@ import torch
 from humanlib._validate import check_positive, check_same_device, check_tensor
 from humanlib.body import forward_kinematics
 from humanlib.experiments.protocol import _check_model
-from humanlib.priors import PosePrior
+from humanlib.priors import NoPrior, PosePrior, is_latent_prior
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS, joint
 
@@ -38,6 +38,8 @@ from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS, joint
 ROOT_FRAME_JOINTS: tuple[str, ...] = ("left_hip", "right_hip", "spine1")
 #: Residuals are measured in centimetres, so a weight of 1 costs 1 per cm^2.
 CM = 0.01
+#: Starts of a latent-space fit (``MotionFitConfig.latent_init``).
+LATENT_INITS = ("pose-fit", "encoder")
 
 
 @dataclass
@@ -55,6 +57,13 @@ class MotionFitConfig:
             then starts close to its solution).
         iterations: L-BFGS iterations of the full energy.
         history: L-BFGS memory.
+        latent_init: how a prior with a latent parametrisation (VPoser's ``z``) starts.
+            ``"pose-fit"``: the warm-up runs in pose space without the prior, and ``z``
+            starts at the encoder mean of its result; ``"encoder"``: ``z`` starts at the
+            encoder mean of ``init_body_pose`` and the warm-up runs in ``z`` too.
+        latent_iterations: L-BFGS iterations of the full energy for a latent prior
+            (0: ``iterations``). L-BFGS converges much more slowly through a decoder than
+            in pose space, so a latent fit gets its own budget.
 
     Raises:
         TypeError, ValueError: a weight that is not a finite number >= 0, an iteration count
@@ -69,6 +78,8 @@ class MotionFitConfig:
     warmup_iterations: int = 30
     iterations: int = 60
     history: int = 20
+    latent_init: str = "pose-fit"
+    latent_iterations: int = 300
 
     def __post_init__(self) -> None:
         for name in ("data_weight", "smooth_weight", "prior_weight", "beta_weight"):
@@ -78,6 +89,9 @@ class MotionFitConfig:
         check_positive(self.warmup_iterations, "MotionFitConfig.warmup_iterations", integer=True, allow_zero=True)
         if not isinstance(self.optimize_betas, bool):
             raise TypeError(f"MotionFitConfig.optimize_betas must be True or False, got {self.optimize_betas!r}")
+        if self.latent_init not in LATENT_INITS:
+            raise ValueError(f"MotionFitConfig.latent_init must be one of {LATENT_INITS}, got {self.latent_init!r}")
+        check_positive(self.latent_iterations, "MotionFitConfig.latent_iterations", integer=True, allow_zero=True)
 
 
 @dataclass
@@ -310,25 +324,28 @@ def fit_motion(model, prior: PosePrior, joints: torch.Tensor, mask: torch.Tensor
     flat_obs = observed.reshape(n, NUM_JOINTS, 3)
     zero_betas = torch.zeros(1, model.num_betas, dtype=dtype, device=device)
     orient0, transl0 = root_from_joints(flat_obs, fk.rest_joints(zero_betas)[0])
-    params = prior.init_params(init_body_pose.reshape(n, len(BODY_JOINTS), 3).to(device, dtype)).detach()
-    params.requires_grad_(True)
+    start_pose = init_body_pose.reshape(n, len(BODY_JOINTS), 3).to(device, dtype)
+    latent = is_latent_prior(prior)
+    pose_warmup = latent and config.latent_init == "pose-fit"
+    fit_prior = NoPrior() if pose_warmup else prior  # the parametrisation of the first stage
+    params = fit_prior.init_params(start_pose).detach().requires_grad_(True)
     orient = orient0.clone().requires_grad_(True)
     transl = transl0.clone().requires_grad_(True)
     betas = torch.zeros(w, model.num_betas, dtype=dtype, device=device, requires_grad=config.optimize_betas)
     hands = torch.zeros(n, NUM_JOINTS - 1 - len(BODY_JOINTS), 3, dtype=dtype, device=device)
 
     def terms(stage_config: MotionFitConfig = config) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        body = prior.to_body_pose(params)
+        body = fit_prior.to_body_pose(params)
         pose = torch.cat([orient[:, None], body, hands], 1)
         fitted = fk(pose, betas[:, None].expand(w, t, -1).reshape(n, -1), transl).reshape(w, t, NUM_JOINTS, 3)
-        energy = prior.params_energy(params).reshape(w, t)
+        energy = fit_prior.params_energy(params).reshape(w, t)
         return motion_energy(fitted, observed, mask, energy, betas, stage_config), pose
 
-    variables = [params, orient, transl] + ([betas] if config.optimize_betas else [])
     evaluations = 0
 
     def run_stage(stage_config: MotionFitConfig, iterations: int) -> None:
         nonlocal evaluations
+        variables = [params, orient, transl] + ([betas] if config.optimize_betas else [])
         optimizer = torch.optim.LBFGS(variables, lr=1.0, max_iter=iterations, history_size=config.history,
                                       line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-12)
 
@@ -346,8 +363,14 @@ def fit_motion(model, prior: PosePrior, joints: torch.Tensor, mask: torch.Tensor
     with torch.no_grad():
         energy_start = float(terms()[0]["total"])
     if config.warmup_iterations > 0:
-        run_stage(replace(config, smooth_weight=0.0), config.warmup_iterations)
-    run_stage(config, config.iterations)
+        run_stage(replace(config, smooth_weight=0.0, prior_weight=0.0 if pose_warmup else config.prior_weight),
+                  config.warmup_iterations)
+    if pose_warmup:  # continue in the latent space from the encoder mean of the pose-space result
+        with torch.no_grad():
+            params = prior.init_params(fit_prior.to_body_pose(params)).detach().requires_grad_(True)
+        fit_prior = prior
+    iterations = config.latent_iterations if latent and config.latent_iterations else config.iterations
+    run_stage(config, iterations)
     with torch.no_grad():
         final, pose = terms()
     seconds = time.perf_counter() - start

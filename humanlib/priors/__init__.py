@@ -146,6 +146,17 @@ class PosePrior(ABC):
         return self.energy(self.to_body_pose(params))
 
 
+def is_latent_prior(prior: PosePrior) -> bool:
+    """Whether ``prior`` fits in a space of its own (it overrides :meth:`PosePrior.to_body_pose`).
+
+    Raises:
+        TypeError: ``prior`` is not a :class:`PosePrior`.
+    """
+    if not isinstance(prior, PosePrior):
+        raise TypeError(f"prior must be a humanlib.priors.PosePrior; got {type(prior).__name__}")
+    return type(prior).to_body_pose is not PosePrior.to_body_pose
+
+
 def _check_initial_args(batch_size: object, device: object, dtype: object) -> None:
     check_positive(batch_size, "batch_size", integer=True, allow_zero=True)
     resolve_device(device, available=False)
@@ -171,4 +182,4 @@ class NoPrior(PosePrior):
         return body_pose.sum(dim=(-2, -1)) * 0.0
 
 
-__all__ = ["BODY_POSE_DIM", "NoPrior", "PosePrior", "check_body_pose"]
+__all__ = ["BODY_POSE_DIM", "NoPrior", "PosePrior", "check_body_pose", "is_latent_prior"]
