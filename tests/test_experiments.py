@@ -556,3 +556,28 @@ def test_latent_iterations_budget_is_used_by_latent_priors_only(model, clips):
     latent = fit_motion(model, LinearLatentPrior(), obs.joints, obs.mask, obs.init_body_pose, cfg)
     pose_space = fit_motion(model, NoPrior(), obs.joints, obs.mask, obs.init_body_pose, cfg)
     assert pose_space.evaluations <= 2 * 2 + 2 < latent.evaluations
+
+
+def test_rows_report_each_source(model, clips):
+    """``by_source`` holds the errors of each source's windows; their window-weighted mean is the row's."""
+    w = cut_windows(clips, 20, 30.0, max_windows=3)
+    obs = make_observation(model, w, DENOISE_CONDITIONS[2], torch.Generator().manual_seed(0))
+    fit = fit_motion(model, NoPrior(), obs.joints, obs.mask, obs.init_body_pose, MotionFitConfig(iterations=5))
+    reference = protocol.clean_vertices(model, w)
+    sources = {w.clip_names[0]: "cmu", w.clip_names[1]: "bandai-namco", w.clip_names[2]: "bandai-namco"}
+    parts = runner.errors_by_source(model, fit.poses, fit.transl, fit.betas, w, reference, sources)
+    whole = sequence_errors(model, fit.poses, fit.transl, fit.betas, w, reference)
+    assert sorted(parts) == ["bandai-namco", "cmu"] and parts["cmu"]["num_windows"] == 1
+    mean = sum(p["v2v_cm"] * p["num_windows"] for p in parts.values()) / len(w)
+    assert mean == pytest.approx(whole.v2v_cm, abs=1e-3)
+    assert runner.source_group("bandai-namco-2") == "bandai-namco" and runner.source_group("cmu") == "cmu"
+    assert runner.errors_by_source(model, fit.poses, fit.transl, fit.betas, w, reference, {}) == {}
+
+
+def test_source_table_reads_by_source(small_results):
+    row = small_results.rows[0]
+    row.by_source = {"cmu": {"num_windows": 1, "v2v_cm": 1.25, "joint_angle_deg": 2.0, "joint_cm": 1.0}}
+    text = tables.results_table(small_results, source="cmu")
+    assert "1.25" in text and "observation" not in text
+    assert "—" in tables.results_table(small_results, source="bandai-namco")
+    row.by_source = {}

@@ -245,6 +245,38 @@ class ResultRow:
     weights_source: str
     seconds: float
     evaluations: int
+    #: The same errors per data source ("cmu", "bandai-namco", ...; {} for clips of unknown source):
+    #: ``{source: {"num_windows", "v2v_cm", "joint_angle_deg", "joint_cm"}}`` (JSON only, not in the CSV).
+    by_source: dict = field(default_factory=dict)
+
+
+def source_group(source: str) -> str:
+    """The group a corpus clip's ``ClipInfo.source`` is reported under: the two Bandai-Namco
+    datasets together, everything else as it is (``"cmu"``, ``"amass/<sub-dataset>"``)."""
+    return "bandai-namco" if source.startswith("bandai-namco") else source
+
+
+def errors_by_source(model, fit_poses: torch.Tensor, fit_transl: torch.Tensor, fit_betas: torch.Tensor,
+                     windows: Windows, reference: torch.Tensor, sources: dict[str, str]) -> dict:
+    """:func:`~humanlib.experiments.protocol.sequence_errors` of each source group of windows.
+
+    Args:
+        sources: the group of each clip name (windows of clips not in it are left out).
+
+    Returns:
+        ``{group: {"num_windows", "v2v_cm", "joint_angle_deg", "joint_cm"}}``, groups sorted.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(windows.clip_names):
+        if name in sources:
+            groups.setdefault(sources[name], []).append(i)
+    out = {}
+    for group in sorted(groups):
+        idx = groups[group]
+        err = sequence_errors(model, fit_poses[idx], fit_transl[idx], fit_betas[idx], windows.subset(idx), reference[idx])
+        out[group] = {"num_windows": len(idx), "v2v_cm": round(err.v2v_cm, 4),
+                      "joint_angle_deg": round(err.joint_angle_deg, 3), "joint_cm": round(err.joint_cm, 4)}
+    return out
 
 
 @dataclass
@@ -308,12 +340,12 @@ def write_results(results: ResultsFile, path: str | Path) -> Path:
                          "JSON cannot store them") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
-    names = [f.name for f in fields(ResultRow)]
+    names = [f.name for f in fields(ResultRow) if f.name != "by_source"]
     with path.with_suffix(".csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=names)
         writer.writeheader()
         for r in results.rows:
-            writer.writerow(asdict(r))
+            writer.writerow({k: v for k, v in asdict(r).items() if k != "by_source"})
     return path
 
 
@@ -615,11 +647,13 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
 
         model = load_body_model(device=config.device)
     corpus_name = "given clips"
+    sources: dict[str, str] = {}
     if clips is None:
         from humanlib.data import load_corpus
 
         corpus = load_corpus(config.split)
         clips, fps, corpus_name = corpus_clips(corpus), corpus.fps, corpus_fingerprint(corpus)
+        sources = {c.name: source_group(c.source) for c in corpus.clips}
     fps = float(fps if fps is not None else TEST_FPS)
     missing: dict[str, str] = {}
     if priors is None:
@@ -652,6 +686,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                     input_v2v_cm=None if input_v2v is None else round(input_v2v, 4),
                     input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
                     weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
+                    by_source=errors_by_source(model, fit.poses, fit.transl, fit.betas, windows, reference, sources),
                 ))
                 bar.update(1)
                 say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")

@@ -92,12 +92,15 @@ def published_table(table: dict[str, dict[str, tuple[float, float, float]]]) -> 
     return markdown_table(header, rows)
 
 
-def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool = True) -> str:
+def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool = True,
+                  source: str | None = None) -> str:
     """Our results in the layout of the talk's tables (markdown).
 
     Rows: none, GMM, VPoser, HuMoR (out of scope), Pose-NDF (and the observation itself when
     ``with_input`` and the condition has an input mesh error). Columns: each condition of the
     file, then each window length. A prior missing from the run shows "—".
+    ``source`` (``"cmu"``, ``"bandai-namco"``): the same table on that source's windows only
+    (``ResultRow.by_source``; no observation row); a cell without such windows shows "—".
 
     Raises:
         TypeError: ``results`` is not a ``ResultsFile``.
@@ -111,7 +114,7 @@ def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool
     windows = sorted({r.window for r in results.rows})
     header = ["method"] + [f"{c.label or c.name}, {w}" for c in conditions for w in windows]
     rows = []
-    if with_input and metric == "v2v_cm":
+    if with_input and metric == "v2v_cm" and source is None:
         cells = []
         for c in conditions:
             for w in windows:
@@ -127,7 +130,11 @@ def results_table(results: ResultsFile, metric: str = "v2v_cm", with_input: bool
         for c in conditions:
             for w in windows:
                 r = results.row(c.name, prior, w)
-                cells.append("—" if r is None else f"{getattr(r, metric):.2f}")
+                if source is not None:
+                    part = None if r is None else r.by_source.get(source)
+                    cells.append("—" if part is None else f"{part[metric]:.2f}")
+                else:
+                    cells.append("—" if r is None else f"{getattr(r, metric):.2f}")
         rows.append([label] + cells)
     return markdown_table(header, rows)
 
