@@ -738,7 +738,17 @@ RUNNER = [
     raises(R + "val_clips_at", "unknown split", lambda: runner.val_clips_at(30.0, "validation"), ValueError, "split"),
 ]
 
-CASES = PROTOCOL + MOTION_FIT + DIAGNOSTICS + TABLES + FIGURES + RUNNER
+SOURCES = [
+    raises(R + "source_group", "a ClipInfo instead of its source", lambda: runner.source_group(3), TypeError, "source"),
+    returns(R + "source_group", "an AMASS sub-dataset stays itself", lambda: runner.source_group("amass/CMU"),
+            lambda r: r == "amass/CMU"),
+    raises(R + "errors_by_source", "sources a list", lambda: runner.errors_by_source(None, None, None, None, None, None, ["cmu"]),
+           TypeError, "sources"),
+    raises(R + "errors_by_source", "windows a tensor",
+           lambda: runner.errors_by_source(None, None, None, None, torch.zeros(1), None, {"a": "cmu"}), TypeError, "Windows"),
+]
+
+CASES = PROTOCOL + MOTION_FIT + DIAGNOSTICS + TABLES + FIGURES + RUNNER + SOURCES
 
 EXEMPT = {
     P + "Observation": "result record built by make_observation; fit_motion checks its tensors",

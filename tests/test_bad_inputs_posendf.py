@@ -612,6 +612,35 @@ CASES = [
             lambda r: r[0].shape == (1, 2, K, 4) and r[1] == [0]),
 ]
 
+CASES += [
+    raises(D + "quat_outer_features", "numpy quaternions", lambda: data.quat_outer_features(np.ones((2, 21, 4))), TypeError,
+           "quats"),
+    raises(D + "quat_outer_features", "3 components", lambda: data.quat_outer_features(torch.ones(2, 21, 3)), ValueError,
+           "quats"),
+    raises(D + "quat_outer_features", "one quaternion, no joint axis", lambda: data.quat_outer_features(torch.ones(4)),
+           ValueError, r"\(\.\.\., K, 4\)"),
+    returns(D + "quat_outer_features", "empty batch", lambda: data.quat_outer_features(torch.ones(0, 21, 4)),
+            lambda r: r.shape == (0, 210)),
+    raises(D + "mirror_body_quats", "24 joints", lambda: data.mirror_body_quats(torch.ones(2, 24, 4)), ValueError, "body joints"),
+    raises(D + "mirror_body_quats", "a list", lambda: data.mirror_body_quats([[1.0, 0, 0, 0]]), TypeError, "quats"),
+    returns(D + "mirror_body_quats", "empty batch", lambda: data.mirror_body_quats(torch.ones(0, 21, 4)),
+            lambda r: r.shape == (0, 21, 4)),
+    raises(D + "perturb_quats_by_distance", "scale 0", lambda: data.perturb_quats_by_distance(torch.ones(2, 21, 4), 0.0),
+           ValueError, "scale"),
+    raises(D + "perturb_quats_by_distance", "zero quaternion",
+           lambda: data.perturb_quats_by_distance(torch.zeros(2, 21, 4), 0.5), ValueError, "zero quaternion"),
+    raises(D + "perturb_quats_by_distance", "generator a seed",
+           lambda: data.perturb_quats_by_distance(torch.ones(2, 21, 4), 0.5, 3), TypeError, "generator"),
+    raises(D + "perturb_quats_by_distance", "NaN quaternions",
+           lambda: data.perturb_quats_by_distance(torch.full((1, 21, 4), math.nan), 0.5), ValueError, "NaN"),
+    raises(P + "projection_direction", "unknown method", lambda: ndf.projection_direction(torch.ones(1, 21, 4),
+           torch.ones(1, 21, 4), "newton"), ValueError, "method must be one of"),
+    raises(P + "projection_direction", "gradient of another shape", lambda: ndf.projection_direction(torch.ones(1, 21, 4),
+           torch.ones(2, 21, 4), "nrdf"), ValueError, "grad"),
+    raises(P + "projection_direction", "numpy gradient", lambda: ndf.projection_direction(torch.ones(1, 21, 4),
+           np.ones((1, 21, 4)), "nrdf"), TypeError, "grad"),
+]
+
 if not torch.cuda.is_available():
     CASES += [
         raises(P + "load_posendf", "cuda without a GPU", lambda: ndf.load_posendf(_checkpoint(), device="cuda"),

@@ -17,6 +17,7 @@ from humanlib.priors.posendf import (
     PoseNDFPrior,
     ProjectionConfig,
     distance_and_gradient,
+    projection_direction,
     eikonal_loss,
     load_posendf,
     mean_pairwise_distance,
@@ -31,7 +32,10 @@ from humanlib.priors.posendf_data import (
     brute_force_distance,
     knn_pose_distance,
     make_distance_dataset,
+    mirror_body_quats,
     perturb_quats,
+    perturb_quats_by_distance,
+    quat_outer_features,
 )
 from humanlib.priors.posendf_train import PoseNDFTrainConfig, train_posendf
 from humanlib.rotations import posendf_distance, random_quat
@@ -471,3 +475,112 @@ def test_committed_checkpoint_loads_and_matches_the_corpus():
             "the corpus changed since the Pose-NDF checkpoint was trained; retrain it (results/posendf/reproduce.sh)")
     f = model(random_quat(4, K, generator=_gen(16)))
     assert f.shape == (4,) and torch.isfinite(f).all()
+
+
+# --------------------------------------------------------------------------- full-data training pieces
+
+
+@pytest.mark.parametrize("metric,k", [("talk", 1), ("talk", 3), ("released", 5)])
+def test_prefiltered_search_is_exact(metric, k):
+    """The certified pre-filter returns the full search's distances, far queries included."""
+    manifold = torch.cat([_toy_manifold(400, seed=2), random_quat(200, K, generator=_gen(3))])
+    queries, _ = perturb_quats(manifold[::7], (0.01, 0.1, 0.5), _gen(4))
+    queries = torch.cat([queries, random_quat(30, K, generator=_gen(5))])  # far from everything
+    full = knn_pose_distance(queries, manifold, k=k, metric=metric, candidates=None)
+    fast = knn_pose_distance(queries, manifold, k=k, metric=metric, candidates=8, chunk_size=50)
+    torch.testing.assert_close(fast.distance, full.distance, atol=1e-5, rtol=0)
+    torch.testing.assert_close(fast.neighbour_distance, full.neighbour_distance, atol=1e-5, rtol=0)
+    assert full.num_full_search == 0 and 0 < fast.num_full_search < len(queries)  # far queries fell back
+    ref = brute_force_distance(queries, manifold) if (metric, k) == ("talk", 1) else full.distance
+    torch.testing.assert_close(fast.distance, ref, atol=1e-4, rtol=0)  # float32 arccos near 1
+    with pytest.raises(ValueError, match="candidates must be"):
+        knn_pose_distance(queries, manifold, k=k, metric=metric, candidates=k - 1 if k > 1 else 0)
+
+
+def test_quat_outer_features_give_squared_dots():
+    a, b = random_quat(5, K, generator=_gen(6)), random_quat(7, K, generator=_gen(7))
+    expected = torch.einsum("akd,bkd->abk", a, b).square().sum(-1)
+    torch.testing.assert_close(quat_outer_features(a) @ quat_outer_features(b).T, expected, atol=1e-5, rtol=0)
+
+
+def test_distance_noise_is_at_the_drawn_distance():
+    """NRDF's samples: the talk distance (w = 2) to the source pose is the drawn t (t < pi/2)."""
+    source = _toy_manifold(500, seed=8)
+    noisy, t = perturb_quats_by_distance(source, 0.3, _gen(9))
+    assert (t >= 0).all() and float(t.mean()) == pytest.approx(0.3 * math.sqrt(2 / math.pi), rel=0.15)
+    inside = t < math.pi / 2
+    d = posendf_distance(noisy, source, weights=torch.full((K,), 2.0))
+    torch.testing.assert_close(d[inside], t[inside], atol=1e-4, rtol=0)
+    assert (noisy[..., 0] >= 0).all()
+    data = make_distance_dataset(source, PoseNDFDataConfig(num_noisy=100, num_clean=10, noise="distance",
+                                                           distance_scale=0.3))
+    noisy_part = data.distance[10:]
+    assert (noisy_part <= data.sigma[10:] + 1e-5).all()  # the manifold is at least as near as the source
+    with pytest.raises(ValueError, match="noise must be one of"):
+        PoseNDFDataConfig(noise="uniform")
+
+
+def test_mirror_body_quats_matches_the_axis_angle_mirror():
+    from humanlib.data.retarget import mirror_poses
+
+    pose = 0.5 * torch.randn(6, 24, 3, generator=_gen(10))
+    expected = body_pose_to_quats(mirror_poses(pose)[0])
+    mirrored = mirror_body_quats(body_pose_to_quats(pose))
+    torch.testing.assert_close(mirrored, expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(mirror_body_quats(mirrored), body_pose_to_quats(pose), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="body joints"):
+        mirror_body_quats(torch.ones(2, 5, 4))
+
+
+def test_nrdf_projection_direction_is_tangent_and_unit():
+    q = random_quat(4, K, generator=_gen(11))
+    grad = torch.randn(4, K, 4, generator=_gen(12))
+    d = projection_direction(q, grad, "nrdf")
+    torch.testing.assert_close((d * q).sum(-1), torch.zeros(4, K), atol=1e-6, rtol=0)
+    torch.testing.assert_close(d.flatten(1).norm(dim=1), torch.ones(4), atol=1e-6, rtol=0)
+    assert projection_direction(q, grad, "posendf") is grad
+    assert torch.isfinite(projection_direction(q, torch.zeros_like(grad), "nrdf")).all()
+    with pytest.raises(ValueError, match="method must be one of"):
+        ProjectionConfig(method="newton")
+
+
+def test_nrdf_projection_on_exact_field_converges():
+    """On the exact distance to one pose, NRDF's step reaches it (f decreases to the tolerance)."""
+    target = _toy_manifold(1, seed=13)
+
+    class Exact(torch.nn.Module):
+        config = SMALL
+
+        def forward(self, quats):
+            return posendf_distance(quats, target.expand_as(quats), weights=torch.full((K,), 2.0))
+
+    start, _ = perturb_quats(target.expand(8, K, 4).clone(), (0.05,), _gen(14))
+    res = project(Exact(), start, ProjectionConfig(method="nrdf", max_steps=50, tolerance=1e-3))
+    assert res.converged.all() and (res.distance_history[-1] <= res.distance_history[0]).all()
+
+
+def test_early_stopping_keeps_the_best_weights_and_resumes(tmp_path):
+    manifold = _toy_manifold(60)
+    data = make_distance_dataset(manifold, PoseNDFDataConfig(num_noisy=200, num_clean=40))
+    cfg = PoseNDFTrainConfig(model=SMALL, steps=400, batch_size=16, val_every=2, patience=2, lr=0.05)
+    run = train_posendf(data, data, cfg, out_dir=tmp_path, progress=False)
+    steps = [r["step"] for r in run.history]
+    assert steps[-1] < 400  # stopped early
+    best_step = min(run.history, key=lambda r: r["val_mae"])["step"]
+    meta = load_posendf(tmp_path / "posendf.pt").metadata
+    assert meta["stop_reason"] == "early_stopping" and meta["best_step"] == best_step
+    from humanlib.priors.posendf_train import evaluate_field
+
+    best_mae = min(r["val_mae"] for r in run.history)
+    assert evaluate_field(load_posendf(tmp_path / "posendf.pt"), data)["mae"] == pytest.approx(best_mae, rel=1e-4)
+    # an interrupted early-stopping run resumes to the same end
+    part = tmp_path / "part"
+    corpus = {"corpus": "open corpus, manifest sha256 1111"}
+    train_posendf(data, data, cfg, out_dir=part, progress=False, stop_at=4, metadata=corpus)
+    resumed = train_posendf(data, data, cfg, out_dir=part, resume=True, progress=False, metadata=corpus, stop_at=6)
+    assert resumed.history[-1]["step"] == 6
+    resumed = train_posendf(data, data, cfg, out_dir=part, resume=True, progress=False, metadata=corpus)
+    assert [r["step"] for r in resumed.history] == steps
+    with pytest.raises(ValueError, match="other data"):
+        train_posendf(data, data, cfg, out_dir=part, resume=True, progress=False,
+                      metadata={"corpus": "open corpus, manifest sha256 0000"})

@@ -252,7 +252,13 @@ class ResultRow:
 
 def source_group(source: str) -> str:
     """The group a corpus clip's ``ClipInfo.source`` is reported under: the two Bandai-Namco
-    datasets together, everything else as it is (``"cmu"``, ``"amass/<sub-dataset>"``)."""
+    datasets together, everything else as it is (``"cmu"``, ``"amass/<sub-dataset>"``).
+
+    Raises:
+        TypeError: ``source`` is not a str.
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str (a ClipInfo.source such as 'cmu'); got {type(source).__name__}")
     return "bandai-namco" if source.startswith("bandai-namco") else source
 
 
@@ -265,7 +271,15 @@ def errors_by_source(model, fit_poses: torch.Tensor, fit_transl: torch.Tensor, f
 
     Returns:
         ``{group: {"num_windows", "v2v_cm", "joint_angle_deg", "joint_cm"}}``, groups sorted.
+
+    Raises:
+        TypeError: ``sources`` is not a dict of str to str, ``windows`` not ``Windows``.
+        ValueError: as :func:`~humanlib.experiments.protocol.sequence_errors`.
     """
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        raise TypeError(f"sources must be a dict of clip name to source group (str to str); got {type(sources).__name__}")
+    if not isinstance(windows, Windows):
+        raise TypeError(f"windows must be humanlib.experiments.protocol.Windows; got {type(windows).__name__}")
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(windows.clip_names):
         if name in sources:

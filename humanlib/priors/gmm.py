@@ -675,8 +675,12 @@ def train_gmm(
     command: str = "",
     tol: float = 1e-3,
     progress: bool = False,
+    mirror: bool = False,
 ) -> dict:
     """Fit the pose GMM on the corpus's train split, choose ``reg_covar`` on val, write ``out`` (npz).
+
+    ``mirror`` adds the left-right mirrored copy of every training frame
+    (:func:`humanlib.priors.train_vposer.mirror_body_pose`) before ``max_frames`` subsampling.
 
     One mixture is fitted per candidate ``reg_covar``; the one with the best validation
     log-likelihood is kept. The test split is only used to report the final held-out
@@ -705,7 +709,14 @@ def train_gmm(
         check_positive(max_frames, "max_frames", integer=True)
         if max_frames < 2 * num_components:
             raise ValueError(f"max_frames={max_frames} leaves fewer than 2 frames per component (num_components={num_components})")
+    if not isinstance(mirror, bool):
+        raise TypeError(f"mirror must be a bool; got {type(mirror).__name__}")
     train = _corpus_body_poses("train").double()
+    if mirror:
+        from humanlib.priors.train_vposer import mirror_body_pose
+
+        mirrored = mirror_body_pose(train.reshape(-1, train.shape[1] // 3, 3)).reshape(train.shape)
+        train = torch.cat([train, mirrored])
     val = _corpus_body_poses("val").double()
     test = _corpus_body_poses("test").double()
     if max_frames is not None and len(train) > max_frames:
@@ -734,6 +745,7 @@ def train_gmm(
         "tol": tol,
         "seed": seed,
         "train_frames": int(len(train)),
+        "train_mirrored": mirror,
         "val_frames": int(len(val)),
         "test_frames": int(len(test)),
         "em_iterations": len(result.log_likelihood),
@@ -760,7 +772,7 @@ def _run_train_gmm(args: argparse.Namespace) -> int:
     out = output_file(args.out, example=DEFAULT_GMM_ASSET) if args.out else ASSETS_DIR / DEFAULT_GMM_ASSET
     command = "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib train-gmm"
     meta = train_gmm(out, args.components, args.max_iter, tuple(args.reg_covar), args.seed, args.max_frames, command, args.tol,
-                     progress=not args.quiet)
+                     progress=not args.quiet, mirror=args.mirror)
     print(json.dumps(meta, indent=2))
     print(f"wrote {out}")
     return 0
@@ -783,6 +795,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                    help="candidate values added to covariance diagonals (rad^2); the best on val is kept (default 1e-4 1e-3 1e-2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the k-means++ initialisation")
     p.add_argument("--max-frames", type=positive_int, default=None, help="subsample the train split to this many frames")
+    p.add_argument("--mirror", action="store_true",
+                   help="add the left-right mirrored copy of every training frame (doubles the train split)")
     p.add_argument("--out", default=None,
                    help=f"output .npz (default humanlib/assets/{DEFAULT_GMM_ASSET}, replacing the committed GMM)")
     p.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")

@@ -600,6 +600,36 @@ def load_posendf(
 # --------------------------------------------------------------------------- projection
 
 
+PROJECTION_METHODS = ("posendf", "nrdf")
+
+
+def projection_direction(quats: Tensor, grad: Tensor, method: str = "posendf") -> Tensor:
+    """The direction a projection step moves along (before the factor ``alpha f``).
+
+    Args:
+        quats: ``(B, K, 4)`` unit quaternions.
+        grad: ``(B, K, 4)`` Euclidean gradient of ``f`` at ``quats``.
+        method: ``"posendf"`` (the gradient itself) or ``"nrdf"`` (the Riemannian gradient
+            ``g - (g . q) q`` per joint, divided by its norm over the whole pose).
+
+    Returns:
+        ``(B, K, 4)`` directions.
+
+    Raises:
+        TypeError: ``quats`` or ``grad`` is not a tensor.
+        ValueError: an unknown method, shapes other than one ``(B, K, 4)``.
+    """
+    check_tensor(quats, "quats", (None, None, 4), finite=False)
+    check_tensor(grad, "grad", tuple(quats.shape), finite=False, hint="(the gradient of f at quats)")
+    if method == "posendf":
+        return grad
+    if method != "nrdf":
+        raise ValueError(f"method must be one of {PROJECTION_METHODS}, got {method!r}")
+    tangent = grad - (grad * quats).sum(-1, keepdim=True) * quats
+    # a zero gradient (a pose exactly at a critical point) gives a zero step, not NaN
+    return tangent / tangent.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None]
+
+
 @dataclass
 class ProjectionConfig:
     """Settings of :func:`project`.
@@ -609,12 +639,18 @@ class ProjectionConfig:
         max_steps: step budget.
         tolerance: a pose whose ``f`` is below this is on the manifold and stops moving.
         record_trajectory: keep every iterate (``(steps + 1, B, K, 4)``) for plots.
+        method: ``"posendf"``: the Euclidean gradient step ``alpha f grad f``;
+            ``"nrdf"``: NRDF's adaptive step, ``alpha f`` along the *normalised Riemannian*
+            gradient (each joint's gradient projected on the tangent space of its unit
+            quaternion, then the whole pose's direction scaled to unit length), so that the
+            step length is exactly ``alpha f`` whatever the gradient's norm.
     """
 
     step_size: float = 1.0
     max_steps: int = 100
     tolerance: float = 1e-3
     record_trajectory: bool = True
+    method: str = "posendf"
 
     def __post_init__(self) -> None:
         """Check every field.
@@ -628,6 +664,8 @@ class ProjectionConfig:
         check_positive(self.tolerance, "tolerance", allow_zero=True)
         if not isinstance(self.record_trajectory, bool):
             raise TypeError(f"record_trajectory must be a bool; got {type(self.record_trajectory).__name__}")
+        if self.method not in PROJECTION_METHODS:
+            raise ValueError(f"method must be one of {PROJECTION_METHODS}, got {self.method!r}")
 
 
 @dataclass
@@ -652,7 +690,8 @@ class ProjectionResult:
 
 
 def project(model: nn.Module, quats: Tensor, config: ProjectionConfig | None = None) -> ProjectionResult:
-    """Project poses onto the zero level set of ``f`` by ``theta <- theta - alpha f grad f``.
+    """Project poses onto the zero level set of ``f`` by ``theta <- theta - alpha f grad f``
+    (``config.method="nrdf"``: along the normalised Riemannian gradient, :func:`projection_direction`).
 
     After each step every joint's quaternion is renormalised to unit length and
     canonicalised (``w >= 0``). Poses whose ``f`` is below the tolerance stop moving; the
@@ -686,7 +725,7 @@ def project(model: nn.Module, quats: Tensor, config: ProjectionConfig | None = N
         active = f >= config.tolerance
         if not active.any():
             break
-        step = config.step_size * f[:, None, None] * grad
+        step = config.step_size * f[:, None, None] * projection_direction(q, grad, config.method)
         moved = q - step
         moved = quat_canonicalize(moved / moved.norm(dim=-1, keepdim=True).clamp_min(1e-12))
         q = torch.where(active[:, None, None], moved, q)

@@ -483,7 +483,14 @@ def quat_outer_features(quats: Tensor) -> Tensor:
 
     Returns:
         ``(..., 10 K)`` features.
+
+    Raises:
+        TypeError: ``quats`` is not a tensor.
+        ValueError: a shape other than ``(..., K, 4)``, an integer dtype.
     """
+    check_tensor(quats, "quats", (..., 4), finite=False)
+    if quats.ndim < 2:
+        raise ValueError(f"quats must have shape (..., K, 4) (K joints, wxyz quaternions); got {tuple(quats.shape)}")
     i, j = torch.triu_indices(4, 4, device=quats.device)
     scale = torch.where(i == j, 1.0, math.sqrt(2.0)).to(quats.dtype)
     outer = quats[..., :, None] * quats[..., None, :]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import textwrap
 import time
@@ -30,6 +31,7 @@ import torch
 
 from humanlib._validate import check_positive, check_same_device, check_tensor, resolve_device
 from humanlib.priors.posendf import (
+    PROJECTION_METHODS,
     PoseNDF,
     PoseNDFModelConfig,
     ProjectionConfig,
@@ -79,6 +81,9 @@ class PoseNDFTrainConfig:
         udf_weight: weight of ``L_UDF``.
         eikonal_weight: weight of ``L_eikonal`` (0 switches it off).
         val_every: steps between validations (and resumable checkpoints).
+        patience: early stopping: end the run after this many validations without a 0.1 %
+            lower validation MAE, and keep the weights of the best validation (0: off, the
+            final weights are kept).
         seed: seed of the initialisation and the batch order.
         device: ``"cpu"`` or ``"cuda"``.
         num_threads: CPU threads for torch (the team's machine is shared: 1).
@@ -95,6 +100,7 @@ class PoseNDFTrainConfig:
     udf_weight: float = 1.0
     eikonal_weight: float = 0.1
     val_every: int = 250
+    patience: int = 0
     seed: int = 0
     device: str = "cpu"
     num_threads: int = 1
@@ -113,7 +119,7 @@ class PoseNDFTrainConfig:
         if not isinstance(self.data, PoseNDFDataConfig):
             raise TypeError(f"data must be a PoseNDFDataConfig; got {type(self.data).__name__}")
         for name, minimum in (("num_manifold", 0), ("num_val", 1), ("steps", 0), ("batch_size", 1),
-                              ("val_every", 1), ("seed", 0), ("num_threads", 1)):
+                              ("val_every", 1), ("patience", 0), ("seed", 0), ("num_threads", 1)):
             _check_int(getattr(self, name), name, minimum)
         if not isinstance(self.mirror, bool):
             raise TypeError(f"mirror must be a bool; got {type(self.mirror).__name__}")
@@ -281,6 +287,8 @@ def train_posendf(
     batches = torch.Generator().manual_seed(config.seed + 1)
     history: list[dict] = []
     start_step = 0
+    best = {"val_mae": math.inf, "step": 0, "bad": 0, "stopped_early": False}
+    best_state: dict | None = None
     out = Path(out_dir) if out_dir is not None else None
     meta = {"train_config": asdict(config), **(metadata or {})}
 
@@ -296,10 +304,18 @@ def train_posendf(
             )
         if state["metadata"].get("train_config", {}).get("model") != asdict(config.model):
             raise ValueError(f"{out / 'last.pt'} was trained with another architecture than the one requested")
+        for key in ("corpus", "data_fingerprint"):
+            saved, now = state["metadata"].get(key), (metadata or {}).get(key)
+            if saved is not None and now is not None and saved != now:
+                raise ValueError(f"{out / 'last.pt'} was trained on other data ({key}: {saved!r}, now {now!r}); "
+                                 "train again in a new --out folder, without --resume")
         load_state_checked(model, state["state_dict"], str(out / "last.pt"))
         optimizer.load_state_dict(state["optimizer"])
         batches.set_state(state["batch_rng"])
         start_step, history = int(state["step"]), json.loads(state["history_json"])
+        if "best_json" in state:
+            best = json.loads(state["best_json"])
+            best_state = state["best_state"]
 
     quats, dist = train.quats.to(device), train.distance.to(device)
     t0 = time.perf_counter()
@@ -342,18 +358,42 @@ def train_posendf(
                 model.train()
                 row.update({"val_mae": metrics["mae"], "val_mae_by_sigma": metrics["mae_by_sigma"],
                             "val_eikonal_residual": metrics["eikonal_residual"]})
+                if config.patience:
+                    stop = _early_stopping(best, metrics["mae"], done, config.patience)
+                    if best["step"] == done:
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    best["stopped_early"] = stop
             history.append(row)
             bar.set_postfix(udf=f"{row['train_udf']:.4f}", val=f"{row.get('val_mae', float('nan')):.4f}")
             if out is not None:
                 extra = {"optimizer": optimizer.state_dict(), "batch_rng": batches.get_state(), "step": done,
                          "history_json": json.dumps(history)}
+                if best_state is not None:
+                    extra.update(best_json=json.dumps(best), best_state=best_state)
                 save_checkpoint(out / "last.pt", model, meta, extra)
+            if best["stopped_early"]:
+                break
+    bar.close()
     seconds = time.perf_counter() - t0
+    finished = end == config.steps or best["stopped_early"]
+    if best_state is not None and finished:
+        model.load_state_dict(best_state)  # the weights of the best validation
     model.eval()
-    if out is not None and end == config.steps:
-        save_checkpoint(out / "posendf.pt", model, {**meta, "history": history})
+    if out is not None and finished:
+        stop_info = {"best_step": best["step"], "best_val_mae": best["val_mae"],
+                     "stop_reason": "early_stopping" if best["stopped_early"] else "max_steps"}
+        save_checkpoint(out / "posendf.pt", model, {**meta, **(stop_info if config.patience else {}), "history": history})
         (out / "history.json").write_text(json.dumps(history, indent=1))
     return TrainResult(model=model, history=history, seconds=seconds)
+
+
+def _early_stopping(best: dict, val_mae: float, step: int, patience: int) -> bool:
+    """Update ``best`` (``val_mae``, ``step``, ``bad``) with a validation; True when the run should stop."""
+    if val_mae < best["val_mae"] * (1 - 1e-3):
+        best.update(val_mae=val_mae, step=step, bad=0)
+    else:
+        best["bad"] += 1
+    return best["bad"] >= patience
 
 
 def plot_history(history: list[dict], path: str | Path | None = None, title: str = ""):
@@ -528,11 +568,12 @@ def _train_command(args: argparse.Namespace) -> int:
         raise IsADirectoryError(f"--data {args.data} is a folder; give the cache file, e.g. {Path(args.data) / 'data.pt'}")
     model_cfg = PoseNDFModelConfig(parents=shifted_parents()) if args.shifted_parents else PoseNDFModelConfig()
     data_cfg = PoseNDFDataConfig(num_noisy=args.num_noisy, num_clean=args.num_clean, metric=args.metric,
-                                 k=args.k if args.k else (1 if args.metric == "talk" else 5), seed=args.seed)
+                                 k=args.k if args.k else (1 if args.metric == "talk" else 5), seed=args.seed,
+                                 noise=args.noise, distance_scale=args.distance_scale)
     config = PoseNDFTrainConfig(model=model_cfg, data=data_cfg, num_manifold=args.num_manifold, num_val=args.num_val,
-                                steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                                eikonal_weight=args.eikonal_weight, val_every=args.val_every, seed=args.seed,
-                                device=args.device, num_threads=args.threads)
+                                mirror=args.mirror, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                eikonal_weight=args.eikonal_weight, val_every=args.val_every, patience=args.patience,
+                                seed=args.seed, device=args.device, num_threads=args.threads)
     if config.device == "cpu":
         torch.set_num_threads(config.num_threads)
     out = Path(args.out)
@@ -565,7 +606,8 @@ def evaluate_checkpoint(
     Returns:
         dict with the field accuracy on ``val`` (``field``) and on 5,000 training samples
         (``field_train``, when ``train`` is given), projection of noisy held-out poses and of
-        uniformly random poses (convergence, steps, final ``f``), the generated poses'
+        uniformly random poses (convergence, steps, final ``f`` and true distance) by Pose-NDF's
+        step (``project_noisy_val``, ``project_random``) and NRDF's (``..._nrdf``), the generated poses'
         diversity (mean pairwise distance) and plausibility (talk distance to the nearest
         training pose), and the same diversity for the training poses themselves.
 
@@ -598,22 +640,26 @@ def evaluate_checkpoint(
         idx = torch.randperm(len(train), generator=g)[:5000]
         out["field_train"] = evaluate_field(model, DistanceDataset(train.quats[idx], train.distance[idx], train.sigma[idx]))
         bar.update(1)
-    cfg = ProjectionConfig(max_steps=100, tolerance=1e-3, record_trajectory=False)
-    for name, start in (("noisy_val", val.quats[torch.randperm(len(val), generator=g)[:num_generate]]),
-                        ("random", random_quat(num_generate, NUM_BODY_JOINTS, generator=g))):
+    starts = (("noisy_val", val.quats[torch.randperm(len(val), generator=g)[:num_generate]]),
+              ("random", random_quat(num_generate, NUM_BODY_JOINTS, generator=g)))
+    for name, start in starts:
         bar.set_description(f"eval-posendf: projecting {name} poses")
-        res = project(model, start, cfg)
         true_before = knn_pose_distance(start, manifold).distance
-        true_after = knn_pose_distance(res.quats, manifold).distance
-        out[f"project_{name}"] = {
-            "converged_fraction": float(res.converged.float().mean()),
-            "median_steps": float(res.steps.float().median()),
-            "f_before_mean": float(res.distance_history[0].mean()),
-            "f_after_mean": float(res.distance.mean()),
-            "true_distance_before_mean": float(true_before.mean()),
-            "true_distance_after_mean": float(true_after.mean()),
-            "diversity_after": float(mean_pairwise_distance(res.quats)),
-        }
+        for method in PROJECTION_METHODS:  # Pose-NDF's gradient step, NRDF's adaptive step
+            res = project(model, start, ProjectionConfig(max_steps=100, tolerance=1e-3, record_trajectory=False,
+                                                         method=method))
+            true_after = knn_pose_distance(res.quats, manifold).distance
+            out[f"project_{name}" + ("" if method == "posendf" else f"_{method}")] = {
+                "method": method,
+                "converged_fraction": float(res.converged.float().mean()),
+                "median_steps": float(res.steps.float().median()),
+                "mean_steps": float(res.steps.float().mean()),
+                "f_before_mean": float(res.distance_history[0].mean()),
+                "f_after_mean": float(res.distance.mean()),
+                "true_distance_before_mean": float(true_before.mean()),
+                "true_distance_after_mean": float(true_after.mean()),
+                "diversity_after": float(mean_pairwise_distance(res.quats)),
+            }
         bar.update(1)
     bar.close()
     out["diversity_training_poses"] = float(mean_pairwise_distance(manifold[torch.randperm(len(manifold), generator=g)[:num_generate]]))
@@ -685,8 +731,18 @@ def add_subcommand(subparsers) -> None:
                    help=f"weight of L_eikonal, 0 = off (default {t.eikonal_weight})")
     p.add_argument("--metric", choices=("talk", "released"), default=d.metric, help="label distance (default talk)")
     p.add_argument("--k", type=nonnegative_int, default=0, help="neighbours averaged in the label (default 1 for talk, 5 for released)")
-    p.add_argument("--num-manifold", type=positive_int, default=t.num_manifold,
-                   help=f"training poses forming the manifold (default {t.num_manifold})")
+    p.add_argument("--num-manifold", type=nonnegative_int, default=t.num_manifold,
+                   help=f"training poses forming the manifold, 0 = every frame of the train split (default {t.num_manifold})")
+    p.add_argument("--mirror", action="store_true",
+                   help="add the left-right mirrored copy of every manifold pose (doubles the manifold)")
+    p.add_argument("--noise", choices=("sigma", "distance"), default=d.noise,
+                   help="noisy samples: sigma = Pose-NDF's Gaussian noise on quaternions (default); "
+                   "distance = NRDF's, a half-normal distance from the source pose")
+    p.add_argument("--distance-scale", type=positive_float, default=d.distance_scale,
+                   help=f"scale of the half-normal distance of --noise distance (default pi/4 = {d.distance_scale:.3f})")
+    p.add_argument("--patience", type=nonnegative_int, default=t.patience,
+                   help="early stopping after this many validations without improvement, keeping the best "
+                   "weights (default 0: off)")
     p.add_argument("--num-noisy", type=positive_int, default=d.num_noisy, help=f"noisy training samples (default {d.num_noisy})")
     p.add_argument("--num-clean", type=nonnegative_int, default=d.num_clean, help=f"clean samples with d = 0 (default {d.num_clean})")
     p.add_argument("--num-val", type=positive_int, default=t.num_val, help=f"noisy validation samples (default {t.num_val})")
