@@ -323,6 +323,22 @@ def test_training_refuses_to_overwrite_or_resume_nothing(tmp_path):
         tv.train_vposer(train, val, other, tmp_path / "r", resume=True, progress=False)
 
 
+def test_resume_refuses_another_corpus(tmp_path):
+    """A saved run resumes only on the data it was trained on (fingerprints and sizes)."""
+    train, val = manifold_poses(128, 0), manifold_poses(32, 1)
+    cfg1, cfg2 = (tv.TrainConfig(epochs=e, batch_size=64, model=SMALL) for e in (1, 2))
+    tv.train_vposer(train, val, cfg1, tmp_path / "r", progress=False, run_info={"corpus_train_fingerprint": "aaaa"})
+    with pytest.raises(ValueError, match="other data.*corpus_train_fingerprint 'aaaa'"):
+        tv.train_vposer(train, val, cfg2, tmp_path / "r", resume=True, progress=False,
+                        run_info={"corpus_train_fingerprint": "bbbb"})
+    with pytest.raises(ValueError, match="train_frames 128 in the saved run, now 256"):
+        tv.train_vposer(torch.cat([train, train]), val, cfg2, tmp_path / "r", resume=True, progress=False,
+                        run_info={"corpus_train_fingerprint": "aaaa"})
+    resumed = tv.train_vposer(train, val, cfg2, tmp_path / "r", resume=True, progress=False,
+                              run_info={"corpus_train_fingerprint": "aaaa"})
+    assert [h.epoch for h in resumed.history] == [1, 2]
+
+
 def test_early_stopping():
     cfg = tv.TrainConfig(epochs=20, batch_size=64, lr=1e-12, model=SMALL, early_stop_patience=2)
     result = tv.train_vposer(manifold_poses(128, 0), manifold_poses(64, 1), cfg, progress=False)

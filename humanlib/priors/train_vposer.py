@@ -274,7 +274,7 @@ def evaluate(
     return {k: v / n for k, v in sums.items()}, deg_sum / n
 
 
-def _training_state(model, optimizer, scheduler, generator, history, epoch, best, config, elapsed) -> dict:
+def _training_state(model, optimizer, scheduler, generator, history, epoch, best, config, elapsed, data) -> dict:
     return {
         "format": TRAINING_STATE_FORMAT,
         "format_version": 1,
@@ -288,7 +288,26 @@ def _training_state(model, optimizer, scheduler, generator, history, epoch, best
         "epoch": epoch,
         "best": dict(best),
         "elapsed_s": elapsed,
+        "data": data,
     }
+
+
+#: The run facts a resumed run must share with the saved one (which data it trains on).
+_DATA_KEYS = ("corpus_train_fingerprint", "corpus_val_fingerprint", "train_mirrored", "train_frames", "val_frames")
+
+
+def _data_facts(info: dict) -> dict:
+    return {k: info[k] for k in _DATA_KEYS if k in info}
+
+
+def _check_same_data(state: dict, info: dict, path: Path) -> None:
+    """A resumed run must train on the data the saved run trained on."""
+    saved, now = state.get("data", {}), _data_facts(info)
+    differ = {k: (saved[k], now[k]) for k in saved.keys() & now.keys() if saved[k] != now[k]}
+    if differ:
+        text = ", ".join(f"{k} {a!r} in the saved run, now {b!r}" for k, (a, b) in sorted(differ.items()))
+        raise ValueError(f"cannot resume {path}: it was trained on other data ({text}); "
+                         "train again in a new --out folder, without --resume")
 
 
 def _resume_state(path: Path, config: TrainConfig) -> dict:
@@ -419,6 +438,8 @@ def train_vposer(
     info = dict(run_info or {}, train_config=asdict(config), device=str(device),
                 threads=torch.get_num_threads(), train_frames=int(train_poses.shape[0]),
                 val_frames=int(val_poses.shape[0]))
+    if resume:
+        _check_same_data(state, info, out / "last.pt")
 
     t0, cpu0 = time.perf_counter(), time.process_time()
     cpu_before = history[-1].cpu_s if history else 0.0
@@ -468,7 +489,8 @@ def train_vposer(
         elif config.max_minutes is not None and elapsed >= 60 * config.max_minutes:
             done = "time_budget"
         if out is not None:
-            state = _training_state(model, optimizer, scheduler, shuffle_gen, history, epoch + 1, best, config, elapsed)
+            state = _training_state(model, optimizer, scheduler, shuffle_gen, history, epoch + 1, best, config, elapsed,
+                                    _data_facts(info))
             tmp = out / "last.pt.tmp"
             torch.save(state, tmp)
             tmp.replace(out / "last.pt")
