@@ -738,6 +738,19 @@ RUNNER = [
     raises(R + "val_clips_at", "unknown split", lambda: runner.val_clips_at(30.0, "validation"), ValueError, "split"),
 ]
 
+def _latent_prior():
+    from humanlib.priors import PosePrior
+
+    class Latent(PosePrior):
+        def energy(self, body_pose):
+            return body_pose.square().sum(dim=(1, 2))
+
+        def to_body_pose(self, params):
+            return params.reshape(-1, 21, 3)
+
+    return Latent()
+
+
 SOURCES = [
     raises(R + "source_group", "a ClipInfo instead of its source", lambda: runner.source_group(3), TypeError, "source"),
     returns(R + "source_group", "an AMASS sub-dataset stays itself", lambda: runner.source_group("amass/CMU"),
@@ -748,9 +761,17 @@ SOURCES = [
            lambda: runner.errors_by_source(None, None, None, None, torch.zeros(1), None, {"a": "cmu"}), TypeError, "Windows"),
 ]
 
+SOURCES += [
+    raises("humanlib.experiments.diagnostics.latent_fit_study", "a pose-space prior",
+           lambda: diagnostics.latent_fit_study(None, NoPrior(), None, None, MotionFitConfig()), TypeError, "latent PosePrior"),
+    raises("humanlib.experiments.diagnostics.latent_fit_study", "config a dict",
+           lambda: diagnostics.latent_fit_study(None, _latent_prior(), None, None, {}), TypeError, "MotionFitConfig"),
+]
+
 CASES = PROTOCOL + MOTION_FIT + DIAGNOSTICS + TABLES + FIGURES + RUNNER + SOURCES
 
 EXEMPT = {
+    "humanlib.experiments.diagnostics.LatentFitRun": "result record built by latent_fit_study, never from user input",
     P + "Observation": "result record built by make_observation; fit_motion checks its tensors",
     P + "SequenceErrors": "result record built by sequence_errors, never from user input",
     M + "MotionFitResult": "result record built by fit_motion, never from user input",

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from humanlib.body import BodyModel
-from humanlib.experiments import motion_fit, protocol, runner, tables
+from humanlib.experiments import diagnostics, motion_fit, protocol, runner, tables
 from humanlib.experiments.motion_fit import JointsForward, MotionFitConfig, fit_motion, root_from_joints
 from humanlib.experiments.protocol import (
     DENOISE_CONDITIONS,
@@ -581,3 +581,18 @@ def test_source_table_reads_by_source(small_results):
     assert "1.25" in text and "observation" not in text
     assert "—" in tables.results_table(small_results, source="bandai-namco")
     row.by_source = {}
+
+
+def test_latent_fit_study_compares_starts_and_budgets(model, clips):
+    w = cut_windows(clips, 20, 30.0, max_windows=1)
+    obs = make_observation(model, w, Condition("occ", "occlusion", occluded=("left_knee", "left_ankle")),
+                           torch.Generator().manual_seed(0))
+    cfg = MotionFitConfig(prior_weight=1e-6, warmup_iterations=20)
+    runs = diagnostics.latent_fit_study(model, LinearLatentPrior(), w, obs, cfg,
+                                        settings=(("encoder", 5), ("encoder", 40), ("pose-fit", 40)))
+    assert [(r.latent_init, r.latent_iterations) for r in runs] == [("encoder", 5), ("encoder", 40), ("pose-fit", 40)]
+    assert runs[1].energy < runs[0].energy and runs[1].evaluations > runs[0].evaluations
+    with pytest.raises(TypeError, match="latent PosePrior"):
+        diagnostics.latent_fit_study(model, NoPrior(), w, obs, cfg)
+    with pytest.raises(ValueError, match="latent_iterations"):
+        diagnostics.latent_fit_study(model, LinearLatentPrior(), w, obs, cfg, settings=(("encoder", 0),))

@@ -118,4 +118,70 @@ def parametrisation_error(prior: PosePrior, body_pose: torch.Tensor) -> float:
     return float(torch.rad2deg(angle).mean())
 
 
-__all__ = ["Separation", "energy_separation", "parametrisation_error", "rest_pose_rank"]
+@dataclass
+class LatentFitRun:
+    """One latent fit of :func:`latent_fit_study`.
+
+    Attributes:
+        latent_init: where ``z`` started (``MotionFitConfig.latent_init``).
+        latent_iterations: the L-BFGS budget of the full energy in ``z``.
+        v2v_cm: per-vertex error against the clean windows.
+        energy: final total energy.
+        evaluations: energy evaluations used.
+    """
+
+    latent_init: str
+    latent_iterations: int
+    v2v_cm: float
+    energy: float
+    evaluations: int
+
+
+def latent_fit_study(model, prior: PosePrior, windows, observation, config,
+                     settings: tuple[tuple[str, int], ...] = (("encoder", 40), ("encoder", 300), ("pose-fit", 300)),
+                     ) -> list[LatentFitRun]:
+    """Fit the same observation with a latent prior from several starts and budgets.
+
+    Separates the two reasons a fit in VPoser's ``z`` can end far from the data: the
+    optimiser (an under-converged fit improves with its budget and its start) and the
+    decoder's range (compare with :func:`parametrisation_error`).
+
+    Args:
+        model: the body model.
+        prior: a latent prior (VPoser's :class:`~humanlib.priors.vposer.VPoserPrior`).
+        windows: the clean :class:`~humanlib.experiments.protocol.Windows`.
+        observation: their :class:`~humanlib.experiments.protocol.Observation`.
+        config: the :class:`~humanlib.experiments.motion_fit.MotionFitConfig` (weights,
+            warm-up); each setting replaces its ``latent_init`` and ``latent_iterations``.
+        settings: ``(latent_init, latent_iterations)`` pairs.
+
+    Returns:
+        one :class:`LatentFitRun` per setting, in order.
+
+    Raises:
+        TypeError: ``prior`` is not a latent :class:`PosePrior`, ``config`` not a
+            ``MotionFitConfig``.
+        ValueError: an unknown ``latent_init``, a budget < 1, and what
+            :func:`~humanlib.experiments.motion_fit.fit_motion` refuses.
+    """
+    from dataclasses import replace
+
+    from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
+    from humanlib.experiments.protocol import sequence_errors
+    from humanlib.priors import is_latent_prior
+
+    if not isinstance(prior, PosePrior) or not is_latent_prior(prior):
+        raise TypeError(f"prior must be a latent PosePrior (such as VPoserPrior); got {type(prior).__name__}")
+    if not isinstance(config, MotionFitConfig):
+        raise TypeError(f"config must be a MotionFitConfig; got {type(config).__name__}")
+    runs = []
+    for start, budget in settings:
+        check_positive(budget, "latent_iterations of a setting", integer=True)
+        cfg = replace(config, latent_init=start, latent_iterations=budget)
+        fit = fit_motion(model, prior, observation.joints, observation.mask, observation.init_body_pose, cfg)
+        err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows)
+        runs.append(LatentFitRun(start, budget, err.v2v_cm, fit.energy, fit.evaluations))
+    return runs
+
+
+__all__ = ["LatentFitRun", "Separation", "energy_separation", "latent_fit_study", "parametrisation_error", "rest_pose_rank"]
