@@ -176,3 +176,17 @@ def test_corpus_checks_report_and_problems():
     assert summary["feet"]["cmu"]["floor_minus_source_m"]["mean"] == pytest.approx(-0.05, abs=1e-3)
     problems = checks.problems()
     assert any("left_ankle" in p for p in problems) and any("3 cm" in p for p in problems)
+
+
+def test_repair_of_a_drift_away_and_a_snap_back():
+    """A joint that drifts away (10 deg a frame, possible) and snaps back in one frame (60 deg in
+    1/120 s, impossible) is found by the backward pass."""
+    clean = smooth_motion()
+    broken = clean.copy()
+    for k, t in enumerate(range(30, 36)):
+        broken[t, 0] = broken[t, 0] @ Rotation.from_rotvec([0.0, np.radians(10.0 * (k + 1)), 0.0]).as_matrix()
+    fixed, repaired = repair_jumps(broken, fps=120.0)
+    # the glitch ends where the joint is back within half the snap (30 deg) of where it snaps to
+    assert np.flatnonzero(repaired[:, 0]).tolist() == [32, 33, 34, 35] and not repaired[:, 1:].any()
+    steps = C.rotation_angle_deg(fixed[1:], fixed[:-1])
+    assert steps.max() < 25.0 < C.rotation_angle_deg(broken[1:], broken[:-1]).max()

@@ -38,7 +38,12 @@ def _jump_threshold(fps: float) -> float:
 
 
 def _glitch_segments(R: np.ndarray, threshold: float, max_frames: int) -> list[tuple[int, int]]:
-    """``(last good frame, first good frame after)`` of each glitch of one joint's ``(T, 3, 3)``."""
+    """``(last good frame, first good frame after)`` of each glitch of one joint's ``(T, 3, 3)``.
+
+    A glitch starts with a step above ``threshold`` and ends at the first frame back within
+    ``max(threshold, step / 2)`` of the frame before it (a 150-degree flip that comes back to 60
+    degrees from where it left has come back).
+    """
     step = rotation_angle_deg(R[:-1], R[1:])
     segments = []
     i = 0
@@ -48,7 +53,7 @@ def _glitch_segments(R: np.ndarray, threshold: float, max_frames: int) -> list[t
             continue
         end = min(i + 1 + max_frames, len(R) - 1)
         back = rotation_angle_deg(np.broadcast_to(R[i], R[i + 2 : end + 1].shape), R[i + 2 : end + 1])
-        k = np.flatnonzero(back < threshold)
+        k = np.flatnonzero(back < max(threshold, step[i] / 2.0))
         if k.size:
             segments.append((i, i + 2 + int(k[0])))
             i = i + 2 + int(k[0])
@@ -61,8 +66,9 @@ def repair_jumps(local_rotations: np.ndarray, fps: float) -> tuple[np.ndarray, n
     """Replace glitch segments (a non-physical jump that comes back) by slerp across them.
 
     A glitch starts where a joint turns more than ``min(3000 deg/s / fps, 90 deg)`` in one
-    frame and ends at the first frame, within 0.25 s, that is back within that angle of the
-    frame before the jump.
+    frame and ends at the first frame, within 0.25 s, that is back near the frame before the
+    jump (:func:`_glitch_segments`); the same is looked for backwards in time, so that a joint
+    drifting away and snapping back is repaired too.
 
     Args:
         local_rotations: ``(T, J, 3, 3)`` rotation matrices.
@@ -81,11 +87,16 @@ def repair_jumps(local_rotations: np.ndarray, fps: float) -> tuple[np.ndarray, n
     if len(R) < 3:
         return R, mask
     max_frames = max(int(round(MAX_GLITCH_SECONDS * fps)), 1)
+    T = len(R)
     for j in range(R.shape[1]):
-        for a, b in _glitch_segments(R[:, j], _jump_threshold(fps), max_frames):
-            slerp = Slerp([a, b], Rotation.from_matrix(R[[a, b], j]))
-            R[a + 1 : b, j] = slerp(np.arange(a + 1, b)).as_matrix()
-            mask[a + 1 : b, j] = True
+        # forward: a sudden jump away; then backward in time: a sudden jump back after a drift away
+        for reverse in (False, True):
+            for a, b in _glitch_segments(R[::-1, j] if reverse else R[:, j], _jump_threshold(fps), max_frames):
+                if reverse:
+                    a, b = T - 1 - b, T - 1 - a
+                slerp = Slerp([a, b], Rotation.from_matrix(R[[a, b], j]))
+                R[a + 1 : b, j] = slerp(np.arange(a + 1, b)).as_matrix()
+                mask[a + 1 : b, j] = True
     return R, mask
 
 
