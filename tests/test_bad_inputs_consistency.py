@@ -74,6 +74,8 @@ CASES = [
     raises(C + "jump_summary", "17 joints", lambda: consistency.jump_summary(EYE[:, :17]), ValueError, "local_rotations"),
     raises(C + "limb_angles_deg", "NaN at a knee", lambda: consistency.limb_angles_deg(
         np.where(np.arange(24)[None, :, None] == 4, np.nan, POINTS)), ValueError, "left_knee"),
+    raises(C + "mirror_asymmetry_deg", "(N, 21, 3)", lambda: consistency.mirror_asymmetry_deg(np.zeros((2, 21, 3))),
+           ValueError, "poses"),
     raises(K + "repair_jumps", "fps 0", lambda: cleanup.repair_jumps(EYE, 0.0), ValueError, "fps"),
     raises(K + "repair_jumps", "(T, J, 9)", lambda: cleanup.repair_jumps(np.zeros((4, 24, 9)), 30.0), ValueError,
            "local_rotations"),

@@ -14,6 +14,7 @@ from humanlib.data.cleanup import repair_jumps
 from humanlib.data.corpus_checks import CorpusChecks
 from humanlib.data.retarget import (
     axis_angle_to_rotmat_np,
+    mirror_poses,
     placeholder_rest_joints,
     retarget_rotations,
     rotmat_to_axis_angle_np,
@@ -190,3 +191,13 @@ def test_repair_of_a_drift_away_and_a_snap_back():
     assert np.flatnonzero(repaired[:, 0]).tolist() == [32, 33, 34, 35] and not repaired[:, 1:].any()
     steps = C.rotation_angle_deg(fixed[1:], fixed[:-1])
     assert steps.max() < 25.0 < C.rotation_angle_deg(broken[1:], broken[:-1]).max()
+
+
+def test_mirror_asymmetry_sees_a_one_sided_twist():
+    poses = walk_like(4)
+    symmetric = np.concatenate([poses, mirror_poses(poses)[0]])  # every pose and its mirror image
+    assert max(C.mirror_asymmetry_deg(symmetric).values()) < 1e-6
+    R = axis_angle_to_rotmat_np(symmetric)
+    R[:, joint("right_elbow")] = R[:, joint("right_elbow")] @ Rotation.from_euler("x", 12.0, degrees=True).as_matrix()
+    asym = C.mirror_asymmetry_deg(R)
+    assert asym["elbow"] == pytest.approx(12.0, abs=1.0) and asym["knee"] < 1e-6

@@ -178,6 +178,30 @@ def cross_source_consistency(
     return ConsistencyResult(rows, float(tolerance_deg), {"a": len(a), "b_first": len(b1), "b_second": len(b2)})
 
 
+def mirror_asymmetry_deg(poses: np.ndarray) -> dict[str, float]:
+    """Per left joint: angle between its mean rotation and its right partner's mirrored mean.
+
+    A source whose walks are symmetric but whose calibration twists one side shows here (SMPL's
+    mirror turns an axis-angle ``(x, y, z)`` of the right joint into ``(x, -y, -z)`` on the left).
+
+    Args:
+        poses: ``(N, 24, 3)`` axis-angle or ``(N, 24, 3, 3)`` local rotations.
+
+    Raises:
+        TypeError: ``poses`` is a torch tensor or not an array.
+        ValueError: wrong shape, empty, or NaN / inf.
+    """
+    from humanlib.data.retarget import mirror_poses, rotmat_to_axis_angle_np
+
+    R = _as_rotmats(poses, "poses")
+    mirrored = _as_rotmats(mirror_poses(rotmat_to_axis_angle_np(R))[0], "poses")
+    out = {}
+    for j in BODY_JOINTS:
+        if JOINT_NAMES[j].startswith("left_"):
+            out[JOINT_NAMES[j][5:]] = round(float(rotation_angle_deg(mean_rotation(R[:, j]), mean_rotation(mirrored[:, j]))), 1)
+    return out
+
+
 # ------------------------------------------------------------------------------ feet
 
 
@@ -361,6 +385,6 @@ def limb_angles_deg(points: np.ndarray) -> dict[str, float]:
 __all__ = [
     "FLOOR_TOLERANCE_M", "FOOT_JOINTS", "JUMP_THRESHOLD_DEG", "SLIDING_TOLERANCE", "TOLERANCE_DEG",
     "ConsistencyResult", "JointConsistency", "Sliding", "contact_mask", "cross_source_consistency", "foot_sliding",
-    "jump_summary", "limb_angles_deg", "lowest_foot_height", "mean_rotation", "rotation_angle_deg",
+    "jump_summary", "limb_angles_deg", "lowest_foot_height", "mean_rotation", "mirror_asymmetry_deg", "rotation_angle_deg",
     "single_frame_jumps",
 ]

@@ -122,6 +122,7 @@ class CorpusChecks:
                 groups[g] = {"cross_deg": round(max(j.cross_deg for j in js), 1),
                              "spread_deg": round(max(j.spread_deg for j in js), 1), "passed": all(j.passed for j in js)}
         limbs = {k: C.limb_angles_deg(np.concatenate(v)) for k, v in self.walk_points.items() if v}
+        asymmetry = {k: C.mirror_asymmetry_deg(np.concatenate(v)) for k, v in self.walks.items() if v}
         return {
             "walking": {
                 "what": "per joint, the mean rotation (chordal mean) of CMU subject 03's walks against Bandai-Namco's "
@@ -132,6 +133,9 @@ class CorpusChecks:
                 "source_limb_angles_deg": limbs,
                 "source_limb_angles_note": "from the source's joint positions, no calibration involved: a difference "
                                            "here is a difference of the performed activity, not of the retargeting",
+                "mirror_asymmetry_deg": asymmetry,
+                "mirror_asymmetry_note": "per left joint of each part, the angle between its mean rotation and the "
+                                         "mirrored mean of its right partner: a one-sided calibration twist shows here",
             },
             "feet": self._feet_summary(),
             "feet_targets": {"floor_m": C.FLOOR_TOLERANCE_M, "sliding_ratio": C.SLIDING_TOLERANCE},
