@@ -42,6 +42,9 @@ from humanlib.skeleton import JOINT_NAMES, MIRROR_PERMUTATION, joint
 
 J = placeholder_rest_joints()
 AT_REST_BANDAI = ("spine2", "left_hand", "right_hand")
+#: CMU keeps spine2 at rest too; the synthetic ASF's thorax spans spine2 -> spine3 but turns
+#: with spine3, so a synthetic motion with a bent spine3 would not be a rigid CMU skeleton
+AT_REST_CMU = ("spine2", "spine3", "left_hand", "right_hand")
 
 
 def random_motion(seed: int, T: int = 6, sigma: float = 0.4, at_rest=AT_REST_BANDAI) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +113,7 @@ def test_bvh_round_trip_recovers_pose(tmp_path):
     m = read_bvh(tmp_path / "m.bvh")
     cal = S.bandai_calibration(m, J, frame=0)
     src = S.bandai_source_motion(m)
-    out = S.retarget(src, cal, S.leg_length(src.points[0]))
+    out = S.retarget(src, cal, S.leg_length(src.points[0]), repair_glitches=False)  # random frames: no motion
     err = rotation_error_deg(axis_angle_to_rotmat_np(poses), out.local_rotations)
     assert err.max() < 1e-3
     assert np.abs(out.transl - transl).max() < 1e-6
@@ -124,7 +127,7 @@ def test_bvh_round_trip_with_other_proportions(tmp_path):
     write_smpl_as_bvh(tmp_path / "m.bvh", poses, transl, J_src)
     m = read_bvh(tmp_path / "m.bvh")
     src = S.bandai_source_motion(m)
-    out = S.retarget(src, S.bandai_calibration(m, J, 0), S.leg_length(src.points[0]))
+    out = S.retarget(src, S.bandai_calibration(m, J, 0), S.leg_length(src.points[0]), repair_glitches=False)
     _, P = smpl_forward_kinematics(out.local_rotations, J, out.transl)
     avail = ~np.isnan(src.points[0, :, 0])
     bones = S.validation_bones(avail)
@@ -148,13 +151,14 @@ def test_bvh_round_trip_with_other_proportions(tmp_path):
 
 def test_asf_amc_round_trip(tmp_path):
     """SMPL pose -> CMU-style ASF/AMC (random bone axes) -> read -> retarget."""
-    poses, transl = random_motion(3, at_rest=("left_hand", "right_hand"))
+    poses, transl = random_motion(3, at_rest=AT_REST_CMU)
     write_smpl_as_asf_amc(tmp_path / "s.asf", tmp_path / "s.amc", poses, transl, J)
     skel = read_asf(tmp_path / "s.asf")
     motion = read_amc(tmp_path / "s.amc", skel)
     assert motion.num_frames == len(poses)
     src = S.cmu_source_motion(skel, motion)
-    out = S.retarget(src, S.cmu_calibration(skel, J), S.leg_length(S.cmu_source_motion(skel, None).points[0]))
+    out = S.retarget(src, S.cmu_calibration(skel, J, twist_snap=False), S.leg_length(S.cmu_source_motion(skel, None).points[0]),
+                     repair_glitches=False)
     err = rotation_error_deg(axis_angle_to_rotmat_np(poses), out.local_rotations)
     # collars start at spine3 in CMU's layout and the synthetic head bone points straight up, so
     # those calibrations swing; every other joint is recovered exactly
@@ -164,7 +168,12 @@ def test_asf_amc_round_trip(tmp_path):
     _, P = smpl_forward_kinematics(out.local_rotations, J, out.transl)
     avail = ~np.isnan(src.points[0, :, 0])
     bones = [(a, j) for a, j in S.validation_bones(avail) if np.linalg.norm(src.points[0, j] - src.points[0, a]) > 0.02]
-    assert direction_errors_deg(src.points, P, bones).max() < 1e-2
+    # CMU's clavicle starts at SMPL's spine3, not at SMPL's collar joint (no CMU point there), and
+    # is calibrated on spine3 -> shoulder (sources.CMU_CHILD_OVERRIDE): that bone is not exact
+    collar_bones = [(a, j) for a, j in bones if JOINT_NAMES[j].endswith("shoulder")]
+    assert [JOINT_NAMES[a] for a, _ in collar_bones] == ["spine3", "spine3"]
+    exact_bones = [b for b in bones if b not in collar_bones]
+    assert direction_errors_deg(src.points, P, exact_bones).max() < 1e-2
     assert np.abs(out.transl - transl).max() < 1e-5
 
 
@@ -338,6 +347,9 @@ def _tiny_raw(root: Path) -> Path:
     return root
 
 
+# the tiny clips' frames are independent random poses: the repair calls them glitches and the
+# consistency checks then warn (tested on its own below)
+@pytest.mark.filterwarnings("ignore::humanlib.data.build.CorpusConsistencyWarning")
 def test_build_corpus_tiny_deterministic_and_atomic(tmp_path, monkeypatch):
     monkeypatch.setattr("humanlib.data.build.target_rest_joints", lambda: (J, "placeholder (test)"))
     raw = _tiny_raw(tmp_path / "raw")
@@ -364,6 +376,22 @@ def test_build_corpus_tiny_deterministic_and_atomic(tmp_path, monkeypatch):
         build_corpus(raw, out)
     assert json.loads((out / "manifest.json").read_text()) == manifest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "corpus", "raw"]
+
+
+def test_build_corpus_consistency_warns_or_fails_in_strict_mode(tmp_path, monkeypatch):
+    from humanlib.data.build import CorpusConsistencyError, CorpusConsistencyWarning
+
+    monkeypatch.setattr("humanlib.data.build.target_rest_joints", lambda: (J, "placeholder (test)"))
+    monkeypatch.setattr("humanlib.data.corpus_checks.CorpusChecks.problems", lambda self: ["the ankles differ"])
+    raw = _tiny_raw(tmp_path / "raw")
+    with pytest.raises(CorpusConsistencyError, match="the ankles differ; nothing was written"):
+        build_corpus(raw, tmp_path / "strict", strict=True)
+    assert not (tmp_path / "strict").exists()
+    with pytest.warns(CorpusConsistencyWarning, match="the ankles differ"):
+        report = build_corpus(raw, tmp_path / "warned")
+    assert report["consistency"]["passed"] is False and report["consistency"]["problems"] == ["the ankles differ"]
+    written = json.loads((tmp_path / "warned" / "retarget_report.json").read_text())
+    assert set(written["consistency"]) >= {"walking", "feet", "single_frame_jumps", "passed"}
 
 
 def test_build_corpus_without_raw_data_fails_clearly(tmp_path):
@@ -404,6 +432,7 @@ def test_skeleton_animation_frames_and_bad_input():
         skeleton_animation(P[:, :10], fps=10.0)
 
 
+@pytest.mark.filterwarnings("ignore::humanlib.data.build.CorpusConsistencyWarning")  # random synthetic frames
 def test_load_corpus_corrupt_shard_names_file(tmp_path, monkeypatch):
     monkeypatch.setattr("humanlib.data.build.target_rest_joints", lambda: (J, "placeholder (test)"))
     out = tmp_path / "corpus"

@@ -18,6 +18,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -29,6 +30,7 @@ from humanlib._validate import check_positive
 from humanlib.data import sources as S
 from humanlib.data.asf_amc import read_amc, read_asf
 from humanlib.data.bvh import read_bvh
+from humanlib.data.corpus_checks import CorpusChecks, is_walk
 from humanlib.data.corpus import (
     BANDAI_LICENCE, BASE_FPS, CMU_ACTIVITY, CMU_LICENCE, MANIFEST, MAX_SHARD_FRAMES, REPORT, SPLIT_FPS,
     SPLIT_RULES, SPLITS, STORED_JOINTS, ClipInfo, CorpusError, _sha256, _write_npz, default_corpus_dir, split_of,
@@ -41,6 +43,16 @@ from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS
 
 CMU_ARCHIVE = "cmu-asfamc-subjects-01-and-03.tar.xz"
 BANDAI_ARCHIVE = "bandai-namco-research-motiondataset-1-2.tar.xz"
+
+
+class CorpusConsistencyWarning(UserWarning):
+    """A built corpus misses a source-consistency target (the report's ``consistency`` section)."""
+
+
+class CorpusConsistencyError(CorpusError):
+    """``strict`` build: a source-consistency check missed its target; nothing was written."""
+
+
 #: Source bones shorter than this (metres) are not validated (no direction).
 MIN_BONE = 0.02
 
@@ -133,6 +145,7 @@ def build_corpus(
     max_clips_per_source: int | None = None,
     log: Callable[[str], None] | None = None,
     progress: bool = False,
+    strict: bool = False,
 ) -> dict:
     """Build the open motion corpus.
 
@@ -143,6 +156,9 @@ def build_corpus(
         max_clips_per_source: keep only the first clips of each source (quick tests).
         log: progress printer (default: silent).
         progress: show a tqdm bar over the clips (terminal and Jupyter).
+        strict: raise :class:`CorpusConsistencyError` (writing nothing) when a source-consistency
+            check misses its target; otherwise a :class:`CorpusConsistencyWarning` names each miss
+            and the report's ``consistency`` section holds the numbers.
 
     Returns:
         The report dict (also written to ``retarget_report.json``).
@@ -160,8 +176,9 @@ def build_corpus(
             raise TypeError(f"{name} must be a str or pathlib.Path; got {type(value).__name__}")
     if max_clips_per_source is not None:
         check_positive(max_clips_per_source, "max_clips_per_source", integer=True)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False; got {progress!r}")
+    for name, flag in (("progress", progress), ("strict", strict)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {flag!r}")
     if log is not None and not callable(log):
         raise TypeError(f"log must be a callable taking one message (e.g. print); got {type(log).__name__}")
     log = log or (lambda msg: None)
@@ -182,6 +199,7 @@ def build_corpus(
     out.parent.mkdir(parents=True, exist_ok=True)
     J, body = target_rest_joints()
     validator = _Validator(J)
+    checks = CorpusChecks(J)
     store: dict[tuple[str, str], list[tuple[ClipInfo, np.ndarray, np.ndarray]]] = {}
     source_info = {}
 
@@ -203,6 +221,8 @@ def build_corpus(
         aa = rotmat_to_axis_angle_np(R)
         stored30 = _quantize(aa)
         validator.add(group, pts, stored30, tr)
+        checks.add(group, info.name, is_walk(group, info.subject, info.activity), split, stored30, tr,
+                   pts * motion.scale, BASE_FPS, int(motion.repaired.sum()) if motion.repaired is not None else 0)
         k = int(round(BASE_FPS / SPLIT_FPS[split]))
         stored = stored30[::k]
         info.fps = SPLIT_FPS[split]
@@ -219,7 +239,7 @@ def build_corpus(
             if not asf.exists():
                 continue
             skel = read_asf(asf)
-            cal = S.cmu_calibration(skel, J)
+            cal = S.cmu_calibration(skel, J, twist_snap=True)
             leg = S.leg_length(S.cmu_source_motion(skel, None).points[0])
             source_info[f"cmu/{subject_dir.name}"] = {"leg_length_m": round(leg, 4)}
             for amc in sorted(subject_dir.glob("*.amc")):
@@ -265,6 +285,13 @@ def build_corpus(
                 n += 1
             log(f"bandai-namco {d.parent.name}: {n} clips so far")
     bar.close()
+    problems = checks.problems()
+    if problems:
+        message = ("the corpus is not source-consistent (retarget_report.json 'consistency' has the numbers): "
+                   + "; ".join(problems))
+        if strict:
+            raise CorpusConsistencyError(message + "; nothing was written")
+        warnings.warn(message, CorpusConsistencyWarning, stacklevel=2)
 
     # --- write shards into a temporary folder, then swap it in
     tmp_out = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -308,7 +335,8 @@ def build_corpus(
         }
         (tmp_out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
         report = {
-            "command": "humanlib build-corpus" + (f" --max-clips {max_clips_per_source}" if max_clips_per_source else ""),
+            "command": "humanlib build-corpus" + (f" --max-clips {max_clips_per_source}" if max_clips_per_source else "")
+            + (" --strict" if strict else ""),
             "built_at_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()} {platform.release()}, Python {platform.python_version()}",
             "build_seconds": round(time.time() - t0, 1),
@@ -317,11 +345,12 @@ def build_corpus(
             "counts": counts,
             "total_bytes": int(sum(s["bytes"] for s in shards)),
             "joints_at_rest": {
-                "cmu": ["left_hand", "right_hand"],
+                "cmu": ["spine2", "left_hand", "right_hand"],
                 "bandai-namco": ["spine2", "left_hand", "right_hand"],
             },
             "direction_error_deg": validator.summary(),
             "validated_on": "every frame at 30 fps, from the stored float16 poses",
+            "consistency": {**checks.summary(), "passed": not problems, "problems": problems},
         }
         (tmp_out / REPORT).write_text(json.dumps(report, indent=1) + "\n")
         from humanlib.data.readme import corpus_readme
@@ -349,9 +378,15 @@ def _run(args: argparse.Namespace) -> int:
                          "(humanlib/assets/corpus) is not replaced")
     from tqdm.auto import tqdm
 
-    report = build_corpus(args.raw, args.out, args.max_clips, log=lambda m: tqdm.write(m, file=sys.stderr),
-                          progress=not args.quiet)
+    with warnings.catch_warnings():  # printed below, one line per miss
+        warnings.simplefilter("ignore", CorpusConsistencyWarning)
+        report = build_corpus(args.raw, args.out, args.max_clips, log=lambda m: tqdm.write(m, file=sys.stderr),
+                              progress=not args.quiet, strict=args.strict)
     print(f"corpus written: {report['total_bytes'] / 1e6:.1f} MB in {report['build_seconds']} s")
+    if not report["consistency"]["passed"]:
+        print("WARNING: source-consistency checks failed (see retarget_report.json 'consistency'):", file=sys.stderr)
+        for line in report["consistency"]["problems"]:
+            print(f"  - {line}", file=sys.stderr)
     return 0
 
 
@@ -370,5 +405,7 @@ def add_subcommand(subparsers) -> None:
                    help="output folder (default: humanlib/assets/corpus, replacing the committed corpus)")
     p.add_argument("--max-clips", type=positive_int, default=None,
                    help="only the first N clips of each source (quick check; needs --out)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail (writing nothing) when a source-consistency check misses its target; default: warn")
     p.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)

@@ -61,8 +61,9 @@ Files: `manifest.json` (shards, split rules, the target rest joints), `{'{split}
 `clips` JSON metadata: name, source, subject, style, activity, licence, fps, num_frames),
 `retarget_report.json` (validation). SMPL's hand joints 22 and 23 are not stored: always at rest.
 Poses are in SMPL's frame (Y up, +Z forward, +X the body's left) relative to SMPL's T-pose. `transl`
-puts the target body's pelvis on the source pelvis, scaled by the ratio of leg lengths (target body /
-source actor, per source in the report), so that feet stay near the floor on the target body.
+puts the target body's hip midpoint on the source's, scaled by the ratio of leg lengths (target body /
+source actor, per source in the report), then shifts each clip up or down once so that its lowest foot
+point sits where the source's does.
 
 ## Splits (fixed rules, no randomness)
 
@@ -79,10 +80,14 @@ Train and val are stored at 10 fps (every third 30 fps frame), test at 30 fps.
 ## Retargeting and its validation
 
 Joint frames of each source are calibrated against the target body's rest joints (CMU: its ASF
-zero pose is a T-pose; Bandai-Namco: a standing frame with each joint's twist snapped to an
-anatomical axis; the pelvis by its hip line, so that an upright pelvis stays upright), then SMPL's global rotation of joint j is the driving source joint's frame times
-the calibration, and local rotations follow. Joints a source lacks stay at rest: SMPL's hands
-(22, 23) for both, `spine2` for Bandai-Namco; no source has fingers.
+zero pose is a T-pose; Bandai-Namco: a standing frame; for both, each joint's twist snapped to the
+same anatomical axis; the pelvis by its hip line, so that an upright pelvis stays upright; CMU's
+clavicles, which start where SMPL's spine3 is, on SMPL's spine3-to-shoulder segment), then SMPL's
+global rotation of joint j is the driving source joint's frame times the calibration, and local
+rotations follow. Joints a source lacks stay at rest: SMPL's hands (22, 23) and `spine2` for both
+(one spine convention); no source has fingers. Source glitches (a joint turning faster than
+3000 deg/s and coming back within 0.25 s, e.g. CMU's right wrist flipping by ~180 deg) are
+replaced by slerp across them.
 
 Mean joint-direction error (degrees) between the source skeleton's forward kinematics and the SMPL
 skeleton driven by the stored poses, over all validated bones and frames (per-bone numbers in
@@ -95,4 +100,38 @@ skeleton driven by the stored poses, over all validated bones and frames (per-bo
 Bones that are driven by their own source joint are reproduced almost exactly; the residual error
 sits in bones whose direction the source skeleton places differently from SMPL (pelvis-to-hip
 offsets, the spine joint a source lacks, CMU's lower back absorbed into the pelvis).
+{_consistency_section(report)}"""
+
+
+def _consistency_section(report: dict) -> str:
+    """The README's source-consistency section ('' for a report without one)."""
+    c = report.get("consistency")
+    if not isinstance(c, dict) or "walking" not in c:
+        return ""
+    rows = [f"| {g} | {v['cross_deg']:.1f} | {v['spread_deg']:.1f} | {'yes' if v['passed'] else 'no'} |"
+            for g, v in c["walking"].get("groups_worst_joint", {}).items()]
+    feet = [f"| {g} | {v['floor_minus_source_m']['min']:+.3f} .. {v['floor_minus_source_m']['max']:+.3f} | "
+            f"{v['sliding_ratio']['pooled']} |" for g, v in c.get("feet", {}).items()]
+    problems = "".join(f"\n* {p}" for p in c.get("problems", [])) or "\nnone"
+    return f"""
+## Source consistency
+
+The same activity should give the same rotations whichever source it came from. Walking (CMU
+subject 03 against Bandai-Namco's `walk` clips): per joint group, the worst joint's angle between
+the two sources' mean rotations, against the angle between Bandai-Namco's own train and held-out
+walks (a joint passes within 5 degrees of that spread):
+
+| joints | across sources (deg) | within Bandai-Namco (deg) | passed |
+|---|---|---|---|
+{chr(10).join(rows)}
+
+Part of the difference is the activity, not the retargeting: CMU subject 03 walks on uneven
+terrain (limb angles from the source's own joint positions, in `retarget_report.json`). The feet
+against the source's (lowest foot point, metres; sliding speed in ground contact, ratio):
+
+| source | floor - source's floor | sliding ratio |
+|---|---|---|
+{chr(10).join(feet)}
+
+Checks that miss their target:{problems}
 """

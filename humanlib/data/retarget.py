@@ -114,25 +114,31 @@ def _check_child_override(child_override: object) -> None:
         raise TypeError(f"child_override must be a dict of SMPL joint names; got {type(child_override).__name__}")
     for key, value in child_override.items():
         _check_joint_name(key, "a child_override key")
-        _check_joint_name(value, f"child_override[{key!r}]")
+        for end in (value if isinstance(value, tuple) and len(value) == 2 else (value,)):
+            _check_joint_name(end, f"child_override[{key!r}]")
 
 
-def calibration_segment(name: str, child_override: dict[str, str] | None = None) -> tuple[str, str] | None:
+def calibration_segment(name: str, child_override: dict[str, str | tuple[str, str]] | None = None) -> tuple[str, str] | None:
     """``(start, end)`` SMPL joints of the segment that calibrates joint ``name`` (None: childless).
 
     Args:
         name: SMPL joint name.
         child_override: SMPL joint name -> the joint its segment runs to instead of
-            ``PRIMARY_CHILD`` (a source without spine2 runs spine1's segment to spine3).
+            ``PRIMARY_CHILD`` (a source without spine2 runs spine1's segment to spine3), or a
+            ``(start, end)`` pair of joints for a segment that does not start at the joint
+            (CMU's clavicle starts where SMPL's spine3 is, not at SMPL's collar joint).
 
     Raises:
         ValueError: ``name`` or a name in ``child_override`` is not an SMPL joint name.
     """
     _check_joint_name(name, "name")
     _check_child_override(child_override)
+    override = (child_override or {}).get(name)
+    if isinstance(override, tuple):
+        return override
     if name in SEGMENT_OVERRIDES:
         return SEGMENT_OVERRIDES[name]
-    child = (child_override or {}).get(name, PRIMARY_CHILD[name])
+    child = override if override is not None else PRIMARY_CHILD[name]
     return None if child is None else (name, child)
 
 

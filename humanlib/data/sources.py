@@ -8,8 +8,13 @@ joint-direction validation), and the reference pose used for the rest calibratio
   run from a joint to the next, so SMPL joint ``j`` is driven by the bone that *starts* at it
   (``lfemur`` starts at the hip, ``upperback`` at SMPL's spine1 height). The elbow is driven
   by ``lwrist``, which carries the forearm twist after ``lradius``'s flexion; the wrist by
-  ``lhand``. CMU's ``lowerback`` rotation and its finger/thumb bones have no SMPL joint: the
-  first is absorbed into the pelvis-to-spine1 segment, the others are dropped.
+  ``lhand``. SMPL's spine3 (the parent of the collars) is driven by ``thorax``, the parent of
+  CMU's clavicles: driving it by ``lowerneck`` put the neck's bend into the chest and its
+  inverse into both collars (measured: 27-33 degrees of collar offset against Bandai-Namco).
+  spine2 is kept at rest as for Bandai-Namco (one spine convention; spine1's segment runs to
+  spine3). CMU's ``lowerback`` and ``lowerneck`` rotations and its finger/thumb bones have no
+  SMPL joint: the first two are absorbed into the segments above them, the others dropped.
+  The twist about each segment follows the Bandai-Namco convention (``twist_snap``).
 * **Bandai-Namco (BVH)**: one joint per SMPL joint except ``spine2`` (absent: kept at rest)
   and the hands. Joint frames are bone-aligned (bone along local ±x, mirrored on the right
   side) and no file has a T-pose, so a standing frame is the reference and each joint's twist
@@ -29,11 +34,13 @@ from humanlib._validate import check_positive
 from humanlib.data._checks import as_array, check_instance
 from humanlib.data.asf_amc import AmcMotion, AsfSkeleton, amc_forward_kinematics, read_amc, read_asf
 from humanlib.data.bvh import BvhMotion, bvh_forward_kinematics, read_bvh
+from humanlib.data.cleanup import floor_offset, hip_anchored_translation, repair_jumps
 from humanlib.data.retarget import (
     Calibration,
     calibrate,
     calibration_segment,
     retarget_rotations,
+    smpl_forward_kinematics,
 )
 from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, joint
 
@@ -44,22 +51,32 @@ BANDAI_SCALE = 0.01
 #: SMPL joint -> CMU bone driving it.
 CMU_DRIVERS: dict[str, str] = {
     "pelvis": "root", "left_hip": "lfemur", "right_hip": "rfemur", "spine1": "upperback",
-    "left_knee": "ltibia", "right_knee": "rtibia", "spine2": "thorax", "left_ankle": "lfoot",
-    "right_ankle": "rfoot", "spine3": "lowerneck", "left_foot": "ltoes", "right_foot": "rtoes",
+    "left_knee": "ltibia", "right_knee": "rtibia", "left_ankle": "lfoot",
+    "right_ankle": "rfoot", "spine3": "thorax", "left_foot": "ltoes", "right_foot": "rtoes",
     "neck": "upperneck", "left_collar": "lclavicle", "right_collar": "rclavicle", "head": "head",
     "left_shoulder": "lhumerus", "right_shoulder": "rhumerus", "left_elbow": "lwrist",
     "right_elbow": "rwrist", "left_wrist": "lhand", "right_wrist": "rhand",
 }
-#: SMPL joint -> (CMU bone, "start" | "end"): the source point at the SMPL joint.
+#: SMPL joint -> (CMU bone, "start" | "end"): the source point at the SMPL joint. The collars have
+#: none: CMU's clavicles start at the thorax's end, where SMPL's spine3 is (see CMU_CHILD_OVERRIDE).
 CMU_POINTS: dict[str, tuple[str, str]] = {
     "pelvis": ("root", "start"), "left_hip": ("lfemur", "start"), "right_hip": ("rfemur", "start"),
     "spine1": ("upperback", "start"), "left_knee": ("ltibia", "start"), "right_knee": ("rtibia", "start"),
-    "spine2": ("thorax", "start"), "left_ankle": ("lfoot", "start"), "right_ankle": ("rfoot", "start"),
+    "left_ankle": ("lfoot", "start"), "right_ankle": ("rfoot", "start"),
     "spine3": ("lowerneck", "start"), "left_foot": ("ltoes", "start"), "right_foot": ("rtoes", "start"),
-    "neck": ("upperneck", "start"), "left_collar": ("lclavicle", "start"), "right_collar": ("rclavicle", "start"),
+    "neck": ("upperneck", "start"),
     "head": ("head", "start"), "left_shoulder": ("lhumerus", "start"), "right_shoulder": ("rhumerus", "start"),
     "left_elbow": ("lradius", "start"), "right_elbow": ("rradius", "start"), "left_wrist": ("lhand", "start"),
     "right_wrist": ("rhand", "start"), "left_hand": ("lhand", "end"), "right_hand": ("rhand", "end"),
+}
+#: spine2 is kept at rest for CMU as for Bandai-Namco (one spine convention): spine1's segment
+#: runs to spine3.
+#: CMU's clavicles start at the thorax's end, where SMPL's spine3 sits, not at SMPL's collar joint
+#: (which lies above and beside it): they are calibrated against SMPL's spine3 -> shoulder segment.
+#: Against the collar -> shoulder segment a clavicle that never moves (CMU's channels stay ~0)
+#: was held ~27 degrees raised, and the shoulders turned the arms down by as much to compensate.
+CMU_CHILD_OVERRIDE: dict[str, str | tuple[str, str]] = {
+    "spine1": "spine3", "left_collar": ("spine3", "left_shoulder"), "right_collar": ("spine3", "right_shoulder"),
 }
 #: Childless SMPL joints: the CMU bone whose own direction calibrates them.
 CMU_OWN_BONE: dict[str, str] = {"left_foot": "ltoes", "right_foot": "rtoes", "head": "head"}
@@ -176,28 +193,45 @@ def cmu_source_motion(skeleton: AsfSkeleton, motion: AmcMotion | None) -> Source
     return SourceMotion(drivers, points, points[:, joint("pelvis")].copy(), motion.fps if motion else CMU_FPS)
 
 
-def cmu_calibration(skeleton: AsfSkeleton, rest_joints: np.ndarray) -> Calibration:
+def cmu_calibration(skeleton: AsfSkeleton, rest_joints: np.ndarray, twist_snap: bool = True) -> Calibration:
     """Rest calibration of a CMU skeleton (its zero pose is the reference T-pose).
 
+    With ``twist_snap`` the twist about each calibrating segment follows the same convention as
+    the Bandai-Namco calibration: the bone's ASF ``axis`` direction nearest to the anatomical axis
+    of :func:`twist_reference` is snapped onto it. On subjects 01 and 03 this turns the ankles by
+    19 degrees, the toes by 20 and the shoulders by 30 (CMU's axis frames there are turned about
+    the bone) and leaves the other joints within 1 degree. Without it the twist is the zero pose's.
+
     Raises:
-        TypeError: ``skeleton`` is not an :class:`AsfSkeleton`.
+        TypeError: ``skeleton`` is not an :class:`AsfSkeleton`, ``twist_snap`` not a bool.
         ValueError: not a CMU skeleton, or ``rest_joints`` is not a finite ``(24, 3)`` array.
     """
     rest_joints = _check_rest_joints(rest_joints)
+    if not isinstance(twist_snap, (bool, np.bool_)):
+        raise TypeError(f"twist_snap must be True or False; got {twist_snap!r}")
     zero = cmu_source_motion(skeleton, None)
     fk = amc_forward_kinematics(skeleton, None)
     segments = np.zeros((NUM_JOINTS, 3))
     driven = np.zeros(NUM_JOINTS, dtype=bool)
-    for name in CMU_DRIVERS:
+    axes = np.broadcast_to(np.eye(3), (NUM_JOINTS, 3, 3)).copy()
+    refs = np.zeros((NUM_JOINTS, 3))
+    for name, bone in CMU_DRIVERS.items():
         j = joint(name)
         driven[j] = True
-        segment = calibration_segment(name)
+        segment = calibration_segment(name, CMU_CHILD_OVERRIDE)
         if segment is not None:
             segments[j] = zero.points[0, joint(segment[1])] - zero.points[0, joint(segment[0])]
         else:
             b = skeleton.index(CMU_OWN_BONE[name])
             segments[j] = fk.ends[0, b] - fk.starts[0, b]
-    return calibrate(zero.driver_rotations[0], segments, driven, rest_joints)
+        # at the zero pose every bone's world frame is the identity, so the axis frame's columns
+        # are its local axes in world (rows here: calibrate takes one axis per row)
+        axes[j] = skeleton.bones[skeleton.index(bone)].axis.T
+        refs[j] = twist_reference(name)
+    if not twist_snap:
+        return calibrate(zero.driver_rotations[0], segments, driven, rest_joints, child_override=CMU_CHILD_OVERRIDE)
+    return calibrate(zero.driver_rotations[0], segments, driven, rest_joints, twist_axes=axes, twist_references=refs,
+                     child_override=CMU_CHILD_OVERRIDE)
 
 
 # ------------------------------------------------------------------------------ Bandai-Namco
@@ -273,6 +307,8 @@ class RetargetedMotion:
         fps: frames per second.
         source: the :class:`SourceMotion` it came from.
         scale: target leg length / source leg length.
+        repaired: ``(T, 24)`` bool, frames of each joint replaced by
+            :func:`humanlib.data.cleanup.repair_jumps` (a glitch of the source).
     """
 
     local_rotations: np.ndarray
@@ -280,6 +316,7 @@ class RetargetedMotion:
     fps: float
     source: SourceMotion
     scale: float
+    repaired: np.ndarray | None = None
 
 
 def leg_length(points: np.ndarray) -> float:
@@ -299,25 +336,40 @@ def leg_length(points: np.ndarray) -> float:
     return total / 2.0
 
 
-def retarget(source: SourceMotion, calibration: Calibration, source_leg_length: float) -> RetargetedMotion:
+def retarget(source: SourceMotion, calibration: Calibration, source_leg_length: float,
+             repair_glitches: bool = True) -> RetargetedMotion:
     """SMPL local rotations and root translation for a source motion.
+
+    Glitches of the source (a joint jumping away and back faster than a body turns) are
+    repaired (:func:`humanlib.data.cleanup.repair_jumps`). The root is placed so that SMPL's hip
+    midpoint follows the source's (scaled), then shifted up or down once per clip so that the
+    lowest foot point sits where the source's does (:mod:`humanlib.data.cleanup`).
 
     Args:
         source: from :func:`cmu_source_motion` or :func:`bandai_source_motion`.
         calibration: the source's :class:`Calibration`.
         source_leg_length: the source actor's leg length (metres), for scaling translation.
+        repair_glitches: repair jumps (off only for synthetic motions whose frames are
+            independent random poses, which the repair rightly calls glitches).
 
     Raises:
-        TypeError: ``source`` / ``calibration`` of the wrong type.
+        TypeError: ``source`` / ``calibration`` of the wrong type, ``repair_glitches`` not a bool.
         ValueError: ``source_leg_length`` is not a finite number > 0.
     """
     check_instance(source, SourceMotion, "source", "cmu_source_motion or bandai_source_motion")
     check_instance(calibration, Calibration, "calibration", "cmu_calibration or bandai_calibration")
     check_positive(source_leg_length, "source_leg_length")
+    if not isinstance(repair_glitches, (bool, np.bool_)):
+        raise TypeError(f"repair_glitches must be True or False; got {repair_glitches!r}")
     R = retarget_rotations(source.driver_rotations, calibration)
+    repaired = np.zeros(R.shape[:2], dtype=bool)
+    if repair_glitches:
+        R, repaired = repair_jumps(R, source.fps)
     scale = leg_length(calibration.rest_joints) / source_leg_length
-    transl = scale * source.root - calibration.rest_joints[joint("pelvis")]
-    return RetargetedMotion(R, transl, source.fps, source, scale)
+    _, at_rest_root = smpl_forward_kinematics(R, calibration.rest_joints)
+    transl = hip_anchored_translation(at_rest_root, source.points, scale)
+    transl[:, 1] += floor_offset(at_rest_root + transl[:, None, :], source.points, scale)
+    return RetargetedMotion(R, transl, source.fps, source, scale, repaired)
 
 
 def load_cmu_clip(asf: Path, amc: Path) -> tuple[AsfSkeleton, SourceMotion]:
@@ -333,7 +385,7 @@ def load_cmu_clip(asf: Path, amc: Path) -> tuple[AsfSkeleton, SourceMotion]:
 
 
 __all__ = [
-    "BANDAI_CHILD_OVERRIDE", "BANDAI_JOINTS", "CMU_DRIVERS", "twist_reference", "RetargetedMotion", "SourceMotion", "bandai_calibration",
+    "BANDAI_CHILD_OVERRIDE", "BANDAI_JOINTS", "CMU_CHILD_OVERRIDE", "CMU_DRIVERS", "twist_reference", "RetargetedMotion", "SourceMotion", "bandai_calibration",
     "bandai_source_motion", "cmu_calibration", "cmu_source_motion", "leg_length", "load_cmu_clip",
     "BANDAI_REFERENCE", "CMU_FPS", "read_bvh", "retarget", "validation_bones",
 ]

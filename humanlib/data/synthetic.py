@@ -161,7 +161,9 @@ def write_smpl_as_asf_amc(asf_path: str | Path, amc_path: str | Path, poses: np.
     """Write an SMPL motion as a CMU-style ASF skeleton (zero pose = the rest pose) and AMC motion.
 
     The radius/wrist pair splits SMPL's forearm (the wrist bone carries no extra rotation);
-    collars start at spine3 as in CMU. Bone ``axis`` frames are random (seeded).
+    collars start at spine3 as in CMU. Bone ``axis`` frames are random (seeded). The thorax spans
+    spine2 -> spine3 but turns with spine3 (CMU's retargeting drives spine3 by it and keeps spine2
+    at rest), so the file is a rigid skeleton only for motions with spine2 and spine3 at rest.
 
     Args:
         asf_path, amc_path: output files.
