@@ -266,7 +266,7 @@ def body_pose_to_quats(pose: Tensor) -> Tensor:
 def mirror_body_quats(quats: Tensor) -> Tensor:
     """Left-right mirrored copies of body poses given as quaternions.
 
-    The quaternion form of :func:`humanlib.data.retarget.mirror_poses`: left and right
+    The quaternion form of ``humanlib.data.retarget.mirror_poses``: left and right
     joints swap and each ``(w, x, y, z)`` becomes ``(w, x, -y, -z)`` (the rotation
     conjugated by the reflection ``x -> -x``); ``w`` keeps its sign, so canonical
     quaternions stay canonical.

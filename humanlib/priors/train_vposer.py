@@ -549,7 +549,7 @@ def corpus_body_poses(split: str) -> torch.Tensor:
 
 
 def mirror_body_pose(body_pose: torch.Tensor) -> torch.Tensor:
-    """Left-right mirrored copies of body poses (:func:`humanlib.data.retarget.mirror_poses`).
+    """Left-right mirrored copies of body poses (``humanlib.data.retarget.mirror_poses``).
 
     Args:
         body_pose: ``(N, 21, 3)`` axis-angle body poses.
