@@ -137,7 +137,7 @@ CASES: list[tuple[list[str], str]] = [
     (["train-posendf", "--out", OUT, "--lr", "0"], r"--lr: must be > 0"),
     (["train-posendf", "--out", OUT, "--eikonal-weight", "-0.1"], r"--eikonal-weight: must be >= 0"),
     (["train-posendf", "--out", OUT, "--k", "-1"], r"--k: must be >= 0"),
-    (["train-posendf", "--out", OUT, "--num-manifold", "0"], r"--num-manifold: must be > 0"),
+    (["train-posendf", "--out", OUT, "--num-manifold", "-1"], r"--num-manifold: must be >= 0"),
     (["train-posendf", "--out", OUT, "--num-noisy", "0"], r"--num-noisy: must be > 0"),
     (["train-posendf", "--out", OUT, "--val-every", "0"], r"--val-every: must be > 0"),
     (["train-posendf", "--out", OUT, "--threads", "0"], r"--threads: must be > 0"),
