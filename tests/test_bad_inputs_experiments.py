@@ -751,14 +751,22 @@ def _latent_prior():
     return Latent()
 
 
+_WINDOWS = Windows(torch.zeros(2, 3, 24, 3), torch.zeros(2, 3, 3), ["a", "b"], [0, 0], 30.0)
+_ERRORS = protocol.SequenceErrors(1.0, 1.0, 1.0, [1.0, 1.0], [1.0, 1.0], [1.0, 1.0])
+
 SOURCES = [
     raises(R + "source_group", "a ClipInfo instead of its source", lambda: runner.source_group(3), TypeError, "source"),
     returns(R + "source_group", "an AMASS sub-dataset stays itself", lambda: runner.source_group("amass/CMU"),
             lambda r: r == "amass/CMU"),
-    raises(R + "errors_by_source", "sources a list", lambda: runner.errors_by_source(None, None, None, None, None, None, ["cmu"]),
+    raises(R + "errors_by_source", "sources a list", lambda: runner.errors_by_source(_ERRORS, _WINDOWS, ["cmu"]),
            TypeError, "sources"),
     raises(R + "errors_by_source", "windows a tensor",
-           lambda: runner.errors_by_source(None, None, None, None, torch.zeros(1), None, {"a": "cmu"}), TypeError, "Windows"),
+           lambda: runner.errors_by_source(_ERRORS, torch.zeros(1), {"a": "cmu"}), TypeError, "Windows"),
+    raises(R + "errors_by_source", "the row's mean errors instead of sequence_errors'",
+           lambda: runner.errors_by_source({"v2v_cm": 1.0}, _WINDOWS, {"a": "cmu"}), TypeError, "SequenceErrors"),
+    raises(R + "errors_by_source", "errors of other windows",
+           lambda: runner.errors_by_source(protocol.SequenceErrors(1.0, 1.0, 1.0, [1.0], [1.0], [1.0]), _WINDOWS, {}),
+           ValueError, "another number of windows"),
 ]
 
 SOURCES += [

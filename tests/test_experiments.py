@@ -565,13 +565,18 @@ def test_rows_report_each_source(model, clips):
     fit = fit_motion(model, NoPrior(), obs.joints, obs.mask, obs.init_body_pose, MotionFitConfig(iterations=5))
     reference = protocol.clean_vertices(model, w)
     sources = {w.clip_names[0]: "cmu", w.clip_names[1]: "bandai-namco", w.clip_names[2]: "bandai-namco"}
-    parts = runner.errors_by_source(model, fit.poses, fit.transl, fit.betas, w, reference, sources)
     whole = sequence_errors(model, fit.poses, fit.transl, fit.betas, w, reference)
+    parts = runner.errors_by_source(whole, w, sources)
     assert sorted(parts) == ["bandai-namco", "cmu"] and parts["cmu"]["num_windows"] == 1
-    mean = sum(p["v2v_cm"] * p["num_windows"] for p in parts.values()) / len(w)
-    assert mean == pytest.approx(whole.v2v_cm, abs=1e-3)
+    for metric in ("v2v_cm", "joint_angle_deg", "joint_cm"):
+        mean = sum(p[metric] * p["num_windows"] for p in parts.values()) / len(w)
+        assert mean == pytest.approx(getattr(whole, metric), abs=1e-3), metric
+    # a group's errors are those of fitting its windows alone
+    bandai = sequence_errors(model, fit.poses[1:], fit.transl[1:], fit.betas[1:], w.subset([1, 2]), reference[1:])
+    assert parts["bandai-namco"]["joint_cm"] == pytest.approx(bandai.joint_cm, abs=1e-3)
+    assert parts["bandai-namco"]["joint_angle_deg"] == pytest.approx(bandai.joint_angle_deg, abs=1e-2)
     assert runner.source_group("bandai-namco-2") == "bandai-namco" and runner.source_group("cmu") == "cmu"
-    assert runner.errors_by_source(model, fit.poses, fit.transl, fit.betas, w, reference, {}) == {}
+    assert runner.errors_by_source(whole, w, {}) == {}
 
 
 def test_source_table_reads_by_source(small_results):

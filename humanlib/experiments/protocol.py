@@ -606,6 +606,8 @@ class SequenceErrors:
     joint_angle_deg: float  #: body-joint rotation error, degrees
     joint_cm: float  #: 3D joint position error (24 joints), cm
     per_window_v2v_cm: list[float] = field(default_factory=list)
+    per_window_joint_angle_deg: list[float] = field(default_factory=list)
+    per_window_joint_cm: list[float] = field(default_factory=list)
 
 
 def clean_vertices(model, windows: Windows) -> torch.Tensor:
@@ -663,9 +665,10 @@ def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, 
         per_window.append(float(per_vertex_error(pv, reference[i].to(pv)).mean()) * 100)
     pj = body_joints_of(model, pred_poses, pred_transl, None if betas is None else betas.reshape(w, t, -1))
     tj = body_joints_of(model, windows.poses, windows.transl)
-    joint_err = float((pj - tj).norm(dim=-1).mean()) * 100
-    angle = float(joint_angle_error(pred_poses, windows.poses.to(pred_poses)).mean())
-    return SequenceErrors(sum(per_window) / w, angle, joint_err, per_window)
+    joint_err = (pj - tj).norm(dim=-1).flatten(1).mean(1) * 100  # (W,): every window has T frames
+    angle = joint_angle_error(pred_poses, windows.poses.to(pred_poses)).flatten(1).mean(1)
+    return SequenceErrors(sum(per_window) / w, float(angle.mean()), float(joint_err.mean()), per_window,
+                          angle.tolist(), joint_err.tolist())
 
 
 __all__ = [

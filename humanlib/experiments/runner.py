@@ -35,6 +35,7 @@ from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
 from humanlib.experiments.protocol import (
     EXPERIMENT_CONDITIONS,
     Condition,
+    SequenceErrors,
     Windows,
     _check_model,
     body_joints_of,
@@ -262,34 +263,43 @@ def source_group(source: str) -> str:
     return "bandai-namco" if source.startswith("bandai-namco") else source
 
 
-def errors_by_source(model, fit_poses: torch.Tensor, fit_transl: torch.Tensor, fit_betas: torch.Tensor,
-                     windows: Windows, reference: torch.Tensor, sources: dict[str, str]) -> dict:
-    """:func:`~humanlib.experiments.protocol.sequence_errors` of each source group of windows.
+def errors_by_source(errors: SequenceErrors, windows: Windows, sources: dict[str, str]) -> dict:
+    """The errors of each source group of windows, from the per-window errors of one fit.
+
+    Every window has the same number of frames, so a group's mean is the mean of its
+    windows' means (no vertex is computed again).
 
     Args:
+        errors: :func:`~humanlib.experiments.protocol.sequence_errors` of the fit of ``windows``.
+        windows: the windows that were fitted.
         sources: the group of each clip name (windows of clips not in it are left out).
 
     Returns:
         ``{group: {"num_windows", "v2v_cm", "joint_angle_deg", "joint_cm"}}``, groups sorted.
 
     Raises:
-        TypeError: ``sources`` is not a dict of str to str, ``windows`` not ``Windows``.
-        ValueError: as :func:`~humanlib.experiments.protocol.sequence_errors`.
+        TypeError: ``errors`` not ``SequenceErrors``, ``windows`` not ``Windows``, ``sources``
+            not a dict of str to str.
+        ValueError: ``errors`` of another number of windows than ``windows``.
     """
-    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
-        raise TypeError(f"sources must be a dict of clip name to source group (str to str); got {type(sources).__name__}")
+    if not isinstance(errors, SequenceErrors):
+        raise TypeError(f"errors must be the SequenceErrors of sequence_errors; got {type(errors).__name__}")
     if not isinstance(windows, Windows):
         raise TypeError(f"windows must be humanlib.experiments.protocol.Windows; got {type(windows).__name__}")
+    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        raise TypeError(f"sources must be a dict of clip name to source group (str to str); got {type(sources).__name__}")
+    per_window = (errors.per_window_v2v_cm, errors.per_window_joint_angle_deg, errors.per_window_joint_cm)
+    if any(len(values) != len(windows) for values in per_window):
+        raise ValueError(f"errors hold per-window values for another number of windows than the {len(windows)} given")
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(windows.clip_names):
         if name in sources:
             groups.setdefault(sources[name], []).append(i)
     out = {}
     for group in sorted(groups):
-        idx = groups[group]
-        err = sequence_errors(model, fit_poses[idx], fit_transl[idx], fit_betas[idx], windows.subset(idx), reference[idx])
-        out[group] = {"num_windows": len(idx), "v2v_cm": round(err.v2v_cm, 4),
-                      "joint_angle_deg": round(err.joint_angle_deg, 3), "joint_cm": round(err.joint_cm, 4)}
+        v2v, angle, joint = (sum(values[i] for i in groups[group]) / len(groups[group]) for values in per_window)
+        out[group] = {"num_windows": len(groups[group]), "v2v_cm": round(v2v, 4), "joint_angle_deg": round(angle, 3),
+                      "joint_cm": round(joint, 4)}
     return out
 
 
@@ -356,10 +366,10 @@ def write_results(results: ResultsFile, path: str | Path) -> Path:
     path.write_text(text + "\n")
     names = [f.name for f in fields(ResultRow) if f.name != "by_source"]
     with path.with_suffix(".csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=names)
+        writer = csv.DictWriter(fh, fieldnames=names, extrasaction="ignore")  # by_source: JSON only
         writer.writeheader()
         for r in results.rows:
-            writer.writerow({k: v for k, v in asdict(r).items() if k != "by_source"})
+            writer.writerow(asdict(r))
     return path
 
 
@@ -700,7 +710,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                     input_v2v_cm=None if input_v2v is None else round(input_v2v, 4),
                     input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
                     weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
-                    by_source=errors_by_source(model, fit.poses, fit.transl, fit.betas, windows, reference, sources),
+                    by_source=errors_by_source(err, windows, sources),
                 ))
                 bar.update(1)
                 say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
