@@ -1029,6 +1029,12 @@ CASES += [
         np.zeros((0, 24, 3, 3)), np.zeros((0, 3)), 120.0, 50.0), lambda r: r[0].shape == (0, 24, 3, 3) and r[1].shape == (0, 3)),
     returns(R + "resample_motion", "one frame at a fractional ratio stays one frame", lambda: retarget.resample_motion(
         _rotmats(1), np.zeros((1, 3)), 25.0, 30.0), lambda r: r[0].shape == (1, 24, 3, 3) and r[1].shape == (1, 3)),
+    raises(R + "mirror_body_pose", "24-joint pose", lambda: retarget.mirror_body_pose(torch.zeros(2, 24, 3)), ValueError,
+           "body_pose"),
+    raises(R + "mirror_body_pose", "numpy pose", lambda: retarget.mirror_body_pose(np.zeros((2, 21, 3))), TypeError,
+           "body_pose"),
+    returns(R + "mirror_body_pose", "empty batch", lambda: retarget.mirror_body_pose(torch.zeros(0, 21, 3)),
+            lambda r: r.shape == (0, 21, 3)),
     raises(R + "mirror_poses", "a list", lambda: retarget.mirror_poses([[0.0] * 3] * 24), TypeError,
            "poses must be a numpy array or torch tensor"),
     raises(R + "mirror_poses", "(B, 21, 3)", lambda: retarget.mirror_poses(np.zeros((2, 21, 3))), ValueError,

@@ -213,11 +213,6 @@ CASES = [
            TypeError, "PosePrior"),
     returns(f"{P}.is_latent_prior", "the absent prior is pose space",
             lambda: __import__("humanlib.priors", fromlist=["x"]).is_latent_prior(NoPrior()), lambda r: r is False),
-    raises(f"{TV}.mirror_body_pose", "24-joint pose", lambda: tv.mirror_body_pose(torch.zeros(2, 24, 3)), ValueError,
-           "body_pose"),
-    raises(f"{TV}.mirror_body_pose", "numpy pose", lambda: tv.mirror_body_pose(np.zeros((2, 21, 3))), TypeError, "body_pose"),
-    returns(f"{TV}.mirror_body_pose", "empty batch", lambda: tv.mirror_body_pose(torch.zeros(0, 21, 3)),
-            lambda r: r.shape == (0, 21, 3)),
     # ------------------------------------------------------------- the interface (priors/__init__)
     raises(f"{P}.check_body_pose", "numpy array", lambda: check_body_pose(np.zeros((2, 21, 3))), TypeError,
            r"body_pose must be a torch.Tensor.*torch.as_tensor"),

@@ -470,6 +470,28 @@ def mirror_poses(poses: np.ndarray, transl: np.ndarray | None = None) -> tuple[n
     return flipped, transl * _sign_like(transl, (-1.0, 1.0, 1.0))
 
 
+def mirror_body_pose(body_pose: torch.Tensor) -> torch.Tensor:
+    """Left-right mirrored copies of body poses: ``mirror_poses`` on joints 1..21.
+
+    Args:
+        body_pose: ``(N, 21, 3)`` axis-angle body poses.
+
+    Returns:
+        ``(N, 21, 3)`` mirrored poses.
+
+    Raises:
+        TypeError: ``body_pose`` is not a tensor.
+        ValueError: a shape other than ``(N, 21, 3)``.
+    """
+    from humanlib._validate import check_tensor
+    from humanlib.skeleton import BODY_JOINTS
+
+    check_tensor(body_pose, "body_pose", (None, len(BODY_JOINTS), 3))
+    full = body_pose.new_zeros(body_pose.shape[0], NUM_JOINTS, 3)
+    full[:, list(BODY_JOINTS)] = body_pose
+    return mirror_poses(full)[0][:, list(BODY_JOINTS)]
+
+
 def _sign_like(x, values):
     try:
         import torch

@@ -680,7 +680,7 @@ def train_gmm(
     """Fit the pose GMM on the corpus's train split, choose ``reg_covar`` on val, write ``out`` (npz).
 
     ``mirror`` adds the left-right mirrored copy of every training frame
-    (:func:`humanlib.priors.train_vposer.mirror_body_pose`) before ``max_frames`` subsampling.
+    (``humanlib.data.retarget.mirror_body_pose``) before ``max_frames`` subsampling.
 
     One mixture is fitted per candidate ``reg_covar``; the one with the best validation
     log-likelihood is kept. The test split is only used to report the final held-out
@@ -713,7 +713,7 @@ def train_gmm(
         raise TypeError(f"mirror must be a bool; got {type(mirror).__name__}")
     train = _corpus_body_poses("train").double()
     if mirror:
-        from humanlib.priors.train_vposer import mirror_body_pose
+        from humanlib.data.retarget import mirror_body_pose
 
         mirrored = mirror_body_pose(train.reshape(-1, train.shape[1] // 3, 3)).reshape(train.shape)
         train = torch.cat([train, mirrored])

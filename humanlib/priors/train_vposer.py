@@ -548,28 +548,6 @@ def corpus_body_poses(split: str) -> torch.Tensor:
     return as_body_pose(torch.as_tensor(poses).float(), name=f"corpus {split} poses")
 
 
-def mirror_body_pose(body_pose: torch.Tensor) -> torch.Tensor:
-    """Left-right mirrored copies of body poses (``humanlib.data.retarget.mirror_poses``).
-
-    Args:
-        body_pose: ``(N, 21, 3)`` axis-angle body poses.
-
-    Returns:
-        ``(N, 21, 3)`` mirrored poses.
-
-    Raises:
-        TypeError: ``body_pose`` is not a tensor.
-        ValueError: a shape other than ``(N, 21, 3)``.
-    """
-    from humanlib.data.retarget import mirror_poses
-    from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS
-
-    check_tensor(body_pose, "body_pose", (None, len(BODY_JOINTS), 3))
-    full = body_pose.new_zeros(body_pose.shape[0], NUM_JOINTS, 3)
-    full[:, list(BODY_JOINTS)] = body_pose
-    return mirror_poses(full)[0][:, list(BODY_JOINTS)]
-
-
 def poses_fingerprint(poses: torch.Tensor) -> str:
     """A short hash of a pose tensor's float32 values: records which corpus a checkpoint saw.
 
@@ -615,6 +593,8 @@ def _run_train(args: argparse.Namespace) -> int:
     train, val = corpus_body_poses("train"), corpus_body_poses("val")
     run_info["corpus_train_fingerprint"] = poses_fingerprint(train)
     if args.mirror:
+        from humanlib.data.retarget import mirror_body_pose
+
         train = torch.cat([train, mirror_body_pose(train)])
         run_info["train_mirrored"] = True
     run_info["corpus_val_fingerprint"] = poses_fingerprint(val)
