@@ -621,10 +621,15 @@ def projection_direction(quats: Tensor, grad: Tensor, method: str = "posendf") -
     """
     check_tensor(quats, "quats", (None, None, 4), finite=False)
     check_tensor(grad, "grad", tuple(quats.shape), finite=False, hint="(the gradient of f at quats)")
+    if method not in PROJECTION_METHODS:
+        raise ValueError(f"method must be one of {PROJECTION_METHODS}, got {method!r}")
+    return _projection_direction(quats, grad, method)
+
+
+def _projection_direction(quats: Tensor, grad: Tensor, method: str) -> Tensor:
+    """:func:`projection_direction` without its checks: the step of :func:`project`'s loop."""
     if method == "posendf":
         return grad
-    if method != "nrdf":
-        raise ValueError(f"method must be one of {PROJECTION_METHODS}, got {method!r}")
     tangent = grad - (grad * quats).sum(-1, keepdim=True) * quats
     # a zero gradient (a pose exactly at a critical point) gives a zero step, not NaN
     return tangent / tangent.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None]
@@ -725,7 +730,7 @@ def project(model: nn.Module, quats: Tensor, config: ProjectionConfig | None = N
         active = f >= config.tolerance
         if not active.any():
             break
-        step = config.step_size * f[:, None, None] * projection_direction(q, grad, config.method)
+        step = config.step_size * f[:, None, None] * _projection_direction(q, grad, config.method)
         moved = q - step
         moved = quat_canonicalize(moved / moved.norm(dim=-1, keepdim=True).clamp_min(1e-12))
         q = torch.where(active[:, None, None], moved, q)
