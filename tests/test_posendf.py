@@ -584,3 +584,41 @@ def test_early_stopping_keeps_the_best_weights_and_resumes(tmp_path):
     with pytest.raises(ValueError, match="other data"):
         train_posendf(data, data, cfg, out_dir=part, resume=True, progress=False,
                       metadata={"corpus": "open corpus, manifest sha256 0000"})
+
+
+def test_distance_breakdown_matches_a_naive_loop():
+    from humanlib.priors.posendf_data import DistanceDataset
+    from humanlib.priors.posendf_train import distance_breakdown
+
+    d = torch.tensor([0.0, 0.0, 0.1, 0.25, 0.3, 0.9, 1.5, 3.0])
+    pred = d + torch.tensor([0.05, 0.15, -0.1, 0.2, 0.0, 0.4, -0.5, 1.0])
+    out = distance_breakdown(pred, DistanceDataset(random_quat(8, K, generator=_gen(0)), d, torch.zeros(8)))
+    assert out == pytest.approx({"0": 0.1, "0-0.25": 0.15, "0.25-0.5": 0.0, "0.5-1": 0.4, "1-2": 0.5, ">2": 1.0})
+    assert "0" not in distance_breakdown(pred[2:], DistanceDataset(random_quat(6, K, generator=_gen(0)), d[2:], torch.zeros(6)))
+
+
+def test_cli_eval_of_a_mirrored_distance_noise_run(tmp_path, monkeypatch):
+    """eval-posendf reads a --mirror --noise distance run's own cache (never rebuilds it), measures the
+    field on the standard sigma-noise held-out set, and refuses a cache made for other settings."""
+    import json
+
+    from humanlib.priors import posendf_train
+
+    toy = {"train": _toy_manifold(120, seed=0), "val": _toy_manifold(40, seed=1)}
+    monkeypatch.setattr(posendf_train, "corpus_quats", lambda split, num=0: toy[split][: num or None])
+    out, other = tmp_path / "run", tmp_path / "other"
+    base = ["--steps", "4", "--batch-size", "8", "--num-manifold", "100", "--num-noisy", "60", "--num-clean", "20",
+            "--num-val", "30", "--val-every", "2", "--no-progress"]
+    assert cli.main(["train-posendf", "--out", str(out), "--mirror", "--noise", "distance", *base]) == 0
+    assert cli.main(["train-posendf", "--out", str(other), *base]) == 0
+    stamp = (out / "data.pt").stat().st_mtime_ns
+    metrics = tmp_path / "m.json"
+    eval_args = ["eval-posendf", "--checkpoint", str(out / "posendf.pt"), "--out", str(metrics),
+                 "--num-generate", "10", "--bench-poses", "10"]
+    assert cli.main([*eval_args, "--data", str(out / "data.pt")]) == 0
+    assert (out / "data.pt").stat().st_mtime_ns == stamp
+    result = json.loads(metrics.read_text())
+    assert set(result["field"]["mae_by_sigma"]) == {"0.01", "0.05", "0.1", "0.25", "0.5"}
+    assert result["field_train"]["mae_by_sigma"] == {} and result["field_train"]["mae_by_distance"]
+    with pytest.raises(ValueError, match=r"other settings .*data.noise: 'sigma' != 'distance'; mirror: None != True"):
+        posendf_train._eval_command(cli.build_parser().parse_args([*eval_args, "--data", str(other / "data.pt")]))

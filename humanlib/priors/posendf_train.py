@@ -181,6 +181,52 @@ def sigma_breakdown(pred: torch.Tensor, data: DistanceDataset) -> dict[str, floa
     return out
 
 
+DISTANCE_BANDS = (0.0, 0.25, 0.5, 1.0, 2.0, math.inf)
+"""Edges of the label bands of :func:`distance_breakdown` (talk distance)."""
+
+
+def distance_breakdown(pred: torch.Tensor, data: DistanceDataset) -> dict[str, float]:
+    """Mean absolute error of ``pred`` per band of the true distance (keys ``"0"``, ``"0-0.25"``, ...).
+
+    The clean samples (``d = 0``) form the first band; the others are ``(lo, hi]`` of
+    :data:`DISTANCE_BANDS`. Empty bands are left out. Unlike :func:`sigma_breakdown`, this is
+    defined whatever noise made the samples, so fields trained on different noise compare on it.
+
+    Raises:
+        TypeError: ``pred`` is not a tensor, ``data`` not a :class:`DistanceDataset`.
+        ValueError: ``pred`` is not ``(N,)`` for the N samples of ``data``, or on another device.
+    """
+    if not isinstance(data, DistanceDataset):
+        raise TypeError(f"data must be a DistanceDataset; got {type(data).__name__}")
+    check_tensor(pred, "pred", (len(data),), finite=False, hint="(one prediction per sample of data)")
+    check_same_device(data.distance, "data", pred=pred)
+    err, d = (pred - data.distance).abs(), data.distance
+    out = {}
+    if (d == 0).any():
+        out["0"] = float(err[d == 0].mean())
+    for lo, hi in zip(DISTANCE_BANDS[:-1], DISTANCE_BANDS[1:]):
+        mask = (d > lo) & (d <= hi)
+        if mask.any():
+            out[f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">{lo:g}"] = float(err[mask].mean())
+    return out
+
+
+def standard_val_config(config: PoseNDFTrainConfig) -> PoseNDFDataConfig:
+    """The held-out set every checkpoint is measured on: Pose-NDF's noise levels, the run's label.
+
+    ``config.num_val`` noisy poses from the val split, with the talk's :math:`\\sigma` levels and the
+    run's label metric; the same seed as the run's own validation set. A run trained with
+    ``noise="sigma"`` validates on exactly this set already.
+
+    Raises:
+        TypeError: ``config`` is not a :class:`PoseNDFTrainConfig`.
+    """
+    if not isinstance(config, PoseNDFTrainConfig):
+        raise TypeError(f"config must be a PoseNDFTrainConfig; got {type(config).__name__}")
+    return PoseNDFDataConfig(**{**asdict(config.data), "noise": "sigma", "num_noisy": config.num_val,
+                                "seed": config.data.seed + 1000})
+
+
 def evaluate_field(model: PoseNDF, data: DistanceDataset, batch_size: int = 2048) -> dict:
     """Accuracy of ``f`` on a labelled set and its eikonal residual.
 
@@ -209,7 +255,10 @@ def evaluate_field(model: PoseNDF, data: DistanceDataset, batch_size: int = 2048
     pos = data.distance > 0
     return {
         "mae": float((pred - data.distance).abs().mean()),
-        "mae_by_sigma": sigma_breakdown(pred, data),
+        "mae_by_sigma": sigma_breakdown(pred, data) if len(torch.unique(data.sigma)) <= 32 else {},
+        "mae_by_distance": distance_breakdown(pred, data),
+        "pred_mean": float(pred.mean()),
+        "label_mean": float(data.distance.mean()),
         "rel_error": float(((pred - data.distance).abs()[pos] / data.distance[pos]).mean()) if pos.any() else float("nan"),
         "grad_norm_mean": float(norm[pos].mean()) if pos.any() else float("nan"),
         "eikonal_residual": float((norm[pos] - 1).abs().mean()) if pos.any() else float("nan"),
@@ -480,14 +529,36 @@ def corpus_quats(split: str, num: int = 0) -> torch.Tensor:
     return body_pose_to_quats(poses)
 
 
-def build_datasets(config: PoseNDFTrainConfig, cache: Path | None = None) -> tuple[torch.Tensor, DistanceDataset, DistanceDataset]:
+def _key_difference(stored_json: str, key: dict) -> str:
+    """The settings where a stored cache key differs from ``key``, as ``name: stored != wanted``."""
+    try:
+        stored = json.loads(stored_json)
+    except (TypeError, ValueError):
+        return "unreadable key"
+
+    def flat(d: dict, prefix: str = "") -> dict:
+        out = {}
+        for name, value in d.items():
+            out.update(flat(value, f"{prefix}{name}.") if isinstance(value, dict) else {f"{prefix}{name}": value})
+        return out
+
+    a, b = flat(stored) if isinstance(stored, dict) else {}, flat(json.loads(json.dumps(key)))
+    diffs = [f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return "; ".join(diffs) or "same settings"
+
+
+def build_datasets(
+    config: PoseNDFTrainConfig, cache: Path | None = None, rebuild: bool = True
+) -> tuple[torch.Tensor, DistanceDataset, DistanceDataset]:
     """The manifold, the training set and the validation set of a run (cached in ``cache``).
 
-    A cache file made for other data settings is rebuilt and overwritten.
+    A cache file made for other data settings is rebuilt and overwritten, unless ``rebuild`` is
+    false: then it is refused (``eval-posendf --data`` must read the run's own data, never make new).
 
     Raises:
         TypeError: ``config`` is not a :class:`PoseNDFTrainConfig`, ``cache`` not a path.
-        ValueError: ``cache`` is a folder, or a damaged file (the message says to delete it).
+        ValueError: ``cache`` is a folder, or a damaged file (the message says to delete it), or,
+            with ``rebuild=False``, made for other settings (the message names them).
     """
     if not isinstance(config, PoseNDFTrainConfig):
         raise TypeError(f"config must be a PoseNDFTrainConfig; got {type(config).__name__}")
@@ -511,6 +582,9 @@ def build_datasets(config: PoseNDFTrainConfig, cache: Path | None = None) -> tup
                 return stored["manifold"], DistanceDataset(*stored["train"]), DistanceDataset(*stored["val"])
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"data cache {cache} is damaged ({type(exc).__name__}: {exc}); {fix}") from exc
+        if not rebuild:
+            raise ValueError(f"data cache {cache} was made for other settings than these ({_key_difference(stored['key_json'], key)}); "
+                             "give the --data file of the run that trained this checkpoint, or none to rebuild it")
     manifold = corpus_quats("train", config.num_manifold)
     if config.mirror:
         manifold = torch.cat([manifold, mirror_body_quats(manifold)])
@@ -690,11 +764,14 @@ def _eval_command(args: argparse.Namespace) -> int:
         config = PoseNDFTrainConfig(
             model=model.config,
             data=PoseNDFDataConfig(**{**trained["data"], "sigmas": tuple(trained["data"]["sigmas"])}),
-            num_manifold=trained["num_manifold"], num_val=trained["num_val"],
+            num_manifold=trained["num_manifold"], num_val=trained["num_val"], mirror=bool(trained.get("mirror", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{args.checkpoint}: the training settings in its metadata are not valid: {exc}") from exc
-    manifold, train, val = build_datasets(config, Path(args.data) if args.data else None)
+    manifold, train, val = build_datasets(config, Path(args.data) if args.data else None, rebuild=False)
+    if config.data.noise != "sigma":
+        # the held-out set every checkpoint is compared on: Pose-NDF's noise levels, whatever the training noise
+        val = make_distance_dataset(manifold, standard_val_config(config), queries_from=corpus_quats("val"))
     results = {"checkpoint": str(args.checkpoint or "humanlib/assets/priors/posendf_open.pt"), "command": _command_line(args, "eval-posendf"),
                "machine": _machine(), "threads": args.threads,
                **evaluate_checkpoint(model, manifold, val, num_generate=args.num_generate, train=train,
