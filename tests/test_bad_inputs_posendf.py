@@ -516,6 +516,17 @@ CASES = [
            TypeError, "DistanceDataset"),
     returns(T + "sigma_breakdown", "empty data gives no noise levels",
             lambda: train.sigma_breakdown(torch.zeros(0), _empty_dataset()), lambda r: r == {}),
+    raises(T + "distance_breakdown", "one prediction too few", lambda: train.distance_breakdown(torch.zeros(5), _dataset(6)),
+           ValueError, r"pred must have shape \(6,\)"),
+    raises(T + "distance_breakdown", "data is a tensor", lambda: train.distance_breakdown(torch.zeros(5), torch.zeros(5)),
+           TypeError, "DistanceDataset"),
+    returns(T + "distance_breakdown", "empty data gives no bands",
+            lambda: train.distance_breakdown(torch.zeros(0), _empty_dataset()), lambda r: r == {}),
+    raises(T + "standard_val_config", "a data config instead of the run's", lambda: train.standard_val_config(
+        data.PoseNDFDataConfig()), TypeError, "PoseNDFTrainConfig"),
+    returns(T + "standard_val_config", "a distance-noise run is measured on sigma noise", lambda: train.standard_val_config(
+        train.PoseNDFTrainConfig(data=data.PoseNDFDataConfig(noise="distance"), num_val=77)),
+        lambda r: r.noise == "sigma" and r.num_noisy == 77),
     raises(T + "evaluate_field", "empty data", lambda: train.evaluate_field(_model(), _empty_dataset()), ValueError, "data is empty"),
     raises(T + "evaluate_field", "data is a tensor", lambda: train.evaluate_field(_model(), _q(3, K)), TypeError, "DistanceDataset"),
     raises(T + "evaluate_field", "batch_size 0", lambda: train.evaluate_field(_model(), _dataset(), batch_size=0),

@@ -601,3 +601,29 @@ def test_latent_fit_study_compares_starts_and_budgets(model, clips):
         diagnostics.latent_fit_study(model, NoPrior(), w, obs, cfg)
     with pytest.raises(ValueError, match="latent_iterations"):
         diagnostics.latent_fit_study(model, LinearLatentPrior(), w, obs, cfg, settings=(("encoder", 0),))
+
+
+def test_balanced_subset_shares_windows_over_groups():
+    from humanlib.experiments.protocol import balanced_subset
+
+    groups = ["b"] * 14 + ["a"] * 2
+    picked = balanced_subset(groups, 8)
+    assert len(picked) == 8 and picked == sorted(picked)
+    assert sum(groups[i] == "a" for i in picked) == 2  # "a" gives what it cannot use to "b"
+    six = ["b"] * 14 + ["a"] * 6
+    assert sum(six[i] == "a" for i in balanced_subset(six, 8)) == 4
+    assert sum(six[i] == "a" for i in balanced_subset(six, 7)) == 4  # the remainder goes in sorted order
+    assert balanced_subset(groups, None) == list(range(16)) == balanced_subset(groups, 99)
+    with pytest.raises(TypeError, match="sequence of str"):
+        balanced_subset("ab", 1)
+    with pytest.raises(ValueError, match="count"):
+        balanced_subset(groups, 0)
+
+
+def test_cut_windows_balances_over_groups():
+    clips = [(f"c{i}", torch.zeros(40, 24, 3), torch.zeros(40, 3)) for i in range(6)]
+    w = cut_windows(clips, 10, 30.0, max_windows=4, groups={"c0": "small"})  # c1..c5 fall in group "?"
+    assert w.clip_names.count("c0") == 2 and len(w) == 4
+    assert cut_windows(clips, 10, 30.0, max_windows=4).clip_names.count("c0") == 1
+    with pytest.raises(TypeError, match="groups must be a dict"):
+        cut_windows(clips, 10, 30.0, max_windows=4, groups=["c0"])

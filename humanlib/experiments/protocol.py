@@ -35,7 +35,7 @@ mean-shape skeleton and stores no shapes.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -238,8 +238,38 @@ class Windows:
         return [f"{n}@{s}" for n, s in zip(self.clip_names, self.starts)]
 
 
+def balanced_subset(groups: Sequence[str], count: int | None) -> list[int]:
+    """``count`` indices of ``range(len(groups))``, shared out as equally as the groups allow.
+
+    Each group gets ``count // G`` (the first groups in sorted order one more for the remainder),
+    a group with fewer items gives what it cannot use to the others; inside a group the indices
+    are :func:`evenly_spaced`. Returned in increasing order. With ``count`` None or at least the
+    number of items, every index.
+
+    Raises:
+        TypeError: ``groups`` is not a sequence of str.
+        ValueError: ``count`` not an integer >= 1.
+    """
+    if isinstance(groups, (str, bytes)) or not all(isinstance(g, str) for g in groups):
+        raise TypeError(f"groups must be a sequence of str (one group name per item); got {groups!r:.80}")
+    if count is not None:
+        check_positive(count, "count", integer=True)
+    if count is None or count >= len(groups):
+        return list(range(len(groups)))
+    members = {g: [i for i, x in enumerate(groups) if x == g] for g in sorted(set(groups))}
+    share = dict.fromkeys(members, 0)
+    left = count
+    while left:  # one round: every group that still has items gets one more
+        open_groups = [g for g in members if share[g] < len(members[g])]
+        for g in open_groups[:left]:
+            share[g] += 1
+        left -= min(left, len(open_groups))
+    return sorted(members[g][k] for g in members for k in evenly_spaced(len(members[g]), share[g]) if share[g])
+
+
 def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length: int, fps: float,
-                stride: int | None = None, max_windows: int | None = None) -> Windows:
+                stride: int | None = None, max_windows: int | None = None,
+                groups: Mapping[str, str] | None = None) -> Windows:
     """Cut clips into windows of ``length`` frames (clips shorter than a window are skipped).
 
     Args:
@@ -249,6 +279,9 @@ def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length:
         stride: step between window starts (default ``length``).
         max_windows: keep this many windows, evenly spaced over all of them
             (``humanlib.experiments.protocol.evenly_spaced``; the same subset on every run).
+        groups: clip name -> group (e.g. the corpus source); with ``max_windows``, the windows
+            are shared out equally over the groups (:func:`balanced_subset`), so that a small
+            source is not left with one window. Clips missing from it form the group ``"?"``.
 
     Raises:
         TypeError: a clip that is not a ``(name, poses, transl)`` tuple of tensors.
@@ -290,6 +323,10 @@ def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length:
     if not poses:
         raise ValueError(f"a window of {length} frames is longer than every clip (the longest has {longest} frames)")
     windows = Windows(torch.stack(poses), torch.stack(transl), names, starts, fps)
+    if groups is not None:
+        if not isinstance(groups, Mapping):
+            raise TypeError(f"groups must be a dict clip name -> group name; got {type(groups).__name__}")
+        return windows.subset(balanced_subset([str(groups.get(n, "?")) for n in names], max_windows))
     return windows.subset(evenly_spaced(len(windows), max_windows))
 
 
@@ -674,7 +711,7 @@ def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, 
 __all__ = [
     "CONDITION_KINDS", "DENOISE_CONDITIONS", "EXPERIMENT_CONDITIONS", "OCCLUSION_CONDITIONS", "OCCLUSION_GROUPS",
     "Condition", "Observation", "SequenceErrors", "Windows", "add_joint_noise", "add_pose_noise",
-    "body_joints_of", "clean_vertices", "condition_by_name", "corpus_clips", "cut_windows", "evenly_spaced", "joint_angle_error",
+    "balanced_subset", "body_joints_of", "clean_vertices", "condition_by_name", "corpus_clips", "cut_windows", "evenly_spaced", "joint_angle_error",
     "make_observation", "occlusion_mask", "per_vertex_error", "sequence_errors", "sequence_vertices",
     "window_starts",
 ]

@@ -508,7 +508,7 @@ class ExperimentConfig:
         priors: prior names (``PRIOR_NAMES``).
         windows: window lengths in frames.
         frames_per_length: the fixed subset: ``frames_per_length // length`` windows of each
-            length, evenly spaced over the split (None: every window).
+            length, shared out equally over the corpus sources and evenly spaced within each (None: every window).
         conditions: condition names (None: all of the experiment).
         split: corpus split ("test"; "val" only for tuning).
         seed: seeds the corruption (one observation per condition and length, shared by all priors).
@@ -687,7 +687,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     bar, say = _reporter(progress, len(config.windows) * len(conditions) * len(priors), f"experiment {config.experiment}")
     for length in config.windows:
         count = None if config.frames_per_length is None else config.frames_per_length // length
-        windows = cut_windows(clips, length, fps, max_windows=count)
+        windows = cut_windows(clips, length, fps, max_windows=count, groups=sources or None)
         windows = Windows(windows.poses.to(config.device), windows.transl.to(config.device), windows.clip_names,
                           windows.starts, windows.fps)
         window_ids[str(length)] = windows.ids()
@@ -826,7 +826,7 @@ class TuneConfig:
         priors: priors to tune ("none" is always run: it sets the smoothness weight).
         conditions: condition names (None: every condition of both experiments).
         window: window length used on val.
-        num_windows: windows of val used (evenly spaced).
+        num_windows: windows of val used (shared out equally over the sources, evenly spaced within each).
         seed: seeds the val corruption.
         iterations: L-BFGS iterations per fit (full energy).
         warmup_iterations: L-BFGS iterations of the first stage (no smoothness term).
@@ -894,12 +894,16 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
         from humanlib.body import load_body_model
 
         model = load_body_model(device=config.device)
+    sources: dict[str, str] = {}
     if clips is None:
+        from humanlib.data import load_corpus
+
         clips, _ = val_clips_at(fps)
+        sources = {c.name: source_group(c.source) for c in load_corpus("val").clips}
     names = tuple(dict.fromkeys(("none",) + parse_priors(config.priors)))
     if priors is None:
         priors, _ = load_priors(names, allow_missing=True)
-    windows = cut_windows(clips, config.window, fps, max_windows=config.num_windows)
+    windows = cut_windows(clips, config.window, fps, max_windows=config.num_windows, groups=sources or None)
     reference = clean_vertices(model, windows)
     conditions = [condition_by_name(n) for n in config.conditions] if config.conditions else \
         [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
