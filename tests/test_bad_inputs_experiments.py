@@ -21,6 +21,7 @@ import torch
 from bad_inputs import case_id, raises, returns, run_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_experiments import LinearLatentPrior as _LatentToy
 from test_experiments import QuadraticPrior, smooth_clip, stick_figure
 
 from humanlib.experiments import (
@@ -421,6 +422,18 @@ MOTION_FIT = [
     raises(M + "motion_energy", "no frame (a division by zero before)", lambda: motion_fit.motion_energy(
            torch.zeros(1, 0, 24, 3), torch.zeros(1, 0, 24, 3), torch.ones(1, 0, 24), torch.zeros(1, 0),
            torch.zeros(1, 10), MotionFitConfig()), ValueError, "no frame"),
+    raises(M + "project_to_latent", "a pose-space prior", lambda: motion_fit.project_to_latent(NoPrior(), torch.zeros(2, 21, 3)),
+           TypeError, "latent PosePrior"),
+    raises(M + "project_to_latent", "poses without the joint axis",
+           lambda: motion_fit.project_to_latent(_LatentToy(), torch.zeros(2, 63)), ValueError, r"body_pose must have shape"),
+    raises(M + "project_to_latent", "negative iterations",
+           lambda: motion_fit.project_to_latent(_LatentToy(), torch.zeros(2, 21, 3), iterations=-1), ValueError, "iterations"),
+    raises(M + "project_to_latent", "NaN weight",
+           lambda: motion_fit.project_to_latent(_LatentToy(), torch.zeros(2, 21, 3), weight=math.nan), ValueError, "weight"),
+    raises(M + "MotionFitConfig", "negative projection weight", lambda: motion_fit.MotionFitConfig(latent_projection_weight=-1.0),
+           ValueError, "latent_projection_weight"),
+    raises(M + "MotionFitConfig", "fractional projection iterations",
+           lambda: motion_fit.MotionFitConfig(latent_projection_iterations=2.5), TypeError, "latent_projection_iterations"),
     raises(M + "fit_motion", "NaN observation", lambda: fit(joints=nan(1, 5, 24, 3)), ValueError,
            "observed joints contain 1 NaN"),
     raises(M + "fit_motion", "inf initial pose", lambda: fit(init=torch.full((1, 5, 21, 3), math.inf)), ValueError,

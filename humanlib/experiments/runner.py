@@ -54,12 +54,12 @@ DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.
                                            "posendf": 100.0}
 DEFAULT_SMOOTH_WEIGHT = 1.0
 #: Grids searched on val by ``humanlib.experiments.runner.tune_weights`` (each prior's energy has its own scale).
-SMOOTH_GRID: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
+SMOOTH_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
 PRIOR_GRIDS: dict[str, tuple[float, ...]] = {
-    "gmm": (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0),
-    "vposer": (0.01, 0.1, 1.0, 10.0, 100.0),
-    "vposer-pose": (0.01, 0.1, 1.0, 10.0, 100.0),
-    "posendf": (100.0, 1000.0, 10000.0, 100000.0),
+    "gmm": (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0),
+    "vposer": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
+    "vposer-pose": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
+    "posendf": (10.0, 100.0, 1000.0, 10000.0, 100000.0, 1000000.0),
 }
 RESULTS_FORMAT = "humanlib-experiment-results-1"
 WEIGHTS_FORMAT = "humanlib-experiment-weights-1"
