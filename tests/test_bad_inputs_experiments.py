@@ -422,6 +422,15 @@ MOTION_FIT = [
     raises(M + "motion_energy", "no frame (a division by zero before)", lambda: motion_fit.motion_energy(
            torch.zeros(1, 0, 24, 3), torch.zeros(1, 0, 24, 3), torch.ones(1, 0, 24), torch.zeros(1, 0),
            torch.zeros(1, 10), MotionFitConfig()), ValueError, "no frame"),
+    raises("humanlib.experiments.diagnostics.encoder_robustness", "empty sigmas",
+           lambda: diagnostics.encoder_robustness(_LatentToy(), torch.zeros(2, 21, 3), (), torch.Generator()), ValueError, "sigmas"),
+    raises("humanlib.experiments.diagnostics.encoder_robustness", "negative sigma",
+           lambda: diagnostics.encoder_robustness(_LatentToy(), torch.zeros(2, 21, 3), (-0.1,), torch.Generator()), ValueError, "sigma"),
+    raises("humanlib.experiments.diagnostics.encoder_robustness", "a seed for the generator",
+           lambda: diagnostics.encoder_robustness(_LatentToy(), torch.zeros(2, 21, 3), (0.1,), 0), TypeError, "generator"),
+    raises("humanlib.experiments.diagnostics.encoder_robustness", "a pose-space prior",
+           lambda: diagnostics.encoder_robustness(QuadraticPrior(), torch.zeros(2, 21, 3), (0.1,), torch.Generator()),
+           TypeError, "latent PosePrior"),
     raises(M + "project_to_latent", "a pose-space prior", lambda: motion_fit.project_to_latent(NoPrior(), torch.zeros(2, 21, 3)),
            TypeError, "latent PosePrior"),
     raises(M + "project_to_latent", "poses without the joint axis",
@@ -797,6 +806,7 @@ CASES = PROTOCOL + MOTION_FIT + DIAGNOSTICS + TABLES + FIGURES + RUNNER + SOURCE
 
 EXEMPT = {
     "humanlib.experiments.diagnostics.LatentFitRun": "result record built by latent_fit_study, never from user input",
+    "humanlib.experiments.diagnostics.EncoderRobustness": "result record built by encoder_robustness, never from user input",
     P + "Observation": "result record built by make_observation; fit_motion checks its tensors",
     P + "SequenceErrors": "result record built by sequence_errors, never from user input",
     M + "MotionFitResult": "result record built by fit_motion, never from user input",

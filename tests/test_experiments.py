@@ -656,3 +656,16 @@ def test_project_to_latent_corrects_a_bad_encoder():
         project_to_latent(NoPrior(), pose)
     with pytest.raises(ValueError, match="weight"):
         project_to_latent(prior, pose, weight=-1.0)
+
+
+def test_encoder_robustness_separates_encoder_and_projection():
+    prior = BiasedEncoderPrior()
+    pose = 0.3 * torch.randn(8, 21, 3, generator=torch.Generator().manual_seed(1))
+    rows = diagnostics.encoder_robustness(prior, pose, (0.0, 0.05), torch.Generator().manual_seed(2))
+    assert [r.sigma for r in rows] == [0.0, 0.05]
+    assert rows[0].input_deg == pytest.approx(0.0, abs=1e-3) and rows[1].input_deg > 1.0
+    for r in rows:  # the 3x encoder decodes far away; the projection lands near the (noisy) input
+        assert r.encoder_deg > 10 * max(r.projected_deg, 0.1) and r.z_norm > r.projected_z_norm
+        assert r.projected_deg < r.input_deg + 1.0
+    with pytest.raises(TypeError, match="latent PosePrior"):
+        diagnostics.encoder_robustness(QuadraticPrior(), pose, (0.1,), torch.Generator())

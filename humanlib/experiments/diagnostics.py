@@ -184,4 +184,70 @@ def latent_fit_study(model, prior: PosePrior, windows, observation, config,
     return runs
 
 
-__all__ = ["LatentFitRun", "Separation", "energy_separation", "latent_fit_study", "parametrisation_error", "rest_pose_rank"]
+@dataclass
+class EncoderRobustness:
+    """How a latent prior's encoder treats a pose with noise (:func:`encoder_robustness`).
+
+    Attributes:
+        sigma: axis-angle noise added to the clean poses (rad).
+        input_deg: mean angle per joint of the noisy poses from the clean ones.
+        z_norm: mean ``|z|`` of the encoder mean of the noisy poses (``N(0, I)`` in
+            ``d`` dimensions has ``|z|`` near ``sqrt(d)``).
+        encoder_deg: mean angle per joint of ``decode(encode(noisy))`` from the clean poses.
+        projected_z_norm, projected_deg: the same for
+            :func:`~humanlib.experiments.motion_fit.project_to_latent` of the noisy poses.
+    """
+
+    sigma: float
+    input_deg: float
+    z_norm: float
+    encoder_deg: float
+    projected_z_norm: float
+    projected_deg: float
+
+
+def encoder_robustness(prior: PosePrior, body_pose: torch.Tensor, sigmas: tuple[float, ...],
+                       generator: torch.Generator, projection_iterations: int = 100,
+                       projection_weight: float = 0.01) -> list[EncoderRobustness]:
+    """Encode clean poses with axis-angle noise and decode them again, per noise level.
+
+    A fit in a latent space starts from a code. If the encoder maps a slightly noisy pose to a
+    code far outside ``N(0, I)`` that decodes to another pose, the fit starts far away; the
+    projection onto the decoder's range does not depend on the encoder being right.
+
+    Raises:
+        TypeError: ``prior`` is not a latent :class:`PosePrior`, ``body_pose`` not a tensor,
+            ``generator`` not a ``torch.Generator``.
+        ValueError: ``body_pose`` not ``(N, 21, 3)``, a ``sigma`` < 0, ``projection_iterations``
+            or ``projection_weight`` < 0.
+    """
+    from humanlib.experiments.motion_fit import project_to_latent
+    from humanlib.priors import is_latent_prior
+
+    _check_inputs(prior, body_pose)
+    if not is_latent_prior(prior):
+        raise TypeError(f"prior must be a latent PosePrior (such as VPoserPrior); got {type(prior).__name__}")
+    _check_generator(generator)
+    if isinstance(sigmas, (int, float)) or not sigmas:
+        raise ValueError(f"sigmas must be a non-empty tuple of noise levels, got {sigmas!r}")
+    for sigma in sigmas:
+        check_positive(sigma, "sigma", allow_zero=True)
+    clean = axis_angle_to_rotmat(body_pose)
+    deg = lambda pose: float(torch.rad2deg(rotmat_geodesic_distance(axis_angle_to_rotmat(pose), clean)).mean())
+    out = []
+    for sigma in sigmas:
+        noise = torch.randn(body_pose.shape, generator=generator, dtype=body_pose.dtype).to(body_pose.device)
+        noisy = body_pose + sigma * noise
+        with torch.no_grad():
+            z = prior.init_params(noisy)
+            encoded = prior.to_body_pose(z)
+        zp = project_to_latent(prior, noisy, projection_iterations, projection_weight)
+        with torch.no_grad():
+            projected = prior.to_body_pose(zp)
+        out.append(EncoderRobustness(float(sigma), deg(noisy), float(z.norm(dim=-1).mean()), deg(encoded),
+                                     float(zp.norm(dim=-1).mean()), deg(projected)))
+    return out
+
+
+__all__ = ["EncoderRobustness", "LatentFitRun", "Separation", "encoder_robustness", "energy_separation",
+           "latent_fit_study", "parametrisation_error", "rest_pose_rank"]
