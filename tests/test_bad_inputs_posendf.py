@@ -516,6 +516,8 @@ CASES = [
            TypeError, "DistanceDataset"),
     returns(T + "sigma_breakdown", "empty data gives no noise levels",
             lambda: train.sigma_breakdown(torch.zeros(0), _empty_dataset()), lambda r: r == {}),
+    raises(T + "training_manifold", "a number", lambda: train.training_manifold(20), TypeError, "PoseNDFTrainConfig"),
+    raises(T + "training_manifold", "a dict without num_manifold", lambda: train.training_manifold({}), ValueError, "num_manifold"),
     raises(T + "distance_breakdown", "one prediction too few", lambda: train.distance_breakdown(torch.zeros(5), _dataset(6)),
            ValueError, r"pred must have shape \(6,\)"),
     raises(T + "distance_breakdown", "data is a tensor", lambda: train.distance_breakdown(torch.zeros(5), torch.zeros(5)),

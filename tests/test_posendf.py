@@ -622,3 +622,22 @@ def test_cli_eval_of_a_mirrored_distance_noise_run(tmp_path, monkeypatch):
     assert result["field_train"]["mae_by_sigma"] == {} and result["field_train"]["mae_by_distance"]
     with pytest.raises(ValueError, match=r"other settings .*data.noise: 'sigma' != 'distance'; mirror: None != True"):
         posendf_train._eval_command(cli.build_parser().parse_args([*eval_args, "--data", str(other / "data.pt")]))
+
+
+def test_training_manifold_of_a_config_and_of_a_checkpoint_dict(monkeypatch):
+    from dataclasses import asdict
+
+    from humanlib.priors import posendf_train
+    from humanlib.priors.posendf_data import mirror_body_quats
+
+    toy = _toy_manifold(50, seed=0)
+    monkeypatch.setattr(posendf_train, "corpus_quats", lambda split, num=0: toy[: num or None])
+    cfg = posendf_train.PoseNDFTrainConfig(num_manifold=0, mirror=True)
+    m = posendf_train.training_manifold(cfg)
+    assert m.shape == (100, K, 4) and torch.equal(m[50:], mirror_body_quats(toy))
+    assert torch.equal(posendf_train.training_manifold(asdict(cfg)), m)
+    assert posendf_train.training_manifold({"num_manifold": 20}).shape == (20, K, 4)  # old checkpoints: no mirror key
+    with pytest.raises(ValueError, match="num_manifold"):
+        posendf_train.training_manifold({"mirror": True})
+    with pytest.raises(TypeError, match="PoseNDFTrainConfig"):
+        posendf_train.training_manifold(20)

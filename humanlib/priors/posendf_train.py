@@ -529,6 +529,30 @@ def corpus_quats(split: str, num: int = 0) -> torch.Tensor:
     return body_pose_to_quats(poses)
 
 
+def training_manifold(config: PoseNDFTrainConfig | dict) -> torch.Tensor:
+    """The manifold poses of a run: ``config.num_manifold`` train poses (0: all), and their
+    mirrored copies after them when ``config.mirror``.
+
+    Args:
+        config: the run's :class:`PoseNDFTrainConfig`, or a checkpoint's
+            ``metadata["train_config"]`` dict (what ``load_posendf(...).metadata`` holds).
+
+    Raises:
+        TypeError: ``config`` is neither.
+        ValueError: a dict without ``num_manifold``.
+    """
+    if isinstance(config, dict):
+        if "num_manifold" not in config:
+            raise ValueError("config has no 'num_manifold' (give a checkpoint's metadata['train_config'])")
+        num, mirror = config["num_manifold"], bool(config.get("mirror", False))
+    elif isinstance(config, PoseNDFTrainConfig):
+        num, mirror = config.num_manifold, config.mirror
+    else:
+        raise TypeError(f"config must be a PoseNDFTrainConfig or a checkpoint's train_config dict; got {type(config).__name__}")
+    manifold = corpus_quats("train", num)
+    return torch.cat([manifold, mirror_body_quats(manifold)]) if mirror else manifold
+
+
 def _key_difference(stored_json: str, key: dict) -> str:
     """The settings where a stored cache key differs from ``key``, as ``name: stored != wanted``."""
     try:
@@ -585,9 +609,7 @@ def build_datasets(
         if not rebuild:
             raise ValueError(f"data cache {cache} was made for other settings than these ({_key_difference(stored['key_json'], key)}); "
                              "give the --data file of the run that trained this checkpoint, or none to rebuild it")
-    manifold = corpus_quats("train", config.num_manifold)
-    if config.mirror:
-        manifold = torch.cat([manifold, mirror_body_quats(manifold)])
+    manifold = training_manifold(config)
     t0 = time.perf_counter()
     train = make_distance_dataset(manifold, config.data)
     val_cfg = PoseNDFDataConfig(**{**asdict(config.data), "num_noisy": config.num_val, "seed": config.data.seed + 1000})
