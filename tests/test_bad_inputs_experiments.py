@@ -519,6 +519,10 @@ TABLES = [
            "metric must be one of"),
     returns(T + "results_table", "no row: every cell a dash", lambda: tables.results_table(
             runner.ResultsFile(results().metadata, [])), lambda r: "| GMM |" in r),
+    raises(T + "improvement_table", "a path instead of results", lambda: tables.improvement_table("results/denoise.json"),
+           TypeError, "read_results"),
+    returns(T + "improvement_table", "no row: a header and dashes", lambda: tables.improvement_table(
+            runner.ResultsFile(results().metadata, [])), lambda r: "| GMM |" in r),
     raises(T + "side_by_side", "unknown published column", lambda: tables.side_by_side(
            results(), "occ-legs", tables.PUBLISHED_TABLE4, "Occ. Legs"), ValueError, "unknown published column"),
     raises(T + "side_by_side", "unknown condition", lambda: tables.side_by_side(

@@ -669,3 +669,17 @@ def test_encoder_robustness_separates_encoder_and_projection():
         assert r.projected_deg < r.input_deg + 1.0
     with pytest.raises(TypeError, match="latent PosePrior"):
         diagnostics.encoder_robustness(QuadraticPrior(), pose, (0.1,), torch.Generator())
+
+
+def test_improvement_table_is_the_relative_change_against_none(small_results):
+    none, gmm = small_results.row("occ-legs", "none", 30), small_results.row("occ-legs", "gmm", 30)
+    expected = f"{100 * (gmm.v2v_cm - none.v2v_cm) / none.v2v_cm:+.0f} %"
+    text = tables.improvement_table(small_results)
+    gmm_line = next(line for line in text.splitlines() if line.startswith("| GMM"))
+    assert gmm_line.split("|")[2].strip() == expected  # first column: occ-legs, 30
+    assert "none (smoothness" not in text and "HuMoR" not in text
+    assert "—" in next(line for line in text.splitlines() if line.startswith("| Pose-NDF"))  # not run
+    cmu_gmm = next(line for line in tables.improvement_table(small_results, source="cmu").splitlines() if line.startswith("| GMM"))
+    assert {c.strip() for c in cmu_gmm.split("|")[2:-1]} == {"—"}  # the toy rows have no per-source errors
+    with pytest.raises(TypeError, match="ResultsFile"):
+        tables.improvement_table([])
