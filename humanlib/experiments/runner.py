@@ -56,7 +56,7 @@ DEFAULT_SMOOTH_WEIGHT = 1.0
 #: Grids searched on val by ``humanlib.experiments.runner.tune_weights`` (each prior's energy has its own scale).
 SMOOTH_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
 PRIOR_GRIDS: dict[str, tuple[float, ...]] = {
-    "gmm": (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0),
+    "gmm": (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0, 1000000.0, 10000000.0),
     "vposer": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
     "vposer-pose": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
     "posendf": (10.0, 100.0, 1000.0, 10000.0, 100000.0, 1000000.0),

@@ -683,8 +683,12 @@ def _train_command(args: argparse.Namespace) -> int:
     result = train_posendf(train, val, config, out, resume=args.resume, progress=not args.no_progress, metadata=meta)
     plot_history(result.history, out / "curves.png", title=meta["command"])
     last = result.history[-1] if result.history else {}
-    print(f"trained {config.steps} steps in {result.seconds:.0f} s (data {data_s:.0f} s); "
-          f"val MAE {last.get('val_mae', float('nan')):.4f}; wrote {out / 'posendf.pt'}")
+    ran = last.get("step", config.steps)
+    best = min(result.history, key=lambda r: r["val_mae"]) if result.history else {}
+    kept = (f"; kept the weights of step {best['step']} (best val MAE {best['val_mae']:.4f})"
+            if config.patience and best else "")
+    print(f"trained {ran} of {config.steps} steps in {result.seconds:.0f} s (data {data_s:.0f} s); "
+          f"val MAE {last.get('val_mae', float('nan')):.4f}{kept}; wrote {out / 'posendf.pt'}")
     return 0
 
 
