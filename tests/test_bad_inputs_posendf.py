@@ -509,6 +509,8 @@ CASES = [
     raises(T + "PoseNDFTrainConfig", "both loss weights 0", lambda: train.PoseNDFTrainConfig(udf_weight=0.0, eikonal_weight=0.0),
            ValueError, "both 0"),
     raises(T + "PoseNDFTrainConfig", "unknown device", lambda: train.PoseNDFTrainConfig(device="gpu"), ValueError, "device 'gpu'"),
+    raises(T + "PoseNDFTrainConfig", "negative weight decay", lambda: train.PoseNDFTrainConfig(weight_decay=-1e-4), ValueError,
+           "weight_decay"),
     raises(T + "PoseNDFTrainConfig", "num_threads 0", lambda: train.PoseNDFTrainConfig(num_threads=0), ValueError, "num_threads"),
     raises(T + "sigma_breakdown", "one prediction too few", lambda: train.sigma_breakdown(torch.zeros(5), _dataset(6)),
            ValueError, r"pred must have shape \(6,\)"),

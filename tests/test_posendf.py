@@ -641,3 +641,14 @@ def test_training_manifold_of_a_config_and_of_a_checkpoint_dict(monkeypatch):
         posendf_train.training_manifold({"mirror": True})
     with pytest.raises(TypeError, match="PoseNDFTrainConfig"):
         posendf_train.training_manifold(20)
+
+
+def test_weight_decay_shrinks_the_weights():
+    manifold = _toy_manifold(60)
+    data = make_distance_dataset(manifold, PoseNDFDataConfig(num_noisy=200, num_clean=40))
+    norms = {}
+    for wd in (0.0, 5.0):  # AdamW shrinks by lr * wd per step: about 14 % over 30 steps
+        cfg = PoseNDFTrainConfig(model=SMALL, steps=30, batch_size=16, val_every=30, weight_decay=wd)
+        model = train_posendf(data, None, cfg, progress=False).model
+        norms[wd] = sum(float(p.square().sum()) for p in model.parameters())
+    assert norms[5.0] < 0.95 * norms[0.0]

@@ -78,6 +78,7 @@ class PoseNDFTrainConfig:
         steps: optimisation steps.
         batch_size: samples per step.
         lr: Adam learning rate (cosine-decayed to ``lr / 10``).
+        weight_decay: decoupled weight decay (AdamW; 0 = plain Adam, the paper's).
         udf_weight: weight of ``L_UDF``.
         eikonal_weight: weight of ``L_eikonal`` (0 switches it off).
         val_every: steps between validations (and resumable checkpoints).
@@ -97,6 +98,7 @@ class PoseNDFTrainConfig:
     steps: int = 5_000
     batch_size: int = 256
     lr: float = 1e-3
+    weight_decay: float = 0.0
     udf_weight: float = 1.0
     eikonal_weight: float = 0.1
     val_every: int = 250
@@ -124,6 +126,7 @@ class PoseNDFTrainConfig:
         if not isinstance(self.mirror, bool):
             raise TypeError(f"mirror must be a bool; got {type(self.mirror).__name__}")
         check_positive(self.lr, "lr")
+        check_positive(self.weight_decay, "weight_decay", allow_zero=True)
         check_positive(self.udf_weight, "udf_weight", allow_zero=True)
         check_positive(self.eikonal_weight, "eikonal_weight", allow_zero=True)
         if self.udf_weight == 0 and self.eikonal_weight == 0:
@@ -332,7 +335,7 @@ def train_posendf(
         torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)
     model = PoseNDF(config.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)  # 0: Adam
     batches = torch.Generator().manual_seed(config.seed + 1)
     history: list[dict] = []
     start_step = 0
@@ -668,8 +671,9 @@ def _train_command(args: argparse.Namespace) -> int:
                                  noise=args.noise, distance_scale=args.distance_scale)
     config = PoseNDFTrainConfig(model=model_cfg, data=data_cfg, num_manifold=args.num_manifold, num_val=args.num_val,
                                 mirror=args.mirror, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                                eikonal_weight=args.eikonal_weight, val_every=args.val_every, patience=args.patience,
-                                seed=args.seed, device=args.device, num_threads=args.threads)
+                                eikonal_weight=args.eikonal_weight, weight_decay=args.weight_decay,
+                                val_every=args.val_every, patience=args.patience, seed=args.seed, device=args.device,
+                                num_threads=args.threads)
     if config.device == "cpu":
         torch.set_num_threads(config.num_threads)
     out = Path(args.out)
@@ -830,6 +834,8 @@ def add_subcommand(subparsers) -> None:
     p.add_argument("--steps", type=positive_int, default=t.steps, help=f"optimisation steps (default {t.steps})")
     p.add_argument("--batch-size", type=positive_int, default=t.batch_size, help=f"samples per step (default {t.batch_size})")
     p.add_argument("--lr", type=positive_float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
+    p.add_argument("--weight-decay", type=nonnegative_float, default=t.weight_decay,
+                   help=f"decoupled weight decay (AdamW), 0 = plain Adam (default {t.weight_decay})")
     p.add_argument("--eikonal-weight", type=nonnegative_float, default=t.eikonal_weight,
                    help=f"weight of L_eikonal, 0 = off (default {t.eikonal_weight})")
     p.add_argument("--metric", choices=("talk", "released"), default=d.metric, help="label distance (default talk)")
