@@ -409,6 +409,7 @@ def train_posendf(
                 metrics = evaluate_field(model, val)
                 model.train()
                 row.update({"val_mae": metrics["mae"], "val_mae_by_sigma": metrics["mae_by_sigma"],
+                            "val_mae_by_distance": metrics["mae_by_distance"],
                             "val_eikonal_residual": metrics["eikonal_residual"]})
                 if config.patience:
                     stop = _early_stopping(best, metrics["mae"], done, config.patience)
@@ -493,12 +494,20 @@ def plot_history(history: list[dict], path: str | Path | None = None, title: str
         axes[0].plot(steps, [r["val_mae"] for r in history], label="val MAE")
         for s in history[0]["val_mae_by_sigma"]:
             axes[1].plot(steps, [r["val_mae_by_sigma"][s] for r in history], label=f"σ = {s}")
+        if not history[0]["val_mae_by_sigma"]:  # NRDF's distance noise has no levels: bands of the true distance
+            bands = list(dict.fromkeys(b for r in history for b in r.get("val_mae_by_distance", {})))
+            for b in bands:
+                axes[1].plot(steps, [r.get("val_mae_by_distance", {}).get(b, math.nan) for r in history], label=f"d in {b}")
     for ax in axes:
         ax.set_xlabel("step")
         ax.set_yscale("log")
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     axes[0].set_title("losses")
-    axes[1].set_title("validation |f − d| by noise level")
+    by_level = bool(history[0].get("val_mae_by_sigma")) if history and "val_mae" in history[0] else True
+    axes[1].set_title("validation |f − d| by noise level" if by_level else "validation |f − d| by band of the true distance d")
+    if not axes[1].lines:
+        axes[1].text(0.5, 0.5, "not recorded in this history", ha="center", va="center", transform=axes[1].transAxes)
     fig.suptitle(textwrap.fill(title, 150), fontsize=7)
     fig.tight_layout()
     if path is not None:
