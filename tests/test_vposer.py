@@ -556,7 +556,7 @@ def test_nearest_pose_distance_matches_brute_force():
 
 
 def test_ranges_and_diversity():
-    from humanlib.priors.vposer_eval import joint_ranges, pairwise_diversity, range_violations
+    from humanlib.priors.vposer_eval import RANGE_MARGIN_RAD, joint_ranges, pairwise_diversity, range_violations
 
     train = random_poses(100, 0)
     low, high = joint_ranges(train)
@@ -564,6 +564,15 @@ def test_ranges_and_diversity():
     outside = train[:3].clone()
     outside[1, 4, 2] = high[4, 2] + 0.1
     assert range_violations(outside, low, high).tolist() == [False, True, False]
+    still = train[:2].clone()
+    still[:, 5] = 0.0  # a joint held at rest: range of zero width
+    low0, high0 = joint_ranges(still)
+    nudged = still.clone()
+    nudged[0, 5, 0] = 0.5 * RANGE_MARGIN_RAD
+    assert range_violations(nudged, low0, high0).tolist() == [False, False]
+    assert range_violations(nudged, low0, high0, margin=0.0).tolist() == [True, False]
+    with pytest.raises(ValueError, match="margin"):
+        range_violations(nudged, low0, high0, margin=-1.0)
     same = rotations.axis_angle_to_rotmat(random_poses(1).expand(5, 21, 3))
     assert pairwise_diversity(same, 50) < 1e-2
     assert pairwise_diversity(rotations.axis_angle_to_rotmat(random_poses(20)), 50) > 1.0
