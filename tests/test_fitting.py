@@ -488,3 +488,17 @@ def test_fit_with_a_gmm_prior_runs_through_the_interface(tiny):
     res = fit_smplify(_Wrap(tiny), batch.keypoints, batch.confidence, batch.camera, prior, cfg)
     assert res.valid.all() and torch.isfinite(res.energy).all() and torch.isfinite(res.pose).all()
     assert len(res.stage_energy) == 5
+
+
+def test_synthetic_batch_subset_keeps_frames_and_cameras(tiny):
+    batch = _tiny_batch(tiny, n=4)
+    part = batch.subset([2, 0])
+    assert torch.equal(part.keypoints, batch.keypoints[[2, 0]]) and torch.equal(part.pose, batch.pose[[2, 0]])
+    assert torch.equal(part.camera.focal_length, batch.camera.focal_length[[2, 0]])
+    assert torch.equal(batch.subset(slice(1, 3)).transl, batch.transl[1:3])
+    with pytest.raises(IndexError, match="out of range"):
+        batch.subset([4])
+    with pytest.raises(TypeError, match="slice or a list of ints"):
+        batch.subset(torch.tensor([0]))
+    with pytest.raises(ValueError, match="no frame"):
+        batch.subset([])

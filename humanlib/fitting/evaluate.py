@@ -241,6 +241,33 @@ class SyntheticBatch:
     transl: torch.Tensor
     clean_keypoints: torch.Tensor
 
+    def subset(self, indices) -> "SyntheticBatch":
+        """The frames at ``indices`` (a list of ints or a slice), keypoints and cameras included:
+        to fit some frames of a batch on their own.
+
+        Raises:
+            TypeError: ``indices`` is neither a slice nor a list / tuple of ints.
+            IndexError: an index out of range.
+            ValueError: no frame selected.
+        """
+        n = self.keypoints.shape[0]
+        if isinstance(indices, slice):
+            idx = list(range(n))[indices]
+        elif isinstance(indices, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool) for i in indices):
+            idx = list(indices)
+        else:
+            raise TypeError(f"indices must be a slice or a list of ints; got {type(indices).__name__}")
+        for i in idx:
+            if not -n <= i < n:
+                raise IndexError(f"frame index {i} is out of range for a batch of {n}")
+        if not idx:
+            raise ValueError("indices select no frame")
+        t = torch.tensor(idx, dtype=torch.long, device=self.keypoints.device)
+        pick = lambda x: x.index_select(0, t.to(x.device))
+        return SyntheticBatch(pick(self.keypoints), pick(self.confidence),
+                              Camera(pick(self.camera.focal_length), pick(self.camera.principal_point)),
+                              pick(self.betas), pick(self.pose), pick(self.transl), pick(self.clean_keypoints))
+
 
 def make_synthetic_batch(model, body_poses: torch.Tensor, config: SyntheticConfig | None = None,
                          seed: int = 0) -> SyntheticBatch:
