@@ -840,7 +840,7 @@ class TuneConfig:
     priors: tuple[str, ...] = PRIOR_NAMES
     conditions: tuple[str, ...] | None = None
     window: int = 60
-    num_windows: int = 4
+    num_windows: int = 8
     seed: int = 0
     iterations: int = 40
     warmup_iterations: int = 30
@@ -1065,7 +1065,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                        "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
     t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
     t.add_argument("--window", type=positive_int, default=60, help="val window length in frames, >= 3 (default 60)")
-    t.add_argument("--num-windows", type=positive_int, default=4, help="val windows (default 4)")
+    t.add_argument("--num-windows", type=positive_int, default=8, help="val windows, shared out over the sources (default 8)")
     t.add_argument("--iterations", type=positive_int, default=40, help="L-BFGS iterations per fit (default 40)")
     t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
     t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
