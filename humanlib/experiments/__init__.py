@@ -12,8 +12,14 @@ diagnostics of a prior                  ``humanlib.experiments.diagnostics``
 =====================================  ==================================================
 """
 
-from humanlib.experiments.diagnostics import energy_separation, parametrisation_error, rest_pose_rank
-from humanlib.experiments.motion_fit import MotionFitConfig, MotionFitResult, fit_motion
+from humanlib.experiments.diagnostics import (
+    encoder_robustness,
+    energy_separation,
+    latent_fit_study,
+    parametrisation_error,
+    rest_pose_rank,
+)
+from humanlib.experiments.motion_fit import MotionFitConfig, MotionFitResult, fit_motion, project_to_latent
 from humanlib.experiments.protocol import (
     DENOISE_CONDITIONS,
     OCCLUSION_CONDITIONS,
@@ -21,6 +27,7 @@ from humanlib.experiments.protocol import (
     Condition,
     Observation,
     Windows,
+    balanced_subset,
     cut_windows,
     evenly_spaced,
     make_observation,
@@ -39,7 +46,9 @@ from humanlib.experiments.runner import (
 
 __all__ = [
     "DENOISE_CONDITIONS", "OCCLUSION_CONDITIONS", "OCCLUSION_GROUPS", "PRIOR_NAMES", "Condition", "ExperimentConfig",
-    "MotionFitConfig", "MotionFitResult", "Observation", "ResultsFile", "Windows", "add_subcommand", "cut_windows",
-    "energy_separation", "evenly_spaced", "fit_motion", "load_prior", "make_observation", "parametrisation_error", "read_results", "rest_pose_rank", "run_experiment", "sequence_errors",
+    "MotionFitConfig", "MotionFitResult", "Observation", "ResultsFile", "Windows", "add_subcommand", "balanced_subset",
+    "cut_windows", "encoder_robustness", "energy_separation", "evenly_spaced", "fit_motion", "latent_fit_study", "load_prior",
+    "make_observation", "parametrisation_error", "project_to_latent", "read_results", "rest_pose_rank", "run_experiment",
+    "sequence_errors",
     "write_results",
 ]

@@ -120,7 +120,7 @@ def parametrisation_error(prior: PosePrior, body_pose: torch.Tensor) -> float:
 
 @dataclass
 class LatentFitRun:
-    """One latent fit of :func:`latent_fit_study`.
+    """One latent fit of ``latent_fit_study``.
 
     Attributes:
         latent_init: where ``z`` started (``MotionFitConfig.latent_init``).
@@ -144,25 +144,25 @@ def latent_fit_study(model, prior: PosePrior, windows, observation, config,
 
     Separates the two reasons a fit in VPoser's ``z`` can end far from the data: the
     optimiser (an under-converged fit improves with its budget and its start) and the
-    decoder's range (compare with :func:`parametrisation_error`).
+    decoder's range (compare with :func:`~humanlib.experiments.parametrisation_error`).
 
     Args:
         model: the body model.
         prior: a latent prior (VPoser's :class:`~humanlib.priors.vposer.VPoserPrior`).
-        windows: the clean :class:`~humanlib.experiments.protocol.Windows`.
-        observation: their :class:`~humanlib.experiments.protocol.Observation`.
-        config: the :class:`~humanlib.experiments.motion_fit.MotionFitConfig` (weights,
+        windows: the clean :class:`~humanlib.experiments.Windows`.
+        observation: their :class:`~humanlib.experiments.Observation`.
+        config: the :class:`~humanlib.experiments.MotionFitConfig` (weights,
             warm-up); each setting replaces its ``latent_init`` and ``latent_iterations``.
         settings: ``(latent_init, latent_iterations)`` pairs.
 
     Returns:
-        one :class:`LatentFitRun` per setting, in order.
+        one ``LatentFitRun`` per setting, in order.
 
     Raises:
-        TypeError: ``prior`` is not a latent :class:`PosePrior`, ``config`` not a
+        TypeError: ``prior`` is not a latent :class:`~humanlib.priors.PosePrior`, ``config`` not a
             ``MotionFitConfig``.
         ValueError: an unknown ``latent_init``, a budget < 1, and what
-            :func:`~humanlib.experiments.motion_fit.fit_motion` refuses.
+            :func:`~humanlib.experiments.fit_motion` refuses.
     """
     from dataclasses import replace
 
@@ -186,7 +186,7 @@ def latent_fit_study(model, prior: PosePrior, windows, observation, config,
 
 @dataclass
 class EncoderRobustness:
-    """How a latent prior's encoder treats a pose with noise (:func:`encoder_robustness`).
+    """How a latent prior's encoder treats a pose with noise (:func:`~humanlib.experiments.encoder_robustness`).
 
     Attributes:
         sigma: axis-angle noise added to the clean poses (rad).
@@ -195,7 +195,7 @@ class EncoderRobustness:
             ``d`` dimensions has ``|z|`` near ``sqrt(d)``).
         encoder_deg: mean angle per joint of ``decode(encode(noisy))`` from the clean poses.
         projected_z_norm, projected_deg: the same for
-            :func:`~humanlib.experiments.motion_fit.project_to_latent` of the noisy poses.
+            :func:`~humanlib.experiments.project_to_latent` of the noisy poses.
     """
 
     sigma: float
@@ -216,7 +216,7 @@ def encoder_robustness(prior: PosePrior, body_pose: torch.Tensor, sigmas: tuple[
     projection onto the decoder's range does not depend on the encoder being right.
 
     Raises:
-        TypeError: ``prior`` is not a latent :class:`PosePrior`, ``body_pose`` not a tensor,
+        TypeError: ``prior`` is not a latent :class:`~humanlib.priors.PosePrior`, ``body_pose`` not a tensor,
             ``generator`` not a ``torch.Generator``.
         ValueError: ``body_pose`` not ``(N, 21, 3)``, a ``sigma`` < 0, ``projection_iterations``
             or ``projection_weight`` < 0.

@@ -60,7 +60,7 @@ class MotionFitConfig:
         latent_init: how a prior with a latent parametrisation (VPoser's ``z``) starts.
             ``"pose-fit"``: the whole prior-free fit runs first in pose space (warm-up and
             ``iterations``), then ``z`` starts at the point of the decoder's range closest to its
-            result (:func:`project_to_latent`: encoder mean, refined on the rotation matrices);
+            result (:func:`~humanlib.experiments.project_to_latent`: encoder mean, refined on the rotation matrices);
             ``"encoder"``: ``z`` starts at the encoder mean of ``init_body_pose`` and the
             warm-up runs in ``z`` too (the original recipe; measured to stall, see chapter 7).
         latent_projection_iterations: L-BFGS iterations of that projection (``"pose-fit"`` only;

@@ -243,7 +243,7 @@ def balanced_subset(groups: Sequence[str], count: int | None) -> list[int]:
 
     Each group gets ``count // G`` (the first groups in sorted order one more for the remainder),
     a group with fewer items gives what it cannot use to the others; inside a group the indices
-    are :func:`evenly_spaced`. Returned in increasing order. With ``count`` None or at least the
+    are :func:`~humanlib.experiments.evenly_spaced`. Returned in increasing order. With ``count`` None or at least the
     number of items, every index.
 
     Raises:
@@ -280,7 +280,7 @@ def cut_windows(clips: Sequence[tuple[str, torch.Tensor, torch.Tensor]], length:
         max_windows: keep this many windows, evenly spaced over all of them
             (``humanlib.experiments.protocol.evenly_spaced``; the same subset on every run).
         groups: clip name -> group (e.g. the corpus source); with ``max_windows``, the windows
-            are shared out equally over the groups (:func:`balanced_subset`), so that a small
+            are shared out equally over the groups (:func:`~humanlib.experiments.balanced_subset`), so that a small
             source is not left with one window. Clips missing from it form the group ``"?"``.
 
     Raises:
