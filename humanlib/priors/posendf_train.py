@@ -166,6 +166,14 @@ def _check_dataset(data: object, name: str, num_joints: int | None = None) -> Di
     return data
 
 
+def _check_predictions(pred: object, data: object) -> None:
+    """The checks of :func:`sigma_breakdown` and :func:`distance_breakdown`: one prediction per sample."""
+    if not isinstance(data, DistanceDataset):
+        raise TypeError(f"data must be a DistanceDataset; got {type(data).__name__}")
+    check_tensor(pred, "pred", (len(data),), finite=False, hint="(one prediction per sample of data)")
+    check_same_device(data.distance, "data", pred=pred)
+
+
 def sigma_breakdown(pred: torch.Tensor, data: DistanceDataset) -> dict[str, float]:
     """Mean absolute error of ``pred`` per noise level of ``data`` (keys ``"0.01"``...).
 
@@ -173,10 +181,7 @@ def sigma_breakdown(pred: torch.Tensor, data: DistanceDataset) -> dict[str, floa
         TypeError: ``pred`` is not a tensor, ``data`` not a :class:`DistanceDataset`.
         ValueError: ``pred`` is not ``(N,)`` for the N samples of ``data``, or on another device.
     """
-    if not isinstance(data, DistanceDataset):
-        raise TypeError(f"data must be a DistanceDataset; got {type(data).__name__}")
-    check_tensor(pred, "pred", (len(data),), finite=False, hint="(one prediction per sample of data)")
-    check_same_device(data.distance, "data", pred=pred)
+    _check_predictions(pred, data)
     out = {}
     for s in torch.unique(data.sigma).tolist():
         mask = data.sigma == s
@@ -199,10 +204,7 @@ def distance_breakdown(pred: torch.Tensor, data: DistanceDataset) -> dict[str, f
         TypeError: ``pred`` is not a tensor, ``data`` not a :class:`DistanceDataset`.
         ValueError: ``pred`` is not ``(N,)`` for the N samples of ``data``, or on another device.
     """
-    if not isinstance(data, DistanceDataset):
-        raise TypeError(f"data must be a DistanceDataset; got {type(data).__name__}")
-    check_tensor(pred, "pred", (len(data),), finite=False, hint="(one prediction per sample of data)")
-    check_same_device(data.distance, "data", pred=pred)
+    _check_predictions(pred, data)
     err, d = (pred - data.distance).abs(), data.distance
     out = {}
     if (d == 0).any():
