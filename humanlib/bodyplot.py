@@ -7,6 +7,7 @@ millimetre, so that a figure with a slider of several precomputed steps stays sm
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,8 +219,88 @@ def _traces(traces, name: str) -> list:
     return list(traces)
 
 
+#: tan of half of plotly's vertical field of view (45 degrees) in a 3D scene.
+_TAN_HALF_FOV = math.tan(math.radians(22.5))
+#: Width (px) a figure is framed for: the book's text column on a laptop. The book's script
+#: (book/_ext/static/humanlib-book.js) moves the camera back on a narrower screen.
+FRAME_WIDTH = 760
+#: Share of the view the scene box may fill (the rest is margin).
+_FILL = 0.9
+
+
+def _trace_points(traces) -> np.ndarray:
+    """(n, 3) coordinates of every point of the 3D traces (line breaks dropped)."""
+    blocks = []
+    for t in traces:
+        if getattr(t, "x", None) is None or getattr(t, "z", None) is None:
+            continue
+        xyz = [np.array([np.nan if v is None else v for v in np.asarray(getattr(t, c), dtype=object).ravel()], dtype=float)
+               for c in "xyz"]
+        if len({len(c) for c in xyz}) == 1 and len(xyz[0]):
+            blocks.append(np.stack(xyz, 1))
+    if not blocks:
+        return np.zeros((0, 3))
+    points = np.concatenate(blocks)
+    return points[np.isfinite(points).all(1)]
+
+
+def frame_scene(fig: go.Figure, points, eye=(0.0, 0.3, 2.2), pad: float = 0.05,
+                width: int = FRAME_WIDTH) -> go.Figure:
+    """Fix one range per axis holding ``points`` and a camera that sees the whole box.
+
+    Every body of a figure, on every slider step or animation frame, is drawn in the same box
+    with the same camera: bodies side by side keep their relative size, and no step zooms.
+    The camera looks from direction ``eye`` (its length is not used) and stands as far back as
+    the box needs in a figure ``width`` pixels wide and ``fig.layout.height`` high.
+
+    Args:
+        fig: a figure with one 3D scene (``scene``).
+        points: ``(n, 3)`` every point the figure will ever show (tensor or array).
+        eye: direction of the camera from the centre of the box.
+        pad: margin added around the points on every side (metres).
+        width: the figure width the camera is fitted to (pixels).
+
+    Returns:
+        ``fig``, updated in place.
+
+    Raises:
+        ValueError: no point, non-finite points, ``eye`` of length zero, negative ``pad``.
+    """
+    p = _values(points, "points", (None, 3), "All points of the figure, stacked.")
+    if len(p) == 0:
+        raise ValueError("points is empty; frame_scene needs the points the figure shows")
+    direction = _values(eye, "eye", (3,))
+    if not np.linalg.norm(direction) > 0:
+        raise ValueError("eye must be a non-zero direction")
+    check_positive(pad, "pad", allow_zero=True)
+    lo, hi = p.min(0) - pad, p.max(0) + pad
+    size = np.maximum(hi - lo, 1e-3)
+    aspect = size / size.max()  # plotly draws the box as aspect * [-1/2, 1/2] per axis
+    height = fig.layout.height or 520
+    margin = fig.layout.margin
+    plot_h = max(50.0, height - (margin.t or 0) - (margin.b or 0))
+    ratio = width / plot_h
+    # distance along the view direction at which the box's front face fits the view
+    unit = direction / np.linalg.norm(direction)
+    half_w, half_h, half_d = aspect[0] / 2, aspect[1] / 2, aspect[2] / 2
+    distance = half_d + max(half_h, half_w / ratio) / (_TAN_HALF_FOV * _FILL)
+    e = unit * distance
+    fig.update_layout(scene=dict(
+        aspectmode="manual", aspectratio=dict(x=float(aspect[0]), y=float(aspect[1]), z=float(aspect[2])),
+        xaxis=dict(range=[float(lo[0]), float(hi[0])], autorange=False),
+        yaxis=dict(range=[float(lo[1]), float(hi[1])], autorange=False),
+        zaxis=dict(range=[float(lo[2]), float(hi[2])], autorange=False),
+        camera=dict(up=dict(x=0, y=1, z=0), center=dict(x=0, y=0, z=0),
+                    eye=dict(x=float(e[0]), y=float(e[1]), z=float(e[2])))))
+    return fig
+
+
 def body_figure(traces, title: str = "", height: int = 520, eye=(0.0, 0.3, 2.2)) -> go.Figure:
     """A figure with SMPL's frame shown upright (Y up, the body facing the viewer).
+
+    The scene has fixed axis ranges around the traces and a camera from direction ``eye`` far
+    enough back to show all of them (:func:`frame_scene`); with several traces, a legend below
+    the scene names each one.
 
     Raises:
         TypeError: ``traces`` is not a list of plotly traces.
@@ -228,12 +309,20 @@ def body_figure(traces, title: str = "", height: int = 520, eye=(0.0, 0.3, 2.2))
     traces = _traces(traces, "traces")
     check_positive(height, "height")
     eye = tuple(_values(eye, "eye", (3,)))
+    several = len(traces) > 1
+    if several:
+        for t in traces:
+            if t.showlegend is None:
+                t.showlegend = True
     fig = go.Figure(traces)
     fig.update_layout(
-        title=title, height=height, margin=dict(l=0, r=0, t=40, b=0), showlegend=False,
-        scene=dict(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False,
-                   camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=eye[0], y=eye[1], z=eye[2]))),
+        title=title, height=height, margin=dict(l=0, r=0, t=40, b=0), showlegend=several,
+        legend=dict(orientation="h", x=0.5, xanchor="center", y=0.0, yanchor="top"),
+        scene=dict(xaxis_visible=False, yaxis_visible=False, zaxis_visible=False),
     )
+    points = _trace_points(traces)
+    if len(points):
+        frame_scene(fig, points, eye=eye)
     return fig
 
 
@@ -263,6 +352,9 @@ def slider_figure(steps: list[tuple[str, np.ndarray]], decimation: Decimation, t
     first = meshes[0]
     fig = body_figure([mesh_trace(first, decimation, color=color)] + _traces(list(extra_traces or []), "extra_traces"),
                       title=title)
+    # one box and one camera for every step: the body moves, the view does not
+    everything = [m[decimation.vertex_index] for m in meshes] + [_trace_points(fig.data[1:])]
+    frame_scene(fig, np.concatenate(everything))
     slider_steps = []
     for (name, _), verts in zip(steps, meshes):
         v = np.round(verts[decimation.vertex_index], 3)  # millimetres, written as short decimals

@@ -57,19 +57,23 @@ def skeleton_animation(joints: np.ndarray, fps: float, title: str = "", max_fram
     )
     ms = int(step_s * 1000)
     fig.update_layout(
-        title=title, height=520, margin=dict(l=0, r=0, t=40, b=0), showlegend=False,
+        # the play buttons get their own row under the scene and the slider the row under it,
+        # so that on a phone's narrow figure neither covers the other's labels
+        title=title, height=520 + 120, margin=dict(l=0, r=0, t=40, b=120), showlegend=False,
         scene=dict(
-            xaxis=dict(title="x (left)", range=[centre[0] - half, centre[0] + half]),
-            yaxis=dict(title="z (forward)", range=[centre[2] - half, centre[2] + half]),
-            zaxis=dict(title="y (up)", range=[centre[1] - half, centre[1] + half]),
+            xaxis=dict(title="x, left (m)", range=[centre[0] - half, centre[0] + half], autorange=False),
+            yaxis=dict(title="z, forward (m)", range=[centre[2] - half, centre[2] + half], autorange=False),
+            zaxis=dict(title="y, up (m)", range=[centre[1] - half, centre[1] + half], autorange=False),
             aspectmode="cube", camera=dict(eye=dict(x=1.6, y=1.6, z=0.6)),
         ),
-        updatemenus=[dict(type="buttons", x=0.05, y=0.05, xanchor="left", buttons=[
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, xanchor="left", y=0.0, yanchor="top",
+                          pad=dict(t=4, r=4), showactive=False, buttons=[
             dict(label="play", method="animate",
                  args=[None, dict(frame=dict(duration=ms, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
             dict(label="pause", method="animate", args=[[None], dict(mode="immediate", frame=dict(duration=0))]),
         ])],
-        sliders=[dict(x=0.2, len=0.75, y=0.05, currentvalue=dict(prefix="t = ", suffix=" s"), steps=[
+        sliders=[dict(x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=48, b=0),
+                      currentvalue=dict(prefix="t = ", suffix=" s"), steps=[
             dict(label=f"{i / fps:.1f}", method="animate",
                  args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
             for i in idx

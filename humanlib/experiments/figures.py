@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from humanlib._validate import check_positive, check_tensor
-from humanlib.bodyplot import bone_polyline
+from humanlib.bodyplot import bone_polyline, frame_scene
 from humanlib.skeleton import NUM_JOINTS
 
 COLOURS = ("#444444", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
@@ -38,16 +38,26 @@ def _check_playback(fps: object, step: object, spacing: object) -> None:
     check_positive(spacing, "spacing", allow_zero=True)
 
 
+#: Bottom margin (px) that holds the play buttons and, under them, the frame slider.
+CONTROLS_MARGIN = 120
+
+
 def _animation_controls(keep: list[int], duration: float) -> dict:
-    """Play/pause buttons and a frame slider for frames named ``str(t)`` for ``t`` in ``keep``."""
+    """Play/pause buttons and a frame slider for frames named ``str(t)`` for ``t`` in ``keep``.
+
+    The buttons sit on their own row under the scene and the slider under them, so that on a
+    phone's narrow figure neither covers the other's labels.
+    """
     return dict(
-        updatemenus=[dict(type="buttons", x=0.05, y=0.05, buttons=[
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, xanchor="left", y=0.0, yanchor="top",
+                          pad=dict(t=4, r=4), showactive=False, buttons=[
             dict(label="play", method="animate",
                  args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True)]),
             dict(label="pause", method="animate", args=[[None], dict(mode="immediate")])])],
-        sliders=[dict(x=0.2, len=0.75, y=0.05, currentvalue=dict(prefix="frame "), steps=[
-            dict(label=str(t), method="animate", args=[[str(t)], dict(mode="immediate", frame=dict(redraw=True))])
-            for t in keep])],
+        sliders=[dict(x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=48, b=0), currentvalue=dict(prefix="frame "),
+                      steps=[dict(label=str(t), method="animate",
+                                  args=[[str(t)], dict(mode="immediate", frame=dict(redraw=True))])
+                             for t in keep])],
     )
 
 
@@ -96,20 +106,19 @@ def skeleton_animation(sequences: dict[str, torch.Tensor], fps: float = 30.0, st
                                     marker=dict(size=2, color=COLOURS[i % len(COLOURS)])))
         return out
 
-    allpts = torch.cat([s.reshape(-1, 3) for s in seqs])
-    lo, hi = allpts.min(0).values, allpts.max(0).values
-    lo[0], hi[0] = lo[0] + min(shifts), hi[0] + max(shifts)
+    # every joint of every kept frame, where it is drawn (each skeleton shifted along x)
+    allpts = torch.cat([s[keep].reshape(-1, 3) + torch.tensor([shifts[i], 0.0, 0.0], dtype=s.dtype)
+                        for i, s in enumerate(seqs)])
     frames = [go.Frame(data=traces(t), name=str(t)) for t in keep]
     duration = int(1000 * step / fps)
     fig = go.Figure(data=traces(keep[0]), frames=frames)
     fig.update_layout(
-        title=title, height=480, margin=dict(l=0, r=0, t=40, b=0),
-        scene=dict(aspectmode="data", camera=dict(up=dict(x=0, y=1, z=0), eye=dict(x=0.0, y=0.4, z=2.2)),
-                   xaxis=dict(range=[float(lo[0]) - 0.3, float(hi[0]) + 0.3], title="x (m)"),
-                   yaxis=dict(range=[float(lo[1]) - 0.1, float(hi[1]) + 0.1], title="y (m)"),
-                   zaxis=dict(range=[float(lo[2]) - 0.3, float(hi[2]) + 0.3], title="z (m)")),
+        title=title, height=480 + CONTROLS_MARGIN, margin=dict(l=0, r=0, t=80, b=CONTROLS_MARGIN),
+        legend=dict(orientation="h", x=0.5, xanchor="center", y=1.0, yanchor="bottom"),
+        scene=dict(xaxis=dict(title="x (m)"), yaxis=dict(title="y (m)"), zaxis=dict(title="z (m)")),
         **_animation_controls(keep, duration),
     )
+    frame_scene(fig, allpts.double(), eye=(0.0, 0.4, 2.2), pad=0.1)
     return fig
 
 
@@ -189,19 +198,16 @@ def mesh_animation(sequences: dict[str, torch.Tensor], faces, fps: float = 30.0,
                                         line=dict(color=colour, width=5), marker=dict(size=2, color=colour)))
         return out
 
-    allpts = torch.cat([s[keep].reshape(-1, 3) for s in seqs])
-    lo, hi = allpts.min(0).values - 0.1, allpts.max(0).values + 0.1
-    size = hi - lo
     fig = body_figure(traces(keep[0], full=True), title=title, height=480, eye=(0.0, 0.3, 1.6))
     fig.frames = [go.Frame(data=traces(t, full=False), name=str(t)) for t in keep]
     duration = int(1000 * step / fps)
     fig.update_layout(
-        showlegend=True, legend=dict(x=0.0, y=1.0),
-        scene=dict(aspectmode="manual", aspectratio=dict(x=1.0, y=float(size[1] / size[0]), z=float(size[2] / size[0])),
-                   xaxis=dict(range=[float(lo[0]), float(hi[0])]), yaxis=dict(range=[float(lo[1]), float(hi[1])]),
-                   zaxis=dict(range=[float(lo[2]), float(hi[2])])),
+        height=480 + CONTROLS_MARGIN, margin=dict(l=0, r=0, t=80, b=CONTROLS_MARGIN),
+        legend=dict(orientation="h", x=0.5, xanchor="center", y=1.0, yanchor="bottom"),
         **_animation_controls(keep, duration),
     )
+    # one box and one camera for every frame (body_figure framed the first one only)
+    frame_scene(fig, torch.cat([s[keep].reshape(-1, 3) for s in seqs]), eye=(0.0, 0.3, 1.6), pad=0.1)
     return fig
 
 
