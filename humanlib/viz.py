@@ -5,14 +5,22 @@ Importing this module chooses how plotly figures are displayed:
 * While the book is built (the Makefile sets ``HUMANLIB_BOOK_BUILD=1`` for the kernels
   that execute the notebooks), a figure is written as plain HTML, a ``<div>`` and a
   ``Plotly.newPlot`` call, *without* its own copy of plotly.js. The book serves one
-  shared ``plotly.min.js`` (``book/_ext/humanlib_book.py``), so pages stay small and
+  shared plotly.js bundle (``book/_ext/humanlib_book.py``), so pages stay small and
   work offline. (plotly's default renderer under nbclient emits a MIME type that the
   book's notebook reader drops, and the figure would be missing.)
 * Anywhere else (JupyterLab, Colab, VS Code) plotly's own default is kept.
+
+While the book is built, a matplotlib figure is also written as a PNG that carries a text
+description of itself (title, axis labels, legend entries; :func:`describe_figure`). The book
+uses it as the image's alt text (``book/_ext/humanlib_book.py``), and the browser tests read it
+to check that every figure has a title, labelled axes and a legend where it draws several
+series.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 
 import plotly.io as pio
@@ -30,6 +38,83 @@ class _BookRenderer(MimetypeRenderer):
         return {"text/html": html}
 
 
+#: PNG text key holding a figure's description (read back by the book's Sphinx extension).
+DESCRIPTION_KEY = "Description"
+
+
+def _axis_description(ax) -> str:
+    """One panel: its title, its axis labels and legend entries; gaps as ``[no ...]`` markers."""
+    parts = [ax.get_title()]
+    if ax.axison:
+        parts.append(f"x: {ax.get_xlabel() or '[no x label]'}")
+        if ax.get_yaxis().get_visible() and (ax.get_yticks().size or ax.get_ylabel()):
+            shared = [other for other in ax.get_shared_y_axes().get_siblings(ax) if other is not ax]
+            label = ax.get_ylabel() or next((o.get_ylabel() for o in shared if o.get_ylabel()), "")
+            parts.append(f"y: {label or '[no y label]'}")
+    series = [a for a in ax.get_lines() + ax.collections + ax.containers
+              if not (getattr(a, "get_label", lambda: "_")() or "_").startswith("_")]
+    legend = ax.get_legend() or ax.figure.legends[0] if ax.figure.legends else ax.get_legend()
+    drawn = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+    if legend is not None:
+        parts.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
+    elif len(drawn) > 1 or len(series) > 1:
+        parts.append(f"[no legend for {max(len(drawn), len(series))} series]")
+    return "; ".join(p for p in parts if p)
+
+
+def describe_figure(fig) -> str:
+    """A text description of a matplotlib figure, for its alt text: title, then each panel.
+
+    Each panel gives its title, axis labels and legend entries (a figure without a title of its
+    own is titled by its panels' titles); what is
+    missing is written as a marker in square brackets (``[no title]``, ``[no x label]``,
+    ``[no legend for 3 series]``), so that the description itself says what the figure lacks.
+    Images drawn with ``imshow`` count as panels with axes. Colour bars are skipped.
+    """
+    title = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    if not title and panels and all(ax.get_title() for ax in panels):
+        title = " | ".join(ax.get_title() for ax in panels)  # panel titles stand for the figure's
+    text = [title or "[no title]"]
+    for i, ax in enumerate(panels):
+        prefix = f"panel {i + 1}: " if len(panels) > 1 else ""
+        body = _axis_description(ax)
+        if len(panels) == 1:
+            body = body.removeprefix(ax.get_title()).lstrip("; ")
+        text.append(prefix + body)
+    return ". ".join(t for t in text if t)
+
+
+def _png_with_description(fig) -> str:
+    """The figure as a base64 PNG (as the inline backend draws it) with its description inside."""
+    buffer = io.BytesIO()
+    fig.canvas.print_figure(buffer, format="png", bbox_inches="tight", facecolor="white",
+                            metadata={DESCRIPTION_KEY: describe_figure(fig)})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def configure_matplotlib() -> None:
+    """While the book is built: figures shown by a cell become PNGs carrying their description."""
+    if not in_book_build():
+        return
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    if "inline" in matplotlib.get_backend():
+        # pyplot loads its backend lazily, at the first figure; the inline backend then registers
+        # its own PNG formatter and would replace ours. Loading it now lets ours come last.
+        import matplotlib_inline.backend_inline  # noqa: F401
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _png_with_description)
+
+
 def in_book_build() -> bool:
     """True while the notebooks are executed by the book build."""
     return os.environ.get("HUMANLIB_BOOK_BUILD", "") == "1"
@@ -43,3 +128,4 @@ def configure_plotly() -> None:
 
 
 configure_plotly()
+configure_matplotlib()
