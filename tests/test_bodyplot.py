@@ -44,3 +44,48 @@ def test_open_model_slider_figure_is_light():
     fig = bodyplot.slider_figure(steps, dec, "beta1", "beta1")
     assert len(fig.to_json()) < 1_500_000
     assert len(fig.layout.sliders[0].steps) == 3
+
+
+def _inside(fig, points: np.ndarray) -> bool:
+    scene = fig.layout.scene
+    ranges = [scene.xaxis.range, scene.yaxis.range, scene.zaxis.range]
+    return all(lo <= points[:, c].min() and points[:, c].max() <= hi for c, (lo, hi) in enumerate(ranges))
+
+
+def test_slider_figure_fixes_one_range_holding_every_step():
+    """The view does not follow the first step: a body that grows on a later step stays in the box."""
+    v, f = _grid_mesh(6)
+    dec = bodyplot.decimate(v, f, cell=0.1)
+    steps = [(str(s), v * s) for s in (1.0, 2.0, 3.0)]  # the last step is three times larger
+    fig = bodyplot.slider_figure(steps, dec, "growing", "s")
+    for axis in (fig.layout.scene.xaxis, fig.layout.scene.yaxis, fig.layout.scene.zaxis):
+        assert axis.autorange is False and axis.range is not None
+    for _, vertices in steps:
+        assert _inside(fig, vertices[dec.vertex_index])
+    assert not _inside(bodyplot.frame_scene(fig, v), 3.0 * v)  # the check itself can fail
+
+
+def test_body_figure_camera_sees_the_whole_box_and_bodies_share_it():
+    """Two bodies side by side: one box around both; the camera far enough back for its front face."""
+    v, f = _grid_mesh(6)
+    dec = bodyplot.decimate(v, f, cell=0.1)
+    left, right = v - [8.0, 0.0, 0.0], 2.0 * v + [4.0, 0.0, 0.0]
+    fig = bodyplot.body_figure([bodyplot.mesh_trace(left, dec, name="small"),
+                                bodyplot.mesh_trace(right, dec, name="large")], "two", height=400)
+    assert _inside(fig, np.concatenate([left, right]))
+    assert fig.layout.showlegend and all(t.showlegend for t in fig.data)
+    scene = fig.layout.scene
+    a = np.array([scene.aspectratio.x, scene.aspectratio.y, scene.aspectratio.z])
+    eye = np.array([scene.camera.eye.x, scene.camera.eye.y, scene.camera.eye.z])
+    depth = np.linalg.norm(eye) - a[2] / 2  # from the camera to the box's front face
+    ratio = bodyplot.FRAME_WIDTH / (400 - 40)
+    tan = np.tan(np.radians(22.5))
+    assert a[1] / 2 <= tan * depth and a[0] / 2 <= tan * ratio * depth
+
+
+def test_frame_scene_refuses_no_points():
+    import pytest
+
+    fig = bodyplot.body_figure([bodyplot.joint_marker_trace(np.zeros((3, 3)))])
+    with pytest.raises(ValueError, match="empty"):
+        bodyplot.frame_scene(fig, np.zeros((0, 3)))
