@@ -683,3 +683,14 @@ def test_improvement_table_is_the_relative_change_against_none(small_results):
     assert {c.strip() for c in cmu_gmm.split("|")[2:-1]} == {"—"}  # the toy rows have no per-source errors
     with pytest.raises(TypeError, match="ResultsFile"):
         tables.improvement_table([])
+
+
+def test_markdown_table_escapes_pipes_inside_cells():
+    """A cell holding ``|z|`` stays one cell: the table renders as a table, not as text."""
+    from markdown_it import MarkdownIt
+
+    text = tables.markdown_table(["σ", "|z| encoder"], [["0.1", "|x|"]])
+    assert text.splitlines()[0] == "| σ | \\|z\\| encoder |"
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert "<table>" in html and html.count("<th>") == 2 and html.count("<td>") == 2
+    assert "<th>|z| encoder</th>" in html and "<td>|x|</td>" in html

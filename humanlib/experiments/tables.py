@@ -51,6 +51,9 @@ def _check_results(results: object) -> None:
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     """A markdown table from a header and rows of cell texts.
 
+    A ``|`` inside a cell (``|z|``) is escaped, so that it does not end the cell: an unescaped
+    one splits the row into too many cells and the whole table prints as text.
+
     Raises:
         TypeError: a header entry or cell that is not a string.
         ValueError: an empty header, or a row whose length differs from the header's.
@@ -65,8 +68,12 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
         bad = [c for c in r if not isinstance(c, str)]
         if bad:
             raise TypeError(f"{where}: cells must be strings (format numbers first, e.g. f'{{x:.2f}}'); got {bad[0]!r}")
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([" --- "] * len(header)) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+
+    def line(cells):
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    lines = [line(header), "|" + "|".join([" --- "] * len(header)) + "|"]
+    lines += [line(r) for r in rows]
     return "\n".join(lines)
 
 
