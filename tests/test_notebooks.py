@@ -68,21 +68,38 @@ def test_first_code_cell_installs_the_course_on_colab(path):
         "(write it with tools/set_colab_cell.py)"
     assert '"google.colab" in sys.modules' in first and f"git clone -q --depth 1 {REPOSITORY} " in first
     assert not re.search(r"torch\s*[=<>~]", first), f"{path.name}: the Colab cell must not pin torch"
+    tags = code[0].get("metadata", {}).get("tags", [])
+    assert "hide-input" in tags, (f"{path.name}: the Colab cell must be collapsed in the book (cell tag 'hide-input'; "
+                                  "tools/set_colab_cell.py adds it)")
 
 
-CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+#: nbval's cell tag for "compare this cell's output" (the tag form of its # NBVAL_CHECK_OUTPUT comment,
+#: which the book would show to students).
+CHECK_TAG = "nbval-check-output"
+
+
+def _checked(cell) -> bool:
+    return CHECK_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_test_scaffolding_in_the_code_students_read(path):
+    """nbval's markers are cell tags, never comments in the source the book shows."""
+    marked = [i for i, c in enumerate(_cells(path)) if c["cell_type"] == "code"
+              and re.search(r"^\s*#\s*(NBVAL_|PYTEST_VALIDATE_)", _source(c), re.M)]
+    assert not marked, f"{path.name}: cells {marked} carry an nbval comment; use the cell tag {CHECK_TAG!r} instead"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_stored_without_outputs_except_checked_cells(path):
     """Only the cells nbval compares keep their (small, text) outputs in the file."""
     cells = [c for c in _cells(path) if c["cell_type"] == "code"]
-    stored = [i for i, c in enumerate(cells) if c.get("outputs") and not _source(c).lstrip().startswith(CHECK_MARKER)]
+    stored = [i for i, c in enumerate(cells) if c.get("outputs") and not _checked(c)]
     assert not stored, (f"{path.name}: code cells {stored} have stored outputs; clear them "
-                        "(only '# NBVAL_CHECK_OUTPUT' cells keep theirs: tools/store_checked_outputs.py)")
-    checked = [c for c in cells if _source(c).lstrip().startswith(CHECK_MARKER)]
+                        f"(only cells tagged {CHECK_TAG!r} keep theirs: tools/store_checked_outputs.py)")
+    checked = [c for c in cells if _checked(c)]
     for cell in checked:
-        assert cell.get("outputs"), (f"{path.name}: a '# NBVAL_CHECK_OUTPUT' cell has no stored output, so nbval "
+        assert cell.get("outputs"), (f"{path.name}: a cell tagged {CHECK_TAG!r} has no stored output, so nbval "
                                      "checks nothing; run tools/store_checked_outputs.py")
         for output in cell["outputs"]:
             kinds = set(output.get("data", {})) | ({"text/plain"} if output["output_type"] == "stream" else set())

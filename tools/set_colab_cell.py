@@ -3,7 +3,7 @@
 The cell clones the repository the book's launch buttons point at (``repository.url`` in
 ``_config.yml``) and installs it, so the library, its committed assets and checkpoints and
 the ``results/`` files the chapters read are all there; ``tests/test_notebooks.py`` checks
-every notebook carries exactly this cell. Usage: ``python tools/set_colab_cell.py notebooks/*.ipynb``.
+every notebook carries exactly this cell, tagged ``hide-input`` so the book shows it collapsed. Usage: ``python tools/set_colab_cell.py notebooks/*.ipynb``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def set_colab_cell(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     first = next(c for c in notebook.cells if c.cell_type == "code")
     first.source = colab_cell_source()
+    tags = first.metadata.setdefault("tags", [])
+    if "hide-input" not in tags:  # collapsed in the book: set-up, not the chapter's content
+        tags.append("hide-input")
     nbformat.write(notebook, path)
 
 

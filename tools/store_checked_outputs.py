@@ -1,8 +1,9 @@
 """Execute notebooks and store the outputs of the cells nbval checks, and only those.
 
-Notebooks are committed without outputs, except the cells whose first line is
-``# NBVAL_CHECK_OUTPUT``: ``pytest --nbval-lax`` compares a fresh run of those cells with
-their stored output, so that output must be in the file. Run after changing a notebook:
+Notebooks are committed without outputs, except the cells tagged ``nbval-check-output``
+(nbval's tag form of its ``# NBVAL_CHECK_OUTPUT`` comment, which the book would show):
+``pytest --nbval-lax`` compares a fresh run of those cells with their stored output, so that
+output must be in the file. Run after changing a notebook:
 
     .venv/bin/python tools/store_checked_outputs.py notebooks/01_rotations.ipynb [...]
 """
@@ -15,11 +16,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-MARKER = "# NBVAL_CHECK_OUTPUT"
+TAG = "nbval-check-output"
 
 
 def is_checked(cell) -> bool:
-    return cell.cell_type == "code" and cell.source.lstrip().startswith(MARKER)
+    return cell.cell_type == "code" and TAG in cell.metadata.get("tags", [])
 
 
 def store_checked_outputs(path: Path) -> int:
