@@ -224,6 +224,8 @@ _TAN_HALF_FOV = math.tan(math.radians(22.5))
 #: Width (px) a figure is framed for: the book's text column on a laptop. The book's script
 #: (book/_ext/static/humanlib-book.js) moves the camera back on a narrower screen.
 FRAME_WIDTH = 760
+#: Bottom margin (px) that holds a slider, its current value and its step labels.
+SLIDER_MARGIN = 100
 #: Share of the view the scene box may fill (the rest is margin).
 _FILL = 0.9
 
@@ -351,7 +353,8 @@ def slider_figure(steps: list[tuple[str, np.ndarray]], decimation: Decimation, t
     _check_decimation(decimation, len(meshes[0]), "steps' vertices")
     first = meshes[0]
     fig = body_figure([mesh_trace(first, decimation, color=color)] + _traces(list(extra_traces or []), "extra_traces"),
-                      title=title)
+                      title=title, height=520 + SLIDER_MARGIN)
+    fig.update_layout(margin=dict(b=SLIDER_MARGIN))  # the slider and its labels sit inside the figure
     # one box and one camera for every step: the body moves, the view does not
     everything = [m[decimation.vertex_index] for m in meshes] + [_trace_points(fig.data[1:])]
     frame_scene(fig, np.concatenate(everything))
@@ -360,5 +363,6 @@ def slider_figure(steps: list[tuple[str, np.ndarray]], decimation: Decimation, t
         v = np.round(verts[decimation.vertex_index], 3)  # millimetres, written as short decimals
         xyz = {c: [v[:, i].tolist()] for i, c in enumerate("xyz")}
         slider_steps.append(dict(method="restyle", label=name, args=[xyz, [0]]))
-    fig.update_layout(sliders=[dict(active=0, steps=slider_steps, currentvalue=dict(prefix=label + " = "), pad=dict(t=10))])
+    fig.update_layout(sliders=[dict(active=0, steps=slider_steps, currentvalue=dict(prefix=label + " = "),
+                                   x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=10, b=0))])
     return fig

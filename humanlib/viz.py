@@ -42,23 +42,35 @@ class _BookRenderer(MimetypeRenderer):
 DESCRIPTION_KEY = "Description"
 
 
+def _label(ax, which: str) -> str:
+    """The axis label, or that of an axis sharing it (a grid labels only its outer panels)."""
+    get = (lambda a: a.get_xlabel()) if which == "x" else (lambda a: a.get_ylabel())
+    shared = ax.get_shared_x_axes() if which == "x" else ax.get_shared_y_axes()
+    return get(ax) or next((get(o) for o in shared.get_siblings(ax) if get(o)), "")
+
+
 def _axis_description(ax) -> str:
-    """One panel: its title, its axis labels and legend entries; gaps as ``[no ...]`` markers."""
+    """One panel: its title, its axis labels and legend entries; gaps as ``[no ...]`` markers.
+
+    An axis without ticks (a picture: a mesh or keypoints drawn in pixels) needs no label.
+    Series are the labelled artists, and the unlabelled lines counted by colour (one skeleton
+    drawn as 23 segments of one colour is one series).
+    """
     parts = [ax.get_title()]
     if ax.axison:
-        parts.append(f"x: {ax.get_xlabel() or '[no x label]'}")
-        if ax.get_yaxis().get_visible() and (ax.get_yticks().size or ax.get_ylabel()):
-            shared = [other for other in ax.get_shared_y_axes().get_siblings(ax) if other is not ax]
-            label = ax.get_ylabel() or next((o.get_ylabel() for o in shared if o.get_ylabel()), "")
-            parts.append(f"y: {label or '[no y label]'}")
-    series = [a for a in ax.get_lines() + ax.collections + ax.containers
-              if not (getattr(a, "get_label", lambda: "_")() or "_").startswith("_")]
-    legend = ax.get_legend() or ax.figure.legends[0] if ax.figure.legends else ax.get_legend()
-    drawn = [line for line in ax.get_lines() if len(line.get_xdata()) > 1]
+        for which, axis in (("x", ax.get_xaxis()), ("y", ax.get_yaxis())):
+            ticks = ax.get_xticks() if which == "x" else ax.get_yticks()
+            if axis.get_visible() and len(ticks):
+                parts.append(f"{which}: {_label(ax, which) or f'[no {which} label]'}")
+    labelled = [a for a in ax.get_lines() + ax.collections + ax.containers
+                if (getattr(a, "get_label", lambda: "")() or "_")[0] != "_"]
+    colours = {str(line.get_color()) for line in ax.get_lines()
+               if len(line.get_xdata()) > 1 and (line.get_label() or "_")[0] == "_"}
+    legend = ax.get_legend() or (ax.figure.legends[0] if ax.figure.legends else None)
     if legend is not None:
         parts.append("legend: " + ", ".join(t.get_text() for t in legend.get_texts()))
-    elif len(drawn) > 1 or len(series) > 1:
-        parts.append(f"[no legend for {max(len(drawn), len(series))} series]")
+    elif len(labelled) > 1 or len(colours) > 1:
+        parts.append(f"[no legend for {max(len(labelled), len(colours))} series]")
     return "; ".join(p for p in parts if p)
 
 

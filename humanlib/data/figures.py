@@ -59,7 +59,7 @@ def skeleton_animation(joints: np.ndarray, fps: float, title: str = "", max_fram
     fig.update_layout(
         # the play buttons get their own row under the scene and the slider the row under it,
         # so that on a phone's narrow figure neither covers the other's labels
-        title=title, height=520 + 120, margin=dict(l=0, r=0, t=40, b=120), showlegend=False,
+        title=title, height=520 + 140, margin=dict(l=0, r=0, t=40, b=140), showlegend=False,
         scene=dict(
             xaxis=dict(title="x, left (m)", range=[centre[0] - half, centre[0] + half], autorange=False),
             yaxis=dict(title="z, forward (m)", range=[centre[2] - half, centre[2] + half], autorange=False),

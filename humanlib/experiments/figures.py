@@ -39,7 +39,7 @@ def _check_playback(fps: object, step: object, spacing: object) -> None:
 
 
 #: Bottom margin (px) that holds the play buttons and, under them, the frame slider.
-CONTROLS_MARGIN = 120
+CONTROLS_MARGIN = 140  # 120 cut the slider's labels by a few pixels
 
 
 def _animation_controls(keep: list[int], duration: float) -> dict:
@@ -113,8 +113,8 @@ def skeleton_animation(sequences: dict[str, torch.Tensor], fps: float = 30.0, st
     duration = int(1000 * step / fps)
     fig = go.Figure(data=traces(keep[0]), frames=frames)
     fig.update_layout(
-        title=title, height=480 + CONTROLS_MARGIN, margin=dict(l=0, r=0, t=80, b=CONTROLS_MARGIN),
-        legend=dict(orientation="h", x=0.5, xanchor="center", y=1.0, yanchor="bottom"),
+        title=title, height=480 + CONTROLS_MARGIN, margin=dict(l=0, r=0, t=40, b=CONTROLS_MARGIN),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.0, yanchor="top", bgcolor="rgba(255,255,255,0.7)"),
         scene=dict(xaxis=dict(title="x (m)"), yaxis=dict(title="y (m)"), zaxis=dict(title="z (m)")),
         **_animation_controls(keep, duration),
     )
@@ -202,8 +202,8 @@ def mesh_animation(sequences: dict[str, torch.Tensor], faces, fps: float = 30.0,
     fig.frames = [go.Frame(data=traces(t, full=False), name=str(t)) for t in keep]
     duration = int(1000 * step / fps)
     fig.update_layout(
-        height=480 + CONTROLS_MARGIN, margin=dict(l=0, r=0, t=80, b=CONTROLS_MARGIN),
-        legend=dict(orientation="h", x=0.5, xanchor="center", y=1.0, yanchor="bottom"),
+        height=480 + CONTROLS_MARGIN, margin=dict(l=0, r=0, t=40, b=CONTROLS_MARGIN),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=1.0, yanchor="top", bgcolor="rgba(255,255,255,0.7)"),
         **_animation_controls(keep, duration),
     )
     # one box and one camera for every frame (body_figure framed the first one only)

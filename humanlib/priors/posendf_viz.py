@@ -112,8 +112,11 @@ def skeleton_animation(
     fig = go.Figure(data=traces(0), frames=frames)
     fig.update_layout(
         title=title,
-        height=420,
-        margin={"l": 0, "r": 0, "t": 40, "b": 0},
+        # the play button gets its own row under the scene and the slider the row under it, inside
+        # the figure (a zero bottom margin cut the slider's labels; beside it, the button covered them
+        # on a phone)
+        height=420 + 140,
+        margin={"l": 0, "r": 0, "t": 40, "b": 140},
         scene={
             "xaxis": {**axis, "range": [-half, half]},
             "yaxis": {**axis, "range": [float(mid[2]) - half, float(mid[2]) + half]},
@@ -122,12 +125,13 @@ def skeleton_animation(
             "camera": {"eye": {"x": 0.0, "y": -1.6, "z": 0.3}},
         },
         updatemenus=[{
-            "type": "buttons", "x": 0.05, "y": 0.05,
+            "type": "buttons", "x": 0.0, "xanchor": "left", "y": 0.0, "yanchor": "top", "pad": {"t": 4},
+            "showactive": False,
             "buttons": [{"label": "▶ play", "method": "animate",
                          "args": [None, {"frame": {"duration": 150, "redraw": True}, "fromcurrent": True}]}],
         }],
         sliders=[{
-            "x": 0.15, "len": 0.8, "y": 0.05,
+            "x": 0.0, "len": 1.0, "y": 0.0, "yanchor": "top", "pad": {"t": 48, "b": 0},
             "steps": [{"label": labels[t], "method": "animate",
                        "args": [[str(t)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]}
                       for t in range(num_t)],
