@@ -1,6 +1,7 @@
 # The course's entry points. Each target creates (or reuses) the virtual environment .venv.
 #   make book   build the whole book to _build/html, executing every notebook
 #   make test   run every test: unit tests, every notebook under nbval, the built book in Chromium
+#   make browser  the built book's pages in Chromium; screenshots in _build/screenshots
 #   make lab    open the notebooks in JupyterLab in the same environment
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -33,6 +34,11 @@ unit: env
 
 notebooks: env
 	$(BIN)/python -m pytest notebooks --nbval-lax
+
+# Every page of the built book in headless Chromium at 1366x900 and 390x844 (tests/test_book_html.py);
+# a full-page screenshot of each, in tiles, is left in _build/screenshots (a build artefact, not committed).
+browser: book
+	$(BIN)/python -m pytest tests/test_book_html.py -p no:cacheprovider -q
 
 lab: env
 	$(BIN)/jupyter lab notebooks/
