@@ -802,6 +802,8 @@ CASES = [
     raises(f"{FG}.bodies_row", "not a decimation", lambda: F.bodies_row(VERTS, None), TypeError, "decimation must be"),
     raises(f"{FG}.bodies_row", "colours for another count", lambda: F.bodies_row(VERTS, DEC, colors=["red"]), ValueError, "colours"),
     raises(f"{FG}.bodies_row", "one colour string", lambda: F.bodies_row(VERTS, DEC, colors="red"), TypeError, "colors must be a list"),
+    raises(f"{FG}.bodies_row", "names for another count", lambda: F.bodies_row(VERTS, DEC, names=["a"]), ValueError, "names for"),
+    raises(f"{FG}.bodies_row", "one name string", lambda: F.bodies_row(VERTS, DEC, names="a"), TypeError, "names must be a list"),
     raises(f"{FG}.bodies_row", "NaN spacing", lambda: F.bodies_row(VERTS, DEC, spacing=NAN), ValueError, "spacing"),
     raises(f"{FG}.bodies_row", "zero height", lambda: F.bodies_row(VERTS, DEC, height=0), ValueError, "height"),
     raises(f"{FG}.bodies_row", "a list of vertices", lambda: F.bodies_row([[[0.0, 0.0, 0.0]]], DEC), TypeError, "vertices must be"),

@@ -49,6 +49,7 @@ def bodies_row(
     spacing: float = 1.0,
     title: str = "",
     height: int = 380,
+    names: list[str] | None = None,
 ) -> go.Figure:
     """Several posed bodies side by side (the first on the viewer's left).
 
@@ -59,10 +60,11 @@ def bodies_row(
         spacing: Distance between neighbouring bodies (metres).
         title: Figure title.
         height: Figure height in pixels.
+        names: One legend entry per body (default: ``body 1``, ``body 2``, ...).
 
     Raises:
         ValueError: ``vertices`` not a finite ``(B, V, 3)`` tensor / array with
-            ``B >= 1`` matching ``decimation``; one colour per body not given as strings;
+            ``B >= 1`` matching ``decimation``; one colour or name per body not given as strings;
             a non-finite ``spacing``; a ``height`` that is not a positive int
             (``TypeError`` for an argument of the wrong type).
     """
@@ -72,12 +74,17 @@ def bodies_row(
             raise TypeError(f"colors must be a list of CSS colour strings, one per body; got {colors!r}")
         if len(colors) != v.shape[0]:
             raise ValueError(f"{len(colors)} colours for {v.shape[0]} bodies")
+    if names is not None:
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise TypeError(f"names must be a list of strings, one per body; got {names!r}")
+        if len(names) != v.shape[0]:
+            raise ValueError(f"{len(names)} names for {v.shape[0]} bodies")
     if isinstance(spacing, bool) or not isinstance(spacing, (int, float)) or not np.isfinite(spacing):
         raise ValueError(f"spacing must be a finite number of metres, got {spacing!r}")
     check_positive(height, "height", integer=True)
     shift = np.array([1.0, 0.0, 0.0]) * spacing
     traces = [bodyplot.mesh_trace(v[b] + b * shift, decimation, color=colors[b] if colors else None,
-                                  name=f"body {b}") for b in range(v.shape[0])]
+                                  name=names[b] if names else f"body {b + 1}") for b in range(v.shape[0])]
     return bodyplot.body_figure(traces, title=title, height=height, eye=(0.0, 0.2, 2.0))
 
 
