@@ -364,5 +364,5 @@ def slider_figure(steps: list[tuple[str, np.ndarray]], decimation: Decimation, t
         xyz = {c: [v[:, i].tolist()] for i, c in enumerate("xyz")}
         slider_steps.append(dict(method="restyle", label=name, args=[xyz, [0]]))
     fig.update_layout(sliders=[dict(active=0, steps=slider_steps, currentvalue=dict(prefix=label + " = "),
-                                   x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=10, b=0))])
+                                   x=0.03, len=0.94, y=0.0, yanchor="top", pad=dict(t=10, b=0))])  # end labels inside
     return fig

@@ -109,14 +109,7 @@ class Tab:
         self._events.clear()
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + timeout
-        while not self._events:  # the load event: every script of the page has run
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not finish loading within {timeout} s")
-            try:
-                self.socket.settimeout(1.0)
-                self._event(json.loads(self.socket.recv()))
-            except websocket.WebSocketTimeoutException:
-                pass
+        self._wait_for_load(deadline, url, clear=False)  # the load event: every script of the page has run
         while True:
             try:
                 if self.evaluate(ready, timeout=timeout):
@@ -130,11 +123,13 @@ class Tab:
             time.sleep(0.2)
         self.drain()
 
-    def _wait_for_load(self, deadline: float, url: str) -> None:
-        self._events.clear()
+    def _wait_for_load(self, deadline: float, url: str, clear: bool = True) -> None:
+        """Wait for the next load event (``clear``: forget one already seen, a redirect's first page)."""
+        if clear:
+            self._events.clear()
         while not self._events:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{url}: the page it moved to did not finish loading")
+                raise TimeoutError(f"{url} did not finish loading in time")
             try:
                 self.socket.settimeout(1.0)
                 self._event(json.loads(self.socket.recv()))

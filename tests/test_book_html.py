@@ -342,11 +342,16 @@ MAX_SCRIPT_BYTES = 2_000_000
 
 def test_figure_pages_load_no_script_over_2_mb():
     """A page with figures loads a plotly bundle with only what the book draws (3D meshes, scatter,
-    sliders), not the 4.8 MB full bundle; no script any page loads is over 2 MB."""
+    sliders), not the 4.8 MB full bundle; no script any page loads, file or inline (a figure's data), is over 2 MB."""
     script = re.compile(r'''<script\b[^>]*?\bsrc=["']([^"']+)["']''', re.I)
+    inline = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
     heavy = []
     for page in _book_pages():
-        for src in script.findall(page.read_text(encoding="utf-8")):
+        text = page.read_text(encoding="utf-8")
+        for body in inline.findall(text):  # a figure's data is an inline script of its page
+            if len(body.encode()) > MAX_SCRIPT_BYTES:
+                heavy.append(f"{_page_id(page)} has an inline script of {len(body.encode()) / 1e6:.1f} MB")
+        for src in script.findall(text):
             if re.match(r"^[a-z]+:|^//", src):
                 continue
             path = (page.parent / unquote(urlsplit(src).path)).resolve()

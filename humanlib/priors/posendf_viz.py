@@ -131,7 +131,7 @@ def skeleton_animation(
                          "args": [None, {"frame": {"duration": 150, "redraw": True}, "fromcurrent": True}]}],
         }],
         sliders=[{
-            "x": 0.0, "len": 1.0, "y": 0.0, "yanchor": "top", "pad": {"t": 48, "b": 0},
+            "x": 0.03, "len": 0.94, "y": 0.0, "yanchor": "top", "pad": {"t": 48, "b": 0},  # end labels inside
             "steps": [{"label": labels[t], "method": "animate",
                        "args": [[str(t)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]}
                       for t in range(num_t)],
