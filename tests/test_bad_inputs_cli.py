@@ -57,49 +57,51 @@ def _result(frames: int = 6) -> dn.DenoiseResult:
     return dn.DenoiseResult(torch.zeros(frames, 24, 3), torch.zeros(frames, 3), 1, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
 
 
+#: The argument types live in humanlib.commands.args, the file checks in humanlib.paths (humanlib.cli re-exports both).
 C, D = "humanlib.cli.", "humanlib.experiments.denoise."
+A, P = "humanlib.commands.args.", "humanlib.paths."
 
 CASES = [
     # ------------------------------------------------------------------ argument types
-    raises(C + "positive_int", "zero", lambda: cli.positive_int("0"), ATE, r"must be > 0, got 0"),
-    raises(C + "positive_int", "negative", lambda: cli.positive_int("-4"), ATE, r"must be > 0, got -4"),
-    raises(C + "positive_int", "a float", lambda: cli.positive_int("2.5"), ATE, r"expected an integer, got '2.5'"),
-    raises(C + "positive_int", "a word", lambda: cli.positive_int("ten"), ATE, r"expected an integer"),
-    returns(C + "positive_int", "a valid size passes", lambda: cli.positive_int("12"), lambda v: v == 12),
-    raises(C + "nonnegative_int", "negative", lambda: cli.nonnegative_int("-1"), ATE, r"must be >= 0, got -1"),
-    returns(C + "nonnegative_int", "zero is allowed", lambda: cli.nonnegative_int("0"), lambda v: v == 0),
-    raises(C + "positive_float", "zero", lambda: cli.positive_float("0"), ATE, r"must be > 0"),
-    raises(C + "positive_float", "NaN", lambda: cli.positive_float("nan"), ATE, r"must be a finite number"),
-    raises(C + "positive_float", "inf", lambda: cli.positive_float("inf"), ATE, r"must be a finite number"),
-    raises(C + "positive_float", "a word", lambda: cli.positive_float("fast"), ATE, r"expected a number, got 'fast'"),
-    raises(C + "nonnegative_float", "negative", lambda: cli.nonnegative_float("-0.5"), ATE, r"must be >= 0"),
-    raises(C + "nonnegative_float", "-inf", lambda: cli.nonnegative_float("-inf"), ATE, r"finite"),
-    returns(C + "nonnegative_float", "zero switches a term off", lambda: cli.nonnegative_float("0"), lambda v: v == 0.0),
-    raises(C + "device", "an unknown device name", lambda: cli.device("gpu"), ATE, r"unknown device 'gpu'"),
-    raises(C + "device", "a device this machine does not have",
+    raises(A + "positive_int", "zero", lambda: cli.positive_int("0"), ATE, r"must be > 0, got 0"),
+    raises(A + "positive_int", "negative", lambda: cli.positive_int("-4"), ATE, r"must be > 0, got -4"),
+    raises(A + "positive_int", "a float", lambda: cli.positive_int("2.5"), ATE, r"expected an integer, got '2.5'"),
+    raises(A + "positive_int", "a word", lambda: cli.positive_int("ten"), ATE, r"expected an integer"),
+    returns(A + "positive_int", "a valid size passes", lambda: cli.positive_int("12"), lambda v: v == 12),
+    raises(A + "nonnegative_int", "negative", lambda: cli.nonnegative_int("-1"), ATE, r"must be >= 0, got -1"),
+    returns(A + "nonnegative_int", "zero is allowed", lambda: cli.nonnegative_int("0"), lambda v: v == 0),
+    raises(A + "positive_float", "zero", lambda: cli.positive_float("0"), ATE, r"must be > 0"),
+    raises(A + "positive_float", "NaN", lambda: cli.positive_float("nan"), ATE, r"must be a finite number"),
+    raises(A + "positive_float", "inf", lambda: cli.positive_float("inf"), ATE, r"must be a finite number"),
+    raises(A + "positive_float", "a word", lambda: cli.positive_float("fast"), ATE, r"expected a number, got 'fast'"),
+    raises(A + "nonnegative_float", "negative", lambda: cli.nonnegative_float("-0.5"), ATE, r"must be >= 0"),
+    raises(A + "nonnegative_float", "-inf", lambda: cli.nonnegative_float("-inf"), ATE, r"finite"),
+    returns(A + "nonnegative_float", "zero switches a term off", lambda: cli.nonnegative_float("0"), lambda v: v == 0.0),
+    raises(A + "device", "an unknown device name", lambda: cli.device("gpu"), ATE, r"unknown device 'gpu'"),
+    raises(A + "device", "a device this machine does not have",
            lambda: cli.device("cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"),
            ATE, r"cuda"),
-    raises(C + "device", "a torch device type humanlib does not run on", lambda: cli.device("meta"), ATE,
+    raises(A + "device", "a torch device type humanlib does not run on", lambda: cli.device("meta"), ATE,
            r"not supported"),
-    returns(C + "device", "cpu passes unchanged", lambda: cli.device("cpu"), lambda v: v == "cpu"),
+    returns(A + "device", "cpu passes unchanged", lambda: cli.device("cpu"), lambda v: v == "cpu"),
     # ------------------------------------------------------------------ file checks
-    raises(C + "input_file", "missing", lambda: cli.input_file(MISSING, "--data"), FileNotFoundError,
+    raises(P + "input_file", "missing", lambda: cli.input_file(MISSING, "--data"), FileNotFoundError,
            r"--data .*missing.npz does not exist"),
-    raises(C + "input_file", "a folder", lambda: cli.input_file(FOLDER, "--data", "give the cache file"),
+    raises(P + "input_file", "a folder", lambda: cli.input_file(FOLDER, "--data", "give the cache file"),
            FileNotFoundError, r"is a folder, not a file; give the cache file"),
-    raises(C + "input_folder", "missing", lambda: cli.input_folder(MISSING, "--raw"), FileNotFoundError,
+    raises(P + "input_folder", "missing", lambda: cli.input_folder(MISSING, "--raw"), FileNotFoundError,
            r"--raw .* does not exist"),
-    raises(C + "input_folder", "a file", lambda: cli.input_folder(FILE, "--raw"), NotADirectoryError,
+    raises(P + "input_folder", "a file", lambda: cli.input_folder(FILE, "--raw"), NotADirectoryError,
            r"is a file, not a folder"),
-    raises(C + "output_folder", "a file", lambda: cli.output_folder(FILE), NotADirectoryError,
+    raises(P + "output_folder", "a file", lambda: cli.output_folder(FILE), NotADirectoryError,
            r"--out .*a-file is a file, not a folder"),
-    raises(C + "output_folder", "below a file", lambda: cli.output_folder(FILE / "sub"), NotADirectoryError,
+    raises(P + "output_folder", "below a file", lambda: cli.output_folder(FILE / "sub"), NotADirectoryError,
            r"a-file is a file, not a folder"),
-    returns(C + "output_folder", "a new folder is fine (created later)",
+    returns(P + "output_folder", "a new folder is fine (created later)",
             lambda: cli.output_folder(_TMP / "new" / "deeper"), lambda p: not p.exists()),
-    raises(C + "output_file", "a folder", lambda: cli.output_file(FOLDER, "--out", "x.json"), IsADirectoryError,
+    raises(P + "output_file", "a folder", lambda: cli.output_file(FOLDER, "--out", "x.json"), IsADirectoryError,
            r"a-folder is a folder; give the path of the file to write, e.g. .*a-folder/x.json"),
-    raises(C + "output_file", "below a file", lambda: cli.output_file(FILE / "x.json"), NotADirectoryError,
+    raises(P + "output_file", "below a file", lambda: cli.output_file(FILE / "x.json"), NotADirectoryError,
            r"is a file, not a folder"),
     # ------------------------------------------------------------------ the entry point
     raises(C + "main", "a zero size ends argparse with status 2", lambda: cli.main(["train-gmm", "--components", "0"]),
@@ -199,10 +201,12 @@ def _save_npy() -> Path:
     return path
 
 
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py"
 EXEMPT = {
     "humanlib.cli.build_parser": "takes no arguments; every parser it builds is swept in tests/test_cli_bad_inputs.py",
-    "humanlib.experiments.denoise.add_subcommand":
-        "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
+    **{f"humanlib.commands.{name}.add_subcommand": _CLI
+       for name in ("build_body_model", "build_corpus", "train_gmm", "fit", "vposer", "posendf", "experiment", "denoise",
+                    "check")},
     "humanlib.experiments.denoise.DenoiseResult": "result record built by denoise_motion, never from user input",
     "humanlib.experiments.denoise.MotionFile": "record built by read_motion, whose bad files are swept above",
 }

@@ -888,8 +888,6 @@ EXEMPT: dict[str, str] = {
     "humanlib.skeleton.body_joint_parents": "takes no arguments; derived from the PARENTS constant and tested",
     "humanlib.body.BodyOutput": "result record built by BodyModel.forward, never from user input",
     "humanlib.check.CheckReport": "result record the check functions fill in; they check its type",
-    "humanlib.check.add_subcommand": _CLI,
-    "humanlib.bodybuild.add_subcommand": _CLI,
     "humanlib.bodyplot.Decimation": "result record built by bodyplot.decimate; mesh_trace and slider_figure check it",
     "humanlib.body.open_body_model_vertex_ids": "takes no arguments; reads the committed asset through paths.asset",
 }

@@ -820,7 +820,6 @@ EXEMPT = {
     R + "ResultsFile": "result record built by run_experiment or read_results; consumers check its type",
     R + "git_commit": "takes no arguments; returns 'unknown' when git is unavailable",
     R + "machine_description": "takes no arguments; describes the running machine only",
-    R + "add_subcommand": "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
 }
 
 

@@ -695,7 +695,6 @@ EXEMPT = {
     EV + "FitErrors": "result record built by fit_errors from checked tensors",
     EV + "FitErrors.summary": "takes no arguments; the record comes from fit_errors, whose inputs are checked",
     EV + "SyntheticBatch": "result record built by make_synthetic_batch, never from user input",
-    J + "add_subcommand": _CLI,
 }
 
 

@@ -816,11 +816,9 @@ CASES = [
 EXEMPT = {
     "humanlib.priors.PosePrior.energy": "abstract method; every concrete energy (NoPrior, GMMPosePrior, VPoserPrior) is swept",
     "humanlib.priors.gmm.GMMFitResult": "result record built by fit_gmm, never from user input",
-    "humanlib.priors.gmm.add_subcommand": "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
     "humanlib.priors.gmm.machine_description": "takes no arguments: describes the running machine",
     "humanlib.priors.train_vposer.EpochRecord": "result record built by train_vposer, never from user input",
     "humanlib.priors.train_vposer.TrainResult": "result record returned by train_vposer, never from user input",
-    "humanlib.priors.train_vposer.add_subcommand": "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
     "humanlib.priors.train_vposer.machine_description": "takes no arguments: describes the running machine",
     "humanlib.priors.vposer.DecodedPose": "result record built by VPoser.decode, never from user input",
     "humanlib.priors.vposer.VPoserOutput": "result record built by VPoser.forward, never from user input",

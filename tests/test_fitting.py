@@ -425,7 +425,8 @@ def test_skeleton_only_joints_match_the_model():
 def test_cli_registration_and_prior_factory():
     import argparse
 
-    from humanlib.fitting.jobs import PRIOR_NAMES, add_subcommand, make_prior
+    from humanlib.commands.fit import add_subcommand
+    from humanlib.fitting.jobs import PRIOR_NAMES, make_prior
 
     parser = argparse.ArgumentParser(prog="humanlib")
     add_subcommand(parser.add_subparsers())
@@ -460,7 +461,7 @@ def test_fit_command_end_to_end(tmp_path):
     """`humanlib fit` on two synthetic frames of the open model writes finite parameters."""
     import argparse
 
-    from humanlib.fitting.jobs import add_subcommand
+    from humanlib.commands.fit import add_subcommand
 
     model = open_model()
     body = 0.1 * torch.randn(2, 21, 3, generator=torch.Generator().manual_seed(0))

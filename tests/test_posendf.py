@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from humanlib import cli
+from humanlib.commands import posendf as posendf_command
 from humanlib.priors import PosePrior
 from humanlib.priors.posendf import (
     PoseNDF,
@@ -621,7 +622,7 @@ def test_cli_eval_of_a_mirrored_distance_noise_run(tmp_path, monkeypatch):
     assert set(result["field"]["mae_by_sigma"]) == {"0.01", "0.05", "0.1", "0.25", "0.5"}
     assert result["field_train"]["mae_by_sigma"] == {} and result["field_train"]["mae_by_distance"]
     with pytest.raises(ValueError, match=r"other settings .*data.noise: 'sigma' != 'distance'; mirror: None != True"):
-        posendf_train._eval_command(cli.build_parser().parse_args([*eval_args, "--data", str(other / "data.pt")]))
+        posendf_command._eval_command(cli.build_parser().parse_args([*eval_args, "--data", str(other / "data.pt")]))
 
 
 def test_training_manifold_of_a_config_and_of_a_checkpoint_dict(monkeypatch):

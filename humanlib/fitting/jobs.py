@@ -1,4 +1,4 @@
-"""Jobs around SMPLify: the prior factory, the ablation on synthetic keypoints, a speed benchmark, the CLI.
+"""Jobs around SMPLify: the prior factory, the ablation on synthetic keypoints, a speed benchmark.
 
 ``humanlib fit`` fits keypoints stored in an ``.npz``; ``humanlib smplify-eval`` runs the
 ablation in the spirit of the SMPLify-X paper's Table 2 on synthetic keypoints of test-split
@@ -7,10 +7,7 @@ corpus poses and writes ``results/smplify_ablation.json`` (command and machine i
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
-import sys
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -20,7 +17,6 @@ import numpy as np
 import torch
 
 from humanlib._validate import check_positive, resolve_device
-from humanlib.fitting.camera import Camera
 from humanlib.fitting.evaluate import (
     SyntheticBatch,
     SyntheticConfig,
@@ -28,6 +24,7 @@ from humanlib.fitting.evaluate import (
     make_synthetic_batch,
 )
 from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
+from humanlib.paths import input_file
 from humanlib.priors import NoPrior, PosePrior
 from humanlib.priors.gmm import machine_description
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS
@@ -254,30 +251,6 @@ def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, 
     return out
 
 
-def _command_line() -> str:
-    return shlex.join(["humanlib", *sys.argv[1:]])
-
-
-def _run_eval(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_folder
-
-    out_dir = output_folder(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device,
-                           command=_command_line(), progress=not args.quiet)
-    if args.benchmark:
-        results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device,
-                                         progress=not args.quiet)
-    if args.note:
-        results["note"] = args.note
-    path = out_dir / "smplify_ablation.json"
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {path}")
-    return 0
-
-
 def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     """Keypoints ``(B, 24, 2)`` and confidences ``(B, 24)`` (ones when absent) of an ``.npz``, as float32.
 
@@ -286,8 +259,6 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
         ValueError: not a readable ``.npz``, no ``keypoints`` key, wrong shapes, non-numeric or
             non-finite values (missing joints take confidence 0, not NaN), or no frames.
     """
-    from humanlib.cli import input_file
-
     layout = "'keypoints' (B, 24, 2) pixels and optionally 'confidence' (B, 24)"
     path = input_file(path, "keypoint file", f"give an .npz holding {layout}")
     try:
@@ -318,67 +289,5 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     return kp, conf
 
 
-def _run_fit(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_file
-
-    output_file(args.out, example="fit.npz")
-    kp, conf = read_keypoints_npz(args.keypoints)
-    from humanlib.body import load_body_model
-
-    camera = Camera.simple(kp.shape[0], args.focal, args.width, args.height)
-    config = SMPLifyConfig(stages=smplify_stages(iterations=args.iterations), camera_iterations=args.iterations,
-                           on_invalid="skip" if args.skip_invalid else "raise")
-    model = load_body_model(device=args.device)
-    prior = make_prior(args.prior)
-    if isinstance(prior, torch.nn.Module):
-        prior = prior.to(args.device)
-    res = fit_smplify(model, kp.to(args.device), conf.to(args.device), camera.to(args.device), prior, config)
-    np.savez(args.out, **{k: getattr(res, k).cpu().numpy() for k in ("betas", "pose", "transl", "energy", "valid", "flipped")})
-    print(f"fitted {int(res.valid.sum())}/{len(res.valid)} frames; wrote {args.out}")
-    return 0
-
-
-def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``humanlib fit`` and ``humanlib smplify-eval``."""
-    from humanlib.cli import DEVICE_HELP, device, nonnegative_int, positive_float, positive_int
-
-    p = subparsers.add_parser(
-        "fit",
-        help="fit the body model to 2D keypoints with SMPLify",
-        description="Fit shape, pose and translation to keypoints in an .npz ('keypoints' (B, 24, 2) pixels, one row "
-        "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl.",
-    )
-    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24))")
-    p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped)")
-    p.add_argument("--prior", default="gmm-min", choices=PRIOR_NAMES, help="pose prior (default gmm-min)")
-    p.add_argument("--focal", type=positive_float, default=1000.0, help="focal length in pixels (default 1000)")
-    p.add_argument("--width", type=positive_float, default=640.0,
-                   help="image width in pixels (principal point at the centre; default 640)")
-    p.add_argument("--height", type=positive_float, default=640.0, help="image height in pixels (default 640)")
-    p.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
-    p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    p.add_argument("--skip-invalid", action="store_true", help="skip frames with too few keypoints instead of failing")
-    p.set_defaults(func=_run_fit)
-
-    e = subparsers.add_parser(
-        "smplify-eval",
-        help="SMPLify ablation (priors, E_a, E_sp, squared weights) on synthetic keypoints of test-split poses",
-        description="Fit synthetic keypoints (known cameras, pixel noise, missing joints) of corpus test-split poses "
-        "with each ablation variant and write smplify_ablation.json (v2v / joint errors in mm, command, machine).",
-    )
-    e.add_argument("--out", default="results", help="output folder for smplify_ablation.json (default results/)")
-    e.add_argument("--frames", type=positive_int, default=64, help="synthetic frames (default 64)")
-    e.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--posendf", dest="learned", action="store_true",
-                   help="also run Pose-NDF as the prior (slow; SMPLify's weights, not tuned for it)")
-    e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
-    e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    e.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0 = torch's default)")
-    e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
-    e.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran on the machine)")
-    e.set_defaults(func=_run_eval)
-
-
-__all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "add_subcommand", "benchmark",
+__all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "benchmark",
            "evaluate_variant", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_test_poses"]
