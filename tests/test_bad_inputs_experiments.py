@@ -34,6 +34,7 @@ from humanlib.experiments import (
 )
 from humanlib.experiments.motion_fit import JointsForward, MotionFitConfig
 from humanlib.experiments.protocol import Condition, Windows
+from humanlib.priors import registry
 from humanlib.experiments.runner import ExperimentConfig, TuneConfig, WeightChoice
 from humanlib.priors import NoPrior
 
@@ -643,12 +644,12 @@ RUNNER = [
             lambda r: r == ("occ-legs", "occ-arm-hand")),
     returns(R + "ExperimentConfig.condition_list", "None: every condition of the experiment",
             lambda: ExperimentConfig("denoise").condition_list(), lambda r: r == protocol.DENOISE_CONDITIONS),
-    raises(R + "PoseSpacePrior", "a prior name instead of a prior", lambda: runner.PoseSpacePrior("vposer", "x"),
+    raises("humanlib.priors.registry.PoseSpacePrior", "a prior name instead of a prior", lambda: runner.PoseSpacePrior("vposer", "x"),
            TypeError, "PosePrior"),
-    raises(R + "PoseSpacePrior", "empty name", lambda: runner.PoseSpacePrior(NoPrior(), ""), ValueError, "name"),
-    raises(R + "PoseSpacePrior.energy", "poses of 24 joints", lambda: runner.PoseSpacePrior(QuadraticPrior(), "q").energy(
+    raises("humanlib.priors.registry.PoseSpacePrior", "empty name", lambda: runner.PoseSpacePrior(NoPrior(), ""), ValueError, "name"),
+    raises("humanlib.priors.registry.PoseSpacePrior.energy", "poses of 24 joints", lambda: runner.PoseSpacePrior(QuadraticPrior(), "q").energy(
            torch.zeros(2, 24, 3)), ValueError, "body_pose"),
-    returns(R + "PoseSpacePrior.to", "a wrapped prior without tensors: a no-op that returns the wrapper",
+    returns("humanlib.priors.registry.PoseSpacePrior.to", "a wrapped prior without tensors: a no-op that returns the wrapper",
             lambda: WRAPPED.to("cpu"), lambda r: r is WRAPPED),
     returns(R + "ResultsFile.row", "a cell that was not run gives None", lambda: results().row("occ-legs", "gmm", 60),
             lambda r: r is None),
@@ -668,10 +669,16 @@ RUNNER = [
            "unknown condition"),
     raises(R + "WeightChoice", "negative prior weight", lambda: WeightChoice("occ-legs", "gmm", 1.0, -1.0, 1.0),
            ValueError, "WeightChoice.prior_weight"),
-    raises(R + "corpus_fingerprint", "clips instead of a corpus", lambda: runner.corpus_fingerprint(clips()), TypeError,
+    raises("humanlib.provenance.corpus_fingerprint", "clips instead of a corpus", lambda: runner.corpus_fingerprint(clips()), TypeError,
            "MotionCorpus"),
-    raises(R + "load_prior", "unknown name", lambda: runner.load_prior("humor"), ValueError, "unknown prior 'humor'"),
-    raises(R + "load_prior", "no name", lambda: runner.load_prior(None), ValueError, "unknown prior None"),
+    raises("humanlib.priors.registry.canonical_prior_name", "unknown name",
+           lambda: registry.canonical_prior_name("gmm-max"), ValueError, "unknown prior 'gmm-max'; choose from none, gmm"),
+    raises("humanlib.priors.registry.canonical_prior_name", "a list of names",
+           lambda: registry.canonical_prior_name(["gmm"]), TypeError, "prior name must be a str"),
+    returns("humanlib.priors.registry.canonical_prior_name", "an old name is its alias",
+            lambda: registry.canonical_prior_name("gmm-min"), lambda name: name == "gmm"),
+    raises("humanlib.priors.registry.load_prior", "unknown name", lambda: runner.load_prior("humor"), ValueError, "unknown prior 'humor'"),
+    raises("humanlib.priors.registry.load_prior", "no name", lambda: runner.load_prior(None), TypeError, "prior name must be a str"),
     raises(R + "load_priors", "unknown name", lambda: runner.load_priors(("none", "vposer2"), False), ValueError,
            "unknown prior 'vposer2'"),
     returns(R + "load_priors", "a comma-separated string (letters were names before)",
@@ -818,8 +825,7 @@ EXEMPT = {
     R + "ResultRow": "result record built by run_experiment; read_results validates rows read from files",
     R + "RunMetadata": "result record built by run_experiment; read_results validates metadata read from files",
     R + "ResultsFile": "result record built by run_experiment or read_results; consumers check its type",
-    R + "git_commit": "takes no arguments; returns 'unknown' when git is unavailable",
-    R + "machine_description": "takes no arguments; describes the running machine only",
+    "humanlib.provenance.git_commit": "takes no arguments; returns 'unknown' when git is unavailable",
 }
 
 

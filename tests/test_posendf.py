@@ -461,7 +461,7 @@ def test_cli_train_resume_and_eval(tmp_path, monkeypatch):
 
 def test_committed_checkpoint_loads_and_matches_the_corpus():
     from humanlib.paths import ASSETS_DIR
-    from humanlib.priors.posendf_train import _corpus_fingerprint
+    from humanlib.provenance import corpus_source
 
     if not (ASSETS_DIR / "priors" / "posendf_open.pt").is_file():
         pytest.skip("the committed Pose-NDF checkpoint is absent (train it with results/posendf/reproduce.sh)")
@@ -472,7 +472,7 @@ def test_committed_checkpoint_loads_and_matches_the_corpus():
     from humanlib.paths import user_amass_dir
 
     if (ASSETS_DIR / "corpus" / "manifest.json").is_file() and user_amass_dir() is None:
-        assert meta["corpus"] == _corpus_fingerprint(), (
+        assert meta["corpus"] == corpus_source(), (
             "the corpus changed since the Pose-NDF checkpoint was trained; retrain it (results/posendf/reproduce.sh)")
     f = model(random_quat(4, K, generator=_gen(16)))
     assert f.shape == (4,) and torch.isfinite(f).all()

@@ -82,5 +82,4 @@ def device(text: str) -> str:
     return text
 
 
-__all__ = ["DEVICE_HELP", "device", "input_file", "input_folder", "nonnegative_float", "nonnegative_int",
-           "output_file", "output_folder", "positive_float", "positive_int"]
+__all__ = ["DEVICE_HELP", "device", "nonnegative_float", "nonnegative_int", "positive_float", "positive_int"]

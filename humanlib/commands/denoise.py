@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-import sys
 
 import torch
 
@@ -18,6 +17,7 @@ from humanlib.experiments.denoise import (
     REFERENCE_FPS,
     write_motion,
 )
+from humanlib.provenance import command_line
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
 
     model = load_body_model(device=args.device)
     result = denoise_motion(motion.poses, motion.transl, motion.fps, prior, config, model=model, progress=not args.quiet)
-    info = {"command": "humanlib " + " ".join(sys.argv[1:]), "input": motion.path, "prior": args.prior,
+    info = {"command": command_line(), "input": motion.path, "prior": args.prior,
             "smooth_weight_30fps": smooth, "smooth_weight": result.smooth_weight, "prior_weight": result.prior_weight,
             "weights": source if args.smooth_weight is None and args.prior_weight is None else "given on the command line",
             "window": args.window, "iterations": args.iterations, "fps": motion.fps}

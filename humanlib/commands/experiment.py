@@ -14,8 +14,6 @@ import torch
 from humanlib.commands.args import device, DEVICE_HELP, nonnegative_int, output_file, output_folder, positive_int
 from humanlib.experiments.runner import (
     ExperimentConfig,
-    git_commit,
-    machine_description,
     merge_results,
     parse_ints,
     parse_priors,
@@ -32,10 +30,7 @@ from humanlib.experiments.runner import (
     WEIGHTS_FORMAT,
     write_results,
 )
-
-
-def _command_line() -> str:
-    return "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib experiment"
+from humanlib.provenance import command_line, git_commit, machine_description
 
 
 def _run_experiment_cli(args: argparse.Namespace) -> int:
@@ -53,7 +48,7 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
     )
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    results = run_experiment(config, weights=weights, weights_file=weights_file, command=_command_line(),
+    results = run_experiment(config, weights=weights, weights_file=weights_file, command=command_line(default="humanlib experiment"),
                              progress=True if not args.quiet else lambda s: print(s, flush=True))
     if old is not None:
         results = merge_results(old, results)
@@ -85,7 +80,7 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
     chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
     tried = [c for c in old_tried if (c.condition, c.prior) not in redone or c.prior == "none"] + \
         [c for c in tried if (c.condition, c.prior) not in {(k, "none") for k in known}]
-    runs.append({"command": _command_line(), "git_commit": git_commit(), "machine": machine_description(),
+    runs.append({"command": command_line(default="humanlib experiment"), "git_commit": git_commit(), "machine": machine_description(),
                  "priors": list(config.priors), "seconds": round(time.perf_counter() - started, 1)})
     meta = {"command": runs[-1]["command"], "runs": runs, "split": "val", "data": origin, "config": asdict(config),
             "smooth_grid": list(config.smooth_grid), "prior_grids": PRIOR_GRIDS,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 
 import numpy as np
 import torch
@@ -22,10 +20,7 @@ from humanlib.commands.args import (
 from humanlib.fitting.camera import Camera
 from humanlib.fitting.jobs import benchmark, make_prior, PRIOR_NAMES, read_keypoints_npz, run_ablation
 from humanlib.fitting.smplify import fit_smplify, smplify_stages, SMPLifyConfig
-
-
-def _command_line() -> str:
-    return shlex.join(["humanlib", *sys.argv[1:]])
+from humanlib.provenance import command_line
 
 
 def _run_eval(args: argparse.Namespace) -> int:
@@ -34,7 +29,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device,
-                           command=_command_line(), progress=not args.quiet)
+                           command=command_line(), progress=not args.quiet)
     if args.benchmark:
         results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device,
                                          progress=not args.quiet)

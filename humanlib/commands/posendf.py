@@ -20,12 +20,10 @@ from humanlib.commands.args import (
     positive_float,
     positive_int,
 )
+from humanlib.priors import posendf_train as training
 from humanlib.priors.posendf import load_posendf, PoseNDFModelConfig, project, ProjectionConfig, shifted_parents
 from humanlib.priors.posendf_data import make_distance_dataset, PoseNDFDataConfig
-from humanlib.priors import posendf_train as training
 from humanlib.priors.posendf_train import (
-    _corpus_fingerprint,
-    _machine,
     build_datasets,
     evaluate_checkpoint,
     plot_history,
@@ -33,19 +31,9 @@ from humanlib.priors.posendf_train import (
     standard_val_config,
     train_posendf,
 )
+from humanlib.provenance import command_from_args, corpus_source, machine_description
 from humanlib.rotations import random_quat
 from humanlib.skeleton import NUM_BODY_JOINTS
-
-
-def _command_line(args: argparse.Namespace, name: str) -> str:
-    """The full command that reproduces a run, every option spelled out."""
-    parts = ["humanlib", name]
-    for key, value in vars(args).items():
-        if key == "func" or value is None or value is False:
-            continue
-        flag = "--" + key.replace("_", "-")
-        parts.append(flag if value is True else f"{flag} {value}")
-    return " ".join(parts)
 
 
 def _train_command(args: argparse.Namespace) -> int:
@@ -69,10 +57,10 @@ def _train_command(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     manifold, train, val = build_datasets(config, Path(args.data) if args.data else out / "data.pt")
     data_s = time.perf_counter() - t0
-    meta = {"command": _command_line(args, "train-posendf"), "machine": _machine(),
+    meta = {"command": command_from_args(args, "train-posendf"), "machine": machine_description(),
             "data_seconds": data_s, "num_train_samples": len(train), "num_val_samples": len(val),
             "num_manifold": int(manifold.shape[0]), "label_metric": data_cfg.metric, "label_k": data_cfg.k,
-            "corpus": _corpus_fingerprint()}
+            "corpus": corpus_source()}
     result = train_posendf(train, val, config, out, resume=args.resume, progress=not args.no_progress, metadata=meta)
     plot_history(result.history, out / "curves.png", title=meta["command"])
     last = result.history[-1] if result.history else {}
@@ -115,8 +103,8 @@ def _eval_command(args: argparse.Namespace) -> int:
     if config.data.noise != "sigma":
         # the held-out set every checkpoint is compared on: Pose-NDF's noise levels, whatever the training noise
         val = make_distance_dataset(manifold, standard_val_config(config), queries_from=training.corpus_quats("val"))
-    results = {"checkpoint": str(args.checkpoint or "humanlib/assets/priors/posendf_open.pt"), "command": _command_line(args, "eval-posendf"),
-               "machine": _machine(), "threads": args.threads,
+    results = {"checkpoint": str(args.checkpoint or "humanlib/assets/priors/posendf_open.pt"), "command": command_from_args(args, "eval-posendf"),
+               "machine": machine_description(), "threads": args.threads,
                **evaluate_checkpoint(model, manifold, val, num_generate=args.num_generate, train=train,
                                     progress=not args.quiet)}
     history = meta.get("history", [])

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from humanlib.commands.args import nonnegative_float, output_file, positive_int
 from humanlib.priors.gmm import DEFAULT_GMM_ASSET, train_gmm
+from humanlib.provenance import command_line
 
 
 def _run_train_gmm(args: argparse.Namespace) -> int:
     from humanlib.paths import ASSETS_DIR
 
     out = output_file(args.out, example=DEFAULT_GMM_ASSET) if args.out else ASSETS_DIR / DEFAULT_GMM_ASSET
-    command = "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib train-gmm"
+    command = command_line(default="humanlib train-gmm")
     meta = train_gmm(out, args.components, args.max_iter, tuple(args.reg_covar), args.seed, args.max_frames, command, args.tol,
                      progress=not args.quiet, mirror=args.mirror)
     print(json.dumps(meta, indent=2))

@@ -6,8 +6,6 @@ import argparse
 from dataclasses import replace
 import json
 from pathlib import Path
-import shlex
-import sys
 import time
 
 import torch
@@ -22,13 +20,9 @@ from humanlib.commands.args import (
     positive_int,
 )
 from humanlib.priors import train_vposer as training
-from humanlib.priors.train_vposer import (
-    machine_description,
-    poses_fingerprint,
-    train_vposer,
-    TrainConfig,
-)
+from humanlib.priors.train_vposer import train_vposer, TrainConfig
 from humanlib.priors.vposer import body_forward_from_model, VPoserLossConfig
+from humanlib.provenance import command_line, machine_description, poses_fingerprint
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -51,7 +45,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
         body_forward = body_forward_from_model(load_body_model(device=args.device))
     run_info = {
-        "command": "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib train-vposer",
+        "command": command_line(default="humanlib train-vposer"),
         "machine": machine_description(),
         "loss_variant": args.loss,
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -86,7 +80,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         load_gmm(input_file(args.gmm, "--gmm", "give a GMM .npz written by `humanlib train-gmm`, or leave --gmm out"))
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    command = "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib eval-vposer"
+    command = command_line(default="humanlib eval-vposer")
     results = run_comparison(checkpoint=args.checkpoint, gmm_path=args.gmm, num_samples=args.num_samples,
                              max_test=args.max_test, seed=args.seed, command=command, progress=not args.quiet)
     out = Path(args.out)

@@ -18,9 +18,6 @@ import csv
 import json
 import math
 import operator
-import os
-import platform
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -44,9 +41,12 @@ from humanlib.experiments.protocol import (
     make_observation,
     sequence_errors,
 )
-from humanlib.priors import NoPrior, PosePrior
+from humanlib.priors import PosePrior, registry
+from humanlib.priors.registry import PoseSpacePrior, load_prior  # re-exported: the experiments' names
+from humanlib.provenance import corpus_fingerprint, git_commit, machine_description  # re-exported: results writers' old names
 
-PRIOR_NAMES: tuple[str, ...] = ("none", "gmm", "vposer", "vposer-pose", "posendf")
+#: The priors the motion experiments compare: the registry's names, the GMM with its min energy only.
+PRIOR_NAMES: tuple[str, ...] = tuple(name for name in registry.PRIOR_NAMES if name != "gmm-exact")
 #: Prior weights used when no val-tuned weights file is given (orders of magnitude only).
 DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.0, "vposer-pose": 1.0,
                                            "posendf": 100.0}
@@ -63,63 +63,6 @@ RESULTS_FORMAT = "humanlib-experiment-results-1"
 WEIGHTS_FORMAT = "humanlib-experiment-weights-1"
 #: The val split is stored at 10 fps; tuning resamples it to the test split's rate.
 TEST_FPS = 30.0
-
-
-class PoseSpacePrior(PosePrior):
-    """Any prior used in pose space: the fit optimises the 63 axis-angle numbers and adds
-    ``energy(body_pose)``, whatever parametrisation the wrapped prior would choose.
-
-    ``"vposer-pose"`` is VPoser this way, with the energy ``||mu(theta)||^2`` of its encoder
-    mean: the fit is no longer restricted to poses the decoder can produce.
-
-    Raises:
-        TypeError: ``prior`` is not a ``PosePrior``.
-        ValueError: ``name`` is not a non-empty string.
-    """
-
-    def __init__(self, prior: PosePrior, name: str) -> None:
-        if not isinstance(prior, PosePrior):
-            raise TypeError(f"prior must be a humanlib.priors.PosePrior; got {type(prior).__name__}")
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, got {name!r}")
-        self.prior = prior
-        self.name = name
-
-    def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
-        return self.prior.energy(body_pose)
-
-    def to(self, *args, **kwargs) -> PoseSpacePrior:
-        if hasattr(self.prior, "to"):
-            self.prior.to(*args, **kwargs)
-        return self
-
-
-def load_prior(name: str) -> PosePrior:
-    """The prior called ``name`` (one of ``PRIOR_NAMES``) on its committed file.
-
-    Raises:
-        ValueError: an unknown name.
-        FileNotFoundError: the prior's committed GMM file or checkpoint is missing.
-    """
-    if name == "none":
-        return NoPrior()
-    if name == "gmm":
-        from humanlib.priors.gmm import load_gmm_prior
-
-        return load_gmm_prior("min")
-    if name == "vposer":
-        from humanlib.priors.vposer import VPoserPrior
-
-        return VPoserPrior()
-    if name == "vposer-pose":
-        from humanlib.priors.vposer import VPoserPrior
-
-        return PoseSpacePrior(VPoserPrior(), "vposer-pose")
-    if name == "posendf":
-        from humanlib.priors.posendf import PoseNDFPrior
-
-        return PoseNDFPrior()
-    raise ValueError(f"unknown prior {name!r}; choose from {', '.join(PRIOR_NAMES)}")
 
 
 def parse_priors(text: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -197,27 +140,6 @@ def _check_split(split: object, what: str) -> None:
 
 
 # --------------------------------------------------------------------------- records
-
-
-def git_commit() -> str:
-    """``HEAD``'s hash of the source checkout (``+dirty`` when its tracked files differ), or ``unknown``."""
-    from humanlib.paths import REPO_DIR
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "humanlib"],
-                               cwd=REPO_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def machine_description() -> str:
-    """One line naming the machine and the threads torch may use."""
-    return (f"{platform.node() or 'unknown host'}: {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} CPU cores ({torch.get_num_threads()} torch thread(s)), torch {torch.__version__}, "
-            f"CUDA {'yes' if torch.cuda.is_available() else 'no'}")
 
 
 @dataclass
@@ -579,24 +501,6 @@ def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, 
                 raise
             missing[name] = str(err)
     return priors, missing
-
-
-def corpus_fingerprint(corpus) -> str:
-    """The corpus origin, its size and a hash of its poses (which corpus build a run used).
-
-    Raises:
-        TypeError: ``corpus`` is not a ``humanlib.data.MotionCorpus``.
-    """
-    import hashlib
-
-    from humanlib.data import MotionCorpus
-
-    if not isinstance(corpus, MotionCorpus):
-        raise TypeError(f"corpus must be a humanlib.data.MotionCorpus (from humanlib.data.load_corpus); "
-                        f"got {type(corpus).__name__}")
-
-    digest = hashlib.sha256(corpus.poses.numpy().tobytes()).hexdigest()[:16]
-    return f"{corpus.origin}, split {corpus.split}: {len(corpus.clips)} clips, {len(corpus)} frames, poses sha256 {digest}"
 
 
 def _observation_seed(seed: int, condition_index: int, length: int) -> int:

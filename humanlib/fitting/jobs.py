@@ -25,39 +25,15 @@ from humanlib.fitting.evaluate import (
 )
 from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
 from humanlib.paths import input_file
-from humanlib.priors import NoPrior, PosePrior
-from humanlib.priors.gmm import machine_description
+from humanlib.priors.registry import load_prior
+from humanlib.provenance import machine_description
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS
 
-#: Names accepted by :func:`make_prior`.
+#: The priors ``humanlib fit --prior`` offers (names of :mod:`humanlib.priors.registry`; ``gmm-min``
+#: is its alias of ``gmm``, kept because the ablation's results name it so).
 PRIOR_NAMES = ("none", "gmm-min", "gmm-exact", "vposer", "posendf")
-
-
-def make_prior(name: str) -> PosePrior:
-    """A pose prior by name: ``none``, ``gmm-min``, ``gmm-exact`` (committed GMM), ``vposer``, ``posendf`` (committed checkpoints).
-
-    Raises:
-        TypeError: ``name`` is not a string.
-        ValueError: an unknown name (the message lists :data:`PRIOR_NAMES`).
-        FileNotFoundError: the prior's committed file is missing.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"prior name must be a str, one of {', '.join(PRIOR_NAMES)}; got {type(name).__name__}")
-    if name == "none":
-        return NoPrior()
-    if name in ("gmm-min", "gmm-exact"):
-        from humanlib.priors.gmm import load_gmm_prior
-
-        return load_gmm_prior(mode=name.split("-")[1])
-    if name == "vposer":
-        from humanlib.priors.vposer import VPoserPrior
-
-        return VPoserPrior()
-    if name == "posendf":
-        from humanlib.priors.posendf import PoseNDFPrior
-
-        return PoseNDFPrior()
-    raise ValueError(f"unknown prior {name!r}; choose one of {', '.join(PRIOR_NAMES)}")
+#: A pose prior by name (any name or alias of :mod:`humanlib.priors.registry`).
+make_prior = load_prior
 
 
 @dataclass

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from torch import nn
 
 from humanlib._validate import (
     check_file,
+    check_generator,
     check_output_file,
     check_positive,
     check_same_device,
@@ -60,6 +60,7 @@ from humanlib.priors import (
     _require_tensor,
     check_body_pose,
 )
+from humanlib.provenance import corpus_manifest_sha256, machine_description
 from humanlib.skeleton import BODY_JOINTS
 
 #: File name of the committed GMM fitted on the open corpus (our own fit, not SMPLify's file).
@@ -86,13 +87,6 @@ def _as_parameter(value: object, name: str) -> torch.Tensor:
         tip = " (convert it with torch.as_tensor)" if isinstance(value, (list, tuple)) else ""
         raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {type(value).__name__}{tip}")
     return value
-
-
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
-    if generator is not None and generator.device.type != "cpu":
-        raise ValueError(f"generator must be a CPU torch.Generator (sampling runs on the CPU); got one on {generator.device}")
 
 
 def _check_float_dtype(dtype: object) -> None:
@@ -305,7 +299,7 @@ class GaussianMixture(nn.Module):
                 (``TypeError`` for an argument of the wrong type).
         """
         check_positive(n, "n", integer=True, allow_zero=True)
-        _check_generator(generator)
+        check_generator(generator, device="cpu", why="sampling runs on the CPU")
         if n == 0:
             return self.means.new_zeros(0, self.dim)
         comp = torch.multinomial(self.weights.double().cpu(), n, replacement=True, generator=generator)
@@ -645,24 +639,6 @@ def _corpus_body_poses(split: str) -> torch.Tensor:
     return body_pose_matrix(poses)
 
 
-def _corpus_manifest_digest() -> str:
-    """sha256 of the corpus manifest (identifies the corpus version a GMM was fitted on)."""
-    import hashlib
-
-    from humanlib.paths import ASSETS_DIR
-
-    manifest = ASSETS_DIR / "corpus" / "manifest.json"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.exists() else "unknown"
-
-
-def machine_description() -> str:
-    """One line naming the machine a job ran on (for results files)."""
-    import os
-
-    return f"{platform.node() or 'unknown host'}: {platform.processor() or platform.machine()}, " \
-        f"{os.cpu_count()} CPU cores, torch {torch.__version__}, CUDA {'yes' if torch.cuda.is_available() else 'no'}"
-
-
 def train_gmm(
     out: Path,
     num_components: int = 8,
@@ -756,7 +732,7 @@ def train_gmm(
         "test_loglik_per_frame_single_gaussian": float(single.log_prob(test).mean()),
         "test_mean_gap_min_vs_exact": float(energy_gap(result.gmm, test).mean()),
         "source": "EM fit by humanlib.priors.gmm on the open corpus train split (not SMPLify's GMM)",
-        "corpus_manifest_sha256": _corpus_manifest_digest(),
+        "corpus_manifest_sha256": corpus_manifest_sha256(),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     result.gmm.save(out, meta)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import textwrap
 import time
 from dataclasses import asdict, dataclass, field
@@ -634,24 +633,6 @@ def build_datasets(
 
 
 # --------------------------------------------------------------------------- command line
-
-
-def _machine() -> str:
-    return f"{platform.machine()} {platform.processor() or ''} {platform.system()}, torch {torch.__version__}".strip()
-
-
-def _corpus_fingerprint() -> str:
-    """Which corpus the run saw: the folder and the SHA-256 of its manifest (or the AMASS folder)."""
-    import hashlib
-
-    from humanlib import paths
-
-    if paths.user_amass_dir() is not None:
-        return f"AMASS at {paths.user_amass_dir()}"
-    manifest = paths.ASSETS_DIR / "corpus" / "manifest.json"
-    if not manifest.is_file():
-        return "unknown"
-    return f"open corpus, manifest sha256 {hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]}"
 
 
 def evaluate_checkpoint(

@@ -18,11 +18,8 @@ whose states are saved in ``last.pt``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,7 +28,8 @@ import torch
 from tqdm.auto import tqdm
 
 from humanlib import rotations
-from humanlib._validate import check_positive, check_tensor, resolve_device
+from humanlib._validate import check_positive, resolve_device
+from humanlib.provenance import machine_description, poses_fingerprint  # re-exported under their old home
 from humanlib.priors.vposer import (
     BodyForward,
     VPoser,
@@ -198,20 +196,6 @@ class TrainResult:
     best_val: float
     stop_reason: str
     elapsed_s: float
-
-
-def machine_description() -> str:
-    """One line naming the machine: CPU model, cores, torch version and the GPU if one is used."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        if names:
-            cpu = names[0]
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {gpu}, torch {torch.__version__}, {platform.system()}"
 
 
 def _subset(poses: torch.Tensor, limit: int | None, generator: torch.Generator) -> torch.Tensor:
@@ -542,20 +526,5 @@ def corpus_body_poses(split: str) -> torch.Tensor:
     corpus = load_corpus(split)
     poses = corpus.poses if hasattr(corpus, "poses") else corpus["poses"]
     return as_body_pose(torch.as_tensor(poses).float(), name=f"corpus {split} poses")
-
-
-def poses_fingerprint(poses: torch.Tensor) -> str:
-    """A short hash of a pose tensor's float32 values: records which corpus a checkpoint saw.
-
-    Any shape and dtype (an empty tensor has a fingerprint too).
-
-    Raises:
-        TypeError: ``poses`` is not a tensor.
-        ValueError: ``poses`` is on the meta device (no values to hash).
-    """
-    check_tensor(poses, "poses", floating=False, finite=False)
-    if poses.device.type == "meta":
-        raise ValueError("poses is on the meta device and holds no values to fingerprint")
-    return hashlib.sha256(poses.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()[:16]
 
 

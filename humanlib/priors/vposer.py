@@ -56,6 +56,7 @@ from torch import nn
 from humanlib import rotations
 from humanlib._validate import (
     check_file,
+    check_generator,
     check_output_file,
     check_positive,
     check_same_device,
@@ -214,7 +215,7 @@ class LatentGaussian:
             ValueError: ``generator`` is not a ``torch.Generator`` on ``mean``'s device
                 (``TypeError`` for an argument of the wrong type).
         """
-        _check_generator(generator, self.mean.device)
+        check_generator(generator, device=self.mean.device)
         eps = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
         return self.mean + self.std * eps
 
@@ -326,16 +327,6 @@ def _check_model_input(model: nn.Module, name: str, x: torch.Tensor) -> None:
     if x.dtype != p.dtype:
         raise ValueError(f"{name} has dtype {x.dtype} but the VPoser's weights are {p.dtype}; "
                          f"cast one of them ({name}.to({p.dtype}) or model.to({x.dtype}))")
-
-
-def _check_generator(generator: object, device: torch.device | None = None) -> None:
-    if generator is None:
-        return
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
-    if device is not None and generator.device.type != torch.device(device).type:
-        raise ValueError(f"generator is on {generator.device} but the noise is drawn on {device}; "
-                         f"create it with torch.Generator(device={str(device)!r})")
 
 
 def _is_plain(value: object) -> bool:
@@ -509,7 +500,7 @@ class VPoser(nn.Module):
             raise ValueError(f"num must be a positive int, got {num!r}")
         check_positive(temperature, "temperature")
         p = next(self.parameters())
-        _check_generator(generator, p.device)
+        check_generator(generator, device=p.device)
         z = torch.randn((num, self.latent_dim), generator=generator, device=p.device, dtype=p.dtype)
         return self.decode(temperature * z)
 
@@ -1001,8 +992,6 @@ def load_vposer(path: str | Path | None = None, device: str | torch.device = "cp
 # --------------------------------------------------------------------------------------------
 # The prior for fitting: E_theta_b = ||z||^2
 # --------------------------------------------------------------------------------------------
-
-
 
 
 class VPoserPrior(nn.Module, PosePrior):
