@@ -813,7 +813,12 @@ CASES = [
     raises(f"{FG}.interpolation_figure", "label not a string", lambda: F.interpolation_figure(VERTS, DEC, label=3), TypeError, "label"),
 ]
 
+_UNCHECKED = "unchecked by design, for an optimiser's inner loop whose params came from init_params; to_body_pose / params_energy are the checked faces"
 EXEMPT = {
+    "humanlib.priors.PosePrior.to_body_pose_unchecked": _UNCHECKED,
+    "humanlib.priors.PosePrior.params_energy_unchecked": _UNCHECKED,
+    "humanlib.priors.vposer.VPoserPrior.to_body_pose_unchecked": _UNCHECKED,
+    "humanlib.priors.vposer.VPoserPrior.params_energy_unchecked": _UNCHECKED,
     "humanlib.priors.PosePrior.energy": "abstract method; every concrete energy (NoPrior, GMMPosePrior, VPoserPrior) is swept",
     "humanlib.priors.gmm.GMMFitResult": "result record built by fit_gmm, never from user input",
     "humanlib.priors.train_vposer.EpochRecord": "result record built by train_vposer, never from user input",

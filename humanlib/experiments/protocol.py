@@ -451,7 +451,7 @@ def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torc
         ValueError: shapes that do not agree (``K`` must be ``model.num_betas``), non-finite
             values, or an input on the meta device.
     """
-    from humanlib.body import forward_kinematics, regress_joints
+    from humanlib.body import SkeletonJoints
 
     _check_model(model)
     check_tensor(poses, "poses", (..., NUM_JOINTS, 3))
@@ -462,13 +462,9 @@ def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torc
     _check_movable(model, poses=poses, transl=transl, betas=betas)
     flat_p = poses.reshape(-1, NUM_JOINTS, 3).to(model.v_template)
     n = flat_p.shape[0]
-    with torch.no_grad():
-        rest = regress_joints(model.v_template[None], model.J_regressor)  # (1, J, 3)
-        if betas is not None:
-            dirs = torch.einsum("jv,vck->jck", model.J_regressor, model.shapedirs)
-            rest = rest + torch.einsum("jck,nk->njc", dirs, betas.reshape(n, -1).to(flat_p))
-        joints, _ = forward_kinematics(axis_angle_to_rotmat(flat_p), rest.expand(n, -1, -1), model.parents)
-        joints = joints + transl.reshape(n, 1, 3).to(flat_p)
+    flat_b = flat_p.new_zeros(n, model.num_betas) if betas is None else betas.reshape(n, -1).to(flat_p)
+    with torch.no_grad():  # checked above, once
+        joints = SkeletonJoints(model).posed_joints_unchecked(flat_b, flat_p, transl.reshape(n, 3).to(flat_p))
     return joints.reshape(*lead, NUM_JOINTS, 3)
 
 

@@ -262,29 +262,12 @@ def sanitize_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> tup
     return torch.where(bad[..., None], torch.zeros_like(keypoints), keypoints), torch.where(bad, torch.zeros_like(confidence), confidence)
 
 
-class _SkeletonOnly:
-    """Joints of an SMPL-layout :class:`humanlib.body.BodyModel` without skinning the mesh.
+def _SkeletonOnly(model):  # noqa: N802 (was a class; the one skeleton-only FK now lives in humanlib.body)
+    """Joints ``f(betas, pose, transl)`` of an SMPL-layout model without skinning the mesh
+    (:class:`humanlib.body.SkeletonJoints`; the fit's inputs are checked once, before its loop)."""
+    from humanlib.body import SkeletonJoints
 
-    SMPL's joints are the forward kinematics of the rest joints ``J(beta)``, which are linear
-    in ``beta``; pose blend shapes and skinning only move vertices. ``E_J`` and ``E_sp`` need
-    joints only, so each fitting iteration skips the mesh (tens of times faster).
-    """
-
-    def __init__(self, model) -> None:
-        from humanlib.body import forward_kinematics
-
-        self._fk = forward_kinematics
-        reg, shapedirs = model.J_regressor, model.shapedirs
-        self.rest_template = reg @ model.v_template  # (J, 3)
-        self.rest_dirs = torch.einsum("jv,vck->jck", reg, shapedirs)  # (J, 3, K)
-        self.parents = model.parents
-
-    def __call__(self, betas: torch.Tensor, pose: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
-        from humanlib.rotations import axis_angle_to_rotmat
-
-        rest = self.rest_template.to(betas) + torch.einsum("jck,bk->bjc", self.rest_dirs.to(betas), betas)
-        joints, _ = self._fk(axis_angle_to_rotmat(pose), rest, self.parents)
-        return joints + transl[:, None]
+    return SkeletonJoints(model).posed_joints_unchecked
 
 
 def _joints_function(model):
