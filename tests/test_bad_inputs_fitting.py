@@ -689,7 +689,7 @@ CASES = [
                                    index=1), lambda r: r is None),
 ]
 
-_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py"
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
 EXEMPT = {
     S + "SMPLifyResult": "result record built by fit_smplify, never from user input",
     EV + "FitErrors": "result record built by fit_errors from checked tensors",
