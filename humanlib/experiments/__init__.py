@@ -5,7 +5,8 @@ piece                                   module
 =====================================  ==================================================
 windows, noise, occlusion, metrics      ``humanlib.experiments.protocol``
 fitting a sequence with a prior         ``humanlib.experiments.motion_fit``
-runs, val tuning, results files         ``humanlib.experiments.runner``
+runs, val tuning                        ``humanlib.experiments.runner``
+results files and val-tuned weights     ``humanlib.experiments.results``
 published and our tables                ``humanlib.experiments.tables``
 figures                                 ``humanlib.experiments.figures``
 diagnostics of a prior                  ``humanlib.experiments.diagnostics``

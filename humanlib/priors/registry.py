@@ -72,7 +72,7 @@ def canonical_prior_name(name: str) -> str:
 
 
 def load_prior(name: str) -> PosePrior:
-    """The prior called ``name`` (one of :data:`PRIOR_NAMES` or an alias) on its committed file.
+    """The prior called ``name`` (see :data:`humanlib.priors.registry.PRIOR_NAMES`; aliases too) on its committed file.
 
     Raises:
         TypeError: ``name`` is not a string.
