@@ -6,6 +6,7 @@ piece                                                    module
 ``Pi_K``, camera initialisation                          :mod:`humanlib.fitting.camera`
 ``E_J``, ``E_a``, ``E_sp``, ``E_beta``                   :mod:`humanlib.fitting.energies`
 stages, :func:`~humanlib.fitting.smplify.fit_smplify`    :mod:`humanlib.fitting.smplify`
+one L-BFGS per frame                                     :mod:`humanlib.fitting.lbfgs`
 synthetic keypoints, Procrustes                          :mod:`humanlib.fitting.evaluate`
 ``humanlib fit`` / ``smplify-eval``                      :mod:`humanlib.fitting.jobs`
 meshes over keypoints (figures)                          :mod:`humanlib.fitting.plots`
@@ -22,6 +23,7 @@ from humanlib.fitting.energies import (
     keypoint_energy,
     shape_energy,
 )
+from humanlib.fitting.lbfgs import PerFrameResult, lbfgs_per_frame
 from humanlib.fitting.smplify import (
     SMPLifyConfig,
     SMPLifyInit,
@@ -35,6 +37,7 @@ __all__ = [
     "BENDING_JOINTS",
     "Camera",
     "CapsuleBody",
+    "PerFrameResult",
     "SMPLifyConfig",
     "SMPLifyInit",
     "SMPLifyResult",
@@ -44,6 +47,7 @@ __all__ = [
     "geman_mcclure",
     "interpenetration_energy",
     "keypoint_energy",
+    "lbfgs_per_frame",
     "project",
     "shape_energy",
     "smplify_stages",

@@ -106,23 +106,28 @@ ABLATION: tuple[Variant, ...] = (
 EXTRA_VARIANTS: tuple[Variant, ...] = (Variant("Pose-NDF instead of GMM", "posendf"),)
 
 
-def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
-    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from the corpus test split.
+def corpus_poses(split: str, num_frames: int, seed: int = 0) -> torch.Tensor:
+    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from a corpus split.
 
     Raises:
         TypeError, ValueError: ``num_frames`` not an integer >= 1 or more than the split holds,
-            ``seed`` not an integer >= 0.
+            ``seed`` not an integer >= 0, an unknown split.
     """
     check_positive(num_frames, "num_frames", integer=True)
     check_positive(seed, "seed", integer=True, allow_zero=True)
     from humanlib.data import load_corpus
 
-    poses = load_corpus("test").poses
+    poses = load_corpus(split).poses
     if num_frames > len(poses):
-        raise ValueError(f"num_frames={num_frames} but the corpus test split holds {len(poses)} frames; ask for fewer")
+        raise ValueError(f"num_frames={num_frames} but the corpus {split} split holds {len(poses)} frames; ask for fewer")
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(poses), generator=gen)[:num_frames].sort().values
     return torch.as_tensor(poses)[idx][:, list(BODY_JOINTS)].float()
+
+
+def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
+    """``num_frames`` body poses ``(N, 21, 3)`` of the corpus test split (:func:`corpus_poses`)."""
+    return corpus_poses("test", num_frames, seed)
 
 
 def evaluate_variant(model, batch, variant: Variant, iterations: int, device: str = "cpu") -> dict:
