@@ -7,6 +7,7 @@ piece                                                    module
 ``E_J``, ``E_a``, ``E_sp``, ``E_beta``                   :mod:`humanlib.fitting.energies`
 stages, :func:`~humanlib.fitting.smplify.fit_smplify`    :mod:`humanlib.fitting.smplify`
 one L-BFGS per frame                                     :mod:`humanlib.fitting.lbfgs`
+a dataset over workers (torchrun), resumable             :mod:`humanlib.fitting.dataset`
 synthetic keypoints, Procrustes                          :mod:`humanlib.fitting.evaluate`
 ``humanlib fit`` / ``smplify-eval``                      :mod:`humanlib.fitting.jobs`
 meshes over keypoints (figures)                          :mod:`humanlib.fitting.plots`

@@ -324,8 +324,19 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _run_fit(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_file
+    from humanlib.cli import output_file, output_folder
 
+    source = Path(args.keypoints).expanduser()
+    if source.is_dir() or (source.is_file() and source.suffix != ".npz"):
+        from humanlib.fitting.dataset import DatasetFitSettings, fit_dataset
+
+        output_folder(args.out)
+        settings = DatasetFitSettings(prior=args.prior, iterations=args.iterations, focal=args.focal, width=args.width,
+                                      height=args.height, skip_invalid=args.skip_invalid, batch_size=args.batch_size)
+        merged = fit_dataset(source, args.out, settings, args.device, meta={"command": _command_line()})
+        if merged is not None:
+            print(f"wrote {merged} and {merged.with_suffix('.json')}")
+        return 0
     output_file(args.out, example="fit.npz")
     kp, conf = read_keypoints_npz(args.keypoints)
     from humanlib.body import load_body_model
@@ -351,10 +362,18 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit the body model to 2D keypoints with SMPLify",
         description="Fit shape, pose and translation to keypoints in an .npz ('keypoints' (B, 24, 2) pixels, one row "
-        "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl.",
+        "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl. "
+        "Given a folder of .npz files (or a text file listing them), fits the whole dataset in batches of "
+        "--batch-size frames; under torchrun (e.g. `torchrun --nproc-per-node 2 -m humanlib fit DIR --out OUT`) "
+        "the batches are shared over the workers. Each finished batch is written to OUT/parts at once; a rerun "
+        "skips finished batches; the end merges them into OUT/fits.npz and OUT/fits.json.",
     )
-    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24))")
-    p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped)")
+    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24)), or a folder "
+                   "of them, or a text file listing them (one path per line)")
+    p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped); a folder "
+                   "for a dataset")
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="frames fitted at once when fitting a dataset (default 64; results do not depend on it)")
     p.add_argument("--prior", default="gmm-min", choices=PRIOR_NAMES, help="pose prior (default gmm-min)")
     p.add_argument("--focal", type=positive_float, default=1000.0, help="focal length in pixels (default 1000)")
     p.add_argument("--width", type=positive_float, default=640.0,
