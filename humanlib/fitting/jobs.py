@@ -27,7 +27,7 @@ from humanlib.fitting.evaluate import (
     fit_errors,
     make_synthetic_batch,
 )
-from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
+from humanlib.fitting.smplify import OPTIMIZERS, SMPLifyConfig, fit_smplify, smplify_stages
 from humanlib.priors import NoPrior, PosePrior
 from humanlib.priors.gmm import machine_description
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS
@@ -76,6 +76,7 @@ class Variant:
     angle: bool = True
     interpenetration: bool = True
     square_weights: bool = True
+    optimizer: str = "per-frame"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -85,6 +86,8 @@ class Variant:
         for switch in ("angle", "interpenetration", "square_weights"):
             if not isinstance(getattr(self, switch), bool):
                 raise TypeError(f"Variant.{switch} must be True or False; got {getattr(self, switch)!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Variant.optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
 
 
 def _check_device(device: object) -> str:
@@ -101,6 +104,7 @@ ABLATION: tuple[Variant, ...] = (
     Variant("no E_a (elbow/knee)", "gmm-min", angle=False),
     Variant("no E_sp (interpenetration)", "gmm-min", interpenetration=False),
     Variant("weights not squared", "gmm-min", square_weights=False),
+    Variant("one L-BFGS for the whole batch", "gmm-min", optimizer="batch"),
 )
 #: Slower rows, run with ``--posendf`` (SMPLify's stage weights, not tuned for Pose-NDF's distance).
 EXTRA_VARIANTS: tuple[Variant, ...] = (Variant("Pose-NDF instead of GMM", "posendf"),)
@@ -150,6 +154,7 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
         use_angle_prior=variant.angle,
         use_interpenetration=variant.interpenetration,
         square_weights=variant.square_weights,
+        optimizer=variant.optimizer,
     )
     prior = make_prior(variant.prior)
     if isinstance(prior, torch.nn.Module):
@@ -228,6 +233,23 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
     }
 
 
+def fit_alone(model, batch, variant: Variant, iterations: int, frames: int, device: str = "cpu") -> dict:
+    """Fit the first ``frames`` frames of ``batch`` one at a time: their PA-v2v errors and the seconds taken.
+
+    Set beside the same frames' errors inside the batch (:func:`evaluate_variant`), this measures
+    how much a frame's fit depends on its batch mates.
+
+    Raises:
+        TypeError, ValueError: as :func:`evaluate_variant`; ``frames`` not an integer in ``[1, len(batch)]``.
+    """
+    check_positive(frames, "frames", integer=True)
+    if frames > len(batch.keypoints):
+        raise ValueError(f"frames={frames} but the batch holds {len(batch.keypoints)}; ask for fewer")
+    rows = [evaluate_variant(model, batch.subset([i]), variant, iterations, device) for i in range(frames)]
+    return {"per_frame_v2v_pa_alone": [r["per_frame_v2v_pa"][0] for r in rows],
+            "seconds_alone": round(sum(r["seconds"] for r in rows), 1)}
+
+
 def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, seed: int = 0, device: str = "cpu",
               progress: bool = False) -> list[dict]:
     """Frames fitted per second by full SMPLify (GMM min) for several batch sizes.
@@ -272,6 +294,17 @@ def _run_eval(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device,
                            command=_command_line(), progress=not args.quiet)
+    if args.alone:
+        from humanlib.body import load_body_model
+
+        model = load_body_model()
+        batch = make_synthetic_batch(model, corpus_test_poses(args.frames, args.seed), SyntheticConfig(), seed=args.seed)
+        for row in results["variants"]:
+            variant = next((v for v in ABLATION if v.name == row["name"]), None)
+            if variant is not None and variant.prior == "gmm-min" and variant.angle and variant.interpenetration \
+                    and variant.square_weights:  # the full method, with each solver
+                row.update(fit_alone(model, batch, variant, args.iterations, min(args.alone, args.frames), args.device))
+                print(json.dumps({"name": row["name"], "seconds_alone": row["seconds_alone"]}))
     if args.benchmark:
         results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device,
                                          progress=not args.quiet)
@@ -397,6 +430,9 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--posendf", dest="learned", action="store_true",
                    help="also run Pose-NDF as the prior (slow; SMPLify's weights, not tuned for it)")
     e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
+    e.add_argument("--alone", type=nonnegative_int, default=0,
+                   help="also fit the first N frames one at a time with the full method and each solver, to "
+                   "measure how a frame's fit depends on its batch (default 0: off)")
     e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     e.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0 = torch's default)")
     e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
@@ -405,4 +441,4 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
 
 
 __all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "add_subcommand", "benchmark",
-           "evaluate_variant", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_test_poses"]
+           "evaluate_variant", "fit_alone", "make_prior", "corpus_poses", "read_keypoints_npz", "run_ablation", "corpus_test_poses"]
