@@ -26,6 +26,7 @@ from humanlib.fitting.energies import (
 )
 from humanlib.fitting.lbfgs import PerFrameResult, lbfgs_per_frame
 from humanlib.fitting.smplify import (
+    OPTIMIZERS,
     SMPLifyConfig,
     SMPLifyInit,
     SMPLifyResult,
@@ -36,6 +37,7 @@ from humanlib.fitting.smplify import (
 
 __all__ = [
     "BENDING_JOINTS",
+    "OPTIMIZERS",
     "Camera",
     "CapsuleBody",
     "PerFrameResult",
