@@ -18,7 +18,19 @@ from humanlib.commands.args import (
     positive_int,
 )
 from humanlib.fitting.camera import Camera
-from humanlib.fitting.jobs import benchmark, make_prior, PRIOR_NAMES, read_keypoints_npz, run_ablation
+from pathlib import Path
+
+from humanlib.fitting.evaluate import SyntheticConfig, make_synthetic_batch
+from humanlib.fitting.jobs import (
+    ABLATION,
+    PRIOR_NAMES,
+    benchmark,
+    corpus_test_poses,
+    fit_alone,
+    make_prior,
+    read_keypoints_npz,
+    run_ablation,
+)
 from humanlib.fitting.smplify import fit_smplify, smplify_stages, SMPLifyConfig
 from humanlib.provenance import command_line
 
@@ -30,6 +42,17 @@ def _run_eval(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device,
                            command=command_line(), progress=not args.quiet)
+    if args.alone:
+        from humanlib.body import load_body_model
+
+        model = load_body_model()
+        batch = make_synthetic_batch(model, corpus_test_poses(args.frames, args.seed), SyntheticConfig(), seed=args.seed)
+        for row in results["variants"]:
+            variant = next((v for v in ABLATION if v.name == row["name"]), None)
+            if variant is not None and variant.prior == "gmm-min" and variant.angle and variant.interpenetration \
+                    and variant.square_weights:  # the full method, with each solver
+                row.update(fit_alone(model, batch, variant, args.iterations, min(args.alone, args.frames), args.device))
+                print(json.dumps({"name": row["name"], "seconds_alone": row["seconds_alone"]}))
     if args.benchmark:
         results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device,
                                          progress=not args.quiet)
@@ -42,6 +65,17 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 
 def _run_fit(args: argparse.Namespace) -> int:
+    source = Path(args.keypoints).expanduser()
+    if source.is_dir() or (source.is_file() and source.suffix != ".npz"):
+        from humanlib.fitting.dataset import DatasetFitSettings, fit_dataset
+
+        output_folder(args.out)
+        settings = DatasetFitSettings(prior=args.prior, iterations=args.iterations, focal=args.focal, width=args.width,
+                                      height=args.height, skip_invalid=args.skip_invalid, batch_size=args.batch_size)
+        merged = fit_dataset(source, args.out, settings, args.device, meta={"command": command_line()})
+        if merged is not None:
+            print(f"wrote {merged} and {merged.with_suffix('.json')}")
+        return 0
     output_file(args.out, example="fit.npz")
     kp, conf = read_keypoints_npz(args.keypoints)
     from humanlib.body import load_body_model
@@ -65,10 +99,18 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit the body model to 2D keypoints with SMPLify",
         description="Fit shape, pose and translation to keypoints in an .npz ('keypoints' (B, 24, 2) pixels, one row "
-        "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl.",
+        "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl. "
+        "Given a folder of .npz files (or a text file listing them), fits the whole dataset in batches of "
+        "--batch-size frames; under torchrun (e.g. `torchrun --nproc-per-node 2 -m humanlib fit DIR --out OUT`) "
+        "the batches are shared over the workers. Each finished batch is written to OUT/parts at once; a rerun "
+        "skips finished batches; the end merges them into OUT/fits.npz and OUT/fits.json.",
     )
-    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24))")
-    p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped)")
+    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24)), or a folder "
+                   "of them, or a text file listing them (one path per line)")
+    p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped); a folder "
+                   "for a dataset")
+    p.add_argument("--batch-size", type=positive_int, default=64,
+                   help="frames fitted at once when fitting a dataset (default 64; results do not depend on it)")
     p.add_argument("--prior", default="gmm-min", choices=PRIOR_NAMES, help="pose prior (default gmm-min)")
     p.add_argument("--focal", type=positive_float, default=1000.0, help="focal length in pixels (default 1000)")
     p.add_argument("--width", type=positive_float, default=640.0,
@@ -92,6 +134,9 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--posendf", dest="learned", action="store_true",
                    help="also run Pose-NDF as the prior (slow; SMPLify's weights, not tuned for it)")
     e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
+    e.add_argument("--alone", type=nonnegative_int, default=0,
+                   help="also fit the first N frames one at a time with the full method and each solver, to "
+                   "measure how a frame's fit depends on its batch (default 0: off)")
     e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     e.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0 = torch's default)")
     e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")

@@ -23,7 +23,7 @@ from humanlib.fitting.evaluate import (
     fit_errors,
     make_synthetic_batch,
 )
-from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
+from humanlib.fitting.smplify import OPTIMIZERS, SMPLifyConfig, fit_smplify, smplify_stages
 from humanlib.paths import input_file
 from humanlib.priors.registry import load_prior
 from humanlib.provenance import machine_description
@@ -49,6 +49,7 @@ class Variant:
     angle: bool = True
     interpenetration: bool = True
     square_weights: bool = True
+    optimizer: str = "per-frame"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -58,6 +59,8 @@ class Variant:
         for switch in ("angle", "interpenetration", "square_weights"):
             if not isinstance(getattr(self, switch), bool):
                 raise TypeError(f"Variant.{switch} must be True or False; got {getattr(self, switch)!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Variant.optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
 
 
 def _check_device(device: object) -> str:
@@ -74,28 +77,34 @@ ABLATION: tuple[Variant, ...] = (
     Variant("no E_a (elbow/knee)", "gmm-min", angle=False),
     Variant("no E_sp (interpenetration)", "gmm-min", interpenetration=False),
     Variant("weights not squared", "gmm-min", square_weights=False),
+    Variant("one L-BFGS for the whole batch", "gmm-min", optimizer="batch"),
 )
 #: Slower rows, run with ``--posendf`` (SMPLify's stage weights, not tuned for Pose-NDF's distance).
 EXTRA_VARIANTS: tuple[Variant, ...] = (Variant("Pose-NDF instead of GMM", "posendf"),)
 
 
-def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
-    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from the corpus test split.
+def corpus_poses(split: str, num_frames: int, seed: int = 0) -> torch.Tensor:
+    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from a corpus split.
 
     Raises:
         TypeError, ValueError: ``num_frames`` not an integer >= 1 or more than the split holds,
-            ``seed`` not an integer >= 0.
+            ``seed`` not an integer >= 0, an unknown split.
     """
     check_positive(num_frames, "num_frames", integer=True)
     check_positive(seed, "seed", integer=True, allow_zero=True)
     from humanlib.data import load_corpus
 
-    poses = load_corpus("test").poses
+    poses = load_corpus(split).poses
     if num_frames > len(poses):
-        raise ValueError(f"num_frames={num_frames} but the corpus test split holds {len(poses)} frames; ask for fewer")
+        raise ValueError(f"num_frames={num_frames} but the corpus {split} split holds {len(poses)} frames; ask for fewer")
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(poses), generator=gen)[:num_frames].sort().values
     return torch.as_tensor(poses)[idx][:, list(BODY_JOINTS)].float()
+
+
+def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
+    """``num_frames`` body poses ``(N, 21, 3)`` of the corpus test split (:func:`corpus_poses`)."""
+    return corpus_poses("test", num_frames, seed)
 
 
 def evaluate_variant(model, batch, variant: Variant, iterations: int, device: str = "cpu") -> dict:
@@ -118,6 +127,7 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
         use_angle_prior=variant.angle,
         use_interpenetration=variant.interpenetration,
         square_weights=variant.square_weights,
+        optimizer=variant.optimizer,
     )
     prior = make_prior(variant.prior)
     if isinstance(prior, torch.nn.Module):
@@ -196,6 +206,23 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
     }
 
 
+def fit_alone(model, batch, variant: Variant, iterations: int, frames: int, device: str = "cpu") -> dict:
+    """Fit the first ``frames`` frames of ``batch`` one at a time: their PA-v2v errors and the seconds taken.
+
+    Set beside the same frames' errors inside the batch (:func:`evaluate_variant`), this measures
+    how much a frame's fit depends on its batch mates.
+
+    Raises:
+        TypeError, ValueError: as :func:`evaluate_variant`; ``frames`` not an integer in ``[1, len(batch)]``.
+    """
+    check_positive(frames, "frames", integer=True)
+    if frames > len(batch.keypoints):
+        raise ValueError(f"frames={frames} but the batch holds {len(batch.keypoints)}; ask for fewer")
+    rows = [evaluate_variant(model, batch.subset([i]), variant, iterations, device) for i in range(frames)]
+    return {"per_frame_v2v_pa_alone": [r["per_frame_v2v_pa"][0] for r in rows],
+            "seconds_alone": round(sum(r["seconds"] for r in rows), 1)}
+
+
 def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, seed: int = 0, device: str = "cpu",
               progress: bool = False) -> list[dict]:
     """Frames fitted per second by full SMPLify (GMM min) for several batch sizes.
@@ -266,4 +293,5 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 __all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "benchmark",
-           "evaluate_variant", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_test_poses"]
+           "evaluate_variant", "fit_alone", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_poses",
+           "corpus_test_poses"]
