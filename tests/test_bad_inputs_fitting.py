@@ -695,6 +695,20 @@ CASES = [
 
 _CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
 EXEMPT = {
+    "humanlib.fitting.dataset.DatasetFitReport": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.DatasetFitSettings": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.Unit": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.Unit.name": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.dataset_files": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.distributed_context": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.fit_dataset": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.fit_units": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.merge_parts": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.split_units": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.unit_fingerprint": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.units_of_rank": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.jobs.corpus_poses": "checks its counts as corpus_test_poses, whose cases are here",
+    "humanlib.fitting.jobs.fit_alone": "calls evaluate_variant per frame, whose bad inputs are tested here",
     S + "SMPLifyResult": "result record built by fit_smplify, never from user input",
     EV + "FitErrors": "result record built by fit_errors from checked tensors",
     EV + "FitErrors.summary": "takes no arguments; the record comes from fit_errors, whose inputs are checked",

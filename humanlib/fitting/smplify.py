@@ -651,9 +651,9 @@ def fit_smplify(
 ) -> SMPLifyResult:
     """Fit shape, pose and translation of a batch of bodies to 2D keypoints (SMPLify).
 
-    The steps: the bodies to fit (:func:`_bodies_to_fit`: each valid frame, and a turned-around
-    copy of side views), the camera initialisation (:func:`_initialise_camera`) or ``init``,
-    the stages (:func:`_run_stages`), and for each frame the better of its two orientations.
+    The steps: the bodies to fit (``_bodies_to_fit``: each valid frame, and a turned-around
+    copy of side views), the camera initialisation (``_initialise_camera``) or ``init``,
+    the stages (``_run_stages``), and for each frame the better of its two orientations.
     With ``config.optimizer="per-frame"`` (the default) each frame's result is the same
     whatever batch it is fitted in, up to floating-point round-off.
 
