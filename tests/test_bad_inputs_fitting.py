@@ -695,6 +695,8 @@ CASES = [
 
 _CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
 EXEMPT = {
+    "humanlib.fitting.lbfgs.lbfgs_per_frame": "its bad inputs are tested in tests/test_fitting_lbfgs.py::test_bad_inputs",
+    "humanlib.fitting.lbfgs.PerFrameResult": "a plain result record filled by lbfgs_per_frame, no inputs of its own",
     "humanlib.fitting.dataset.DatasetFitReport": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
     "humanlib.fitting.dataset.DatasetFitSettings": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
     "humanlib.fitting.dataset.Unit": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
