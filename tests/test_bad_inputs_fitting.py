@@ -634,6 +634,7 @@ CASES = [
            lambda: jobs.evaluate_variant(TINY, BATCH, jobs.ABLATION[3], 1, device=META), ValueError, "holds no values"),
     raises(J + "run_ablation", "zero frames", lambda: jobs.run_ablation(num_frames=0), ValueError, "num_frames"),
     raises(J + "run_ablation", "negative iterations", lambda: jobs.run_ablation(iterations=-1), ValueError, "iterations"),
+    raises(J + "run_ablation", "negative alone", lambda: jobs.run_ablation(alone=-1), ValueError, "alone"),
     raises(J + "run_ablation", "no variants", lambda: jobs.run_ablation(variants=()), ValueError, "non-empty tuple of Variant"),
     raises(J + "run_ablation", "variants by name", lambda: jobs.run_ablation(variants=("gmm-min",)), ValueError,
            "tuple of Variant"),

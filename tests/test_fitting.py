@@ -539,3 +539,17 @@ def test_synthetic_batch_subset_keeps_frames_and_cameras(tiny):
         batch.subset(torch.tensor([0]))
     with pytest.raises(ValueError, match="no frame"):
         batch.subset([])
+
+
+def test_ablation_fits_the_full_method_alone_with_each_solver():
+    """``run_ablation(alone=N)`` adds each frame's error alone to the rows that differ from the first by the solver only."""
+    from humanlib.fitting.jobs import ABLATION, run_ablation
+
+    open_model()  # skips without the open body model
+    batch_row = next(v for v in ABLATION if v.optimizer == "batch")
+    no_prior = next(v for v in ABLATION if v.prior == "none")
+    res = run_ablation(num_frames=2, iterations=1, variants=(ABLATION[0], no_prior, batch_row), alone=2)
+    rows = {row["name"]: row for row in res["variants"]}
+    assert len(rows[ABLATION[0].name]["per_frame_v2v_pa_alone"]) == 2
+    assert len(rows[batch_row.name]["per_frame_v2v_pa_alone"]) == 2
+    assert "per_frame_v2v_pa_alone" not in rows[no_prior.name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,19 +19,7 @@ from humanlib.commands.args import (
     positive_int,
 )
 from humanlib.fitting.camera import Camera
-from pathlib import Path
-
-from humanlib.fitting.evaluate import SyntheticConfig, make_synthetic_batch
-from humanlib.fitting.jobs import (
-    ABLATION,
-    PRIOR_NAMES,
-    benchmark,
-    corpus_test_poses,
-    fit_alone,
-    make_prior,
-    read_keypoints_npz,
-    run_ablation,
-)
+from humanlib.fitting.jobs import PRIOR_NAMES, benchmark, make_prior, read_keypoints_npz, run_ablation
 from humanlib.fitting.smplify import fit_smplify, smplify_stages, SMPLifyConfig
 from humanlib.provenance import command_line
 
@@ -41,18 +30,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device,
-                           command=command_line(), progress=not args.quiet)
-    if args.alone:
-        from humanlib.body import load_body_model
-
-        model = load_body_model()
-        batch = make_synthetic_batch(model, corpus_test_poses(args.frames, args.seed), SyntheticConfig(), seed=args.seed)
-        for row in results["variants"]:
-            variant = next((v for v in ABLATION if v.name == row["name"]), None)
-            if variant is not None and variant.prior == "gmm-min" and variant.angle and variant.interpenetration \
-                    and variant.square_weights:  # the full method, with each solver
-                row.update(fit_alone(model, batch, variant, args.iterations, min(args.alone, args.frames), args.device))
-                print(json.dumps({"name": row["name"], "seconds_alone": row["seconds_alone"]}))
+                           command=command_line(), progress=not args.quiet, alone=args.alone)
     if args.benchmark:
         results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device,
                                          progress=not args.quiet)

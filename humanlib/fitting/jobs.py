@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -153,10 +153,13 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
 
 def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, learned: bool = False,
                  variants: tuple[Variant, ...] | None = None, device: str = "cpu", command: str = "",
-                 progress: bool = False) -> dict:
+                 progress: bool = False, alone: int = 0) -> dict:
     """Run the ablation on ``num_frames`` synthetic frames; returns the results dictionary.
 
-    ``progress`` shows a tqdm bar over the variants (terminal and Jupyter).
+    ``progress`` shows a tqdm bar over the variants (terminal and Jupyter). ``alone > 0`` also
+    fits the first ``alone`` frames one at a time (:func:`fit_alone`) with the full method and
+    each solver (the variants that differ from the first row by ``optimizer`` only), so that each
+    frame's error inside the batch can be set beside its error alone.
 
     Raises:
         TypeError, ValueError: ``num_frames`` not an integer >= 1, ``iterations`` or ``seed`` not an
@@ -166,6 +169,7 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
     check_positive(num_frames, "num_frames", integer=True)
     check_positive(iterations, "iterations", integer=True, allow_zero=True)
     check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_positive(alone, "alone", integer=True, allow_zero=True)
     if not isinstance(learned, bool):
         raise TypeError(f"learned must be True or False; got {learned!r}")
     if variants is not None and (not isinstance(variants, (tuple, list)) or not variants
@@ -187,6 +191,12 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
         except FileNotFoundError as err:  # a learned prior whose checkpoint is not available
             rows.append({"name": variant.name, "prior": variant.prior, "skipped": str(err)})
         tqdm.write(json.dumps({k: v for k, v in rows[-1].items() if not k.startswith("per_frame")}))
+    if alone:
+        full = chosen[0]
+        for variant, row in zip(chosen, rows):
+            if "skipped" not in row and replace(variant, name=full.name, optimizer=full.optimizer) == full:
+                row.update(fit_alone(model, batch, variant, iterations, min(alone, num_frames), device))
+                tqdm.write(json.dumps({"name": row["name"], "seconds_alone": row["seconds_alone"]}))
     return {
         "command": command,
         "machine": machine_description(),

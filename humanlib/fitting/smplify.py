@@ -338,15 +338,20 @@ class _AnyModel:
     """Joints and unposed meshes of any body model callable as ``model(betas=, pose=, transl=)``.
 
     The model runs in its own dtype; inputs are cast to it and outputs back to the inputs' dtype.
+    Its output is checked on the first call (shape, device, finite values), not inside the
+    optimiser's loop, where the finiteness test would synchronise on every evaluation.
     """
 
     def __init__(self, model) -> None:
         self.model, self.dtype = model, _module_dtype(model)
+        self._checked = False
 
     def _run(self, betas, pose, transl):
         dtype = self.dtype or betas.dtype
         out = self.model(betas=betas.to(dtype), pose=pose.to(dtype), transl=transl.to(dtype))
-        _check_model_output(out, betas.shape[0], betas.device)
+        if not self._checked:
+            _check_model_output(out, betas.shape[0], betas.device)
+            self._checked = True
         return out
 
     def rest_mesh(self, betas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -559,7 +564,7 @@ def _initialise_camera(num_betas: int, joints_of, prior, bodies: _Bodies, config
 
     variables = [global_orient.requires_grad_(True), transl.requires_grad_(True)]
     _minimise(variables, camera_energy, config.camera_iterations, config)
-    return global_orient.detach(), transl.detach(), prior.initial_body_pose(b, device=device, dtype=dtype)
+    return global_orient.detach(), transl.detach(), camera_pose
 
 
 def _from_init(init: SMPLifyInit, bodies: _Bodies, frames: torch.Tensor):
@@ -585,10 +590,10 @@ class _StageEnergy:
         """``(E, E_J, full pose)`` of bodies ``idx``."""
         config, stage, prior = self.config, self.stage, self.prior
         kp, conf, cam = self.bodies.rows(idx)
-        pose = _full_pose(global_orient, prior.to_body_pose(params))
+        pose = _full_pose(global_orient, prior.to_body_pose_unchecked(params))  # params from init_params: checked
         joints = self.joints_of(betas, pose, transl)
         e_j = keypoint_energy(_project(joints, cam), kp, conf, config.sigma_px)
-        e = e_j + config.weight(stage.pose_weight) * prior.params_energy(params)
+        e = e_j + config.weight(stage.pose_weight) * prior.params_energy_unchecked(params)
         e = e + config.weight(stage.shape_weight) * shape_energy(betas)
         if config.use_angle_prior and stage.angle_weight > 0:
             e = e + config.weight(stage.angle_weight) * angle_energy(pose)
