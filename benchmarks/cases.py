@@ -38,6 +38,9 @@ class Plan:
         smplify_priors: prior names of :func:`humanlib.fitting.jobs.make_prior`.
         smplify_iterations: L-BFGS iterations of the camera step and of each of the 4 stages
             (30: the course's default, :func:`humanlib.fitting.smplify_stages`).
+        smplify_batch_solver: priors also timed with ``optimizer="batch"`` (one L-BFGS for the batch).
+        dataset_frames: frames of the dataset fitted by ``humanlib fit DIR`` (files of 64 frames).
+        dataset_workers: torchrun worker counts of the dataset fit.
         knn_queries: noisy poses labelled per timed call.
         knn_manifold: manifold (training) poses searched (Pose-NDF's default: 20,000).
         posendf_steps: training steps per timed block.
@@ -58,6 +61,9 @@ class Plan:
     smplify_batches: tuple[int, ...] = (1, 16, 64)
     smplify_priors: tuple[str, ...] = ("none", "gmm-min", "vposer", "posendf")
     smplify_iterations: int = 30
+    smplify_batch_solver: tuple[str, ...] = ("gmm-min",)
+    dataset_frames: int = 512
+    dataset_workers: tuple[int, ...] = (1, 2)
     knn_queries: int = 2048
     knn_manifold: int = 20_000
     posendf_steps: int = 50
@@ -72,7 +78,7 @@ class Plan:
 FULL = Plan()
 QUICK = Plan(
     forward_batches=(1, 4), forward_budget_s=0.0, warmup=0, min_repeats=1, max_repeats=1, heavy_repeats=1,
-    smplify_batches=(1, 2), smplify_iterations=1,
+    smplify_batches=(1, 2), smplify_iterations=1, dataset_frames=8,
     knn_queries=16, knn_manifold=200, posendf_steps=2, posendf_batch=8,
     projection_poses=8, projection_steps=3, vposer_steps=2, vposer_batch=8, codec_batch=8,
 )
@@ -209,13 +215,14 @@ def bench_smplify(plan: Plan) -> dict:
 
     started, load_before = time.time(), load_average()
     model = load_body_model()
-    config = SMPLifyConfig(stages=smplify_stages(iterations=plan.smplify_iterations),
-                           camera_iterations=plan.smplify_iterations)
     poses = corpus_test_poses(max(plan.smplify_batches))
     batches = {b: make_synthetic_batch(model, poses[:b], SyntheticConfig(), seed=0) for b in plan.smplify_batches}
     rows = []
-    for name in plan.smplify_priors:
+    runs = [(name, "per-frame") for name in plan.smplify_priors] + [(name, "batch") for name in plan.smplify_batch_solver]
+    for name, optimizer in runs:
         prior, weights = _prior(name)
+        config = SMPLifyConfig(stages=smplify_stages(iterations=plan.smplify_iterations),
+                               camera_iterations=plan.smplify_iterations, optimizer=optimizer)
         for b, batch in batches.items():
             flipped = []
 
@@ -224,12 +231,60 @@ def bench_smplify(plan: Plan) -> dict:
                 flipped.append(int(res.flipped.sum()))
 
             timing = _heavy(fit, plan)
-            rows.append({"prior": name, "weights": weights, "batch": b, "timing": timing.as_dict(),
-                         "seconds": timing.median_s, "fps": b / timing.median_s, "flipped": flipped[-1]})
-            print(f"  smplify {name:<8} B={b:<3} {timing.median_s:7.2f} s  {rows[-1]['fps']:7.2f} frames/s", flush=True)
+            rows.append({"prior": name, "optimizer": optimizer, "weights": weights, "batch": b,
+                         "timing": timing.as_dict(), "seconds": timing.median_s, "fps": b / timing.median_s,
+                         "flipped": flipped[-1]})
+            print(f"  smplify {name:<8} {optimizer:<9} B={b:<3} {timing.median_s:7.2f} s  {rows[-1]['fps']:7.2f} frames/s",
+                  flush=True)
     section = _section("smplify", rows, started, load_before)
     section["iterations"] = plan.smplify_iterations
     section["synthetic"] = "corpus test-split poses; `SyntheticConfig` defaults: known cameras, 5 px noise, 10 % missing joints"
+    return section
+
+
+def bench_dataset_fit(plan: Plan) -> dict:
+    """Frames per second of ``humanlib fit DIR`` (GMM min) under torchrun with 1 and 2 CPU workers.
+
+    Each worker runs with ``cores // workers`` torch threads; the time is the whole command
+    (start-up, loading, fitting, merging), one run per worker count.
+    """
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    from humanlib.body import load_body_model
+    from humanlib.fitting.evaluate import SyntheticConfig, make_synthetic_batch
+    from humanlib.fitting.jobs import corpus_test_poses
+
+    started, load_before = time.time(), load_average()
+    model = load_body_model()
+    poses = corpus_test_poses(plan.dataset_frames)
+    cores = os.cpu_count() or 1
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "keypoints"
+        data.mkdir()
+        for k, first in enumerate(range(0, plan.dataset_frames, 64)):
+            batch = make_synthetic_batch(model, poses[first : first + 64], SyntheticConfig(), seed=k)
+            np.savez(data / f"clip{k:03d}.npz", keypoints=batch.keypoints.numpy(), confidence=batch.confidence.numpy())
+        for workers in plan.dataset_workers:
+            out = Path(tmp) / f"out{workers}"
+            env = {**os.environ, "OMP_NUM_THREADS": str(max(1, cores // workers))}
+            command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(workers), "-m", "humanlib",
+                       "fit", str(data), "--out", str(out), "--iterations", str(plan.smplify_iterations),
+                       "--device", "cpu"]
+            begin = time.perf_counter()
+            subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+            seconds = time.perf_counter() - begin
+            rows.append({"workers": workers, "threads_per_worker": max(1, cores // workers),
+                         "frames": plan.dataset_frames, "seconds": seconds, "fps": plan.dataset_frames / seconds})
+            print(f"  dataset fit, {workers} worker(s): {seconds:7.1f} s  {rows[-1]['fps']:7.2f} frames/s", flush=True)
+    section = _section("dataset_fit", rows, started, load_before)
+    section["iterations"] = plan.smplify_iterations
     return section
 
 

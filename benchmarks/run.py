@@ -32,7 +32,7 @@ from benchmarks import cases  # noqa: E402
 from benchmarks.report import END_TO_END_DEFAULTS, evaluate_targets, render_markdown  # noqa: E402
 from benchmarks.timing import load_average, machine_info  # noqa: E402
 
-SECTIONS = ("body_forward", "smplify", "posendf", "vposer")
+SECTIONS = ("body_forward", "smplify", "dataset_fit", "posendf", "vposer")
 JSON_NAME = "benchmarks.json"
 MD_NAME = "benchmarks.md"
 
@@ -110,6 +110,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
             results["profile"] = cases.profile_body_forward(max(plan.forward_batches))
         elif name == "smplify":
             results["sections"][name] = cases.bench_smplify(plan)
+        elif name == "dataset_fit":
+            results["sections"][name] = cases.bench_dataset_fit(plan)
         elif name == "posendf":
             results["sections"][name] = cases.bench_posendf(plan)
         elif name == "vposer":

@@ -235,3 +235,28 @@ def check_output_file(path: object, name: str, what: str, *, example: str = "", 
     elif not p.parent.is_dir():
         raise FileNotFoundError(f"cannot write {what} to {p}: folder {p.parent} does not exist (create it first)")
     return p
+
+
+def check_generator(generator: object, *, optional: bool = True, device: object = None, why: str = "") -> None:
+    """Raise unless ``generator`` is a ``torch.Generator`` (or None when ``optional``) on ``device``'s type.
+
+    Args:
+        generator: the user's value.
+        optional: None is allowed (the caller draws from torch's global generator).
+        device: the device the random numbers are drawn on (None: any).
+        why: why a CPU generator is required, for the message (``"sampling runs on the CPU"``).
+
+    Raises:
+        TypeError: not a ``torch.Generator`` (nor None when ``optional``).
+        ValueError: a generator on another kind of device than ``device``.
+    """
+    if generator is None and optional:
+        return
+    if not isinstance(generator, torch.Generator):
+        hint = " or None" if optional else " (e.g. torch.Generator().manual_seed(0))"
+        raise TypeError(f"generator must be a torch.Generator{hint}; got {type(generator).__name__}")
+    if device is not None and generator.device.type != torch.device(device).type:
+        if why:
+            raise ValueError(f"generator must be a {str(device).upper()} torch.Generator ({why}); got one on {generator.device}")
+        raise ValueError(f"generator is on {generator.device} but the noise is drawn on {device}; "
+                         f"create it with torch.Generator(device={str(device)!r})")

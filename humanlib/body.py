@@ -435,6 +435,73 @@ class BodyModel(nn.Module):
         return BodyOutput(vertices, joints, rest_joints, v_shaped, transforms)
 
 
+class SkeletonJoints(nn.Module):
+    """Posed joints of an SMPL-layout body model without its mesh: ``J(beta)`` then forward kinematics.
+
+    SMPL's joints are the forward kinematics of the rest joints ``J(beta) = J_regressor
+    (v_template + S beta)``, which are linear in ``beta``: the regressor is applied to the
+    template and the shape basis once, here. Pose blend shapes and skinning only move vertices,
+    so a fit whose energies need joints alone (SMPLify's ``E_J``, the motion fits) skips the
+    mesh, tens of times faster. This is the one skeleton-only forward kinematics of humanlib.
+
+    ``forward`` and ``rest_joints`` check their inputs (shapes, dtype, device; no host-device
+    synchronisation); an optimiser's inner loop that has checked its variables once calls
+    :meth:`posed_joints_unchecked`.
+
+    Args:
+        model: a :class:`BodyModel` (or any module with ``J_regressor``, ``v_template``,
+            ``shapedirs`` and ``parents``).
+
+    Raises:
+        TypeError: ``model`` lacks those attributes.
+    """
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        missing = [name for name in ("J_regressor", "v_template", "shapedirs", "parents") if not hasattr(model, name)]
+        if missing:
+            raise TypeError(f"model must be a humanlib.body.BodyModel (from load_body_model); "
+                            f"{type(model).__name__} has no {', '.join(missing)}")
+        self.parents = tuple(int(p) for p in model.parents)
+        self.num_betas = int(model.shapedirs.shape[-1])
+        self.register_buffer("rest", model.J_regressor @ model.v_template)  # (J, 3)
+        self.register_buffer("rest_dirs", torch.einsum("jv,vck->jck", model.J_regressor, model.shapedirs))  # (J, 3, K)
+
+    def rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
+        """``(N, K) -> (N, J, 3)`` rest joints of each shape.
+
+        Raises:
+            TypeError, ValueError: ``betas`` not a ``(N, K)`` tensor of the model's dtype and device.
+        """
+        self._check(betas, "betas", (None, self.num_betas))
+        return self._rest_joints(betas)
+
+    def forward(self, betas: torch.Tensor, pose: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
+        """Posed joints ``(N, J, 3)`` of betas ``(N, K)``, axis-angle poses ``(N, J, 3)`` and transl ``(N, 3)``.
+
+        Raises:
+            TypeError, ValueError: inputs that are not tensors of these shapes (one ``N``), of the
+                model's dtype and on its device.
+        """
+        self._check(pose, "pose", (None, len(self.parents), 3))
+        n = pose.shape[0]
+        self._check(betas, "betas", (n, self.num_betas))
+        self._check(transl, "transl", (n, 3))
+        return self.posed_joints_unchecked(betas, pose, transl)
+
+    def posed_joints_unchecked(self, betas: torch.Tensor, pose: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` without its checks, for an optimiser's inner loop (inputs checked once, before it)."""
+        joints, _ = _forward_kinematics(axis_angle_to_rotmat(pose), self._rest_joints(betas), self.parents)
+        return joints + transl[:, None]
+
+    def _rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
+        return self.rest.to(betas) + torch.einsum("jck,nk->njc", self.rest_dirs.to(betas), betas)
+
+    def _check(self, x: object, name: str, shape: tuple) -> None:
+        check_tensor(x, name, shape, dtype=self.rest.dtype, finite=False)
+        check_same_device(self.rest, "the joints model", **{name: x})
+
+
 def _check_model_values(arrays: Mapping, num_betas: int, source: str) -> None:
     """Numeric, finite arrays and faces inside the mesh: a bad file fails here, not as a NaN mesh."""
     used = {

@@ -8,9 +8,7 @@ wrong shapes or dtypes, chumpy objects that need cleaning, a missing frame-rate 
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,43 +151,3 @@ def check_amass_dir(root: str | Path, max_files: int | None = None, report: Chec
     return report
 
 
-def _run(args: argparse.Namespace) -> int:
-    from humanlib.cli import input_file, input_folder
-
-    if args.body_model is not None:
-        input_file(args.body_model, "--body-model", "give an SMPL-layout .pkl or .npz file")
-    if args.amass is not None:
-        input_folder(args.amass, "--amass", "give the folder that holds the AMASS sub-datasets")
-    model = args.body_model or paths.user_body_model()
-    amass = args.amass or paths.user_amass_dir()
-    if model is None and amass is None:
-        raise ValueError("nothing to check: give --body-model and/or --amass, or set "
-                         "HUMANLIB_BODY_MODEL / HUMANLIB_AMASS_DIR")
-    report = CheckReport()
-    if model is not None:
-        check_body_model(model, report)
-    if amass is not None:
-        check_amass_dir(amass, args.max_files, report)
-    for line in report.passed:
-        print(f"ok: {line}")
-    for line in report.problems:
-        print(f"problem: {line}")
-    if not report.ok:
-        print(f"humanlib: error: {len(report.problems)} problem(s) found (listed above)", file=sys.stderr)
-    return 0 if report.ok else 1
-
-
-def add_subcommand(subparsers) -> None:
-    """Register ``humanlib check``."""
-    from humanlib.cli import positive_int
-
-    parser = subparsers.add_parser(
-        "check", help="verify a user's SMPL/SMPL-X model file and AMASS folder",
-        description="Read a user's SMPL / SMPL-X model file and AMASS folder as the chapters will and "
-                    "report every problem (defaults: HUMANLIB_BODY_MODEL, HUMANLIB_AMASS_DIR). "
-                    "Exit status 1 when anything is wrong.")
-    parser.add_argument("--body-model", type=Path, help="SMPL-layout .pkl or .npz")
-    parser.add_argument("--amass", type=Path, help="AMASS folder")
-    parser.add_argument("--max-files", type=positive_int, default=None,
-                        help="check only the first N AMASS files (default: all)")
-    parser.set_defaults(func=_run)

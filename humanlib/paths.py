@@ -136,3 +136,69 @@ def user_prior_file(kind: str) -> Path | None:
             f"`humanlib train-{kind} --out {out}`, or unset HUMANLIB_PRIORS_DIR to use the committed open {kind}"
         )
     return path
+
+
+# --------------------------------------------------------------------------- checks of a user's paths
+
+
+def input_file(path: str | os.PathLike, option: str, hint: str = "") -> Path:
+    """``path`` as a ``Path``; ``FileNotFoundError`` naming ``option`` unless it is an existing file."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        state = "is a folder, not a file" if p.is_dir() else "does not exist"
+        raise FileNotFoundError(f"{option} {p} {state}" + (f"; {hint}" if hint else ""))
+    return p
+
+
+def input_folder(path: str | os.PathLike, option: str, hint: str = "") -> Path:
+    """``path`` as a ``Path``; ``FileNotFoundError`` / ``NotADirectoryError`` unless it is a folder."""
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        if p.exists():
+            raise NotADirectoryError(f"{option} {p} is a file, not a folder" + (f"; {hint}" if hint else ""))
+        raise FileNotFoundError(f"{option} {p} does not exist" + (f"; {hint}" if hint else ""))
+    return p
+
+
+def _check_parents(p: Path, option: str) -> None:
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"{option} {p}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise PermissionError(f"{option} {p}: cannot write into {parent}")
+            return
+
+
+def output_folder(path: str | os.PathLike, option: str = "--out") -> Path:
+    """``path`` as a ``Path`` if a command can write files into it (created later when missing).
+
+    Raises:
+        NotADirectoryError: ``path`` (or a folder above it) is a file.
+        PermissionError: the folder (or its nearest existing parent) is not writable.
+    """
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise NotADirectoryError(f"{option} {p} is a file, not a folder; give a folder (created when missing)")
+    if p.is_dir():
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise PermissionError(f"{option} {p}: cannot write into this folder")
+        return p
+    _check_parents(p, option)
+    return p
+
+
+def output_file(path: str | os.PathLike, option: str = "--out", example: str = "") -> Path:
+    """``path`` as a ``Path`` if a command can write that file (its folder is created when missing).
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        NotADirectoryError: a folder above ``path`` is a file.
+        PermissionError: the file's folder is not writable.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        tip = f", e.g. {p / example}" if example else ""
+        raise IsADirectoryError(f"{option} {p} is a folder; give the path of the file to write{tip}")
+    _check_parents(p, option)
+    return p

@@ -880,16 +880,34 @@ def _raises(call):
     return None
 
 
-CASES = (_rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
+def _skeleton_joints_cases() -> list:
+    S = "humanlib.body.SkeletonJoints"
+    sj = lambda: body.SkeletonJoints(_model())  # noqa: E731
+    return [
+        raises(S, "not a body model", lambda: body.SkeletonJoints(None), TypeError, "BodyModel"),
+        raises(S, "a dict of arrays", lambda: body.SkeletonJoints({"v_template": np.zeros((6, 3))}), TypeError,
+               "has no J_regressor"),
+        raises(S + ".forward", "body pose of 21 joints", lambda: sj()(torch.zeros(2, 4), torch.zeros(2, 21, 3),
+               torch.zeros(2, 3)), ValueError, r"pose must have shape \(B, 24, 3\)"),
+        raises(S + ".forward", "translations of another batch", lambda: sj()(torch.zeros(2, 4), torch.zeros(2, 24, 3),
+               torch.zeros(3, 3)), ValueError, r"transl must have shape \(2, 3\)"),
+        raises(S + ".forward", "float64 pose on a float32 model", lambda: sj()(torch.zeros(2, 4),
+               torch.zeros(2, 24, 3, dtype=torch.float64), torch.zeros(2, 3)), ValueError, "dtype"),
+        returns(S + ".forward", "empty batch gives an empty batch",
+                lambda: sj()(torch.zeros(0, 4), torch.zeros(0, 24, 3), torch.zeros(0, 3)), lambda j: j.shape == (0, 24, 3)),
+    ]
+
+
+CASES = (_skeleton_joints_cases() + _rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
          + _body_file_cases() + _bodyplot_cases() + _check_cases() + _bodybuild_cases())
 
-_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py"
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
 EXEMPT: dict[str, str] = {
     "humanlib.skeleton.body_joint_parents": "takes no arguments; derived from the PARENTS constant and tested",
     "humanlib.body.BodyOutput": "result record built by BodyModel.forward, never from user input",
+    "humanlib.body.SkeletonJoints.posed_joints_unchecked":
+        "unchecked by design, for inner loops whose inputs were checked once; forward is its checked face",
     "humanlib.check.CheckReport": "result record the check functions fill in; they check its type",
-    "humanlib.check.add_subcommand": _CLI,
-    "humanlib.bodybuild.add_subcommand": _CLI,
     "humanlib.bodyplot.Decimation": "result record built by bodyplot.decimate; mesh_trace and slider_figure check it",
     "humanlib.body.open_body_model_vertex_ids": "takes no arguments; reads the committed asset through paths.asset",
 }

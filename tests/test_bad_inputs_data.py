@@ -1156,8 +1156,6 @@ CASES += [
 
 _RECORD = "result record built by {}, never from user input"
 EXEMPT = {
-    "humanlib.data.build.add_subcommand":
-        "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
     "humanlib.data.bvh.BvhMotion": _RECORD.format("read_bvh"),
     "humanlib.data.bvh.SkeletonPose": _RECORD.format("bvh_forward_kinematics"),
     "humanlib.data.asf_amc.AsfBone": _RECORD.format("read_asf"),

@@ -34,6 +34,7 @@ from humanlib.experiments import (
 )
 from humanlib.experiments.motion_fit import JointsForward, MotionFitConfig
 from humanlib.experiments.protocol import Condition, Windows
+from humanlib.priors import registry
 from humanlib.experiments.runner import ExperimentConfig, TuneConfig, WeightChoice
 from humanlib.priors import NoPrior
 
@@ -365,13 +366,13 @@ MOTION_FIT = [
     returns(M + "MotionFitConfig", "zero weights and no warm-up are valid",
             lambda: MotionFitConfig(smooth_weight=0, prior_weight=0.0, warmup_iterations=0), lambda r: r.iterations == 60),
     raises(M + "JointsForward", "not a body model", lambda: JointsForward(None), TypeError, "BodyModel"),
-    raises(M + "JointsForward.rest_joints", "betas of 16 components", lambda: fk().rest_joints(torch.zeros(2, 16)),
+    raises("humanlib.body.SkeletonJoints.rest_joints", "betas of 16 components", lambda: fk().rest_joints(torch.zeros(2, 16)),
            ValueError, r"betas must have shape \(B, 10\)"),
-    raises(M + "JointsForward.rest_joints", "float64 betas on a float32 model",
+    raises("humanlib.body.SkeletonJoints.rest_joints", "float64 betas on a float32 model",
            lambda: fk().rest_joints(torch.zeros(2, 10, dtype=torch.float64)), ValueError, "dtype torch.float32"),
-    raises(M + "JointsForward.rest_joints", "betas on the meta device", lambda: fk().rest_joints(meta(2, 10)), ValueError,
+    raises("humanlib.body.SkeletonJoints.rest_joints", "betas on the meta device", lambda: fk().rest_joints(meta(2, 10)), ValueError,
            "betas is on meta but the joints model is on cpu"),
-    returns(M + "JointsForward.rest_joints", "no shape gives no joints", lambda: fk().rest_joints(torch.zeros(0, 10)),
+    returns("humanlib.body.SkeletonJoints.rest_joints", "no shape gives no joints", lambda: fk().rest_joints(torch.zeros(0, 10)),
             is_shape(0, 24, 3)),
     raises(M + "JointsForward.forward", "body pose of 21 joints", lambda: fk()(torch.zeros(2, 21, 3), torch.zeros(2, 10),
            torch.zeros(2, 3)), ValueError, r"pose must have shape \(B, 24, 3\)"),
@@ -643,14 +644,14 @@ RUNNER = [
             lambda r: r == ("occ-legs", "occ-arm-hand")),
     returns(R + "ExperimentConfig.condition_list", "None: every condition of the experiment",
             lambda: ExperimentConfig("denoise").condition_list(), lambda r: r == protocol.DENOISE_CONDITIONS),
-    raises(R + "PoseSpacePrior", "a prior name instead of a prior", lambda: runner.PoseSpacePrior("vposer", "x"),
+    raises("humanlib.priors.registry.PoseSpacePrior", "a prior name instead of a prior", lambda: runner.PoseSpacePrior("vposer", "x"),
            TypeError, "PosePrior"),
-    raises(R + "PoseSpacePrior", "empty name", lambda: runner.PoseSpacePrior(NoPrior(), ""), ValueError, "name"),
-    raises(R + "PoseSpacePrior.energy", "poses of 24 joints", lambda: runner.PoseSpacePrior(QuadraticPrior(), "q").energy(
+    raises("humanlib.priors.registry.PoseSpacePrior", "empty name", lambda: runner.PoseSpacePrior(NoPrior(), ""), ValueError, "name"),
+    raises("humanlib.priors.registry.PoseSpacePrior.energy", "poses of 24 joints", lambda: runner.PoseSpacePrior(QuadraticPrior(), "q").energy(
            torch.zeros(2, 24, 3)), ValueError, "body_pose"),
-    returns(R + "PoseSpacePrior.to", "a wrapped prior without tensors: a no-op that returns the wrapper",
+    returns("humanlib.priors.registry.PoseSpacePrior.to", "a wrapped prior without tensors: a no-op that returns the wrapper",
             lambda: WRAPPED.to("cpu"), lambda r: r is WRAPPED),
-    returns(R + "ResultsFile.row", "a cell that was not run gives None", lambda: results().row("occ-legs", "gmm", 60),
+    returns("humanlib.experiments.results.ResultsFile.row", "a cell that was not run gives None", lambda: results().row("occ-legs", "gmm", 60),
             lambda r: r is None),
     raises(R + "TuneConfig", "unknown prior", lambda: TuneConfig(priors="gmm,humor"), ValueError, "unknown prior"),
     raises(R + "TuneConfig", "window of 2 frames", lambda: TuneConfig(window=2), ValueError, "TuneConfig.window"),
@@ -662,25 +663,31 @@ RUNNER = [
     raises(R + "TuneConfig", "unknown condition", lambda: TuneConfig(conditions=("noisy",)), ValueError,
            "unknown condition"),
     raises(R + "TuneConfig", "unknown device", lambda: TuneConfig(device="tpu0"), ValueError, "TuneConfig.device"),
-    raises(R + "WeightChoice", "unknown prior", lambda: WeightChoice("occ-legs", "humor", 1.0, 1.0, 1.0), ValueError,
+    raises("humanlib.experiments.results.WeightChoice", "unknown prior", lambda: WeightChoice("occ-legs", "humor", 1.0, 1.0, 1.0), ValueError,
            "unknown prior 'humor'"),
-    raises(R + "WeightChoice", "unknown condition", lambda: WeightChoice("legs", "gmm", 1.0, 1.0, 1.0), ValueError,
+    raises("humanlib.experiments.results.WeightChoice", "unknown condition", lambda: WeightChoice("legs", "gmm", 1.0, 1.0, 1.0), ValueError,
            "unknown condition"),
-    raises(R + "WeightChoice", "negative prior weight", lambda: WeightChoice("occ-legs", "gmm", 1.0, -1.0, 1.0),
+    raises("humanlib.experiments.results.WeightChoice", "negative prior weight", lambda: WeightChoice("occ-legs", "gmm", 1.0, -1.0, 1.0),
            ValueError, "WeightChoice.prior_weight"),
-    raises(R + "corpus_fingerprint", "clips instead of a corpus", lambda: runner.corpus_fingerprint(clips()), TypeError,
+    raises("humanlib.provenance.corpus_fingerprint", "clips instead of a corpus", lambda: runner.corpus_fingerprint(clips()), TypeError,
            "MotionCorpus"),
-    raises(R + "load_prior", "unknown name", lambda: runner.load_prior("humor"), ValueError, "unknown prior 'humor'"),
-    raises(R + "load_prior", "no name", lambda: runner.load_prior(None), ValueError, "unknown prior None"),
+    raises("humanlib.priors.registry.canonical_prior_name", "unknown name",
+           lambda: registry.canonical_prior_name("gmm-max"), ValueError, "unknown prior 'gmm-max'; choose from none, gmm"),
+    raises("humanlib.priors.registry.canonical_prior_name", "a list of names",
+           lambda: registry.canonical_prior_name(["gmm"]), TypeError, "prior name must be a str"),
+    returns("humanlib.priors.registry.canonical_prior_name", "an old name is its alias",
+            lambda: registry.canonical_prior_name("gmm-min"), lambda name: name == "gmm"),
+    raises("humanlib.priors.registry.load_prior", "unknown name", lambda: runner.load_prior("humor"), ValueError, "unknown prior 'humor'"),
+    raises("humanlib.priors.registry.load_prior", "no name", lambda: runner.load_prior(None), TypeError, "prior name must be a str"),
     raises(R + "load_priors", "unknown name", lambda: runner.load_priors(("none", "vposer2"), False), ValueError,
            "unknown prior 'vposer2'"),
     returns(R + "load_priors", "a comma-separated string (letters were names before)",
             lambda: runner.load_priors("none", False), lambda r: list(r[0]) == ["none"] and r[1] == {}),
-    raises(R + "merge_results", "other seeds", lambda: runner.merge_results(results(), results(seed=1)), ValueError,
+    raises("humanlib.experiments.results.merge_results", "other seeds", lambda: runner.merge_results(results(), results(seed=1)), ValueError,
            "another seed"),
-    raises(R + "merge_results", "another experiment (mixed rows before)", lambda: runner.merge_results(
+    raises("humanlib.experiments.results.merge_results", "another experiment (mixed rows before)", lambda: runner.merge_results(
            results(), results(row(experiment="denoise", condition="joints-4cm"))), ValueError, "another experiment"),
-    raises(R + "merge_results", "a path instead of results", lambda: runner.merge_results("old.json", results()),
+    raises("humanlib.experiments.results.merge_results", "a path instead of results", lambda: runner.merge_results("old.json", results()),
            TypeError, "old must be a ResultsFile"),
     raises(R + "parse_ints", "letters", lambda: runner.parse_ints("60,abc", "--windows"), ValueError,
            "--windows must be comma-separated integers"),
@@ -693,38 +700,38 @@ RUNNER = [
     raises(R + "parse_priors", "nothing", lambda: runner.parse_priors(" , "), ValueError, "at least one prior"),
     raises(R + "parse_priors", "unknown name", lambda: runner.parse_priors("none,gmm2"), ValueError, "unknown prior 'gmm2'"),
     raises(R + "parse_priors", "a set of numbers", lambda: runner.parse_priors({1, 2}), TypeError, "priors must be"),
-    raises(R + "read_results", "missing file", lambda: runner.read_results(tmp_file("absent.json")), FileNotFoundError,
+    raises("humanlib.experiments.results.read_results", "missing file", lambda: runner.read_results(tmp_file("absent.json")), FileNotFoundError,
            "does not exist.*humanlib experiment"),
-    raises(R + "read_results", "a folder", lambda: runner.read_results(tempfile.mkdtemp()), FileNotFoundError,
+    raises("humanlib.experiments.results.read_results", "a folder", lambda: runner.read_results(tempfile.mkdtemp()), FileNotFoundError,
            "is a directory"),
-    raises(R + "read_results", "truncated JSON", lambda: runner.read_results(tmp_file("d.json", results_json()[:50])),
+    raises("humanlib.experiments.results.read_results", "truncated JSON", lambda: runner.read_results(tmp_file("d.json", results_json()[:50])),
            ValueError, "not valid JSON"),
-    raises(R + "read_results", "garbage bytes", lambda: runner.read_results(tmp_file("d.json", b"\x89PNG\r\n\x1a\n\x00")),
+    raises("humanlib.experiments.results.read_results", "garbage bytes", lambda: runner.read_results(tmp_file("d.json", b"\x89PNG\r\n\x1a\n\x00")),
            ValueError, "not a results file.*not valid JSON"),
-    raises(R + "read_results", "a JSON list", lambda: runner.read_results(tmp_file("d.json", "[1, 2]")), ValueError,
+    raises("humanlib.experiments.results.read_results", "a JSON list", lambda: runner.read_results(tmp_file("d.json", "[1, 2]")), ValueError,
            "holds a JSON list"),
-    raises(R + "read_results", "the weights file", lambda: runner.read_results(tmp_file("w.json", weights_json())),
+    raises("humanlib.experiments.results.read_results", "the weights file", lambda: runner.read_results(tmp_file("w.json", weights_json())),
            ValueError, "not a results file of format"),
-    raises(R + "read_results", "another version's format", lambda: runner.read_results(tmp_file(
+    raises("humanlib.experiments.results.read_results", "another version's format", lambda: runner.read_results(tmp_file(
            "d.json", results_json(format="humanlib-experiment-results-0"))), ValueError, "another version of humanlib"),
-    raises(R + "read_results", "no metadata", lambda: runner.read_results(tmp_file("d.json", json.dumps(
+    raises("humanlib.experiments.results.read_results", "no metadata", lambda: runner.read_results(tmp_file("d.json", json.dumps(
            {"format": runner.RESULTS_FORMAT, "rows": []}))), ValueError, "fields do not match.*'metadata'"),
-    raises(R + "read_results", "a row with an unknown field", lambda: runner.read_results(tmp_file("d.json",
+    raises("humanlib.experiments.results.read_results", "a row with an unknown field", lambda: runner.read_results(tmp_file("d.json",
            results_json(rows=[runner.asdict(row()) | {"pa_mpjpe": 1.0}]))), ValueError, "fields do not match"),
-    raises(R + "read_results", "an error stored as text", lambda: runner.read_results(tmp_file("d.json",
+    raises("humanlib.experiments.results.read_results", "an error stored as text", lambda: runner.read_results(tmp_file("d.json",
            results_json(rows=[runner.asdict(row()) | {"v2v_cm": "1.2"}]))), ValueError, "row 0 has invalid v2v_cm"),
-    raises(R + "read_weights", "missing file", lambda: runner.read_weights(tmp_file("absent.json")), FileNotFoundError,
+    raises("humanlib.experiments.results.read_weights", "missing file", lambda: runner.read_weights(tmp_file("absent.json")), FileNotFoundError,
            "humanlib experiment tune"),
-    raises(R + "read_weights", "garbage bytes", lambda: runner.read_weights(tmp_file("w.json", b"\xff\x00\xfe")),
+    raises("humanlib.experiments.results.read_weights", "garbage bytes", lambda: runner.read_weights(tmp_file("w.json", b"\xff\x00\xfe")),
            ValueError, "not valid JSON"),
-    raises(R + "read_weights", "a results file", lambda: runner.read_weights(tmp_file("d.json", results_json())),
+    raises("humanlib.experiments.results.read_weights", "a results file", lambda: runner.read_weights(tmp_file("d.json", results_json())),
            ValueError, "not a weights file of format"),
-    raises(R + "read_weights", "another version's format", lambda: runner.read_weights(tmp_file(
+    raises("humanlib.experiments.results.read_weights", "another version's format", lambda: runner.read_weights(tmp_file(
            "w.json", weights_json(format="humanlib-experiment-weights-2"))), ValueError, "another version"),
-    raises(R + "read_weights", "a choice without its weights", lambda: runner.read_weights(tmp_file(
+    raises("humanlib.experiments.results.read_weights", "a choice without its weights", lambda: runner.read_weights(tmp_file(
            "w.json", weights_json(chosen=[{"condition": "occ-legs", "prior": "gmm"}]))), ValueError,
            "not a valid weights file"),
-    raises(R + "read_weights", "a negative weight", lambda: runner.read_weights(tmp_file("w.json", weights_json(
+    raises("humanlib.experiments.results.read_weights", "a negative weight", lambda: runner.read_weights(tmp_file("w.json", weights_json(
            chosen=[{"condition": "occ-legs", "prior": "gmm", "smooth_weight": -1.0, "prior_weight": 1.0,
                     "val_v2v_cm": 2.0}]))), ValueError, "smooth_weight"),
     raises(R + "weights_for", "unknown prior (KeyError before)", lambda: runner.weights_for("occ-legs", "humor", None),
@@ -735,15 +742,15 @@ RUNNER = [
            "occ-legs", "gmm", [{"condition": "occ-legs"}]), TypeError, "WeightChoice"),
     returns(R + "weights_for", "no choice: the defaults", lambda: runner.weights_for("occ-legs", "gmm", []),
             lambda r: r[2] == "default"),
-    raises(R + "write_results", "a path of .csv (the JSON was overwritten by the CSV before)",
+    raises("humanlib.experiments.results.write_results", "a path of .csv (the JSON was overwritten by the CSV before)",
            lambda: runner.write_results(results(), tmp_file("denoise.csv")), ValueError, "must end in .json"),
-    raises(R + "write_results", "a folder", lambda: runner.write_results(results(), Path(tempfile.mkdtemp(
+    raises("humanlib.experiments.results.write_results", "a folder", lambda: runner.write_results(results(), Path(tempfile.mkdtemp(
            suffix=".json"))), IsADirectoryError, "is a folder"),
-    raises(R + "write_results", "a NaN error (a diverged fit)", lambda: runner.write_results(results(row(v2v_cm=NAN)),
+    raises("humanlib.experiments.results.write_results", "a NaN error (a diverged fit)", lambda: runner.write_results(results(row(v2v_cm=NAN)),
            tmp_file("d.json")), ValueError, "occ-legs/none/60"),
-    raises(R + "write_results", "rows as dicts", lambda: runner.write_results(runner.ResultsFile(
+    raises("humanlib.experiments.results.write_results", "rows as dicts", lambda: runner.write_results(runner.ResultsFile(
            results().metadata, [runner.asdict(row())]), tmp_file("d.json")), TypeError, "ResultRow"),
-    returns(R + "write_results", "a round trip keeps every field",
+    returns("humanlib.experiments.results.write_results", "a round trip keeps every field",
             lambda: runner.read_results(runner.write_results(results(), tmp_file("d.json"))), lambda r: r == results()),
     raises(R + "run_experiment", "a dict config", lambda: runner.run_experiment({"experiment": "denoise"}), TypeError,
            "config must be a ExperimentConfig"),
@@ -785,16 +792,16 @@ _WINDOWS = Windows(torch.zeros(2, 3, 24, 3), torch.zeros(2, 3, 3), ["a", "b"], [
 _ERRORS = protocol.SequenceErrors(1.0, 1.0, 1.0, [1.0, 1.0], [1.0, 1.0], [1.0, 1.0])
 
 SOURCES = [
-    raises(R + "source_group", "a ClipInfo instead of its source", lambda: runner.source_group(3), TypeError, "source"),
-    returns(R + "source_group", "an AMASS sub-dataset stays itself", lambda: runner.source_group("amass/CMU"),
+    raises("humanlib.experiments.results.source_group", "a ClipInfo instead of its source", lambda: runner.source_group(3), TypeError, "source"),
+    returns("humanlib.experiments.results.source_group", "an AMASS sub-dataset stays itself", lambda: runner.source_group("amass/CMU"),
             lambda r: r == "amass/CMU"),
-    raises(R + "errors_by_source", "sources a list", lambda: runner.errors_by_source(_ERRORS, _WINDOWS, ["cmu"]),
+    raises("humanlib.experiments.results.errors_by_source", "sources a list", lambda: runner.errors_by_source(_ERRORS, _WINDOWS, ["cmu"]),
            TypeError, "sources"),
-    raises(R + "errors_by_source", "windows a tensor",
+    raises("humanlib.experiments.results.errors_by_source", "windows a tensor",
            lambda: runner.errors_by_source(_ERRORS, torch.zeros(1), {"a": "cmu"}), TypeError, "Windows"),
-    raises(R + "errors_by_source", "the row's mean errors instead of sequence_errors'",
+    raises("humanlib.experiments.results.errors_by_source", "the row's mean errors instead of sequence_errors'",
            lambda: runner.errors_by_source({"v2v_cm": 1.0}, _WINDOWS, {"a": "cmu"}), TypeError, "SequenceErrors"),
-    raises(R + "errors_by_source", "errors of other windows",
+    raises("humanlib.experiments.results.errors_by_source", "errors of other windows",
            lambda: runner.errors_by_source(protocol.SequenceErrors(1.0, 1.0, 1.0, [1.0], [1.0], [1.0]), _WINDOWS, {}),
            ValueError, "another number of windows"),
 ]
@@ -815,12 +822,10 @@ EXEMPT = {
     P + "SequenceErrors": "result record built by sequence_errors, never from user input",
     M + "MotionFitResult": "result record built by fit_motion, never from user input",
     D + "Separation": "result record built by energy_separation, never from user input",
-    R + "ResultRow": "result record built by run_experiment; read_results validates rows read from files",
-    R + "RunMetadata": "result record built by run_experiment; read_results validates metadata read from files",
-    R + "ResultsFile": "result record built by run_experiment or read_results; consumers check its type",
-    R + "git_commit": "takes no arguments; returns 'unknown' when git is unavailable",
-    R + "machine_description": "takes no arguments; describes the running machine only",
-    R + "add_subcommand": "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
+    "humanlib.experiments.results.ResultRow": "result record built by run_experiment; read_results validates rows read from files",
+    "humanlib.experiments.results.RunMetadata": "result record built by run_experiment; read_results validates metadata read from files",
+    "humanlib.experiments.results.ResultsFile": "result record built by run_experiment or read_results; consumers check its type",
+    "humanlib.provenance.git_commit": "takes no arguments; returns 'unknown' when git is unavailable",
 }
 
 

@@ -388,6 +388,10 @@ CASES = [
            "SMPLifyConfig.flip_threshold_px"),
     raises(S + "SMPLifyConfig", "unknown on_invalid", lambda: sm.SMPLifyConfig(on_invalid="ignore"), ValueError,
            "on_invalid must be 'raise' or 'skip'"),
+    raises(S + "SMPLifyConfig", "unknown optimizer", lambda: sm.SMPLifyConfig(optimizer="adam"), ValueError,
+           "optimizer must be one of 'per-frame', 'batch'"),
+    raises(S + "SMPLifyConfig", "unknown precision", lambda: sm.SMPLifyConfig(precision="float16"), ValueError,
+           "precision must be 'float64' or 'input'"),
     returns(S + "SMPLifyConfig", "a list of stages becomes a tuple",
             lambda: sm.SMPLifyConfig(stages=list(sm.smplify_stages())), lambda c: isinstance(c.stages, tuple)),
     raises(S + "SMPLifyConfig.weight", "negative weight", lambda: CFG.weight(-1.0), ValueError, "value must be"),
@@ -608,8 +612,8 @@ CASES = [
     returns(J + "read_keypoints_npz", "confidence defaults to ones",
             lambda: jobs.read_keypoints_npz(_npz("kp.npz", keypoints=np.zeros((2, 24, 2)))),
             lambda r: r[0].shape == (2, 24, 2) and r[0].dtype == torch.float32 and bool((r[1] == 1).all())),
-    raises(J + "make_prior", "None", lambda: jobs.make_prior(None), TypeError, "prior name must be a str"),
-    raises(J + "make_prior", "unknown name", lambda: jobs.make_prior("gmm-max"), ValueError, "unknown prior 'gmm-max'"),
+    raises("humanlib.priors.registry.load_prior", "None", lambda: jobs.make_prior(None), TypeError, "prior name must be a str"),
+    raises("humanlib.priors.registry.load_prior", "unknown name", lambda: jobs.make_prior("gmm-max"), ValueError, "unknown prior 'gmm-max'"),
     raises(J + "Variant", "unknown prior", lambda: jobs.Variant("x", "gmm"), ValueError, "Variant.prior must be one of"),
     raises(J + "Variant", "empty name", lambda: jobs.Variant(" ", "none"), ValueError, "Variant.name"),
     raises(J + "Variant", "a string switch", lambda: jobs.Variant("x", "none", angle="no"), TypeError,
@@ -630,6 +634,7 @@ CASES = [
            lambda: jobs.evaluate_variant(TINY, BATCH, jobs.ABLATION[3], 1, device=META), ValueError, "holds no values"),
     raises(J + "run_ablation", "zero frames", lambda: jobs.run_ablation(num_frames=0), ValueError, "num_frames"),
     raises(J + "run_ablation", "negative iterations", lambda: jobs.run_ablation(iterations=-1), ValueError, "iterations"),
+    raises(J + "run_ablation", "negative alone", lambda: jobs.run_ablation(alone=-1), ValueError, "alone"),
     raises(J + "run_ablation", "no variants", lambda: jobs.run_ablation(variants=()), ValueError, "non-empty tuple of Variant"),
     raises(J + "run_ablation", "variants by name", lambda: jobs.run_ablation(variants=("gmm-min",)), ValueError,
            "tuple of Variant"),
@@ -689,13 +694,28 @@ CASES = [
                                    index=1), lambda r: r is None),
 ]
 
-_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py"
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
 EXEMPT = {
+    "humanlib.fitting.lbfgs.lbfgs_per_frame": "its bad inputs are tested in tests/test_fitting_lbfgs.py::test_bad_inputs",
+    "humanlib.fitting.lbfgs.PerFrameResult": "a plain result record filled by lbfgs_per_frame, no inputs of its own",
+    "humanlib.fitting.dataset.DatasetFitReport": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.DatasetFitSettings": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.Unit": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.Unit.name": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.dataset_files": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.distributed_context": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.fit_dataset": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.fit_units": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.merge_parts": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.split_units": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.unit_fingerprint": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.units_of_rank": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.jobs.corpus_poses": "checks its counts as corpus_test_poses, whose cases are here",
+    "humanlib.fitting.jobs.fit_alone": "calls evaluate_variant per frame, whose bad inputs are tested here",
     S + "SMPLifyResult": "result record built by fit_smplify, never from user input",
     EV + "FitErrors": "result record built by fit_errors from checked tensors",
     EV + "FitErrors.summary": "takes no arguments; the record comes from fit_errors, whose inputs are checked",
     EV + "SyntheticBatch": "result record built by make_synthetic_batch, never from user input",
-    J + "add_subcommand": _CLI,
 }
 
 

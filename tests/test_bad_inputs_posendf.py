@@ -669,7 +669,6 @@ EXEMPT = {
     P + "ProjectionResult": "result record built by project, never from user input",
     D + "KNNResult": "result record built by knn_pose_distance, never from user input",
     T + "TrainResult": "result record built by train_posendf, never from user input",
-    T + "add_subcommand": "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
 }
 
 

@@ -716,9 +716,9 @@ CASES = [
            ValueError, "body_forward"),
     raises(f"{TV}.corpus_body_poses", "unknown split", lambda: tv.corpus_body_poses("validation"), ValueError,
            "split must be 'train', 'val' or 'test'"),
-    raises(f"{TV}.poses_fingerprint", "numpy", lambda: tv.poses_fingerprint(np.zeros(3)), TypeError, "poses must be a torch.Tensor"),
-    raises(f"{TV}.poses_fingerprint", "meta", lambda: tv.poses_fingerprint(torch.zeros(3, device=META)), ValueError, "meta device"),
-    returns(f"{TV}.poses_fingerprint", "empty tensor has a fingerprint", lambda: tv.poses_fingerprint(torch.zeros(0, 21, 3)),
+    raises("humanlib.provenance.poses_fingerprint", "numpy", lambda: tv.poses_fingerprint(np.zeros(3)), TypeError, "poses must be a torch.Tensor"),
+    raises("humanlib.provenance.poses_fingerprint", "meta", lambda: tv.poses_fingerprint(torch.zeros(3, device=META)), ValueError, "meta device"),
+    returns("humanlib.provenance.poses_fingerprint", "empty tensor has a fingerprint", lambda: tv.poses_fingerprint(torch.zeros(0, 21, 3)),
             lambda r: isinstance(r, str) and len(r) == 16),
 
     # ------------------------------------------------------------------------- evaluation
@@ -815,15 +815,17 @@ CASES = [
     raises(f"{FG}.interpolation_figure", "label not a string", lambda: F.interpolation_figure(VERTS, DEC, label=3), TypeError, "label"),
 ]
 
+_UNCHECKED = "unchecked by design, for an optimiser's inner loop whose params came from init_params; to_body_pose / params_energy are the checked faces"
 EXEMPT = {
+    "humanlib.priors.PosePrior.to_body_pose_unchecked": _UNCHECKED,
+    "humanlib.priors.PosePrior.params_energy_unchecked": _UNCHECKED,
+    "humanlib.priors.vposer.VPoserPrior.to_body_pose_unchecked": _UNCHECKED,
+    "humanlib.priors.vposer.VPoserPrior.params_energy_unchecked": _UNCHECKED,
     "humanlib.priors.PosePrior.energy": "abstract method; every concrete energy (NoPrior, GMMPosePrior, VPoserPrior) is swept",
     "humanlib.priors.gmm.GMMFitResult": "result record built by fit_gmm, never from user input",
-    "humanlib.priors.gmm.add_subcommand": "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
-    "humanlib.priors.gmm.machine_description": "takes no arguments: describes the running machine",
     "humanlib.priors.train_vposer.EpochRecord": "result record built by train_vposer, never from user input",
     "humanlib.priors.train_vposer.TrainResult": "result record returned by train_vposer, never from user input",
-    "humanlib.priors.train_vposer.add_subcommand": "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
-    "humanlib.priors.train_vposer.machine_description": "takes no arguments: describes the running machine",
+    "humanlib.provenance.machine_description": "takes no arguments: describes the running machine",
     "humanlib.priors.vposer.DecodedPose": "result record built by VPoser.decode, never from user input",
     "humanlib.priors.vposer.VPoserOutput": "result record built by VPoser.forward, never from user input",
     "humanlib.priors.vposer.VPoserLoss": "result record built by vposer_loss, never from user input",

@@ -411,7 +411,7 @@ def test_load_corpus_bad_split():
 def test_build_corpus_cli(tmp_path):
     import argparse
 
-    from humanlib.data.build import add_subcommand
+    from humanlib.commands.build_corpus import add_subcommand
 
     parser = argparse.ArgumentParser(prog="humanlib")
     add_subcommand(parser.add_subparsers())

@@ -369,10 +369,12 @@ def test_cli_registers_the_experiments():
     import argparse
 
     parser = argparse.ArgumentParser()
-    runner.add_subcommand(parser.add_subparsers())
+    from humanlib.commands import experiment
+
+    experiment.add_subcommand(parser.add_subparsers())
     args = parser.parse_args(["experiment", "denoise", "--priors", "none,gmm", "--windows", "60"])
-    assert args.experiment == "denoise" and args.func is runner._run_experiment_cli
-    assert parser.parse_args(["experiment", "tune"]).func is runner._run_tune_cli
+    assert args.experiment == "denoise" and args.func is experiment._run_experiment_cli
+    assert parser.parse_args(["experiment", "tune"]).func is experiment._run_tune_cli
 
 
 def test_module_constants_are_consistent():

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from humanlib import cli
+from humanlib.commands import posendf as posendf_command
 from humanlib.priors import PosePrior
 from humanlib.priors.posendf import (
     PoseNDF,
@@ -460,7 +461,7 @@ def test_cli_train_resume_and_eval(tmp_path, monkeypatch):
 
 def test_committed_checkpoint_loads_and_matches_the_corpus():
     from humanlib.paths import ASSETS_DIR
-    from humanlib.priors.posendf_train import _corpus_fingerprint
+    from humanlib.provenance import corpus_source
 
     if not (ASSETS_DIR / "priors" / "posendf_open.pt").is_file():
         pytest.skip("the committed Pose-NDF checkpoint is absent (train it with results/posendf/reproduce.sh)")
@@ -471,7 +472,7 @@ def test_committed_checkpoint_loads_and_matches_the_corpus():
     from humanlib.paths import user_amass_dir
 
     if (ASSETS_DIR / "corpus" / "manifest.json").is_file() and user_amass_dir() is None:
-        assert meta["corpus"] == _corpus_fingerprint(), (
+        assert meta["corpus"] == corpus_source(), (
             "the corpus changed since the Pose-NDF checkpoint was trained; retrain it (results/posendf/reproduce.sh)")
     f = model(random_quat(4, K, generator=_gen(16)))
     assert f.shape == (4,) and torch.isfinite(f).all()
@@ -621,7 +622,7 @@ def test_cli_eval_of_a_mirrored_distance_noise_run(tmp_path, monkeypatch):
     assert set(result["field"]["mae_by_sigma"]) == {"0.01", "0.05", "0.1", "0.25", "0.5"}
     assert result["field_train"]["mae_by_sigma"] == {} and result["field_train"]["mae_by_distance"]
     with pytest.raises(ValueError, match=r"other settings .*data.noise: 'sigma' != 'distance'; mirror: None != True"):
-        posendf_train._eval_command(cli.build_parser().parse_args([*eval_args, "--data", str(other / "data.pt")]))
+        posendf_command._eval_command(cli.build_parser().parse_args([*eval_args, "--data", str(other / "data.pt")]))
 
 
 def test_training_manifold_of_a_config_and_of_a_checkpoint_dict(monkeypatch):

@@ -357,7 +357,9 @@ def test_train_config_bad_values():
 def test_cli_trains_on_a_stub_corpus(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tv, "corpus_body_poses", lambda split: manifold_poses(300 if split == "train" else 60))
     parser = argparse.ArgumentParser()
-    tv.add_subcommand(parser.add_subparsers())
+    from humanlib.commands import vposer as vposer_command
+
+    vposer_command.add_subcommand(parser.add_subparsers())
     args = parser.parse_args(["train-vposer", "--out", str(tmp_path / "run"), "--epochs", "1",
                               "--batch-size", "100", "--no-progress", "--threads", str(torch.get_num_threads())])
     assert args.func(args) == 0

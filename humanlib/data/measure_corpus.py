@@ -83,7 +83,7 @@ def measure_corpus(corpus_dir: str | Path, raw_dir: str | Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from humanlib.experiments.runner import git_commit, machine_description
+    from humanlib.provenance import git_commit, machine_description
 
     p = argparse.ArgumentParser(prog="python -m humanlib.data.measure_corpus", description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", action="append", required=True, metavar="NAME=DIR",

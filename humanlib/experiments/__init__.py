@@ -5,7 +5,8 @@ piece                                   module
 =====================================  ==================================================
 windows, noise, occlusion, metrics      ``humanlib.experiments.protocol``
 fitting a sequence with a prior         ``humanlib.experiments.motion_fit``
-runs, val tuning, results files, CLI    ``humanlib.experiments.runner``
+runs, val tuning                        ``humanlib.experiments.runner``
+results files and val-tuned weights     ``humanlib.experiments.results``
 published and our tables                ``humanlib.experiments.tables``
 figures                                 ``humanlib.experiments.figures``
 diagnostics of a prior                  ``humanlib.experiments.diagnostics``
@@ -37,7 +38,6 @@ from humanlib.experiments.runner import (
     PRIOR_NAMES,
     ExperimentConfig,
     ResultsFile,
-    add_subcommand,
     load_prior,
     read_results,
     run_experiment,
@@ -46,7 +46,7 @@ from humanlib.experiments.runner import (
 
 __all__ = [
     "DENOISE_CONDITIONS", "OCCLUSION_CONDITIONS", "OCCLUSION_GROUPS", "PRIOR_NAMES", "Condition", "ExperimentConfig",
-    "MotionFitConfig", "MotionFitResult", "Observation", "ResultsFile", "Windows", "add_subcommand", "balanced_subset",
+    "MotionFitConfig", "MotionFitResult", "Observation", "ResultsFile", "Windows", "balanced_subset",
     "cut_windows", "encoder_robustness", "energy_separation", "evenly_spaced", "fit_motion", "latent_fit_study", "load_prior",
     "make_observation", "parametrisation_error", "project_to_latent", "read_results", "rest_pose_rank", "run_experiment",
     "sequence_errors",

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from humanlib._validate import check_positive, check_tensor
-from humanlib.experiments.protocol import _check_generator
+from humanlib._validate import check_generator, check_positive, check_tensor
 from humanlib.priors import PosePrior
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_geodesic_distance
 from humanlib.skeleton import NUM_BODY_JOINTS
@@ -69,7 +68,7 @@ def energy_separation(prior: PosePrior, body_pose: torch.Tensor, sigma: float,
     """
     _check_inputs(prior, body_pose)
     check_positive(sigma, "sigma", allow_zero=True)
-    _check_generator(generator)
+    check_generator(generator, optional=False, device="cpu", why="the noise is drawn on the CPU, then moved")
     check_positive(chunk, "chunk", integer=True)
     noise = torch.randn(body_pose.shape, generator=generator, dtype=body_pose.dtype).to(body_pose.device)
     noisy = body_pose + sigma * noise
@@ -227,7 +226,7 @@ def encoder_robustness(prior: PosePrior, body_pose: torch.Tensor, sigmas: tuple[
     _check_inputs(prior, body_pose)
     if not is_latent_prior(prior):
         raise TypeError(f"prior must be a latent PosePrior (such as VPoserPrior); got {type(prior).__name__}")
-    _check_generator(generator)
+    check_generator(generator, optional=False, device="cpu", why="the noise is drawn on the CPU, then moved")
     if isinstance(sigmas, (int, float)) or not sigmas:
         raise ValueError(f"sigmas must be a non-empty tuple of noise levels, got {sigmas!r}")
     for sigma in sigmas:

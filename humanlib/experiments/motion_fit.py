@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from humanlib._validate import check_positive, check_same_device, check_tensor
-from humanlib.body import forward_kinematics
+from humanlib.body import SkeletonJoints
 from humanlib.experiments.protocol import _check_model
 from humanlib.priors import NoPrior, PosePrior, is_latent_prior
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_to_axis_angle
@@ -128,13 +128,9 @@ class MotionFitResult:
     terms: dict[str, float] = field(default_factory=dict)
 
 
-class JointsForward(torch.nn.Module):
-    """Posed joints of a body model without its mesh: ``J(beta)`` then forward kinematics.
-
-    The rest joints are linear in ``beta`` (``J_regressor (v_template + S beta)``), so the
-    regressor is applied to the template and the shape basis once, here. ``forward`` and
-    ``rest_joints`` run inside the fit's loop: they check shapes, dtype and device (no
-    host-device synchronisation), not finiteness.
+class JointsForward(SkeletonJoints):
+    """:class:`humanlib.body.SkeletonJoints` of a model with SMPL's 24 joints, called as
+    ``fk(pose, betas, transl)`` (the motion fits' argument order).
 
     Args:
         model: a :class:`humanlib.body.BodyModel` with SMPL's 24 joints.
@@ -145,21 +141,8 @@ class JointsForward(torch.nn.Module):
     """
 
     def __init__(self, model) -> None:
-        super().__init__()
         _check_model(model)
-        self.parents = tuple(model.parents)
-        self.num_betas = model.num_betas
-        self.register_buffer("rest", model.J_regressor @ model.v_template)  # (J, 3)
-        self.register_buffer("rest_dirs", torch.einsum("jv,vck->jck", model.J_regressor, model.shapedirs))
-
-    def rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
-        """``(N, K) -> (N, 24, 3)`` rest joints of each shape.
-
-        Raises:
-            TypeError, ValueError: ``betas`` not a ``(N, K)`` tensor of the model's dtype and device.
-        """
-        self._check(betas, "betas", (None, self.num_betas))
-        return self.rest + torch.einsum("jck,nk->njc", self.rest_dirs, betas)
+        super().__init__(model)
 
     def forward(self, pose: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
         """Posed joints ``(N, 24, 3)`` of poses ``(N, 24, 3)``, betas ``(N, K)``, transl ``(N, 3)``.
@@ -168,16 +151,7 @@ class JointsForward(torch.nn.Module):
             TypeError, ValueError: inputs that are not tensors of these shapes (one ``N``), of the
                 model's dtype and on its device.
         """
-        self._check(pose, "pose", (None, NUM_JOINTS, 3))
-        n = pose.shape[0]
-        self._check(betas, "betas", (n, self.num_betas))
-        self._check(transl, "transl", (n, 3))
-        joints, _ = forward_kinematics(axis_angle_to_rotmat(pose), self.rest_joints(betas), self.parents)
-        return joints + transl[:, None]
-
-    def _check(self, x: object, name: str, shape: tuple) -> None:
-        check_tensor(x, name, shape, dtype=self.rest.dtype, finite=False)
-        check_same_device(self.rest, "the joints model", **{name: x})
+        return super().forward(betas, pose, transl)
 
 
 def root_from_joints(observed: torch.Tensor, rest_joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -345,10 +319,12 @@ def fit_motion(model, prior: PosePrior, joints: torch.Tensor, mask: torch.Tensor
     hands = torch.zeros(n, NUM_JOINTS - 1 - len(BODY_JOINTS), 3, dtype=dtype, device=device)
 
     def terms(stage_config: MotionFitConfig = config) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        body = fit_prior.to_body_pose(params)
+        # the inner loop: every input was checked once, above (init_params, the fit's own tensors)
+        body = fit_prior.to_body_pose_unchecked(params)
         pose = torch.cat([orient[:, None], body, hands], 1)
-        fitted = fk(pose, betas[:, None].expand(w, t, -1).reshape(n, -1), transl).reshape(w, t, NUM_JOINTS, 3)
-        energy = fit_prior.params_energy(params).reshape(w, t)
+        fitted = fk.posed_joints_unchecked(betas[:, None].expand(w, t, -1).reshape(n, -1), pose, transl)
+        fitted = fitted.reshape(w, t, NUM_JOINTS, 3)
+        energy = fit_prior.params_energy_unchecked(params).reshape(w, t)
         return motion_energy(fitted, observed, mask, energy, betas, stage_config), pose
 
     evaluations = 0

@@ -40,10 +40,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from humanlib._validate import check_positive, check_same_device, check_tensor
+from humanlib._validate import check_generator, check_positive, check_same_device, check_tensor
 from humanlib.body import BodyModel
 from humanlib.rotations import axis_angle_to_rotmat, rotmat_geodesic_distance
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS, joint
+
+_NOISE_ON_CPU = "the noise is drawn on the CPU, then moved"
 
 #: Joint groups removed from the observation in the occlusion experiment (SMPL joint names).
 #: "legs": both legs below the hips; "arm_hand": the left forearm and hand (elbow, wrist,
@@ -347,16 +349,6 @@ def corpus_clips(corpus) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
 # --------------------------------------------------------------------------- corruption
 
 
-def _check_generator(generator: object) -> None:
-    """The protocol draws its noise on the CPU from a seeded ``torch.Generator``."""
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)); "
-                        f"got {type(generator).__name__}")
-    if generator.device.type != "cpu":
-        raise ValueError(f"generator must be a CPU torch.Generator (the noise is drawn on the CPU, then moved); "
-                         f"got one on {generator.device}")
-
-
 def _check_model(model: object) -> None:
     """Raise unless ``model`` is a :class:`humanlib.body.BodyModel` with SMPL's 24 joints."""
     if not isinstance(model, BodyModel):
@@ -390,7 +382,7 @@ def add_pose_noise(poses: torch.Tensor, sigma: float, generator: torch.Generator
     """
     check_tensor(poses, "poses", (..., NUM_JOINTS, 3))
     check_positive(sigma, "sigma", allow_zero=True)
-    _check_generator(generator)
+    check_generator(generator, optional=False, device="cpu", why=_NOISE_ON_CPU)
     noise = torch.zeros_like(poses)
     body = list(BODY_JOINTS)
     shape = (*poses.shape[:-2], len(body), 3)
@@ -407,7 +399,7 @@ def add_joint_noise(joints: torch.Tensor, sigma: float, generator: torch.Generat
     """
     check_tensor(joints, "joints", (..., None, 3), hint="(..., joints, xyz)")
     check_positive(sigma, "sigma", allow_zero=True)
-    _check_generator(generator)
+    check_generator(generator, optional=False, device="cpu", why=_NOISE_ON_CPU)
     return joints + sigma * torch.randn(joints.shape, generator=generator, dtype=joints.dtype).to(joints.device)
 
 
@@ -459,7 +451,7 @@ def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torc
         ValueError: shapes that do not agree (``K`` must be ``model.num_betas``), non-finite
             values, or an input on the meta device.
     """
-    from humanlib.body import forward_kinematics, regress_joints
+    from humanlib.body import SkeletonJoints
 
     _check_model(model)
     check_tensor(poses, "poses", (..., NUM_JOINTS, 3))
@@ -470,13 +462,9 @@ def body_joints_of(model, poses: torch.Tensor, transl: torch.Tensor, betas: torc
     _check_movable(model, poses=poses, transl=transl, betas=betas)
     flat_p = poses.reshape(-1, NUM_JOINTS, 3).to(model.v_template)
     n = flat_p.shape[0]
-    with torch.no_grad():
-        rest = regress_joints(model.v_template[None], model.J_regressor)  # (1, J, 3)
-        if betas is not None:
-            dirs = torch.einsum("jv,vck->jck", model.J_regressor, model.shapedirs)
-            rest = rest + torch.einsum("jck,nk->njc", dirs, betas.reshape(n, -1).to(flat_p))
-        joints, _ = forward_kinematics(axis_angle_to_rotmat(flat_p), rest.expand(n, -1, -1), model.parents)
-        joints = joints + transl.reshape(n, 1, 3).to(flat_p)
+    flat_b = flat_p.new_zeros(n, model.num_betas) if betas is None else betas.reshape(n, -1).to(flat_p)
+    with torch.no_grad():  # checked above, once
+        joints = SkeletonJoints(model).posed_joints_unchecked(flat_b, flat_p, transl.reshape(n, 3).to(flat_p))
     return joints.reshape(*lead, NUM_JOINTS, 3)
 
 
@@ -502,7 +490,7 @@ def make_observation(model, windows: Windows, condition: Condition, generator: t
     if not isinstance(condition, Condition):
         raise TypeError(f"condition must be a Condition (a name is looked up with condition_by_name); "
                         f"got {type(condition).__name__}")
-    _check_generator(generator)
+    check_generator(generator, optional=False, device="cpu", why=_NOISE_ON_CPU)
     _check_movable(model, **{"windows.poses": windows.poses})
     device = model.v_template.device
     poses, transl = windows.poses.to(device), windows.transl.to(device)

@@ -14,19 +14,11 @@ per condition, on a grid; the experiments read the chosen weights from its file.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
 import math
 import operator
-import os
-import platform
-import subprocess
-import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import torch
 
@@ -35,7 +27,6 @@ from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
 from humanlib.experiments.protocol import (
     EXPERIMENT_CONDITIONS,
     Condition,
-    SequenceErrors,
     Windows,
     _check_model,
     body_joints_of,
@@ -46,9 +37,25 @@ from humanlib.experiments.protocol import (
     make_observation,
     sequence_errors,
 )
-from humanlib.priors import NoPrior, PosePrior
+from humanlib.experiments.results import (  # re-exported: the runner's names before the results module
+    PRIOR_NAMES,
+    RESULTS_FORMAT,
+    WEIGHTS_FORMAT,
+    ResultRow,
+    ResultsFile,
+    RunMetadata,
+    WeightChoice,
+    errors_by_source,
+    merge_results,
+    read_results,
+    read_weights,
+    source_group,
+    write_results,
+)
+from humanlib.priors import PosePrior
+from humanlib.priors.registry import PoseSpacePrior, load_prior  # re-exported: the experiments' names
+from humanlib.provenance import corpus_fingerprint, git_commit, machine_description  # re-exported: results writers' old names
 
-PRIOR_NAMES: tuple[str, ...] = ("none", "gmm", "vposer", "vposer-pose", "posendf")
 #: Prior weights used when no val-tuned weights file is given (orders of magnitude only).
 DEFAULT_PRIOR_WEIGHTS: dict[str, float] = {"none": 0.0, "gmm": 1.0, "vposer": 1.0, "vposer-pose": 1.0,
                                            "posendf": 100.0}
@@ -61,67 +68,8 @@ PRIOR_GRIDS: dict[str, tuple[float, ...]] = {
     "vposer-pose": (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
     "posendf": (10.0, 100.0, 1000.0, 10000.0, 100000.0, 1000000.0),
 }
-RESULTS_FORMAT = "humanlib-experiment-results-1"
-WEIGHTS_FORMAT = "humanlib-experiment-weights-1"
 #: The val split is stored at 10 fps; tuning resamples it to the test split's rate.
 TEST_FPS = 30.0
-
-
-class PoseSpacePrior(PosePrior):
-    """Any prior used in pose space: the fit optimises the 63 axis-angle numbers and adds
-    ``energy(body_pose)``, whatever parametrisation the wrapped prior would choose.
-
-    ``"vposer-pose"`` is VPoser this way, with the energy ``||mu(theta)||^2`` of its encoder
-    mean: the fit is no longer restricted to poses the decoder can produce.
-
-    Raises:
-        TypeError: ``prior`` is not a ``PosePrior``.
-        ValueError: ``name`` is not a non-empty string.
-    """
-
-    def __init__(self, prior: PosePrior, name: str) -> None:
-        if not isinstance(prior, PosePrior):
-            raise TypeError(f"prior must be a humanlib.priors.PosePrior; got {type(prior).__name__}")
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, got {name!r}")
-        self.prior = prior
-        self.name = name
-
-    def energy(self, body_pose: torch.Tensor) -> torch.Tensor:
-        return self.prior.energy(body_pose)
-
-    def to(self, *args, **kwargs) -> PoseSpacePrior:
-        if hasattr(self.prior, "to"):
-            self.prior.to(*args, **kwargs)
-        return self
-
-
-def load_prior(name: str) -> PosePrior:
-    """The prior called ``name`` (one of ``PRIOR_NAMES``) on its committed file.
-
-    Raises:
-        ValueError: an unknown name.
-        FileNotFoundError: the prior's committed GMM file or checkpoint is missing.
-    """
-    if name == "none":
-        return NoPrior()
-    if name == "gmm":
-        from humanlib.priors.gmm import load_gmm_prior
-
-        return load_gmm_prior("min")
-    if name == "vposer":
-        from humanlib.priors.vposer import VPoserPrior
-
-        return VPoserPrior()
-    if name == "vposer-pose":
-        from humanlib.priors.vposer import VPoserPrior
-
-        return PoseSpacePrior(VPoserPrior(), "vposer-pose")
-    if name == "posendf":
-        from humanlib.priors.posendf import PoseNDFPrior
-
-        return PoseNDFPrior()
-    raise ValueError(f"unknown prior {name!r}; choose from {', '.join(PRIOR_NAMES)}")
 
 
 def parse_priors(text: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -201,276 +149,7 @@ def _check_split(split: object, what: str) -> None:
 # --------------------------------------------------------------------------- records
 
 
-def git_commit() -> str:
-    """``HEAD``'s hash of the source checkout (``+dirty`` when its tracked files differ), or ``unknown``."""
-    from humanlib.paths import REPO_DIR
-
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_DIR, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "humanlib"],
-                               cwd=REPO_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def machine_description() -> str:
-    """One line naming the machine and the threads torch may use."""
-    return (f"{platform.node() or 'unknown host'}: {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} CPU cores ({torch.get_num_threads()} torch thread(s)), torch {torch.__version__}, "
-            f"CUDA {'yes' if torch.cuda.is_available() else 'no'}")
-
-
-@dataclass
-class ResultRow:
-    """One (condition, window length, prior) cell of the tables.
-
-    Errors are means over the windows, their frames and the vertices (joints).
-    ``input_*`` describe the observation before fitting (pose noise: the noisy bodies).
-    """
-
-    experiment: str
-    condition: str
-    prior: str
-    window: int
-    num_windows: int
-    frames: int
-    v2v_cm: float
-    joint_angle_deg: float
-    joint_cm: float
-    input_v2v_cm: float | None
-    input_joint_cm: float
-    smooth_weight: float
-    prior_weight: float
-    weights_source: str
-    seconds: float
-    evaluations: int
-    #: The same errors per data source ("cmu", "bandai-namco", ...; {} for clips of unknown source):
-    #: ``{source: {"num_windows", "v2v_cm", "joint_angle_deg", "joint_cm"}}`` (JSON only, not in the CSV).
-    by_source: dict = field(default_factory=dict)
-
-
-def source_group(source: str) -> str:
-    """The group a corpus clip's ``ClipInfo.source`` is reported under: the two Bandai-Namco
-    datasets together, everything else as it is (``"cmu"``, ``"amass/<sub-dataset>"``).
-
-    Raises:
-        TypeError: ``source`` is not a str.
-    """
-    if not isinstance(source, str):
-        raise TypeError(f"source must be a str (a ClipInfo.source such as 'cmu'); got {type(source).__name__}")
-    return "bandai-namco" if source.startswith("bandai-namco") else source
-
-
-def errors_by_source(errors: SequenceErrors, windows: Windows, sources: dict[str, str]) -> dict:
-    """The errors of each source group of windows, from the per-window errors of one fit.
-
-    Every window has the same number of frames, so a group's mean is the mean of its
-    windows' means (no vertex is computed again).
-
-    Args:
-        errors: :func:`~humanlib.experiments.protocol.sequence_errors` of the fit of ``windows``.
-        windows: the windows that were fitted.
-        sources: the group of each clip name (windows of clips not in it are left out).
-
-    Returns:
-        ``{group: {"num_windows", "v2v_cm", "joint_angle_deg", "joint_cm"}}``, groups sorted.
-
-    Raises:
-        TypeError: ``errors`` not ``SequenceErrors``, ``windows`` not ``Windows``, ``sources``
-            not a dict of str to str.
-        ValueError: ``errors`` of another number of windows than ``windows``.
-    """
-    if not isinstance(errors, SequenceErrors):
-        raise TypeError(f"errors must be the SequenceErrors of sequence_errors; got {type(errors).__name__}")
-    if not isinstance(windows, Windows):
-        raise TypeError(f"windows must be humanlib.experiments.protocol.Windows; got {type(windows).__name__}")
-    if not isinstance(sources, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
-        raise TypeError(f"sources must be a dict of clip name to source group (str to str); got {type(sources).__name__}")
-    per_window = (errors.per_window_v2v_cm, errors.per_window_joint_angle_deg, errors.per_window_joint_cm)
-    if any(len(values) != len(windows) for values in per_window):
-        raise ValueError(f"errors hold per-window values for another number of windows than the {len(windows)} given")
-    groups: dict[str, list[int]] = {}
-    for i, name in enumerate(windows.clip_names):
-        if name in sources:
-            groups.setdefault(sources[name], []).append(i)
-    out = {}
-    for group in sorted(groups):
-        v2v, angle, joint = (sum(values[i] for i in groups[group]) / len(groups[group]) for values in per_window)
-        out[group] = {"num_windows": len(groups[group]), "v2v_cm": round(v2v, 4), "joint_angle_deg": round(angle, 3),
-                      "joint_cm": round(joint, 4)}
-    return out
-
-
-@dataclass
-class RunMetadata:
-    """How a results file was made."""
-
-    command: str
-    git_commit: str
-    machine: str
-    seed: int
-    split: str
-    corpus: str
-    fps: float
-    windows: dict[str, list[str]]
-    fit: dict
-    weights_file: str | None
-    missing_priors: dict[str, str] = field(default_factory=dict)
-    started_utc: str = ""
-    seconds: float = 0.0
-    notes: str = ""
-    #: Earlier runs whose rows were kept by ``--merge`` (command, commit, machine, priors, time).
-    previous_runs: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class ResultsFile:
-    """A results file: its metadata and rows."""
-
-    metadata: RunMetadata
-    rows: list[ResultRow]
-
-    def row(self, condition: str, prior: str, window: int) -> ResultRow | None:
-        for r in self.rows:
-            if (r.condition, r.prior, r.window) == (condition, prior, window):
-                return r
-        return None
-
-
-def write_results(results: ResultsFile, path: str | Path) -> Path:
-    """Write ``path`` (JSON, with metadata) and the same rows as ``path`` with suffix ``.csv``.
-
-    Raises:
-        TypeError: ``results`` is not a ``ResultsFile`` of ``ResultRow`` s.
-        ValueError: ``path`` does not end in ``.json``, or a row holds NaN / inf (JSON has no such numbers).
-        IsADirectoryError: ``path`` is a folder.
-    """
-    _check_results_file(results, "results")
-    path = Path(path)
-    if path.suffix != ".json":
-        raise ValueError(f"path must end in .json (the CSV copy is written next to it); got {path}")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; give the results file inside it, e.g. {path / 'denoise.json'}")
-    payload = {"format": RESULTS_FORMAT, "metadata": asdict(results.metadata),
-               "rows": [asdict(r) for r in results.rows]}
-    try:
-        text = json.dumps(payload, indent=1, allow_nan=False)
-    except ValueError:
-        bad = [f"{r.condition}/{r.prior}/{r.window}" for r in results.rows
-               if any(isinstance(v, float) and not math.isfinite(v) for v in asdict(r).values())]
-        raise ValueError(f"results hold NaN or infinite numbers (rows {bad or 'in the metadata'}; did a fit diverge?); "
-                         "JSON cannot store them") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
-    names = [f.name for f in fields(ResultRow) if f.name != "by_source"]
-    with path.with_suffix(".csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=names, extrasaction="ignore")  # by_source: JSON only
-        writer.writeheader()
-        for r in results.rows:
-            writer.writerow(asdict(r))
-    return path
-
-
-def _check_results_file(results: object, name: str) -> None:
-    if not isinstance(results, ResultsFile) or not isinstance(results.metadata, RunMetadata) \
-            or not all(isinstance(r, ResultRow) for r in results.rows):
-        raise TypeError(f"{name} must be a ResultsFile of ResultRow rows (from run_experiment or read_results); "
-                        f"got {type(results).__name__}")
-
-
-def _read_json(path: str | Path, what: str, fmt: str, command: str) -> tuple[Path, dict]:
-    """The JSON object of a humanlib file of format ``fmt``, with clear errors."""
-    path = Path(path)
-    if not path.is_file():
-        state = "is a directory, not a file" if path.is_dir() else "does not exist"
-        raise FileNotFoundError(f"no {what} {path} ({state}); write it with `{command}`")
-    try:
-        payload = json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a {what}: it is not valid JSON ({err}); rewrite it with `{command}`") from None
-    if not isinstance(payload, dict):
-        raise ValueError(f"{path} is not a {what}: it holds a JSON {type(payload).__name__}, not an object; "
-                         f"rewrite it with `{command}`")
-    found = payload.get("format")
-    if found != fmt:
-        family = fmt.rsplit("-", 1)[0] + "-"
-        if isinstance(found, str) and found.startswith(family):
-            raise ValueError(f"{path} is a {what} of format {found!r}, written by another version of humanlib; this "
-                             f"version reads {fmt!r}: rewrite it with `{command}`")
-        raise ValueError(f"{path} is not a {what} of format {fmt!r} (format {found!r}); rewrite it with `{command}`")
-    return path, payload
-
-
-_ROW_NUMBERS = ("v2v_cm", "joint_angle_deg", "joint_cm", "input_joint_cm", "smooth_weight", "prior_weight", "seconds")
-_ROW_INTEGERS = ("window", "num_windows", "frames", "evaluations")
-
-
-def read_results(path: str | Path) -> ResultsFile:
-    """Read a file written by ``humanlib.experiments.runner.write_results``.
-
-    Raises:
-        FileNotFoundError: no file, or a folder (names the command that writes it).
-        ValueError: not valid JSON, not a results file of this format (another version's
-            format is named as such), or missing / wrong fields.
-    """
-    command = f"humanlib experiment denoise|occlusion --out {Path(path).parent}"
-    path, payload = _read_json(path, "results file", RESULTS_FORMAT, command)
-    try:
-        results = ResultsFile(RunMetadata(**payload["metadata"]), [ResultRow(**r) for r in payload["rows"]])
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"{path}: its fields do not match a results file of format {RESULTS_FORMAT!r} ({err}); "
-                         f"rewrite it with `{command}`") from None
-    for i, r in enumerate(results.rows):
-        bad = [k for k in _ROW_NUMBERS if isinstance(getattr(r, k), bool) or not isinstance(getattr(r, k), (int, float))]
-        bad += [k for k in _ROW_INTEGERS if isinstance(getattr(r, k), bool) or not isinstance(getattr(r, k), int)]
-        if r.experiment not in EXPERIMENT_CONDITIONS:
-            bad.append("experiment")
-        if bad:
-            raise ValueError(f"{path}: row {i} has invalid {', '.join(bad)} ({r}); rewrite it with `{command}`")
-    return results
-
-
 # --------------------------------------------------------------------------- weights
-
-
-@dataclass
-class WeightChoice:
-    """The weights chosen on val for one (condition, prior), with the val error reached."""
-
-    condition: str
-    prior: str
-    smooth_weight: float
-    prior_weight: float
-    val_v2v_cm: float
-
-    def __post_init__(self) -> None:
-        condition_by_name(self.condition)  # raises naming the known conditions
-        if self.prior not in PRIOR_NAMES:
-            raise ValueError(f"WeightChoice.prior: unknown prior {self.prior!r}; choose from {', '.join(PRIOR_NAMES)}")
-        for name in ("smooth_weight", "prior_weight", "val_v2v_cm"):
-            check_positive(getattr(self, name), f"WeightChoice.{name}", allow_zero=True)
-
-
-def read_weights(path: str | Path) -> tuple[list[WeightChoice], dict]:
-    """The chosen weights and the metadata of a file written by ``humanlib experiment tune``.
-
-    Raises:
-        FileNotFoundError: no file, or a folder (names the command that writes it).
-        ValueError: not valid JSON, not a weights file of this format, or invalid choices.
-    """
-    command = f"humanlib experiment tune --out {path}"
-    path, payload = _read_json(path, "weights file", WEIGHTS_FORMAT, command)
-    try:
-        chosen = [WeightChoice(**c) for c in payload["chosen"]]
-        metadata = payload["metadata"]
-        if not isinstance(metadata, dict):
-            raise TypeError("metadata is not an object")
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"{path}: not a valid weights file of format {WEIGHTS_FORMAT!r} ({err}); "
-                         f"rewrite it with `{command}`") from None
-    return chosen, metadata
 
 
 def weights_for(condition: str, prior: str, choices: list[WeightChoice] | None) -> tuple[float, float, str]:
@@ -581,24 +260,6 @@ def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, 
                 raise
             missing[name] = str(err)
     return priors, missing
-
-
-def corpus_fingerprint(corpus) -> str:
-    """The corpus origin, its size and a hash of its poses (which corpus build a run used).
-
-    Raises:
-        TypeError: ``corpus`` is not a ``humanlib.data.MotionCorpus``.
-    """
-    import hashlib
-
-    from humanlib.data import MotionCorpus
-
-    if not isinstance(corpus, MotionCorpus):
-        raise TypeError(f"corpus must be a humanlib.data.MotionCorpus (from humanlib.data.load_corpus); "
-                        f"got {type(corpus).__name__}")
-
-    digest = hashlib.sha256(corpus.poses.numpy().tobytes()).hexdigest()[:16]
-    return f"{corpus.origin}, split {corpus.split}: {len(corpus.clips)} clips, {len(corpus)} frames, poses sha256 {digest}"
 
 
 def _observation_seed(seed: int, condition_index: int, length: int) -> int:
@@ -752,44 +413,6 @@ def _check_run_inputs(config: object, kind: type, model: object, fps: object, we
                 raise ValueError(f"priors: unknown prior name {name!r}; the experiments know {', '.join(PRIOR_NAMES)}")
             if not isinstance(prior, PosePrior):
                 raise TypeError(f"priors[{name!r}] must be a humanlib.priors.PosePrior; got {type(prior).__name__}")
-
-
-def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
-    """``new`` plus the rows of ``old`` for priors ``new`` did not run (their run is recorded).
-
-    Raises:
-        TypeError: an argument that is not a ``ResultsFile``.
-        ValueError: the two runs are of other experiments, or used other windows, seeds or
-            corpora (rows would not compare).
-    """
-    _check_results_file(old, "old")
-    _check_results_file(new, "new")
-    experiments = ({r.experiment for r in old.rows}, {r.experiment for r in new.rows})
-    if all(experiments) and experiments[0] != experiments[1]:
-        raise ValueError(f"cannot merge results of another experiment: {sorted(experiments[0])} vs "
-                         f"{sorted(experiments[1])}")
-    m_old, m_new = old.metadata, new.metadata
-    for name in ("seed", "windows", "corpus", "split"):
-        if getattr(m_old, name) != getattr(m_new, name):
-            raise ValueError(f"cannot merge results with another {name}: {getattr(m_old, name)!r} vs "
-                             f"{getattr(m_new, name)!r}; rerun every prior instead")
-    ran = {r.prior for r in new.rows}
-    kept = [r for r in old.rows if r.prior not in ran]
-    if kept:
-        kept_priors = {r.prior for r in kept}
-        earlier = []  # runs before ``old``'s own, with the priors of theirs still in the file
-        for run in m_old.previous_runs:
-            priors = sorted(set(run["priors"]) & kept_priors)
-            if priors:
-                earlier.append({**run, "priors": priors})
-        own = kept_priors - {p for run in earlier for p in run["priors"]}
-        own_run = [{"command": m_old.command, "git_commit": m_old.git_commit, "machine": m_old.machine,
-                    "started_utc": m_old.started_utc, "seconds": m_old.seconds, "weights_file": m_old.weights_file,
-                    "priors": sorted(own)}] if own else []
-        m_new.previous_runs = earlier + own_run
-        m_new.missing_priors = {k: v for k, v in {**m_old.missing_priors, **m_new.missing_priors}.items()
-                                if k not in ran}
-    return ResultsFile(m_new, kept + new.rows)
 
 
 # --------------------------------------------------------------------------- tuning on val
@@ -956,134 +579,9 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
 # --------------------------------------------------------------------------- command line
 
 
-def _command_line() -> str:
-    return "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib experiment"
-
-
-def _run_experiment_cli(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_folder
-
-    path = output_folder(args.out) / f"{args.experiment}.json"
-    old = read_results(path) if args.merge and path.is_file() else None  # a damaged file fails before the work
-    weights, weights_file = None, None
-    if args.weights and args.weights != "none":
-        weights, _ = read_weights(args.weights)
-        weights_file = args.weights
-    config = ExperimentConfig(
-        experiment=args.experiment, priors=parse_priors(args.priors), windows=parse_ints(args.windows, "--windows"),
-        frames_per_length=args.frames_per_length or None, seed=args.seed, iterations=args.iterations,
-        device=args.device, allow_missing=args.allow_missing,
-        conditions=tuple(args.conditions.split(",")) if args.conditions else None,
-    )
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    results = run_experiment(config, weights=weights, weights_file=weights_file, command=_command_line(),
-                             progress=True if not args.quiet else lambda s: print(s, flush=True))
-    if old is not None:
-        results = merge_results(old, results)
-    out = write_results(results, path)
-    for name, reason in results.metadata.missing_priors.items():
-        print(f"skipped prior {name}: {reason}", file=sys.stderr)
-    print(f"wrote {out} and {out.with_suffix('.csv')} ({results.metadata.seconds:.0f} s)")
-    return 0
-
-
-def _run_tune_cli(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_file
-
-    output_file(args.out, example="weights_val.json")
-    config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
-                        seed=args.seed, iterations=args.iterations, device=args.device)
-    torch.set_num_threads(args.threads)
-    started = time.perf_counter()
-    out = Path(args.out)
-    old_chosen, old_tried, runs = [], [], []
-    if args.merge and out.is_file():  # keep the other priors' choices; reuse the smoothness search
-        payload = json.loads(out.read_text())
-        old_chosen, _ = read_weights(out)
-        old_tried = [WeightChoice(**c) for c in payload["tried"]]
-        runs = payload["metadata"].get("runs", [])
-    known = {c.condition: c for c in old_chosen if c.prior == "none"}
-    clips, origin = val_clips_at(TEST_FPS)
-    chosen, tried = tune_weights(config, clips=clips, known_smooth=known,
-                                 progress=True if not args.quiet else lambda s: print(s, flush=True))
-    redone = {(c.condition, c.prior) for c in chosen}
-    chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
-    tried = [c for c in old_tried if (c.condition, c.prior) not in redone or c.prior == "none"] + \
-        [c for c in tried if (c.condition, c.prior) not in {(k, "none") for k in known}]
-    runs.append({"command": _command_line(), "git_commit": git_commit(), "machine": machine_description(),
-                 "priors": list(config.priors), "seconds": round(time.perf_counter() - started, 1)})
-    meta = {"command": runs[-1]["command"], "runs": runs, "split": "val", "data": origin, "config": asdict(config),
-            "smooth_grid": list(config.smooth_grid), "prior_grids": PRIOR_GRIDS,
-            "note": "weights chosen on the val split only (never on test)"}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"format": WEIGHTS_FORMAT, "metadata": meta, "chosen": [asdict(c) for c in chosen],
-                               "tried": [asdict(c) for c in tried]}, indent=1) + "\n")
-    print(f"wrote {out}")
-    return 0
-
-
-def _run_tables_cli(args: argparse.Namespace) -> int:
-    from humanlib.experiments.tables import experiment_tables
-
-    print(experiment_tables(Path(args.results)))
-    return 0
-
-
-def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``humanlib experiment denoise|occlusion|tune|tables``."""
-    from humanlib.cli import DEVICE_HELP, device, nonnegative_int, positive_int
-
-    p = subparsers.add_parser("experiment", help="motion denoising and occlusion experiments with each pose prior",
-                              description="Reproduce the talk's motion experiments on the open body and corpus.")
-    sub = p.add_subparsers(title="experiments", metavar="EXPERIMENT")
-    p.set_defaults(func=lambda args: p.print_help() or 2)  # `humanlib experiment` alone: its own help
-    for name, what in (("denoise", "noisy poses / noisy joints (Table 3)"),
-                       ("occlusion", "joints with a body part missing (Table 4)")):
-        e = sub.add_parser(name, help=f"fit test windows of {what} with each prior; write results/",
-                           description=f"Fit a fixed subset of test windows with {what} with each prior and write "
-                           f"OUT/{name}.json and .csv (command, commit, machine, seed, timing inside).")
-        e.add_argument("--priors", default=",".join(PRIOR_NAMES), help="comma-separated priors (default: all)")
-        e.add_argument("--windows", default="60,120,240", help="window lengths in frames (default 60,120,240)")
-        e.add_argument("--frames-per-length", type=nonnegative_int, default=480,
-                       help="test frames per window length (480: 8x60, 4x120, 2x240 windows); 0 = all")
-        e.add_argument("--conditions", default=None, help="comma-separated condition names (default: all)")
-        e.add_argument("--weights", default="results/experiments/weights_val.json",
-                       help="val-tuned weights from `humanlib experiment tune` ('none': defaults)")
-        e.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per fit (default 60)")
-        e.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
-        e.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
-        e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-        e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
-        e.add_argument("--merge", action="store_true",
-                       help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
-        e.add_argument("--out", default="results/experiments", help="output folder (default results/experiments)")
-        e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per fit)")
-        e.set_defaults(func=_run_experiment_cli, experiment=name)
-    t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
-                       description="Grid-search the smoothness weight (no prior) and each prior's weight per "
-                       "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
-    t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
-    t.add_argument("--window", type=positive_int, default=60, help="val window length in frames, >= 3 (default 60)")
-    t.add_argument("--num-windows", type=positive_int, default=8, help="val windows, shared out over the sources (default 8)")
-    t.add_argument("--iterations", type=positive_int, default=40, help="L-BFGS iterations per fit (default 40)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
-    t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
-    t.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    t.add_argument("--out", default="results/experiments/weights_val.json",
-                   help="output JSON (default results/experiments/weights_val.json)")
-    t.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per prior)")
-    t.add_argument("--merge", action="store_true",
-                   help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
-    t.set_defaults(func=_run_tune_cli)
-    b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
-    b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
-    b.set_defaults(func=_run_tables_cli)
-
-
 __all__ = [
     "DEFAULT_PRIOR_WEIGHTS", "PRIOR_GRIDS", "PRIOR_NAMES", "ExperimentConfig", "PoseSpacePrior", "ResultRow", "ResultsFile",
-    "RunMetadata", "TuneConfig", "WeightChoice", "add_subcommand", "git_commit", "load_prior", "load_priors",
+    "RunMetadata", "TuneConfig", "WeightChoice", "git_commit", "load_prior", "load_priors",
     "machine_description", "merge_results", "parse_priors", "read_results", "read_weights", "run_experiment", "tune_weights",
     "val_clips_at", "weights_for", "write_results",
 ]

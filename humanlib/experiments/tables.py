@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from humanlib.experiments.protocol import EXPERIMENT_CONDITIONS, condition_by_name
-from humanlib.experiments.runner import ResultsFile, read_results
+from humanlib.experiments.results import ResultsFile, read_results
 
 WINDOWS = (60, 120, 240)
 

@@ -6,6 +6,8 @@ piece                                                    module
 ``Pi_K``, camera initialisation                          :mod:`humanlib.fitting.camera`
 ``E_J``, ``E_a``, ``E_sp``, ``E_beta``                   :mod:`humanlib.fitting.energies`
 stages, :func:`~humanlib.fitting.smplify.fit_smplify`    :mod:`humanlib.fitting.smplify`
+one L-BFGS per frame                                     :mod:`humanlib.fitting.lbfgs`
+a dataset over workers (torchrun), resumable             :mod:`humanlib.fitting.dataset`
 synthetic keypoints, Procrustes                          :mod:`humanlib.fitting.evaluate`
 ``humanlib fit`` / ``smplify-eval``                      :mod:`humanlib.fitting.jobs`
 meshes over keypoints (figures)                          :mod:`humanlib.fitting.plots`
@@ -22,7 +24,9 @@ from humanlib.fitting.energies import (
     keypoint_energy,
     shape_energy,
 )
+from humanlib.fitting.lbfgs import PerFrameResult, lbfgs_per_frame
 from humanlib.fitting.smplify import (
+    OPTIMIZERS,
     SMPLifyConfig,
     SMPLifyInit,
     SMPLifyResult,
@@ -33,8 +37,10 @@ from humanlib.fitting.smplify import (
 
 __all__ = [
     "BENDING_JOINTS",
+    "OPTIMIZERS",
     "Camera",
     "CapsuleBody",
+    "PerFrameResult",
     "SMPLifyConfig",
     "SMPLifyInit",
     "SMPLifyResult",
@@ -44,6 +50,7 @@ __all__ = [
     "geman_mcclure",
     "interpenetration_energy",
     "keypoint_energy",
+    "lbfgs_per_frame",
     "project",
     "shape_energy",
     "smplify_stages",

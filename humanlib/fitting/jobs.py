@@ -1,4 +1,4 @@
-"""Jobs around SMPLify: the prior factory, the ablation on synthetic keypoints, a speed benchmark, the CLI.
+"""Jobs around SMPLify: the prior factory, the ablation on synthetic keypoints, a speed benchmark.
 
 ``humanlib fit`` fits keypoints stored in an ``.npz``; ``humanlib smplify-eval`` runs the
 ablation in the spirit of the SMPLify-X paper's Table 2 on synthetic keypoints of test-split
@@ -7,60 +7,33 @@ corpus poses and writes ``results/smplify_ablation.json`` (command and machine i
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
-import sys
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from humanlib._validate import check_positive, resolve_device
-from humanlib.fitting.camera import Camera
 from humanlib.fitting.evaluate import (
     SyntheticBatch,
     SyntheticConfig,
     fit_errors,
     make_synthetic_batch,
 )
-from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
-from humanlib.priors import NoPrior, PosePrior
-from humanlib.priors.gmm import machine_description
+from humanlib.fitting.smplify import OPTIMIZERS, SMPLifyConfig, fit_smplify, smplify_stages
+from humanlib.paths import input_file
+from humanlib.priors.registry import load_prior
+from humanlib.provenance import machine_description
 from humanlib.skeleton import BODY_JOINTS, NUM_JOINTS
 
-#: Names accepted by :func:`make_prior`.
+#: The priors ``humanlib fit --prior`` offers (names of :mod:`humanlib.priors.registry`; ``gmm-min``
+#: is its alias of ``gmm``, kept because the ablation's results name it so).
 PRIOR_NAMES = ("none", "gmm-min", "gmm-exact", "vposer", "posendf")
-
-
-def make_prior(name: str) -> PosePrior:
-    """A pose prior by name: ``none``, ``gmm-min``, ``gmm-exact`` (committed GMM), ``vposer``, ``posendf`` (committed checkpoints).
-
-    Raises:
-        TypeError: ``name`` is not a string.
-        ValueError: an unknown name (the message lists :data:`PRIOR_NAMES`).
-        FileNotFoundError: the prior's committed file is missing.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"prior name must be a str, one of {', '.join(PRIOR_NAMES)}; got {type(name).__name__}")
-    if name == "none":
-        return NoPrior()
-    if name in ("gmm-min", "gmm-exact"):
-        from humanlib.priors.gmm import load_gmm_prior
-
-        return load_gmm_prior(mode=name.split("-")[1])
-    if name == "vposer":
-        from humanlib.priors.vposer import VPoserPrior
-
-        return VPoserPrior()
-    if name == "posendf":
-        from humanlib.priors.posendf import PoseNDFPrior
-
-        return PoseNDFPrior()
-    raise ValueError(f"unknown prior {name!r}; choose one of {', '.join(PRIOR_NAMES)}")
+#: A pose prior by name (any name or alias of :mod:`humanlib.priors.registry`).
+make_prior = load_prior
 
 
 @dataclass
@@ -76,6 +49,7 @@ class Variant:
     angle: bool = True
     interpenetration: bool = True
     square_weights: bool = True
+    optimizer: str = "per-frame"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -85,6 +59,8 @@ class Variant:
         for switch in ("angle", "interpenetration", "square_weights"):
             if not isinstance(getattr(self, switch), bool):
                 raise TypeError(f"Variant.{switch} must be True or False; got {getattr(self, switch)!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"Variant.optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}")
 
 
 def _check_device(device: object) -> str:
@@ -101,28 +77,34 @@ ABLATION: tuple[Variant, ...] = (
     Variant("no E_a (elbow/knee)", "gmm-min", angle=False),
     Variant("no E_sp (interpenetration)", "gmm-min", interpenetration=False),
     Variant("weights not squared", "gmm-min", square_weights=False),
+    Variant("one L-BFGS for the whole batch", "gmm-min", optimizer="batch"),
 )
 #: Slower rows, run with ``--posendf`` (SMPLify's stage weights, not tuned for Pose-NDF's distance).
 EXTRA_VARIANTS: tuple[Variant, ...] = (Variant("Pose-NDF instead of GMM", "posendf"),)
 
 
-def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
-    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from the corpus test split.
+def corpus_poses(split: str, num_frames: int, seed: int = 0) -> torch.Tensor:
+    """``num_frames`` body poses ``(N, 21, 3)`` drawn without replacement from a corpus split.
 
     Raises:
         TypeError, ValueError: ``num_frames`` not an integer >= 1 or more than the split holds,
-            ``seed`` not an integer >= 0.
+            ``seed`` not an integer >= 0, an unknown split.
     """
     check_positive(num_frames, "num_frames", integer=True)
     check_positive(seed, "seed", integer=True, allow_zero=True)
     from humanlib.data import load_corpus
 
-    poses = load_corpus("test").poses
+    poses = load_corpus(split).poses
     if num_frames > len(poses):
-        raise ValueError(f"num_frames={num_frames} but the corpus test split holds {len(poses)} frames; ask for fewer")
+        raise ValueError(f"num_frames={num_frames} but the corpus {split} split holds {len(poses)} frames; ask for fewer")
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(poses), generator=gen)[:num_frames].sort().values
     return torch.as_tensor(poses)[idx][:, list(BODY_JOINTS)].float()
+
+
+def corpus_test_poses(num_frames: int, seed: int = 0) -> torch.Tensor:
+    """``num_frames`` body poses ``(N, 21, 3)`` of the corpus test split (:func:`corpus_poses`)."""
+    return corpus_poses("test", num_frames, seed)
 
 
 def evaluate_variant(model, batch, variant: Variant, iterations: int, device: str = "cpu") -> dict:
@@ -145,6 +127,7 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
         use_angle_prior=variant.angle,
         use_interpenetration=variant.interpenetration,
         square_weights=variant.square_weights,
+        optimizer=variant.optimizer,
     )
     prior = make_prior(variant.prior)
     if isinstance(prior, torch.nn.Module):
@@ -170,10 +153,13 @@ def evaluate_variant(model, batch, variant: Variant, iterations: int, device: st
 
 def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, learned: bool = False,
                  variants: tuple[Variant, ...] | None = None, device: str = "cpu", command: str = "",
-                 progress: bool = False) -> dict:
+                 progress: bool = False, alone: int = 0) -> dict:
     """Run the ablation on ``num_frames`` synthetic frames; returns the results dictionary.
 
-    ``progress`` shows a tqdm bar over the variants (terminal and Jupyter).
+    ``progress`` shows a tqdm bar over the variants (terminal and Jupyter). ``alone > 0`` also
+    fits the first ``alone`` frames one at a time (:func:`fit_alone`) with the full method and
+    each solver (the variants that differ from the first row by ``optimizer`` only), so that each
+    frame's error inside the batch can be set beside its error alone.
 
     Raises:
         TypeError, ValueError: ``num_frames`` not an integer >= 1, ``iterations`` or ``seed`` not an
@@ -183,6 +169,7 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
     check_positive(num_frames, "num_frames", integer=True)
     check_positive(iterations, "iterations", integer=True, allow_zero=True)
     check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_positive(alone, "alone", integer=True, allow_zero=True)
     if not isinstance(learned, bool):
         raise TypeError(f"learned must be True or False; got {learned!r}")
     if variants is not None and (not isinstance(variants, (tuple, list)) or not variants
@@ -204,6 +191,12 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
         except FileNotFoundError as err:  # a learned prior whose checkpoint is not available
             rows.append({"name": variant.name, "prior": variant.prior, "skipped": str(err)})
         tqdm.write(json.dumps({k: v for k, v in rows[-1].items() if not k.startswith("per_frame")}))
+    if alone:
+        full = chosen[0]
+        for variant, row in zip(chosen, rows):
+            if "skipped" not in row and replace(variant, name=full.name, optimizer=full.optimizer) == full:
+                row.update(fit_alone(model, batch, variant, iterations, min(alone, num_frames), device))
+                tqdm.write(json.dumps({"name": row["name"], "seconds_alone": row["seconds_alone"]}))
     return {
         "command": command,
         "machine": machine_description(),
@@ -221,6 +214,23 @@ def run_ablation(num_frames: int = 64, iterations: int = 30, seed: int = 0, lear
         },
         "variants": rows,
     }
+
+
+def fit_alone(model, batch, variant: Variant, iterations: int, frames: int, device: str = "cpu") -> dict:
+    """Fit the first ``frames`` frames of ``batch`` one at a time: their PA-v2v errors and the seconds taken.
+
+    Set beside the same frames' errors inside the batch (:func:`evaluate_variant`), this measures
+    how much a frame's fit depends on its batch mates.
+
+    Raises:
+        TypeError, ValueError: as :func:`evaluate_variant`; ``frames`` not an integer in ``[1, len(batch)]``.
+    """
+    check_positive(frames, "frames", integer=True)
+    if frames > len(batch.keypoints):
+        raise ValueError(f"frames={frames} but the batch holds {len(batch.keypoints)}; ask for fewer")
+    rows = [evaluate_variant(model, batch.subset([i]), variant, iterations, device) for i in range(frames)]
+    return {"per_frame_v2v_pa_alone": [r["per_frame_v2v_pa"][0] for r in rows],
+            "seconds_alone": round(sum(r["seconds"] for r in rows), 1)}
 
 
 def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, seed: int = 0, device: str = "cpu",
@@ -254,30 +264,6 @@ def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, 
     return out
 
 
-def _command_line() -> str:
-    return shlex.join(["humanlib", *sys.argv[1:]])
-
-
-def _run_eval(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_folder
-
-    out_dir = output_folder(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    results = run_ablation(args.frames, args.iterations, args.seed, args.learned, device=args.device,
-                           command=_command_line(), progress=not args.quiet)
-    if args.benchmark:
-        results["benchmark"] = benchmark(iterations=args.iterations, seed=args.seed, device=args.device,
-                                         progress=not args.quiet)
-    if args.note:
-        results["note"] = args.note
-    path = out_dir / "smplify_ablation.json"
-    path.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {path}")
-    return 0
-
-
 def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     """Keypoints ``(B, 24, 2)`` and confidences ``(B, 24)`` (ones when absent) of an ``.npz``, as float32.
 
@@ -286,8 +272,6 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
         ValueError: not a readable ``.npz``, no ``keypoints`` key, wrong shapes, non-numeric or
             non-finite values (missing joints take confidence 0, not NaN), or no frames.
     """
-    from humanlib.cli import input_file
-
     layout = "'keypoints' (B, 24, 2) pixels and optionally 'confidence' (B, 24)"
     path = input_file(path, "keypoint file", f"give an .npz holding {layout}")
     try:
@@ -318,67 +302,6 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     return kp, conf
 
 
-def _run_fit(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_file
-
-    output_file(args.out, example="fit.npz")
-    kp, conf = read_keypoints_npz(args.keypoints)
-    from humanlib.body import load_body_model
-
-    camera = Camera.simple(kp.shape[0], args.focal, args.width, args.height)
-    config = SMPLifyConfig(stages=smplify_stages(iterations=args.iterations), camera_iterations=args.iterations,
-                           on_invalid="skip" if args.skip_invalid else "raise")
-    model = load_body_model(device=args.device)
-    prior = make_prior(args.prior)
-    if isinstance(prior, torch.nn.Module):
-        prior = prior.to(args.device)
-    res = fit_smplify(model, kp.to(args.device), conf.to(args.device), camera.to(args.device), prior, config)
-    np.savez(args.out, **{k: getattr(res, k).cpu().numpy() for k in ("betas", "pose", "transl", "energy", "valid", "flipped")})
-    print(f"fitted {int(res.valid.sum())}/{len(res.valid)} frames; wrote {args.out}")
-    return 0
-
-
-def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``humanlib fit`` and ``humanlib smplify-eval``."""
-    from humanlib.cli import DEVICE_HELP, device, nonnegative_int, positive_float, positive_int
-
-    p = subparsers.add_parser(
-        "fit",
-        help="fit the body model to 2D keypoints with SMPLify",
-        description="Fit shape, pose and translation to keypoints in an .npz ('keypoints' (B, 24, 2) pixels, one row "
-        "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl.",
-    )
-    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24))")
-    p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped)")
-    p.add_argument("--prior", default="gmm-min", choices=PRIOR_NAMES, help="pose prior (default gmm-min)")
-    p.add_argument("--focal", type=positive_float, default=1000.0, help="focal length in pixels (default 1000)")
-    p.add_argument("--width", type=positive_float, default=640.0,
-                   help="image width in pixels (principal point at the centre; default 640)")
-    p.add_argument("--height", type=positive_float, default=640.0, help="image height in pixels (default 640)")
-    p.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
-    p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    p.add_argument("--skip-invalid", action="store_true", help="skip frames with too few keypoints instead of failing")
-    p.set_defaults(func=_run_fit)
-
-    e = subparsers.add_parser(
-        "smplify-eval",
-        help="SMPLify ablation (priors, E_a, E_sp, squared weights) on synthetic keypoints of test-split poses",
-        description="Fit synthetic keypoints (known cameras, pixel noise, missing joints) of corpus test-split poses "
-        "with each ablation variant and write smplify_ablation.json (v2v / joint errors in mm, command, machine).",
-    )
-    e.add_argument("--out", default="results", help="output folder for smplify_ablation.json (default results/)")
-    e.add_argument("--frames", type=positive_int, default=64, help="synthetic frames (default 64)")
-    e.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--posendf", dest="learned", action="store_true",
-                   help="also run Pose-NDF as the prior (slow; SMPLify's weights, not tuned for it)")
-    e.add_argument("--benchmark", action="store_true", help="also time batch sizes 1, 16, 64")
-    e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    e.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (0 = torch's default)")
-    e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
-    e.add_argument("--note", default="", help="free text stored in the results (e.g. what else ran on the machine)")
-    e.set_defaults(func=_run_eval)
-
-
-__all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "add_subcommand", "benchmark",
-           "evaluate_variant", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_test_poses"]
+__all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "benchmark",
+           "evaluate_variant", "fit_alone", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_poses",
+           "corpus_test_poses"]

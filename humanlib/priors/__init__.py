@@ -145,6 +145,19 @@ class PosePrior(ABC):
         """
         return self.energy(self.to_body_pose(params))
 
+    def to_body_pose_unchecked(self, params: torch.Tensor) -> torch.Tensor:
+        """:meth:`to_body_pose` for an optimiser's inner loop, where ``params`` came from
+        :meth:`init_params` and its checks ran once, before the loop.
+
+        The default calls :meth:`to_body_pose` (its pose-space checks are cheap: no
+        host-device synchronisation); a prior whose checks cost overrides it (VPoser).
+        """
+        return self.to_body_pose(params)
+
+    def params_energy_unchecked(self, params: torch.Tensor) -> torch.Tensor:
+        """:meth:`params_energy` for an optimiser's inner loop (see :meth:`to_body_pose_unchecked`)."""
+        return self.params_energy(params)
+
 
 def is_latent_prior(prior: PosePrior) -> bool:
     """Whether ``prior`` fits in a space of its own (it overrides :meth:`PosePrior.to_body_pose`).

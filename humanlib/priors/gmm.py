@@ -34,11 +34,8 @@ to every covariance diagonal so that no component collapses on near-constant dim
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import platform
-import sys
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -50,6 +47,7 @@ from torch import nn
 
 from humanlib._validate import (
     check_file,
+    check_generator,
     check_output_file,
     check_positive,
     check_same_device,
@@ -62,6 +60,7 @@ from humanlib.priors import (
     _require_tensor,
     check_body_pose,
 )
+from humanlib.provenance import corpus_manifest_sha256, machine_description
 from humanlib.skeleton import BODY_JOINTS
 
 #: File name of the committed GMM fitted on the open corpus (our own fit, not SMPLify's file).
@@ -88,13 +87,6 @@ def _as_parameter(value: object, name: str) -> torch.Tensor:
         tip = " (convert it with torch.as_tensor)" if isinstance(value, (list, tuple)) else ""
         raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {type(value).__name__}{tip}")
     return value
-
-
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
-    if generator is not None and generator.device.type != "cpu":
-        raise ValueError(f"generator must be a CPU torch.Generator (sampling runs on the CPU); got one on {generator.device}")
 
 
 def _check_float_dtype(dtype: object) -> None:
@@ -307,7 +299,7 @@ class GaussianMixture(nn.Module):
                 (``TypeError`` for an argument of the wrong type).
         """
         check_positive(n, "n", integer=True, allow_zero=True)
-        _check_generator(generator)
+        check_generator(generator, device="cpu", why="sampling runs on the CPU")
         if n == 0:
             return self.means.new_zeros(0, self.dim)
         comp = torch.multinomial(self.weights.double().cpu(), n, replacement=True, generator=generator)
@@ -647,24 +639,6 @@ def _corpus_body_poses(split: str) -> torch.Tensor:
     return body_pose_matrix(poses)
 
 
-def _corpus_manifest_digest() -> str:
-    """sha256 of the corpus manifest (identifies the corpus version a GMM was fitted on)."""
-    import hashlib
-
-    from humanlib.paths import ASSETS_DIR
-
-    manifest = ASSETS_DIR / "corpus" / "manifest.json"
-    return hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.exists() else "unknown"
-
-
-def machine_description() -> str:
-    """One line naming the machine a job ran on (for results files)."""
-    import os
-
-    return f"{platform.node() or 'unknown host'}: {platform.processor() or platform.machine()}, " \
-        f"{os.cpu_count()} CPU cores, torch {torch.__version__}, CUDA {'yes' if torch.cuda.is_available() else 'no'}"
-
-
 def train_gmm(
     out: Path,
     num_components: int = 8,
@@ -758,49 +732,11 @@ def train_gmm(
         "test_loglik_per_frame_single_gaussian": float(single.log_prob(test).mean()),
         "test_mean_gap_min_vs_exact": float(energy_gap(result.gmm, test).mean()),
         "source": "EM fit by humanlib.priors.gmm on the open corpus train split (not SMPLify's GMM)",
-        "corpus_manifest_sha256": _corpus_manifest_digest(),
+        "corpus_manifest_sha256": corpus_manifest_sha256(),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     result.gmm.save(out, meta)
     return meta
-
-
-def _run_train_gmm(args: argparse.Namespace) -> int:
-    from humanlib.cli import output_file
-    from humanlib.paths import ASSETS_DIR
-
-    out = output_file(args.out, example=DEFAULT_GMM_ASSET) if args.out else ASSETS_DIR / DEFAULT_GMM_ASSET
-    command = "humanlib " + " ".join(sys.argv[1:]) if sys.argv[1:] else "humanlib train-gmm"
-    meta = train_gmm(out, args.components, args.max_iter, tuple(args.reg_covar), args.seed, args.max_frames, command, args.tol,
-                     progress=not args.quiet, mirror=args.mirror)
-    print(json.dumps(meta, indent=2))
-    print(f"wrote {out}")
-    return 0
-
-
-def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``humanlib train-gmm``."""
-    from humanlib.cli import nonnegative_float, positive_int
-
-    p = subparsers.add_parser(
-        "train-gmm",
-        help="fit SMPLify's GMM pose prior by EM on the open corpus (train split; val log-likelihood reported)",
-        description="Fit a full-covariance Gaussian mixture on the 63-d body pose of the corpus train split "
-        "and write its parameters (with the command, machine and val log-likelihood) to an .npz file.",
-    )
-    p.add_argument("--components", type=positive_int, default=8, help="number of mixture components K (default 8)")
-    p.add_argument("--max-iter", type=positive_int, default=200, help="maximum EM iterations (default 200)")
-    p.add_argument("--tol", type=nonnegative_float, default=1e-3, help="stop when the mean log-likelihood per frame improves by less (default 1e-3)")
-    p.add_argument("--reg-covar", type=nonnegative_float, nargs="+", default=[1e-4, 1e-3, 1e-2],
-                   help="candidate values added to covariance diagonals (rad^2); the best on val is kept (default 1e-4 1e-3 1e-2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the k-means++ initialisation")
-    p.add_argument("--max-frames", type=positive_int, default=None, help="subsample the train split to this many frames")
-    p.add_argument("--mirror", action="store_true",
-                   help="add the left-right mirrored copy of every training frame (doubles the train split)")
-    p.add_argument("--out", default=None,
-                   help=f"output .npz (default humanlib/assets/{DEFAULT_GMM_ASSET}, replacing the committed GMM)")
-    p.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run_train_gmm)
 
 
 __all__ = [
@@ -808,7 +744,6 @@ __all__ = [
     "GMMFitResult",
     "GMMPosePrior",
     "GaussianMixture",
-    "add_subcommand",
     "body_pose_matrix",
     "energy_gap",
     "fit_gmm",

@@ -18,23 +18,18 @@ whose states are saved in ``last.pt``.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import math
-import os
-import platform
-import shlex
-import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from humanlib import rotations
-from humanlib._validate import check_positive, check_tensor, resolve_device
+from humanlib._validate import check_positive, resolve_device
+from humanlib.provenance import machine_description, poses_fingerprint  # re-exported under their old home
 from humanlib.priors.vposer import (
     BodyForward,
     VPoser,
@@ -43,7 +38,6 @@ from humanlib.priors.vposer import (
     _check_metadata,
     _check_vposer,
     as_body_pose,
-    body_forward_from_model,
     read_checkpoint_file,
     save_vposer,
     vposer_checkpoint,
@@ -202,20 +196,6 @@ class TrainResult:
     best_val: float
     stop_reason: str
     elapsed_s: float
-
-
-def machine_description() -> str:
-    """One line naming the machine: CPU model, cores, torch version and the GPU if one is used."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        if names:
-            cpu = names[0]
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {gpu}, torch {torch.__version__}, {platform.system()}"
 
 
 def _subset(poses: torch.Tensor, limit: int | None, generator: torch.Generator) -> torch.Tensor:
@@ -548,136 +528,3 @@ def corpus_body_poses(split: str) -> torch.Tensor:
     return as_body_pose(torch.as_tensor(poses).float(), name=f"corpus {split} poses")
 
 
-def poses_fingerprint(poses: torch.Tensor) -> str:
-    """A short hash of a pose tensor's float32 values: records which corpus a checkpoint saw.
-
-    Any shape and dtype (an empty tensor has a fingerprint too).
-
-    Raises:
-        TypeError: ``poses`` is not a tensor.
-        ValueError: ``poses`` is on the meta device (no values to hash).
-    """
-    check_tensor(poses, "poses", floating=False, finite=False)
-    if poses.device.type == "meta":
-        raise ValueError("poses is on the meta device and holds no values to fingerprint")
-    return hashlib.sha256(poses.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()[:16]
-
-
-def _run_train(args: argparse.Namespace) -> int:
-    from humanlib.cli import input_file, output_folder
-
-    out = output_folder(args.out)
-    if args.resume:
-        input_file(out / "last.pt", "nothing to resume:", "start without --resume")
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    loss = VPoserLossConfig.released() if args.loss == "released" else VPoserLossConfig.talk()
-    if args.kl_weight is not None:
-        loss = replace(loss, kl=args.kl_weight)
-    config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        early_stop_patience=args.patience, max_minutes=args.max_minutes,
-        max_train_frames=args.max_train_frames, max_val_frames=args.max_val_frames, loss=loss,
-    )
-    body_forward = None
-    if loss.needs_body:
-        from humanlib.body import load_body_model
-
-        body_forward = body_forward_from_model(load_body_model(device=args.device))
-    run_info = {
-        "command": "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib train-vposer",
-        "machine": machine_description(),
-        "loss_variant": args.loss,
-        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    train, val = corpus_body_poses("train"), corpus_body_poses("val")
-    run_info["corpus_train_fingerprint"] = poses_fingerprint(train)
-    if args.mirror:
-        from humanlib.data.retarget import mirror_body_pose
-
-        train = torch.cat([train, mirror_body_pose(train)])
-        run_info["train_mirrored"] = True
-    run_info["corpus_val_fingerprint"] = poses_fingerprint(val)
-    result = train_vposer(train, val, config, args.out,
-                          resume=args.resume, device=args.device, body_forward=body_forward,
-                          progress=not args.no_progress, run_info=run_info, verbose=True)
-    print(f"best epoch {result.best_epoch}: val loss {result.best_val:.4f}, "
-          f"{result.history[result.best_epoch - 1].val_deg:.2f} deg/joint; stopped by {result.stop_reason} "
-          f"after {result.elapsed_s / 60:.1f} min; wrote {Path(args.out) / 'best.pt'}")
-    return 0
-
-
-def _run_eval(args: argparse.Namespace) -> int:
-    from humanlib.cli import input_file, output_file
-    from humanlib.priors.vposer_eval import run_comparison
-
-    output_file(args.out, example="comparison.json")
-    if args.checkpoint is not None:
-        input_file(args.checkpoint, "--checkpoint", "give a VPoser checkpoint written by `humanlib train-vposer`")
-    if args.gmm is not None:
-        from humanlib.priors.gmm import load_gmm
-
-        load_gmm(input_file(args.gmm, "--gmm", "give a GMM .npz written by `humanlib train-gmm`, or leave --gmm out"))
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    command = "humanlib " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "humanlib eval-vposer"
-    results = run_comparison(checkpoint=args.checkpoint, gmm_path=args.gmm, num_samples=args.num_samples,
-                             max_test=args.max_test, seed=args.seed, command=command, progress=not args.quiet)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results["priors"], indent=1))
-    print(f"wrote {out}")
-    return 0
-
-
-def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``humanlib train-vposer`` and ``humanlib eval-vposer``."""
-    from humanlib.cli import DEVICE_HELP, device, positive_float, positive_int
-
-    p = subparsers.add_parser(
-        "train-vposer",
-        help="train the VPoser VAE pose prior on the open corpus (train split, validated on val)",
-        description="Train VPoser on the corpus train split with validation every epoch, learning-rate "
-        "decay and early stopping. Writes DIR/last.pt (resumable state), DIR/best.pt (the model, for "
-        "humanlib.priors.vposer.load_vposer) and DIR/history.json (curve, command, machine, time).",
-    )
-    p.add_argument("--out", required=True, help="output folder (last.pt, best.pt, history.json)")
-    p.add_argument("--epochs", type=positive_int, default=100, help="maximum number of epochs (default 100)")
-    p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    p.add_argument("--loss", choices=("talk", "released"), default="talk",
-                   help="talk: KL + rotation-matrix + orth + det + weight decay (default); "
-                   "released: KL + vertex L1 + geodesic + joint losses (needs the body model)")
-    p.add_argument("--kl-weight", type=positive_float, default=None,
-                   help="weight of the KL term instead of the loss set's (both sets: 0.005)")
-    p.add_argument("--batch-size", type=positive_int, default=256, help="poses per step (default 256)")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience in epochs (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--max-minutes", type=positive_float, default=None,
-                   help="stop after the epoch that exceeds this wall-clock budget (default: no limit)")
-    p.add_argument("--max-train-frames", type=positive_int, default=None, help="random subset of the train split (default: all)")
-    p.add_argument("--max-val-frames", type=positive_int, default=None, help="random subset of the val split (default: all)")
-    p.add_argument("--mirror", action="store_true",
-                   help="add the left-right mirrored copy of every training pose (doubles the train split)")
-    p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/last.pt")
-    p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run_train)
-
-    e = subparsers.add_parser(
-        "eval-vposer",
-        help="compare VPoser and the GMM on the corpus test split (reconstruction, samples' plausibility, diversity)",
-        description="Measure reconstruction error (deg/joint, mm/vertex on the open body), the distance of "
-        "samples to their nearest train/test poses, joint-range violations and diversity for VPoser and "
-        "the GMM prior, and write a JSON results file (with command and machine).",
-    )
-    e.add_argument("--out", required=True, help="output JSON file, e.g. results/vposer/comparison.json")
-    e.add_argument("--checkpoint", default=None, help="VPoser checkpoint (default: the committed vposer_open.pt)")
-    e.add_argument("--gmm", default=None, help="GMM .npz (default: the committed GMM, skipped if absent)")
-    e.add_argument("--num-samples", type=positive_int, default=1000, help="samples drawn from each prior (default 1000)")
-    e.add_argument("--max-test", type=positive_int, default=2000, help="test poses used (seeded random subset, default 2000)")
-    e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    e.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
-    e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
-    e.set_defaults(func=_run_eval)

@@ -29,6 +29,7 @@ import torch
 from humanlib import rotations
 from humanlib._validate import (
     check_file,
+    check_generator,
     check_positive,
     check_same_device,
     check_tensor,
@@ -66,11 +67,6 @@ def _check_poses(x: torch.Tensor, name: str) -> None:
     if x.ndim != 3 or x.shape[-1] != 3 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name} must be (N, J, 3) axis-angle with N, J >= 1, got {tuple(x.shape)}")
     check_tensor(x, name)
-
-
-def _check_generator(generator: object) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
 
 
 def geodesic_deg_per_joint(rotmat_a: torch.Tensor, rotmat_b: torch.Tensor) -> torch.Tensor:
@@ -182,7 +178,7 @@ def pairwise_diversity(rotmat: torch.Tensor, num_pairs: int = 2000, generator: t
     """
     _check_rotmats(rotmat, "rotmat")
     check_positive(num_pairs, "num_pairs", integer=True)
-    _check_generator(generator)
+    check_generator(generator)
     if generator is not None and generator.device.type != "cpu":
         raise ValueError(f"generator must be a CPU torch.Generator (the pair indices are drawn on the CPU); got {generator.device}")
     if rotmat.shape[0] < 2:
@@ -337,11 +333,8 @@ def run_comparison(
         FileNotFoundError: a missing ``checkpoint``, or a ``gmm_path`` given but missing (only the
             default GMM is skipped when absent).
     """
-    from humanlib.priors.train_vposer import (
-        corpus_body_poses,
-        machine_description,
-        poses_fingerprint,
-    )
+    from humanlib.priors.train_vposer import corpus_body_poses
+    from humanlib.provenance import machine_description, poses_fingerprint
 
     for name, value in (("num_samples", num_samples), ("max_test", max_test), ("max_train", max_train)):
         check_positive(value, name, integer=True)

@@ -1,13 +1,9 @@
-"""Bad inputs to humanlib.cli's argument checks and to humanlib.experiments.denoise: every public name.
-
-The commands' own bad arguments (every subcommand) are swept in ``tests/test_cli_bad_inputs.py``;
-this file covers the functions behind them, plus one real end-to-end denoising of a short
-corpus clip with noise.
+"""Bad inputs to humanlib.experiments.denoise (denoising a user's own motion file): every public name,
+plus one real end-to-end denoising of a short corpus clip with noise (through ``humanlib denoise``).
 """
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
@@ -23,13 +19,10 @@ from humanlib.data.amass import AmassFormatError
 from humanlib.experiments import denoise as dn
 from humanlib.priors import NoPrior
 
-_TMP = Path(tempfile.mkdtemp(prefix="humanlib-bad-cli-"))
-FILE = _TMP / "a-file"
-FILE.write_text("x")
+_TMP = Path(tempfile.mkdtemp(prefix="humanlib-bad-denoise-"))
 FOLDER = _TMP / "a-folder"
 FOLDER.mkdir()
 MISSING = _TMP / "missing.npz"
-ATE = argparse.ArgumentTypeError
 
 
 def _npz(name: str, **arrays) -> Path:
@@ -57,56 +50,9 @@ def _result(frames: int = 6) -> dn.DenoiseResult:
     return dn.DenoiseResult(torch.zeros(frames, 24, 3), torch.zeros(frames, 3), 1, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
 
 
-C, D = "humanlib.cli.", "humanlib.experiments.denoise."
+D = "humanlib.experiments.denoise."
 
 CASES = [
-    # ------------------------------------------------------------------ argument types
-    raises(C + "positive_int", "zero", lambda: cli.positive_int("0"), ATE, r"must be > 0, got 0"),
-    raises(C + "positive_int", "negative", lambda: cli.positive_int("-4"), ATE, r"must be > 0, got -4"),
-    raises(C + "positive_int", "a float", lambda: cli.positive_int("2.5"), ATE, r"expected an integer, got '2.5'"),
-    raises(C + "positive_int", "a word", lambda: cli.positive_int("ten"), ATE, r"expected an integer"),
-    returns(C + "positive_int", "a valid size passes", lambda: cli.positive_int("12"), lambda v: v == 12),
-    raises(C + "nonnegative_int", "negative", lambda: cli.nonnegative_int("-1"), ATE, r"must be >= 0, got -1"),
-    returns(C + "nonnegative_int", "zero is allowed", lambda: cli.nonnegative_int("0"), lambda v: v == 0),
-    raises(C + "positive_float", "zero", lambda: cli.positive_float("0"), ATE, r"must be > 0"),
-    raises(C + "positive_float", "NaN", lambda: cli.positive_float("nan"), ATE, r"must be a finite number"),
-    raises(C + "positive_float", "inf", lambda: cli.positive_float("inf"), ATE, r"must be a finite number"),
-    raises(C + "positive_float", "a word", lambda: cli.positive_float("fast"), ATE, r"expected a number, got 'fast'"),
-    raises(C + "nonnegative_float", "negative", lambda: cli.nonnegative_float("-0.5"), ATE, r"must be >= 0"),
-    raises(C + "nonnegative_float", "-inf", lambda: cli.nonnegative_float("-inf"), ATE, r"finite"),
-    returns(C + "nonnegative_float", "zero switches a term off", lambda: cli.nonnegative_float("0"), lambda v: v == 0.0),
-    raises(C + "device", "an unknown device name", lambda: cli.device("gpu"), ATE, r"unknown device 'gpu'"),
-    raises(C + "device", "a device this machine does not have",
-           lambda: cli.device("cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"),
-           ATE, r"cuda"),
-    raises(C + "device", "a torch device type humanlib does not run on", lambda: cli.device("meta"), ATE,
-           r"not supported"),
-    returns(C + "device", "cpu passes unchanged", lambda: cli.device("cpu"), lambda v: v == "cpu"),
-    # ------------------------------------------------------------------ file checks
-    raises(C + "input_file", "missing", lambda: cli.input_file(MISSING, "--data"), FileNotFoundError,
-           r"--data .*missing.npz does not exist"),
-    raises(C + "input_file", "a folder", lambda: cli.input_file(FOLDER, "--data", "give the cache file"),
-           FileNotFoundError, r"is a folder, not a file; give the cache file"),
-    raises(C + "input_folder", "missing", lambda: cli.input_folder(MISSING, "--raw"), FileNotFoundError,
-           r"--raw .* does not exist"),
-    raises(C + "input_folder", "a file", lambda: cli.input_folder(FILE, "--raw"), NotADirectoryError,
-           r"is a file, not a folder"),
-    raises(C + "output_folder", "a file", lambda: cli.output_folder(FILE), NotADirectoryError,
-           r"--out .*a-file is a file, not a folder"),
-    raises(C + "output_folder", "below a file", lambda: cli.output_folder(FILE / "sub"), NotADirectoryError,
-           r"a-file is a file, not a folder"),
-    returns(C + "output_folder", "a new folder is fine (created later)",
-            lambda: cli.output_folder(_TMP / "new" / "deeper"), lambda p: not p.exists()),
-    raises(C + "output_file", "a folder", lambda: cli.output_file(FOLDER, "--out", "x.json"), IsADirectoryError,
-           r"a-folder is a folder; give the path of the file to write, e.g. .*a-folder/x.json"),
-    raises(C + "output_file", "below a file", lambda: cli.output_file(FILE / "x.json"), NotADirectoryError,
-           r"is a file, not a folder"),
-    # ------------------------------------------------------------------ the entry point
-    raises(C + "main", "a zero size ends argparse with status 2", lambda: cli.main(["train-gmm", "--components", "0"]),
-           SystemExit, r"^2$"),
-    returns(C + "main", "a missing input file returns status 1",
-            lambda: cli.main(["fit", str(MISSING), "--out", str(_TMP / "fit.npz")]), lambda status: status == 1),
-    returns(C + "main", "no command prints help and returns 2", lambda: cli.main([]), lambda status: status == 2),
     # ------------------------------------------------------------------ denoise: configuration
     raises(D + "DenoiseConfig", "window of 2 frames", lambda: dn.DenoiseConfig(window=2), ValueError,
            r"DenoiseConfig.window must be >= 3"),
@@ -200,9 +146,6 @@ def _save_npy() -> Path:
 
 
 EXEMPT = {
-    "humanlib.cli.build_parser": "takes no arguments; every parser it builds is swept in tests/test_cli_bad_inputs.py",
-    "humanlib.experiments.denoise.add_subcommand":
-        "registers CLI parsers; the command's bad arguments are swept in tests/test_cli_bad_inputs.py",
     "humanlib.experiments.denoise.DenoiseResult": "result record built by denoise_motion, never from user input",
     "humanlib.experiments.denoise.MotionFile": "record built by read_motion, whose bad files are swept above",
 }
@@ -211,26 +154,6 @@ EXEMPT = {
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_bad_input(case, capsys):
     run_case(case)
-
-
-@settings(max_examples=25, deadline=None)
-@given(st.integers(-10**6, 10**6))
-def test_positive_int_accepts_exactly_the_positive_integers(value):
-    if value > 0:
-        assert cli.positive_int(str(value)) == value
-    else:
-        with pytest.raises(argparse.ArgumentTypeError, match=f"got {value}"):
-            cli.positive_int(str(value))
-
-
-@settings(max_examples=25, deadline=None)
-@given(st.floats(allow_nan=True, allow_infinity=True))
-def test_nonnegative_float_accepts_exactly_the_finite_nonnegative_numbers(value):
-    if np.isfinite(value) and value >= 0:
-        assert cli.nonnegative_float(repr(value)) == value
-    else:
-        with pytest.raises(argparse.ArgumentTypeError):
-            cli.nonnegative_float(repr(value))
 
 
 @settings(max_examples=25, deadline=None)

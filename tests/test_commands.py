@@ -84,7 +84,7 @@ CASES: list[tuple[list[str], str]] = [
     (["train-gmm", "--out", str(FOLDER)], r"--out .*a-folder is a folder; give the path of the file"),
     # fit
     (["fit", MISSING, "--out", OUT + ".npz"], r"keypoint file .*does-not-exist.npz does not exist"),
-    (["fit", str(FOLDER), "--out", OUT + ".npz"], r"keypoint file .*a-folder is a folder, not a file"),
+    (["fit", str(FOLDER), "--out", OUT + ".npz"], r"folder .*a-folder holds no .npz keypoint files"),
     (["fit", str(CORRUPT), "--out", OUT + ".npz"], r"keypoint file .*corrupt.npz is not a readable .npz"),
     (["fit", KP_NO_KEY, "--out", OUT + ".npz"], r"has no 'keypoints'"),
     (["fit", KP_SHAPE, "--out", OUT + ".npz"], r"'keypoints' in .* must have shape \(B, 24, 2\).*got \(2, 17, 2\)"),

@@ -1,0 +1,85 @@
+"""The command line's argument types: values argparse checks before a command starts.
+
+Each type raises ``argparse.ArgumentTypeError`` with one line saying what was expected; the
+parser of :mod:`humanlib.cli` prints it as ``humanlib: error: ...`` (exit status 2). Files and
+folders are checked at the top of each command by :func:`humanlib.paths.input_file` and its
+siblings (re-exported here so that a command imports its checks from one place).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from humanlib.paths import input_file, input_folder, output_file, output_folder
+
+
+def _number(text: str, kind: type, low: float, allow_low: bool):
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    if value < low or (value == low and not allow_low):
+        bound = f">= {low:g}" if allow_low else f"> {low:g}"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer > 0 (sizes, steps, epochs, thread counts)."""
+    return _number(text, int, 0, allow_low=False)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (where 0 means "off" or "all", as the option's help says)."""
+    return _number(text, int, 0, allow_low=True)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0 (learning rates, focal lengths, tolerances)."""
+    return _number(text, float, 0.0, allow_low=False)
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0 (weights where 0 switches a term off)."""
+    return _number(text, float, 0.0, allow_low=True)
+
+
+#: Help text of every ``--device`` option.
+DEVICE_HELP = "auto (cuda when torch sees a GPU, else cpu), cpu, cuda, cuda:N or mps (default auto)"
+
+
+def device(text: str) -> str:
+    """argparse type: a torch device this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``).
+
+    ``auto`` becomes ``cuda`` when torch sees a GPU, else ``cpu``: training and fitting use the
+    GPU when there is one. ``--device cuda`` on a machine without CUDA fails here, before any
+    work starts.
+    """
+    import torch
+
+    if text == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(f"{text!r} requested but CUDA is not available on this machine "
+                                             f"(torch {torch.__version__}); use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(f"{text!r} requested but this machine has "
+                                             f"{torch.cuda.device_count()} CUDA device(s)")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise argparse.ArgumentTypeError(f"{text!r} requested but MPS is not available on this machine; use --device cpu")
+    elif dev.type != "cpu":
+        raise argparse.ArgumentTypeError(f"device {text!r} is not supported; use cpu, cuda, cuda:N or mps")
+    return text
+
+
+__all__ = ["DEVICE_HELP", "device", "nonnegative_float", "nonnegative_int", "positive_float", "positive_int"]

