@@ -8,7 +8,10 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 from bad_inputs import case_id, raises, returns, run_case
@@ -268,7 +271,20 @@ def _skeleton_paths_viz_cases():
         returns("humanlib.viz.configure_plotly", "outside a book build plotly's default renderer is kept",
                 _env(lambda: (viz.configure_plotly(), viz.pio.renderers.default)[1], HUMANLIB_BOOK_BUILD="0"),
                 lambda r: r != viz.BOOK_RENDERER or viz.in_book_build()),
+        returns("humanlib.viz.configure_matplotlib", "outside a book build it changes nothing",
+                _env(lambda: (viz.configure_matplotlib(), matplotlib.get_backend())[1], HUMANLIB_BOOK_BUILD="0"),
+                lambda r: r == matplotlib.get_backend()),
+        returns("humanlib.viz.describe_figure", "an empty figure is described by what it lacks",
+                lambda: viz.describe_figure(plt.figure()), lambda r: r == "[no title]"),
+        returns("humanlib.viz.describe_figure", "an unlabelled panel names each missing label",
+                lambda: viz.describe_figure(_unlabelled_plot()), lambda r: "[no x label]" in r and "[no y label]" in r),
     ]
+
+
+def _unlabelled_plot():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    return fig
 
 
 # --------------------------------------------------------------------------- body
@@ -552,6 +568,12 @@ def _dec():
     return bodyplot.decimate(v, f, cell=0.5)
 
 
+def _scene():
+    fig = go.Figure()
+    fig.add_trace(go.Scatter3d(x=[0], y=[0], z=[0]))
+    return fig
+
+
 def _bodyplot_cases():
     P = "humanlib.bodyplot."
     v, f = _grid()
@@ -578,6 +600,14 @@ def _bodyplot_cases():
                 lambda: bodyplot.decimate(v, f, 100.0), lambda d: len(d.vertex_index) == 1 and d.faces.shape == (0, 3)),
         raises(P + "mesh_trace", "decimation of a bigger mesh", lambda: bodyplot.mesh_trace(v[:8], _dec()), ValueError,
                "vertices has 8 vertices but the decimation picks vertex 15: it was made from another mesh"),
+        raises(P + "frame_scene", "no point", lambda: bodyplot.frame_scene(_scene(), np.zeros((0, 3))), ValueError,
+               "points is empty"),
+        raises(P + "frame_scene", "NaN points", lambda: bodyplot.frame_scene(_scene(), np.full((2, 3), np.nan)), ValueError,
+               "points contains 6 NaN or infinite"),
+        raises(P + "frame_scene", "camera direction of length zero",
+               lambda: bodyplot.frame_scene(_scene(), np.zeros((2, 3)), eye=(0, 0, 0)), ValueError, "eye must be a non-zero"),
+        raises(P + "frame_scene", "negative pad", lambda: bodyplot.frame_scene(_scene(), np.zeros((2, 3)), pad=-1), ValueError,
+               "pad must be a finite number >= 0"),
         raises(P + "mesh_trace", "faces instead of a decimation", lambda: bodyplot.mesh_trace(v, f), TypeError,
                "decimation must be a Decimation"),
         raises(P + "mesh_trace", "a batch of meshes", lambda: bodyplot.mesh_trace(torch.zeros(2, 16, 3), _dec()), ValueError,
