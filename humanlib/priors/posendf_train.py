@@ -62,6 +62,7 @@ from humanlib.priors.training import (
     data_parallel,
     restore_rng_states,
     rng_states,
+    save_atomically,
     write_json_atomically,
 )
 from humanlib.rotations import random_quat
@@ -677,9 +678,9 @@ def build_datasets(
     val = make_distance_dataset(manifold, val_cfg, queries_from=corpus_quats("val"))
     seconds = time.perf_counter() - t0
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"key_json": json.dumps(key, sort_keys=True), "manifold": manifold, "seconds": seconds,
-                    "train": (train.quats, train.distance, train.sigma), "val": (val.quats, val.distance, val.sigma)}, cache)
+        save_atomically({"key_json": json.dumps(key, sort_keys=True), "manifold": manifold, "seconds": seconds,
+                         "train": (train.quats, train.distance, train.sigma), "val": (val.quats, val.distance, val.sigma)},
+                        cache)
     return manifold, train, val
 
 
