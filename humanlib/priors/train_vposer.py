@@ -270,8 +270,10 @@ def evaluate(
 #: The run facts a resumed run must share with the saved one (which data it trains on).
 _DATA_KEYS = ("corpus_train_fingerprint", "corpus_val_fingerprint", "train_mirrored", "train_frames", "val_frames")
 
-#: The settings a resumed run must share with the saved one (``epochs`` may grow, ``max_minutes`` change).
-_RESUME_SETTINGS = ("loss", "batch_size", "seed", "max_train_frames", "max_val_frames")
+#: The settings a resumed run must share with the saved one (the budgets ``epochs``, ``max_minutes`` and
+#: ``early_stop_patience`` may change; the optimiser's and scheduler's settings come back with their states).
+_RESUME_SETTINGS = ("loss", "batch_size", "seed", "max_train_frames", "max_val_frames", "lr", "lr_decay_factor",
+                    "lr_decay_patience", "min_improvement")
 
 #: The entries of a training state (``last.pt``).
 _STATE_ENTRIES = ("train_config", "model", "optimizer", "scheduler", "rng", "history", "epoch", "best", "elapsed_s")
