@@ -325,24 +325,7 @@ def train_posendf(
     """
     from tqdm.auto import tqdm
 
-    if not isinstance(config, PoseNDFTrainConfig):
-        raise TypeError(f"config must be a PoseNDFTrainConfig; got {type(config).__name__}")
-    if isinstance(train, DistanceDataset) and len(train) == 0:
-        raise ValueError("the training set is empty (train has no samples)")
-    _check_dataset(train, "train", config.model.num_joints)
-    if val is not None:
-        _check_dataset(val, "val (pass val=None for no validation)", config.model.num_joints)
-    if stop_at is not None:
-        _check_int(stop_at, "stop_at", 0)
-    if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict or None; got {type(metadata).__name__}")
-    _check_plain(metadata or {}, "metadata")
-    if out_dir is not None:
-        out_dir = _as_path(out_dir, "out_dir")
-        if out_dir.exists() and not out_dir.is_dir():
-            raise ValueError(f"out_dir {out_dir} is a file; give a folder for last.pt, posendf.pt and history.json")
-    if resume and out_dir is None:
-        raise ValueError("resume=True needs out_dir, the folder that holds last.pt")
+    out = _check_train_inputs(train, val, config, out_dir, resume, metadata, stop_at)
     resolve_device(config.device)  # a GPU asked for but absent: a clear error before any work
     dp = data_parallel(config.device, config.batch_size)  # rank 0 of 1, or this worker of torchrun's
     device = torch.device(dp.device)
@@ -353,7 +336,6 @@ def train_posendf(
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)  # 0: Adam
     batches = torch.Generator().manual_seed(config.seed + 1)
     run = _Run(stopping=EarlyStopping(config.patience))
-    out = Path(out_dir) if out_dir is not None else None
     meta = {"train_config": asdict(config), **(metadata or {})}
     if resume:
         run = _resume(out, config, metadata or {}, model, optimizer, batches)
@@ -397,6 +379,29 @@ def train_posendf(
         save_checkpoint(out / "posendf.pt", model, {**meta, **(stop_info if config.patience else {}), "history": run.history})
         write_json_atomically(run.history, out / "history.json")
     return TrainResult(model=model, history=run.history, seconds=seconds)
+
+
+def _check_train_inputs(train, val, config, out_dir, resume, metadata, stop_at) -> Path | None:
+    """The checks of :func:`train_posendf`; returns ``out_dir`` as a Path (or None)."""
+    if not isinstance(config, PoseNDFTrainConfig):
+        raise TypeError(f"config must be a PoseNDFTrainConfig; got {type(config).__name__}")
+    if isinstance(train, DistanceDataset) and len(train) == 0:
+        raise ValueError("the training set is empty (train has no samples)")
+    _check_dataset(train, "train", config.model.num_joints)
+    if val is not None:
+        _check_dataset(val, "val (pass val=None for no validation)", config.model.num_joints)
+    if stop_at is not None:
+        _check_int(stop_at, "stop_at", 0)
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict or None; got {type(metadata).__name__}")
+    _check_plain(metadata or {}, "metadata")
+    if out_dir is not None:
+        out_dir = _as_path(out_dir, "out_dir")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ValueError(f"out_dir {out_dir} is a file; give a folder for last.pt, posendf.pt and history.json")
+    if resume and out_dir is None:
+        raise ValueError("resume=True needs out_dir, the folder that holds last.pt")
+    return Path(out_dir) if out_dir is not None else None
 
 
 @dataclass

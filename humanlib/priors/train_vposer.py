@@ -565,7 +565,10 @@ def _batch_wide_layers(model: VPoser, dp: DataParallel):
     and dropout and the reparameterisation draw one random number per row. Inside this context
     (and only with more than one worker) BatchNorm all-reduces its statistics, and dropout and
     ``rsample`` draw the whole batch's noise from the generator (in sync on every worker: same seed,
-    same draws) and keep this worker's rows. The one-process run is untouched.
+    same draws) and keep this worker's rows. The one-process run is untouched. On the CPU the masks
+    are those ``F.dropout`` draws for the whole batch (the 2-worker test compares the curves); on
+    CUDA ``F.dropout`` uses a fused kernel with its own random stream, so there the masks differ
+    from a one-GPU run's (same distribution, not the same numbers).
     """
     if not dp.active:
         yield
