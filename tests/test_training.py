@@ -77,6 +77,10 @@ def test_two_torchrun_workers_follow_one_worker_with_the_whole_batch(kind, tmp_p
                        ["history.json", "last.pt", "posendf.pt"])  # rank 0 alone, nothing half-written
     if kind == "vposer":
         assert json.loads((run / "history.json").read_text())["world_size"] == 2
+    else:
+        from humanlib.priors.posendf import load_posendf
+
+        assert load_posendf(run / "posendf.pt").metadata["world_size"] == 2
 
 
 def _poses(n: int, seed: int) -> torch.Tensor:

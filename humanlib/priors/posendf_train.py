@@ -336,7 +336,7 @@ def train_posendf(
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)  # 0: Adam
     batches = torch.Generator().manual_seed(config.seed + 1)
     run = _Run(stopping=EarlyStopping(config.patience))
-    meta = {"train_config": asdict(config), **(metadata or {})}
+    meta = {"train_config": asdict(config), **(metadata or {}), **({"world_size": dp.world_size} if dp.active else {})}
     if resume:
         run = _resume(out, config, metadata or {}, model, optimizer, batches)
 
