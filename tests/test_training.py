@@ -172,3 +172,23 @@ def test_a_different_run_is_refused_naming_what_differs():
         check_same_run("last.pt", saved, {**saved, "architecture": {"model": {"hidden": 64}}})
     with pytest.raises(ValueError, match="on other data .fingerprint 'aa' in the saved run, now 'bb'"):
         check_same_run("last.pt", saved, {**saved, "data": {"fingerprint": "bb"}})
+
+
+def test_both_training_commands_run_under_torchrun(tmp_path):
+    """The commands on the open corpus, two workers: rank 0 alone reports and writes; Pose-NDF's data cache
+    is built by rank 0 before the other worker reads it."""
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "-m", "humanlib"]
+    jobs = {
+        "vposer": ["train-vposer", "--epochs", "1", "--batch-size", "64", "--max-train-frames", "256",
+                   "--max-val-frames", "64", "--threads", "1"],
+        "posendf": ["train-posendf", "--steps", "4", "--batch-size", "8", "--num-manifold", "100", "--num-noisy", "60",
+                    "--num-clean", "10", "--num-val", "20", "--val-every", "2", "--threads", "1"],
+    }
+    for name, args in jobs.items():
+        out = tmp_path / name
+        run = subprocess.run([*torchrun, *args, "--out", str(out), "--device", "cpu", "--no-progress"],
+                             capture_output=True, text=True, env=_env(), timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert run.stdout.count("wrote ") == 1, run.stdout  # one report, from rank 0
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp-")]
+    assert (tmp_path / "posendf" / "data.pt").is_file() and (tmp_path / "posendf" / "curves.png").is_file()
