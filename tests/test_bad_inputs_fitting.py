@@ -703,7 +703,7 @@ EXEMPT = {
     "humanlib.fitting.dataset.Unit": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
     "humanlib.fitting.dataset.Unit.name": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
     "humanlib.fitting.dataset.dataset_files": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.distributed_context": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.distributed.distributed_context": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
     "humanlib.fitting.dataset.fit_dataset": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
     "humanlib.fitting.dataset.fit_units": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
     "humanlib.fitting.dataset.merge_parts": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",

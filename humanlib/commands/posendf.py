@@ -31,6 +31,7 @@ from humanlib.priors.posendf_train import (
     standard_val_config,
     train_posendf,
 )
+from humanlib.priors.training import data_parallel
 from humanlib.provenance import command_from_args, corpus_source, machine_description
 from humanlib.rotations import random_quat
 from humanlib.skeleton import NUM_BODY_JOINTS
@@ -54,14 +55,22 @@ def _train_command(args: argparse.Namespace) -> int:
     if config.device == "cpu":
         torch.set_num_threads(config.num_threads)
     out = Path(args.out)
+    # under torchrun: rank 0 builds (or reads) the data cache first, the other workers then read it
+    dp = data_parallel(config.device, config.batch_size)
+    if not dp.is_main:
+        dp.barrier()
     t0 = time.perf_counter()
     manifold, train, val = build_datasets(config, Path(args.data) if args.data else out / "data.pt")
     data_s = time.perf_counter() - t0
+    if dp.is_main:
+        dp.barrier()
     meta = {"command": command_from_args(args, "train-posendf"), "machine": machine_description(),
             "data_seconds": data_s, "num_train_samples": len(train), "num_val_samples": len(val),
             "num_manifold": int(manifold.shape[0]), "label_metric": data_cfg.metric, "label_k": data_cfg.k,
             "corpus": corpus_source()}
     result = train_posendf(train, val, config, out, resume=args.resume, progress=not args.no_progress, metadata=meta)
+    if not dp.is_main:
+        return 0
     plot_history(result.history, out / "curves.png", title=meta["command"])
     last = result.history[-1] if result.history else {}
     ran = last.get("step", config.steps)

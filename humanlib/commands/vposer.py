@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 import json
+import os
 from pathlib import Path
 import time
 
@@ -62,6 +63,8 @@ def _run_train(args: argparse.Namespace) -> int:
     result = train_vposer(train, val, config, args.out,
                           resume=args.resume, device=args.device, body_forward=body_forward,
                           progress=not args.no_progress, run_info=run_info, verbose=True)
+    if int(os.environ.get("RANK", "0")) != 0:  # a torchrun worker other than rank 0: rank 0 reports
+        return 0
     print(f"best epoch {result.best_epoch}: val loss {result.best_val:.4f}, "
           f"{result.history[result.best_epoch - 1].val_deg:.2f} deg/joint; stopped by {result.stop_reason} "
           f"after {result.elapsed_s / 60:.1f} min; wrote {Path(args.out) / 'best.pt'}")

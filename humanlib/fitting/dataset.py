@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from humanlib._validate import check_positive
+from humanlib.distributed import distributed_context  # noqa: F401  (its home before humanlib.distributed)
 
 #: Arrays of every part and of the merged file, one row per frame.
 RESULT_KEYS: tuple[str, ...] = ("betas", "pose", "transl", "energy", "valid", "flipped")
@@ -279,27 +280,6 @@ def merge_parts(files: list[Path], units: list[Unit], out: Path, settings: Datas
     return target
 
 
-def distributed_context(device: str) -> tuple[int, int, str]:
-    """``(rank, world_size, device)`` of this worker; joins torchrun's process group when there is one.
-
-    Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the process group is initialised
-    with ``nccl`` on CUDA and ``gloo`` on the CPU, and a CUDA worker takes the GPU
-    ``LOCAL_RANK``. A plain run is rank 0 of 1.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1, device
-    import torch.distributed as dist
-
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if device.startswith("cuda"):
-        device = f"cuda:{local}"
-        torch.cuda.set_device(device)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
-    return dist.get_rank(), dist.get_world_size(), device
-
-
 def fit_dataset(source: str | os.PathLike, out: str | os.PathLike, settings: DatasetFitSettings | None = None,
                 device: str = "cpu", meta: dict | None = None, log=print) -> Path | None:
     """Fit every frame of a dataset (a folder or list of keypoint files) into ``out/fits.npz``.
@@ -341,7 +321,6 @@ __all__ = [
     "RESULT_KEYS",
     "Unit",
     "dataset_files",
-    "distributed_context",
     "fit_dataset",
     "fit_units",
     "merge_parts",

@@ -56,6 +56,7 @@ from humanlib._validate import (
 from humanlib.paths import asset, user_prior_file
 from humanlib.priors import PosePrior
 from humanlib.priors.posendf_data import _check_int, _check_quats, _unit_quats
+from humanlib.priors.training import save_atomically
 from humanlib.rotations import axis_angle_to_quat, posendf_distance, quat_canonicalize
 from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, PARENTS, body_joint_parents
 
@@ -423,10 +424,7 @@ def save_checkpoint(path: str | Path, model: PoseNDF, metadata: dict | None = No
         "metadata": dict(metadata or {}),
     }
     payload.update(extra or {})
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # an interrupted save never leaves a half-written checkpoint behind
-    return path
+    return save_atomically(payload, path)  # an interrupted save never leaves a half-written checkpoint behind
 
 
 _PLAIN = (str, int, float, bool, type(None), Tensor)

@@ -55,6 +55,16 @@ from humanlib.priors.posendf_data import (
     make_distance_dataset,
     mirror_body_quats,
 )
+from humanlib.priors.training import (
+    DataParallel,
+    EarlyStopping,
+    check_same_run,
+    data_parallel,
+    restore_rng_states,
+    rng_states,
+    save_atomically,
+    write_json_atomically,
+)
 from humanlib.rotations import random_quat
 from humanlib.skeleton import NUM_BODY_JOINTS
 
@@ -283,6 +293,10 @@ def train_posendf(
 ) -> TrainResult:
     """Train a Pose-NDF on labelled poses.
 
+    Under ``torchrun`` each worker trains on its shard of every batch of ``config.batch_size``
+    samples (:class:`~humanlib.priors.training.DataParallel`), so the run follows the one-process
+    run to float round-off; rank 0 writes the files.
+
     Args:
         train: training samples (clean poses with ``d = 0`` and noisy ones).
         val: held-out samples for validation (``None``: no validation).
@@ -305,11 +319,70 @@ def train_posendf(
         ValueError: an empty ``train`` or ``val`` (pass ``val=None`` for no validation),
             poses of another joint count than the model, a ``cuda`` device without a GPU,
             ``out_dir`` that is a file, ``resume`` without ``out_dir``, a ``last.pt`` of
-            another architecture or without the resumable state.
+            another architecture, other settings or data, or without the resumable state; more
+            torchrun workers than samples in a batch, or a batch that does not split evenly over them.
         FileNotFoundError: ``resume=True`` and ``out_dir/last.pt`` does not exist.
     """
     from tqdm.auto import tqdm
 
+    out = _check_train_inputs(train, val, config, out_dir, resume, metadata, stop_at)
+    resolve_device(config.device)  # a GPU asked for but absent: a clear error before any work
+    dp = data_parallel(config.device, config.batch_size)  # rank 0 of 1, or this worker of torchrun's
+    device = torch.device(dp.device)
+    if config.device == "cpu":
+        torch.set_num_threads(config.num_threads)
+    torch.manual_seed(config.seed)
+    model = PoseNDF(config.model).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)  # 0: Adam
+    batches = torch.Generator().manual_seed(config.seed + 1)
+    run = _Run(stopping=EarlyStopping(config.patience))
+    meta = {"train_config": asdict(config), **(metadata or {}), **({"world_size": dp.world_size} if dp.active else {})}
+    if resume:
+        run = _resume(out, config, metadata or {}, model, optimizer, batches)
+
+    t0 = time.perf_counter()
+    elapsed_before = run.history[-1]["elapsed_s"] if run.history else 0.0
+    end = config.steps if stop_at is None else min(stop_at, config.steps)
+    bar = tqdm(range(run.step, end), disable=not progress or not dp.is_main, desc="train-posendf", initial=run.step,
+               total=config.steps)
+    quats, dist = train.quats.to(device), train.distance.to(device)
+    sums, count = {"udf": 0.0, "eikonal": 0.0}, 0
+    for step in bar:
+        l_udf, l_eik = _train_step(model, optimizer, quats, dist, step, config, batches, dp)
+        sums["udf"] += l_udf
+        sums["eikonal"] += l_eik
+        count += 1
+        done = step + 1
+        if done % config.val_every == 0 or done == end:
+            means = dp.mean({k: v / count for k, v in sums.items()})  # the mean over every worker's samples
+            row = {"step": done, "elapsed_s": elapsed_before + time.perf_counter() - t0,
+                   "train_udf": means["udf"], "train_eikonal": means["eikonal"]}
+            sums, count = {"udf": 0.0, "eikonal": 0.0}, 0
+            if val is not None:
+                _validate(model, val, row, run, done, config)
+            run.history.append(row)
+            run.step = done
+            bar.set_postfix(udf=f"{row['train_udf']:.4f}", val=f"{row.get('val_mae', float('nan')):.4f}")
+            if out is not None and dp.is_main:
+                _save_state(out / "last.pt", model, optimizer, batches, run, meta)
+            if run.stopped_early:
+                break
+    bar.close()
+    seconds = time.perf_counter() - t0
+    finished = end == config.steps or run.stopped_early
+    if run.best_state is not None and finished:
+        model.load_state_dict(run.best_state)  # the weights of the best validation
+    model.eval()
+    if out is not None and finished and dp.is_main:
+        stop_info = {"best_step": run.stopping.at, "best_val_mae": run.stopping.best,
+                     "stop_reason": "early_stopping" if run.stopped_early else "max_steps"}
+        save_checkpoint(out / "posendf.pt", model, {**meta, **(stop_info if config.patience else {}), "history": run.history})
+        write_json_atomically(run.history, out / "history.json")
+    return TrainResult(model=model, history=run.history, seconds=seconds)
+
+
+def _check_train_inputs(train, val, config, out_dir, resume, metadata, stop_at) -> Path | None:
+    """The checks of :func:`train_posendf`; returns ``out_dir`` as a Path (or None)."""
     if not isinstance(config, PoseNDFTrainConfig):
         raise TypeError(f"config must be a PoseNDFTrainConfig; got {type(config).__name__}")
     if isinstance(train, DistanceDataset) and len(train) == 0:
@@ -328,123 +401,107 @@ def train_posendf(
             raise ValueError(f"out_dir {out_dir} is a file; give a folder for last.pt, posendf.pt and history.json")
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir, the folder that holds last.pt")
-    device = resolve_device(config.device)  # a GPU asked for but absent: a clear error before any work
-    if config.device == "cpu":
-        torch.set_num_threads(config.num_threads)
-    torch.manual_seed(config.seed)
-    model = PoseNDF(config.model).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)  # 0: Adam
-    batches = torch.Generator().manual_seed(config.seed + 1)
-    history: list[dict] = []
-    start_step = 0
-    best = {"val_mae": math.inf, "step": 0, "bad": 0, "stopped_early": False}
+    return Path(out_dir) if out_dir is not None else None
+
+
+@dataclass
+class _Run:
+    """What a resumed run continues from: the step, the history and the early stopping's state."""
+
+    stopping: EarlyStopping
+    step: int = 0
+    history: list[dict] = field(default_factory=list)
     best_state: dict | None = None
-    out = Path(out_dir) if out_dir is not None else None
-    meta = {"train_config": asdict(config), **(metadata or {})}
+    stopped_early: bool = False
 
-    if resume:
-        if out is None or not (out / "last.pt").is_file():
-            raise FileNotFoundError(f"--resume given but {out}/last.pt does not exist")
-        state = read_checkpoint(out / "last.pt")
-        lacking = sorted({"optimizer", "batch_rng", "step", "history_json"} - set(state))
-        if lacking:
-            raise ValueError(
-                f"{out / 'last.pt'} is not a resumable training state (it lacks {lacking}; a final posendf.pt?); "
-                "delete it, or train again without --resume"
-            )
-        if state["metadata"].get("train_config", {}).get("model") != asdict(config.model):
-            raise ValueError(f"{out / 'last.pt'} was trained with another architecture than the one requested")
-        for key in ("corpus", "data_fingerprint"):
-            saved, now = state["metadata"].get(key), (metadata or {}).get(key)
-            if saved is not None and now is not None and saved != now:
-                raise ValueError(f"{out / 'last.pt'} was trained on other data ({key}: {saved!r}, now {now!r}); "
-                                 "train again in a new --out folder, without --resume")
-        load_state_checked(model, state["state_dict"], str(out / "last.pt"))
-        optimizer.load_state_dict(state["optimizer"])
-        batches.set_state(state["batch_rng"])
-        start_step, history = int(state["step"]), json.loads(state["history_json"])
-        if "best_json" in state:
-            best = json.loads(state["best_json"])
-            best_state = state["best_state"]
 
-    quats, dist = train.quats.to(device), train.distance.to(device)
-    t0 = time.perf_counter()
-    elapsed_before = history[-1]["elapsed_s"] if history else 0.0
-    end = config.steps if stop_at is None else min(stop_at, config.steps)
-    bar = tqdm(range(start_step, end), disable=not progress, desc="train-posendf", initial=start_step, total=config.steps)
-    run_udf = run_eik = 0.0
-    count = 0
-    for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = _lr_at(step, config)
-        idx = torch.randint(len(train), (config.batch_size,), generator=batches).to(device)
-        q = quats[idx].requires_grad_(True)
-        f = model(q)
-        # With the eikonal term off, the gradient is still computed (it is logged), but
-        # without a graph of its own; retain_graph keeps f's graph for loss.backward().
-        (grad,) = torch.autograd.grad(f.sum(), q, create_graph=config.eikonal_weight > 0, retain_graph=True)
-        l_udf = udf_loss(f, dist[idx])
-        l_eik = eikonal_loss(grad, dist[idx])
-        loss = config.udf_weight * l_udf + (config.eikonal_weight * l_eik if config.eikonal_weight > 0 else 0.0)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        run_udf += float(l_udf.detach())
-        run_eik += float(l_eik.detach())
-        count += 1
-        done = step + 1
-        if done % config.val_every == 0 or done == end:
-            row = {
-                "step": done,
-                "elapsed_s": elapsed_before + time.perf_counter() - t0,
-                "train_udf": run_udf / count,
-                "train_eikonal": run_eik / count,
-            }
-            run_udf = run_eik = 0.0
-            count = 0
-            if val is not None:
-                model.eval()
-                metrics = evaluate_field(model, val)
-                model.train()
-                row.update({"val_mae": metrics["mae"], "val_mae_by_sigma": metrics["mae_by_sigma"],
-                            "val_mae_by_distance": metrics["mae_by_distance"],
-                            "val_eikonal_residual": metrics["eikonal_residual"]})
-                if config.patience:
-                    stop = _early_stopping(best, metrics["mae"], done, config.patience)
-                    if best["step"] == done:
-                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                    best["stopped_early"] = stop
-            history.append(row)
-            bar.set_postfix(udf=f"{row['train_udf']:.4f}", val=f"{row.get('val_mae', float('nan')):.4f}")
-            if out is not None:
-                extra = {"optimizer": optimizer.state_dict(), "batch_rng": batches.get_state(), "step": done,
-                         "history_json": json.dumps(history)}
-                if best_state is not None:
-                    extra.update(best_json=json.dumps(best), best_state=best_state)
-                save_checkpoint(out / "last.pt", model, meta, extra)
-            if best["stopped_early"]:
-                break
-    bar.close()
-    seconds = time.perf_counter() - t0
-    finished = end == config.steps or best["stopped_early"]
-    if best_state is not None and finished:
-        model.load_state_dict(best_state)  # the weights of the best validation
+def _train_step(model: PoseNDF, optimizer, quats: torch.Tensor, dist: torch.Tensor, step: int,
+                config: PoseNDFTrainConfig, batches: torch.Generator, dp: DataParallel) -> tuple[float, float]:
+    """One optimisation step on this worker's shard of the step's batch; returns its (L_UDF, L_eikonal).
+
+    Every worker draws the same global batch; with several workers, each one's eikonal term is
+    weighted by its share of the batch's ``d != 0`` samples, so that the averaged gradient is the
+    gradient of the global batch's loss (``L_eikonal`` averages over the ``d != 0`` samples only).
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = _lr_at(step, config)
+    idx_all = torch.randint(len(quats), (config.batch_size,), generator=batches).to(quats.device)
+    idx = dp.shard(idx_all)
+    q = quats[idx].requires_grad_(True)
+    f = model(q)
+    # With the eikonal term off, the gradient is still computed (it is logged), but
+    # without a graph of its own; retain_graph keeps f's graph for loss.backward().
+    (grad,) = torch.autograd.grad(f.sum(), q, create_graph=config.eikonal_weight > 0, retain_graph=True)
+    l_udf = udf_loss(f, dist[idx])
+    l_eik = eikonal_loss(grad, dist[idx])
+    if dp.active:
+        nonzero_all = int((dist[idx_all] != 0).sum())
+        if nonzero_all:
+            l_eik = l_eik * (int((dist[idx] != 0).sum()) * dp.world_size / nonzero_all)
+    loss = config.udf_weight * l_udf + (config.eikonal_weight * l_eik if config.eikonal_weight > 0 else 0.0)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    dp.average_gradients(model.parameters())
+    optimizer.step()
+    return float(l_udf.detach()), float(l_eik.detach())
+
+
+def _validate(model: PoseNDF, val: DistanceDataset, row: dict, run: _Run, done: int, config: PoseNDFTrainConfig) -> None:
+    """Add the validation entries to ``row``; update the early stopping and the best weights."""
     model.eval()
-    if out is not None and finished:
-        stop_info = {"best_step": best["step"], "best_val_mae": best["val_mae"],
-                     "stop_reason": "early_stopping" if best["stopped_early"] else "max_steps"}
-        save_checkpoint(out / "posendf.pt", model, {**meta, **(stop_info if config.patience else {}), "history": history})
-        (out / "history.json").write_text(json.dumps(history, indent=1))
-    return TrainResult(model=model, history=history, seconds=seconds)
+    metrics = evaluate_field(model, val)
+    model.train()
+    row.update({"val_mae": metrics["mae"], "val_mae_by_sigma": metrics["mae_by_sigma"],
+                "val_mae_by_distance": metrics["mae_by_distance"],
+                "val_eikonal_residual": metrics["eikonal_residual"]})
+    if config.patience:
+        if run.stopping.update(metrics["mae"], done):
+            run.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        run.stopped_early = run.stopping.should_stop
 
 
-def _early_stopping(best: dict, val_mae: float, step: int, patience: int) -> bool:
-    """Update ``best`` (``val_mae``, ``step``, ``bad``) with a validation; True when the run should stop."""
-    if val_mae < best["val_mae"] * (1 - 1e-3):
-        best.update(val_mae=val_mae, step=step, bad=0)
-    else:
-        best["bad"] += 1
-    return best["bad"] >= patience
+#: The settings a resumed run must share with the saved one (``steps`` may grow: a longer run).
+_RESUME_SETTINGS = ("batch_size", "lr", "weight_decay", "udf_weight", "eikonal_weight", "val_every", "patience",
+                    "seed", "data", "num_manifold", "mirror", "num_val")
+
+
+def _run_facts(train_config: dict, metadata: dict) -> dict:
+    """The facts :func:`~humanlib.priors.training.check_same_run` compares (from a config and metadata)."""
+    return {"architecture": {"model": train_config.get("model")},
+            "settings": {k: train_config[k] for k in _RESUME_SETTINGS if k in train_config},
+            "data": {k: metadata[k] for k in ("corpus", "data_fingerprint") if metadata.get(k) is not None}}
+
+
+def _save_state(path: Path, model: PoseNDF, optimizer, batches: torch.Generator, run: _Run, meta: dict) -> None:
+    extra = {"optimizer": optimizer.state_dict(), "rng": rng_states({"batches": batches}), "step": run.step,
+             "history_json": json.dumps(run.history), "stopping": run.stopping.state_dict(),
+             "stopped_early": run.stopped_early}
+    if run.best_state is not None:
+        extra["best_state"] = run.best_state
+    save_checkpoint(path, model, meta, extra)
+
+
+def _resume(out: Path | None, config: PoseNDFTrainConfig, metadata: dict, model: PoseNDF, optimizer,
+            batches: torch.Generator) -> _Run:
+    """Load ``out/last.pt`` into the model, optimiser and generators; the run's step, history, early stopping."""
+    path = None if out is None else out / "last.pt"
+    if path is None or not path.is_file():
+        raise FileNotFoundError(f"--resume given but {out}/last.pt does not exist")
+    state = read_checkpoint(path)
+    lacking = sorted({"optimizer", "rng", "step", "history_json", "stopping", "stopped_early"} - set(state))
+    if lacking:
+        raise ValueError(f"{path} is not a resumable training state (it lacks {lacking}; a final posendf.pt?); "
+                         "delete it, or train again without --resume")
+    check_same_run(path, _run_facts(state["metadata"].get("train_config", {}), state["metadata"]),
+                   _run_facts(asdict(config), metadata))
+    load_state_checked(model, state["state_dict"], str(path))
+    optimizer.load_state_dict(state["optimizer"])
+    restore_rng_states(state["rng"], {"batches": batches})
+    run = _Run(stopping=EarlyStopping(config.patience), step=int(state["step"]),
+               history=json.loads(state["history_json"]), best_state=state.get("best_state"),
+               stopped_early=bool(state["stopped_early"]))
+    run.stopping.load_state_dict(state["stopping"])
+    return run
 
 
 def plot_history(history: list[dict], path: str | Path | None = None, title: str = ""):
@@ -626,9 +683,9 @@ def build_datasets(
     val = make_distance_dataset(manifold, val_cfg, queries_from=corpus_quats("val"))
     seconds = time.perf_counter() - t0
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"key_json": json.dumps(key, sort_keys=True), "manifold": manifold, "seconds": seconds,
-                    "train": (train.quats, train.distance, train.sigma), "val": (val.quats, val.distance, val.sigma)}, cache)
+        save_atomically({"key_json": json.dumps(key, sort_keys=True), "manifold": manifold, "seconds": seconds,
+                         "train": (train.quats, train.distance, train.sigma), "val": (val.quats, val.distance, val.sigma)},
+                        cache)
     return manifold, train, val
 
 

@@ -65,6 +65,7 @@ from humanlib._validate import (
 )
 from humanlib.paths import ASSETS_DIR, user_prior_file
 from humanlib.priors import PosePrior, _require_tensor
+from humanlib.priors.training import save_atomically
 from humanlib.skeleton import BODY_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
 CHECKPOINT_FORMAT = "humanlib.vposer"
@@ -816,11 +817,7 @@ def save_vposer(model: VPoser, path: str | Path, metadata: dict | None = None) -
         IsADirectoryError: ``path`` is a folder.
     """
     path = check_output_file(path, "path", "the VPoser checkpoint", example="vposer.pt", create_parent=True)
-    data = vposer_checkpoint(model, metadata)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(data, tmp)
-    tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint
-    return path
+    return save_atomically(vposer_checkpoint(model, metadata), path)  # an interrupted save never leaves a half-written file
 
 
 def read_checkpoint_file(path: str | Path) -> dict:
