@@ -765,13 +765,15 @@ def _evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shap
     return out
 
 
-def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids) -> dict[str, np.ndarray]:
+def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids,
+                   parents: tuple[int, ...] = PARENTS) -> dict[str, np.ndarray]:
     """The compact storage of the model (see :func:`humanlib.body.expand_open_model`).
 
     Args:
-        template: (V, 3); shapedirs: (V, 3, K); posedirs: (V, 3, 207); J_regressor: (24, V);
-            weights: (V, 24), all CPU tensors; support: (V,) integer bit masks; faces: (F, 3)
-            integer array; vertex_ids: keypoint name -> vertex index.
+        template: (V, 3); shapedirs: (V, 3, K); posedirs: (V, 3, 9(J-1)); J_regressor: (J, V);
+            weights: (V, J), all CPU tensors; support: (V,) integer bit masks; faces: (F, 3)
+            integer array; vertex_ids: keypoint name -> vertex index; parents: the J joints'
+            parents (SMPL's 24 by default; the SMPL-X layout's 55 from :mod:`humanlib.bodybuild_smplx`).
 
     Raises:
         TypeError: an argument of the wrong kind.
@@ -780,9 +782,10 @@ def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights,
     check_tensor(template, "template", (None, 3))
     V = template.shape[0]
     check_tensor(shapedirs, "shapedirs", (V, 3, None))
-    check_tensor(posedirs, "posedirs", (V, 3, 9 * (NUM_JOINTS - 1)))
-    check_tensor(J_regressor, "J_regressor", (NUM_JOINTS, V))
-    check_tensor(weights, "weights", (V, NUM_JOINTS))
+    num_joints = len(parents)
+    check_tensor(posedirs, "posedirs", (V, 3, 9 * (num_joints - 1)))
+    check_tensor(J_regressor, "J_regressor", (num_joints, V))
+    check_tensor(weights, "weights", (V, num_joints))
     for name, x in (("template", template), ("shapedirs", shapedirs), ("posedirs", posedirs),
                     ("J_regressor", J_regressor), ("weights", weights)):
         if x.device.type != "cpu":
@@ -811,7 +814,7 @@ def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights,
     return {
         "v_template": template.numpy().astype(np.float32),
         "shapedirs": shapedirs.numpy().astype(np.float16),
-        "posedirs_support": support.astype(np.int32),
+        "posedirs_support": support.astype(np.int32 if J <= 31 else np.int64),  # one bit per joint
         "posedirs_values": values.astype(np.float16).reshape(-1),
         "weights_vertex": wv.astype(np.int32),
         "weights_joint": wj.astype(np.int8),
@@ -819,7 +822,7 @@ def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights,
         "J_regressor_joint": rj.astype(np.int8),
         "J_regressor_vertex": rv.astype(np.int32),
         "J_regressor_value": r[rj, rv].astype(np.float32),
-        "kintree_table": np.stack([np.array([-1, *PARENTS[1:]]), np.arange(J)]).astype(np.int32),
+        "kintree_table": np.stack([np.array([-1, *parents[1:]]), np.arange(J)]).astype(np.int32),
         "f": faces.astype(np.int32),
         "vertex_id_names": np.array(names),
         "vertex_id_values": np.array([vertex_ids[k] for k in names], np.int32),
@@ -838,8 +841,11 @@ COMPACT_KEYS = ("v_template", "shapedirs", "posedirs_support", "posedirs_values"
                 "vertex_id_names", "vertex_id_values")
 
 
-def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], report: dict) -> tuple[Path, Path]:
-    """Write ``open_body_model.npz`` (compressed) and ``open_body_model_report.json`` to ``out_dir``.
+def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], report: dict,
+                        stem: str = "open_body_model") -> tuple[Path, Path]:
+    """Write ``STEM.npz`` (compressed) and ``STEM_report.json`` to ``out_dir``.
+
+    ``stem`` is ``open_body_model`` (SMPL layout) or ``open_smplx_model`` (SMPL-X layout).
 
     Everything is checked before anything is written.
 
@@ -866,10 +872,12 @@ def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], rep
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"out_dir {out_dir} is a file; give a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / "open_body_model.npz"
+    if stem not in ("open_body_model", "open_smplx_model"):
+        raise ValueError(f"stem must be 'open_body_model' or 'open_smplx_model'; got {stem!r}")
+    model_path = out_dir / f"{stem}.npz"
     np.savez_compressed(model_path, **compact)
     report = dict(report, file_bytes=model_path.stat().st_size)
-    report_path = out_dir / "open_body_model_report.json"
+    report_path = out_dir / f"{stem}_report.json"
     report_path.write_text(json.dumps(report, indent=1) + "\n")
     return model_path, report_path
 

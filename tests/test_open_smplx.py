@@ -1,0 +1,117 @@
+"""The committed open SMPL-X-layout model: SMPL-X's arrays and tree, fingers that bend their own
+vertices, humanlib's forward equal to smplx's own SMPLX class, and the same body as the open
+SMPL-layout model when the hands are flat. No anny needed (the asset is committed)."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from humanlib.body import load_body_model, open_smplx_model_file, read_model_file
+from humanlib.bodybuild_smplx import (
+    HAND_POSE_DIM, NUM_SMPLX_JOINTS, SMPLX_EXPRESSION_COLUMNS, SMPLX_JOINT_NAMES, SMPLX_PARENTS, SMPLX_SHAPE_COLUMNS,
+)
+
+smplx = pytest.importorskip("smplx")
+
+
+@pytest.fixture(scope="module")
+def arrays():
+    """The expanded pickle's own arrays (all of SMPL-X's keys, not only those humanlib reads)."""
+    with open(open_smplx_model_file(), "rb") as f:
+        data = pickle.load(f)
+    assert read_model_file(open_smplx_model_file()).keys() <= data.keys()
+    return data
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_body_model(open_smplx_model_file(), num_betas=16, layout="native", dtype=torch.float64)
+
+
+def test_arrays_have_smplx_shapes_and_tree(arrays):
+    V = arrays["v_template"].shape[0]
+    assert arrays["kintree_table"].shape == (2, NUM_SMPLX_JOINTS) == (2, 55)
+    assert arrays["kintree_table"][0, 1:].tolist() == list(SMPLX_PARENTS[1:])
+    assert arrays["J_regressor"].shape == (55, V) and arrays["weights"].shape == (V, 55)
+    assert arrays["posedirs"].shape == (V, 3, 9 * 54)
+    assert arrays["shapedirs"].shape == (V, 3, SMPLX_SHAPE_COLUMNS + SMPLX_EXPRESSION_COLUMNS)
+    assert not arrays["shapedirs"][:, :, SMPLX_SHAPE_COLUMNS:].any(), "expression columns must be zero (no anny expressions)"
+    assert arrays["shapedirs"][:, :, :16].any(axis=(0, 1)).all()
+    for side in "lr":
+        assert np.array_equal(arrays[f"hands_components{side}"], np.eye(HAND_POSE_DIM))
+        assert arrays[f"hands_mean{side}"].shape == (HAND_POSE_DIM,) and not arrays[f"hands_mean{side}"].any()
+    assert not arrays["weights"][:, SMPLX_JOINT_NAMES.index("jaw")].any(), "the jaw is fixed: zero weights"
+    np.testing.assert_allclose(arrays["weights"].sum(1), 1.0, atol=1e-5)
+
+
+def test_joint_names_follow_smplx():
+    from smplx.joint_names import JOINT_NAMES as SMPLX_NAMES
+
+    assert [n.replace("_smplhf", "") for n in SMPLX_NAMES[:55]] == list(SMPLX_JOINT_NAMES)
+
+
+def _finger_joints(name):
+    """The joint and its descendants (a finger from this phalanx on)."""
+    j = SMPLX_JOINT_NAMES.index(name)
+    return [k for k in range(j, j + 3 - (int(name[-1]) - 1))]
+
+
+@pytest.mark.parametrize("name", ["left_index2", "right_thumb1", "left_pinky1", "right_middle3"])
+def test_a_finger_joint_moves_only_its_finger(model, name):
+    j = SMPLX_JOINT_NAMES.index(name)
+    pose = torch.zeros(1, 55, 3, dtype=torch.float64)
+    pose[0, j, 2] = 0.8
+    moved = (model(pose=pose).vertices - model().vertices)[0].norm(dim=-1) > 1e-6
+    finger = model.weights[:, _finger_joints(name)].sum(1)
+    assert moved.any()
+    assert not (moved & (finger <= 0)).any(), "vertices outside the finger moved"
+    assert moved[finger > 0.5].all(), "vertices of the finger stayed still"
+    other_hand = model.weights[:, 40:] if name.startswith("left") else model.weights[:, 25:40]
+    assert not moved[other_hand.sum(1) > 0].any()
+
+
+def test_flat_hands_give_the_open_smpl_model(model):
+    smpl = load_body_model(num_betas=16, dtype=torch.float64)
+    reduced = load_body_model(open_smplx_model_file(), num_betas=16, layout="smpl", dtype=torch.float64)
+    g = torch.Generator().manual_seed(1)
+    betas = torch.randn(3, 16, generator=g, dtype=torch.float64)
+    pose = 0.3 * torch.randn(3, 24, 3, generator=g, dtype=torch.float64)
+    pose[:, 22:] = 0.0  # SMPL's hand joints: the SMPL-X fingers are flat
+    torch.testing.assert_close(reduced(betas, pose).vertices, smpl(betas, pose).vertices, atol=1e-5, rtol=0)
+    full = torch.zeros(3, 55, 3, dtype=torch.float64)
+    full[:, :22] = pose[:, :22]
+    torch.testing.assert_close(model(betas, full).vertices, smpl(betas, pose).vertices, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("use_pca", [False, True])
+def test_humanlib_equals_smplx_on_random_poses(model, use_pca):
+    B, comps = 4, 12
+    theirs = smplx.SMPLX(model_path=str(open_smplx_model_file()), num_betas=16, num_expression_coeffs=10,
+                         use_pca=use_pca, num_pca_comps=comps, flat_hand_mean=False,
+                         batch_size=B).double()  # its extra keypoints (joints 55+) use SMPL-X vertex numbers
+    g = torch.Generator().manual_seed(0)
+    betas = torch.randn(B, 16, generator=g, dtype=torch.float64)
+    pose = 0.3 * torch.randn(B, 55, 3, generator=g, dtype=torch.float64)
+    if use_pca:  # identity components: the first `comps` entries of each hand's 45
+        left, right = pose[:, 25:40].reshape(B, 45)[:, :comps], pose[:, 40:].reshape(B, 45)[:, :comps]
+        pose[:, 25:40] = torch.cat([left, torch.zeros(B, 45 - comps, dtype=pose.dtype)], 1).reshape(B, 15, 3)
+        pose[:, 40:] = torch.cat([right, torch.zeros(B, 45 - comps, dtype=pose.dtype)], 1).reshape(B, 15, 3)
+    else:
+        left, right = pose[:, 25:40].reshape(B, 45), pose[:, 40:].reshape(B, 45)
+    out = theirs(betas=betas, global_orient=pose[:, 0], body_pose=pose[:, 1:22].reshape(B, -1), jaw_pose=pose[:, 22],
+                 leye_pose=pose[:, 23], reye_pose=pose[:, 24], left_hand_pose=left, right_hand_pose=right,
+                 expression=torch.randn(B, 10, generator=g, dtype=torch.float64))
+    ours = model(betas, pose)
+    torch.testing.assert_close(ours.vertices, out.vertices, atol=1e-6, rtol=0)
+    torch.testing.assert_close(ours.joints, out.joints[:, :55], atol=1e-6, rtol=0)
+
+
+def test_jaw_and_eyes_move_no_body_vertex(model):
+    pose = torch.zeros(1, 55, 3, dtype=torch.float64)
+    pose[0, SMPLX_JOINT_NAMES.index("jaw"), 0] = 0.5
+    torch.testing.assert_close(model(pose=pose).vertices, model().vertices, atol=0, rtol=0)
+    pose[0, SMPLX_JOINT_NAMES.index("left_eye"), 1] = 0.5
+    moved = (model(pose=pose).vertices - model().vertices)[0].norm(dim=-1) > 1e-6
+    assert 0 < int(moved.sum()) < 1000 and not moved[model.weights[:, SMPLX_JOINT_NAMES.index("left_eye")] == 0].any()
