@@ -735,14 +735,24 @@ def open_body_model_file() -> Path:
     return _expanded(OPEN_MODEL_ASSET, "open_body_model")
 
 
-def open_smplx_model_file() -> Path:
+def open_smplx_model_file(gender: str = "neutral") -> Path:
     """The open SMPL-X-layout model (55 joints) as a pickle in SMPL-X's layout, expanded on first use.
 
     It loads with ``smplx.SMPLX(model_path=...)`` and with
     ``load_body_model(open_smplx_model_file(), layout="native")``; see :mod:`humanlib.bodybuild_smplx`
     for what it has and lacks (fixed jaw, zero expressions, identity hand components).
+
+    Args:
+        gender: ``"neutral"`` (anny's whole gender range), ``"male"`` or ``"female"`` (each built
+            with its own shape space from one half of anny's gender phenotype).
+
+    Raises:
+        ValueError: another ``gender``.
     """
-    return _expanded(OPEN_SMPLX_ASSET, "open_smplx_model")
+    if gender not in ("neutral", "male", "female"):
+        raise ValueError(f"gender must be 'neutral', 'male' or 'female'; got {gender!r}")
+    stem = "open_smplx_model" + ("" if gender == "neutral" else f"_{gender}")
+    return _expanded(f"{stem}.npz", stem)
 
 
 def _expanded(asset: str, stem: str) -> Path:

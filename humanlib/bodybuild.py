@@ -226,6 +226,10 @@ def tpose_rotations(rest_joints: torch.Tensor) -> torch.Tensor:
     return local
 
 
+#: anny's gender phenotype range of each model variant (0: male end, 1: female end).
+GENDER_RANGES: dict[str, tuple[float, float]] = {"neutral": (0.0, 1.0), "male": (0.0, 0.5), "female": (0.5, 1.0)}
+
+
 @dataclass
 class BuildConfig:
     """Settings of :func:`build_open_body_model`."""
@@ -244,9 +248,14 @@ class BuildConfig:
     posedirs_threshold: float = 1e-6  #: corrective entries smaller than this (m/unit) are dropped
     seed: int = 0
     chunk: int = 40  #: bodies per batch (memory)
+    #: "neutral" (anny's gender phenotype ~ U(0, 1)), "male" (U(0, 0.5)) or "female" (U(0.5, 1)):
+    #: anny's own distribution takes its male statistics for gender <= 0.5, its female ones above.
+    gender: str = "neutral"
 
     def __post_init__(self) -> None:
         """Raise ``TypeError`` / ``ValueError`` naming the first field out of range."""
+        if self.gender not in GENDER_RANGES:
+            raise ValueError(f"BuildConfig.gender must be one of {sorted(GENDER_RANGES)}; got {self.gender!r}")
         for name in ("num_betas", "samples", "held_out", "pose_samples", "regressor_neighbours", "chunk"):
             check_positive(getattr(self, name), f"BuildConfig.{name}", integer=True)
         check_positive(self.seed, "BuildConfig.seed", integer=True, allow_zero=True)
@@ -332,7 +341,9 @@ def _sample_bodies(anny_: _Anny, n: int, config: BuildConfig, generator: torch.G
     from anny.shape_distribution import SimpleShapeDistribution
 
     ages = torch.distributions.Uniform(torch.tensor(config.min_age, dtype=torch.float64), torch.tensor(config.max_age, dtype=torch.float64))
-    distribution = SimpleShapeDistribution(anny_.model, morphological_age_distribution=ages)
+    low, high = GENDER_RANGES[config.gender]
+    genders = torch.distributions.Uniform(torch.tensor(low, dtype=torch.float64), torch.tensor(high, dtype=torch.float64))
+    distribution = SimpleShapeDistribution(anny_.model, morphological_age_distribution=ages, gender_distribution=genders)
     # SimpleShapeDistribution draws from torch's global generator: seed it from ours.
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     _, kwargs = distribution.sample(n)
@@ -635,7 +646,8 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     compact["anny_coeffs_dirs"] = coeff_dirs.numpy().astype(np.float32)
     build_seconds = time.time() - started
     report = {
-        "command": f"humanlib build-body-model --out DIR --num-betas {config.num_betas} --samples {config.samples} --seed {config.seed}",
+        "command": f"humanlib build-body-model --out DIR --num-betas {config.num_betas} --samples {config.samples} --seed {config.seed}"
+                   + ("" if config.gender == "neutral" else f" --gender {config.gender}"),
         "config": asdict(config),
         "anny_version": _version("anny"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}, {platform.platform()}",
@@ -872,8 +884,9 @@ def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], rep
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"out_dir {out_dir} is a file; give a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    if stem not in ("open_body_model", "open_smplx_model"):
-        raise ValueError(f"stem must be 'open_body_model' or 'open_smplx_model'; got {stem!r}")
+    stems = [f"open_{kind}_model{g}" for kind in ("body", "smplx") for g in ("", "_male", "_female")]
+    if stem not in stems:
+        raise ValueError(f"stem must be one of {stems}; got {stem!r}")
     model_path = out_dir / f"{stem}.npz"
     np.savez_compressed(model_path, **compact)
     report = dict(report, file_bytes=model_path.stat().st_size)

@@ -175,9 +175,9 @@ def _heads(anny_: _Anny, coeffs: torch.Tensor, tpose_local: torch.Tensor, bone_r
 def _finger_pose(n: int, flexion: float, generator: torch.Generator) -> torch.Tensor:
     """(n, 30, 3) finger axis-angles: each phalanx bent about the hand's forward-facing axis.
 
-    In the T-pose the arms lie along +-X and the palms face down (-Y); a finger curls about the
-    axis across the palm (Z), towards the palm: +Z for the left hand, -Z for the right hand's
-    mirror. The thumb bends by half as much.
+    In the T-pose the arms lie along +-X and the palms face down (-Y); a finger curls towards the
+    palm about the axis across it (Z): -Z for the left hand (its fingers point along +X), +Z for
+    the right hand. The thumb bends by half as much.
     """
     amount = flexion * torch.rand(n, 2, 5, 3, generator=generator, dtype=torch.float64)
     amount[:, :, FINGERS.index("thumb")] *= 0.5

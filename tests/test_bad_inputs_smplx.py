@@ -4,11 +4,13 @@ The build itself needs anny (tests/test_bodybuild.py runs it where anny is insta
 stop at the argument checks, which run before anny is loaded.
 """
 
+import tempfile
+
 import numpy as np
 import pytest
 
 from bad_inputs import case_id, raises, run_case, with_env
-from humanlib import body, bodybuild_smplx
+from humanlib import body, bodybuild, bodybuild_smplx
 
 S = "humanlib.bodybuild_smplx."
 
@@ -24,6 +26,11 @@ def _smplx_compact():
 
 
 CASES = [
+    raises("humanlib.bodybuild.BuildConfig", "gender 'm'", lambda: bodybuild.BuildConfig(gender="m"), ValueError,
+           "BuildConfig.gender must be one of ['female', 'male', 'neutral']; got 'm'"),
+    raises("humanlib.bodybuild.write_compact_model", "a stem of another model",
+           lambda: bodybuild.write_compact_model(tempfile.mkdtemp(), _smpl_compact(), {}, stem="smplx"), ValueError,
+           "stem must be one of"),
     raises(S + "SmplxBuildConfig", "zero samples", lambda: bodybuild_smplx.SmplxBuildConfig(samples=0), ValueError,
            "SmplxBuildConfig.samples must be a finite integer > 0"),
     raises(S + "SmplxBuildConfig", "float chunk", lambda: bodybuild_smplx.SmplxBuildConfig(chunk=2.0), TypeError,
@@ -47,6 +54,8 @@ CASES = [
            "SMPL-X joint left_eye: anny has no bone 'eye.L'"),
     raises("humanlib.body.open_smplx_model_file", "HUMANLIB_CACHE_DIR names a file",
            with_env(body.open_smplx_model_file, HUMANLIB_CACHE_DIR=__file__), NotADirectoryError, "HUMANLIB_CACHE_DIR"),
+    raises("humanlib.body.open_smplx_model_file", "gender 'woman'", lambda: body.open_smplx_model_file("woman"),
+           ValueError, "gender must be 'neutral', 'male' or 'female'; got 'woman'"),
     raises("humanlib.body.load_body_model", "layout 'smplx' (the names are 'smpl' and 'native')",
            lambda: body.load_body_model(body.open_smplx_model_file(), layout="smplx"), ValueError,
            r"layout must be 'smpl' \(24 joints\) or 'native'"),

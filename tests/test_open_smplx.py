@@ -115,3 +115,26 @@ def test_jaw_and_eyes_move_no_body_vertex(model):
     pose[0, SMPLX_JOINT_NAMES.index("left_eye"), 1] = 0.5
     moved = (model(pose=pose).vertices - model().vertices)[0].norm(dim=-1) > 1e-6
     assert 0 < int(moved.sum()) < 1000 and not moved[model.weights[:, SMPLX_JOINT_NAMES.index("left_eye")] == 0].any()
+
+
+@pytest.mark.parametrize("gender", ["male", "female"])
+def test_gendered_models_load_in_both_and_agree(gender):
+    path = open_smplx_model_file(gender)
+    ours = load_body_model(path, num_betas=16, layout="native", dtype=torch.float64)
+    assert ours.num_joints == 55 and ours.parents == SMPLX_PARENTS
+    theirs = smplx.SMPLX(model_path=str(path), num_betas=16, use_pca=False, batch_size=2).double()
+    g = torch.Generator().manual_seed(2)
+    betas = torch.randn(2, 16, generator=g, dtype=torch.float64)
+    pose = 0.3 * torch.randn(2, 55, 3, generator=g, dtype=torch.float64)
+    out = theirs(betas=betas, global_orient=pose[:, 0], body_pose=pose[:, 1:22].reshape(2, -1), jaw_pose=pose[:, 22],
+                 leye_pose=pose[:, 23], reye_pose=pose[:, 24], left_hand_pose=pose[:, 25:40].reshape(2, -1),
+                 right_hand_pose=pose[:, 40:].reshape(2, -1))
+    torch.testing.assert_close(ours(betas, pose).vertices, out.vertices, atol=1e-6, rtol=0)
+
+
+def test_the_male_model_is_taller_than_the_female():
+    heights = {}
+    for gender in ("male", "female"):
+        v = load_body_model(open_smplx_model_file(gender), layout="native").v_template
+        heights[gender] = float(v[:, 1].max() - v[:, 1].min())
+    assert heights["male"] > heights["female"] + 0.05, heights
