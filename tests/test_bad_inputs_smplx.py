@@ -27,7 +27,7 @@ def _smplx_compact():
 
 CASES = [
     raises("humanlib.bodybuild.BuildConfig", "gender 'm'", lambda: bodybuild.BuildConfig(gender="m"), ValueError,
-           "BuildConfig.gender must be one of ['female', 'male', 'neutral']; got 'm'"),
+           r"BuildConfig.gender must be one of \['female', 'male', 'neutral'\]; got 'm'"),
     raises("humanlib.bodybuild.write_compact_model", "a stem of another model",
            lambda: bodybuild.write_compact_model(tempfile.mkdtemp(), _smpl_compact(), {}, stem="smplx"), ValueError,
            "stem must be one of"),
