@@ -41,7 +41,7 @@ from torch import nn
 
 from humanlib import paths
 from humanlib._validate import check_float_dtype, check_positive, check_same_device, check_tensor, resolve_device
-from humanlib.body_layouts import to_smpl_layout
+from humanlib.body_layouts import smplx_to_smplh, to_smpl_layout
 from humanlib.rotations import axis_angle_to_rotmat
 
 #: Where a registered user downloads SMPL (the files may not be redistributed).
@@ -749,19 +749,42 @@ def open_smplx_model_file(gender: str = "neutral") -> Path:
     Raises:
         ValueError: another ``gender``.
     """
+    return _expanded(*_smplx_asset(gender))
+
+
+def open_smplh_model_file(gender: str = "neutral") -> Path:
+    """The open SMPL-H-layout model (52 joints: body and fingers), expanded on first use.
+
+    It is the open SMPL-X-layout model (:func:`open_smplx_model_file`) without the jaw and the
+    eyes (:func:`humanlib.body_layouts.smplx_to_smplh`), with 16 shape components as SMPL+H has;
+    it loads with ``smplx.SMPLH(model_path=...)`` and with ``load_body_model(..., layout="native")``.
+
+    Args:
+        gender: ``"neutral"``, ``"male"`` or ``"female"``.
+
+    Raises:
+        ValueError: another ``gender``.
+    """
+    asset, stem = _smplx_asset(gender)
+    return _expanded(asset, stem.replace("smplx", "smplh"), to_smplh=True)
+
+
+def _smplx_asset(gender: str) -> tuple[str, str]:
     if gender not in ("neutral", "male", "female"):
         raise ValueError(f"gender must be 'neutral', 'male' or 'female'; got {gender!r}")
     stem = "open_smplx_model" + ("" if gender == "neutral" else f"_{gender}")
-    return _expanded(f"{stem}.npz", stem)
+    return f"{stem}.npz", stem
 
 
-def _expanded(asset: str, stem: str) -> Path:
+def _expanded(asset: str, stem: str, to_smplh: bool = False) -> Path:
     compact_path = paths.asset(asset)
     digest = hashlib.sha256(compact_path.read_bytes()).hexdigest()[:12]
     target = paths.cache_dir() / f"{stem}_{digest}.pkl"
     if not target.exists():
         with np.load(compact_path, allow_pickle=False) as npz:
             arrays = expand_open_model({k: npz[k] for k in npz.files})
+        if to_smplh:
+            arrays = smplx_to_smplh(arrays, source=asset)
         buffer = io.BytesIO()
         pickle.dump(arrays, buffer, protocol=4)
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # one per process

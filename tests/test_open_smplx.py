@@ -171,3 +171,31 @@ def test_the_committed_finger_correctives_move_only_finger_vertices(arrays):
     assert moved.any(), "the fingers have pose correctives"
     assert not moved[weights[:, 25:].sum(1) == 0].any(), "a finger corrective on a vertex no finger skins"
     assert not np.abs(posedirs[:, :, 9 * 21:9 * 24]).any(), "the jaw and eyes have no correctives"
+
+
+@pytest.mark.parametrize("gender", ["neutral", "female"])
+def test_the_open_smplh_layout_loads_in_smplx_smplh_and_agrees(gender):
+    from humanlib.body import open_body_model_vertex_ids, open_smplh_model_file
+
+    path = open_smplh_model_file(gender)
+    with open(path, "rb") as f:
+        data = pickle.load(f)
+    V = data["v_template"].shape[0]
+    assert data["kintree_table"].shape == (2, 52) and data["posedirs"].shape == (V, 3, 9 * 51)
+    assert data["hands_componentsl"].shape == (45, 45) and not any(k.startswith("lmk") for k in data)
+    ours = load_body_model(path, num_betas=16, layout="native", dtype=torch.float64)
+    theirs = smplx.SMPLH(model_path=str(path), num_betas=16, use_pca=False, batch_size=3,
+                         vertex_ids=open_body_model_vertex_ids()).double()
+    g = torch.Generator().manual_seed(3)
+    betas = torch.randn(3, 16, generator=g, dtype=torch.float64)
+    pose = 0.3 * torch.randn(3, 52, 3, generator=g, dtype=torch.float64)
+    out = theirs(betas=betas, global_orient=pose[:, 0], body_pose=pose[:, 1:22].reshape(3, -1),
+                 left_hand_pose=pose[:, 22:37].reshape(3, -1), right_hand_pose=pose[:, 37:].reshape(3, -1))
+    mine = ours(betas, pose)
+    torch.testing.assert_close(mine.vertices, out.vertices, atol=1e-6, rtol=0)
+    torch.testing.assert_close(mine.joints, out.joints[:, :52], atol=1e-6, rtol=0)
+    # the same body as the SMPL-X layout with the jaw and eyes still
+    full = torch.zeros(3, 55, 3, dtype=torch.float64)
+    full[:, :22], full[:, 25:] = pose[:, :22], pose[:, 22:]
+    smplx_model = load_body_model(open_smplx_model_file(gender), num_betas=16, layout="native", dtype=torch.float64)
+    torch.testing.assert_close(mine.vertices, smplx_model(betas, full).vertices, atol=1e-6, rtol=0)
