@@ -41,13 +41,15 @@ from torch import nn
 
 from humanlib import paths
 from humanlib._validate import check_float_dtype, check_positive, check_same_device, check_tensor, resolve_device
-from humanlib.body_layouts import to_smpl_layout
+from humanlib.body_layouts import smplx_to_smplh, to_smpl_layout
 from humanlib.rotations import axis_angle_to_rotmat
 
 #: Where a registered user downloads SMPL (the files may not be redistributed).
 SMPL_URL = "https://smpl.is.tue.mpg.de"
 #: The committed compact open body model (expanded by :func:`open_body_model_file`).
 OPEN_MODEL_ASSET = "open_body_model.npz"
+#: The committed compact open SMPL-X-layout model (expanded by :func:`open_smplx_model_file`).
+OPEN_SMPLX_ASSET = "open_smplx_model.npz"
 #: Keys every SMPL-layout file must hold.
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
 #: smplx's SMPL class accepts more than 10 betas only when ``shapedirs`` has this many columns.
@@ -676,7 +678,9 @@ def expand_open_model(compact: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     ``shapedirs`` in float16, ``posedirs`` sparsely (per vertex, only the pose features of
     the joints that move it), ``weights`` and ``J_regressor`` as sparse triplets. Here they
     are made dense again; ``shapedirs`` is zero-padded to 300 columns so that ``smplx.SMPL``
-    accepts more than 10 betas.
+    accepts more than 10 betas. A 55-joint compact file (the open SMPL-X layout,
+    :mod:`humanlib.bodybuild_smplx`) also gets 100 zero expression columns after the 300 shape
+    columns, identity ``hands_componentsl/r``, zero ``hands_meanl/r`` and its landmark arrays.
     """
     V = compact["v_template"].shape[0]
     J = compact["kintree_table"].shape[1]
@@ -699,7 +703,17 @@ def expand_open_model(compact: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     J_regressor = np.zeros((J, V), np.float32)
     J_regressor[compact["J_regressor_joint"], compact["J_regressor_vertex"]] = compact["J_regressor_value"]
     vertex_ids = {str(k): int(v) for k, v in zip(compact["vertex_id_names"], compact["vertex_id_values"])}
-    return {
+    extra = {}
+    if J == 55:  # the open SMPL-X layout (humanlib.bodybuild_smplx): 300 shape + 100 (zero) expression columns
+        shapedirs = np.concatenate([shapedirs[:, :, :SMPLX_SHAPE_SPACE_DIM],
+                                    np.zeros((V, 3, 100), np.float32)], axis=2)
+        extra = {
+            "hands_componentsl": np.eye(45, dtype=np.float32), "hands_componentsr": np.eye(45, dtype=np.float32),
+            "hands_meanl": np.zeros(45, np.float32), "hands_meanr": np.zeros(45, np.float32),
+            "lmk_faces_idx": compact["lmk_faces_idx"].astype(np.int64),
+            "lmk_bary_coords": compact["lmk_bary_coords"].astype(np.float32),
+        }
+    return {**extra,
         "v_template": compact["v_template"].astype(np.float32),
         "shapedirs": shapedirs,
         "posedirs": posedirs,
@@ -718,12 +732,59 @@ def open_body_model_file() -> Path:
     The pickle holds plain numpy arrays and loads with ``smplx.SMPL(model_path=...)``;
     its name carries a hash of the committed compact file, so a rebuilt asset is re-expanded.
     """
-    compact_path = paths.asset(OPEN_MODEL_ASSET)
+    return _expanded(OPEN_MODEL_ASSET, "open_body_model")
+
+
+def open_smplx_model_file(gender: str = "neutral") -> Path:
+    """The open SMPL-X-layout model (55 joints) as a pickle in SMPL-X's layout, expanded on first use.
+
+    It loads with ``smplx.SMPLX(model_path=...)`` and with
+    ``load_body_model(open_smplx_model_file(), layout="native")``; see :mod:`humanlib.bodybuild_smplx`
+    for what it has and lacks (fixed jaw, zero expressions, identity hand components).
+
+    Args:
+        gender: ``"neutral"`` (anny's whole gender range), ``"male"`` or ``"female"`` (each built
+            with its own shape space from one half of anny's gender phenotype).
+
+    Raises:
+        ValueError: another ``gender``.
+    """
+    return _expanded(*_smplx_asset(gender))
+
+
+def open_smplh_model_file(gender: str = "neutral") -> Path:
+    """The open SMPL-H-layout model (52 joints: body and fingers), expanded on first use.
+
+    It is the open SMPL-X-layout model (:func:`open_smplx_model_file`) without the jaw and the
+    eyes (:func:`humanlib.body_layouts.smplx_to_smplh`), with 16 shape components as SMPL+H has;
+    it loads with ``smplx.SMPLH(model_path=...)`` and with ``load_body_model(..., layout="native")``.
+
+    Args:
+        gender: ``"neutral"``, ``"male"`` or ``"female"``.
+
+    Raises:
+        ValueError: another ``gender``.
+    """
+    asset, stem = _smplx_asset(gender)
+    return _expanded(asset, stem.replace("smplx", "smplh"), to_smplh=True)
+
+
+def _smplx_asset(gender: str) -> tuple[str, str]:
+    if gender not in ("neutral", "male", "female"):
+        raise ValueError(f"gender must be 'neutral', 'male' or 'female'; got {gender!r}")
+    stem = "open_smplx_model" + ("" if gender == "neutral" else f"_{gender}")
+    return f"{stem}.npz", stem
+
+
+def _expanded(asset: str, stem: str, to_smplh: bool = False) -> Path:
+    compact_path = paths.asset(asset)
     digest = hashlib.sha256(compact_path.read_bytes()).hexdigest()[:12]
-    target = paths.cache_dir() / f"open_body_model_{digest}.pkl"
+    target = paths.cache_dir() / f"{stem}_{digest}.pkl"
     if not target.exists():
         with np.load(compact_path, allow_pickle=False) as npz:
             arrays = expand_open_model({k: npz[k] for k in npz.files})
+        if to_smplh:
+            arrays = smplx_to_smplh(arrays, source=asset)
         buffer = io.BytesIO()
         pickle.dump(arrays, buffer, protocol=4)
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # one per process

