@@ -49,7 +49,7 @@ SMPL_URL = "https://smpl.is.tue.mpg.de"
 #: The committed compact open body model (expanded by :func:`open_body_model_file`).
 OPEN_MODEL_ASSET = "open_body_model.npz"
 #: The committed compact open SMPL-X-layout model (expanded by :func:`open_smplx_model_file`).
-OPEN_SMPLX_ASSET = "open_smplx_model.npz"
+OPEN_SMPLX_ASSET = "open_body_model_x.npz"
 #: Keys every SMPL-layout file must hold.
 REQUIRED_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
 #: smplx's SMPL class accepts more than 10 betas only when ``shapedirs`` has this many columns.
@@ -749,7 +749,8 @@ def open_smplx_model_file(gender: str = "neutral") -> Path:
     Raises:
         ValueError: another ``gender``.
     """
-    return _expanded(*_smplx_asset(gender))
+    suffix = _gender_suffix(gender)
+    return _expanded(f"open_body_model_x{suffix}.npz", f"open_body_model_x{suffix}")
 
 
 def open_smplh_model_file(gender: str = "neutral") -> Path:
@@ -765,15 +766,15 @@ def open_smplh_model_file(gender: str = "neutral") -> Path:
     Raises:
         ValueError: another ``gender``.
     """
-    asset, stem = _smplx_asset(gender)
-    return _expanded(asset, stem.replace("smplx", "smplh"), to_smplh=True)
+    suffix = _gender_suffix(gender)
+    return _expanded(f"open_body_model_x{suffix}.npz", f"open_body_model_h{suffix}", to_smplh=True)
 
 
-def _smplx_asset(gender: str) -> tuple[str, str]:
+def _gender_suffix(gender: str) -> str:
+    """The file-name suffix of the open SMPL-X-layout assets: none for neutral, ``_male``, ``_female``."""
     if gender not in ("neutral", "male", "female"):
         raise ValueError(f"gender must be 'neutral', 'male' or 'female'; got {gender!r}")
-    stem = "open_smplx_model" + ("" if gender == "neutral" else f"_{gender}")
-    return f"{stem}.npz", stem
+    return "" if gender == "neutral" else f"_{gender}"
 
 
 def _expanded(asset: str, stem: str, to_smplh: bool = False) -> Path:

@@ -861,7 +861,7 @@ def write_compact_model(out_dir: str | Path, compact: dict[str, np.ndarray], rep
                         stem: str = "open_body_model") -> tuple[Path, Path]:
     """Write ``STEM.npz`` (compressed) and ``STEM_report.json`` to ``out_dir``.
 
-    ``stem`` is ``open_body_model`` (SMPL layout) or ``open_smplx_model`` (SMPL-X layout).
+    ``stem`` is ``open_body_model`` (SMPL layout) or ``open_body_model_x`` (SMPL-X layout).
 
     Everything is checked before anything is written.
 

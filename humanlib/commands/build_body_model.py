@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
             report["smpl_layout_build"] = {k: smpl_report[k] for k in (
                 "config", "build_seconds", "explained_variance_cumulative", "shape_reconstruction_mm_held_out",
                 "joint_regressor", "posed_error")}
-        model_path, report_path = write_compact_model(out, compact, report, stem=f"open_smplx_model{suffix}")
+        model_path, report_path = write_compact_model(out, compact, report, stem=f"open_body_model_x{suffix}")
     else:
         compact, report = build_open_body_model(config)
         model_path, report_path = write_compact_model(out, compact, report, stem=f"open_body_model{suffix}")
@@ -57,7 +57,7 @@ def add_subcommand(subparsers) -> None:
                         help=f"output folder (default: the package assets, {paths.ASSETS_DIR}; replaces the committed model)")
     parser.add_argument("--layout", choices=("smpl", "smplx"), default="smpl",
                         help="smpl (24 joints, open_body_model.npz) or smplx (55 joints: jaw, eyes, fingers; "
-                        "open_smplx_model.npz, built on the committed SMPL-layout model)")
+                        "open_body_model_x.npz, built on the committed SMPL-layout model)")
     parser.add_argument("--gender", choices=("neutral", "male", "female"), default="neutral",
                         help="anny's gender phenotype range: neutral U(0, 1) (default), male U(0, 0.5), female "
                         "U(0.5, 1); a gendered file is named open_..._model_male/_female")

@@ -1,7 +1,7 @@
 """Figure of the open SMPL-X-layout model's left hand: vertices coloured by their finger joint,
 seen from above with flat fingers and from the side with every phalanx bent.
 
-    .venv/bin/python tools/plot_open_smplx_hand.py --out results/open_smplx/hand.png
+    .venv/bin/python tools/plot_open_hand_x.py --out results/open_smplx/hand.png
 """
 
 from __future__ import annotations
