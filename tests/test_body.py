@@ -327,3 +327,40 @@ def test_open_model_on_gpu(open_model):
     betas, pose, transl = random_inputs(2, 16)
     out = gpu(betas.cuda(), pose.cuda(), transl.cuda())
     torch.testing.assert_close(out.vertices.cpu(), open_model(betas, pose, transl).vertices, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("parents", [
+    skeleton.PARENTS,  # SMPL
+    (-1, 0, 1, 2, 3, 4),  # a chain: one joint per level
+    (-1, 0, 0, 1, 1, 2, 5, 5, 3, 0),  # a bushy tree with several joints per level
+])
+def test_level_wise_joints_equal_the_joint_by_joint_recursion(parents):
+    """SkeletonJoints' level-wise kinematics == _forward_kinematics' positions, values and gradients."""
+    plan = body._KinematicLevels(parents)
+    g = torch.Generator().manual_seed(3)
+    n, j = 5, len(parents)
+    rest = torch.randn(n, j, 3, generator=g, dtype=torch.float64)
+    aa = (0.8 * torch.randn(n, j, 3, generator=g, dtype=torch.float64)).requires_grad_(True)
+    new = plan.posed_joints(axis_angle_to_rotmat(aa), rest)
+    (g_new,) = torch.autograd.grad(new.square().sum(), aa)
+    old = body._forward_kinematics(axis_angle_to_rotmat(aa), rest, parents)[0]
+    (g_old,) = torch.autograd.grad(old.square().sum(), aa)
+    torch.testing.assert_close(new, old, atol=1e-12, rtol=0)
+    torch.testing.assert_close(g_new, g_old, atol=1e-10, rtol=1e-10)
+    # Moving one joint's rotation moves exactly its descendants (not itself, not the others).
+    k = 2 if j > 2 else 1
+    bumped = aa.detach().clone()
+    bumped[:, k] += 0.3
+    moved = (plan.posed_joints(axis_angle_to_rotmat(bumped), rest) - new.detach()).abs().amax((0, 2)) > 1e-9
+    descendants = {k}
+    for c in range(j):
+        if parents[c] in descendants:
+            descendants.add(c)
+    assert moved.tolist() == [c in descendants and c != k for c in range(j)]
+
+
+def test_level_wise_kinematics_refuses_unordered_parents():
+    with pytest.raises(ValueError, match="each parent before its child"):
+        body._KinematicLevels((-1, 2, 0))
+    with pytest.raises(ValueError, match="root first"):
+        body._KinematicLevels((0, -1))

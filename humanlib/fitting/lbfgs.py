@@ -64,31 +64,28 @@ def _value_and_grad(energy: FrameEnergy, x: torch.Tensor, index: torch.Tensor) -
     return f.detach(), g
 
 
-def _direction(g: torch.Tensor, s: torch.Tensor, y: torch.Tensor, rho: torch.Tensor, newest: torch.Tensor,
-               count: torch.Tensor) -> torch.Tensor:
+def _direction(g: torch.Tensor, s: torch.Tensor, y: torch.Tensor, rho: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     """``-H g`` by the two-loop recursion, per row; slots with ``rho = 0`` are empty.
 
-    ``s, y (m, n, D)`` and ``rho (m, n)`` hold each row's pairs in a ring; ``newest (n,)`` is the
-    slot of its newest pair and ``count (n,)`` how many it holds. Rows without pairs get
-    ``-g min(1, 1/|g|_1)`` (torch's first step).
+    ``s, y (m, n, D)`` and ``rho (m, n)`` hold each row's pairs oldest first, its newest pair in
+    slot ``m - 1`` (a row with fewer pairs has empty slots in front), so slot ``k`` is the same
+    place in every row's history and the recursion reads plain slices. ``count (n,)`` is how many
+    pairs a row holds. Rows without pairs get ``-g min(1, 1/|g|_1)`` (torch's first step).
+    Empty slots add exact zeros, so a row's direction equals the recursion over its pairs alone.
     """
-    m, n = rho.shape
-    rows = torch.arange(n, device=g.device)
-    order = (newest[None, :] - torch.arange(m, device=g.device)[:, None]) % m  # (m, n), newest first
+    m = rho.shape[0]
     q = g.clone()
-    alpha = g.new_zeros(m, n)
-    for k in range(m):
-        j = order[k]
-        a = rho[j, rows] * (s[j, rows] * q).sum(-1)
-        alpha[k] = a
-        q = q - a[:, None] * y[j, rows]
-    ys, yy = (s[newest, rows] * y[newest, rows]).sum(-1), y[newest, rows].square().sum(-1)
+    alpha = []
+    for k in reversed(range(m)):  # newest first
+        a = rho[k] * (s[k] * q).sum(-1)
+        alpha.append(a)
+        q = q - a[:, None] * y[k]
+    ys, yy = (s[-1] * y[-1]).sum(-1), y[-1].square().sum(-1)
     gamma = torch.where(count > 0, ys / yy.clamp_min(torch.finfo(g.dtype).tiny), torch.ones_like(ys))
     r = gamma[:, None] * q
-    for k in reversed(range(m)):
-        j = order[k]
-        b = rho[j, rows] * (y[j, rows] * r).sum(-1)
-        r = r + (alpha[k] - b)[:, None] * s[j, rows]
+    for k in range(m):  # oldest first
+        b = rho[k] * (y[k] * r).sum(-1)
+        r = r + (alpha[m - 1 - k] - b)[:, None] * s[k]
     first = (1.0 / g.abs().sum(-1).clamp_min(torch.finfo(g.dtype).tiny)).clamp(max=1.0)
     return torch.where((count > 0)[:, None], -r, -first[:, None] * g)
 
@@ -146,7 +143,6 @@ def lbfgs_per_frame(
     s = x.new_zeros(history, b, d)
     y = x.new_zeros(history, b, d)
     rho = x.new_zeros(history, b)
-    newest = torch.full((b,), history - 1, dtype=torch.long, device=device)
     count = torch.zeros(b, dtype=torch.long, device=device)
     running = g.abs().amax(-1) > tolerance_grad
     converged |= ~running
@@ -156,7 +152,7 @@ def lbfgs_per_frame(
     while bool(running.any()):
         idx = torch.nonzero(running).squeeze(-1)
         xa, fa, ga = x[idx], f[idx], g[idx]
-        direction = _direction(ga, s[:, idx], y[:, idx], rho[:, idx], newest[idx], count[idx])
+        direction = _direction(ga, s[:, idx], y[:, idx], rho[:, idx], count[idx])
         slope = (ga * direction).sum(-1)
         # A direction that is not downhill (round-off in a flat valley): restart from -g.
         downhill = slope < 0
@@ -191,11 +187,12 @@ def lbfgs_per_frame(
         s_new, y_new = new_x - xa, new_g - ga
         ys = (s_new * y_new).sum(-1)
         keep = (~failed) & (ys > 1e-10)
-        slot = (newest[idx] + 1) % history
-        upd, slot_k = idx[keep], slot[keep]
-        s[slot_k, upd], y[slot_k, upd], rho[slot_k, upd] = s_new[keep], y_new[keep], 1.0 / ys[keep]
-        newest[upd] = slot_k
-        count[upd] = (count[upd] + 1).clamp(max=history)
+        upd = idx[keep]
+        if len(upd):  # the kept pairs become each row's newest; its oldest pair leaves
+            s[:, upd] = torch.cat([s[1:, upd], s_new[keep][None]])
+            y[:, upd] = torch.cat([y[1:, upd], y_new[keep][None]])
+            rho[:, upd] = torch.cat([rho[1:, upd], (1.0 / ys[keep])[None]])
+            count[upd] = (count[upd] + 1).clamp(max=history)
 
         x[idx], f[idx], g[idx] = new_x, new_f, new_g
         its[idx] += 1
