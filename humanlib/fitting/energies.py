@@ -115,6 +115,13 @@ def keypoint_energy(
     check_tensor(confidence, "confidence", tuple(projected.shape[:2]), finite=False, hint="One weight per joint.")
     check_same_device(projected, "projected", keypoints=keypoints, confidence=confidence)
     check_positive(sigma, "sigma")
+    return keypoint_energy_unchecked(projected, keypoints, confidence, sigma)
+
+
+def keypoint_energy_unchecked(
+    projected: torch.Tensor, keypoints: torch.Tensor, confidence: torch.Tensor, sigma: float = 100.0
+) -> torch.Tensor:
+    """:func:`keypoint_energy` without its checks, for an optimiser's inner loop (inputs checked once, before it)."""
     sq = (projected - keypoints).square().sum(-1)
     return (confidence * _geman_mcclure(sq, sigma)).sum(-1)
 
@@ -428,5 +435,6 @@ __all__ = [
     "geman_mcclure",
     "interpenetration_energy",
     "keypoint_energy",
+    "keypoint_energy_unchecked",
     "shape_energy",
 ]

@@ -52,7 +52,7 @@ from humanlib.fitting.energies import (
     _interpenetration_energy,
     angle_energy,
     check_keypoints,
-    keypoint_energy,
+    keypoint_energy_unchecked,
     shape_energy,
 )
 from humanlib.fitting.lbfgs import lbfgs_per_frame
@@ -284,6 +284,10 @@ def sanitize_keypoints(keypoints: torch.Tensor, confidence: torch.Tensor) -> tup
             keypoints are allowed here).
     """
     check_keypoints(keypoints, confidence, finite=False)
+    return _sanitize_unchecked(keypoints, confidence)
+
+
+def _sanitize_unchecked(keypoints: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     bad = ~torch.isfinite(keypoints).all(-1)
     return torch.where(bad[..., None], torch.zeros_like(keypoints), keypoints), torch.where(bad, torch.zeros_like(confidence), confidence)
 
@@ -559,7 +563,7 @@ def _initialise_camera(num_betas: int, joints_of, prior, bodies: _Bodies, config
     def camera_energy(values: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
         orient, t = values
         joints = joints_of(betas[idx], _full_pose(orient, camera_pose[idx]), t)
-        e = keypoint_energy(_project(joints, cam.index(idx)), kp[idx], torso_conf[idx], config.sigma_px)
+        e = keypoint_energy_unchecked(_project(joints, cam.index(idx)), kp[idx], torso_conf[idx], config.sigma_px)
         return e + depth_w * (t[:, 2] - depth[idx]).square()
 
     variables = [global_orient.requires_grad_(True), transl.requires_grad_(True)]
@@ -592,7 +596,7 @@ class _StageEnergy:
         kp, conf, cam = self.bodies.rows(idx)
         pose = _full_pose(global_orient, prior.to_body_pose_unchecked(params))  # params from init_params: checked
         joints = self.joints_of(betas, pose, transl)
-        e_j = keypoint_energy(_project(joints, cam), kp, conf, config.sigma_px)
+        e_j = keypoint_energy_unchecked(_project(joints, cam), kp, conf, config.sigma_px)
         e = e_j + config.weight(stage.pose_weight) * prior.params_energy_unchecked(params)
         e = e + config.weight(stage.shape_weight) * shape_energy(betas)
         if config.use_angle_prior and stage.angle_weight > 0:
@@ -690,7 +694,7 @@ def fit_smplify(
     config = SMPLifyConfig() if config is None else config
     prior = NoPrior() if prior is None else prior
     _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsules, init)
-    keypoints, confidence = sanitize_keypoints(keypoints, confidence)
+    keypoints, confidence = _sanitize_unchecked(keypoints, confidence)  # checked just above
     out_dtype = keypoints.dtype
     work = torch.float64 if config.precision == "float64" else out_dtype
     prior_dtype = _module_dtype(prior)
