@@ -42,7 +42,7 @@ from torch import nn
 from humanlib import paths
 from humanlib._validate import check_float_dtype, check_positive, check_same_device, check_tensor, resolve_device
 from humanlib.body_layouts import smplx_to_smplh, to_smpl_layout
-from humanlib.rotations import axis_angle_to_rotmat
+from humanlib.rotations import axis_angle_to_rotmat, axis_angle_to_rotmat_unchecked
 
 #: Where a registered user downloads SMPL (the files may not be redistributed).
 SMPL_URL = "https://smpl.is.tue.mpg.de"
@@ -494,7 +494,7 @@ class SkeletonJoints(nn.Module):
 
     def posed_joints_unchecked(self, betas: torch.Tensor, pose: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` without its checks, for an optimiser's inner loop (inputs checked once, before it)."""
-        return self._plan.posed_joints(axis_angle_to_rotmat(pose), self._rest_joints(betas)) + transl[:, None]
+        return self._plan.posed_joints(axis_angle_to_rotmat_unchecked(pose), self._rest_joints(betas)) + transl[:, None]
 
     def _rest_joints(self, betas: torch.Tensor) -> torch.Tensor:
         return self.rest.to(betas) + torch.einsum("jck,nk->njc", self.rest_dirs.to(betas), betas)

@@ -25,6 +25,7 @@ import torch
 
 __all__ = [
     "axis_angle_to_rotmat",
+    "axis_angle_to_rotmat_unchecked",
     "rotmat_to_axis_angle",
     "axis_angle_to_quat",
     "quat_to_axis_angle",
@@ -447,6 +448,12 @@ def axis_angle_to_rotmat(r: torch.Tensor) -> torch.Tensor:
         ValueError: ``r`` has the wrong trailing shape, a non-floating dtype, or NaN/inf values.
     """
     _check(r, (3,), "axis-angle", "r")
+    return _axis_angle_to_rotmat(r)
+
+
+def axis_angle_to_rotmat_unchecked(r: torch.Tensor) -> torch.Tensor:
+    """:func:`axis_angle_to_rotmat` without its checks (no NaN test, hence no host synchronisation),
+    for an optimiser's inner loop whose variables were checked once, before it."""
     return _axis_angle_to_rotmat(r)
 
 

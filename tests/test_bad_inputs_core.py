@@ -935,6 +935,8 @@ _CLI = "registers CLI parsers; the command's bad arguments are swept in tests/te
 EXEMPT: dict[str, str] = {
     "humanlib.skeleton.body_joint_parents": "takes no arguments; derived from the PARENTS constant and tested",
     "humanlib.body.BodyOutput": "result record built by BodyModel.forward, never from user input",
+    "humanlib.rotations.axis_angle_to_rotmat_unchecked":
+        "unchecked by design, for inner loops whose inputs were checked once; axis_angle_to_rotmat is its checked face",
     "humanlib.body.SkeletonJoints.posed_joints_unchecked":
         "unchecked by design, for inner loops whose inputs were checked once; forward is its checked face",
     "humanlib.check.CheckReport": "result record the check functions fill in; they check its type",
