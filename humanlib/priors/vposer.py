@@ -124,7 +124,7 @@ class VPoserPrior(nn.Module, PosePrior):
         """``||mu(theta_b)||^2`` through the encoder mean; ``(B, 21, 3) -> (B,)``, differentiable.
 
         Raises:
-            ValueError: as :meth:`VPoser.encode` (``TypeError`` for an argument of the wrong type).
+            ValueError: as :meth:`~humanlib.priors.vposer_model.VPoser.encode` (``TypeError`` for an argument of the wrong type).
         """
         return self.vposer.encode(body_pose).mean.square().sum(-1)
 
@@ -132,7 +132,7 @@ class VPoserPrior(nn.Module, PosePrior):
         """Initial latent ``(B, 32)``: the encoder mean of ``body_pose (B, 21, 3)`` (or zeros).
 
         Raises:
-            ValueError: as :meth:`VPoser.encode` (also with ``init_zero``)
+            ValueError: as :meth:`~humanlib.priors.vposer_model.VPoser.encode` (also with ``init_zero``)
                 (``TypeError`` for an argument of the wrong type).
         """
         body_pose = _as_model_pose(self.vposer, body_pose, "body_pose")
@@ -145,7 +145,7 @@ class VPoserPrior(nn.Module, PosePrior):
         """Decoded body pose ``(B, 21, 3)`` of latent codes ``(B, 32)`` (differentiable in ``z``).
 
         Raises:
-            ValueError: as :meth:`VPoser.decode_6d` (``TypeError`` for an argument of the wrong type).
+            ValueError: as :meth:`~humanlib.priors.vposer_model.VPoser.decode_6d` (``TypeError`` for an argument of the wrong type).
         """
         _check_latent(params, self.latent_dim, "params", model=self.vposer, finite=False)  # decode checks values
         return self.vposer.decode(params).pose
@@ -154,7 +154,7 @@ class VPoserPrior(nn.Module, PosePrior):
         """``E_theta_b = ||z||^2``; ``(B, 32) -> (B,)``.
 
         Raises:
-            ValueError: as :meth:`VPoser.decode_6d` (``TypeError`` for an argument of the wrong type).
+            ValueError: as :meth:`~humanlib.priors.vposer_model.VPoser.decode_6d` (``TypeError`` for an argument of the wrong type).
         """
         return _check_latent(params, self.latent_dim, "params", model=self.vposer).square().sum(-1)
 

@@ -60,7 +60,7 @@ def vposer_checkpoint(model: VPoser, metadata: dict | None = None) -> dict:
     """The checkpoint dictionary of ``model`` (float32 CPU tensors and plain values).
 
     Raises:
-        TypeError: ``model`` is not a :class:`VPoser`, or ``metadata`` holds values that
+        TypeError: ``model`` is not a :class:`~humanlib.priors.vposer_model.VPoser`, or ``metadata`` holds values that
             ``torch.load(weights_only=True)`` could not read back (paths, numpy arrays, objects).
     """
     _check_vposer(model)

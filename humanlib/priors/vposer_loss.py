@@ -281,7 +281,7 @@ def vposer_loss(
 
     Raises:
         ValueError: ``model`` / ``config`` of the wrong type, ``pose`` as in
-            :meth:`VPoser.encode`, a negative ``epoch``, a ``body_forward`` that is not callable or
+            :meth:`~humanlib.priors.vposer_model.VPoser.encode`, a negative ``epoch``, a ``body_forward`` that is not callable or
             missing when needed, or a ``rotmat`` that does not match ``pose``
             (``TypeError`` for an argument of the wrong type).
     """
@@ -335,7 +335,7 @@ def full_pose_from_body(body_pose: torch.Tensor) -> torch.Tensor:
     """``(B, 21, 3)`` body pose -> ``(B, 24, 3)`` SMPL pose with root and hands at rest.
 
     Raises:
-        ValueError: as :func:`as_body_pose` (``TypeError`` for an argument of the wrong type).
+        ValueError: as :func:`~humanlib.priors.vposer_model.as_body_pose` (``TypeError`` for an argument of the wrong type).
     """
     body_pose = as_body_pose(body_pose, name="body_pose")
     full = body_pose.new_zeros(body_pose.shape[0], NUM_JOINTS, 3)
