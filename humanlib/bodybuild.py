@@ -15,7 +15,7 @@ The steps (each mirrors how SMPL's own arrays were learned from scans, with anny
 bodies standing in for the scans):
 
 1. *Skeleton*: every anny bone is assigned to one of SMPL's 24 joints
-   (:data:`~humanlib.bodybuild_fit.SMPL_JOINT_BONES`, checked by :func:`~humanlib.bodybuild_fit.bone_joint_assignment`); a joint sits at
+   (:data:`~humanlib.bodybuild_fit.SMPL_JOINT_BONES`, checked by :func:`~humanlib.bodybuild.bone_joint_assignment`); a joint sits at
    the head of its anchor bone(s) (:data:`~humanlib.bodybuild_fit.SMPL_JOINT_ANCHORS`).
 2. *Frame*: anny's Z-up, -Y-forward frame is turned into SMPL's Y-up, +Z-forward frame;
    the origin is the pelvis joint of anny's default body.

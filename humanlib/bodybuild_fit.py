@@ -3,10 +3,10 @@
 :func:`humanlib.bodybuild.build_open_body_model` runs them on anny's bodies (see
 :mod:`humanlib.bodybuild` for the steps and the rebuild command, and
 :mod:`humanlib.bodybuild_smplx` for the SMPL-X layout); :mod:`humanlib.bodybuild` re-exports
-every public name here. This module holds the joint tables (:data:`~humanlib.bodybuild_fit.SMPL_JOINT_BONES`,
+every public name here. This module holds the joint tables (:data:`SMPL_JOINT_BONES`,
 :data:`SMPL_JOINT_ANCHORS`), the T-pose (:func:`tpose_rotations`), and the least-squares fits of
-the shape space (:func:`fit_shape_space`), the joint regressor (:func:`fit_joint_regressor`) and
-the pose correctives (:func:`~humanlib.bodybuild_fit.posedirs_support`, :func:`fit_posedirs`).
+the shape space (:func:`fit_shape_space`), the joint regressor (:func:`~humanlib.bodybuild.fit_joint_regressor`) and
+the pose correctives (:func:`posedirs_support`, :func:`~humanlib.bodybuild.fit_posedirs`).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def bone_joint_assignment(bone_labels: list[str], bone_parents: list[int]) -> np
     Raises:
         TypeError: labels that are not strings, parents that are not ints.
         ValueError: lists of different lengths, a repeated label, a parent index outside the
-            rig, or a rig that does not match :data:`SMPL_JOINT_BONES` (named in the message).
+            rig, or a rig that does not match :data:`~humanlib.bodybuild_fit.SMPL_JOINT_BONES` (named in the message).
     """
     for name, seq in (("bone_labels", bone_labels), ("bone_parents", bone_parents)):
         if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
