@@ -90,7 +90,7 @@ def candidate_pairs(
         (P, 3) int64 rows ``(body, s, t)`` with ``s < t``, sorted; no gradient.
 
     Raises:
-        TypeError / ValueError: wrong shapes or dtypes, faces out of range, a non-positive ``cell_size``.
+        TypeError, ValueError: wrong shapes or dtypes, faces out of range, a non-positive ``cell_size``.
     """
     vertices, faces = _check_mesh(vertices, faces)
     if cell_size is not None:
@@ -195,7 +195,7 @@ def triangles_intersect(tri_a: torch.Tensor, tri_b: torch.Tensor) -> torch.Tenso
         (N,) bool. Exactly coplanar overlapping triangles count as not intersecting.
 
     Raises:
-        TypeError / ValueError: not (N, 3, 3) float tensors of equal N.
+        TypeError, ValueError: not (N, 3, 3) float tensors of equal N.
     """
     check_tensor(tri_a, "tri_a", (None, 3, 3), finite=False)
     check_tensor(tri_b, "tri_b", (tri_a.shape[0], 3, 3), finite=False, hint="(as many triangles as tri_a)")
@@ -227,7 +227,7 @@ def intersecting_pairs(
         (P, 3) int64 rows ``(body, s, t)``, ``s < t``; pairs sharing a vertex are never included.
 
     Raises:
-        TypeError / ValueError: see :func:`candidate_pairs`; ``face_parts`` not (F,) integers.
+        TypeError, ValueError: see :func:`candidate_pairs`; ``face_parts`` not (F,) integers.
     """
     vertices, faces = _check_mesh(vertices, faces)
     if face_parts is not None:
@@ -264,7 +264,7 @@ def face_parts(weights: torch.Tensor, faces: torch.Tensor, merge: dict[int, int]
         (F,) int64 joint index.
 
     Raises:
-        TypeError / ValueError: wrong shapes, faces out of range, ``merge`` not a dict of joints.
+        TypeError, ValueError: wrong shapes, faces out of range, ``merge`` not a dict of joints.
     """
     check_tensor(weights, "weights", (None, None), hint="(V vertices, J joints), e.g. model.weights")
     _, faces = _check_mesh(weights.new_zeros(1, weights.shape[0], 3), faces)
@@ -305,7 +305,7 @@ def penetration_field(points: torch.Tensor, triangles: torch.Tensor, sigma: floa
         circumcircle's column or deeper than ``sigma`` circumradii; differentiable in both inputs.
 
     Raises:
-        TypeError / ValueError: wrong shapes, a non-positive ``sigma``.
+        TypeError, ValueError: wrong shapes, a non-positive ``sigma``.
     """
     check_tensor(triangles, "triangles", (None, 3, 3))
     check_tensor(points, "points", (triangles.shape[0], None, 3), hint="(M points for each of the N triangles)")
@@ -342,7 +342,7 @@ def collision_energy(
         (B,) energy (squared length units, m² on the open models), 0 for a body without intersections.
 
     Raises:
-        TypeError / ValueError: see :func:`intersecting_pairs`; ``pairs`` out of range.
+        TypeError, ValueError: see :func:`intersecting_pairs`; ``pairs`` out of range.
     """
     vertices, faces = _check_mesh(vertices, faces)
     check_positive(sigma, "sigma")

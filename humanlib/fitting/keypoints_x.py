@@ -144,7 +144,7 @@ def keypoint_vertex_ids(model) -> dict[str, int]:
         ``face.17`` .. ``face.67``.
 
     Raises:
-        TypeError / ValueError: not a BodyModel, or not 55 joints.
+        TypeError, ValueError: not a BodyModel, or not 55 joints.
     """
     _check_model(model)
     v = model.v_template.detach().double().cpu()
