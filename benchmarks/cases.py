@@ -50,6 +50,7 @@ class Plan:
         vposer_steps: training steps per timed block.
         vposer_batch: training batch size (the course's default: 256).
         codec_batch: poses per encode/decode call.
+        collision_batches: bodies per call of SMPLify-X's collision term E_c.
     """
 
     forward_batches: tuple[int, ...] = (1, 64, 1024)
@@ -73,6 +74,7 @@ class Plan:
     vposer_steps: int = 50
     vposer_batch: int = 256
     codec_batch: int = 1024
+    collision_batches: tuple[int, ...] = (1, 16)
 
 
 FULL = Plan()
@@ -81,6 +83,7 @@ QUICK = Plan(
     smplify_batches=(1, 2), smplify_iterations=1, dataset_frames=8,
     knn_queries=16, knn_manifold=200, posendf_steps=2, posendf_batch=8,
     projection_poses=8, projection_steps=3, vposer_steps=2, vposer_batch=8, codec_batch=8,
+    collision_batches=(1, 2),
 )
 
 
@@ -407,3 +410,56 @@ def bench_vposer(plan: Plan) -> dict:
                      "throughput": plan.codec_batch / timing.median_s, "unit": "poses/s"})
         print(f"  vposer {task} {rows[-1]['throughput']:10.0f} poses/s", flush=True)
     return _section("vposer", rows, started, load_before)
+
+
+# --------------------------------------------------------------------------- SMPLify-X's collision term
+
+
+def collision_calls(batch: int, device: str) -> tuple[dict[str, Callable[[], object]], int]:
+    """The three timed calls of E_c on B posed open SMPL-X bodies (left hand through the torso), and the pair count.
+
+    ``search``: :func:`humanlib.fitting.collision.intersecting_pairs` (broad and narrow phase);
+    ``energy``: :func:`~humanlib.fitting.collision.collision_energy` on those pairs and its backward
+    pass to the vertices; ``total``: both, as one evaluation of E_c with its gradient in a fit.
+    """
+    from humanlib.body import load_body_model, open_smplx_model_file
+    from humanlib.bodybuild_smplx import SMPLX_JOINT_NAMES
+    from humanlib.fitting import collision
+
+    model = load_body_model(open_smplx_model_file(), layout="native", device=device)
+    pose = 0.05 * torch.randn(batch, 55, 3, generator=torch.Generator().manual_seed(0))
+    pose[:, SMPLX_JOINT_NAMES.index("left_shoulder"), 2] -= 1.3
+    pose[:, SMPLX_JOINT_NAMES.index("left_elbow"), 2] -= 1.3
+    with torch.no_grad():
+        vertices = model(pose=pose.to(device)).vertices
+    parts = collision.face_parts(model.weights, model.faces, collision.SMPLX_HEAD_PARTS)
+    pairs = collision.intersecting_pairs(vertices, model.faces, parts)
+
+    def search():
+        return collision.intersecting_pairs(vertices, model.faces, parts)
+
+    def energy(found=None):
+        x = vertices.detach().requires_grad_(True)
+        e = collision.collision_energy(x, model.faces, pairs if found is None else found)
+        return torch.autograd.grad(e.sum(), x)[0]
+
+    def total():
+        return energy(search())
+
+    return {"search": search, "energy": energy, "total": total}, len(pairs)
+
+
+def bench_collision(plan: Plan, devices: tuple[str, ...]) -> dict:
+    """E_c's time per evaluation on the open SMPL-X-layout mesh (13,718 vertices, 27,420 triangles)."""
+    started, load_before = time.time(), load_average()
+    rows = []
+    for device in devices:
+        for batch in plan.collision_batches:
+            calls, pairs = collision_calls(batch, device)
+            for phase, fn in calls.items():
+                timing = time_call(fn, plan.forward_budget_s, plan.min_repeats, plan.max_repeats, plan.warmup, device)
+                rows.append({"device": device, "batch": batch, "phase": phase, "pairs": pairs,
+                             "timing": timing.as_dict(), "ms": 1e3 * timing.median_s,
+                             "ms_per_body": 1e3 * timing.median_s / batch})
+                print(f"  collision {device} B={batch:<3} {phase:<7} {rows[-1]['ms']:9.2f} ms  ({pairs} pairs)", flush=True)
+    return _section("collision", rows, started, load_before)

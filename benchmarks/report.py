@@ -210,6 +210,18 @@ def render_markdown(results: dict) -> str:
         out += _table(["Task", "Setting", "Median time (per call or step)", "Throughput"], rows)
         out += ["", _when(s, cores), ""]
 
+    if "collision" in sections:
+        s = sections["collision"]
+        out += ["## SMPLify-X's collision term E_c", "",
+                "One evaluation of `humanlib.fitting.collision` on the open SMPL-X-layout mesh (27,420 triangles), "
+                "the left hand pushed through the torso: `search` finds the intersecting triangle pairs (grid broad "
+                "phase, segment-triangle narrow phase), `energy` is E_c on them with its gradient to the vertices, "
+                "`total` both.", ""]
+        rows = [[r["device"], str(r["batch"]), r["phase"], str(r["pairs"]), _num(r["ms"]), _num(r["ms_per_body"])]
+                for r in s["rows"]]
+        out += _table(["Device", "Batch", "Phase", "Pairs", "Median (ms)", "Per body (ms)"], rows)
+        out += ["", _when(s, cores), ""]
+
     out += ["## End to end", "",
             f"Wall time on this {cores}-core CPU, measured by hand and added with "
             "`python -m benchmarks.run --out DIR --add-timing NAME=SECONDS[=COMMAND]`.", ""]

@@ -36,7 +36,7 @@ def test_quick_run_writes_table_and_keeps_it_on_add_timing(tmp_path):
     done = _run("--quick", "--threads", "1", "--out", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((out / "benchmarks.json").read_text())
-    assert set(results["sections"]) == {"body_forward", "smplify", "dataset_fit", "posendf", "vposer"}
+    assert set(results["sections"]) == {"body_forward", "smplify", "dataset_fit", "posendf", "vposer", "collision"}
     assert results["meta"]["quick"] is True and results["meta"]["machine"]["torch_threads"] == 1
     forward = results["sections"]["body_forward"]["rows"]
     assert {(r["impl"], r["batch"]) for r in forward} == {(i, b) for i in ("ours", "smplx") for b in (1, 4)}
@@ -48,10 +48,13 @@ def test_quick_run_writes_table_and_keeps_it_on_add_timing(tmp_path):
     assert workers == [(1, 8), (2, 8)] and all(r["fps"] > 0 for r in results["sections"]["dataset_fit"]["rows"])
     for key in ("posendf", "vposer"):
         assert all(r["throughput"] > 0 for r in results["sections"][key]["rows"])
+    collision = results["sections"]["collision"]["rows"]
+    assert {(r["batch"], r["phase"]) for r in collision} == {(b, p) for b in (1, 2) for p in ("search", "energy", "total")}
+    assert all(r["ms"] > 0 and r["pairs"] > 0 for r in collision)
     table = (out / "benchmarks.md").read_text()
     for heading in ("## Targets", "## Body-model forward pass", "## SMPLify fitting throughput",
                     "## Fitting a dataset over workers", "## Pose-NDF",
-                    "## VPoser", "## End to end"):
+                    "## VPoser", "## SMPLify-X's collision term E_c", "## End to end"):
         assert heading in table
     assert "not measured yet" in table
 
