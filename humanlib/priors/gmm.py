@@ -164,15 +164,8 @@ class GaussianMixture(nn.Module):
         # L_j^{-1}, so that ||L_j^{-1}(x - mu_j)||^2 is one matrix product per component
         # (a GEMM is much faster than a batched triangular solve on the CPU).
         eye = torch.eye(d, dtype=torch.float64).expand(k, d, d)
-        linv = torch.linalg.solve_triangular(chol, eye, upper=False)
-        self.register_buffer("cholesky_inv", linv.to(dtype))
+        self.register_buffer("cholesky_inv", torch.linalg.solve_triangular(chol, eye, upper=False).to(dtype))
         self.register_buffer("component_constants", const.to(dtype))
-        # The K whitening maps side by side, so that all K Mahalanobis distances are one GEMM:
-        # x L_j^{-T} - mu_j L_j^{-T} for every j at once. Derived from the buffers above, not saved.
-        self.register_buffer("_whiten", linv.transpose(-1, -2).permute(1, 0, 2).reshape(d, k * d).to(dtype),
-                             persistent=False)
-        self.register_buffer("_whitened_means", torch.einsum("kd,ked->ke", means.double(), linv).reshape(k * d).to(dtype),
-                             persistent=False)
 
     def _check(self, x: torch.Tensor) -> None:
         _check_points(x, self.dim, reference=self.means)
@@ -213,10 +206,8 @@ class GaussianMixture(nn.Module):
 
     def _mahalanobis_sq(self, x: torch.Tensor) -> torch.Tensor:
         # ||L_j^{-1} (x - mu_j)||^2 = (x - mu_j)^T Sigma_j^{-1} (x - mu_j).
-        # One (N, D) x (D, K D) product for the K components (x - mu_j)^T L_j^{-T} at once: on the CPU
-        # at batch 64 a loop over K small products is dominated by per-operator overhead.
-        white = torch.addmm(-self._whitened_means.to(x.dtype), x, self._whiten.to(x.dtype))
-        return white.unflatten(-1, (self.num_components, self.dim)).square().sum(-1)
+        means, linv = self.means.to(x.dtype), self.cholesky_inv.to(x.dtype)
+        return torch.stack([((x - means[j]) @ linv[j].T).square().sum(-1) for j in range(self.num_components)], dim=-1)
 
     def component_energies(self, x: torch.Tensor) -> torch.Tensor:
         """``e_j(x) = -log(g_j N(x; mu_j, Sigma_j))`` for every component.
