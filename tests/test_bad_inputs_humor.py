@@ -190,7 +190,7 @@ CASES = [
     raises(T + "corpus_digest", "a tensor", lambda: ht.corpus_digest(torch.zeros(3)), TypeError, r"MotionCorpus"),
     raises(T + "body_digest", "a body model", lambda: ht.body_digest(load_body_model()), TypeError, r"SkeletonJoints"),
     raises(T + "train_humor", "a 10 fps corpus", lambda: ht.train_humor(_small_corpus(fps=10.0), _small_corpus("val"), _CFG,
-                                                                         _TMP / "run"), ValueError, r"10 fps; HuMoR trains at 30"),
+                                                                         _TMP / "run"), ValueError, r"train is at 10 fps, the model's config at 30 fps"),
     raises(T + "train_humor", "clips shorter than a window",
            lambda: ht.train_humor(_small_corpus(), _small_corpus("val"), ht.HumorTrainConfig(window=10**5), _TMP / "run"),
            ValueError, r"shorter than a window"),

@@ -28,9 +28,9 @@ from torch import Tensor, nn
 from humanlib._validate import check_generator, check_positive, check_tensor
 from humanlib.body import SkeletonJoints
 from humanlib.priors.humor_state import (
-    CONTACT_JOINTS, NUM_STATE_JOINTS, STATE_DIM, STATE_SLICES, UP_AXIS, _angular_velocity, _joint_positions,
-    _rot6d, _rotmat_from_6d,
+    CONTACT_JOINTS, NUM_STATE_JOINTS, STATE_DIM, STATE_SLICES, UP_AXIS, _rot6d, _rotmat_from_6d,
 )
+from humanlib.rotations import _quat_to_axis_angle, _rotmat_to_quat
 from humanlib.skeleton import NUM_BODY_JOINTS, NUM_JOINTS
 
 #: Log-variances are clamped to +- this (exp(8) ~ 3000, exp(-8) ~ 3e-4).
@@ -307,19 +307,17 @@ class HumorModel(nn.Module):
         S = STATE_SLICES
         R_root = _rotmat_from_6d(nxt[:, S["root_orient"]])
         R_body = _rotmat_from_6d(nxt[:, S["body_pose"]].unflatten(-1, (NUM_BODY_JOINTS, 6)))
-        from humanlib.rotations import rotmat_to_axis_angle
-
-        R = torch.cat([R_root[:, None], R_body], 1)
-        aa = rotmat_to_axis_angle(R)
-        poses = torch.cat([aa, aa.new_zeros(aa.shape[0], NUM_JOINTS - aa.shape[1], 3)], 1)
+        hands = torch.eye(3, dtype=nxt.dtype, device=nxt.device).expand(nxt.shape[0], NUM_JOINTS - 1 - NUM_BODY_JOINTS, 3, 3)
+        R = torch.cat([R_root[:, None], R_body, hands], 1)
         trans = nxt[:, S["trans"]]
-        J = _joint_positions(poses, trans, self.joints_model).flatten(-2)
+        jm = self.joints_model
+        rest = jm._rest_joints(nxt.new_zeros(nxt.shape[0], jm.num_betas))
+        # forward kinematics straight from the decoded rotations (no axis-angle round trip)
+        J = (jm._plan.posed_joints(R, rest) + trans[:, None])[:, :NUM_STATE_JOINTS].flatten(-2)
         R_prev = _rotmat_from_6d(prev[:, S["root_orient"]])
-        out = torch.cat([
-            trans, (trans - prev[:, S["trans"]]) * fps, _rot6d(R_root),
-            _angular_velocity(torch.stack([R_prev, R_root], 1), fps)[:, 1],
-            _rot6d(R_body).flatten(-2), J, (J - prev[:, S["joints"]]) * fps], -1)
-        return out
+        omega = _quat_to_axis_angle(_rotmat_to_quat(R_root @ R_prev.transpose(-1, -2))) * fps
+        return torch.cat([trans, (trans - prev[:, S["trans"]]) * fps, _rot6d(R_root), omega,
+                          _rot6d(R_body).flatten(-2), J, (J - prev[:, S["joints"]]) * fps], -1)
 
     def sample_latent(self, prev: Tensor, learned_prior: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``z`` for a step from ``prev``: from the learned prior, or from ``N(0, I)``.

@@ -18,7 +18,8 @@ detached (no gradient through the chain), a simplification of the original.
 
 The loop reuses :mod:`humanlib.priors.training`: atomic checkpoints, ``check_same_run`` on
 resume, every random state saved (a resumed run equals the uninterrupted one), early stopping on
-the validation loss (the weights kept are the best on val, never chosen on test).
+the validation loss *fed its own predictions* (``val_own_loss``: what a rollout does; the
+teacher-forced ``val_loss`` is recorded too). The weights kept are the best on val, never chosen on test.
 """
 
 from __future__ import annotations
@@ -72,12 +73,12 @@ class HumorTrainConfig:
     window: int = 10
     stride: int = 5
     batch_size: int = 64
-    steps: int = 8000
+    steps: int = 6000
     lr: float = 1e-3
     kl_weight: float = 1.0
     kl_anneal_steps: int = 1000
-    sample_start: int = 2000
-    sample_end: int = 5000
+    sample_start: int = 1500
+    sample_end: int = 4000
     contact_weight: float = 1.0
     val_every: int = 250
     num_val: int = 512
@@ -272,22 +273,27 @@ def _facts(config: HumorTrainConfig, train: MotionCorpus, val: MotionCorpus, joi
             "data": {"train": corpus_digest(train), "val": corpus_digest(val), "body_model": body_digest(joints_model)}}
 
 
-def _check_corpus(corpus: object, name: str, window: int) -> None:
+def _check_corpus(corpus: object, name: str, window: int, fps: float) -> None:
     if not isinstance(corpus, MotionCorpus):
         raise TypeError(f"{name} must be a humanlib.data.MotionCorpus (load_humor_corpus); got {type(corpus).__name__}")
-    if corpus.fps != 30.0:
-        raise ValueError(f"{name} is at {corpus.fps:g} fps; HuMoR trains at 30 fps (humor_data.load_humor_corpus)")
+    if corpus.fps != fps:
+        raise ValueError(f"{name} is at {corpus.fps:g} fps, the model's config at {fps:g} fps; give 30 fps data "
+                         "(humor_data.load_humor_corpus) or set HumorConfig(fps=...) to the data's rate")
     if not any(c.num_frames >= window + 1 for c in corpus.clips):
         raise ValueError(f"every clip of {name} is shorter than a window of {window + 1} frames; give a shorter window")
 
 
 def _evaluate(model: HumorModel, val_states, val_contacts, config: HumorTrainConfig) -> dict[str, float]:
-    g = torch.Generator().manual_seed(config.seed + 1)
+    """Validation losses at the final KL weight, teacher-forced (``val_*``) and fed its own predictions (``val_own_*``)."""
     model.eval()
+    out = {}
     with torch.no_grad():
-        parts = _window_loss(model, val_states, val_contacts, config.kl_weight, 0.0, g, config.contact_weight)
+        for prefix, p_own in (("val", 0.0), ("val_own", 1.0)):
+            g = torch.Generator().manual_seed(config.seed + 1)
+            parts = _window_loss(model, val_states, val_contacts, config.kl_weight, p_own, g, config.contact_weight)
+            out.update({f"{prefix}_{k}": float(v) for k, v in parts.items()})
     model.train()
-    return {f"val_{k}": float(v) for k, v in parts.items()}
+    return out
 
 
 def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig, out_dir: str | Path,
@@ -296,7 +302,8 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
     """Train the transition model; write ``out_dir/last.pt`` (resumable) and ``out_dir/humor.pt`` (best on val).
 
     Args:
-        train, val: 30 fps corpus splits (:func:`humanlib.priors.humor_data.load_humor_corpus`).
+        train, val: corpus splits at the model's rate, 30 fps
+            (:func:`humanlib.priors.humor_data.load_humor_corpus`); any rate with a matching ``HumorConfig.fps``.
         config: the run's settings.
         out_dir: folder of the checkpoints.
         resume: continue ``out_dir/last.pt`` (refused when settings, architecture or data differ).
@@ -312,8 +319,8 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
     """
     if not isinstance(config, HumorTrainConfig):
         raise TypeError(f"config must be a HumorTrainConfig; got {type(config).__name__}")
-    _check_corpus(train, "train", config.window)
-    _check_corpus(val, "val", config.window)
+    _check_corpus(train, "train", config.window, config.model.fps)
+    _check_corpus(val, "val", config.window, config.model.fps)
     if not isinstance(out_dir, (str, Path)):
         raise TypeError(f"out_dir must be a str or Path; got {type(out_dir).__name__}")
     if stop_at is not None:
@@ -379,8 +386,9 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
             history.append(row)
             sums, count = {k: 0.0 for k in sums}, 0
             bar.set_postfix_str(f"val {row['val_loss']:.2f} kl {row['val_kl']:.2f}", refresh=False)
-            # the KL weight rises during annealing, so only validations at the final beta compete
-            if beta >= config.kl_weight and stopper.update(row["val_loss"], step):
+            # the weights kept: the lowest validation loss fed with the model's own predictions (what a
+            # rollout does), among validations at the final KL weight (it rises during annealing)
+            if beta >= config.kl_weight and stopper.update(row["val_own_loss"], step):
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
             elif not math.isfinite(stopper.best):
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
