@@ -1,6 +1,7 @@
 """Plotting helpers shared by the chapters, and the plotly set-up of the book.
 
-Importing this module chooses how plotly figures are displayed:
+Importing this module changes nothing; :func:`configure`, which each chapter calls in its first
+cell, chooses how figures are displayed:
 
 * While the book is built (the Makefile sets ``HUMANLIB_BOOK_BUILD=1`` for the kernels
   that execute the notebooks), a figure is written as plain HTML, a ``<div>`` and a
@@ -139,5 +140,12 @@ def configure_plotly() -> None:
         pio.renderers.default = BOOK_RENDERER
 
 
-configure_plotly()
-configure_matplotlib()
+def configure() -> None:
+    """Set up how the chapters' figures are shown (idempotent; a notebook calls it in its first cell).
+
+    While the book is built (``HUMANLIB_BOOK_BUILD=1``) plotly figures use the book's renderer
+    (:func:`configure_plotly`) and matplotlib figures become PNGs carrying their description
+    (:func:`configure_matplotlib`); anywhere else plotly and matplotlib keep their defaults.
+    """
+    configure_plotly()
+    configure_matplotlib()

@@ -149,12 +149,17 @@ class Tab:
     def screenshots(self, stem: Path, tile_height: int = 4000) -> list[Path]:
         """PNGs of the whole page, top to bottom, in tiles ``stem-01.png``, ``stem-02.png``, ...
 
-        A long chapter is 15,000 px or more: tiles keep each image viewable.
+        A long chapter is 15,000 px or more: tiles keep each image viewable. The tiles are of equal
+        height (at most ``tile_height``), so that no tile is a thin strip of the page's last pixels:
+        a 16,024 px page gives five tiles of 3,205 px, not four of 4,000 and one of 24.
         """
         width, height = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        height = max(1, height)
+        count = -(-height // tile_height)
+        step = -(-height // count)
         paths = []
-        for n, top in enumerate(range(0, max(1, height), tile_height), start=1):
-            clip = {"x": 0, "y": top, "width": width, "height": min(tile_height, height - top), "scale": 1}
+        for n, top in enumerate(range(0, height, step), start=1):
+            clip = {"x": 0, "y": top, "width": width, "height": min(step, height - top), "scale": 1}
             data = self.call("Page.captureScreenshot", timeout=120, format="png", captureBeyondViewport=True, clip=clip)["data"]
             path = stem.with_name(f"{stem.name}-{n:02d}.png")
             path.write_bytes(base64.b64decode(data))

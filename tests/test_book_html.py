@@ -125,6 +125,16 @@ def test_no_page_loads_from_the_network():
     assert not offenders, "pages load resources from the network:\n" + "\n".join(offenders[:30])
 
 
+def test_the_site_root_serves_a_favicon():
+    """/favicon.ico exists: browsers request it for pages that name no icon (the root redirect page).
+
+    Without it the redirect's request was a 404 whenever Chromium asked before following the redirect.
+    """
+    icon = HTML_DIR / "favicon.ico"
+    assert icon.is_file(), "no favicon.ico at the site root: html_extra_path in _config.yml should copy book/_extra"
+    assert icon.read_bytes()[:4] == b"\x00\x00\x01\x00", "favicon.ico is not an ICO file"
+
+
 VIEWPORTS = {"desktop": (1366, 900, False), "phone": (390, 844, True)}
 CHECKS_JS = (Path(__file__).parent / "book_checks.js").read_text(encoding="utf-8")
 #: The page is ready when every script ran, MathJax finished typesetting and plotly drew every figure.

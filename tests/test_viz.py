@@ -41,3 +41,16 @@ def test_panels_titled_stand_for_the_figure_and_shared_y_labels_count():
     text = describe_figure(fig)
     plt.close(fig)
     assert "[no" not in text and text.startswith("left | right")
+
+
+def test_importing_viz_configures_nothing_until_configure_is_called():
+    """The book's renderer is chosen by viz.configure(), not as a side effect of the import."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import plotly.io as pio; import humanlib.viz as v; before = pio.renderers.default; v.configure(); "
+            "print(before != v.BOOK_RENDERER, pio.renderers.default == v.BOOK_RENDERER)")
+    env = {**os.environ, "HUMANLIB_BOOK_BUILD": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]

@@ -29,16 +29,14 @@ from humanlib._validate import check_positive
 from humanlib.data import sources as S
 from humanlib.data.asf_amc import read_amc, read_asf
 from humanlib.data.bvh import read_bvh
+from humanlib.data.steps import MIN_BONE, Validator, cmu_subject_calibration, quantize, retarget_to_fps  # noqa: F401
 from humanlib.data.corpus_checks import CorpusChecks, is_walk
 from humanlib.data.corpus import (
     BANDAI_LICENCE, BASE_FPS, CMU_ACTIVITY, CMU_LICENCE, MANIFEST, MAX_SHARD_FRAMES, REPORT, SPLIT_FPS,
     SPLIT_RULES, SPLITS, STORED_JOINTS, ClipInfo, CorpusError, _sha256, _write_npz, default_corpus_dir, split_of,
 )
-from humanlib.data.retarget import (
-    axis_angle_to_rotmat_np, direction_errors_deg, resample_motion, rotmat_to_axis_angle_np,
-    smpl_forward_kinematics, target_rest_joints,
-)
-from humanlib.skeleton import JOINT_NAMES, NUM_JOINTS
+from humanlib.data.retarget import target_rest_joints
+from humanlib.skeleton import JOINT_NAMES
 
 CMU_ARCHIVE = "cmu-asfamc-subjects-01-and-03.tar.xz"
 BANDAI_ARCHIVE = "bandai-namco-research-motiondataset-1-2.tar.xz"
@@ -50,10 +48,6 @@ class CorpusConsistencyWarning(UserWarning):
 
 class CorpusConsistencyError(CorpusError):
     """``strict`` build: a source-consistency check missed its target; nothing was written."""
-
-
-#: Source bones shorter than this (metres) are not validated (no direction).
-MIN_BONE = 0.02
 
 
 _RAW_HINT = ("point HUMANLIB_RAW_DATA (or --raw) at the folder holding the two archives; a course checkout "
@@ -95,47 +89,22 @@ def _find_sources(raw: Path, tmp: Path, log: Callable[[str], None]) -> tuple[Pat
     return found[0], found[1]
 
 
-def _quantize(poses: np.ndarray) -> np.ndarray:
-    """Stored form: joints 0..21 as float16 (``(T, 22, 3)``)."""
-    return poses[:, :STORED_JOINTS].astype(np.float16)
+def _bandai_reference(data_dirs: list[Path]):
+    """The Bandai-Namco reference clip of the calibration: ``(motion, frame, name)``."""
+    ref_name, ref_frame = S.BANDAI_REFERENCE
+    ref_path = next((d / ref_name for d in data_dirs if (d / ref_name).exists()), None)
+    if ref_path is None:
+        raise CorpusError(f"Bandai-Namco reference clip {ref_name} is missing")
+    return read_bvh(ref_path), ref_frame, ref_name
 
 
-class _Validator:
-    """Joint-direction errors between source FK and SMPL FK driven by the stored poses."""
-
-    def __init__(self, rest_joints: np.ndarray) -> None:
-        self.J = rest_joints
-        self.errors: dict[str, dict[str, list[np.ndarray]]] = {}
-
-    def add(self, group: str, points: np.ndarray, stored: np.ndarray, transl: np.ndarray) -> None:
-        full = np.zeros((len(stored), NUM_JOINTS, 3))
-        full[:, :STORED_JOINTS] = stored.astype(np.float64)
-        _, P = smpl_forward_kinematics(axis_angle_to_rotmat_np(full), self.J, transl)
-        avail = ~np.isnan(points[0, :, 0])
-        bones = [
-            (a, j) for a, j in S.validation_bones(avail)
-            if np.linalg.norm(points[0, j] - points[0, a]) > MIN_BONE
-        ]
-        err = direction_errors_deg(points, P, bones)
-        g = self.errors.setdefault(group, {})
-        for k, (a, j) in enumerate(bones):
-            g.setdefault(f"{JOINT_NAMES[a]}->{JOINT_NAMES[j]}", []).append(err[:, k].astype(np.float32))
-
-    def summary(self) -> dict:
-        out = {}
-        for group, bones in self.errors.items():
-            rows = {}
-            for bone, parts in bones.items():
-                e = np.concatenate(parts)
-                rows[bone] = {
-                    "mean": round(float(e.mean()), 3), "median": round(float(np.median(e)), 3),
-                    "p95": round(float(np.percentile(e, 95)), 3), "max": round(float(e.max()), 3),
-                    "frames": int(e.size),
-                }
-            allerr = np.concatenate([np.concatenate(p) for p in bones.values()])
-            out[group] = {"bones": rows, "all_bones_mean": round(float(allerr.mean()), 3),
-                          "all_bones_p95": round(float(np.percentile(allerr, 95)), 3)}
-        return out
+def _find_bandai_reference(raw_dir, tmp: Path):
+    """The reference clip from the raw data folder (unpacking the archive into ``tmp``)."""
+    raw = Path(raw_dir).expanduser() if raw_dir is not None else paths.raw_data_dir()
+    if raw is None or not Path(raw).is_dir():
+        raise CorpusError(f"raw mocap folder not found ({raw}); {_RAW_HINT}")
+    _, bandai_root = _find_sources(raw, tmp, lambda msg: None)
+    return _bandai_reference(sorted((bandai_root / "dataset").glob("Bandai-Namco-Research-Motiondataset-*/data")))
 
 
 def build_corpus(
@@ -197,7 +166,7 @@ def build_corpus(
                           "its output folder, so give a new or an empty folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     J, body = target_rest_joints()
-    validator = _Validator(J)
+    validator = Validator(J)
     checks = CorpusChecks(J)
     store: dict[tuple[str, str], list[tuple[ClipInfo, np.ndarray, np.ndarray]]] = {}
     source_info = {}
@@ -213,12 +182,7 @@ def build_corpus(
     def add_clip(group: str, info: ClipInfo, split: str, motion: S.RetargetedMotion) -> None:
         bar.set_postfix_str(info.name, refresh=False)
         bar.update(1)
-        R, tr = resample_motion(motion.local_rotations, motion.transl, motion.fps, BASE_FPS)
-        pts = motion.source.points
-        step = int(round(motion.fps / BASE_FPS)) if motion.fps > BASE_FPS else 1
-        pts = pts[::step][: len(R)]
-        aa = rotmat_to_axis_angle_np(R)
-        stored30 = _quantize(aa)
+        stored30, tr, pts = retarget_to_fps(motion, BASE_FPS)
         validator.add(group, pts, stored30, tr)
         checks.add(group, info.name, is_walk(group, info.subject, info.activity), split, stored30, tr,
                    pts * motion.scale, BASE_FPS, int(motion.repaired.sum()) if motion.repaired is not None else 0)
@@ -238,8 +202,7 @@ def build_corpus(
             if not asf.exists():
                 continue
             skel = read_asf(asf)
-            cal = S.cmu_calibration(skel, J, twist_snap=True)
-            leg = S.leg_length(S.cmu_source_motion(skel, None).points[0])
+            cal, leg = cmu_subject_calibration(skel, J)
             source_info[f"cmu/{subject_dir.name}"] = {"leg_length_m": round(leg, 4)}
             for amc in sorted(subject_dir.glob("*.amc")):
                 if max_clips_per_source is not None and n >= max_clips_per_source:
@@ -258,11 +221,7 @@ def build_corpus(
         data_dirs = sorted((bandai_root / "dataset").glob("Bandai-Namco-Research-Motiondataset-*/data"))
         if not data_dirs:
             raise CorpusError(f"no Bandai-Namco data folders under {bandai_root / 'dataset'}")
-        ref_name, ref_frame = S.BANDAI_REFERENCE
-        ref_path = next((d / ref_name for d in data_dirs if (d / ref_name).exists()), None)
-        if ref_path is None:
-            raise CorpusError(f"Bandai-Namco reference clip {ref_name} is missing")
-        ref = read_bvh(ref_path)
+        ref, ref_frame, ref_name = _bandai_reference(data_dirs)
         cal = S.bandai_calibration(ref, J, ref_frame)
         leg = S.leg_length(S.bandai_source_motion(ref).points[ref_frame])
         source_info["bandai-namco"] = {"leg_length_m": round(leg, 4), "reference": f"{ref_name} frame {ref_frame}"}

@@ -9,6 +9,8 @@ stages, :func:`~humanlib.fitting.smplify.fit_smplify`    :mod:`humanlib.fitting.
 one L-BFGS per frame                                     :mod:`humanlib.fitting.lbfgs`
 a dataset over workers (torchrun), resumable             :mod:`humanlib.fitting.dataset`
 synthetic keypoints, Procrustes                          :mod:`humanlib.fitting.evaluate`
+OpenPose keypoints on the SMPL-X mesh (SMPLify-X)        :mod:`humanlib.fitting.keypoints_x`
+``E_c``, the collision term (SMPLify-X)                  :mod:`humanlib.fitting.collision`
 ``humanlib fit`` / ``smplify-eval``                      :mod:`humanlib.fitting.jobs`
 meshes over keypoints (figures)                          :mod:`humanlib.fitting.plots`
 =======================================================  ================================

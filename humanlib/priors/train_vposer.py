@@ -7,7 +7,7 @@ split after every epoch, stops early when the validation loss stops improving, a
 * ``last.pt``: the full training state (model, optimiser, scheduler, random-number generators,
   history), rewritten after every epoch; ``--resume`` continues from it;
 * ``best.pt``: the model of the best validation epoch, a checkpoint for
-  :func:`humanlib.priors.vposer.load_vposer`;
+  :func:`humanlib.priors.vposer_checkpoint.load_vposer`;
 * ``history.json``: the training curve (one record per epoch) and the run's command,
   machine, thread count and wall-clock time.
 
@@ -31,21 +31,15 @@ from tqdm.auto import tqdm
 from humanlib import rotations
 from humanlib._validate import check_positive, resolve_device
 from humanlib.provenance import machine_description, poses_fingerprint  # re-exported under their old home
-from humanlib.priors.vposer import (
-    BodyForward,
-    LatentGaussian,
-    VPoser,
-    VPoserConfig,
-    VPoserLossConfig,
+from humanlib.priors.vposer_checkpoint import (
     _check_metadata,
-    _check_vposer,
-    as_body_pose,
     read_checkpoint_file,
     save_vposer,
     vposer_checkpoint,
     vposer_from_checkpoint,
-    vposer_loss,
 )
+from humanlib.priors.vposer_loss import BodyForward, VPoserLossConfig, vposer_loss
+from humanlib.priors.vposer_model import LatentGaussian, VPoser, VPoserConfig, _check_vposer, as_body_pose
 from humanlib.priors.training import (
     DataParallel,
     EarlyStopping,
@@ -78,8 +72,8 @@ class TrainConfig:
         max_train_frames: Use a random subset of this many training poses (None: all).
         max_val_frames: Use a random subset of this many validation poses (None: all).
         model: The architecture.
-        loss: The loss weights (:meth:`~humanlib.priors.vposer.VPoserLossConfig.talk` or
-            :meth:`~humanlib.priors.vposer.VPoserLossConfig.released`).
+        loss: The loss weights (:meth:`~humanlib.priors.vposer_loss.VPoserLossConfig.talk` or
+            :meth:`~humanlib.priors.vposer_loss.VPoserLossConfig.released`).
     """
 
     epochs: int = 100

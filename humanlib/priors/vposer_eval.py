@@ -35,13 +35,9 @@ from humanlib._validate import (
     check_tensor,
 )
 from humanlib.priors import _require_tensor
-from humanlib.priors.vposer import (
-    VPoser,
-    _check_vposer,
-    as_body_pose,
-    body_forward_from_model,
-    load_vposer,
-)
+from humanlib.priors.vposer_checkpoint import load_vposer
+from humanlib.priors.vposer_loss import body_forward_from_model
+from humanlib.priors.vposer_model import VPoser, _check_vposer, as_body_pose
 
 
 def _check_rotmats(x: torch.Tensor, name: str) -> None:
@@ -206,7 +202,7 @@ def gmm_reconstruct(gmm, poses: torch.Tensor, code_dim: int = 32) -> torch.Tenso
 
     Raises:
         ValueError: ``gmm`` is not a 63-d GaussianMixture; ``poses`` as in
-            :func:`humanlib.priors.vposer.as_body_pose` or on another device; ``code_dim`` not in
+            :func:`humanlib.priors.vposer_model.as_body_pose` or on another device; ``code_dim`` not in
             ``[1, 63]`` (``TypeError`` for an argument of the wrong type).
     """
     from humanlib.priors.gmm import GaussianMixture

@@ -1,0 +1,82 @@
+"""Bad inputs to the public steps of the corpus build and to ``retarget_folder`` (issue 20)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bad_inputs import case_id, raises, returns, run_case
+
+from humanlib.data import retarget_files, steps
+from humanlib.data.retarget import Calibration
+
+S = "humanlib.data.steps."
+F = "humanlib.data.retarget_files."
+J = np.zeros((24, 3))
+
+
+def _tmp() -> Path:
+    return Path(tempfile.mkdtemp(prefix="humanlib-badud-"))
+
+
+def _file(name: str, text: str) -> Path:
+    p = _tmp() / name
+    p.write_text(text)
+    return p
+
+
+def _nonempty() -> Path:
+    d = _tmp()
+    (d / "x.txt").write_text("x")
+    return d
+
+
+CASES = [
+    raises(S + "quantize", "poses of the wrong shape", lambda: steps.quantize(np.zeros((4, 3))), ValueError, r"\(T, 24, 3\)"),
+    raises(S + "Validator", "rest joints of the wrong shape", lambda: steps.Validator(np.zeros(3)), ValueError, "rest_joints"),
+    raises(S + "Validator.add", "stored poses of the wrong shape",
+           lambda: steps.Validator(J).add("g", np.zeros((2, 24, 3)), np.zeros((2, 5)), np.zeros((2, 3))),
+           (ValueError, IndexError)),
+    returns(S + "Validator.summary", "no clip added: an empty summary", lambda: steps.Validator(J).summary(),
+            lambda r: r == {}),
+    raises(S + "retarget_to_fps", "not a RetargetedMotion", lambda: steps.retarget_to_fps("m", 30.0), TypeError,
+           "RetargetedMotion"),
+    raises(S + "cmu_subject_calibration", "not a skeleton", lambda: steps.cmu_subject_calibration("s", J), TypeError,
+           "AsfSkeleton"),
+    raises(S + "calibration_to_dict", "not a Calibration", lambda: steps.calibration_to_dict("c", 1.0, "x"), TypeError,
+           "Calibration"),
+    raises(S + "calibration_to_dict", "leg length 0",
+           lambda: steps.calibration_to_dict(Calibration(np.zeros((24, 3, 3)), np.zeros(24, bool), J), 0.0, "x"),
+           ValueError, "leg_length"),
+    raises(S + "bandai_family_calibration", "another target body", lambda: steps.bandai_family_calibration(J),
+           ValueError, "another target body"),
+    raises(S + "write_calibration_file", "no raw data", lambda: steps.write_calibration_file(_tmp() / "none"),
+           ValueError, "raw mocap folder not found"),
+    raises(F + "retarget_folder", "source missing", lambda: retarget_files.retarget_folder(_tmp() / "no", _tmp() / "o"),
+           FileNotFoundError, "does not exist"),
+    raises(F + "retarget_folder", "source None", lambda: retarget_files.retarget_folder(None, _tmp()), TypeError,
+           "str or pathlib.Path"),
+    raises(F + "retarget_folder", "fps 0", lambda: retarget_files.retarget_folder(_tmp(), _tmp() / "o", fps=0),
+           ValueError, "fps"),
+    raises(F + "retarget_folder", "a folder with no motion", lambda: retarget_files.retarget_folder(_tmp(), _tmp() / "o"),
+           retarget_files.RetargetError, "no motion under"),
+    raises(F + "retarget_folder", "a file that is not a BVH",
+           lambda: retarget_files.retarget_folder(_file("a.txt", "x"), _tmp() / "o"), retarget_files.RetargetError,
+           r"give a \.bvh file"),
+    raises(F + "retarget_folder", "amc without asf",
+           lambda: retarget_files.retarget_folder(_file("01_01.amc", "x").parent, _tmp() / "o"),
+           retarget_files.RetargetError, "without an .asf"),
+    raises(F + "retarget_folder", "output a non-empty non-motion folder",
+           lambda: retarget_files.retarget_folder(_file("01_01.amc", "x").parent, _nonempty()),
+           retarget_files.RetargetError, "not empty"),
+    raises(F + "retarget_folder", "progress not a bool",
+           lambda: retarget_files.retarget_folder(_tmp(), _tmp() / "o", progress="yes"), TypeError, "progress"),
+]
+EXEMPT: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_bad_input(case):
+    run_case(case)
