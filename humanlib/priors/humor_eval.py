@@ -73,7 +73,8 @@ def rollout_metrics(states: torch.Tensor, floor: torch.Tensor, max_speed: float,
     """The module's metrics of rollouts ``(B, T, STATE_DIM)`` (NaN frames allowed) with floors ``(B,)``.
 
     Returns:
-        ``{"finite", "feet_on_floor", "speed_in_range", "frames"}`` (fractions in [0, 1]).
+        ``{"frames", "finite", "feet_on_floor", "speed_in_range"}`` (fractions in [0, 1]) and how much the
+        motion moves: ``mean_root_speed`` (horizontal, m/s) and ``mean_joint_speed`` (m/s), over finite frames.
 
     Raises:
         TypeError, ValueError: wrong shapes; NaN ``floor``; ``max_speed``/``floor_tolerance`` <= 0.
@@ -86,8 +87,14 @@ def rollout_metrics(states: torch.Tensor, floor: torch.Tensor, max_speed: float,
     n = max(int(finite.sum()), 1)
     on_floor = ((_lowest_foot(states) - floor[:, None]).abs() <= floor_tolerance) & finite
     in_range = (_max_speed(states) <= max_speed) & finite
+    # how much it moves (a motion that freezes keeps its feet on the floor too)
+    vel = states[..., STATE_SLICES["trans_vel"]]
+    root_speed = vel[..., [0, 2]].norm(dim=-1)
+    joint_speed = states[..., STATE_SLICES["joints_vel"]].unflatten(-1, (-1, 3)).norm(dim=-1).mean(-1)
     return {"frames": int(finite.numel()), "finite": float(finite.float().mean()),
-            "feet_on_floor": float(on_floor.sum()) / n, "speed_in_range": float(in_range.sum()) / n}
+            "feet_on_floor": float(on_floor.sum()) / n, "speed_in_range": float(in_range.sum()) / n,
+            "mean_root_speed": float(root_speed[finite].mean()) if bool(finite.any()) else float("nan"),
+            "mean_joint_speed": float(joint_speed[finite].mean()) if bool(finite.any()) else float("nan")}
 
 
 def _clip_states(model: HumorModel, corpus: MotionCorpus) -> list[torch.Tensor]:
@@ -144,7 +151,7 @@ def evaluate_humor(model: HumorModel, config: RolloutEvalConfig | None = None,
         return torch.stack(rows), floors[which]
 
     data = [clips[i][1:][None] for i in usable]
-    data_metrics = {k: 0.0 for k in ("finite", "feet_on_floor", "speed_in_range")}
+    data_metrics = {k: 0.0 for k in ("finite", "feet_on_floor", "speed_in_range", "mean_root_speed", "mean_joint_speed")}
     total = 0
     for i, s in zip(usable, data):
         m = rollout_metrics(s, floors[usable.index(i)][None], max_speed, config.floor_tolerance)

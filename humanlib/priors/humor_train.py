@@ -402,7 +402,10 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
     model.load_state_dict(best_state, strict=True)
     if step >= config.steps or stopper.should_stop:
         save_humor(model, out / "humor.pt", {**(metadata or {}), "history": history, "train_config": asdict(config),
-                                             "data": facts["data"], "best_step": stopper.at})
+                                             "data": facts["data"], "best_step": stopper.at,
+                                             # this invocation's wall time (a resumed run: its last part)
+                                             "wall_seconds": round(time.perf_counter() - t0, 1),
+                                             "history_file": str(out / "history.json")})
     return HumorTrainResult(model, history, time.perf_counter() - t0)
 
 
