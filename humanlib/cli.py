@@ -42,6 +42,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "humanlib.commands.fit",               # fit, smplify-eval
     "humanlib.commands.vposer",            # train-vposer, eval-vposer
     "humanlib.commands.posendf",           # train-posendf, eval-posendf
+    "humanlib.commands.humor",             # train-humor, eval-humor
     "humanlib.commands.experiment",        # experiment denoise|occlusion|tune|tables
     "humanlib.commands.denoise",           # denoise (a user's own motion file)
     "humanlib.commands.check",             # check (a user's SMPL / AMASS files)
