@@ -39,3 +39,51 @@ def test_retarget_cmu_clip_reproduces_the_committed_corpus_bit_for_bit(tmp_path,
         assert d["poses"].dtype == np.float16
         assert np.array_equal(d["poses"].astype(np.float32), poses[:, :22].numpy())
         assert np.array_equal(d["transl"], transl.numpy())
+
+
+def _short_amc(text: str, frames: int) -> str:
+    """The header and first ``frames`` frames of an AMC file (frame lines are bare integers)."""
+    out, seen = [], 0
+    for line in text.splitlines():
+        if line.strip().isdigit():
+            seen += 1
+            if seen > frames:
+                break
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_retarget_command_from_a_tmp_cwd_prints_the_report(tmp_path, monkeypatch, capsys):
+    """``humanlib retarget`` on 120 frames (1 s at CMU's 120 fps) of 03_01, run outside the repository."""
+    from humanlib import cli
+
+    with tarfile.open(_raw() / ARCHIVE) as tf:
+        asf = tf.extractfile("subjects/03/03.asf").read().decode()
+        amc = tf.extractfile("subjects/03/03_01.amc").read().decode()
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "03.asf").write_text(asf)
+    (tmp_path / "raw" / "03_01.amc").write_text(_short_amc(amc, 120))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["retarget", "raw", "--out", "mine", "--fps", "30", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    meta = json.loads((tmp_path / "mine" / MOTIONS_FILE).read_text())
+    assert meta["clips"][0]["num_frames"] == 30 and "1 clips, 30 frames at 30 fps" in printed
+    report = json.loads((tmp_path / "mine" / "retarget_report.json").read_text())
+    assert f"all_bones_mean {report['direction_error_deg']['cmu']['all_bones_mean']:.3g}" in printed
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: None, "no motion under"),
+    (lambda d: (d / "x.bvh").write_text("HIERARCHY\nROOT Hips\n{\n OFFSET 0 0 0\n CHANNELS 3 Xposition Yposition "
+                                        "Zposition\n End Site\n {\n  OFFSET 0 1 0\n }\n}\nMOTION\nFrames: 1\n"
+                                        "Frame Time: 0.0333\n0 0 0\n"), "cannot be mapped"),
+])
+def test_retarget_command_bad_inputs_end_in_one_line(tmp_path, monkeypatch, capsys, make, expected):
+    from humanlib import cli
+
+    (tmp_path / "src").mkdir()
+    make(tmp_path / "src")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["retarget", "src", "--out", "mine", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert expected in err and "\n" not in err and not (tmp_path / "mine").exists()
