@@ -87,3 +87,49 @@ def test_retarget_command_bad_inputs_end_in_one_line(tmp_path, monkeypatch, caps
     assert cli.main(["retarget", "src", "--out", "mine", "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert expected in err and "\n" not in err and not (tmp_path / "mine").exists()
+
+
+BANDAI_ARCHIVE = "bandai-namco-research-motiondataset-1-2.tar.xz"
+BANDAI_FILES = ("dataset-1_run_masculinity_001.bvh", "dataset-2_walk_normal_001.bvh")
+
+
+def _bandai_texts() -> dict[str, str]:
+    raw = paths.raw_data_dir()
+    if raw is None or not (Path(raw) / BANDAI_ARCHIVE).is_file():
+        pytest.skip(f"needs the course archive {BANDAI_ARCHIVE} (HUMANLIB_RAW_DATA or ../shared/data)")
+    texts = {}
+    with tarfile.open(Path(raw) / BANDAI_ARCHIVE, mode="r|xz") as tf:
+        for member in tf:
+            if Path(member.name).name in BANDAI_FILES:
+                texts[Path(member.name).name] = tf.extractfile(member).read().decode()
+    return texts
+
+
+def test_a_renamed_rig_with_a_mapping_file_retargets_as_the_bandai_route(tmp_path, monkeypatch, capsys):
+    """The Bandai-Namco rig with every joint renamed, through ``--mapping``, gives the Bandai route's poses."""
+    import re
+
+    from humanlib import cli
+    from humanlib.data import sources as S
+
+    texts = _bandai_texts()
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "renamed").mkdir()
+    for name, text in texts.items():
+        (tmp_path / "plain" / name).write_text(text)
+        (tmp_path / "renamed" / name).write_text(re.sub(r"^(\s*(?:ROOT|JOINT)\s+)(\S+)", r"\1my_\2", text, flags=re.M))
+    mapping = json.loads((paths.PACKAGE_DIR / "assets" / "mappings" / "bandai_namco.json").read_text())
+    mapping["joints"] = {k: f"my_{v}" for k, v in mapping["joints"].items()}
+    mapping["reference_file"], mapping["reference_frame"] = S.BANDAI_REFERENCE
+    (tmp_path / "map.json").write_text(json.dumps(mapping))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["retarget", "renamed", "--out", "bad", "--quiet"]) == 1  # without the mapping: one line
+    err = capsys.readouterr().err
+    assert "lacks the Bandai-Namco rig's" in err and "give --mapping FILE" in err and err.count("\n") == 1
+    assert cli.main(["retarget", "renamed", "--out", "mapped", "--mapping", "map.json", "--quiet"]) == 0
+    assert cli.main(["retarget", "plain", "--out", "plain_out", "--quiet"]) == 0
+    clip = BANDAI_FILES[0].removesuffix(".bvh")
+    with np.load(tmp_path / "mapped" / f"{clip}.npz") as a, np.load(tmp_path / "plain_out" / f"{clip}.npz") as b:
+        diff = np.abs(a["poses"].astype(np.float32) - b["poses"].astype(np.float32)).max()
+        assert diff == 0.0, f"max |mapped - Bandai route| pose difference {diff:.2e} rad"
+        assert np.array_equal(a["transl"], b["transl"])

@@ -13,7 +13,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from humanlib.data.retarget_files import REPORT_FILE, retarget_folder
 
-    report = retarget_folder(args.source, args.out, fps=args.fps, progress=not args.quiet,
+    report = retarget_folder(args.source, args.out, fps=args.fps, progress=not args.quiet, mapping=args.mapping,
                              log=None if args.quiet else (lambda m: tqdm.write(m, file=sys.stderr)))
     print(f"{report['clips']} clips, {report['frames']} frames at {report['fps']:g} fps written to {args.out} "
           f"(SMPL frame, Y up, metres)")
@@ -39,5 +39,8 @@ def add_subcommand(subparsers) -> None:
                    "replaced); relative paths are under the current working directory")
     p.add_argument("--fps", type=positive_float, default=30.0,
                    help="frame rate of the written clips (default 30, the corpus's test split)")
+    p.add_argument("--mapping", default=None, metavar="FILE",
+                   help="JSON joint-mapping file for BVH files of another rig (format: humanlib.data.mapping; "
+                   "example: humanlib/assets/mappings/bandai_namco.json); default: CMU ASF/AMC and Bandai-Namco BVH")
     p.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar or per-clip lines")
     p.set_defaults(func=_run)
