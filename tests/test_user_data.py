@@ -133,3 +133,27 @@ def test_a_renamed_rig_with_a_mapping_file_retargets_as_the_bandai_route(tmp_pat
         diff = np.abs(a["poses"].astype(np.float32) - b["poses"].astype(np.float32)).max()
         assert diff == 0.0, f"max |mapped - Bandai route| pose difference {diff:.2e} rad"
         assert np.array_equal(a["transl"], b["transl"])
+
+
+def test_the_shipped_val_weights_equal_the_committed_results_file():
+    from humanlib.experiments.denoise import DEFAULT_WEIGHTS, SHIPPED_WEIGHTS
+
+    assert SHIPPED_WEIGHTS.read_bytes() == (paths.REPO_DIR / DEFAULT_WEIGHTS).read_bytes(), (
+        "copy results/experiments/weights_val.json to humanlib/assets/experiments/weights_val.json")
+
+
+def test_commands_find_the_shipped_weights_from_a_tmp_cwd(tmp_path, monkeypatch):
+    """From a folder outside the repository the default weights are the package's, read as the tuned ones."""
+    from humanlib.commands import experiment as experiment_command
+    from humanlib.experiments.denoise import SHIPPED_WEIGHTS, choose_weights
+
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+    monkeypatch.setattr(experiment_command, "run_experiment", lambda config, **kw: seen.update(kw) or (_ for _ in ()).throw(
+        RuntimeError("stop")))
+    from humanlib import cli
+
+    with pytest.raises(RuntimeError, match="stop"):
+        cli.main(["experiment", "denoise", "--priors", "none", "--windows", "60", "--out", "x"])
+    assert seen["weights_file"] == str(SHIPPED_WEIGHTS) and seen["weights"] is not None
+    assert choose_weights("gmm", SHIPPED_WEIGHTS)[2] != "default"
