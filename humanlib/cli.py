@@ -38,6 +38,7 @@ from humanlib.paths import input_file, input_folder, output_file, output_folder 
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "humanlib.commands.build_body_model",  # build-body-model
     "humanlib.commands.build_corpus",      # build-corpus
+    "humanlib.commands.retarget",          # retarget (a user's own mocap)
     "humanlib.commands.train_gmm",         # train-gmm
     "humanlib.commands.fit",               # fit, smplify-eval
     "humanlib.commands.vposer",            # train-vposer, eval-vposer

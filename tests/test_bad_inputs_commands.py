@@ -87,7 +87,7 @@ _CLI = "registers CLI parsers; the command's bad arguments are swept in tests/te
 EXEMPT = {
     "humanlib.cli.build_parser": "takes no arguments; every parser it builds is swept in tests/test_commands.py",
     **{f"humanlib.commands.{name}.add_subcommand": _CLI
-       for name in ("build_body_model", "build_corpus", "train_gmm", "fit", "vposer", "posendf", "experiment", "denoise",
+       for name in ("build_body_model", "build_corpus", "train_gmm", "fit", "vposer", "posendf", "experiment", "denoise", "retarget",
                     "check")},
 }
 

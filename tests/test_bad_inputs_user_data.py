@@ -9,11 +9,23 @@ import numpy as np
 import pytest
 from bad_inputs import case_id, raises, returns, run_case
 
-from humanlib.data import retarget_files, steps
+from humanlib.data import mapping, retarget_files, steps
 from humanlib.data.retarget import Calibration
 
 S = "humanlib.data.steps."
 F = "humanlib.data.retarget_files."
+M = "humanlib.data.mapping."
+_GOOD = {"format": mapping.MAPPING_FORMAT, "scale": 0.01, "joints": {j: j for j in mapping.REQUIRED_JOINTS}}
+
+
+def _mapping(**change) -> Path:
+    import json
+
+    data = {**_GOOD, **change}
+    return _file("map.json", json.dumps({k: v for k, v in data.items() if v is not None}))
+
+
+_JM = mapping.JointMapping(dict(_GOOD["joints"]), 0.01)
 J = np.zeros((24, 3))
 
 
@@ -34,6 +46,38 @@ def _nonempty() -> Path:
 
 
 CASES = [
+    raises(M + "read_mapping", "no file", lambda: mapping.read_mapping(_tmp() / "none.json"), FileNotFoundError,
+           "does not exist"),
+    raises(M + "read_mapping", "path None", lambda: mapping.read_mapping(None), TypeError, "str or pathlib.Path"),
+    raises(M + "read_mapping", "not JSON", lambda: mapping.read_mapping(_file("m.json", "{ no")), mapping.MappingError,
+           "is not JSON"),
+    raises(M + "read_mapping", "no format", lambda: mapping.read_mapping(_mapping(format=None)), mapping.MappingError,
+           "set \"format\""),
+    raises(M + "read_mapping", "a joint missing",
+           lambda: mapping.read_mapping(_mapping(joints={"pelvis": "Hips"})), mapping.MappingError, "map the SMPL joints"),
+    raises(M + "read_mapping", "an unknown SMPL joint",
+           lambda: mapping.read_mapping(_mapping(joints={**_GOOD["joints"], "tail": "Tail"})), mapping.MappingError,
+           "unknown SMPL joints tail"),
+    raises(M + "read_mapping", "two joints on one",
+           lambda: mapping.read_mapping(_mapping(joints={**_GOOD["joints"], "head": "neck"})), mapping.MappingError,
+           "two SMPL joints map to one"),
+    raises(M + "read_mapping", "scale 0", lambda: mapping.read_mapping(_mapping(scale=0)), mapping.MappingError,
+           "scale"),
+    raises(M + "read_mapping", "reference_frame -1", lambda: mapping.read_mapping(_mapping(reference_frame=-1)),
+           mapping.MappingError, "reference_frame"),
+    returns(M + "read_mapping", "the shipped example reads",
+            lambda: mapping.read_mapping(Path(mapping.__file__).parents[1] / "assets" / "mappings" / "bandai_namco.json"),
+            lambda m: m.joints["pelvis"] == "Hips" and m.child_override == {"spine1": "spine3"}),
+    returns(M + "JointMapping", "with spine2 no override",
+            lambda: mapping.JointMapping({**_GOOD["joints"], "spine2": "s2"}, 0.01).child_override, lambda r: r == {}),
+    raises(M + "check_bvh", "not a BvhMotion", lambda: mapping.check_bvh("m", _JM), TypeError, "BvhMotion"),
+    raises(M + "mapped_source_motion", "not a BvhMotion", lambda: mapping.mapped_source_motion("m", _JM), TypeError,
+           "BvhMotion"),
+    raises(M + "mapped_calibration", "not a BvhMotion", lambda: mapping.mapped_calibration("m", _JM, J), TypeError,
+           "BvhMotion"),
+    raises(F + "retarget_folder", "mapping file missing",
+           lambda: retarget_files.retarget_folder(_nonempty(), _tmp() / "o", mapping=_tmp() / "none.json"),
+           FileNotFoundError, "mapping file"),
     raises(S + "quantize", "poses of the wrong shape", lambda: steps.quantize(np.zeros((4, 3))), ValueError, r"\(T, 24, 3\)"),
     raises(S + "Validator", "rest joints of the wrong shape", lambda: steps.Validator(np.zeros(3)), ValueError, "rest_joints"),
     raises(S + "Validator.add", "stored poses of the wrong shape",

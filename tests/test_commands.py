@@ -75,6 +75,12 @@ CASES: list[tuple[list[str], str]] = [
     (["build-corpus", "--raw", str(FOLDER), "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
     (["build-corpus", "--out", OUT, "--max-clips", "0"], r"--max-clips: must be > 0"),
     (["build-corpus", "--max-clips", "2"], r"--max-clips .*give --out DIR too"),
+    # retarget (a user's own mocap)
+    (["retarget", MISSING, "--out", OUT], r"does-not-exist.npz does not exist; give a folder of .asf/.amc or .bvh"),
+    (["retarget", str(FOLDER), "--out", OUT], r"no motion under .*a-folder: expected .asf \+ .amc files"),
+    (["retarget", str(FILE), "--out", OUT], r"a-file: give a .bvh file or a folder"),
+    (["retarget", str(FOLDER), "--out", OUT, "--fps", "0"], r"--fps: must be > 0"),
+    (["retarget", str(FOLDER)], r"the following arguments are required: --out"),
     # train-gmm (default --out: the committed GMM)
     (["train-gmm", "--out", OUT + ".npz", "--components", "0"], r"--components: must be > 0"),
     (["train-gmm", "--out", OUT + ".npz", "--max-iter", "-1"], r"--max-iter: must be > 0"),

@@ -39,3 +39,121 @@ def test_retarget_cmu_clip_reproduces_the_committed_corpus_bit_for_bit(tmp_path,
         assert d["poses"].dtype == np.float16
         assert np.array_equal(d["poses"].astype(np.float32), poses[:, :22].numpy())
         assert np.array_equal(d["transl"], transl.numpy())
+
+
+def _short_amc(text: str, frames: int) -> str:
+    """The header and first ``frames`` frames of an AMC file (frame lines are bare integers)."""
+    out, seen = [], 0
+    for line in text.splitlines():
+        if line.strip().isdigit():
+            seen += 1
+            if seen > frames:
+                break
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_retarget_command_from_a_tmp_cwd_prints_the_report(tmp_path, monkeypatch, capsys):
+    """``humanlib retarget`` on 120 frames (1 s at CMU's 120 fps) of 03_01, run outside the repository."""
+    from humanlib import cli
+
+    with tarfile.open(_raw() / ARCHIVE) as tf:
+        asf = tf.extractfile("subjects/03/03.asf").read().decode()
+        amc = tf.extractfile("subjects/03/03_01.amc").read().decode()
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "03.asf").write_text(asf)
+    (tmp_path / "raw" / "03_01.amc").write_text(_short_amc(amc, 120))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["retarget", "raw", "--out", "mine", "--fps", "30", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    meta = json.loads((tmp_path / "mine" / MOTIONS_FILE).read_text())
+    assert meta["clips"][0]["num_frames"] == 30 and "1 clips, 30 frames at 30 fps" in printed
+    report = json.loads((tmp_path / "mine" / "retarget_report.json").read_text())
+    assert f"all_bones_mean {report['direction_error_deg']['cmu']['all_bones_mean']:.3g}" in printed
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: None, "no motion under"),
+    (lambda d: (d / "x.bvh").write_text("HIERARCHY\nROOT Hips\n{\n OFFSET 0 0 0\n CHANNELS 3 Xposition Yposition "
+                                        "Zposition\n End Site\n {\n  OFFSET 0 1 0\n }\n}\nMOTION\nFrames: 1\n"
+                                        "Frame Time: 0.0333\n0 0 0\n"), "cannot be mapped"),
+])
+def test_retarget_command_bad_inputs_end_in_one_line(tmp_path, monkeypatch, capsys, make, expected):
+    from humanlib import cli
+
+    (tmp_path / "src").mkdir()
+    make(tmp_path / "src")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["retarget", "src", "--out", "mine", "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert expected in err and "\n" not in err and not (tmp_path / "mine").exists()
+
+
+BANDAI_ARCHIVE = "bandai-namco-research-motiondataset-1-2.tar.xz"
+BANDAI_FILES = ("dataset-1_run_masculinity_001.bvh", "dataset-2_walk_normal_001.bvh")
+
+
+def _bandai_texts() -> dict[str, str]:
+    raw = paths.raw_data_dir()
+    if raw is None or not (Path(raw) / BANDAI_ARCHIVE).is_file():
+        pytest.skip(f"needs the course archive {BANDAI_ARCHIVE} (HUMANLIB_RAW_DATA or ../shared/data)")
+    texts = {}
+    with tarfile.open(Path(raw) / BANDAI_ARCHIVE, mode="r|xz") as tf:
+        for member in tf:
+            if Path(member.name).name in BANDAI_FILES:
+                texts[Path(member.name).name] = tf.extractfile(member).read().decode()
+    return texts
+
+
+def test_a_renamed_rig_with_a_mapping_file_retargets_as_the_bandai_route(tmp_path, monkeypatch, capsys):
+    """The Bandai-Namco rig with every joint renamed, through ``--mapping``, gives the Bandai route's poses."""
+    import re
+
+    from humanlib import cli
+    from humanlib.data import sources as S
+
+    texts = _bandai_texts()
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "renamed").mkdir()
+    for name, text in texts.items():
+        (tmp_path / "plain" / name).write_text(text)
+        (tmp_path / "renamed" / name).write_text(re.sub(r"^(\s*(?:ROOT|JOINT)\s+)(\S+)", r"\1my_\2", text, flags=re.M))
+    mapping = json.loads((paths.PACKAGE_DIR / "assets" / "mappings" / "bandai_namco.json").read_text())
+    mapping["joints"] = {k: f"my_{v}" for k, v in mapping["joints"].items()}
+    mapping["reference_file"], mapping["reference_frame"] = S.BANDAI_REFERENCE
+    (tmp_path / "map.json").write_text(json.dumps(mapping))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["retarget", "renamed", "--out", "bad", "--quiet"]) == 1  # without the mapping: one line
+    err = capsys.readouterr().err
+    assert "lacks the Bandai-Namco rig's" in err and "give --mapping FILE" in err and err.count("\n") == 1
+    assert cli.main(["retarget", "renamed", "--out", "mapped", "--mapping", "map.json", "--quiet"]) == 0
+    assert cli.main(["retarget", "plain", "--out", "plain_out", "--quiet"]) == 0
+    clip = BANDAI_FILES[0].removesuffix(".bvh")
+    with np.load(tmp_path / "mapped" / f"{clip}.npz") as a, np.load(tmp_path / "plain_out" / f"{clip}.npz") as b:
+        diff = np.abs(a["poses"].astype(np.float32) - b["poses"].astype(np.float32)).max()
+        assert diff == 0.0, f"max |mapped - Bandai route| pose difference {diff:.2e} rad"
+        assert np.array_equal(a["transl"], b["transl"])
+
+
+def test_the_shipped_val_weights_equal_the_committed_results_file():
+    from humanlib.experiments.denoise import DEFAULT_WEIGHTS, SHIPPED_WEIGHTS
+
+    assert SHIPPED_WEIGHTS.read_bytes() == (paths.REPO_DIR / DEFAULT_WEIGHTS).read_bytes(), (
+        "copy results/experiments/weights_val.json to humanlib/assets/experiments/weights_val.json")
+
+
+def test_commands_find_the_shipped_weights_from_a_tmp_cwd(tmp_path, monkeypatch):
+    """From a folder outside the repository the default weights are the package's, read as the tuned ones."""
+    from humanlib.commands import experiment as experiment_command
+    from humanlib.experiments.denoise import SHIPPED_WEIGHTS, choose_weights
+
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+    monkeypatch.setattr(experiment_command, "run_experiment", lambda config, **kw: seen.update(kw) or (_ for _ in ()).throw(
+        RuntimeError("stop")))
+    from humanlib import cli
+
+    with pytest.raises(RuntimeError, match="stop"):
+        cli.main(["experiment", "denoise", "--priors", "none", "--windows", "60", "--out", "x"])
+    assert seen["weights_file"] == str(SHIPPED_WEIGHTS) and seen["weights"] is not None
+    assert choose_weights("gmm", SHIPPED_WEIGHTS)[2] != "default"

@@ -10,7 +10,7 @@ import torch
 from humanlib.commands.args import device, DEVICE_HELP, nonnegative_float, output_folder, positive_int
 from humanlib.experiments.denoise import (
     choose_weights,
-    DEFAULT_WEIGHTS,
+    SHIPPED_WEIGHTS,
     denoise_motion,
     DenoiseConfig,
     read_motion,
@@ -22,15 +22,13 @@ from humanlib.provenance import command_line
 
 def _run(args: argparse.Namespace) -> int:
     from humanlib.experiments.runner import load_prior
-    from humanlib.paths import REPO_DIR
-
     out_dir = output_folder(args.out)
     motion = read_motion(args.motion)
     if motion.poses.shape[0] < 3:
         raise ValueError(f"{motion.path} holds {motion.poses.shape[0]} frame(s); denoising needs at least 3")
     weights_file = args.weights
-    if weights_file is None and (REPO_DIR / DEFAULT_WEIGHTS).is_file():
-        weights_file = REPO_DIR / DEFAULT_WEIGHTS
+    if weights_file is None and SHIPPED_WEIGHTS.is_file():
+        weights_file = SHIPPED_WEIGHTS
     elif weights_file == "none":
         weights_file = None
     smooth, lam, source = choose_weights(args.prior, weights_file)
@@ -79,10 +77,10 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prior", choices=PRIOR_NAMES, default="gmm",
                    help="pose prior (default gmm; 'vposer' fits through the decoder and did worst in the experiments, "
                    "'vposer-pose' uses VPoser's energy in pose space)")
-    p.add_argument("--out", default="results/denoise", help="output folder (default results/denoise)")
+    p.add_argument("--out", default="results/denoise", help="output folder (default: results/denoise under the current working directory)")
     p.add_argument("--weights", default=None,
-                   help=f"val-tuned weights from `humanlib experiment tune` (default: {DEFAULT_WEIGHTS} of the "
-                   "course when present, else the experiments' defaults; 'none': the defaults)")
+                   help="val-tuned weights from `humanlib experiment tune` (default: the course's committed val weights, "
+                   "shipped in the package as humanlib/assets/experiments/weights_val.json; 'none': the defaults)")
     p.add_argument("--smooth-weight", type=nonnegative_float, default=None,
                    help="smoothness weight at 30 fps, scaled by (fps / 30)^4 for the file's rate (default: from --weights)")
     p.add_argument("--prior-weight", type=nonnegative_float, default=None, help="prior weight (default: from --weights)")

@@ -12,6 +12,7 @@ import time
 import torch
 
 from humanlib.commands.args import device, DEVICE_HELP, nonnegative_int, output_file, output_folder, positive_int
+from humanlib.experiments.denoise import SHIPPED_WEIGHTS
 from humanlib.experiments.runner import (
     ExperimentConfig,
     merge_results,
@@ -37,7 +38,9 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
     path = output_folder(args.out) / f"{args.experiment}.json"
     old = read_results(path) if args.merge and path.is_file() else None  # a damaged file fails before the work
     weights, weights_file = None, None
-    if args.weights and args.weights != "none":
+    if args.weights is None:
+        args.weights = str(SHIPPED_WEIGHTS)
+    if args.weights != "none":
         weights, _ = read_weights(args.weights)
         weights_file = args.weights
     config = ExperimentConfig(
@@ -115,8 +118,9 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         e.add_argument("--frames-per-length", type=nonnegative_int, default=480,
                        help="test frames per window length (480: 8x60, 4x120, 2x240 windows); 0 = all")
         e.add_argument("--conditions", default=None, help="comma-separated condition names (default: all)")
-        e.add_argument("--weights", default="results/experiments/weights_val.json",
-                       help="val-tuned weights from `humanlib experiment tune` ('none': defaults)")
+        e.add_argument("--weights", default=None,
+                       help="val-tuned weights from `humanlib experiment tune` (default: the course's committed val "
+                       "weights, shipped as humanlib/assets/experiments/weights_val.json; 'none': defaults)")
         e.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per fit (default 60)")
         e.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
         e.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
@@ -124,7 +128,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
         e.add_argument("--merge", action="store_true",
                        help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
-        e.add_argument("--out", default="results/experiments", help="output folder (default results/experiments)")
+        e.add_argument("--out", default="results/experiments",
+                       help="output folder (default: results/experiments under the current working directory)")
         e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per fit)")
         e.set_defaults(func=_run_experiment_cli, experiment=name)
     t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",

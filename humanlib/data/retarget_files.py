@@ -1,10 +1,10 @@
 """Retargeting a researcher's own mocap files to the corpus format (``humanlib retarget``).
 
-The same per-clip steps as the corpus build (:mod:`humanlib.data.steps`): the same calibration
+The same per-clip steps as the corpus build (``humanlib.data.steps``): the same calibration
 (a CMU subject's own ``.asf``; the Bandai-Namco rig's committed calibration), glitch repair,
 slerp resampling and float16 storage, and the same joint-direction validation report.
 
-Output folder (a *motion folder*, read by :func:`humanlib.data.motions.load_motions`)::
+Output folder (a *motion folder*)::
 
     OUT/motions.json           format, fps, up axis ("y"), clip list (id, source file, frames)
     OUT/<clip id>.npz          poses (T, 22, 3) float16 axis-angle, transl (T, 3) float32 metres
@@ -59,7 +59,7 @@ def _find_inputs(source: Path) -> tuple[list[tuple[Path, list[Path]]], list[Path
 
 
 def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, progress: bool = False,
-                    log: Callable[[str], None] | None = None) -> dict:
+                    log: Callable[[str], None] | None = None, mapping: str | Path | None = None) -> dict:
     """Retarget ASF/AMC subjects and BVH files to the corpus format at ``fps``.
 
     Args:
@@ -70,6 +70,8 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
         fps: frame rate of the written clips (slerp resampling; the corpus's test split uses 30).
         progress: a tqdm bar over the clips.
         log: told one line per clip (e.g. ``print``).
+        mapping: a BVH joint-mapping file (:mod:`humanlib.data.mapping`) for BVH files of another
+            rig; ``None``: BVH files must be Bandai-Namco-rig files.
 
     Returns:
         The report (also in ``OUT/retarget_report.json``).
@@ -100,6 +102,9 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
     if dst.is_dir() and any(dst.iterdir()) and not (dst / MOTIONS_FILE).is_file():
         raise RetargetError(f"output folder {dst} is not empty and holds no {MOTIONS_FILE}; give a new or an empty "
                             "folder (an earlier motion folder is replaced)")
+    from humanlib.data.mapping import read_mapping
+
+    joint_map = None if mapping is None else read_mapping(mapping)
     asf_groups, bvhs = _find_inputs(src)
     total = sum(len(a) for _, a in asf_groups) + len(bvhs)
     if total == 0:
@@ -131,14 +136,16 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
         cal, leg = cmu_subject_calibration(skel, J)
         for amc in amcs:
             add("cmu", amc, S.retarget(S.cmu_source_motion(skel, read_amc(amc, skel, fps=S.CMU_FPS)), cal, leg))
-    if bvhs:
+    if bvhs and joint_map is not None:
+        _add_mapped(bvhs, src, joint_map, J, add)
+    elif bvhs:
         cal, leg = bandai_family_calibration(J)
         for bvh in bvhs:
             motion = read_bvh(bvh)
             missing = sorted(set(S.BANDAI_JOINTS.values()) - set(motion.names))
             if missing:
                 raise RetargetError(f"{bvh}: its joints cannot be mapped to SMPL: it lacks the Bandai-Namco rig's "
-                                    f"{', '.join(missing)}; rename its joints to the Bandai-Namco names")
+                                    f"{', '.join(missing)}; give --mapping FILE (see humanlib.data.mapping)")
             add("bandai-namco", bvh, S.retarget(S.bandai_source_motion(motion), cal, leg))
     bar.close()
     report = {"command": "humanlib retarget", "source": str(src), "fps": float(fps), "up": "y", "clips": len(clips),
@@ -147,6 +154,22 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
               "validated_on": f"every frame at {fps:g} fps, from the stored float16 poses"}
     _write_folder(dst, clips, arrays, fps, report)
     return report
+
+
+def _add_mapped(bvhs: list[Path], src: Path, joint_map, J: np.ndarray, add) -> None:
+    """BVH files of a mapped rig: one calibration from the mapping's reference file and frame."""
+    from humanlib.data.mapping import MappingError, mapped_calibration, mapped_source_motion
+
+    ref_path = bvhs[0]
+    if joint_map.reference_file is not None:
+        named = [b for b in bvhs if b.name == joint_map.reference_file]
+        if not named:
+            raise MappingError(f"reference_file {joint_map.reference_file!r} of the mapping is not among the BVH "
+                               f"files under {src}; name one of them, or null")
+        ref_path = named[0]
+    cal, leg = mapped_calibration(read_bvh(ref_path), joint_map, J)
+    for bvh in bvhs:
+        add("bvh-mapped", bvh, S.retarget(mapped_source_motion(read_bvh(bvh), joint_map), cal, leg))
 
 
 def _write_folder(dst: Path, clips: list[dict], arrays: dict, fps: float, report: dict) -> None:

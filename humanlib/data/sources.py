@@ -246,11 +246,16 @@ def bandai_source_motion(motion: BvhMotion) -> SourceMotion:
     """
     check_instance(motion, BvhMotion, "motion", "read_bvh")
     _check_rig(motion.names, BANDAI_JOINTS.values(), "Bandai-Namco (BVH)", motion.path)
-    fk = bvh_forward_kinematics(motion, scale=BANDAI_SCALE)
+    return _bvh_source_motion(motion, BANDAI_JOINTS, BANDAI_SCALE)
+
+
+def _bvh_source_motion(motion: BvhMotion, joints: dict[str, str], scale: float) -> SourceMotion:
+    """:func:`bandai_source_motion` for any BVH rig: ``joints`` maps SMPL names to the rig's, ``scale`` metres/unit."""
+    fk = bvh_forward_kinematics(motion, scale=scale)
     T = motion.num_frames
     drivers = np.broadcast_to(np.eye(3), (T, NUM_JOINTS, 3, 3)).copy()
     points = np.full((T, NUM_JOINTS, 3), np.nan)
-    for name, src in BANDAI_JOINTS.items():
+    for name, src in joints.items():
         s = motion.index(src)
         drivers[:, joint(name)] = fk.rotations[:, s]
         points[:, joint(name)] = fk.positions[:, s]
@@ -270,19 +275,25 @@ def bandai_calibration(reference: BvhMotion, rest_joints: np.ndarray, frame: int
     check_positive(frame, "frame", integer=True, allow_zero=True)
     if frame >= reference.num_frames:
         raise ValueError(f"frame {frame} is outside the reference motion ({reference.num_frames} frames)")
-    src = bandai_source_motion(reference)
+    _check_rig(reference.names, BANDAI_JOINTS.values(), "Bandai-Namco (BVH)", reference.path)
+    return _bvh_calibration(reference, rest_joints, frame, BANDAI_JOINTS, BANDAI_SCALE, BANDAI_CHILD_OVERRIDE)
+
+
+def _bvh_calibration(reference: BvhMotion, rest_joints: np.ndarray, frame: int, joints: dict[str, str],
+                     scale: float, child_of: dict[str, str]) -> Calibration:
+    """:func:`bandai_calibration` for any BVH rig (``joints``, ``scale`` as :func:`_bvh_source_motion`)."""
+    src = _bvh_source_motion(reference, joints, scale)
     G = src.driver_rotations[frame]
     P = src.points[frame]
     segments = np.zeros((NUM_JOINTS, 3))
     driven = np.zeros(NUM_JOINTS, dtype=bool)
     twist_refs = np.zeros((NUM_JOINTS, 3))
     axes = np.broadcast_to(np.eye(3), (NUM_JOINTS, 3, 3))  # candidate local axes for the twist snap
-    child_of = BANDAI_CHILD_OVERRIDE
-    for name, src_name in BANDAI_JOINTS.items():
+    for name, src_name in joints.items():
         j = joint(name)
         driven[j] = True
         segment = calibration_segment(name, child_of)
-        if segment is not None and all(end in BANDAI_JOINTS for end in segment):
+        if segment is not None and all(end in joints for end in segment):
             segments[j] = P[joint(segment[1])] - P[joint(segment[0])]
         else:
             # childless in the file (End Site at 0): the bone runs along local +-x

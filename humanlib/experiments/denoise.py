@@ -43,6 +43,10 @@ DEFAULT_CONDITION = "pose-0.1rad"
 REFERENCE_FPS = 30.0
 #: Where ``humanlib experiment tune`` writes the val-tuned weights (relative to the repository).
 DEFAULT_WEIGHTS = Path("results") / "experiments" / "weights_val.json"
+#: The committed val-tuned weights shipped inside the package (a copy of the repository's
+#: ``DEFAULT_WEIGHTS``, kept identical by a test): the default of ``humanlib experiment`` and
+#: ``humanlib denoise`` from any working directory.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "experiments" / "weights_val.json"
 #: Numbers of a pose row that the fit replaces: the root and the 21 body joints.
 FITTED_POSE_NUMBERS = 3 * (1 + len(BODY_JOINTS))
 
@@ -335,4 +339,4 @@ def choose_weights(prior_name: str, weights_file: str | Path | None, condition: 
     return smooth, lam, where
 
 
-__all__ = ["DEFAULT_CONDITION", "DEFAULT_WEIGHTS", "DenoiseConfig", "DenoiseResult", "MotionFile", "choose_weights", "denoise_motion", "read_motion", "window_starts_covering", "write_motion"]
+__all__ = ["DEFAULT_CONDITION", "DEFAULT_WEIGHTS", "SHIPPED_WEIGHTS", "DenoiseConfig", "DenoiseResult", "MotionFile", "choose_weights", "denoise_motion", "read_motion", "window_starts_covering", "write_motion"]
