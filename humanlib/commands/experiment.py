@@ -92,6 +92,35 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_curves_cli(args: argparse.Namespace) -> int:
+    from humanlib.experiments.diagnostics import weight_curve
+
+    output_file(args.out, example="weight_curves_val.json")
+    path = Path(args.weights)
+    read_weights(path)  # a missing or damaged file fails here, naming the command that writes it
+    payload = json.loads(path.read_text())
+    tried = [WeightChoice(**c) for c in payload["tried"]]
+    pairs = sorted({(t.condition, t.prior) for t in tried if t.prior != "none"})
+    curves = [weight_curve(tried, condition, prior) for condition, prior in pairs]
+    config = payload["metadata"].get("config", {})
+    meta = {"command": command_line(default="humanlib experiment"), "git_commit": git_commit(),
+            "machine": machine_description(), "weights_file": str(path), "split": "val",
+            "tune_window": config.get("window"), "tune_num_windows": config.get("num_windows"),
+            "tune_iterations": config.get("iterations"),
+            "note": "summaries of the val curves that `humanlib experiment tune` tried; no fit is run"}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"format": "humanlib-weight-curves-1", "metadata": meta,
+                               "curves": [asdict(c) for c in curves]}, indent=1) + "\n")
+    print("| condition | prior | best weight | val none cm | val best cm | gain | sharpness | flatness |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in curves:
+        print(f"| {c.condition} | {c.prior} | {c.best_weight:g} | {c.none_cm:.2f} | {min(c.val_cm):.2f} | "
+              f"{c.gain:+.1%} | {c.sharpness:.2f} | {c.flatness:.1%} |")
+    print(f"wrote {out}")
+    return 0
+
+
 def _run_tables_cli(args: argparse.Namespace) -> int:
     from humanlib.experiments.tables import experiment_tables
 
@@ -143,6 +172,15 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--merge", action="store_true",
                    help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
     t.set_defaults(func=_run_tune_cli)
+    c = sub.add_parser("curves", help="summarise the val weight curves that `tune` tried (gain, sharpness, flatness)",
+                       description="Read a weights file of `humanlib experiment tune` and write, per condition and "
+                       "prior, the val error along the prior-weight grid with its gain over no prior, the sharpness "
+                       "of the chosen minimum and the flatness below it (command, commit, machine inside).")
+    c.add_argument("--weights", default="results/experiments/weights_val.json",
+                   help="weights file of `humanlib experiment tune` (default results/experiments/weights_val.json)")
+    c.add_argument("--out", default="results/experiments/weight_curves_val.json",
+                   help="output JSON (default results/experiments/weight_curves_val.json)")
+    c.set_defaults(func=_run_curves_cli)
     b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
     b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
     b.set_defaults(func=_run_tables_cli)
