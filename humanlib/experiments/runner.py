@@ -597,7 +597,7 @@ def occlusion_probe(condition: str, fits: list[tuple[str, float]], smooth_weight
     For the truth, the fit's start (the truth with the hidden chain at rest, as
     :func:`humanlib.experiments.protocol.make_observation` starts it) and each ``(prior, weight)``
     fit it reports :class:`humanlib.experiments.diagnostics.PoseProbe` of the Pose-NDF prior on
-    the joints of :data:`PROBE_JOINTS`, with the fit's val per-vertex error. Val only: this
+    the joints of ``PROBE_JOINTS``, with the fit's val per-vertex error. Val only: this
     explains a choice, it chooses nothing.
 
     Raises:
