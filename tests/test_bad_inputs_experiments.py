@@ -467,6 +467,12 @@ MOTION_FIT = [
 
 # --------------------------------------------------------------------------- diagnostics
 
+def _choice(prior: str, weight: float, cm: float):
+    from humanlib.experiments.results import WeightChoice
+
+    return WeightChoice("occ-legs", prior, 0.01, weight, cm)
+
+
 DIAGNOSTICS = [
     raises(D + "energy_separation", "poses of 24 joints", lambda: diagnostics.energy_separation(
            QuadraticPrior(), torch.zeros(4, 24, 3), 0.1, gen()), ValueError, r"body_pose must have shape \(B, 21, 3\)"),
@@ -496,6 +502,18 @@ DIAGNOSTICS = [
            torch.zeros(4, 21, 3, dtype=torch.long)), ValueError, "floating-point"),
     raises(D + "parametrisation_error", "a prior class, not an instance", lambda: diagnostics.parametrisation_error(
            QuadraticPrior, torch.zeros(4, 21, 3)), TypeError, "prior must be"),
+    raises(D + "weight_curve", "a dict, not WeightChoice rows", lambda: diagnostics.weight_curve(
+           [{"condition": "occ-legs"}], "occ-legs", "gmm"), TypeError, "list of WeightChoice"),
+    raises(D + "weight_curve", "no rows for the prior", lambda: diagnostics.weight_curve(
+           [_choice("none", 0.0, 6.5)], "occ-legs", "gmm"), ValueError, "rerun `humanlib experiment tune`"),
+    raises(D + "weight_curve", "'none' as the prior", lambda: diagnostics.weight_curve(
+           [_choice("none", 0.0, 6.5)], "occ-legs", "none"), ValueError, "no tuning rows"),
+    raises(D + "probe_poses", "joints out of range", lambda: diagnostics.probe_poses(
+           QuadraticPrior(), torch.zeros(4, 21, 3), torch.zeros(4, 21, 3), [21], "x"), ValueError, "body-joint indices"),
+    raises(D + "probe_poses", "truth of another shape", lambda: diagnostics.probe_poses(
+           QuadraticPrior(), torch.zeros(4, 21, 3), torch.zeros(3, 21, 3), [0], "x"), ValueError, "truth"),
+    raises(D + "probe_poses", "a prior class, not an instance", lambda: diagnostics.probe_poses(
+           QuadraticPrior, torch.zeros(4, 21, 3), torch.zeros(4, 21, 3), [0], "x"), TypeError, "prior must be"),
 ]
 
 # --------------------------------------------------------------------------- tables
@@ -606,6 +624,12 @@ FIGURES = [
 WRAPPED = runner.PoseSpacePrior(NoPrior(), "none-pose")
 
 RUNNER = [
+    raises(R + "occlusion_probe", "a noise condition", lambda: runner.occlusion_probe("pose-0.1rad", [("none", 0.0)], 0.01),
+           ValueError, "no probe joints"),
+    raises(R + "occlusion_probe", "an unknown prior", lambda: runner.occlusion_probe("occ-legs", [("vposr", 1.0)], 0.01),
+           ValueError, "unknown prior"),
+    raises(R + "occlusion_probe", "a 2-frame window", lambda: runner.occlusion_probe("occ-legs", [("none", 0.0)], 0.01,
+           window=2), ValueError, "window must be >= 3"),
     raises(R + "ExperimentConfig", "unknown experiment", lambda: ExperimentConfig("fitting"), ValueError,
            "experiment must be"),
     raises(R + "ExperimentConfig", "unknown prior", lambda: ExperimentConfig("denoise", priors=("none", "humor")),
@@ -816,6 +840,8 @@ SOURCES += [
 CASES = PROTOCOL + MOTION_FIT + DIAGNOSTICS + TABLES + FIGURES + RUNNER + SOURCES
 
 EXEMPT = {
+    "humanlib.experiments.diagnostics.PoseProbe": "result record built by probe_poses, never from user input",
+    "humanlib.experiments.diagnostics.WeightCurve": "result record built by weight_curve, never from user input",
     "humanlib.experiments.diagnostics.LatentFitRun": "result record built by latent_fit_study, never from user input",
     "humanlib.experiments.diagnostics.EncoderRobustness": "result record built by encoder_robustness, never from user input",
     P + "Observation": "result record built by make_observation; fit_motion checks its tensors",

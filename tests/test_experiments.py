@@ -696,3 +696,33 @@ def test_markdown_table_escapes_pipes_inside_cells():
     html = MarkdownIt("commonmark").enable("table").render(text)
     assert "<table>" in html and html.count("<th>") == 2 and html.count("<td>") == 2
     assert "<th>|z| encoder</th>" in html and "<td>|x|</td>" in html
+
+
+def test_weight_curve_finds_a_narrow_minimum_and_a_flat_prior():
+    from humanlib.experiments.diagnostics import weight_curve
+    from humanlib.experiments.results import WeightChoice
+
+    def row(prior, w, cm):
+        return WeightChoice("occ-legs", prior, 0.01, w, cm)
+
+    tried = [row("none", 0.0, 6.5), row("none", 0.0, 7.0),
+             row("gmm", 1.0, 6.5), row("gmm", 10.0, 5.2), row("gmm", 100.0, 9.1),
+             row("posendf", 10.0, 6.5), row("posendf", 100.0, 6.5), row("posendf", 1e4, 7.8)]
+    gmm = weight_curve(tried, "occ-legs", "gmm")
+    assert gmm.best_weight == 10.0 and gmm.none_cm == 6.5
+    assert abs(gmm.gain - 0.2) < 1e-9 and abs(gmm.sharpness - 1.75) < 1e-9
+    ndf = weight_curve(tried, "occ-legs", "posendf")
+    assert ndf.best_weight == 10.0 and ndf.gain == 0.0 and ndf.flatness == 0.0 and ndf.sharpness == 1.0
+
+
+def test_probe_poses_reports_the_energy_gradient_on_the_chosen_joints_only():
+    from humanlib.experiments.diagnostics import probe_poses
+
+    truth = torch.zeros(5, 21, 3)
+    pose = truth.clone()
+    pose[:, 3] = 0.2  # only joint 3 is off the truth
+    probe = probe_poses(QuadraticPrior(), pose, truth, [3], "one joint")
+    other = probe_poses(QuadraticPrior(), pose, truth, [4], "another joint")
+    assert probe.joints_error > 0.3 and other.joints_error == 0.0
+    assert probe.grad_joints > 0.0 and probe.nn_distance_mean is None
+    assert abs(probe.grad_all - probe.grad_joints) < 1e-6 and other.grad_joints < probe.grad_joints

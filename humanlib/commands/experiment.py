@@ -95,6 +95,67 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_curves_cli(args: argparse.Namespace) -> int:
+    from humanlib.experiments.diagnostics import weight_curve
+
+    output_file(args.out, example="weight_curves_val.json")
+    path = Path(args.weights)
+    read_weights(path)  # a missing or damaged file fails here, naming the command that writes it
+    payload = json.loads(path.read_text())
+    tried = [WeightChoice(**c) for c in payload["tried"]]
+    pairs = sorted({(t.condition, t.prior) for t in tried if t.prior != "none"})
+    curves = [weight_curve(tried, condition, prior) for condition, prior in pairs]
+    config = payload["metadata"].get("config", {})
+    meta = {"command": command_line(default="humanlib experiment"), "git_commit": git_commit(),
+            "machine": machine_description(), "weights_file": str(path), "split": "val",
+            "tune_window": config.get("window"), "tune_num_windows": config.get("num_windows"),
+            "tune_iterations": config.get("iterations"),
+            "note": "summaries of the val curves that `humanlib experiment tune` tried; no fit is run"}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"format": "humanlib-weight-curves-1", "metadata": meta,
+                               "curves": [asdict(c) for c in curves]}, indent=1) + "\n")
+    print("| condition | prior | best weight | val none cm | val best cm | gain | sharpness | flatness |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in curves:
+        print(f"| {c.condition} | {c.prior} | {c.best_weight:g} | {c.none_cm:.2f} | {min(c.val_cm):.2f} | "
+              f"{c.gain:+.1%} | {c.sharpness:.2f} | {c.flatness:.1%} |")
+    print(f"wrote {out}")
+    return 0
+
+
+def _run_probe_cli(args: argparse.Namespace) -> int:
+    from humanlib.experiments.runner import occlusion_probe
+
+    output_file(args.out, example="probe_occ-legs_val.json")
+    fits = []
+    for item in args.fits.split(","):
+        name, _, weight = item.partition(":")
+        try:
+            fits.append((name, float(weight or 0.0)))
+        except ValueError:
+            raise ValueError(f"--fits: {item!r} is not PRIOR:WEIGHT (e.g. none:0,posendf:1000)") from None
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    result = occlusion_probe(args.condition, fits, args.smooth_weight, window=args.window,
+                             num_windows=args.num_windows, iterations=args.iterations, seed=args.seed)
+    meta = {"command": command_line(default="humanlib experiment"), "git_commit": git_commit(),
+            "machine": machine_description(), "seconds": round(time.perf_counter() - started, 1),
+            "note": "val windows only; explains the test numbers, chooses nothing"}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"format": "humanlib-occlusion-probe-1", "metadata": meta, **result}, indent=1) + "\n")
+    print("| poses | val v2v cm | Pose-NDF field | true NN dist | grad hidden | grad all | hidden angle | hidden error |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in result["probes"]:
+        v2v = f"{r['fit']['val_v2v_cm']:.2f}" if r["fit"] else ""
+        nn = f"{r['nn_distance_mean']:.3f}" if r["nn_distance_mean"] is not None else ""
+        print(f"| {r['label']} | {v2v} | {r['energy_mean']:.3f} | {nn} | {r['grad_joints']:.3f} | {r['grad_all']:.3f} | "
+              f"{r['joints_norm']:.3f} | {r['joints_error']:.3f} |")
+    print(f"wrote {out}")
+    return 0
+
+
 def _run_tables_cli(args: argparse.Namespace) -> int:
     from humanlib.experiments.tables import experiment_tables
 
@@ -148,6 +209,30 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--merge", action="store_true",
                    help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
     t.set_defaults(func=_run_tune_cli)
+    c = sub.add_parser("curves", help="summarise the val weight curves that `tune` tried (gain, sharpness, flatness)",
+                       description="Read a weights file of `humanlib experiment tune` and write, per condition and "
+                       "prior, the val error along the prior-weight grid with its gain over no prior, the sharpness "
+                       "of the chosen minimum and the flatness below it (command, commit, machine inside).")
+    c.add_argument("--weights", default="results/experiments/weights_val.json",
+                   help="weights file of `humanlib experiment tune` (default results/experiments/weights_val.json)")
+    c.add_argument("--out", default="results/experiments/weight_curves_val.json",
+                   help="output JSON (default results/experiments/weight_curves_val.json)")
+    c.set_defaults(func=_run_curves_cli)
+    r = sub.add_parser("probe", help="probe val fits of an occlusion with Pose-NDF (field, true distance, gradient)",
+                       description="Fit val windows of one occlusion condition with each PRIOR:WEIGHT and write the "
+                       "Pose-NDF field, the exact distance to the training poses and the field's gradient on the "
+                       "hidden chain for the truth, the fit's start and each fit (command, commit, machine inside).")
+    r.add_argument("--condition", default="occ-legs", help="occlusion condition (default occ-legs)")
+    r.add_argument("--fits", default="none:0,posendf:1000,posendf:100000,gmm:10",
+                   help="comma-separated PRIOR:WEIGHT fits (default none:0,posendf:1000,posendf:100000,gmm:10)")
+    r.add_argument("--smooth-weight", type=float, default=0.01, help="smoothness weight (default 0.01, val-chosen)")
+    r.add_argument("--window", type=positive_int, default=60, help="val window length (default 60)")
+    r.add_argument("--num-windows", type=positive_int, default=8, help="val windows (default 8)")
+    r.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations (default 60, as the experiments)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
+    r.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+    r.add_argument("--out", default="results/experiments/probe_occ-legs_val.json", help="output JSON")
+    r.set_defaults(func=_run_probe_cli)
     b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
     b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
     b.set_defaults(func=_run_tables_cli)

@@ -250,3 +250,129 @@ def encoder_robustness(prior: PosePrior, body_pose: torch.Tensor, sigmas: tuple[
 
 __all__ = ["EncoderRobustness", "LatentFitRun", "Separation", "encoder_robustness", "energy_separation",
            "latent_fit_study", "parametrisation_error", "rest_pose_rank"]
+
+
+@dataclass
+class WeightCurve:
+    """The val error of one (condition, prior) along its prior-weight grid, as ``experiment tune`` tried it.
+
+    Attributes:
+        condition: the experiment condition.
+        prior: the prior's name.
+        smooth_weight: the smoothing weight the curve was tried at.
+        weights: the prior weights tried, ascending.
+        val_cm: the val per-vertex error (cm) at each weight.
+        none_cm: the val error without a prior (at its own chosen smoothing weight).
+        best_weight: the weight of the lowest val error.
+        gain: ``1 - best / none``: the fraction of the no-prior error the best weight removes.
+        sharpness: val error at the best weight's grid neighbours over the best's, the larger
+            of the two; a large value means the choice sits on a narrow minimum, so a different
+            split (test) can fall on either side of it.
+        flatness: the largest ``|1 - error / none|`` below the best weight; near 0 means the
+            prior's term changes nothing until its weight is large enough to hurt.
+    """
+
+    condition: str
+    prior: str
+    smooth_weight: float
+    weights: list[float]
+    val_cm: list[float]
+    none_cm: float
+    best_weight: float
+    gain: float
+    sharpness: float
+    flatness: float
+
+
+def weight_curve(tried: list, condition: str, prior: str) -> WeightCurve:
+    """Summarise the val curve of one prior on one condition from ``experiment tune``'s tried list.
+
+    Args:
+        tried: the :class:`humanlib.experiments.results.WeightChoice` rows of a weights file's
+            ``tried`` list (every weight the tuning ran, with its val error).
+        condition: the condition to summarise.
+        prior: a prior other than ``none``.
+
+    Raises:
+        ValueError: no row for ``none`` or for the prior on that condition.
+    """
+    from humanlib.experiments.results import WeightChoice
+
+    if not isinstance(tried, list) or not all(isinstance(t, WeightChoice) for t in tried):
+        raise TypeError("tried must be a list of WeightChoice (the 'tried' rows of a weights file)")
+    none = [t for t in tried if t.condition == condition and t.prior == "none"]
+    rows = sorted((t for t in tried if t.condition == condition and t.prior == prior), key=lambda t: t.prior_weight)
+    if not none or not rows or prior == "none":
+        raise ValueError(f"no tuning rows for prior {prior!r} and 'none' on condition {condition!r}; "
+                         "rerun `humanlib experiment tune` with that prior and condition")
+    none_cm = min(t.val_v2v_cm for t in none)
+    errors = [t.val_v2v_cm for t in rows]
+    i = min(range(len(rows)), key=errors.__getitem__)
+    neighbours = [errors[j] for j in (i - 1, i + 1) if 0 <= j < len(rows)]
+    return WeightCurve(
+        condition=condition, prior=prior, smooth_weight=rows[i].smooth_weight,
+        weights=[t.prior_weight for t in rows], val_cm=errors, none_cm=none_cm,
+        best_weight=rows[i].prior_weight, gain=1.0 - errors[i] / none_cm,
+        sharpness=max(neighbours) / errors[i] if neighbours else 1.0,
+        flatness=max((abs(1.0 - e / none_cm) for e in errors[:i]), default=0.0))
+
+
+@dataclass
+class PoseProbe:
+    """How a prior sees a set of fitted poses, on the joints a condition hides.
+
+    Attributes:
+        label: what the poses are (``"ground truth"``, ``"fit none"``, ...).
+        energy_mean: mean prior energy of the poses (Pose-NDF: the field's distance).
+        nn_distance_mean: mean exact nearest-neighbour distance to a manifold of poses (Pose-NDF's
+            metric, :func:`humanlib.priors.posendf_data.knn_pose_distance`), or None without a manifold.
+        grad_joints: mean norm of the energy's gradient on the chosen joints' axis-angles.
+        grad_all: mean norm of the energy's gradient on all 21 body joints.
+        joints_norm: mean rotation angle (rad) of the chosen joints (0: at the rest pose).
+        joints_error: mean ``|theta_j - theta_j^true|`` (rad, axis-angle difference) on the chosen joints.
+    """
+
+    label: str
+    energy_mean: float
+    nn_distance_mean: float | None
+    grad_joints: float
+    grad_all: float
+    joints_norm: float
+    joints_error: float
+
+
+def probe_poses(prior: PosePrior, body_pose: torch.Tensor, truth: torch.Tensor, joints: list[int], label: str,
+                manifold: torch.Tensor | None = None) -> PoseProbe:
+    """Energy, manifold distance and energy gradient of a prior at poses, on chosen joints.
+
+    Args:
+        prior: the prior.
+        body_pose: ``(N, 21, 3)`` poses (a fit's result, the truth, the fit's start).
+        truth: ``(N, 21, 3)`` the true poses of the same frames.
+        joints: body-joint indices (0..20) to report (e.g. those an occlusion leaves unconstrained).
+        label: name of the pose set.
+        manifold: optional ``(M, 21, 4)`` quaternions of the training poses for the exact distance.
+
+    Raises:
+        TypeError, ValueError: a prior or poses of the wrong kind or shape, joints out of range.
+    """
+    _check_inputs(prior, body_pose)
+    check_tensor(truth, "truth", tuple(body_pose.shape), dtype=body_pose.dtype)
+    if not isinstance(joints, list) or not joints or not all(isinstance(j, int) and 0 <= j < NUM_BODY_JOINTS
+                                                             for j in joints):
+        raise ValueError(f"joints must be a non-empty list of body-joint indices 0..{NUM_BODY_JOINTS - 1}; got {joints!r}")
+    x = body_pose.detach().clone().requires_grad_(True)
+    energy = prior.energy(x)
+    (grad,) = torch.autograd.grad(energy.sum(), x)
+    nn = None
+    if manifold is not None:
+        from humanlib.priors.posendf_data import knn_pose_distance
+        from humanlib.rotations import axis_angle_to_quat, quat_canonicalize
+
+        queries = quat_canonicalize(axis_angle_to_quat(body_pose.detach().to(manifold.dtype)))
+        nn = float(knn_pose_distance(queries, manifold).distance.mean())
+    sel = body_pose.detach()[:, joints]
+    return PoseProbe(label=label, energy_mean=float(energy.detach().mean()), nn_distance_mean=nn,
+                     grad_joints=float(grad[:, joints].norm(dim=(1, 2)).mean()),
+                     grad_all=float(grad.norm(dim=(1, 2)).mean()), joints_norm=float(sel.norm(dim=-1).mean()),
+                     joints_error=float((sel - truth[:, joints]).norm(dim=-1).mean()))

@@ -579,9 +579,82 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
 # --------------------------------------------------------------------------- command line
 
 
+
+#: Body joints whose rotation moves a joint of each occlusion group (parents of hidden joints, and the hidden ones).
+PROBE_JOINTS: dict[str, tuple[str, ...]] = {
+    "occ-legs": ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot",
+                 "right_foot"),
+    "occ-arm-hand": ("left_shoulder", "left_elbow", "left_wrist"),
+    "occ-shoulder-upper-arm": ("left_collar", "left_shoulder"),
+}
+
+
+def occlusion_probe(condition: str, fits: list[tuple[str, float]], smooth_weight: float, window: int = 60,
+                    num_windows: int = 8, iterations: int = 60, seed: int = 0, with_manifold: bool = True,
+                    model=None, clips=None) -> dict:
+    """Fit val windows of one occlusion condition and probe each fit's poses with Pose-NDF.
+
+    For the truth, the fit's start (the truth with the hidden chain at rest, as
+    :func:`humanlib.experiments.protocol.make_observation` starts it) and each ``(prior, weight)``
+    fit it reports :class:`humanlib.experiments.diagnostics.PoseProbe` of the Pose-NDF prior on
+    the joints of ``PROBE_JOINTS``, with the fit's val per-vertex error. Val only: this
+    explains a choice, it chooses nothing.
+
+    Raises:
+        ValueError: a condition without probe joints, an unknown prior, a window shorter than 3.
+    """
+    from humanlib.data import load_corpus
+    from humanlib.experiments.diagnostics import probe_poses
+    from humanlib.rotations import axis_angle_to_quat, quat_canonicalize
+    from humanlib.skeleton import BODY_JOINTS, joint
+
+    if condition not in PROBE_JOINTS:
+        raise ValueError(f"occlusion_probe: no probe joints for {condition!r}; choose from {', '.join(PROBE_JOINTS)}")
+    for name, _ in fits:
+        parse_priors(name)
+    check_positive(window, "window", integer=True)
+    if window < 3:
+        raise ValueError(f"window must be >= 3 frames, got {window}")
+    if model is None:
+        from humanlib.body import load_body_model
+
+        model = load_body_model()
+    sources = {}
+    if clips is None:
+        clips, _ = val_clips_at(TEST_FPS)
+        sources = {c.name: source_group(c.source) for c in load_corpus("val").clips}
+    windows = cut_windows(clips, window, TEST_FPS, max_windows=num_windows, groups=sources or None)
+    reference = clean_vertices(model, windows)
+    conditions = [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
+    ci = [c.name for c in conditions].index(condition)
+    obs = make_observation(model, windows, conditions[ci], torch.Generator().manual_seed(_observation_seed(seed, ci, window)))
+    priors, _ = load_priors(tuple(dict.fromkeys(["none", "posendf"] + [n for n, _ in fits])), allow_missing=False)
+    ndf = priors["posendf"]
+    dtype = ndf.model.enc_w1.dtype
+    manifold = None
+    if with_manifold:
+        train = load_corpus("train").poses[:, 1:1 + len(BODY_JOINTS)]
+        manifold = quat_canonicalize(axis_angle_to_quat(train.to(dtype)))
+    idx = [BODY_JOINTS.index(joint(n)) for n in PROBE_JOINTS[condition]]
+    truth = windows.poses[..., 1:1 + len(BODY_JOINTS), :].reshape(-1, len(BODY_JOINTS), 3).to(dtype)
+    start = truth.clone()
+    start[:, idx] = 0.0
+    rows = [{"fit": None, **asdict(probe_poses(ndf, truth, truth, idx, "ground truth", manifold))},
+            {"fit": None, **asdict(probe_poses(ndf, start, truth, idx, "truth, hidden chain at rest", manifold))}]
+    for name, weight in fits:
+        cfg = MotionFitConfig(smooth_weight=smooth_weight, prior_weight=weight, iterations=iterations)
+        fit = fit_motion(model, priors[name], obs.joints, obs.mask, obs.init_body_pose, cfg)
+        v2v = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference).v2v_cm
+        body = fit.poses[..., 1:1 + len(BODY_JOINTS), :].reshape(truth.shape).to(dtype)
+        rows.append({"fit": {"prior": name, "prior_weight": weight, "val_v2v_cm": round(v2v, 4)},
+                     **asdict(probe_poses(ndf, body, truth, idx, f"fit {name} (weight {weight:g})", manifold))})
+    return {"condition": condition, "probe_joints": list(PROBE_JOINTS[condition]), "window": window,
+            "num_windows": len(windows), "iterations": iterations, "smooth_weight": smooth_weight, "seed": seed,
+            "split": "val", "probes": rows}
+
 __all__ = [
     "DEFAULT_PRIOR_WEIGHTS", "PRIOR_GRIDS", "PRIOR_NAMES", "ExperimentConfig", "PoseSpacePrior", "ResultRow", "ResultsFile",
     "RunMetadata", "TuneConfig", "WeightChoice", "git_commit", "load_prior", "load_priors",
     "machine_description", "merge_results", "parse_priors", "read_results", "read_weights", "run_experiment", "tune_weights",
-    "val_clips_at", "weights_for", "write_results",
+    "val_clips_at", "weights_for", "write_results", "PROBE_JOINTS", "occlusion_probe",
 ]
