@@ -6,7 +6,7 @@ val at 10 fps (enough for single-pose priors) and test at 30 fps. Two choices we
 (``results/humor/README.md``): training at 10 fps would make every step three times longer than
 the 30 fps test motions the prior is rolled out from; so :func:`load_humor_corpus` rebuilds the
 train and val splits at 30 fps from the raw archives, by running the corpus build
-(:func:`humanlib.data.build.build_corpus`) with the split rates of those two splits set to the
+(``humanlib.data.build.build_corpus``, the ``humanlib build-corpus`` command) with the split rates of those two splits set to the
 build's own base rate, 30 fps. The rebuild is cached under :func:`humanlib.paths.cache_dir`
 (``humor/corpus30``; about 70 s on one CPU core); test is read from the committed corpus.
 
