@@ -27,7 +27,7 @@ Stages as HuMoR: first data + prior (+ continuity), then every term, each by L-B
 ``x_0`` of each segment is the state of an initial motion at the segment's first frame, and
 ``z_t`` the encoder's mean ``mu_q(x_{t-1}, x_t)`` on that motion (HuMoR does the same). The
 initial motion must be a *plausible* body motion, e.g.
-:func:`humanlib.experiments.motion_fit.fit_motion` with a pose prior (HuMoR starts from a VPoser
+:func:`humanlib.experiments.fit_motion` with a pose prior (HuMoR starts from a VPoser
 fit): a fit to joints without a pose prior leaves bone twists and the root turn free (its
 body-pose features lie 5-7 training standard deviations from the data's, its root turns at
 ~10 rad/s against ~0.5 in the corpus), states the model never saw, and the rollouts from them
