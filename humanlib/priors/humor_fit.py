@@ -29,15 +29,15 @@ Stages as HuMoR: first data + prior (+ continuity), then every term, each by L-B
 initial motion must be a *plausible* body motion, e.g.
 :func:`humanlib.experiments.fit_motion` with a pose prior (HuMoR starts from a VPoser
 fit): a fit to joints without a pose prior leaves bone twists and the root turn free (its
-body-pose features lie 5-7 training standard deviations from the data's, its root turns at
-~10 rad/s against ~0.5 in the corpus), states the model never saw, and the rollouts from them
-diverge (measured: 30-50 cm joint error after the fit, on a test clip with 4 cm joint noise).
+body-pose features lie several training standard deviations from the data's, its root turns an
+order of magnitude faster than the corpus's), states the model never saw, and the rollouts from
+them diverge (the fit then ends tens of centimetres from the observations).
 
-Defaults (segment 5, 100 + 100 iterations) were chosen on 4 windows of 60 frames of the 30 fps
-**val** split with 4 cm joint noise, starting from the GMM-prior fit (smooth 10, prior 100,
-mean shape): mean joint error 6.41 cm noisy, 5.19 cm start, 4.73 cm after the fit (segments of
-10 frames: 5.98 cm; of 3: 4.29 cm, but two transitions leave the motion prior little to do); the
-acceleration error rose from 10.9 to 20.4 m/s^2 (the start is already very smooth).
+The defaults (segments of 5 frames, 100 + 100 iterations) were chosen on the **val** split
+(windows of 60 frames, 4 cm joint noise, started from the GMM-prior fit): the fit ended below
+both the noisy joints and its start; segments of 10 frames ended above the start; segments of 3
+fitted the data a little closer, but two transitions leave the motion prior little to do. The
+start is already smooth, so the fit's acceleration error can be above the start's.
 """
 
 from __future__ import annotations
