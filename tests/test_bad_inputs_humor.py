@@ -22,12 +22,14 @@ from humanlib.body import SkeletonJoints, load_body_model
 from humanlib.data import load_corpus
 from humanlib.priors import humor_data as hd
 from humanlib.priors import humor_eval as he
+from humanlib.priors import humor_fit as hf
 from humanlib.priors import humor_model as hm
 from humanlib.priors import humor_state as hs
 from humanlib.priors import humor_train as ht
 
 S, M, D, T, E = ("humanlib.priors.humor_state.", "humanlib.priors.humor_model.", "humanlib.priors.humor_data.",
                  "humanlib.priors.humor_train.", "humanlib.priors.humor_eval.")
+F = "humanlib.priors.humor_fit."
 NAN = float("nan")
 SMALL = hm.HumorConfig(latent_dim=4, hidden=8, layers=1)
 _TMP = Path(tempfile.mkdtemp(prefix="humanlib-humor-bad-"))
@@ -84,6 +86,30 @@ def _garbage() -> Path:
     path.write_bytes(b"not a checkpoint")
     return path
 
+
+def _fit_args(T: int = 4, **change) -> tuple:
+    """(model, joints, mask, init_poses, init_transl) of a tiny fit; ``change`` edits the observation."""
+    p, t = _motion(T)
+    joints = hs.joint_positions(p, t, _JM)[None].clone()
+    mask = torch.ones(joints.shape[:3])
+    if "nan_observed" in change:
+        joints[0, 1, 3] = NAN
+    if "frame_missing" in change:
+        mask[0, 2] = 0
+    if "nan_missing" in change:
+        joints[0, 1, 3] = NAN
+        mask[0, 1, 3] = 0
+    return _model_fit(), joints, mask, p[None], t[None]
+
+
+def _model_fit() -> hm.HumorModel:
+    m = _model()
+    s = _states(6)
+    m.set_normalization(s[:-1], s[1:])
+    return m
+
+
+_FIT_FAST = hf.HumorFitConfig(segment=3, stage_iterations=(1, 1))
 
 _CFG = ht.HumorTrainConfig(model=SMALL, window=3, batch_size=2, steps=1, val_every=1, num_val=2)
 
@@ -219,6 +245,40 @@ CASES = [
     raises(E + "evaluate_humor", "a corpus at 10 fps", lambda: he.evaluate_humor(_model(), None, _small_corpus("test", 10.0)),
            ValueError, r"10 fps, the model at 30"),
     raises(E + "evaluate_humor", "a dict config", lambda: he.evaluate_humor(_model(), {}), TypeError, r"RolloutEvalConfig"),
+    # ------------------------------------------------------------------ test-time optimisation
+    raises(F + "HumorFitConfig", "a segment of one frame", lambda: hf.HumorFitConfig(segment=1), ValueError,
+           r"segment must be >= 2"),
+    raises(F + "HumorFitConfig", "negative floor weight", lambda: hf.HumorFitConfig(floor_weight=-1.0), ValueError,
+           r"floor_weight"),
+    raises(F + "HumorFitConfig", "one stage count", lambda: hf.HumorFitConfig(stage_iterations=(5,)), TypeError,
+           r"stage_iterations must be a tuple of 2"),
+    raises(F + "HumorFitConfig", "NaN floor", lambda: hf.HumorFitConfig(floor=NAN), ValueError, r"floor must be a finite"),
+    returns(F + "HumorFitResult", "a record of the fit",
+            lambda: hf.fit_humor(*_fit_args(), _FIT_FAST), lambda r: isinstance(r, hf.HumorFitResult)),
+    raises(F + "segment_starts", "one frame", lambda: hf.segment_starts(1, 5), ValueError, r">= 2"),
+    raises(F + "segment_starts", "a float segment", lambda: hf.segment_starts(10, 2.5), TypeError, r"segment"),
+    returns(F + "segment_starts", "a window shorter than a segment is one segment",
+            lambda: hf.segment_starts(3, 10), lambda r: r == [0]),
+    raises(F + "tto_energy", "a dict config", lambda: hf.tto_energy(_model_fit(), None, None, None, None, {}, []),
+           TypeError, r"HumorFitConfig"),
+    raises(F + "fit_humor", "a window shorter than the model's context",
+           lambda: hf.fit_humor(*[a[:, :1] if i else a for i, a in enumerate(_fit_args())], _FIT_FAST),
+           ValueError, r"shorter than the model's context"),
+    raises(F + "fit_humor", "a frame with every joint missing", lambda: hf.fit_humor(*_fit_args(frame_missing=1), _FIT_FAST),
+           ValueError, r"frame 2 observes none of joints"),
+    raises(F + "fit_humor", "a NaN observed joint", lambda: hf.fit_humor(*_fit_args(nan_observed=1), _FIT_FAST),
+           ValueError, r"NaN/inf observed joint"),
+    returns(F + "fit_humor", "NaN in a missing joint is ignored",
+            lambda: hf.fit_humor(*_fit_args(nan_missing=1), _FIT_FAST), lambda r: bool(torch.isfinite(r.joints).all())),
+    raises(F + "fit_humor", "a pose prior instead of a HuMoR model", lambda: hf.fit_humor("gmm", *_fit_args()[1:]),
+           TypeError, r"model must be a HumorModel"),
+    raises(F + "fit_humor", "23 joints", lambda: hf.fit_humor(_model_fit(), torch.zeros(1, 4, 23, 3), torch.ones(1, 4, 23),
+                                                            *_fit_args()[3:]), ValueError, r"22 or 24 joints"),
+    raises(F + "fit_humor", "a start of other frames",
+           lambda: hf.fit_humor(*_fit_args()[:3], _fit_args(5)[3], _fit_args()[4]), ValueError, r"init_poses must have shape"),
+    raises(F + "fit_humor", "a mask of 0.5", lambda: hf.fit_humor(*_fit_args()[:2], 0.5 * _fit_args()[2], *_fit_args()[3:]),
+           ValueError, r"mask must hold only 0"),
+    raises(F + "fit_humor", "a dict config", lambda: hf.fit_humor(*_fit_args(), {}), TypeError, r"HumorFitConfig"),
 ]
 
 EXEMPT = {

@@ -597,6 +597,39 @@ def per_vertex_error(pred_vertices: torch.Tensor, true_vertices: torch.Tensor) -
     return (pred_vertices - true_vertices).norm(dim=-1).mean(dim=-1)
 
 
+def acceleration_error(pred_joints: torch.Tensor, true_joints: torch.Tensor, fps: float) -> torch.Tensor:
+    """Mean acceleration error of a motion: ``mean_{t,j} ||a_pred - a_true||`` in m/s^2 (HuMoR's "Accel").
+
+    The acceleration of frame ``t`` is the second difference ``(J_{t+1} - 2 J_t + J_{t-1}) fps^2``
+    (frames ``1..T-2``), so a motion error that is constant or linear in time costs nothing and
+    jitter costs ``fps^2`` times its size.
+
+    Args:
+        pred_joints, true_joints: ``(..., T, J, 3)`` in metres, ``T >= 3``.
+        fps: the frame rate of the motion.
+
+    Returns:
+        ``(...)`` the mean over the ``T - 2`` frames and ``J`` joints.
+
+    Raises:
+        TypeError: an input is not a tensor.
+        ValueError: shapes that differ or are not ``(..., T, J, 3)``, fewer than 3 frames, no
+            joint, non-finite values, integer dtypes, tensors on two devices, ``fps`` <= 0.
+    """
+    check_tensor(pred_joints, "pred_joints", (..., None, None, 3), hint="(..., frames, joints, xyz)")
+    check_tensor(true_joints, "true_joints", (..., None, None, 3), hint="(..., frames, joints, xyz)")
+    check_same_device(true_joints, "true_joints", pred_joints=pred_joints)
+    check_positive(fps, "fps")
+    if pred_joints.shape != true_joints.shape:
+        raise ValueError(f"joints must be two (..., T, J, 3) tensors of one shape; got "
+                         f"{tuple(pred_joints.shape)} and {tuple(true_joints.shape)}")
+    if pred_joints.shape[-3] < 3 or pred_joints.shape[-2] == 0:
+        raise ValueError(f"an acceleration needs >= 3 frames and >= 1 joint; got shape {tuple(pred_joints.shape)}")
+    d = pred_joints - true_joints
+    accel = (d[..., 2:, :, :] - 2 * d[..., 1:-1, :, :] + d[..., :-2, :, :]) * fps ** 2
+    return accel.norm(dim=-1).mean(dim=(-1, -2))
+
+
 def joint_angle_error(pred_poses: torch.Tensor, true_poses: torch.Tensor) -> torch.Tensor:
     """Mean geodesic angle, in degrees, between the body joints' local rotations (joints 1..21).
 
@@ -698,7 +731,7 @@ def sequence_errors(model, pred_poses: torch.Tensor, pred_transl: torch.Tensor, 
 
 __all__ = [
     "CONDITION_KINDS", "DENOISE_CONDITIONS", "EXPERIMENT_CONDITIONS", "OCCLUSION_CONDITIONS", "OCCLUSION_GROUPS",
-    "Condition", "Observation", "SequenceErrors", "Windows", "add_joint_noise", "add_pose_noise",
+    "Condition", "Observation", "SequenceErrors", "Windows", "acceleration_error", "add_joint_noise", "add_pose_noise",
     "balanced_subset", "body_joints_of", "clean_vertices", "condition_by_name", "corpus_clips", "cut_windows", "evenly_spaced", "joint_angle_error",
     "make_observation", "occlusion_mask", "per_vertex_error", "sequence_errors", "sequence_vertices",
     "window_starts",
