@@ -109,7 +109,7 @@ def _model_fit() -> hm.HumorModel:
     return m
 
 
-_FIT_FAST = hf.HumorFitConfig(segment=3, stage_iterations=(1, 1))
+_FIT_FAST = hf.HumorFitConfig(segment=3, stage_iterations=(1, 1, 1))
 
 _CFG = ht.HumorTrainConfig(model=SMALL, window=3, batch_size=2, steps=1, val_every=1, num_val=2)
 
@@ -250,8 +250,8 @@ CASES = [
            r"segment must be >= 2"),
     raises(F + "HumorFitConfig", "negative floor weight", lambda: hf.HumorFitConfig(floor_weight=-1.0), ValueError,
            r"floor_weight"),
-    raises(F + "HumorFitConfig", "one stage count", lambda: hf.HumorFitConfig(stage_iterations=(5,)), TypeError,
-           r"stage_iterations must be a tuple of 2"),
+    raises(F + "HumorFitConfig", "two stage counts", lambda: hf.HumorFitConfig(stage_iterations=(5, 5)), TypeError,
+           r"stage_iterations must be a tuple of 3"),
     raises(F + "HumorFitConfig", "NaN floor", lambda: hf.HumorFitConfig(floor=NAN), ValueError, r"floor must be a finite"),
     returns(F + "HumorFitResult", "a record of the fit",
             lambda: hf.fit_humor(*_fit_args(), _FIT_FAST), lambda r: isinstance(r, hf.HumorFitResult)),
