@@ -114,6 +114,14 @@ CASES: list[tuple[list[str], str]] = [
     (["smplify-eval", "--out", OUT, "--threads", "-1"], r"--threads: must be >= 0"),
     (["smplify-eval", "--out", OUT, "--device", NO_DEVICE], r"--device: "),
     # train-vposer
+    # train-humor / eval-humor (HuMoR)
+    (["train-humor"], r"the following arguments are required: --out"),
+    (["train-humor", "--out", OUT, "--steps", "0"], r"--steps: must be > 0, got 0"),
+    (["eval-humor", "--out", OUT + ".json", "--num-starts", "0"], r"--num-starts: must be > 0, got 0"),
+    # experiment curves / probe (val diagnostics)
+    (["experiment", "curves", "--weights", MISSING, "--out", OUT + ".json"], r"no weights file .*does-not-exist.*humanlib experiment tune"),
+    (["experiment", "probe", "--window", "0", "--out", OUT + ".json"], r"--window: must be > 0, got 0"),
+    (["experiment", "probe", "--num-windows", "0", "--out", OUT + ".json"], r"--num-windows: must be > 0, got 0"),
     (["train-vposer"], r"the following arguments are required: --out"),
     (["train-vposer", "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
     (["train-vposer", "--out", OUT, "--epochs", "0"], r"--epochs: must be > 0"),

@@ -231,7 +231,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations (default 60, as the experiments)")
     r.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
     r.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
-    r.add_argument("--out", default="results/experiments/probe_occ-legs_val.json", help="output JSON")
+    r.add_argument("--out", default="results/experiments/probe_occ-legs_val.json", help="output JSON (default results/experiments/probe_occ-legs_val.json)")
     r.set_defaults(func=_run_probe_cli)
     b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
     b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
