@@ -78,6 +78,8 @@ CASES = [
     raises(F + "retarget_folder", "mapping file missing",
            lambda: retarget_files.retarget_folder(_nonempty(), _tmp() / "o", mapping=_tmp() / "none.json"),
            FileNotFoundError, "mapping file"),
+    raises(S + "replace_folder", "the new folder missing", lambda: steps.replace_folder(_tmp() / "none", _tmp() / "dst"),
+           FileNotFoundError, "is not a folder: write the new folder first"),
     raises(S + "quantize", "poses of the wrong shape", lambda: steps.quantize(np.zeros((4, 3))), ValueError, r"\(T, 24, 3\)"),
     raises(S + "Validator", "rest joints of the wrong shape", lambda: steps.Validator(np.zeros(3)), ValueError, "rest_joints"),
     raises(S + "Validator.add", "stored poses of the wrong shape",

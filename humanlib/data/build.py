@@ -29,7 +29,7 @@ from humanlib._validate import check_positive
 from humanlib.data import sources as S
 from humanlib.data.asf_amc import read_amc, read_asf
 from humanlib.data.bvh import read_bvh
-from humanlib.data.steps import MIN_BONE, Validator, cmu_subject_calibration, quantize, retarget_to_fps  # noqa: F401
+from humanlib.data.steps import MIN_BONE, Validator, cmu_subject_calibration, quantize, replace_folder, retarget_to_fps  # noqa: F401
 from humanlib.data.corpus_checks import CorpusChecks, is_walk
 from humanlib.data.corpus import (
     BANDAI_LICENCE, BASE_FPS, CMU_ACTIVITY, CMU_LICENCE, MANIFEST, MAX_SHARD_FRAMES, REPORT, SPLIT_FPS,
@@ -314,12 +314,7 @@ def build_corpus(
         from humanlib.data.readme import corpus_readme
 
         (tmp_out / "README.md").write_text(corpus_readme(manifest, report))
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            out.rename(old)
-        tmp_out.rename(out)
-        if old.exists():
-            shutil.rmtree(old)
+        replace_folder(tmp_out, out)
     except BaseException:
         shutil.rmtree(tmp_out, ignore_errors=True)
         raise

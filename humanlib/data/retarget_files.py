@@ -17,7 +17,6 @@ folder and moved into place at the end: a failed run leaves nothing half-written
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,7 +28,7 @@ from humanlib._validate import check_positive
 from humanlib.data import sources as S
 from humanlib.data.asf_amc import read_amc, read_asf
 from humanlib.data.bvh import read_bvh
-from humanlib.data.steps import Validator, bandai_family_calibration, cmu_subject_calibration, retarget_to_fps
+from humanlib.data.steps import Validator, bandai_family_calibration, cmu_subject_calibration, replace_folder, retarget_to_fps
 
 MOTIONS_FILE = "motions.json"
 MOTIONS_FORMAT = "humanlib motion folder v1"
@@ -184,12 +183,7 @@ def _write_folder(dst: Path, clips: list[dict], arrays: dict, fps: float, report
         (tmp / MOTIONS_FILE).write_text(json.dumps({"format": MOTIONS_FORMAT, "fps": float(fps), "up": "y",
                                                     "joints_stored": 22, "clips": clips}, indent=1) + "\n")
         (tmp / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n")
-        old = dst.parent / f".{dst.name}.old-{os.getpid()}"
-        if dst.exists():
-            dst.rename(old)
-        tmp.rename(dst)
-        if old.exists():
-            shutil.rmtree(old)
+        replace_folder(tmp, dst)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -18,6 +18,8 @@ same validation report.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +208,28 @@ def bandai_family_calibration(rest_joints: np.ndarray) -> tuple[Calibration, flo
 
 __all__ = ["CALIBRATION_FILE", "MIN_BONE", "Validator", "bandai_family_calibration", "calibration_to_dict",
            "cmu_subject_calibration", "quantize", "retarget_to_fps", "write_calibration_file"]
+
+
+def replace_folder(new: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Put the finished folder ``new`` in place of ``dst`` (which may not exist yet).
+
+    ``dst`` is first renamed aside, so that a reader never sees half of the old folder and half of
+    the new one; the old copy is removed once ``new`` is in place. ``new`` must be on the same file
+    system as ``dst`` (the corpus build and ``retarget_folder`` write it next to ``dst``).
+
+    Returns:
+        ``dst`` as a path.
+
+    Raises:
+        FileNotFoundError: ``new`` is not a folder.
+    """
+    new, dst = Path(new), Path(dst)
+    if not new.is_dir():
+        raise FileNotFoundError(f"{new} is not a folder: write the new folder first, then replace {dst} with it")
+    old = dst.parent / f".{dst.name}.old-{os.getpid()}"
+    if dst.exists():
+        dst.rename(old)
+    new.rename(dst)
+    if old.exists():
+        shutil.rmtree(old)
+    return dst
