@@ -7,7 +7,7 @@ these facts from here, so that two files written by two jobs can be compared fie
 * :func:`command_from_args`: the command with every option spelled out (defaults included);
 * :func:`git_commit`: ``HEAD`` of the source checkout, ``+dirty`` when humanlib's files differ;
 * :func:`machine_description`: one line naming the host, CPU, threads, GPU and torch;
-* :func:`poses_fingerprint`, :func:`corpus_fingerprint`, :func:`corpus_manifest_sha256`,
+* :func:`poses_fingerprint`, :func:`clips_fingerprint`, :func:`corpus_fingerprint`, :func:`corpus_manifest_sha256`,
   :func:`corpus_source`: which data a run saw.
 """
 
@@ -97,6 +97,25 @@ def poses_fingerprint(poses: torch.Tensor) -> str:
     return hashlib.sha256(poses.detach().cpu().float().contiguous().numpy().tobytes()).hexdigest()[:16]
 
 
+def clips_fingerprint(clips) -> str:
+    """A short hash of ``(name, poses, transl)`` clips: their ids, order and float32 values (which data a run saw).
+
+    Raises:
+        TypeError: ``clips`` is not a list of ``(name, poses, transl)`` tuples of a string and two tensors.
+    """
+    if isinstance(clips, (str, bytes, torch.Tensor)) or not isinstance(clips, (list, tuple)) or not all(
+            isinstance(c, (tuple, list)) and len(c) == 3 and isinstance(c[0], str)
+            and all(isinstance(x, torch.Tensor) for x in c[1:]) for c in clips):
+        raise TypeError("clips must be a list of (name, poses, transl) tuples of a string and two tensors; "
+                        f"got {type(clips).__name__}")
+    digest = hashlib.sha256()
+    for name, poses, transl in clips:
+        for part in (name.encode(), poses.detach().cpu().float().contiguous().numpy().tobytes(),
+                     transl.detach().cpu().float().contiguous().numpy().tobytes()):
+            digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.hexdigest()[:16]
+
+
 def corpus_fingerprint(corpus) -> str:
     """The corpus origin, its size and a hash of its poses (which corpus build a run used).
 
@@ -126,5 +145,5 @@ def corpus_source() -> str:
     return "unknown" if digest == "unknown" else f"open corpus, manifest sha256 {digest[:16]}"
 
 
-__all__ = ["command_from_args", "command_line", "corpus_fingerprint", "corpus_manifest_sha256", "corpus_source",
+__all__ = ["clips_fingerprint", "command_from_args", "command_line", "corpus_fingerprint", "corpus_manifest_sha256", "corpus_source",
            "git_commit", "machine_description", "poses_fingerprint"]

@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from bad_inputs import case_id, raises, returns, run_case
 
-from humanlib.data import mapping, retarget_files, steps
+from humanlib import provenance
+from humanlib.data import amass, mapping, motions, retarget_files, steps
 from humanlib.data.retarget import Calibration
 
 S = "humanlib.data.steps."
 F = "humanlib.data.retarget_files."
 M = "humanlib.data.mapping."
+D = "humanlib.data.motions."
 _GOOD = {"format": mapping.MAPPING_FORMAT, "scale": 0.01, "joints": {j: j for j in mapping.REQUIRED_JOINTS}}
 
 
@@ -45,7 +47,90 @@ def _nonempty() -> Path:
     return d
 
 
+def _amass_dir(rates=(30.0,), frames: int = 12, rate_key: bool = True, up: str | None = None) -> Path:
+    """A folder of small AMASS-layout files (SMPL-H width), one per rate."""
+    d = _tmp() / "mine"
+    for k, rate in enumerate(rates):
+        (d / "sub").mkdir(parents=True, exist_ok=True)
+        extra = {"mocap_framerate": np.array(rate)} if rate_key else {}
+        if up is not None:
+            extra["up"] = np.array(up)
+        np.savez(d / "sub" / f"clip_{k}_poses.npz", poses=np.zeros((frames, 156)), trans=np.zeros((frames, 3)), **extra)
+    return d
+
+
+def _motions_json(text: str) -> Path:
+    d = _tmp() / "mine"
+    d.mkdir()
+    (d / retarget_files.MOTIONS_FILE).write_text(text)
+    return d
+
+
+def _folder(**kw) -> motions.MotionFolder:
+    return motions.read_motion_folder(_amass_dir(**kw))
+
+
 CASES = [
+    raises(D + "read_motion_folder", "folder None", lambda: motions.read_motion_folder(None), TypeError,
+           "str or pathlib.Path"),
+    raises(D + "read_motion_folder", "folder missing", lambda: motions.read_motion_folder(_tmp() / "none"),
+           FileNotFoundError, "does not exist; retarget your mocap"),
+    raises(D + "read_motion_folder", "a folder with no motion", lambda: motions.read_motion_folder(_tmp()),
+           motions.MotionFolderError, "no motion in .*humanlib retarget SOURCE --out DIR"),
+    raises(D + "read_motion_folder", "up 'x'", lambda: motions.read_motion_folder(_tmp(), up="x"), ValueError,
+           "up must be 'y' or 'z'"),
+    raises(D + "read_motion_folder", "fps 0", lambda: motions.read_motion_folder(_tmp(), fps=0), ValueError, "fps"),
+    raises(D + "read_motion_folder", "mixed frame rates", lambda: motions.read_motion_folder(_amass_dir((30.0, 60.0))),
+           motions.MotionFolderError, r"mixed frame rates .*30 fps: sub/clip_0_poses\.npz; 60 fps.*own folder"),
+    raises(D + "read_motion_folder", "no frame rate and no fps",
+           lambda: motions.read_motion_folder(_amass_dir(rate_key=False)), motions.MotionFolderError,
+           "carries no frame rate .*give its rate with --fps"),
+    returns(D + "read_motion_folder", "no frame rate, fps given",
+            lambda: motions.read_motion_folder(_amass_dir(rate_key=False), fps=25), lambda m: m.fps == 25.0
+            and m.fps_from == "--fps" and m.up == "z"),
+    raises(D + "read_motion_folder", "fps contradicting the files",
+           lambda: motions.read_motion_folder(_amass_dir(), fps=60), motions.MotionFolderError, "drop it"),
+    raises(D + "read_motion_folder", "up contradicting a file's key",
+           lambda: motions.read_motion_folder(_amass_dir(up="y"), up="z"), motions.MotionFolderError, "drop --up"),
+    returns(D + "read_motion_folder", "a file's key up is used", lambda: motions.read_motion_folder(_amass_dir(up="y")),
+            lambda m: m.up == "y" and "key 'up'" in m.up_from),
+    raises(D + "read_motion_folder", "motions.json not JSON", lambda: motions.read_motion_folder(_motions_json("{ no")),
+           motions.MotionFolderError, "not valid JSON.*humanlib retarget"),
+    raises(D + "read_motion_folder", "motions.json of another format",
+           lambda: motions.read_motion_folder(_motions_json('{"format": "x"}')), motions.MotionFolderError,
+           "not a motion folder's list"),
+    raises(D + "read_motion_folder", "motions.json without clips",
+           lambda: motions.read_motion_folder(_motions_json(
+               f'{{"format": "{retarget_files.MOTIONS_FORMAT}", "fps": 30, "up": "y", "clips": []}}')),
+           motions.MotionFolderError, "no motion in .*lists no clips"),
+    raises(D + "read_motion_folder", "a listed clip file missing",
+           lambda: motions.read_motion_folder(_motions_json(
+               f'{{"format": "{retarget_files.MOTIONS_FORMAT}", "fps": 30, "up": "y", "clips": [{{"id": "a"}}]}}')),
+           motions.MotionFolderError, r"a\.npz is missing"),
+    raises(D + "read_motion_folder", "motions.json fps -1",
+           lambda: motions.read_motion_folder(_motions_json(
+               f'{{"format": "{retarget_files.MOTIONS_FORMAT}", "fps": -1, "up": "y", "clips": []}}')),
+           motions.MotionFolderError, "'fps' is -1"),
+    raises(D + "check_window_lengths", "clips shorter than every window",
+           lambda: motions.check_window_lengths(_folder(frames=12), (20, 40)), motions.MotionFolderError,
+           r"every clip of .* is shorter than a window of 20 frames .*12 frames at 30 fps\); give windows of at most 12"),
+    raises(D + "check_window_lengths", "clips shorter than one window",
+           lambda: motions.check_window_lengths(_folder(frames=12), (8, 40)), motions.MotionFolderError, "drop 40"),
+    returns(D + "check_window_lengths", "every window fits",
+            lambda: motions.check_window_lengths(_folder(frames=12), (8, 12)), lambda r: r is None),
+    raises(D + "check_window_lengths", "not a MotionFolder", lambda: motions.check_window_lengths("mine", (8,)),
+           TypeError, "MotionFolder"),
+    raises(D + "check_window_lengths", "windows not a tuple", lambda: motions.check_window_lengths(_folder(), "60"),
+           TypeError, "windows"),
+    raises("humanlib.provenance.clips_fingerprint", "not a list of clips", lambda: provenance.clips_fingerprint("a"),
+           TypeError, r"\(name, poses, transl\)"),
+    raises("humanlib.provenance.clips_fingerprint", "a clip of arrays",
+           lambda: provenance.clips_fingerprint([("a", np.zeros(3), np.zeros(3))]), TypeError, "two tensors"),
+    raises("humanlib.data.amass.load_amass_npz", "fps 0 for a file without a rate",
+           lambda: amass.load_amass_npz(next((_amass_dir(rate_key=False) / "sub").iterdir()), fps=0), ValueError, "fps"),
+    returns("humanlib.data.amass.load_amass_npz", "fps for a file without a rate",
+            lambda: amass.load_amass_npz(next((_amass_dir(rate_key=False) / "sub").iterdir()), fps=24),
+            lambda m: m.fps == 24.0),
     raises(M + "read_mapping", "no file", lambda: mapping.read_mapping(_tmp() / "none.json"), FileNotFoundError,
            "does not exist"),
     raises(M + "read_mapping", "path None", lambda: mapping.read_mapping(None), TypeError, "str or pathlib.Path"),
@@ -120,7 +205,12 @@ CASES = [
     raises(F + "retarget_folder", "progress not a bool",
            lambda: retarget_files.retarget_folder(_tmp(), _tmp() / "o", progress="yes"), TypeError, "progress"),
 ]
-EXEMPT: dict[str, str] = {}
+EXEMPT: dict[str, str] = {
+    D + "MotionFolder": "a record built by read_motion_folder, whose cases are above",
+    D + "MotionClip": "a record built by read_motion_folder, whose cases are above",
+    D + "MotionFolder.experiment_clips": "takes no argument; returns the clips read_motion_folder checked",
+    D + "MotionFolder.describe": "takes no argument; formats what read_motion_folder checked",
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)

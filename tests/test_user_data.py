@@ -157,3 +157,22 @@ def test_commands_find_the_shipped_weights_from_a_tmp_cwd(tmp_path, monkeypatch)
         cli.main(["experiment", "denoise", "--priors", "none", "--windows", "60", "--out", "x"])
     assert seen["weights_file"] == str(SHIPPED_WEIGHTS) and seen["weights"] is not None
     assert choose_weights("gmm", SHIPPED_WEIGHTS)[2] != "default"
+
+
+def test_an_amass_layout_folder_of_any_name_reads_as_the_amass_loader_turns_it(tmp_path):
+    """Z up by AMASS's convention: the reader's poses are the AMASS loader's Y-up ones; ``up="y"`` leaves them."""
+    from user_files import write_amass_folder
+
+    from humanlib.data import load_amass_npz, read_motion_folder
+
+    root = write_amass_folder(tmp_path / "my own name", num_clips=2, frames=12)
+    folder = read_motion_folder(root)
+    assert folder.layout == "amass" and folder.name == "my own name" and folder.up == "z" and folder.fps == 30.0
+    assert [c.id for c in folder.clips] == ["CMU/subject_00/clip_00_poses", "HumanEva/subject_01/clip_01_poses"]
+    as_is = read_motion_folder(root, up="y")
+    for clip, same in zip(folder.clips, as_is.clips):
+        m = load_amass_npz(root / clip.file)
+        assert np.allclose(clip.poses.numpy(), m.poses, atol=1e-5) and np.allclose(clip.transl.numpy(), m.transl, atol=1e-6)
+        raw = load_amass_npz(root / clip.file, y_up=False)
+        assert np.array_equal(same.poses.numpy(), raw.poses)
+    assert folder.fingerprint != as_is.fingerprint and folder.fingerprint in folder.describe()

@@ -8,6 +8,7 @@ rebuild the corpus                      ``humanlib.data.build.build_corpus`` (``
 BVH files                               ``humanlib.data.bvh``
 ASF/AMC files (CMU)                     ``humanlib.data.asf_amc``
 AMASS ``.npz`` files                    :func:`load_amass_npz`
+your own motions (or AMASS files)       :func:`read_motion_folder` (``humanlib experiment ... --motions DIR``)
 retargeting, mirroring                  ``humanlib.data.retarget``, ``humanlib.data.sources``
 =====================================  ================================================
 """
@@ -25,10 +26,12 @@ from humanlib.data.corpus import (
     load_corpus,
     load_report,
 )
+from humanlib.data.motions import MotionClip, MotionFolder, MotionFolderError, check_window_lengths, read_motion_folder
 from humanlib.data.retarget import mirror_poses
 
 __all__ = [
     "SPLITS", "SPLIT_FPS", "AmassFormatError", "AmassMotion", "AsfAmcFormatError", "BvhFormatError", "ClipInfo",
-    "CorpusError", "MotionCorpus", "corpus_rest_joints", "load_amass_npz", "load_corpus", "load_report", "mirror_poses", "read_amc",
+    "CorpusError", "MotionClip", "MotionCorpus", "MotionFolder", "MotionFolderError", "check_window_lengths",
+    "read_motion_folder", "corpus_rest_joints", "load_amass_npz", "load_corpus", "load_report", "mirror_poses", "read_amc",
     "read_asf", "read_bvh",
 ]

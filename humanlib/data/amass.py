@@ -59,7 +59,8 @@ class AmassMotion:
     path: str
 
 
-def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray | None = None) -> AmassMotion:
+def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray | None = None,
+                   fps: float | None = None) -> AmassMotion:
     """Read one AMASS ``.npz`` as SMPL 24-joint poses.
 
     Args:
@@ -68,6 +69,7 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
             translation).
         pelvis_rest: ``(3,)`` rest pelvis position of the target body, used so the rotation
             turns the body about its pelvis (zeros when None).
+        fps: frame rate of a file that carries none (no frame-rate key); None: the key is required.
 
     Returns:
         :class:`AmassMotion`.
@@ -77,7 +79,7 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
         AmassFormatError: a missing key, a pose width that is not 72/156/165, no frames,
             mismatched frame counts, non-numeric or non-finite values, a frame rate that is not
             one positive number, or an unreadable file or a ``.npy`` (names the file and key).
-        ValueError: ``pelvis_rest`` is not a finite ``(3,)`` array.
+        ValueError: ``pelvis_rest`` is not a finite ``(3,)`` array, ``fps`` not > 0.
         TypeError: ``y_up`` is not a bool, ``pelvis_rest`` not an array.
     """
     path = check_input_file(path, "AMASS file", "point HUMANLIB_AMASS_DIR at the unpacked AMASS folder")
@@ -85,6 +87,10 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
         raise TypeError(f"y_up must be True or False; got {y_up!r}")
     if pelvis_rest is not None:
         pelvis_rest = as_array(pelvis_rest, "pelvis_rest", (3,))
+    if fps is not None:
+        from humanlib._validate import check_positive
+
+        check_positive(fps, "fps")
     # numpy's .npz reader reports a damaged file through many exception types (zipfile, zlib,
     # tokenize for a garbled array header, NotImplementedError for a garbled compression field...)
     errors = Exception
@@ -114,11 +120,11 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
             if key not in keys:
                 raise AmassFormatError(f"{path}: missing key {key!r} (keys: {sorted(keys)}); not an AMASS motion file")
         rate_key = next((k for k in FRAME_RATE_KEYS if k in keys), None)
-        if rate_key is None:
+        if rate_key is None and fps is None:
             raise AmassFormatError(f"{path}: missing key 'mocap_framerate' or 'mocap_frame_rate' (keys: {sorted(keys)})")
         poses = get("poses")
         trans = get("trans")
-        rate = get(rate_key)
+        rate = get(rate_key) if rate_key is not None else np.array([float(fps)])
         if rate.size != 1:
             raise AmassFormatError(f"{path}: key {rate_key!r} has shape {rate.shape}, expected one number (frames per second)")
         fps = float(rate.reshape(-1)[0])
