@@ -70,6 +70,12 @@ def _folder(**kw) -> motions.MotionFolder:
     return motions.read_motion_folder(_amass_dir(**kw))
 
 
+def _run(**kw):
+    from humanlib.experiments.runner import ExperimentConfig, run_experiment
+
+    return run_experiment(ExperimentConfig("denoise", priors=("none",), windows=(8,), frames_per_length=16), **kw)
+
+
 CASES = [
     raises(D + "read_motion_folder", "folder None", lambda: motions.read_motion_folder(None), TypeError,
            "str or pathlib.Path"),
@@ -122,6 +128,10 @@ CASES = [
            TypeError, "MotionFolder"),
     raises(D + "check_window_lengths", "windows not a tuple", lambda: motions.check_window_lengths(_folder(), "60"),
            TypeError, "windows"),
+    raises("humanlib.experiments.runner.run_experiment", "data without clips",
+           lambda: _run(data="mine"), ValueError, "data names the given clips .* without clips"),
+    raises("humanlib.experiments.runner.run_experiment", "data not a string",
+           lambda: _run(data=3, clips=[]), TypeError, "data names the given clips"),
     raises("humanlib.provenance.clips_fingerprint", "not a list of clips", lambda: provenance.clips_fingerprint("a"),
            TypeError, r"\(name, poses, transl\)"),
     raises("humanlib.provenance.clips_fingerprint", "a clip of arrays",

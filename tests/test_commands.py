@@ -55,6 +55,18 @@ KP_EMPTY = _npz("kp_empty.npz", keypoints=np.zeros((0, 24, 2)))
 MOTION = _npz("motion.npz", poses=np.zeros((10, 72)), trans=np.zeros((10, 3)), mocap_framerate=np.array(30.0))
 MOTION_BAD_WIDTH = _npz("motion_bad.npz", poses=np.zeros((10, 50)), mocap_framerate=np.array(30.0))
 MOTION_NO_RATE = _npz("motion_norate.npz", poses=np.zeros((10, 72)))
+def _amass_like(name: str, rates: tuple[float, ...], frames: int = 10) -> str:
+    """A folder of AMASS-layout files, one per frame rate."""
+    folder = _TMP / name / "sub"
+    folder.mkdir(parents=True)
+    for k, rate in enumerate(rates):
+        np.savez(folder / f"c{k}_poses.npz", poses=np.zeros((frames, 72)), trans=np.zeros((frames, 3)),
+                 mocap_framerate=np.array(rate))
+    return str(folder.parent)
+
+
+MIXED_RATES = _amass_like("mixed", (30.0, 60.0))
+SHORT_CLIPS = _amass_like("short", (30.0,), frames=10)
 #: A device this machine does not have.
 NO_DEVICE = "cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
 
@@ -194,6 +206,23 @@ CASES: list[tuple[list[str], str]] = [
     (["experiment", "tables", "--results", MISSING], r"results folder .*does not exist"),
     (["experiment", "tables", "--results", str(FILE)], r"results folder .*a-file is a file, not a folder"),
     (["experiment", "nosuch"], r"invalid choice: 'nosuch'"),
+    # experiment --motions DIR (a user's own motion folder)
+    (["experiment", "denoise", "--out", OUT, "--motions", MISSING], r"motion folder .*does-not-exist.npz does not exist"),
+    (["experiment", "denoise", "--out", OUT, "--motions", str(FILE)], r"motion folder .*a-file is a file, not a folder"),
+    (["experiment", "denoise", "--out", OUT, "--motions", str(FOLDER)], r"no motion in .*a-folder: .*humanlib retarget"),
+    (["experiment", "denoise", "--out", OUT, "--motions", MIXED_RATES], r"mixed frame rates in .*30 fps: .*60 fps"),
+    (["experiment", "denoise", "--out", OUT, "--motions", SHORT_CLIPS, "--windows", "8,60"],
+     r"shorter than a window of 60 frames .*10 frames at 30 fps\); drop 60"),
+    (["experiment", "denoise", "--out", OUT, "--motions", SHORT_CLIPS, "--fps", "60"], r"at 30 fps .*drop it"),
+    (["experiment", "denoise", "--out", OUT, "--motions", SHORT_CLIPS, "--fps", "0"], r"--fps: must be > 0"),
+    (["experiment", "denoise", "--out", OUT, "--up", "x"], r"--up: invalid choice: 'x'"),
+    (["experiment", "denoise", "--out", OUT, "--up", "y"], r"--up and --fps describe .*give --motions DIR"),
+    (["experiment", "occlusion", "--out", OUT, "--motions", str(FOLDER)], r"no motion in .*a-folder"),
+    (["experiment", "occlusion", "--out", OUT, "--fps", "30"], r"give --motions DIR"),
+    (["experiment", "tune", "--out", OUT + ".json", "--motions", str(FOLDER)], r"no motion in .*a-folder"),
+    (["experiment", "tune", "--out", OUT + ".json", "--motions", SHORT_CLIPS], r"shorter than a window of 60 frames"),
+    (["experiment", "tune", "--out", OUT + ".json", "--up", "z"], r"give --motions DIR"),
+    (["experiment", "tune", "--out", OUT + ".json", "--motions", SHORT_CLIPS, "--fps", "-1"], r"--fps: must be > 0"),
     # denoise (a user's own motion)
     (["denoise", MISSING, "--out", OUT], r"motion file .*does-not-exist.npz does not exist"),
     (["denoise", str(FOLDER), "--out", OUT], r"motion file .*a-folder is a directory, not a file"),

@@ -11,7 +11,9 @@ import time
 
 import torch
 
-from humanlib.commands.args import device, DEVICE_HELP, nonnegative_int, output_file, output_folder, positive_int
+from humanlib.commands.args import (
+    device, DEVICE_HELP, nonnegative_int, output_file, output_folder, positive_float, positive_int,
+)
 from humanlib.experiments.denoise import SHIPPED_WEIGHTS
 from humanlib.experiments.runner import (
     ExperimentConfig,
@@ -34,7 +36,37 @@ from humanlib.experiments.runner import (
 from humanlib.provenance import command_line, git_commit, machine_description
 
 
+#: ``--out``'s default; with ``--motions DIR``, a folder named after DIR below it.
+DEFAULT_OUT = "results/experiments"
+MOTIONS_HELP = ("a folder of your own motions, of any name: a motion folder of `humanlib retarget`, or AMASS .npz "
+                "files in sub-folders (default: the course's test split)")
+UP_HELP = ("up axis of --motions' files: y (SMPL's frame) or z (AMASS's world, turned to Y up by (x, y, z) -> "
+           "(x, z, -y)); default: from the files (motions.json; AMASS files: z)")
+FPS_HELP = "frame rate of --motions' files that carry none (default: from the files; a contradiction is an error)"
+
+
+def _motions_name(args: argparse.Namespace) -> str | None:
+    """The name of ``--motions``' folder (None without it); ``--up`` / ``--fps`` need ``--motions``."""
+    if args.motions is None:
+        if args.up is not None or args.fps is not None:
+            raise ValueError("--up and --fps describe the files of --motions DIR; give --motions DIR (or drop them)")
+        return None
+    return Path(args.motions).expanduser().resolve().name
+
+
+def _read_motions(args: argparse.Namespace, windows: tuple[int, ...]):
+    from humanlib.data.motions import check_window_lengths, read_motion_folder
+
+    motions = read_motion_folder(args.motions, up=args.up, fps=args.fps)
+    check_window_lengths(motions, windows)
+    print(f"motions: {motions.describe()}", flush=True)
+    return motions
+
+
 def _run_experiment_cli(args: argparse.Namespace) -> int:
+    name = _motions_name(args)
+    if args.out is None:
+        args.out = DEFAULT_OUT if name is None else f"{DEFAULT_OUT}/{name}"
     path = output_folder(args.out) / f"{args.experiment}.json"
     old = read_results(path) if args.merge and path.is_file() else None  # a damaged file fails before the work
     weights, weights_file = None, None
@@ -49,10 +81,14 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
         device=args.device, allow_missing=args.allow_missing,
         conditions=tuple(args.conditions.split(",")) if args.conditions else None,
     )
+    motions = None if name is None else _read_motions(args, config.windows)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    given = {} if motions is None else {"clips": motions.experiment_clips(), "fps": motions.fps, "data": motions.name}
     results = run_experiment(config, weights=weights, weights_file=weights_file, command=command_line(default="humanlib experiment"),
-                             progress=True if not args.quiet else lambda s: print(s, flush=True))
+                             progress=True if not args.quiet else lambda s: print(s, flush=True), **given)
+    if motions is not None:
+        results.metadata.notes = f"motions: {motions.describe()}"
     if old is not None:
         results = merge_results(old, results)
     out = write_results(results, path)
@@ -63,9 +99,13 @@ def _run_experiment_cli(args: argparse.Namespace) -> int:
 
 
 def _run_tune_cli(args: argparse.Namespace) -> int:
+    name = _motions_name(args)
+    if args.out is None:
+        args.out = f"{DEFAULT_OUT}/weights_val.json" if name is None else f"{DEFAULT_OUT}/{name}/weights_{name}.json"
     output_file(args.out, example="weights_val.json")
     config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
                         seed=args.seed, iterations=args.iterations, device=args.device)
+    motions = None if name is None else _read_motions(args, (config.window,))
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     out = Path(args.out)
@@ -76,8 +116,11 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
         old_tried = [WeightChoice(**c) for c in payload["tried"]]
         runs = payload["metadata"].get("runs", [])
     known = {c.condition: c for c in old_chosen if c.prior == "none"}
-    clips, origin = val_clips_at(TEST_FPS)
-    chosen, tried = tune_weights(config, clips=clips, known_smooth=known,
+    if motions is None:
+        clips, origin, fps, split = *val_clips_at(TEST_FPS), TEST_FPS, "val"
+    else:
+        clips, origin, fps, split = motions.experiment_clips(), motions.describe(), motions.fps, motions.name
+    chosen, tried = tune_weights(config, clips=clips, fps=fps, known_smooth=known,
                                  progress=True if not args.quiet else lambda s: print(s, flush=True))
     redone = {(c.condition, c.prior) for c in chosen}
     chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
@@ -85,9 +128,12 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
         [c for c in tried if (c.condition, c.prior) not in {(k, "none") for k in known}]
     runs.append({"command": command_line(default="humanlib experiment"), "git_commit": git_commit(), "machine": machine_description(),
                  "priors": list(config.priors), "seconds": round(time.perf_counter() - started, 1)})
-    meta = {"command": runs[-1]["command"], "runs": runs, "split": "val", "data": origin, "config": asdict(config),
+    meta = {"command": runs[-1]["command"], "runs": runs, "split": split, "data": origin, "config": asdict(config),
             "smooth_grid": list(config.smooth_grid), "prior_grids": PRIOR_GRIDS,
-            "note": "weights chosen on the val split only (never on test)"}
+            "note": "weights chosen on the val split only (never on test)" if motions is None else
+            f"weights chosen on {motions.name}: report results on other clips than these"}
+    if motions is not None:
+        meta["clips"] = [c.id for c in motions.clips]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"format": WEIGHTS_FORMAT, "metadata": meta, "chosen": [asdict(c) for c in chosen],
                                "tried": [asdict(c) for c in tried]}, indent=1) + "\n")
@@ -172,8 +218,10 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     for name, what in (("denoise", "noisy poses / noisy joints (Table 3)"),
                        ("occlusion", "joints with a body part missing (Table 4)")):
         e = sub.add_parser(name, help=f"fit test windows of {what} with each prior; write results/",
-                           description=f"Fit a fixed subset of test windows with {what} with each prior and write "
-                           f"OUT/{name}.json and .csv (command, commit, machine, seed, timing inside).")
+                           description=f"Fit a fixed subset of test windows (or of your own --motions DIR) with {what} "
+                           f"with each prior and write OUT/{name}.json and .csv (command, commit, machine, seed, timing, "
+                           "and the data's name, fingerprint and clip ids inside). Poses are in SMPL's frame: Y up, "
+                           "metres; --motions is read on every run (nothing cached).")
         e.add_argument("--priors", default=",".join(PRIOR_NAMES), help="comma-separated priors (default: all)")
         e.add_argument("--windows", default="60,120,240", help="window lengths in frames (default 60,120,240)")
         e.add_argument("--frames-per-length", type=nonnegative_int, default=480,
@@ -189,8 +237,12 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
         e.add_argument("--merge", action="store_true",
                        help="keep the rows of OUT's file for priors not run now (same windows and seed required)")
-        e.add_argument("--out", default="results/experiments",
-                       help="output folder (default: results/experiments under the current working directory)")
+        e.add_argument("--out", default=None,
+                       help="output folder (default: results/experiments under the current working directory; with "
+                       "--motions DIR: results/experiments/<DIR's name>)")
+        e.add_argument("--motions", default=None, metavar="DIR", help=MOTIONS_HELP)
+        e.add_argument("--up", choices=("y", "z"), default=None, help=UP_HELP)
+        e.add_argument("--fps", type=positive_float, default=None, help=FPS_HELP)
         e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per fit)")
         e.set_defaults(func=_run_experiment_cli, experiment=name)
     t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
@@ -203,8 +255,13 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
     t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
     t.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    t.add_argument("--out", default="results/experiments/weights_val.json",
-                   help="output JSON (default results/experiments/weights_val.json)")
+    t.add_argument("--out", default=None,
+                   help="output JSON (default: results/experiments/weights_val.json under the current working "
+                   "directory; with --motions DIR: results/experiments/<DIR's name>/weights_<DIR's name>.json)")
+    t.add_argument("--motions", default=None, metavar="DIR",
+                   help=MOTIONS_HELP.replace("the course's test split", "the course's val split, resampled to 30 fps"))
+    t.add_argument("--up", choices=("y", "z"), default=None, help=UP_HELP)
+    t.add_argument("--fps", type=positive_float, default=None, help=FPS_HELP)
     t.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per prior)")
     t.add_argument("--merge", action="store_true",
                    help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")

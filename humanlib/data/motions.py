@@ -242,6 +242,10 @@ def _read_amass(root: Path, up: str | None, fps: float | None):
     from humanlib.data.amass import find_amass_files, load_amass_npz
 
     files = find_amass_files(root)
+    mocap = sorted({p.suffix.lower() for p in root.rglob("*") if p.suffix.lower() in (".amc", ".asf", ".bvh")})
+    if not files and mocap:
+        raise MotionFolderError(f"no motion in {root} yet: it holds {'/'.join(mocap)} mocap files; retarget them first "
+                                f"with `humanlib retarget {root} --out DIR` and give DIR")
     if not files:
         raise MotionFolderError(f"no motion in {root}: neither a motions.json (humanlib retarget) nor AMASS .npz files; "
                                 f"{MAKE_ONE}")

@@ -119,6 +119,8 @@ class RunMetadata:
     notes: str = ""
     #: Earlier runs whose rows were kept by ``--merge`` (command, commit, machine, priors, time).
     previous_runs: list[dict] = field(default_factory=list)
+    #: Every clip's id, for given clips (``run_experiment(clips=..., data=...)``; empty for a corpus split).
+    clips: list[str] = field(default_factory=list)
 
 
 @dataclass

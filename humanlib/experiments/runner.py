@@ -301,7 +301,7 @@ def _check_progress(progress) -> None:
 def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float | None = None,
                    weights: list[WeightChoice] | None = None, weights_file: str | None = None,
                    command: str = "", priors: dict[str, PosePrior] | None = None,
-                   progress=None) -> ResultsFile:
+                   progress=None, data: str | None = None) -> ResultsFile:
     """Run one experiment (all its conditions, window lengths and priors).
 
     Args:
@@ -315,6 +315,9 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         priors: already loaded priors by name (default: ``humanlib.experiments.runner.load_priors``).
         progress: True: a tqdm bar over the fits (prior x condition x window length; terminal
             and Jupyter); a ``callable(str)``: told about each finished cell; None / False: silent.
+        data: name of the given ``clips`` (e.g. their folder's name), recorded as the results'
+            split, with their fingerprint (:func:`humanlib.provenance.clips_fingerprint`) and every
+            clip's id (default "given clips"); only with ``clips``.
 
     Returns:
         ``humanlib.experiments.runner.ResultsFile``.
@@ -325,13 +328,17 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     """
     _check_run_inputs(config, ExperimentConfig, model, fps, weights, priors)
     _check_progress(progress)
+    if data is not None and (not isinstance(data, str) or not data.strip() or clips is None):
+        raise (TypeError if not isinstance(data, str) else ValueError)(
+            f"data names the given clips (a non-empty string, with clips=...); got {data!r}"
+            + (" without clips" if clips is None else ""))
     started = time.perf_counter()
     start_stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if model is None:
         from humanlib.body import load_body_model
 
         model = load_body_model(device=config.device)
-    corpus_name = "given clips"
+    corpus_name, given_clips = "given clips", clips is not None
     sources: dict[str, str] = {}
     if clips is None:
         from humanlib.data import load_corpus
@@ -376,17 +383,28 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                 bar.update(1)
                 say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
     bar.close()
+    given = _given_label(clips, fps, data or "given clips") if given_clips else None
     fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations,
                                           warmup_iterations=config.warmup_iterations))
     meta = RunMetadata(
         command=command, git_commit=git_commit(), machine=machine_description(), seed=config.seed,
-        split=config.split, corpus=corpus_name, fps=fps, windows=window_ids,
+        split=config.split if not given else given[0], corpus=corpus_name if not given else given[1], fps=fps,
+        windows=window_ids, clips=[] if not given else [c[0] for c in clips],
         fit={k: v for k, v in fit_defaults.items() if k not in ("smooth_weight", "prior_weight")} | {
             "frames_per_length": config.frames_per_length, "device": config.device},
         weights_file=weights_file, missing_priors=missing, started_utc=start_stamp,
         seconds=round(time.perf_counter() - started, 1),
     )
     return ResultsFile(meta, rows)
+
+
+def _given_label(clips, fps: float, name: str) -> tuple[str, str]:
+    """``(split, corpus)`` of the results of given clips: their name, and their size and fingerprint."""
+    from humanlib.provenance import clips_fingerprint
+
+    clips = [tuple(c) for c in clips]
+    frames = sum(int(c[1].shape[0]) for c in clips)
+    return name, f"{name}: {len(clips)} clips, {frames} frames at {fps:g} fps, clips sha256 {clips_fingerprint(clips)}"
 
 
 def _check_run_inputs(config: object, kind: type, model: object, fps: object, weights: object,
