@@ -1,9 +1,11 @@
-"""``humanlib check``: verify a user's SMPL / SMPL-X model file and AMASS folder.
+"""``humanlib check``: verify a user's SMPL / SMPL-X model file, AMASS folder and own motion folder.
 
 A researcher who has registered for SMPL or AMASS points the course at their files
 (``HUMANLIB_BODY_MODEL``, ``HUMANLIB_AMASS_DIR``; see :mod:`humanlib.paths`). This command
 reads them exactly as the chapters will and says, file by file, what is wrong: missing keys,
-wrong shapes or dtypes, chumpy objects that need cleaning, a missing frame-rate key.
+wrong shapes or dtypes, chumpy objects that need cleaning, a missing frame-rate key. For a
+folder of the user's own motions (``--motions``, as ``humanlib experiment ... --motions`` reads
+it) it reports each clip's frame rate, up axis and length.
 """
 
 from __future__ import annotations
@@ -151,3 +153,45 @@ def check_amass_dir(root: str | Path, max_files: int | None = None, report: Chec
     return report
 
 
+
+
+def check_motion_folder(root: str | Path, up: str | None = None, fps: float | None = None,
+                        report: CheckReport | None = None) -> CheckReport:
+    """Read a folder of one's own motions as ``humanlib experiment ... --motions`` will; report every clip.
+
+    Args:
+        root: a motion folder of ``humanlib retarget`` or a folder of AMASS ``.npz`` files
+            (:func:`humanlib.data.read_motion_folder`).
+        up: the files' up axis (``"y"`` / ``"z"``; None: from the files).
+        fps: frame rate of files that carry none.
+        report: a report to extend.
+
+    Returns:
+        The report: one line for the folder (layout, size, fingerprint) and one per clip (frame
+        rate, up axis, frames and seconds); a folder that cannot be read is a problem in it.
+
+    Raises:
+        TypeError: ``root`` is not a path, ``report`` not a :class:`CheckReport` (caller errors).
+        ValueError: ``up`` not ``"y"`` / ``"z"``, ``fps`` not > 0 (caller errors).
+    """
+    from humanlib.data.motions import _check_up, read_motion_folder
+
+    report = _report(report)
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a str or Path to a motion folder; got {type(root).__name__}")
+    _check_up(up)
+    if fps is not None:
+        check_positive(fps, "fps")
+    try:
+        folder = read_motion_folder(Path(root), up=up, fps=fps)
+    except (FileNotFoundError, ValueError) as error:  # MotionFolderError and AmassFormatError are ValueErrors
+        report.problems.append(f"motions: {error}")
+        return report
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        report.problems.append(f"motions {root}: cannot be read ({type(error).__name__}: {error})")
+        return report
+    report.passed.append(f"motions {folder.describe()}")
+    for clip in folder.clips:
+        report.passed.append(f"motion {clip.id} ({clip.file}): {folder.fps:g} fps, file {folder.up.upper()} up, "
+                             f"{clip.num_frames} frames ({clip.num_frames / folder.fps:.2f} s)")
+    return report

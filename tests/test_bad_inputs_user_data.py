@@ -70,6 +70,12 @@ def _folder(**kw) -> motions.MotionFolder:
     return motions.read_motion_folder(_amass_dir(**kw))
 
 
+def _check(*args, **kw):
+    from humanlib.check import check_motion_folder
+
+    return check_motion_folder(*args, **kw)
+
+
 def _run(**kw):
     from humanlib.experiments.runner import ExperimentConfig, run_experiment
 
@@ -132,6 +138,15 @@ CASES = [
            lambda: _run(data="mine"), ValueError, "data names the given clips .* without clips"),
     raises("humanlib.experiments.runner.run_experiment", "data not a string",
            lambda: _run(data=3, clips=[]), TypeError, "data names the given clips"),
+    raises("humanlib.check.check_motion_folder", "root None", lambda: _check(None), TypeError, "str or Path"),
+    raises("humanlib.check.check_motion_folder", "up 'x'", lambda: _check(_tmp(), up="x"), ValueError, "up must be"),
+    raises("humanlib.check.check_motion_folder", "fps 0", lambda: _check(_tmp(), fps=0), ValueError, "fps"),
+    raises("humanlib.check.check_motion_folder", "report not a CheckReport", lambda: _check(_tmp(), report=[]),
+           TypeError, "CheckReport"),
+    returns("humanlib.check.check_motion_folder", "a folder with no motion is a problem, not an exception",
+            lambda: _check(_tmp()), lambda r: not r.ok and "no motion in" in r.problems[0]),
+    returns("humanlib.check.check_motion_folder", "mixed frame rates are one problem",
+            lambda: _check(_amass_dir((30.0, 60.0))), lambda r: len(r.problems) == 1 and "mixed" in r.problems[0]),
     raises("humanlib.provenance.clips_fingerprint", "not a list of clips", lambda: provenance.clips_fingerprint("a"),
            TypeError, r"\(name, poses, transl\)"),
     raises("humanlib.provenance.clips_fingerprint", "a clip of arrays",

@@ -96,3 +96,26 @@ def test_nothing_to_check_is_a_one_line_error(monkeypatch, capsys):
     monkeypatch.delenv("HUMANLIB_AMASS_DIR", raising=False)
     assert cli.main(["check"]) == 1
     assert "nothing to check" in capsys.readouterr().err
+
+
+def test_check_motions_reports_each_clips_frame_rate_up_axis_and_length(tmp_path, capsys):
+    """An AMASS-layout folder of any name: 120 fps from the files, Z up by AMASS's convention, each clip's length."""
+    _amass(tmp_path / "my data" / "take" / "a_poses.npz", frames=6)
+    _amass(tmp_path / "my data" / "take" / "b_poses.npz", frames=9)
+    assert cli.main(["check", "--motions", str(tmp_path / "my data")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ok: motions my data (AMASS-layout folder") and "2 clips, 15 frames at 120 fps" in out[0]
+    assert out[1:] == ["ok: motion take/a_poses (take/a_poses.npz): 120 fps, file Z up, 6 frames (0.05 s)",
+                       "ok: motion take/b_poses (take/b_poses.npz): 120 fps, file Z up, 9 frames (0.07 s)"]
+    assert cli.main(["check", "--motions", str(tmp_path / "my data"), "--up", "y"]) == 0
+    assert "file Y up" in capsys.readouterr().out
+
+
+def test_check_motions_reports_mixed_frame_rates_as_one_problem(tmp_path, capsys):
+    from humanlib.check import check_motion_folder
+
+    _amass(tmp_path / "m" / "a_poses.npz")
+    np.savez(tmp_path / "m" / "b_poses.npz", poses=np.zeros((4, 72)), trans=np.zeros((4, 3)), mocap_framerate=np.array(30.0))
+    report = check_motion_folder(tmp_path / "m")
+    assert not report.ok and len(report.problems) == 1 and "mixed frame rates" in report.problems[0]
+    assert "30 fps: b_poses.npz; 120 fps: a_poses.npz" in report.problems[0]

@@ -245,6 +245,11 @@ CASES: list[tuple[list[str], str]] = [
     (["check", "--amass", MISSING], r"--amass .*does not exist"),
     (["check", "--amass", str(FILE)], r"--amass .*a-file is a file, not a folder"),
     (["check", "--amass", str(FOLDER), "--max-files", "0"], r"--max-files: must be > 0"),
+    (["check", "--motions", MISSING], r"--motions .*does not exist"),
+    (["check", "--motions", str(FOLDER)], r"1 problem\(s\) found \(listed above\)"),
+    (["check", "--motions", MIXED_RATES, "--up", "x"], r"--up: invalid choice: 'x'"),
+    (["check", "--motions", MIXED_RATES, "--fps", "0"], r"--fps: must be > 0"),
+    (["check", "--fps", "30"], r"--up and --fps describe .*give --motions DIR"),
     # the entry point itself
     (["no-such-command"], r"invalid choice: 'no-such-command'"),
 ]
