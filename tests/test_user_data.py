@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from humanlib import paths
 from humanlib.data import load_corpus
@@ -176,3 +177,89 @@ def test_an_amass_layout_folder_of_any_name_reads_as_the_amass_loader_turns_it(t
         raw = load_amass_npz(root / clip.file, y_up=False)
         assert np.array_equal(same.poses.numpy(), raw.poses)
     assert folder.fingerprint != as_is.fingerprint and folder.fingerprint in folder.describe()
+
+
+def _smooth_motion(frames: int, fps: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth SMPL motion (1 Hz swings of every joint the two rigs carry), starting at rest, walking along x."""
+    from humanlib.skeleton import joint
+
+    t = np.arange(frames) / fps
+    rng = np.random.default_rng(seed)
+    poses = rng.uniform(0.1, 0.4, (24, 3)) * np.sin(2 * np.pi * t[:, None, None] + rng.uniform(0, 6, (24, 3)))
+    for name in ("spine2", "spine3", "left_hand", "right_hand"):  # at rest in both rigs (see test_data)
+        poses[:, joint(name)] = 0.0
+    poses[0] = 0.0
+    return poses, np.stack([0.5 * t, 0.02 * np.sin(t), np.zeros_like(t)], 1)
+
+
+def test_the_whole_route_retarget_then_experiment_from_a_tmp_cwd_equals_the_library_route(tmp_path, monkeypatch, capsys):
+    """A test-written CMU subject (ASF/AMC, 120 fps) and a BVH (30 fps), run outside the repository:
+    ``humanlib retarget`` -> ``humanlib check --motions`` -> ``humanlib experiment denoise --motions``; the results
+    file's numbers equal ``run_experiment`` on the same clips, and it names the folder, fingerprint and clip ids."""
+    from humanlib import cli
+    from humanlib.data import read_motion_folder
+    from humanlib.data.retarget import target_rest_joints
+    from humanlib.data.synthetic import write_smpl_as_asf_amc, write_smpl_as_bvh
+    from humanlib.experiments.denoise import SHIPPED_WEIGHTS
+    from humanlib.experiments.runner import ExperimentConfig, read_results, read_weights, run_experiment
+
+    J, _ = target_rest_joints()
+    (tmp_path / "raw" / "07").mkdir(parents=True)
+    write_smpl_as_asf_amc(tmp_path / "raw/07/07.asf", tmp_path / "raw/07/07_01.amc", *_smooth_motion(96, 120.0, 0), J)
+    write_smpl_as_bvh(tmp_path / "raw/walk_001.bvh", *_smooth_motion(24, 30.0, 1), J)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["retarget", "raw", "--out", "mine", "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["check", "--motions", "mine"]) == 0
+    checked = capsys.readouterr().out
+    assert "ok: motion 07_01 (07_01.npz): 30 fps, file Y up, 24 frames (0.80 s)" in checked
+    assert "ok: motion walk_001 (walk_001.npz): 30 fps, file Y up, 24 frames (0.80 s)" in checked
+    options = ["--priors", "none,gmm", "--windows", "8", "--frames-per-length", "16", "--iterations", "2",
+               "--conditions", "pose-0.1rad,joints-4cm"]
+    assert cli.main(["experiment", "denoise", "--motions", "mine", *options, "--quiet"]) == 0
+    path = tmp_path / "results" / "experiments" / "mine" / "denoise.json"  # the default --out, under the cwd
+    cli_results = read_results(path)
+    folder = read_motion_folder("mine")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    config = ExperimentConfig("denoise", priors=("none", "gmm"), windows=(8,), frames_per_length=16, iterations=2,
+                              conditions=("pose-0.1rad", "joints-4cm"))
+    library = run_experiment(config, clips=folder.experiment_clips(), fps=folder.fps, data=folder.name,
+                             weights=read_weights(SHIPPED_WEIGHTS)[0], weights_file=str(SHIPPED_WEIGHTS))
+    numbers = ("v2v_cm", "joint_angle_deg", "joint_cm", "input_v2v_cm", "input_joint_cm", "smooth_weight",
+               "prior_weight", "num_windows", "frames")
+    cells = [(r.condition, r.prior, r.window) for r in library.rows]
+    assert sorted(cells) == sorted((r.condition, r.prior, r.window) for r in cli_results.rows) and len(cells) == 4
+    for row in library.rows:
+        got = cli_results.row(row.condition, row.prior, row.window)
+        assert {k: getattr(got, k) for k in numbers} == {k: getattr(row, k) for k in numbers}, row.condition
+        assert got.weights_source == "val"
+    meta = cli_results.metadata
+    assert meta.split == "mine" and meta.clips == ["07_01", "walk_001"] and meta.fps == 30.0
+    assert meta.corpus == library.metadata.corpus == f"mine: 2 clips, 48 frames at 30 fps, clips sha256 {folder.fingerprint}"
+    assert meta.windows == library.metadata.windows and meta.weights_file == str(SHIPPED_WEIGHTS)
+    assert str(tmp_path / "mine") in meta.notes
+
+
+def test_tune_with_motions_tunes_on_the_folder_and_writes_under_its_name(tmp_path, monkeypatch):
+    """``experiment tune --motions``: tune_weights gets the folder's clips and rate; the file names the data."""
+    from user_files import write_amass_folder
+
+    from humanlib import cli
+    from humanlib.commands import experiment as experiment_command
+    from humanlib.experiments.runner import WeightChoice
+
+    write_amass_folder(tmp_path / "takes", num_clips=2, frames=12)
+    seen = {}
+
+    def fake_tune(config, clips, fps, **kw):
+        seen.update(clips=[c[0] for c in clips], fps=fps, window=config.window)
+        return [WeightChoice("joints-4cm", "none", 1.0, 0.0, 1.0)], []
+
+    monkeypatch.setattr(experiment_command, "tune_weights", fake_tune)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["experiment", "tune", "--motions", "takes", "--window", "8", "--priors", "none", "--quiet"]) == 0
+    assert seen == {"clips": ["CMU/subject_00/clip_00_poses", "HumanEva/subject_01/clip_01_poses"], "fps": 30.0, "window": 8}
+    meta = json.loads((tmp_path / "results/experiments/takes/weights_takes.json").read_text())["metadata"]
+    assert meta["split"] == "takes" and meta["clips"] == seen["clips"] and "Z up" in meta["data"]
+    assert "clips sha256" in meta["data"] and "report results on other clips" in meta["note"]
