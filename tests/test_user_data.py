@@ -263,3 +263,23 @@ def test_tune_with_motions_tunes_on_the_folder_and_writes_under_its_name(tmp_pat
     meta = json.loads((tmp_path / "results/experiments/takes/weights_takes.json").read_text())["metadata"]
     assert meta["split"] == "takes" and meta["clips"] == seen["clips"] and "Z up" in meta["data"]
     assert "clips sha256" in meta["data"] and "report results on other clips" in meta["note"]
+
+
+def test_the_book_and_help_state_the_conventions_and_cache_the_code_uses(monkeypatch, tmp_path, capsys):
+    from humanlib import cli
+    from humanlib.data.amass import Z_UP_TO_Y_UP
+
+    page = (paths.REPO_DIR / "book" / "your_data.md").read_text()
+    assert "(x, y, z) -> (x, z, -y)" in page and np.array_equal(Z_UP_TO_Y_UP @ np.array([1.0, 2.0, 3.0]), [1.0, 3.0, -2.0])
+    monkeypatch.delenv("HUMANLIB_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert paths.cache_dir() == tmp_path / ".cache" / "humanlib" and "`~/.cache/humanlib`" in page
+    assert "results/experiments/<DIR's name>" in page
+    helps = {}
+    for command in ("experiment denoise", "check"):
+        with pytest.raises(SystemExit):
+            cli.main([*command.split(), "--help"])
+        helps[command] = " ".join(capsys.readouterr().out.split())
+        assert "Y up, metres" in helps[command] and "(x, y, z) -> (x, z, -y)" in helps[command], command
+    assert "cached in HUMANLIB_CACHE_DIR (default ~/.cache/humanlib)" in helps["experiment denoise"]
+    assert "with --motions DIR: results/experiments/<DIR's name>" in helps["experiment denoise"]

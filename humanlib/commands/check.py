@@ -48,7 +48,7 @@ def add_subcommand(subparsers) -> None:
         description="Read a user's SMPL / SMPL-X model file and AMASS folder as the chapters will and "
                     "report every problem (defaults: HUMANLIB_BODY_MODEL, HUMANLIB_AMASS_DIR); with --motions DIR, "
                     "read a folder of your own motions as `humanlib experiment ... --motions DIR` will and print "
-                    "each clip's frame rate, up axis and length. "
+                    "each clip's frame rate, up axis and length (poses are read into SMPL's frame: Y up, metres). "
                     "Exit status 1 when anything is wrong.")
     parser.add_argument("--body-model", type=Path, help="SMPL-layout .pkl or .npz")
     parser.add_argument("--amass", type=Path, help="AMASS folder")

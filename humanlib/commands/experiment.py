@@ -221,7 +221,9 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                            description=f"Fit a fixed subset of test windows (or of your own --motions DIR) with {what} "
                            f"with each prior and write OUT/{name}.json and .csv (command, commit, machine, seed, timing, "
                            "and the data's name, fingerprint and clip ids inside). Poses are in SMPL's frame: Y up, "
-                           "metres; --motions is read on every run (nothing cached).")
+                           "metres; --motions is read on every run (nothing cached); without it, HUMANLIB_AMASS_DIR's test split is "
+                           "read instead of the course's when set, and cached in HUMANLIB_CACHE_DIR (default "
+                           "~/.cache/humanlib).")
         e.add_argument("--priors", default=",".join(PRIOR_NAMES), help="comma-separated priors (default: all)")
         e.add_argument("--windows", default="60,120,240", help="window lengths in frames (default 60,120,240)")
         e.add_argument("--frames-per-length", type=nonnegative_int, default=480,
