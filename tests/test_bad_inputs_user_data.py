@@ -123,6 +123,9 @@ CASES = [
            lambda: motions.read_motion_folder(_motions_json(
                f'{{"format": "{retarget_files.MOTIONS_FORMAT}", "fps": -1, "up": "y", "clips": []}}')),
            motions.MotionFolderError, "'fps' is -1"),
+    raises(D + "read_motion_folder", "the parent of a motion folder",
+           lambda: motions.read_motion_folder(_motions_json("{}").parent), motions.MotionFolderError,
+           "holds motion folders \\(mine\\) but is none itself; give one of them"),
     raises(D + "check_window_lengths", "clips shorter than every window",
            lambda: motions.check_window_lengths(_folder(frames=12), (20, 40)), motions.MotionFolderError,
            r"every clip of .* is shorter than a window of 20 frames .*12 frames at 30 fps\); give windows of at most 12"),

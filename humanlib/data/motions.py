@@ -241,6 +241,12 @@ def _npz_keys(path: Path) -> dict[str, object]:
 def _read_amass(root: Path, up: str | None, fps: float | None):
     from humanlib.data.amass import find_amass_files, load_amass_npz
 
+    from humanlib.data.retarget_files import MOTIONS_FILE
+
+    nested = sorted(p.parent for p in root.rglob(MOTIONS_FILE))
+    if nested:
+        raise MotionFolderError(f"{root} holds motion folders ({', '.join(str(p.relative_to(root)) for p in nested[:3])}"
+                                f"{' ...' if len(nested) > 3 else ''}) but is none itself; give one of them")
     files = find_amass_files(root)
     mocap = sorted({p.suffix.lower() for p in root.rglob("*") if p.suffix.lower() in (".amc", ".asf", ".bvh")})
     if not files and mocap:
