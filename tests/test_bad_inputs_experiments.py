@@ -694,6 +694,7 @@ RUNNER = [
            "smooth_grid"),
     raises(R + "TuneConfig", "unknown condition", lambda: TuneConfig(conditions=("noisy",)), ValueError,
            "unknown condition"),
+    raises(R + "TuneConfig", "refine not a bool", lambda: TuneConfig(refine="yes"), TypeError, "TuneConfig.refine"),
     raises(R + "TuneConfig", "unknown device", lambda: TuneConfig(device="tpu0"), ValueError, "TuneConfig.device"),
     raises("humanlib.experiments.results.WeightChoice", "unknown prior", lambda: WeightChoice("occ-legs", "humor", 1.0, 1.0, 1.0), ValueError,
            "unknown prior 'humor'"),

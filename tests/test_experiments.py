@@ -341,7 +341,7 @@ def test_tables_show_our_rows_and_the_humor_note(small_results):
 
 def test_tune_weights_picks_the_best_grid_point(model, clips):
     config = runner.TuneConfig(priors=("none",), conditions=("joints-4cm",), num_windows=1, iterations=3, warmup_iterations=2,
-                               smooth_grid=(0.0, 1.0))
+                               smooth_grid=(0.0, 1.0), refine=False)
     chosen, tried = runner.tune_weights(config, model=model, clips=clips, priors={"none": NoPrior()})
     assert len(tried) == 2 and len(chosen) == 1
     assert chosen[0].val_v2v_cm == min(t.val_v2v_cm for t in tried)
@@ -359,10 +359,34 @@ def test_tune_weights_skips_a_diverged_grid_point(model, clips, monkeypatch):
 
     monkeypatch.setattr(runner, "fit_motion", fit_that_diverges_without_smoothing)
     config = runner.TuneConfig(priors=("none",), conditions=("joints-4cm",), num_windows=1, iterations=3, warmup_iterations=2,
-                               smooth_grid=(0.0, 1.0))
+                               smooth_grid=(0.0, 1.0), refine=False)
     chosen, tried = runner.tune_weights(config, model=model, clips=clips, priors={"none": NoPrior()})
     assert [t.smooth_weight for t in tried] == [1.0]
     assert chosen[0].smooth_weight == 1.0
+
+
+def test_tune_weights_refines_around_the_best_grid_point(model, clips):
+    """With refine, the half-decade neighbours of the grid's best point are tried, and the best of all is kept."""
+    config = runner.TuneConfig(priors=("none",), conditions=("joints-4cm",), num_windows=1, iterations=3,
+                               warmup_iterations=2, smooth_grid=(0.1, 10.0))
+    chosen, tried = runner.tune_weights(config, model=model, clips=clips, priors={"none": NoPrior()})
+    grid_best = min(tried[:2], key=lambda t: t.val_v2v_cm).smooth_weight
+    assert [t.smooth_weight for t in tried[2:]] == [float(f"{grid_best * 10 ** -0.5:.4g}"),
+                                                      float(f"{grid_best * 10 ** 0.5:.4g}")]
+    assert chosen[0].val_v2v_cm == min(t.val_v2v_cm for t in tried)
+
+
+def test_a_subset_of_conditions_draws_the_same_corruption(model, clips):
+    """The corruption's seed follows the condition's name, not its place in the list a run was given."""
+    def tried_for(conditions):
+        config = runner.TuneConfig(priors=("none",), conditions=conditions, num_windows=1, iterations=2,
+                                   warmup_iterations=1, smooth_grid=(1.0,), refine=False)
+        return {t.condition: t.val_v2v_cm for t in runner.tune_weights(config, model=model, clips=clips,
+                                                                        priors={"none": NoPrior()})[1]}
+
+    assert tried_for(("pose-0.5rad",))["pose-0.5rad"] == tried_for(("pose-0.1rad", "pose-0.5rad"))["pose-0.5rad"]
+    assert runner._observation_seed(0, "occ-legs", 60) == runner._observation_seed(0, "pose-0.1rad", 60)  # both first
+    assert runner._observation_seed(0, "pose-0.5rad", 60) != runner._observation_seed(0, "pose-0.1rad", 60)
 
 
 def test_cli_registers_the_experiments():

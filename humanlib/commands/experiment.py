@@ -104,7 +104,7 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
         args.out = f"{DEFAULT_OUT}/weights_val.json" if name is None else f"{DEFAULT_OUT}/{name}/weights_{name}.json"
     output_file(args.out, example="weights_val.json")
     config = TuneConfig(priors=parse_priors(args.priors), window=args.window, num_windows=args.num_windows,
-                        seed=args.seed, iterations=args.iterations, device=args.device)
+                        seed=args.seed, iterations=args.iterations, refine=not args.no_refine, device=args.device)
     motions = None if name is None else _read_motions(args, (config.window,))
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
@@ -253,7 +253,10 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
     t.add_argument("--window", type=positive_int, default=60, help="val window length in frames, >= 3 (default 60)")
     t.add_argument("--num-windows", type=positive_int, default=8, help="val windows, shared out over the sources (default 8)")
-    t.add_argument("--iterations", type=positive_int, default=40, help="L-BFGS iterations per fit (default 40)")
+    t.add_argument("--iterations", type=positive_int, default=60,
+                   help="L-BFGS iterations per fit (default 60, as the experiments: a weight is chosen for the budget it is used with)")
+    t.add_argument("--no-refine", action="store_true",
+                   help="only the decade grids (default: also the half-decade neighbours of each grid's best point)")
     t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
     t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
     t.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)

@@ -262,8 +262,18 @@ def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, 
     return priors, missing
 
 
-def _observation_seed(seed: int, condition_index: int, length: int) -> int:
-    return seed * 1_000_003 + condition_index * 10_007 + length
+def _observation_seed(seed: int, condition: str, length: int) -> int:
+    """The seed of one condition's corruption at one window length.
+
+    It depends on the condition's place in its own experiment's list (``EXPERIMENT_CONDITIONS``), not on
+    its place in the list a run was given, so a run of a subset of conditions (``--conditions``) draws
+    the same noise as the full run, and ``tune`` draws the same as ``denoise`` at the same seed and length.
+    """
+    for conditions in EXPERIMENT_CONDITIONS.values():
+        names = [c.name for c in conditions]
+        if condition in names:
+            return seed * 1_000_003 + names.index(condition) * 10_007 + length
+    raise ValueError(f"unknown condition {condition!r}")
 
 
 def _input_errors(model, windows: Windows, obs, reference: torch.Tensor) -> tuple[float | None, float]:
@@ -360,8 +370,8 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                           windows.starts, windows.fps)
         window_ids[str(length)] = windows.ids()
         reference = clean_vertices(model, windows)
-        for ci, condition in enumerate(conditions):
-            gen = torch.Generator().manual_seed(_observation_seed(config.seed, ci, length))
+        for condition in conditions:
+            gen = torch.Generator().manual_seed(_observation_seed(config.seed, condition.name, length))
             obs = make_observation(model, windows, condition, gen)
             input_v2v, input_joint = _input_errors(model, windows, obs, reference)
             for name, prior in priors.items():
@@ -469,9 +479,13 @@ class TuneConfig:
         window: window length used on val.
         num_windows: windows of val used (shared out equally over the sources, evenly spaced within each).
         seed: seeds the val corruption.
-        iterations: L-BFGS iterations per fit (full energy).
+        iterations: L-BFGS iterations per fit (full energy); the default is the experiments'
+            (``ExperimentConfig.iterations``), so a weight is chosen for the optimiser budget it is used with.
         warmup_iterations: L-BFGS iterations of the first stage (no smoothness term).
         smooth_grid: smoothness weights tried with no prior.
+        refine: after each grid (smoothness, then each prior's), also try the best point times
+            ``10**-0.5`` and ``10**0.5`` (half-decade steps) and keep the best of all; a prior's
+            optimum can be narrower than a decade (the GMM's under occluded legs).
         device: torch device.
 
     Raises:
@@ -483,9 +497,10 @@ class TuneConfig:
     window: int = 60
     num_windows: int = 8
     seed: int = 0
-    iterations: int = 40
+    iterations: int = 60
     warmup_iterations: int = 30
     smooth_grid: tuple[float, ...] = SMOOTH_GRID
+    refine: bool = True
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -504,6 +519,8 @@ class TuneConfig:
         for value in self.smooth_grid:
             check_positive(value, "TuneConfig.smooth_grid entry", allow_zero=True)
         self.smooth_grid = tuple(self.smooth_grid)
+        if not isinstance(self.refine, bool):
+            raise TypeError(f"TuneConfig.refine must be True or False, got {self.refine!r}")
         _check_device(self.device, "TuneConfig.device")
 
 
@@ -549,8 +566,9 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     conditions = [condition_by_name(n) for n in config.conditions] if config.conditions else \
         [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
     chosen, tried = [], []
-    fits = sum((0 if c.name in (known_smooth or {}) else len(config.smooth_grid))
-               + sum(len(PRIOR_GRIDS[n]) for n in names if n != "none" and n in priors) for c in conditions)
+    extra = 2 if config.refine else 0
+    fits = sum((0 if c.name in (known_smooth or {}) else len(config.smooth_grid) + extra)
+               + sum(len(PRIOR_GRIDS[n]) + extra for n in names if n != "none" and n in priors) for c in conditions)
     bar, say = _reporter(progress, fits, "experiment tune")
 
     def error(prior_name: str, obs, smooth: float, lam: float) -> float:
@@ -563,15 +581,31 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
             return math.inf  # a diverged grid point is left out of `tried`, and does not stop the search
         return sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference).v2v_cm
 
-    for ci, condition in enumerate(conditions):
-        gen = torch.Generator().manual_seed(_observation_seed(config.seed, ci, config.window))
+    def search(grid, evaluate, make) -> WeightChoice | None:
+        """Best finite point of ``grid`` (then of its half-decade neighbours, with ``config.refine``)."""
+        best = None
+        for value in grid:
+            e = evaluate(value)
+            if math.isfinite(e):
+                tried.append(make(value, round(e, 4)))
+                best = tried[-1] if best is None or e < best.val_v2v_cm else best
+        if best is not None and config.refine:
+            centre = best.prior_weight if best.prior != "none" else best.smooth_weight
+            for value in (centre * 10 ** -0.5, centre * 10 ** 0.5):
+                value = float(f"{value:.4g}")
+                e = evaluate(value)
+                if math.isfinite(e):
+                    tried.append(make(value, round(e, 4)))
+                    best = tried[-1] if e < best.val_v2v_cm else best
+        return best
+
+    for condition in conditions:
+        gen = torch.Generator().manual_seed(_observation_seed(config.seed, condition.name, config.window))
         obs = make_observation(model, windows, condition, gen)
         best = (known_smooth or {}).get(condition.name)
-        for smooth in config.smooth_grid if best is None else ():
-            e = error("none", obs, smooth, 0.0)
-            if math.isfinite(e):
-                tried.append(WeightChoice(condition.name, "none", smooth, 0.0, round(e, 4)))
-                best = tried[-1] if best is None or e < best.val_v2v_cm else best
+        if best is None:
+            best = search(config.smooth_grid, lambda smooth: error("none", obs, smooth, 0.0),
+                          lambda smooth, e: WeightChoice(condition.name, "none", smooth, 0.0, e))
         if best is None:
             raise ValueError(f"{condition.name}: every smoothness weight of {config.smooth_grid} diverged; "
                              "try smaller weights or fewer iterations")
@@ -580,12 +614,8 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
         for name in names:
             if name == "none" or name not in priors:
                 continue
-            best_p = None
-            for lam in PRIOR_GRIDS[name]:
-                e = error(name, obs, smooth, lam)
-                if math.isfinite(e):
-                    tried.append(WeightChoice(condition.name, name, smooth, lam, round(e, 4)))
-                    best_p = tried[-1] if best_p is None or e < best_p.val_v2v_cm else best_p
+            best_p = search(PRIOR_GRIDS[name], lambda lam: error(name, obs, smooth, lam),
+                            lambda lam, e: WeightChoice(condition.name, name, smooth, lam, e))
             if best_p is None:
                 raise ValueError(f"{condition.name} {name}: every prior weight of {PRIOR_GRIDS[name]} diverged")
             chosen.append(best_p)
@@ -645,7 +675,7 @@ def occlusion_probe(condition: str, fits: list[tuple[str, float]], smooth_weight
     reference = clean_vertices(model, windows)
     conditions = [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
     ci = [c.name for c in conditions].index(condition)
-    obs = make_observation(model, windows, conditions[ci], torch.Generator().manual_seed(_observation_seed(seed, ci, window)))
+    obs = make_observation(model, windows, conditions[ci], torch.Generator().manual_seed(_observation_seed(seed, condition, window)))
     priors, _ = load_priors(tuple(dict.fromkeys(["none", "posendf"] + [n for n, _ in fits])), allow_missing=False)
     ndf = priors["posendf"]
     dtype = ndf.model.enc_w1.dtype
