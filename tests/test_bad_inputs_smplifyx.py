@@ -9,9 +9,12 @@ from bad_inputs import case_id, raises, run_case
 from humanlib.body import load_body_model, open_smplx_model_file
 from humanlib.fitting import collision as col
 from humanlib.fitting import keypoints_x as kx
+from humanlib.fitting import smplifyx as sx
 
 K = "humanlib.fitting.keypoints_x."
 C = "humanlib.fitting.collision."
+S = "humanlib.fitting.smplifyx."
+BHF = ("body", "hands", "face")
 TRI = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]])
 V = torch.rand(1, 4, 3)
 F = torch.tensor([[0, 1, 2], [1, 2, 3]])
@@ -76,6 +79,63 @@ CASES = [
     raises(C + "face_parts", "a merge list", lambda: col.face_parts(torch.rand(4, 5), F, merge=[(1, 2)]), TypeError,
            "merge must be a dict of joint index"),
     raises(K + "KeypointSelection", "built by hand with no fields", lambda: kx.KeypointSelection(), TypeError, "missing"),
+    # SMPLify-X's energy terms
+    raises(S + "check_keypoints_x", "body+hands keypoints (67) for body+hands+face",
+           lambda: sx.check_keypoints_x(torch.zeros(2, 67, 2), torch.ones(2, 67), BHF), ValueError,
+           r"the face keypoints are missing .* give all 118, or fit sets=\('body', 'hands'\)"),
+    raises(S + "check_keypoints_x", "SMPL's 24 joints for the body set",
+           lambda: sx.check_keypoints_x(torch.zeros(2, 24, 2), torch.ones(2, 24), ("body",)), ValueError,
+           r"keypoints must have shape \(B, 25, 2\) for sets \('body',\) \(25 body"),
+    raises(S + "check_keypoints_x", "confidence of another width",
+           lambda: sx.check_keypoints_x(torch.zeros(2, 25, 2), torch.ones(2, 24), ("body",)), ValueError,
+           r"confidence must have shape \(2, 25\)"),
+    raises(S + "check_keypoints_x", "a numpy array", lambda: sx.check_keypoints_x([[0.0]], None, ("body",)), TypeError,
+           r"keypoints must be a torch.Tensor \(B, 25, 2\)"),
+    raises(S + "check_keypoints_x", "negative confidence",
+           lambda: sx.check_keypoints_x(torch.zeros(1, 25, 2), -torch.ones(1, 25), ("body",)), ValueError,
+           "confidence must be finite and >= 0"),
+    raises(S + "check_keypoints_x", "NaN at an observed keypoint",
+           lambda: sx.check_keypoints_x(torch.full((1, 25, 2), float("nan")), torch.ones(1, 25), ("body",)),
+           ValueError, "non-finite value"),
+    raises(S + "set_of_keypoints", "an unknown set", lambda: sx.set_of_keypoints(("body", "feet")), ValueError,
+           "sets must hold distinct names"),
+    raises(S + "E_J", "weights of the wrong length",
+           lambda: sx.E_J(torch.zeros(1, 25, 2), torch.zeros(1, 25, 2), torch.ones(1, 25), torch.ones(24)),
+           ValueError, r"weights must be a tensor of shape \(25,\)"),
+    raises(S + "E_J", "keypoints that do not match the projection",
+           lambda: sx.E_J(torch.zeros(1, 25, 2), torch.zeros(1, 67, 2), torch.ones(1, 25), torch.ones(25)),
+           ValueError, "It must match projected"),
+    raises(S + "E_J", "sigma zero",
+           lambda: sx.E_J(torch.zeros(1, 25, 2), torch.zeros(1, 25, 2), torch.ones(1, 25), torch.ones(25), 0.0),
+           ValueError, "sigma must be a finite number > 0"),
+    raises(S + "E_theta_b", "a string instead of a prior", lambda: sx.E_theta_b("vposer", torch.zeros(1, 32)),
+           TypeError, "prior must be a humanlib.priors.PosePrior"),
+    raises(S + "E_theta_f", "the whole pose instead of the jaw", lambda: sx.E_theta_f(torch.zeros(1, 55, 3)),
+           ValueError, r"jaw_pose must have shape \(B, 3\)"),
+    raises(S + "E_theta_f", "two axis weights", lambda: sx.E_theta_f(torch.zeros(1, 3), (1.0, 1.0)), TypeError,
+           "axis_weights must be three numbers"),
+    raises(S + "E_epsilon", "an unbatched expression", lambda: sx.E_epsilon(torch.zeros(10)), ValueError,
+           r"expression must have shape \(B, N\)"),
+    raises(S + "E_alpha", "an SMPL pose (24 joints) where SMPL-X is needed", lambda: sx.E_alpha(torch.zeros(1, 24, 3)),
+           ValueError, r"pose must have shape \(B, 55, 3\)"),
+    raises(S + "E_beta", "unbatched betas", lambda: sx.E_beta(torch.zeros(10)), ValueError, "betas must have shape"),
+    raises(S + "HandPosePrior", "an SMPL model (24 joints) where SMPL-X is needed", lambda: sx.HandPosePrior(_smpl()),
+           ValueError, r"need an SMPL-X-layout model \(55 joints\)"),
+    raises(S + "HandPosePrior.energy", "one hand only (15 joints)",
+           lambda: sx.HandPosePrior(_x()).energy(torch.zeros(1, 15, 3)), ValueError, r"hand_pose must have shape \(B, 30, 3\)"),
+    raises(S + "HandPosePrior.components", "the full pose", lambda: sx.HandPosePrior(_x()).components(torch.zeros(1, 55, 3)),
+           ValueError, r"hand_pose must have shape \(B, 30, 3\)"),
+    raises(S + "E_mh", "a VPoser prior where the hand prior is needed",
+           lambda: sx.E_mh(object(), torch.zeros(1, 30, 3)), TypeError, "prior must be a HandPosePrior"),
+    raises(S + "FingerJointRange", "a range that ends before it starts", lambda: sx.FingerJointRange(1.0, 0.5, 0.7, 0.1, 0.1),
+           ValueError, "flex_min < flex_max"),
+    raises(S + "FingerJointRange", "degrees as a string", lambda: sx.FingerJointRange("0", 1.0, 0.5, 0.1, 0.1),
+           TypeError, "flex_min must be a finite number"),
+    raises(S + "mesh_parts", "an SMPL model", lambda: sx.mesh_parts(_smpl()), ValueError, "SMPL-X-layout model"),
+    raises(S + "collision_pairs", "vertices of another mesh",
+           lambda: sx.collision_pairs(torch.zeros(1, 100, 3), _x()), ValueError, r"\(13718 vertices per body\)"),
+    raises(S + "E_c", "pairs of another mesh", lambda: sx.E_c(V, F, torch.tensor([[0, 0, 9]])), ValueError,
+           "pairs index bodies outside"),
 ]
 EXEMPT: dict[str, str] = {}
 
