@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from bad_inputs import case_id, raises, run_case
+from bad_inputs import case_id, raises, returns, run_case
 
 from humanlib.body import load_body_model, open_smplx_model_file
 from humanlib.fitting import collision as col
@@ -26,6 +26,36 @@ def _x():
 
 def _smpl():
     return load_body_model()
+
+
+def _cam(b):
+    from humanlib.fitting.camera import Camera
+
+    return Camera.simple(b, 1000.0, 640.0, 640.0)
+
+
+def _smplify_stages():
+    from humanlib.fitting.smplify import smplify_stages
+
+    return smplify_stages()
+
+
+def _smplify_config():
+    from humanlib.fitting.smplify import SMPLifyConfig
+
+    return SMPLifyConfig()
+
+
+def _none_prior():
+    from humanlib.priors import NoPrior
+
+    return NoPrior()
+
+
+def _fit_smplify(model):
+    from humanlib.fitting.smplify import fit_smplify
+
+    return fit_smplify(model, torch.zeros(1, 24, 2), torch.ones(1, 24), _cam(1))
 
 
 CASES = [
@@ -134,10 +164,55 @@ CASES = [
     raises(S + "mesh_parts", "an SMPL model", lambda: sx.mesh_parts(_smpl()), ValueError, "SMPL-X-layout model"),
     raises(S + "collision_pairs", "vertices of another mesh",
            lambda: sx.collision_pairs(torch.zeros(1, 100, 3), _x()), ValueError, r"\(13718 vertices per body\)"),
+    raises(S + "KeypointBody", "an SMPL model where SMPL-X is needed", lambda: sx.KeypointBody(_smpl()), ValueError,
+           r"need an SMPL-X-layout model \(55 joints\)"),
+    raises(S + "KeypointBody", "an unknown keypoint set", lambda: sx.KeypointBody(_x(), ("body", "feet")), ValueError,
+           "sets must hold distinct names"),
+    raises(S + "SMPLifyXStage", "a negative hand weight", lambda: sx.SMPLifyXStage(1, -1, 1, 1, 1, 1, 0, 0, 0), ValueError,
+           "SMPLifyXStage.hand_pose must be"),
+    raises(S + "SMPLifyXStage", "iterations as a float", lambda: sx.SMPLifyXStage(1, 1, 1, 1, 1, 1, 0, 0, 0, 2.5),
+           (TypeError, ValueError), "SMPLifyXStage.iterations"),
+    raises(S + "smplifyx_stages", "negative collision scale", lambda: sx.smplifyx_stages(30, -1.0), ValueError,
+           "collision_scale must be"),
+    raises(S + "smplifyx_stages", "iterations as a string", lambda: sx.smplifyx_stages("30"), TypeError, "iterations"),
+    raises(S + "SMPLifyXConfig", "SMPLify's stages", lambda: sx.SMPLifyXConfig(stages=_smplify_stages()), TypeError,
+           "SMPLifyXConfig.stages must hold SMPLifyXStage"),
+    raises(S + "SMPLifyXConfig", "hands without the body", lambda: sx.SMPLifyXConfig(sets=("hands", "face")), ValueError,
+           "SMPLifyXConfig.sets must include 'body'"),
+    raises(S + "SMPLifyXConfig", "an unknown solver", lambda: sx.SMPLifyXConfig(optimizer="adam"), ValueError,
+           "optimizer must be one of"),
+    raises(S + "SMPLifyXConfig", "collision_every 0", lambda: sx.SMPLifyXConfig(collision_every=0), ValueError,
+           "SMPLifyXConfig.collision_every must be"),
+    raises(S + "SMPLifyXConfig.weight", "a negative weight", lambda: sx.SMPLifyXConfig().weight(-1.0), ValueError,
+           "value must be"),
+    returns(S + "SMPLifyXConfig.weight", "squared by default", lambda: sx.SMPLifyXConfig().weight(3.0), lambda r: r == 9.0),
+    returns(S + "SMPLifyXConfig.smplify_config", "the shared fields carried over",
+            lambda: sx.SMPLifyXConfig(sigma_px=50.0).smplify_config(), lambda r: r.sigma_px == 50.0),
+    raises(S + "fit_smplifyx", "an SMPL model (24 joints) where SMPL-X is needed",
+           lambda: sx.fit_smplifyx(_smpl(), torch.zeros(1, 118, 2), torch.ones(1, 118), _cam(1)), ValueError,
+           r"need an SMPL-X-layout model \(55 joints\)"),
+    raises(S + "fit_smplifyx", "body+hands keypoints for body+hands+face (face keypoints missing)",
+           lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 67, 2), torch.ones(1, 67), _cam(1)), ValueError,
+           "the face keypoints are missing"),
+    raises(S + "fit_smplifyx", "SMPL's 24 joints as keypoints",
+           lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 24, 2), torch.ones(1, 24), _cam(1)), ValueError,
+           r"keypoints must have shape \(B, 118, 2\)"),
+    raises(S + "fit_smplifyx", "a camera for another batch",
+           lambda: sx.fit_smplifyx(_x(), torch.zeros(2, 118, 2), torch.ones(2, 118), _cam(1)), ValueError, "camera"),
+    raises(S + "fit_smplifyx", "SMPLify's config", lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 118, 2),
+           torch.ones(1, 118), _cam(1), config=_smplify_config()), TypeError, "config must be an SMPLifyXConfig"),
+    raises(S + "fit_smplifyx", "a hand prior that is a string", lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 118, 2),
+           torch.ones(1, 118), _cam(1), prior=_none_prior(), hand_prior="mano"), TypeError, "hand_prior must be"),
+    raises(S + "fit_smplifyx", "too few body keypoints", lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 118, 2),
+           torch.zeros(1, 118), _cam(1), prior=_none_prior()), ValueError, "fewer than 6 body keypoints"),
+    raises("humanlib.fitting.smplify.fit_smplify", "the SMPL-X-layout model where SMPL is needed",
+           lambda: _fit_smplify(_x()), ValueError, r"fit_smplify fits SMPL-layout models \(24 joints\).*has 55"),
     raises(S + "E_c", "pairs of another mesh", lambda: sx.E_c(V, F, torch.tensor([[0, 0, 9]])), ValueError,
            "pairs index bodies outside"),
 ]
-EXEMPT: dict[str, str] = {}
+EXEMPT: dict[str, str] = {
+    S + "SMPLifyXResult": "result record built by fit_smplifyx, never from user input",
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)

@@ -14,6 +14,15 @@ from humanlib.fitting import smplifyx as X
 from humanlib.fitting.energies import geman_mcclure
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: on a loaded machine more threads make these small fits several times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def model():
     return load_body_model(open_smplx_model_file(), layout="native")
@@ -201,3 +210,118 @@ def test_check_keypoints_x_accepts_each_set_width():
     for sets, k in ((("body",), 25), (("body", "hands"), 67), (("body", "hands", "face"), 118), (("face",), 51)):
         X.check_keypoints_x(torch.zeros(2, k, 2), torch.ones(2, k), sets)
         assert len(X.set_of_keypoints(sets)) == k
+
+
+# --------------------------------------------------------------------------- the fit
+
+
+def test_keypoint_body_equals_the_full_model(model):
+    m64 = load_body_model(open_smplx_model_file(), layout="native").double()
+    gen = torch.Generator().manual_seed(3)
+    betas = torch.randn(2, m64.num_betas, generator=gen, dtype=torch.float64)
+    pose = 0.4 * torch.randn(2, 55, 3, generator=gen, dtype=torch.float64)
+    transl = torch.randn(2, 3, generator=gen, dtype=torch.float64)
+    full = m64(betas=betas, pose=pose, transl=transl)
+    body = X.KeypointBody(m64)
+    assert torch.allclose(body(betas, pose, transl), kx.select_keypoints(full, m64), atol=1e-10)
+    ids = torch.tensor([0, 5000, 13717])
+    joints, verts = body._posed(betas, pose, transl, ids)
+    assert torch.allclose(joints, full.joints, atol=1e-10) and torch.allclose(verts, full.vertices[:, ids], atol=1e-10)
+
+
+def _synthetic(model, pose, noise_px=1.0, seed=0):
+    from humanlib.fitting.camera import Camera, project
+
+    b = pose.shape[0]
+    camera = Camera.simple(b, 1000.0, 640.0, 640.0)
+    gen = torch.Generator().manual_seed(seed)
+    betas = torch.randn(b, model.num_betas, generator=gen).clamp(-1.5, 1.5)
+    transl = torch.tensor([[0.0, 0.3, 4.5]]).repeat(b, 1)
+    with torch.no_grad():
+        kp = project(X.KeypointBody(model)(betas.double(), pose.double(), transl.double()).float(), camera)
+    kp = kp + noise_px * torch.randn(kp.shape, generator=gen)
+    return kp, torch.ones(kp.shape[:2]), camera, betas, transl
+
+
+def _test_pose(hand_prior):
+    """A corpus-free test pose: arms lowered and bent, a knee bent, fingers curled (not drawn from E_mh)."""
+    pose = torch.zeros(1, 55, 3)
+    pose[0, 0] = torch.tensor([math.pi, 0.0, 0.0]) @ torch.eye(3)  # upright, facing the camera
+    for name, axis, angle in (("left_shoulder", 2, -0.9), ("right_shoulder", 2, 0.9), ("left_elbow", 1, -0.8),
+                              ("right_elbow", 1, 0.6), ("left_knee", 0, 0.7), ("right_hip", 0, -0.4)):
+        pose[0, SMPLX_JOINT_NAMES.index(name), axis] = angle
+    pose[0, 25:] = (0.8 * hand_prior.frames[:, 0]).float()  # every finger joint flexed by 0.8 rad
+    return pose
+
+
+def test_fit_smplifyx_reduces_the_joint_error_well_below_the_start(model, hand_prior):
+    pose = _test_pose(hand_prior)
+    kp, conf, camera, betas, transl = _synthetic(model, pose)
+    config = X.SMPLifyXConfig(stages=X.smplifyx_stages(iterations=20), camera_iterations=20, use_collision=False,
+                              flip_test=False)
+    start_config = X.SMPLifyXConfig(stages=X.smplifyx_stages(iterations=0), camera_iterations=20,
+                                    use_collision=False, flip_test=False)
+    errors = []
+    with torch.no_grad():
+        true = model(betas=betas, pose=pose, transl=transl).joints
+    for cfg in (start_config, config):
+        res = X.fit_smplifyx(model, kp, conf, camera, config=cfg)
+        with torch.no_grad():
+            fit = model(betas=res.betas, pose=res.pose, transl=res.transl).joints
+        # pelvis-aligned joint error over the 55 joints (fingers included), mm
+        errors.append(float(((fit - fit[:, :1]) - (true - true[:, :1])).norm(dim=-1).mean()) * 1000)
+    assert res.pose.shape == (1, 55, 3) and res.expression.shape == (1, 0) and bool(res.valid.all())
+    assert errors[1] < 0.5 * errors[0], errors
+    assert len(res.stage_energy) == 6 and res.stage_energy[-2] < res.stage_energy[0]
+
+
+def test_collision_search_with_the_part_filter_equals_the_full_search(model):
+    from humanlib.fitting.collision import intersecting_pairs
+
+    parts = X.mesh_parts(model)
+    pose = torch.cat([_hand_into_torso(), 0.3 * torch.randn(1, 55, 3, generator=torch.Generator().manual_seed(4))])
+    v = model(pose=pose).vertices
+    pairs = X.collision_pairs(v, model, parts)
+    assert len(pairs) > 20 and torch.equal(pairs, intersecting_pairs(v, model.faces, parts))
+
+
+def test_E_c_removes_the_hand_through_torso_contact_and_the_fit_without_it_keeps_it(model, hand_prior):
+    from humanlib.fitting.camera import Camera, project
+
+    pose = _hand_into_torso()
+    pose[0, 0] = torch.tensor([math.pi, 0.0, 0.0])
+    pose[0, 25:] = (0.3 * hand_prior.frames[:, 0]).float()
+    camera = Camera.simple(1, 1000.0, 640.0, 640.0)
+    betas, transl = torch.zeros(1, model.num_betas), torch.tensor([[0.0, 0.3, 4.5]])
+    with torch.no_grad():
+        kp = project(X.KeypointBody(model)(betas.double(), pose.double(), transl.double()).float(), camera)
+    parts = X.mesh_parts(model)
+    truth = len(X.collision_pairs(model(betas=betas, pose=pose, transl=transl).vertices, model, parts))
+    counts = {}
+    for use in (False, True):
+        cfg = X.SMPLifyXConfig(stages=X.smplifyx_stages(iterations=20), camera_iterations=20, use_collision=use,
+                               collision_every=10, flip_test=False)
+        res = X.fit_smplifyx(model, kp, torch.ones(kp.shape[:2]), camera, config=cfg)
+        with torch.no_grad():
+            counts[use] = len(X.collision_pairs(model(betas=res.betas, pose=res.pose, transl=res.transl).vertices,
+                                                model, parts))
+        if use:
+            assert len(res.collision_pairs) == 2 and max(res.collision_pairs) > 0  # E_c had pairs to work on
+    # the keypoints come from a body with its forearm in the torso: the fit without E_c reproduces part of it
+    assert truth > 50 and counts[False] > 10, (truth, counts)
+    assert counts[True] < 0.25 * counts[False], (truth, counts)
+
+
+def test_humanlib_fit_fits_openpose_body_and_hand_keypoints_with_the_smplx_model(model, hand_prior, tmp_path):
+    import numpy as np
+
+    from humanlib import cli
+
+    kp, conf, _, _, _ = _synthetic(model, _test_pose(hand_prior))
+    np.savez(tmp_path / "kp.npz", keypoints=kp[:, :67].numpy(), confidence=conf[:, :67].numpy())
+    out = tmp_path / "fit.npz"
+    assert cli.main(["fit", str(tmp_path / "kp.npz"), "--out", str(out), "--iterations", "3"]) == 0
+    with np.load(out) as fit:
+        assert fit["pose"].shape == (1, 55, 3) and fit["betas"].shape == (1, 10) and fit["expression"].shape == (1, 0)
+        assert str(fit["keypoint_sets"]) == "body + hands" and bool(fit["valid"].all())
+        assert np.isfinite(fit["pose"]).all() and np.abs(fit["pose"][:, 25:]).sum() > 0  # the fingers were fitted
