@@ -46,6 +46,12 @@ def _smplify_config():
     return SMPLifyConfig()
 
 
+def _tables():
+    from humanlib.experiments import smplifyx_tables
+
+    return smplifyx_tables
+
+
 def _none_prior():
     from humanlib.priors import NoPrior
 
@@ -207,11 +213,20 @@ CASES = [
            torch.zeros(1, 118), _cam(1), prior=_none_prior()), ValueError, "fewer than 6 body keypoints"),
     raises("humanlib.fitting.smplify.fit_smplify", "the SMPL-X-layout model where SMPL is needed",
            lambda: _fit_smplify(_x()), ValueError, r"fit_smplify fits SMPL-layout models \(24 joints\).*has 55"),
+    raises("humanlib.experiments.smplifyx_tables.run_smplifyx_tables", "an odd number of frames",
+           lambda: _tables().run_smplifyx_tables(3), ValueError, "frames must be even"),
+    raises("humanlib.experiments.smplifyx_tables.run_smplifyx_tables", "a probability of 1 to drop keypoints",
+           lambda: _tables().run_smplifyx_tables(2, missing_prob=1.0), ValueError, r"missing_prob must be in \[0, 1\)"),
+    raises("humanlib.experiments.smplifyx_tables.gesture_hand_pose", "an unknown gesture",
+           lambda: _tables().gesture_hand_pose(sx.HandPosePrior(_x()), [("open", "peace")]), ValueError,
+           "unknown gesture 'peace'"),
     raises(S + "E_c", "pairs of another mesh", lambda: sx.E_c(V, F, torch.tensor([[0, 0, 9]])), ValueError,
            "pairs index bodies outside"),
 ]
 EXEMPT: dict[str, str] = {
     S + "SMPLifyXResult": "result record built by fit_smplifyx, never from user input",
+    "humanlib.commands.smplifyx_tables.add_parser": "registers the CLI parser of `humanlib experiment smplifyx-tables`; "
+    "its bad arguments are swept in tests/test_commands.py",
 }
 
 

@@ -116,6 +116,10 @@ CASES: list[tuple[list[str], str]] = [
     (["fit", KP_OPENPOSE_CONF, "--out", OUT + ".npz"], r"'confidence' in .* must have shape \(B, 67\) \(OpenPose's body \+ hands\)"),
     (["fit", str(FOLDER), "--out", OUT, "--body-model", "smplx"], r"datasets are fitted with SMPL only so far"),
     (["fit", KP_OPENPOSE, "--out", OUT + ".npz", "--gender", "other"], r"--gender: invalid choice: 'other'"),
+    (["experiment", "smplifyx-tables", "--frames", "0"], r"--frames: must be > 0"),
+    (["experiment", "smplifyx-tables", "--frames", "3", "--out", OUT], r"frames must be even"),
+    (["experiment", "smplifyx-tables", "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
+    (["experiment", "smplifyx-tables", "--threads", "0"], r"--threads: must be > 0"),
     # smplify-eval
     (["smplify-eval", "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
     (["smplify-eval", "--out", OUT, "--frames", "0"], r"--frames: must be > 0"),
