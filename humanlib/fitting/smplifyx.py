@@ -23,7 +23,8 @@ Each term is one function here, named after the paper's symbol:
                    joints 4, 5, 18, 19, which are SMPL's)
 :func:`E_beta`     ``||beta||^2``
 :func:`E_c`        self-intersections (:mod:`humanlib.fitting.collision`), on triangle pairs
-                   searched once per stage (:func:`collision_pairs`)
+                   searched on the full mesh at the start of each stage with ``E_c`` and again
+                   every ``collision_every`` iterations (:func:`collision_pairs`), fixed in between
 =================  =============================================================================
 
 **On the open model two terms are trivial, and stay present with their weights**: its jaw
@@ -418,7 +419,7 @@ def mesh_parts(model) -> torch.Tensor:
 
 
 def collision_pairs(vertices: torch.Tensor, model, parts: torch.Tensor | None = None) -> torch.Tensor:
-    """The intersecting triangle pairs of posed meshes of ``model`` (different parts only): once per stage.
+    """The intersecting triangle pairs of posed meshes of ``model`` (different parts only), no gradient.
 
     Args:
         vertices: (B, V, 3) posed vertices of the model.
@@ -479,7 +480,7 @@ def _near_other_parts(tri: torch.Tensor, parts: torch.Tensor, passes: int = 1) -
 def E_c(vertices: torch.Tensor, faces: torch.Tensor, pairs: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
     r""":math:`E_c = \sum_{(f_s, f_t)} \sum_{v \in f_s} \Psi_{f_t}(v)^2 + \sum_{v \in f_t} \Psi_{f_s}(v)^2` per body.
 
-    The pairs are fixed (searched once per stage by :func:`collision_pairs`); the penetration
+    The pairs are fixed (searched by :func:`collision_pairs` a few times per stage); the penetration
     field ``Psi`` is :func:`humanlib.fitting.collision.penetration_field`. Metres^2.
 
     Args:
@@ -914,9 +915,10 @@ def fit_smplifyx(model, keypoints: torch.Tensor, confidence: torch.Tensor, camer
     keypoints (the BODY_25 keypoints that are SMPL joints), then SMPLify-X's stages
     (:func:`smplifyx_stages`), each an L-BFGS per frame over VPoser's ``z``, the global orientation,
     translation, shape, both hands' 30 finger joints and the jaw, and for each frame the better of
-    its two orientations. ``E_c``'s intersecting pairs are searched once at the start of each
-    stage where its weight is > 0, on the full mesh; during the stage only the vertices of those
-    triangles are posed (with the keypoints' ones, :class:`KeypointBody`).
+    its two orientations. ``E_c``'s intersecting pairs are searched on the full mesh at the start of
+    each stage where its weight is > 0 and again every ``config.collision_every`` iterations; in
+    between only the vertices of those triangles are posed (with the keypoints' ones,
+    :class:`KeypointBody`).
 
     Args:
         model: an SMPL-X-layout :class:`humanlib.body.BodyModel` (55 joints), on the keypoints' device.
