@@ -582,7 +582,7 @@ class KeypointBody:
         return torch.einsum("ka,nac->nkc", ancestors, rotated), world
 
     def _keypoints(self, joints: torch.Tensor, vertices: torch.Tensor) -> torch.Tensor:
-        """(B, K, 3) keypoints from :meth:`_posed`'s joints and the vertices ``keypoint_vertices`` (first)."""
+        """(B, K, 3) keypoints from ``_posed``'s joints and the vertices ``keypoint_vertices`` (first)."""
         sel = self.selection
         where = torch.zeros(len(sel.names), dtype=torch.long)
         where[sel.is_vertex.cpu()] = torch.arange(int(sel.is_vertex.sum()))
