@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-from bad_inputs import case_id, raises, run_case
+from bad_inputs import case_id, raises, returns, run_case
 
 from humanlib.body import load_body_model, open_smplx_model_file
 from humanlib.fitting import collision as col
 from humanlib.fitting import keypoints_x as kx
+from humanlib.fitting import smplifyx as sx
 
 K = "humanlib.fitting.keypoints_x."
 C = "humanlib.fitting.collision."
+S = "humanlib.fitting.smplifyx."
+BHF = ("body", "hands", "face")
 TRI = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]])
 V = torch.rand(1, 4, 3)
 F = torch.tensor([[0, 1, 2], [1, 2, 3]])
@@ -23,6 +26,42 @@ def _x():
 
 def _smpl():
     return load_body_model()
+
+
+def _cam(b):
+    from humanlib.fitting.camera import Camera
+
+    return Camera.simple(b, 1000.0, 640.0, 640.0)
+
+
+def _smplify_stages():
+    from humanlib.fitting.smplify import smplify_stages
+
+    return smplify_stages()
+
+
+def _smplify_config():
+    from humanlib.fitting.smplify import SMPLifyConfig
+
+    return SMPLifyConfig()
+
+
+def _tables():
+    from humanlib.experiments import smplifyx_tables
+
+    return smplifyx_tables
+
+
+def _none_prior():
+    from humanlib.priors import NoPrior
+
+    return NoPrior()
+
+
+def _fit_smplify(model):
+    from humanlib.fitting.smplify import fit_smplify
+
+    return fit_smplify(model, torch.zeros(1, 24, 2), torch.ones(1, 24), _cam(1))
 
 
 CASES = [
@@ -76,8 +115,119 @@ CASES = [
     raises(C + "face_parts", "a merge list", lambda: col.face_parts(torch.rand(4, 5), F, merge=[(1, 2)]), TypeError,
            "merge must be a dict of joint index"),
     raises(K + "KeypointSelection", "built by hand with no fields", lambda: kx.KeypointSelection(), TypeError, "missing"),
+    # SMPLify-X's energy terms
+    raises(S + "check_keypoints_x", "body+hands keypoints (67) for body+hands+face",
+           lambda: sx.check_keypoints_x(torch.zeros(2, 67, 2), torch.ones(2, 67), BHF), ValueError,
+           r"the face keypoints are missing .* give all 118, or fit sets=\('body', 'hands'\)"),
+    raises(S + "check_keypoints_x", "SMPL's 24 joints for the body set",
+           lambda: sx.check_keypoints_x(torch.zeros(2, 24, 2), torch.ones(2, 24), ("body",)), ValueError,
+           r"keypoints must have shape \(B, 25, 2\) for sets \('body',\) \(25 body"),
+    raises(S + "check_keypoints_x", "confidence of another width",
+           lambda: sx.check_keypoints_x(torch.zeros(2, 25, 2), torch.ones(2, 24), ("body",)), ValueError,
+           r"confidence must have shape \(2, 25\)"),
+    raises(S + "check_keypoints_x", "a numpy array", lambda: sx.check_keypoints_x([[0.0]], None, ("body",)), TypeError,
+           r"keypoints must be a torch.Tensor \(B, 25, 2\)"),
+    raises(S + "check_keypoints_x", "negative confidence",
+           lambda: sx.check_keypoints_x(torch.zeros(1, 25, 2), -torch.ones(1, 25), ("body",)), ValueError,
+           "confidence must be finite and >= 0"),
+    raises(S + "check_keypoints_x", "NaN at an observed keypoint",
+           lambda: sx.check_keypoints_x(torch.full((1, 25, 2), float("nan")), torch.ones(1, 25), ("body",)),
+           ValueError, "non-finite value"),
+    raises(S + "set_of_keypoints", "an unknown set", lambda: sx.set_of_keypoints(("body", "feet")), ValueError,
+           "sets must hold distinct names"),
+    raises(S + "E_J", "weights of the wrong length",
+           lambda: sx.E_J(torch.zeros(1, 25, 2), torch.zeros(1, 25, 2), torch.ones(1, 25), torch.ones(24)),
+           ValueError, r"weights must be a tensor of shape \(25,\)"),
+    raises(S + "E_J", "keypoints that do not match the projection",
+           lambda: sx.E_J(torch.zeros(1, 25, 2), torch.zeros(1, 67, 2), torch.ones(1, 25), torch.ones(25)),
+           ValueError, "It must match projected"),
+    raises(S + "E_J", "sigma zero",
+           lambda: sx.E_J(torch.zeros(1, 25, 2), torch.zeros(1, 25, 2), torch.ones(1, 25), torch.ones(25), 0.0),
+           ValueError, "sigma must be a finite number > 0"),
+    raises(S + "E_theta_b", "a string instead of a prior", lambda: sx.E_theta_b("vposer", torch.zeros(1, 32)),
+           TypeError, "prior must be a humanlib.priors.PosePrior"),
+    raises(S + "E_theta_f", "the whole pose instead of the jaw", lambda: sx.E_theta_f(torch.zeros(1, 55, 3)),
+           ValueError, r"jaw_pose must have shape \(B, 3\)"),
+    raises(S + "E_theta_f", "two axis weights", lambda: sx.E_theta_f(torch.zeros(1, 3), (1.0, 1.0)), TypeError,
+           "axis_weights must be three numbers"),
+    raises(S + "E_epsilon", "an unbatched expression", lambda: sx.E_epsilon(torch.zeros(10)), ValueError,
+           r"expression must have shape \(B, N\)"),
+    raises(S + "E_alpha", "an SMPL pose (24 joints) where SMPL-X is needed", lambda: sx.E_alpha(torch.zeros(1, 24, 3)),
+           ValueError, r"pose must have shape \(B, 55, 3\)"),
+    raises(S + "E_beta", "unbatched betas", lambda: sx.E_beta(torch.zeros(10)), ValueError, "betas must have shape"),
+    raises(S + "HandPosePrior", "an SMPL model (24 joints) where SMPL-X is needed", lambda: sx.HandPosePrior(_smpl()),
+           ValueError, r"need an SMPL-X-layout model \(55 joints\)"),
+    raises(S + "HandPosePrior.energy", "one hand only (15 joints)",
+           lambda: sx.HandPosePrior(_x()).energy(torch.zeros(1, 15, 3)), ValueError, r"hand_pose must have shape \(B, 30, 3\)"),
+    raises(S + "HandPosePrior.components", "the full pose", lambda: sx.HandPosePrior(_x()).components(torch.zeros(1, 55, 3)),
+           ValueError, r"hand_pose must have shape \(B, 30, 3\)"),
+    raises(S + "E_mh", "a VPoser prior where the hand prior is needed",
+           lambda: sx.E_mh(object(), torch.zeros(1, 30, 3)), TypeError, "prior must be a HandPosePrior"),
+    raises(S + "FingerJointRange", "a range that ends before it starts", lambda: sx.FingerJointRange(1.0, 0.5, 0.7, 0.1, 0.1),
+           ValueError, "flex_min < flex_max"),
+    raises(S + "FingerJointRange", "degrees as a string", lambda: sx.FingerJointRange("0", 1.0, 0.5, 0.1, 0.1),
+           TypeError, "flex_min must be a finite number"),
+    raises(S + "mesh_parts", "an SMPL model", lambda: sx.mesh_parts(_smpl()), ValueError, "SMPL-X-layout model"),
+    raises(S + "collision_pairs", "vertices of another mesh",
+           lambda: sx.collision_pairs(torch.zeros(1, 100, 3), _x()), ValueError, r"\(13718 vertices per body\)"),
+    raises(S + "KeypointBody", "an SMPL model where SMPL-X is needed", lambda: sx.KeypointBody(_smpl()), ValueError,
+           r"need an SMPL-X-layout model \(55 joints\)"),
+    raises(S + "KeypointBody", "an unknown keypoint set", lambda: sx.KeypointBody(_x(), ("body", "feet")), ValueError,
+           "sets must hold distinct names"),
+    raises(S + "SMPLifyXStage", "a negative hand weight", lambda: sx.SMPLifyXStage(1, -1, 1, 1, 1, 1, 0, 0, 0), ValueError,
+           "SMPLifyXStage.hand_pose must be"),
+    raises(S + "SMPLifyXStage", "iterations as a float", lambda: sx.SMPLifyXStage(1, 1, 1, 1, 1, 1, 0, 0, 0, 2.5),
+           (TypeError, ValueError), "SMPLifyXStage.iterations"),
+    raises(S + "smplifyx_stages", "negative collision scale", lambda: sx.smplifyx_stages(30, -1.0), ValueError,
+           "collision_scale must be"),
+    raises(S + "smplifyx_stages", "iterations as a string", lambda: sx.smplifyx_stages("30"), TypeError, "iterations"),
+    raises(S + "SMPLifyXConfig", "SMPLify's stages", lambda: sx.SMPLifyXConfig(stages=_smplify_stages()), TypeError,
+           "SMPLifyXConfig.stages must hold SMPLifyXStage"),
+    raises(S + "SMPLifyXConfig", "hands without the body", lambda: sx.SMPLifyXConfig(sets=("hands", "face")), ValueError,
+           "SMPLifyXConfig.sets must include 'body'"),
+    raises(S + "SMPLifyXConfig", "an unknown solver", lambda: sx.SMPLifyXConfig(optimizer="adam"), ValueError,
+           "optimizer must be one of"),
+    raises(S + "SMPLifyXConfig", "collision_every 0", lambda: sx.SMPLifyXConfig(collision_every=0), ValueError,
+           "SMPLifyXConfig.collision_every must be"),
+    raises(S + "SMPLifyXConfig.weight", "a negative weight", lambda: sx.SMPLifyXConfig().weight(-1.0), ValueError,
+           "value must be"),
+    returns(S + "SMPLifyXConfig.weight", "squared by default", lambda: sx.SMPLifyXConfig().weight(3.0), lambda r: r == 9.0),
+    returns(S + "SMPLifyXConfig.smplify_config", "the shared fields carried over",
+            lambda: sx.SMPLifyXConfig(sigma_px=50.0).smplify_config(), lambda r: r.sigma_px == 50.0),
+    raises(S + "fit_smplifyx", "an SMPL model (24 joints) where SMPL-X is needed",
+           lambda: sx.fit_smplifyx(_smpl(), torch.zeros(1, 118, 2), torch.ones(1, 118), _cam(1)), ValueError,
+           r"need an SMPL-X-layout model \(55 joints\)"),
+    raises(S + "fit_smplifyx", "body+hands keypoints for body+hands+face (face keypoints missing)",
+           lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 67, 2), torch.ones(1, 67), _cam(1)), ValueError,
+           "the face keypoints are missing"),
+    raises(S + "fit_smplifyx", "SMPL's 24 joints as keypoints",
+           lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 24, 2), torch.ones(1, 24), _cam(1)), ValueError,
+           r"keypoints must have shape \(B, 118, 2\)"),
+    raises(S + "fit_smplifyx", "a camera for another batch",
+           lambda: sx.fit_smplifyx(_x(), torch.zeros(2, 118, 2), torch.ones(2, 118), _cam(1)), ValueError, "camera"),
+    raises(S + "fit_smplifyx", "SMPLify's config", lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 118, 2),
+           torch.ones(1, 118), _cam(1), config=_smplify_config()), TypeError, "config must be an SMPLifyXConfig"),
+    raises(S + "fit_smplifyx", "a hand prior that is a string", lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 118, 2),
+           torch.ones(1, 118), _cam(1), prior=_none_prior(), hand_prior="mano"), TypeError, "hand_prior must be"),
+    raises(S + "fit_smplifyx", "too few body keypoints", lambda: sx.fit_smplifyx(_x(), torch.zeros(1, 118, 2),
+           torch.zeros(1, 118), _cam(1), prior=_none_prior()), ValueError, "fewer than 6 body keypoints"),
+    raises("humanlib.fitting.smplify.fit_smplify", "the SMPL-X-layout model where SMPL is needed",
+           lambda: _fit_smplify(_x()), ValueError, r"fit_smplify fits SMPL-layout models \(24 joints\).*has 55"),
+    raises("humanlib.experiments.smplifyx_tables.run_smplifyx_tables", "an odd number of frames",
+           lambda: _tables().run_smplifyx_tables(3), ValueError, "frames must be even"),
+    raises("humanlib.experiments.smplifyx_tables.run_smplifyx_tables", "a probability of 1 to drop keypoints",
+           lambda: _tables().run_smplifyx_tables(2, missing_prob=1.0), ValueError, r"missing_prob must be in \[0, 1\)"),
+    raises("humanlib.experiments.smplifyx_tables.gesture_hand_pose", "an unknown gesture",
+           lambda: _tables().gesture_hand_pose(sx.HandPosePrior(_x()), [("open", "peace")]), ValueError,
+           "unknown gesture 'peace'"),
+    raises(S + "E_c", "pairs of another mesh", lambda: sx.E_c(V, F, torch.tensor([[0, 0, 9]])), ValueError,
+           "pairs index bodies outside"),
 ]
-EXEMPT: dict[str, str] = {}
+EXEMPT: dict[str, str] = {
+    S + "SMPLifyXResult": "result record built by fit_smplifyx, never from user input",
+    "humanlib.commands.smplifyx_tables.add_parser": "registers the CLI parser of `humanlib experiment smplifyx-tables`; "
+    "its bad arguments are swept in tests/test_commands.py",
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)

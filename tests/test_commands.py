@@ -52,6 +52,8 @@ KP_NAN = _npz("kp_nan.npz", keypoints=np.where(np.eye(24, 2)[None] > 0, np.nan, 
 KP_NO_KEY = _npz("kp_nokey.npz", points=np.zeros((2, 24, 2)))
 KP_CONF = _npz("kp_conf.npz", keypoints=np.zeros((2, 24, 2)), confidence=np.ones((2, 23)))
 KP_EMPTY = _npz("kp_empty.npz", keypoints=np.zeros((0, 24, 2)))
+KP_OPENPOSE = _npz("kp_openpose.npz", keypoints=np.full((2, 118, 2), 320.0))
+KP_OPENPOSE_CONF = _npz("kp_openpose_conf.npz", keypoints=np.full((2, 67, 2), 320.0), confidence=np.ones((2, 24)))
 MOTION = _npz("motion.npz", poses=np.zeros((10, 72)), trans=np.zeros((10, 3)), mocap_framerate=np.array(30.0))
 MOTION_BAD_WIDTH = _npz("motion_bad.npz", poses=np.zeros((10, 50)), mocap_framerate=np.array(30.0))
 MOTION_NO_RATE = _npz("motion_norate.npz", poses=np.zeros((10, 72)))
@@ -119,6 +121,17 @@ CASES: list[tuple[list[str], str]] = [
     (["fit", KEYPOINTS, "--out", OUT + ".npz", "--device", NO_DEVICE], r"--device: .*cuda.*(not available|device)"),
     (["fit", KEYPOINTS, "--out", OUT + ".npz", "--device", "gpu0"], r"--device: unknown device 'gpu0'"),
     (["fit", "--out", OUT + ".npz"], r"the following arguments are required: keypoints"),
+    (["fit", KP_OPENPOSE, "--out", OUT + ".npz", "--body-model", "smpl"],
+     r"--body-model smpl fits SMPL's 24 joints but .* holds 118 OpenPose keypoints"),
+    (["fit", KEYPOINTS, "--out", OUT + ".npz", "--body-model", "smplx"],
+     r"--body-model smplx fits OpenPose keypoints \(25 body, 67 with hands, 118 with the face\) but .* holds 24"),
+    (["fit", KP_OPENPOSE_CONF, "--out", OUT + ".npz"], r"'confidence' in .* must have shape \(B, 67\) \(OpenPose's body \+ hands\)"),
+    (["fit", str(FOLDER), "--out", OUT, "--body-model", "smplx"], r"datasets are fitted with SMPL only so far"),
+    (["fit", KP_OPENPOSE, "--out", OUT + ".npz", "--gender", "other"], r"--gender: invalid choice: 'other'"),
+    (["experiment", "smplifyx-tables", "--frames", "0"], r"--frames: must be > 0"),
+    (["experiment", "smplifyx-tables", "--frames", "3", "--out", OUT], r"frames must be even"),
+    (["experiment", "smplifyx-tables", "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
+    (["experiment", "smplifyx-tables", "--threads", "0"], r"--threads: must be > 0"),
     # smplify-eval
     (["smplify-eval", "--out", str(FILE)], r"--out .*a-file is a file, not a folder"),
     (["smplify-eval", "--out", OUT, "--frames", "0"], r"--frames: must be > 0"),

@@ -295,6 +295,9 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
     r.add_argument("--out", default="results/experiments/probe_occ-legs_val.json", help="output JSON (default results/experiments/probe_occ-legs_val.json)")
     r.set_defaults(func=_run_probe_cli)
+    from humanlib.commands import smplifyx_tables
+
+    smplifyx_tables.add_parser(sub)
     b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
     b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
     b.set_defaults(func=_run_tables_cli)

@@ -47,27 +47,61 @@ def _run_fit(args: argparse.Namespace) -> int:
     if source.is_dir() or (source.is_file() and source.suffix != ".npz"):
         from humanlib.fitting.dataset import DatasetFitSettings, fit_dataset
 
+        if args.body_model == "smplx":
+            raise ValueError(f"{source} is a dataset (a folder or a list); datasets are fitted with SMPL only so far: "
+                             "fit each OpenPose .npz file on its own with --body-model smplx")
         output_folder(args.out)
-        settings = DatasetFitSettings(prior=args.prior, iterations=args.iterations, focal=args.focal, width=args.width,
+        settings = DatasetFitSettings(prior=args.prior or "gmm-min", iterations=args.iterations, focal=args.focal, width=args.width,
                                       height=args.height, skip_invalid=args.skip_invalid, batch_size=args.batch_size)
         merged = fit_dataset(source, args.out, settings, args.device, meta={"command": command_line()})
         if merged is not None:
             print(f"wrote {merged} and {merged.with_suffix('.json')}")
         return 0
     output_file(args.out, example="fit.npz")
-    kp, conf = read_keypoints_npz(args.keypoints)
+    kp, conf = read_keypoints_npz(args.keypoints, openpose=True)
     from humanlib.body import load_body_model
 
     camera = Camera.simple(kp.shape[0], args.focal, args.width, args.height)
+    body_model = args.body_model if args.body_model != "auto" else ("smpl" if kp.shape[1] == 24 else "smplx")
+    if body_model == "smplx":
+        return _fit_smplx(args, kp, conf, camera)
+    if kp.shape[1] != 24:
+        raise ValueError(f"--body-model smpl fits SMPL's 24 joints but {args.keypoints} holds {kp.shape[1]} OpenPose "
+                         "keypoints per frame; use --body-model smplx (or auto)")
     config = SMPLifyConfig(stages=smplify_stages(iterations=args.iterations), camera_iterations=args.iterations,
                            on_invalid="skip" if args.skip_invalid else "raise")
     model = load_body_model(device=args.device)
-    prior = make_prior(args.prior)
+    prior = make_prior(args.prior or "gmm-min")
     if isinstance(prior, torch.nn.Module):
         prior = prior.to(args.device)
     res = fit_smplify(model, kp.to(args.device), conf.to(args.device), camera.to(args.device), prior, config)
     np.savez(args.out, **{k: getattr(res, k).cpu().numpy() for k in ("betas", "pose", "transl", "energy", "valid", "flipped")})
     print(f"fitted {int(res.valid.sum())}/{len(res.valid)} frames; wrote {args.out}")
+    return 0
+
+
+def _fit_smplx(args: argparse.Namespace, kp: torch.Tensor, conf: torch.Tensor, camera: Camera) -> int:
+    """SMPLify-X on OpenPose keypoints (25 / 67 / 118 per frame) with the open SMPL-X-layout model."""
+    from humanlib.body import load_body_model, open_smplx_model_file
+    from humanlib.fitting.jobs import OPENPOSE_WIDTHS
+    from humanlib.fitting.smplifyx import SMPLifyXConfig, fit_smplifyx, smplifyx_stages
+
+    if kp.shape[1] not in OPENPOSE_WIDTHS:
+        raise ValueError(f"--body-model smplx fits OpenPose keypoints (25 body, 67 with hands, 118 with the face) but "
+                         f"{args.keypoints} holds {kp.shape[1]} (SMPL's joints); use --body-model smpl (or auto)")
+    sets = OPENPOSE_WIDTHS[kp.shape[1]]
+    config = SMPLifyXConfig(stages=smplifyx_stages(iterations=args.iterations), sets=sets,
+                            camera_iterations=args.iterations, on_invalid="skip" if args.skip_invalid else "raise")
+    model = load_body_model(open_smplx_model_file(args.gender), layout="native", device=args.device)
+    prior = make_prior(args.prior or "vposer")
+    if isinstance(prior, torch.nn.Module):
+        prior = prior.to(args.device)
+    res = fit_smplifyx(model, kp.to(args.device), conf.to(args.device), camera.to(args.device), prior, config=config)
+    np.savez(args.out, **{k: getattr(res, k).cpu().numpy() for k in ("betas", "pose", "transl", "expression", "energy",
+                                                                      "valid", "flipped")},
+             body_model=np.array(f"open SMPL-X layout ({args.gender})"), keypoint_sets=np.array(" + ".join(sets)))
+    print(f"fitted {int(res.valid.sum())}/{len(res.valid)} frames with SMPLify-X ({' + '.join(sets)} keypoints, "
+          f"open SMPL-X-layout model); wrote {args.out}")
     return 0
 
 
@@ -78,18 +112,26 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         help="fit the body model to 2D keypoints with SMPLify",
         description="Fit shape, pose and translation to keypoints in an .npz ('keypoints' (B, 24, 2) pixels, one row "
         "per SMPL joint; 'confidence' (B, 24), 0 = missing) seen by a pinhole camera; writes betas, pose, transl. "
+        "OpenPose keypoints ((B, 25 / 67 / 118, 2): body, + both hands, + 51 face landmarks, in OpenPose's order) "
+        "are fitted with SMPLify-X and the open SMPL-X-layout model (pose (B, 55, 3)). "
         "Given a folder of .npz files (or a text file listing them), fits the whole dataset in batches of "
         "--batch-size frames; under torchrun (e.g. `torchrun --nproc-per-node 2 -m humanlib fit DIR --out OUT`) "
         "the batches are shared over the workers. Each finished batch is written to OUT/parts at once; a rerun "
         "skips finished batches; the end merges them into OUT/fits.npz and OUT/fits.json.",
     )
-    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2), optional 'confidence' (B, 24)), or a folder "
-                   "of them, or a text file listing them (one path per line)")
+    p.add_argument("keypoints", help="input .npz ('keypoints' (B, 24, 2) or OpenPose's (B, 25 / 67 / 118, 2), optional "
+                   "'confidence' (B, K)), or a folder of SMPL ones, or a text file listing them (one path per line)")
     p.add_argument("--out", required=True, help="output .npz (betas, pose, transl, energy, valid, flipped); a folder "
                    "for a dataset")
     p.add_argument("--batch-size", type=positive_int, default=64,
                    help="frames fitted at once when fitting a dataset (default 64; results do not depend on it)")
-    p.add_argument("--prior", default="gmm-min", choices=PRIOR_NAMES, help="pose prior (default gmm-min)")
+    p.add_argument("--prior", default=None, choices=PRIOR_NAMES,
+                   help="pose prior (default gmm-min for SMPL, vposer for SMPL-X as in SMPLify-X)")
+    p.add_argument("--body-model", default="auto", choices=("auto", "smpl", "smplx"),
+                   help="auto (default): SMPL for 24 keypoints per frame, the open SMPL-X-layout model with "
+                   "SMPLify-X for OpenPose's 25 (body), 67 (+hands) or 118 (+face)")
+    p.add_argument("--gender", default="neutral", choices=("neutral", "male", "female"),
+                   help="variant of the open SMPL-X-layout model (default neutral)")
     p.add_argument("--focal", type=positive_float, default=1000.0, help="focal length in pixels (default 1000)")
     p.add_argument("--width", type=positive_float, default=640.0,
                    help="image width in pixels (principal point at the centre; default 640)")

@@ -11,6 +11,7 @@ a dataset over workers (torchrun), resumable             :mod:`humanlib.fitting.
 synthetic keypoints, Procrustes                          :mod:`humanlib.fitting.evaluate`
 OpenPose keypoints on the SMPL-X mesh (SMPLify-X)        :mod:`humanlib.fitting.keypoints_x`
 ``E_c``, the collision term (SMPLify-X)                  :mod:`humanlib.fitting.collision`
+SMPLify-X's energy, term by term                         :mod:`humanlib.fitting.smplifyx`
 ``humanlib fit`` / ``smplify-eval``                      :mod:`humanlib.fitting.jobs`
 meshes over keypoints (figures)                          :mod:`humanlib.fitting.plots`
 =======================================================  ================================

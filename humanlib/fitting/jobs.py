@@ -264,8 +264,15 @@ def benchmark(batch_sizes: tuple[int, ...] = (1, 16, 64), iterations: int = 30, 
     return out
 
 
-def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+#: Keypoint widths ``humanlib fit`` reads as OpenPose keypoints for the SMPL-X-layout model -> their sets.
+OPENPOSE_WIDTHS: dict[int, tuple[str, ...]] = {25: ("body",), 67: ("body", "hands"), 118: ("body", "hands", "face")}
+
+
+def read_keypoints_npz(path: str | Path, openpose: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Keypoints ``(B, 24, 2)`` and confidences ``(B, 24)`` (ones when absent) of an ``.npz``, as float32.
+
+    With ``openpose=True`` the keypoints may also be OpenPose's for the SMPL-X-layout model:
+    ``(B, 25 / 67 / 118, 2)`` for body / body + hands / body + hands + face (:data:`OPENPOSE_WIDTHS`).
 
     Raises:
         FileNotFoundError: ``path`` is missing or a folder.
@@ -273,6 +280,8 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
             non-finite values (missing joints take confidence 0, not NaN), or no frames.
     """
     layout = "'keypoints' (B, 24, 2) pixels and optionally 'confidence' (B, 24)"
+    if openpose:
+        layout += " (or OpenPose's (B, 25 / 67 / 118, 2) body / +hands / +face keypoints for the SMPL-X model)"
     path = input_file(path, "keypoint file", f"give an .npz holding {layout}")
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -283,7 +292,11 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     if "keypoints" not in arrays:
         raise ValueError(f"keypoint file {path} has no 'keypoints'; it must hold {layout}")
     n = arrays["keypoints"].shape[0] if arrays["keypoints"].ndim else 0
-    for key, shape in (("keypoints", (n, NUM_JOINTS, 2)), ("confidence", (n, NUM_JOINTS))):
+    width = NUM_JOINTS
+    kp_shape = arrays["keypoints"].shape
+    if openpose and len(kp_shape) == 3 and kp_shape[1] in OPENPOSE_WIDTHS and kp_shape[2] == 2:
+        width = kp_shape[1]
+    for key, shape in (("keypoints", (n, width, 2)), ("confidence", (n, width))):
         if key not in arrays:
             continue
         a = arrays[key]
@@ -291,8 +304,10 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
             raise ValueError(f"'{key}' in {path} must be numeric; got dtype {a.dtype}")
         if a.shape != shape:
             expected = "(B, " + ", ".join(map(str, shape[1:])) + ")"
-            raise ValueError(f"'{key}' in {path} must have shape {expected} (one row per SMPL joint); "
-                             f"got {a.shape}")
+            what = "one row per SMPL joint" if width == NUM_JOINTS else f"OpenPose's {' + '.join(OPENPOSE_WIDTHS[width])}"
+            also = (" or (B, 25 / 67 / 118, 2) (OpenPose's body / +hands / +face, fitted with the SMPL-X model)"
+                    if openpose and key == "keypoints" else "")
+            raise ValueError(f"'{key}' in {path} must have shape {expected} ({what}){also}; got {a.shape}")
         if not np.isfinite(a.astype(np.float64)).all():
             raise ValueError(f"'{key}' in {path} holds NaN or inf; give missing joints confidence 0 instead")
     if n == 0:
@@ -302,6 +317,6 @@ def read_keypoints_npz(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     return kp, conf
 
 
-__all__ = ["ABLATION", "EXTRA_VARIANTS", "PRIOR_NAMES", "Variant", "benchmark",
+__all__ = ["ABLATION", "EXTRA_VARIANTS", "OPENPOSE_WIDTHS", "PRIOR_NAMES", "Variant", "benchmark",
            "evaluate_variant", "fit_alone", "make_prior", "read_keypoints_npz", "run_ablation", "corpus_poses",
            "corpus_test_poses"]

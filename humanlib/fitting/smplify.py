@@ -464,6 +464,10 @@ def _check_fit_inputs(model, keypoints, confidence, camera, prior, config, capsu
         raise TypeError(f"init must be an SMPLifyInit or None; got {type(init).__name__}")
     if not callable(model):
         raise TypeError(f"model must be a body model called as model(betas=, pose=, transl=); got {type(model).__name__}")
+    joints = getattr(model, "num_joints", NUM_JOINTS)
+    if isinstance(joints, int) and joints != NUM_JOINTS:
+        raise ValueError(f"fit_smplify fits SMPL-layout models ({NUM_JOINTS} joints); {getattr(model, 'name', 'the model')} "
+                         f"has {joints}: fit SMPL-X-layout models with humanlib.fitting.smplifyx.fit_smplifyx")
     check_tensor(keypoints, "keypoints", (None, NUM_JOINTS, 2), finite=False,
                  hint="Pixels, one row per SMPL joint; set the confidence of unobserved joints to 0.")
     if keypoints.dtype not in (torch.float32, torch.float64):
