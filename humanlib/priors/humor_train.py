@@ -39,7 +39,7 @@ from humanlib.data.corpus import MotionCorpus
 from humanlib.priors.humor_model import HumorConfig, HumorModel, _from_heading, _gaussian_kl, _to_heading, config_dict
 from humanlib.priors.humor_state import STATE_DIM, STATE_SLICES, _joint_positions, contact_labels, motion_to_state
 from humanlib.priors.training import (
-    EarlyStopping, check_entries, check_same_run, restore_rng_states, rng_states, save_atomically,
+    EarlyStopping, check_entries, read_training_state, restore_training, save_atomically, training_state,
 )
 
 FORMAT = "humanlib humor v1"
@@ -347,23 +347,21 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
     facts = _facts(config, train, val, joints_model)
     best_state = {k: v.clone() for k, v in model.state_dict().items()}
     last = out / "last.pt"
+    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "contact": 0.0}
+    count = 0
     if resume:
-        if not last.is_file():
-            raise FileNotFoundError(f"nothing to resume: {last} does not exist; start without --resume")
-        state = torch.load(last, map_location="cpu", weights_only=True)
-        check_entries(state, LAST_ENTRIES + ("best",), last, "HuMoR training checkpoint")
-        check_same_run(last, state["facts"], facts)
-        model.load_state_dict(state["model"], strict=True)
-        optimizer.load_state_dict(state["optimizer"])
+        state = read_training_state(last, "HuMoR training checkpoint", LAST_ENTRIES + ("best",))
+        restore_training(last, state, state["facts"], facts, model=model, weights=state["model"], optimizer=optimizer,
+                         generators={"batches": g})
         step, history = int(state["step"]), list(state["history"])
         stopper.load_state_dict(state["early_stopping"])
         best_state = state["best"]
-        restore_rng_states(state["rng"], {"batches": g})
+        # the training losses summed since the last validation (a state saved between two validations)
+        running = state.get("running", {"sums": sums, "count": 0})
+        sums, count = {k: float(v) for k, v in running["sums"].items()}, int(running["count"])
     from tqdm.auto import tqdm
 
     bar = tqdm(total=config.steps, initial=step, desc="train-humor", disable=not progress)
-    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "contact": 0.0}
-    count = 0
     while step < config.steps and not stopper.should_stop:
         which = torch.randint(len(windows), (config.batch_size,), generator=g)
         states, contacts = window_states(*windows.get(which), joints_model, config.model.fps)
@@ -393,9 +391,10 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
             elif not math.isfinite(stopper.best):
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
         if step % config.val_every == 0 or step == config.steps or (stop_at is not None and step >= stop_at):
-            save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                             "history": history, "rng": rng_states({"batches": g}),
-                             "early_stopping": stopper.state_dict(), "facts": facts, "best": best_state}, last)
+            save_atomically({"model": model.state_dict(), **training_state(optimizer, {"batches": g}), "step": step,
+                             "history": history,
+                             "early_stopping": stopper.state_dict(), "facts": facts, "best": best_state,
+                             "running": {"sums": dict(sums), "count": count}}, last)
         if stop_at is not None and step >= stop_at:
             break
     bar.close()
