@@ -108,8 +108,8 @@ def _euler(angles_deg: np.ndarray, order: str) -> np.ndarray:
 
 
 def read_asf(path: str | Path) -> AsfSkeleton:
-    """Parse an Acclaim ``.asf`` skeleton file: its sections line by line (:class:`_AsfReader`),
-    then the bones ordered parents-first (:func:`_parents_first`).
+    """Parse an Acclaim ``.asf`` skeleton file: its sections line by line (``_AsfReader``),
+    then the bones ordered parents-first (``_parents_first``).
 
     Raises:
         FileNotFoundError: ``path`` does not exist or is a directory.

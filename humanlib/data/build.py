@@ -56,11 +56,11 @@ def build_corpus(
 ) -> dict:
     """Build the open motion corpus.
 
-    The steps: check the arguments and folders (:func:`_check_build_args`, :func:`_check_out`),
-    read and retarget every CMU clip (:func:`_read_cmu`) and every Bandai-Namco clip
-    (:func:`_read_bandai`) into a :class:`_ClipStore`, check source consistency
-    (:func:`_check_consistency`), then write the shards, manifest, report and README into a
-    temporary folder swapped into place (:func:`_write_corpus`).
+    The steps: check the arguments and folders (``_check_build_args``, ``_check_out``),
+    read and retarget every CMU clip (``_read_cmu``) and every Bandai-Namco clip
+    (``_read_bandai``) into a ``_ClipStore``, check source consistency
+    (``_check_consistency``), then write the shards, manifest, report and README into a
+    temporary folder swapped into place (``_write_corpus``).
 
     Args:
         raw_dir: folder with the two archives (or their unpacked ``subjects/`` and ``dataset/``);

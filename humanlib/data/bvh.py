@@ -96,8 +96,8 @@ def _euler_to_rotmat(angles_deg: np.ndarray, axes: list[int]) -> np.ndarray:
 
 
 def read_bvh(path: str | Path) -> BvhMotion:
-    """Parse a BVH file: its ``HIERARCHY`` (:class:`_Hierarchy`, line by line), then its ``MOTION``
-    header and frames (:func:`_read_motion`).
+    """Parse a BVH file: its ``HIERARCHY`` (``_Hierarchy``, line by line), then its ``MOTION``
+    header and frames (``_read_motion``).
 
     Args:
         path: the ``.bvh`` file.
