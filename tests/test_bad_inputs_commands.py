@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from humanlib import cli
+from humanlib.commands import args as cargs
 
 _TMP = Path(tempfile.mkdtemp(prefix="humanlib-bad-cli-"))
 FILE = _TMP / "a-file"
@@ -74,6 +75,18 @@ CASES = [
            r"a-folder is a folder; give the path of the file to write, e.g. .*a-folder/x.json"),
     raises(P + "output_file", "below a file", lambda: cli.output_file(FILE / "x.json"), NotADirectoryError,
            r"is a file, not a folder"),
+    # ------------------------------------------------------------------ the training commands' shared first check
+    raises(A + "training_out_folder", "--resume in a folder without last.pt",
+           lambda: cargs.training_out_folder(
+               argparse.Namespace(out=str(FOLDER), resume=True)),
+           FileNotFoundError, r"nothing to resume: .*a-folder/last.pt does not exist; start without --resume"),
+    raises(A + "training_out_folder", "--out is a file",
+           lambda: cargs.training_out_folder(
+               argparse.Namespace(out=str(FILE), resume=False)),
+           NotADirectoryError, r"--out .*a-file is a file, not a folder"),
+    returns(A + "training_out_folder", "a new folder without --resume is fine",
+            lambda: cargs.training_out_folder(
+                argparse.Namespace(out=str(_TMP / "run"), resume=False)), lambda p: p.name == "run"),
     # ------------------------------------------------------------------ the entry point
     raises(C + "main", "a zero size ends argparse with status 2", lambda: cli.main(["train-gmm", "--components", "0"]),
            SystemExit, r"^2$"),
@@ -84,7 +97,11 @@ CASES = [
 
 
 _CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
+_ADDS = ("registers one option on a training command's parser with the command's own literal defaults; "
+         "its values are swept in tests/test_commands.py")
 EXEMPT = {
+    **{A + name: _ADDS for name in ("add_batch_size", "add_learning_rate", "add_out_folder", "add_resume_and_progress",
+                                    "add_seed", "add_threads")},
     "humanlib.cli.build_parser": "takes no arguments; every parser it builds is swept in tests/test_commands.py",
     **{f"humanlib.commands.{name}.add_subcommand": _CLI
        for name in ("build_body_model", "build_corpus", "train_gmm", "fit", "vposer", "posendf", "experiment", "denoise", "retarget",

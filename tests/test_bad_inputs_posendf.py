@@ -558,7 +558,7 @@ CASES = [
            FileNotFoundError, r"last\.pt does not exist"),
     raises(T + "train_posendf", "resume from a final checkpoint renamed last.pt",
            lambda: train.train_posendf(_dataset(), None, _train_cfg(), out_dir=_out_with("last.pt", _checkpoint()), resume=True,
-                                       progress=False), ValueError, "not a resumable training state"),
+                                       progress=False), ValueError, r"incomplete Pose-NDF training state: missing entries \['history_json', 'optimizer'"),
     raises(T + "train_posendf", "resume from a truncated last.pt",
            lambda: train.train_posendf(_dataset(), None, _train_cfg(), out_dir=_out_with("last.pt", _truncated()), resume=True,
                                        progress=False), ValueError, r"last\.pt is not a readable torch checkpoint"),

@@ -56,6 +56,21 @@ def _ndf_run(config: pt.PoseNDFTrainConfig, metadata: dict | None = None) -> Pat
     return out
 
 
+def _junk() -> Path:
+    path = _tmp() / "last.pt"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    return path
+
+
+def _restore(saved: dict, now: dict, drop: str | None = None) -> None:
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    state = tr.training_state(optimizer, {"g": torch.Generator()})
+    state.pop(drop, None)
+    tr.restore_training("last.pt", state, saved, now, model=model, weights=model.state_dict(), optimizer=optimizer,
+                        generators={"g": torch.Generator()})
+
+
 CASES = [
     # a checkpoint of another architecture, other settings or other data
     raises(T + "check_same_run", "another architecture",
@@ -120,6 +135,43 @@ CASES = [
     raises(T + "restore_rng_states", "a state without the shuffling generator",
            lambda: tr.restore_rng_states({"torch": torch.get_rng_state()}, {"shuffle": torch.Generator()}), ValueError,
            r"lack \['shuffle'\]"),
+    # the shared resume path
+    raises(T + "read_training_state", "nothing to resume", lambda: tr.read_training_state(_tmp() / "last.pt", "state", ()),
+           FileNotFoundError, r"nothing to resume: .*last\.pt does not exist; start without --resume"),
+    raises(T + "read_training_state", "a number as the path", lambda: tr.read_training_state(3, "state", ()),
+           TypeError, "path must be a str or Path"),
+    raises(T + "read_training_state", "a damaged file", lambda: tr.read_training_state(_junk(), "state", ()),
+           ValueError, r"last\.pt is not a readable torch checkpoint"),
+    raises(T + "read_training_state", "a state of another format",
+           lambda: tr.read_training_state(tr.save_atomically({"format": "x"}, _tmp() / "last.pt"), "VPoser training state",
+                                          (), format="humanlib.vposer-training", command="humanlib train-vposer"),
+           ValueError, r"is not a VPoser training state \(format 'x'\); resume from the last.pt that `humanlib train-vposer`"),
+    raises(T + "read_training_state", "a state without its optimizer",
+           lambda: tr.read_training_state(tr.save_atomically({"model": {}}, _tmp() / "last.pt"), "HuMoR training checkpoint",
+                                          ("model", "optimizer")),
+           ValueError, r"incomplete HuMoR training checkpoint: missing entries \['optimizer'\]"),
+    raises(T + "load_weights", "weights of a wider layer",
+           lambda: tr.load_weights(torch.nn.Linear(3, 2), torch.nn.Linear(4, 2).state_dict(), "last.pt"),
+           ValueError, r"last.pt holds weights of another architecture \(weight has shape \(2, 4\), the model \(2, 3\)\)"),
+    raises(T + "load_weights", "a missing key",
+           lambda: tr.load_weights(torch.nn.Linear(3, 2), {"weight": torch.zeros(2, 3)}, "last.pt"),
+           ValueError, r"missing keys \['bias'\]"),
+    raises(T + "load_weights", "weights that are not tensors",
+           lambda: tr.load_weights(torch.nn.Linear(3, 2), {"weight": [0.0]}, "last.pt"), TypeError, "dict of tensors"),
+    raises(T + "load_weights", "not a module", lambda: tr.load_weights({}, {}, "last.pt"), TypeError, "torch.nn.Module"),
+    raises(T + "training_state", "a model as the optimizer", lambda: tr.training_state(torch.nn.Linear(1, 1), {}),
+           TypeError, "torch.optim.Optimizer"),
+    raises(T + "training_state", "a list of generators",
+           lambda: tr.training_state(torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1), [torch.Generator()]),
+           TypeError, "generators must be a dict"),
+    raises(T + "restore_training", "a run on another corpus fingerprint",
+           lambda: _restore({"data": {"fingerprint": "aa"}}, {"data": {"fingerprint": "bb"}}),
+           ValueError, r"cannot resume last.pt: it was trained on other data \(fingerprint 'aa' in the saved run, now 'bb'\)"),
+    raises(T + "restore_training", "a run of another architecture",
+           lambda: _restore({"architecture": {"hidden": 8}}, {"architecture": {"hidden": 16}}),
+           ValueError, r"another architecture \(hidden 8 in the saved run, now 16\)"),
+    raises(T + "restore_training", "a state without its random states",
+           lambda: _restore({}, {}, drop="rng"), ValueError, r"incomplete training state: missing entries \['rng'\]"),
     raises(T + "save_atomically", "a folder as the file", lambda: tr.save_atomically({}, _tmp()), IsADirectoryError,
            "is a folder; give a file name"),
     raises(T + "save_atomically", "a number as the path", lambda: tr.save_atomically({}, 3), TypeError, "path must be a str or Path"),

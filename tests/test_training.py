@@ -17,6 +17,7 @@ from humanlib.priors import train_vposer as tv
 from humanlib.priors.posendf import PoseNDFModelConfig
 from humanlib.priors.posendf_data import PoseNDFDataConfig, make_distance_dataset
 from humanlib.priors.posendf_train import PoseNDFTrainConfig, train_posendf
+from humanlib.priors import training as tr
 from humanlib.priors.training import DataParallel, EarlyStopping, check_same_run, save_atomically
 from humanlib.priors.vposer import VPoserConfig
 from humanlib.rotations import random_quat
@@ -122,6 +123,80 @@ def test_an_interrupted_posendf_run_resumes_to_the_uninterrupted_one_exactly(tmp
     assert strip[0] == strip[1]
     for k, v in straight.model.state_dict().items():
         assert torch.equal(v, resumed.model.state_dict()[k]), k
+
+
+def _humor_corpus(split: str, clips: range):
+    """A few clips of the committed test split posing as a 30 fps split (tiny runs only)."""
+    import dataclasses
+
+    from humanlib.data import load_corpus
+    from humanlib.data.corpus import MotionCorpus
+
+    corpus, infos, poses, transl, start = load_corpus("test"), [], [], [], 0
+    for i in clips:
+        p, t = corpus.clip(i)
+        infos.append(dataclasses.replace(corpus.clips[i], start=start))
+        poses.append(p)
+        transl.append(t)
+        start += len(p)
+    lengths = torch.tensor([c.num_frames for c in infos])
+    return MotionCorpus(split, torch.cat(poses), torch.cat(transl),
+                        torch.repeat_interleave(torch.arange(len(infos)), lengths), infos, 30.0, "test clips")
+
+
+def test_an_interrupted_humor_run_resumes_to_the_uninterrupted_one_exactly(tmp_path):
+    """The third loop on the same helper: latents, scheduled-sampling coins, Adam and the history carry over."""
+    from humanlib.body import SkeletonJoints, load_body_model
+    from humanlib.priors import humor_train as ht
+    from humanlib.priors.humor_model import HumorConfig
+
+    joints = SkeletonJoints(load_body_model())
+    train, val = _humor_corpus("train", range(0, 4)), _humor_corpus("val", range(4, 6))
+    cfg = ht.HumorTrainConfig(model=HumorConfig(latent_dim=4, hidden=8, layers=1), window=3, batch_size=2, steps=6,
+                              val_every=2, kl_anneal_steps=2, sample_start=1, sample_end=4, num_val=2)
+    straight = ht.train_humor(train, val, cfg, tmp_path / "a", joints_model=joints)
+    ht.train_humor(train, val, cfg, tmp_path / "b", stop_at=3, joints_model=joints)  # cut between two validations
+    resumed = ht.train_humor(train, val, cfg, tmp_path / "b", resume=True, joints_model=joints)
+    assert [h["step"] for h in resumed.history] == [2, 4, 6]
+    assert resumed.history == straight.history
+    for k, v in straight.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    # another architecture, another corpus: refused with the fact that differs
+    wide = ht.HumorTrainConfig(**{**cfg.__dict__, "model": HumorConfig(latent_dim=4, hidden=12, layers=1)})
+    with pytest.raises(ValueError, match=r"cannot resume .*another architecture \(hidden 8 in the saved run, now 12\)"):
+        ht.train_humor(train, val, wide, tmp_path / "b", resume=True, joints_model=joints)
+    with pytest.raises(ValueError, match=r"on other data \(train '.*' in the saved run, now"):
+        ht.train_humor(_humor_corpus("train", range(1, 4)), val, cfg, tmp_path / "b", resume=True, joints_model=joints)
+
+
+def test_the_shared_resume_helper_round_trips_and_refuses_other_weights(tmp_path):
+    """training_state + read_training_state + restore_training continue a model, an optimiser and a generator."""
+    torch.manual_seed(0)
+    model, g = torch.nn.Linear(3, 2), torch.Generator().manual_seed(5)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    torch.rand(3, generator=g)
+    facts = {"architecture": {"in": 3}, "data": {"fingerprint": "aa"}}
+    save_atomically({"model": model.state_dict(), **tr.training_state(opt, {"g": g}), "facts": facts}, tmp_path / "last.pt")
+    expected_draw = torch.rand(3, generator=g)
+    state = tr.read_training_state(tmp_path / "last.pt", "test state", ("model", "optimizer", "rng", "facts"))
+    model2, g2 = torch.nn.Linear(3, 2), torch.Generator()
+    opt2 = torch.optim.Adam(model2.parameters(), lr=0.1)
+    tr.restore_training(tmp_path / "last.pt", state, state["facts"], facts, model=model2, weights=state["model"],
+                        optimizer=opt2, generators={"g": g2})
+    assert torch.equal(torch.rand(3, generator=g2), expected_draw)
+    for a, b in zip(model.parameters(), model2.parameters()):
+        assert torch.equal(a, b)
+    assert opt2.state_dict()["state"][0]["step"] == opt.state_dict()["state"][0]["step"] == 1
+    with pytest.raises(ValueError, match=r"another architecture \(weight has shape \(2, 3\), the model \(2, 4\)"):
+        tr.load_weights(torch.nn.Linear(4, 2), state["model"], "last.pt")
+    with pytest.raises(ValueError, match=r"on other data \(fingerprint 'aa' in the saved run, now 'bb'\)"):
+        tr.restore_training(tmp_path / "last.pt", state, state["facts"], {**facts, "data": {"fingerprint": "bb"}},
+                            model=model2, weights=state["model"], optimizer=opt2, generators={"g": g2})
+    (tmp_path / "bad.pt").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="bad.pt is not a readable torch checkpoint"):
+        tr.read_training_state(tmp_path / "bad.pt", "test state", ())
 
 
 def test_early_stopping_counts_validations_without_a_relative_improvement():

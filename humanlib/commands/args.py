@@ -4,12 +4,18 @@ Each type raises ``argparse.ArgumentTypeError`` with one line saying what was ex
 parser of :mod:`humanlib.cli` prints it as ``humanlib: error: ...`` (exit status 2). Files and
 folders are checked at the top of each command by :func:`humanlib.paths.input_file` and its
 siblings (re-exported here so that a command imports its checks from one place).
+
+The options every training command shares (``--out``, ``--batch-size``, ``--lr``, ``--seed``,
+``--threads``, ``--resume``, ``--no-progress``) are added by the ``add_*`` functions below, so that
+``train-vposer``, ``train-posendf`` and ``train-humor`` spell, type and explain them alike;
+:func:`training_out_folder` is their shared first check (the folder, and ``last.pt`` for ``--resume``).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from humanlib.paths import input_file, input_folder, output_file, output_folder
 
@@ -82,4 +88,52 @@ def device(text: str) -> str:
     return text
 
 
-__all__ = ["DEVICE_HELP", "device", "nonnegative_float", "nonnegative_int", "positive_float", "positive_int"]
+def add_out_folder(parser: argparse.ArgumentParser, files: str) -> None:
+    """``--out DIR`` (required): a training run's folder, whose ``files`` the help lists."""
+    parser.add_argument("--out", required=True, help=f"output folder ({files})")
+
+
+def add_batch_size(parser: argparse.ArgumentParser, default: int, unit: str) -> None:
+    """``--batch-size N``: ``unit`` (e.g. "poses") per optimiser step."""
+    parser.add_argument("--batch-size", type=positive_int, default=default, help=f"{unit} per step (default {default})")
+
+
+def add_learning_rate(parser: argparse.ArgumentParser, default: float, shown: str | None = None) -> None:
+    """``--lr X``: Adam's learning rate (``shown``: the default as the help writes it, e.g. ``1e-3``)."""
+    parser.add_argument("--lr", type=positive_float, default=default,
+                        help=f"Adam learning rate (default {shown if shown is not None else default})")
+
+
+def add_seed(parser: argparse.ArgumentParser, default: int = 0, kind=int, text: str = "random seed") -> None:
+    """``--seed N`` of type ``kind`` (``int`` or :func:`nonnegative_int`)."""
+    parser.add_argument("--seed", type=kind, default=default, help=text)
+
+
+def add_threads(parser: argparse.ArgumentParser, default: int | None = 1) -> None:
+    """``--threads N``: torch's CPU threads (``None``: torch's own choice)."""
+    text = "torch CPU threads (default: torch's choice)" if default is None else f"CPU threads (default {default})"
+    parser.add_argument("--threads", type=positive_int, default=default, help=text)
+
+
+def add_resume_and_progress(parser: argparse.ArgumentParser, resume: str = "continue from OUT/last.pt") -> None:
+    """``--resume`` (continue ``OUT/last.pt``) and ``--no-progress`` / ``--quiet`` (no progress bar)."""
+    parser.add_argument("--resume", action="store_true", help=resume)
+    parser.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
+
+
+def training_out_folder(args: argparse.Namespace) -> Path:
+    """A training command's first check: ``args.out`` is a usable folder, holding ``last.pt`` when ``args.resume``.
+
+    Raises:
+        NotADirectoryError, PermissionError, FileNotFoundError: as :func:`humanlib.paths.output_folder` and
+            :func:`humanlib.paths.input_file` ("nothing to resume: ... start without --resume").
+    """
+    out = output_folder(args.out)
+    if args.resume:
+        input_file(out / "last.pt", "nothing to resume:", "start without --resume")
+    return out
+
+
+__all__ = ["DEVICE_HELP", "add_batch_size", "add_learning_rate", "add_out_folder", "add_resume_and_progress", "add_seed",
+           "add_threads", "device", "nonnegative_float", "nonnegative_int", "positive_float", "positive_int",
+           "training_out_folder"]

@@ -8,7 +8,21 @@ from pathlib import Path
 
 import torch
 
-from humanlib.commands.args import input_file, nonnegative_float, nonnegative_int, output_file, output_folder, positive_float, positive_int
+from humanlib.commands.args import (
+    add_batch_size,
+    add_learning_rate,
+    add_out_folder,
+    add_resume_and_progress,
+    add_seed,
+    add_threads,
+    input_file,
+    nonnegative_float,
+    nonnegative_int,
+    output_file,
+    positive_float,
+    positive_int,
+    training_out_folder,
+)
 from humanlib.provenance import command_from_args, machine_description
 
 
@@ -17,9 +31,7 @@ def _train_command(args: argparse.Namespace) -> int:
     from humanlib.priors.humor_model import HumorConfig
     from humanlib.priors.humor_train import HumorTrainConfig, train_humor
 
-    output_folder(args.out)
-    if args.resume:
-        input_file(Path(args.out) / "last.pt", "nothing to resume:", "start without --resume")
+    training_out_folder(args)
     if args.sample_end < args.sample_start:
         raise ValueError(f"--sample-end ({args.sample_end}) must be >= --sample-start ({args.sample_start})")
     if args.window < 3:
@@ -76,12 +88,12 @@ def add_subcommand(subparsers) -> None:
     p = subparsers.add_parser("train-humor", help="train the HuMoR motion prior on the open corpus at 30 fps",
                               description="Train HuMoR's transition model (conditional VAE with a learned prior) on "
                               "the open corpus rebuilt at 30 fps (cached; about 70 s the first time).")
-    p.add_argument("--out", required=True, help="output folder (last.pt, humor.pt, history.json)")
+    add_out_folder(p, "last.pt, humor.pt, history.json")
     p.add_argument("--corpus", default=None, help="folder of the 30 fps corpus (default: the cache, built when absent)")
     p.add_argument("--steps", type=positive_int, default=t.steps, help=f"optimiser steps (default {t.steps})")
-    p.add_argument("--batch-size", type=positive_int, default=t.batch_size, help=f"windows per step (default {t.batch_size})")
+    add_batch_size(p, t.batch_size, "windows")
     p.add_argument("--window", type=positive_int, default=t.window, help=f"frames per window (default {t.window})")
-    p.add_argument("--lr", type=positive_float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
+    add_learning_rate(p, t.lr)
     p.add_argument("--kl-weight", type=nonnegative_float, default=t.kl_weight, help=f"final KL weight (default {t.kl_weight})")
     p.add_argument("--kl-anneal-steps", type=nonnegative_int, default=t.kl_anneal_steps,
                    help=f"steps of the KL warm-up (default {t.kl_anneal_steps})")
@@ -95,10 +107,9 @@ def add_subcommand(subparsers) -> None:
     p.add_argument("--val-every", type=positive_int, default=t.val_every, help=f"steps between validations (default {t.val_every})")
     p.add_argument("--patience", type=nonnegative_int, default=t.patience,
                    help="early stopping after this many validations without improvement (default 0: off)")
-    p.add_argument("--seed", type=nonnegative_int, default=t.seed, help="random seed")
-    p.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
+    add_seed(p, t.seed, nonnegative_int)
+    add_threads(p)
+    add_resume_and_progress(p)
     p.set_defaults(func=_train_command)
 
     e = subparsers.add_parser("eval-humor", help="roll out a HuMoR checkpoint from test start poses; write JSON",
@@ -109,6 +120,6 @@ def add_subcommand(subparsers) -> None:
     e.add_argument("--num-starts", type=positive_int, default=64, help="test start poses (default 64)")
     e.add_argument("--seconds", type=positive_float, default=4.0, help="rollout length (default 4 s)")
     e.add_argument("--long-seconds", type=positive_float, default=30.0, help="the drift rollout's length (default 30 s)")
-    e.add_argument("--seed", type=nonnegative_int, default=0, help="random seed")
-    e.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
+    add_seed(e, 0, nonnegative_int)
+    add_threads(e)
     e.set_defaults(func=_eval_command)

@@ -10,15 +10,21 @@ import time
 import torch
 
 from humanlib.commands.args import (
+    add_batch_size,
+    add_learning_rate,
+    add_out_folder,
+    add_resume_and_progress,
+    add_seed,
+    add_threads,
     device,
     DEVICE_HELP,
     input_file,
     nonnegative_float,
     nonnegative_int,
     output_file,
-    output_folder,
     positive_float,
     positive_int,
+    training_out_folder,
 )
 from humanlib.priors import posendf_train as training
 from humanlib.priors.posendf import load_posendf, PoseNDFModelConfig, project, ProjectionConfig, shifted_parents
@@ -38,9 +44,7 @@ from humanlib.skeleton import NUM_BODY_JOINTS
 
 
 def _train_command(args: argparse.Namespace) -> int:
-    output_folder(args.out)
-    if args.resume:
-        input_file(Path(args.out) / "last.pt", "nothing to resume:", "start without --resume")
+    training_out_folder(args)
     if args.data is not None and Path(args.data).is_dir():
         raise IsADirectoryError(f"--data {args.data} is a folder; give the cache file, e.g. {Path(args.data) / 'data.pt'}")
     model_cfg = PoseNDFModelConfig(parents=shifted_parents()) if args.shifted_parents else PoseNDFModelConfig()
@@ -136,12 +140,12 @@ def add_subcommand(subparsers) -> None:
     p = subparsers.add_parser("train-posendf", help="train the Pose-NDF distance field on the open corpus",
                               description="Generate distance-labelled poses from the corpus and train Pose-NDF.")
     d, t = PoseNDFDataConfig(), PoseNDFTrainConfig()
-    p.add_argument("--out", required=True, help="output folder (data.pt, last.pt, posendf.pt, history.json, curves.png)")
+    add_out_folder(p, "data.pt, last.pt, posendf.pt, history.json, curves.png")
     p.add_argument("--data", default=None,
                    help="cache file of the generated data (default OUT/data.pt; share it between runs)")
     p.add_argument("--steps", type=positive_int, default=t.steps, help=f"optimisation steps (default {t.steps})")
-    p.add_argument("--batch-size", type=positive_int, default=t.batch_size, help=f"samples per step (default {t.batch_size})")
-    p.add_argument("--lr", type=positive_float, default=t.lr, help=f"Adam learning rate (default {t.lr})")
+    add_batch_size(p, t.batch_size, "samples")
+    add_learning_rate(p, t.lr)
     p.add_argument("--weight-decay", type=nonnegative_float, default=t.weight_decay,
                    help=f"decoupled weight decay (AdamW), 0 = plain Adam (default {t.weight_decay})")
     p.add_argument("--eikonal-weight", type=nonnegative_float, default=t.eikonal_weight,
@@ -167,11 +171,10 @@ def add_subcommand(subparsers) -> None:
                    help=f"steps between validations/checkpoints (default {t.val_every})")
     p.add_argument("--shifted-parents", action="store_true",
                    help="use the released code's off-by-one parent table (for comparison)")
-    p.add_argument("--seed", type=int, default=t.seed, help="random seed")
+    add_seed(p, t.seed)
     p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
-    p.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
+    add_threads(p)
+    add_resume_and_progress(p)
     p.set_defaults(func=_train_command)
 
     e = subparsers.add_parser("eval-posendf", help="measure a Pose-NDF checkpoint and write a JSON of numbers",
@@ -180,7 +183,7 @@ def add_subcommand(subparsers) -> None:
     e.add_argument("--data", default=None, help="data.pt cache of the training run (regenerated when absent)")
     e.add_argument("--out", default="results/posendf/metrics.json",
                    help="JSON file to write (default results/posendf/metrics.json)")
-    e.add_argument("--threads", type=positive_int, default=1, help="CPU threads (default 1)")
+    add_threads(e)
     e.add_argument("--num-generate", type=positive_int, default=500, help="poses projected for convergence/diversity (default 500)")
     e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     e.add_argument("--bench-poses", type=positive_int, default=1000, help="poses in the projection timing (default 1000)")

@@ -12,13 +12,19 @@ import time
 import torch
 
 from humanlib.commands.args import (
+    add_batch_size,
+    add_learning_rate,
+    add_out_folder,
+    add_resume_and_progress,
+    add_seed,
+    add_threads,
     device,
     DEVICE_HELP,
     input_file,
     output_file,
-    output_folder,
     positive_float,
     positive_int,
+    training_out_folder,
 )
 from humanlib.priors import train_vposer as training
 from humanlib.priors.train_vposer import train_vposer, TrainConfig
@@ -27,9 +33,7 @@ from humanlib.provenance import command_line, machine_description, poses_fingerp
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    out = output_folder(args.out)
-    if args.resume:
-        input_file(out / "last.pt", "nothing to resume:", "start without --resume")
+    training_out_folder(args)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     loss = VPoserLossConfig.released() if args.loss == "released" else VPoserLossConfig.talk()
@@ -103,7 +107,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         "decay and early stopping. Writes DIR/last.pt (resumable state), DIR/best.pt (the model, for "
         "humanlib.priors.vposer.load_vposer) and DIR/history.json (curve, command, machine, time).",
     )
-    p.add_argument("--out", required=True, help="output folder (last.pt, best.pt, history.json)")
+    add_out_folder(p, "last.pt, best.pt, history.json")
     p.add_argument("--epochs", type=positive_int, default=100, help="maximum number of epochs (default 100)")
     p.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     p.add_argument("--loss", choices=("talk", "released"), default="talk",
@@ -111,19 +115,18 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                    "released: KL + vertex L1 + geodesic + joint losses (needs the body model)")
     p.add_argument("--kl-weight", type=positive_float, default=None,
                    help="weight of the KL term instead of the loss set's (both sets: 0.005)")
-    p.add_argument("--batch-size", type=positive_int, default=256, help="poses per step (default 256)")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    add_batch_size(p, 256, "poses")
+    add_learning_rate(p, 1e-3, shown="1e-3")
     p.add_argument("--patience", type=positive_int, default=5, help="early-stopping patience in epochs (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
+    add_seed(p, text="random seed (default 0)")
+    add_threads(p, None)
     p.add_argument("--max-minutes", type=positive_float, default=None,
                    help="stop after the epoch that exceeds this wall-clock budget (default: no limit)")
     p.add_argument("--max-train-frames", type=positive_int, default=None, help="random subset of the train split (default: all)")
     p.add_argument("--max-val-frames", type=positive_int, default=None, help="random subset of the val split (default: all)")
     p.add_argument("--mirror", action="store_true",
                    help="add the left-right mirrored copy of every training pose (doubles the train split)")
-    p.add_argument("--resume", action="store_true", help="continue the run saved in OUT/last.pt")
-    p.add_argument("--no-progress", "--quiet", action="store_true", help="no progress bar")
+    add_resume_and_progress(p, "continue the run saved in OUT/last.pt")
     p.set_defaults(func=_run_train)
 
     e = subparsers.add_parser(
@@ -138,7 +141,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--gmm", default=None, help="GMM .npz (default: the committed GMM, skipped if absent)")
     e.add_argument("--num-samples", type=positive_int, default=1000, help="samples drawn from each prior (default 1000)")
     e.add_argument("--max-test", type=positive_int, default=2000, help="test poses used (seeded random subset, default 2000)")
-    e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    e.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default: torch's choice)")
+    add_seed(e, text="random seed (default 0)")
+    add_threads(e, None)
     e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar")
     e.set_defaults(func=_run_eval)

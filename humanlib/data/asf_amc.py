@@ -108,7 +108,8 @@ def _euler(angles_deg: np.ndarray, order: str) -> np.ndarray:
 
 
 def read_asf(path: str | Path) -> AsfSkeleton:
-    """Parse an Acclaim ``.asf`` skeleton file.
+    """Parse an Acclaim ``.asf`` skeleton file: its sections line by line (``_AsfReader``),
+    then the bones ordered parents-first (``_parents_first``).
 
     Raises:
         FileNotFoundError: ``path`` does not exist or is a directory.
@@ -122,110 +123,148 @@ def read_asf(path: str | Path) -> AsfSkeleton:
     def fail(msg: str, line_no: int) -> AsfAmcFormatError:
         return AsfAmcFormatError(f"{path}, line {line_no}: {msg}")
 
-    length_scale = 1.0
-    degrees = True
-    root_order = ["TX", "TY", "TZ", "RX", "RY", "RZ"]
-    root_axis = "XYZ"
-    bones: dict[str, AsfBone] = {}
-    order: list[str] = []
-    hierarchy: dict[str, str] = {}
-    section = None
-    current: dict | None = None
-    saw_hierarchy_end = False
+    r = _AsfReader(fail)
     for n, raw in enumerate(lines, start=1):
         line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        tokens = line.split()
-        if section is None and tokens[0] == "HIERARCHY":
-            raise fail("this is a BVH file (it starts with HIERARCHY): use read_bvh", n)
+        if line:
+            r.line(line.split(), n)
+    if r.current is not None:
+        raise fail("file ends inside a bone block (truncated?)", len(lines))
+    if not r.bones or not r.saw_hierarchy_end:
+        raise fail("no :bonedata or no complete :hierarchy (truncated, or not an ASF file?)", max(len(lines), 1))
+    root = AsfBone(
+        name="root", direction=np.zeros(3), length=0.0, axis=_euler(np.zeros(3), r.root_axis),
+        dof=[t.lower() for t in r.root_order],
+    )
+    result = _parents_first(root, r.bones, r.order, r.hierarchy, lambda msg: fail(msg, len(lines)))
+    return AsfSkeleton(bones=result, length_unit_m=INCH / r.length_scale, angle_in_degrees=r.degrees, path=str(path))
+
+
+class _AsfReader:
+    """The sections of an ASF file, read one line at a time (:meth:`line`)."""
+
+    def __init__(self, fail) -> None:
+        self.fail = fail
+        self.length_scale = 1.0
+        self.degrees = True
+        self.root_order = ["TX", "TY", "TZ", "RX", "RY", "RZ"]
+        self.root_axis = "XYZ"
+        self.bones: dict[str, AsfBone] = {}
+        self.order: list[str] = []
+        self.hierarchy: dict[str, str] = {}
+        self.section: str | None = None
+        self.current: dict | None = None  # the bone block being read
+        self.saw_hierarchy_end = False
+
+    def line(self, tokens: list[str], n: int) -> None:
+        """One non-empty line (comments removed) of the file; ``n``: its 1-based number."""
+        if self.section is None and tokens[0] == "HIERARCHY":
+            raise self.fail("this is a BVH file (it starts with HIERARCHY): use read_bvh", n)
         if tokens[0].startswith(":"):
-            section = tokens[0]
-            continue
+            self.section = tokens[0]
+            return
         try:
-            if section == ":units":
-                if tokens[0] == "length":
-                    length_scale = float(tokens[1])
-                    if not 0 < length_scale < float("inf"):
-                        raise ValueError(f"length unit must be a finite number > 0, got {tokens[1]}")
-                elif tokens[0] == "angle":
-                    degrees = tokens[1].lower().startswith("deg")
-            elif section == ":root":
-                if tokens[0] == "order":
-                    root_order = [t.upper() for t in tokens[1:]]
-                    unknown = [t for t in root_order if t.lower() not in DOF_CHANNELS]
-                    if unknown:
-                        raise ValueError(f"unknown root channels {unknown}; known: {[c.upper() for c in DOF_CHANNELS]}")
-                elif tokens[0] == "axis":
-                    root_axis = _check_order(tokens[1])
-            elif section == ":bonedata":
-                if tokens[0] == "begin":
-                    if current is not None:
-                        raise fail("'begin' inside a bone block (the previous bone has no 'end')", n)
-                    current = {"dof": []}
-                elif tokens[0] == "end":
-                    if current is None:
-                        raise fail("'end' without a 'begin'", n)
-                    if "name" not in current:
-                        raise fail("bone block without a name", n)
-                    if current["name"] in bones or current["name"] == "root":
-                        raise fail(f"bone name {current['name']!r} appears twice (or is the reserved 'root')", n)
-                    for key in ("direction", "length", "axis"):
-                        if key not in current:
-                            raise fail(f"bone {current['name']!r} has no {key!r}", n)
-                    d = np.asarray(current["direction"], dtype=np.float64)
-                    norm = np.linalg.norm(d)
-                    if norm == 0 and current["length"] > 0:
-                        raise fail(f"bone {current['name']!r} has length {current['length']} but direction 0 0 0", n)
-                    d = d / norm if norm > 0 else d
-                    bones[current["name"]] = AsfBone(
-                        name=current["name"], direction=d, length=current["length"],
-                        axis=_euler(current["axis"][0], current["axis"][1]), dof=current["dof"],
-                    )
-                    order.append(current["name"])
-                    current = None
-                elif current is not None:
-                    if tokens[0] == "name":
-                        current["name"] = tokens[1]
-                    elif tokens[0] == "direction":
-                        current["direction"] = [float(v) for v in tokens[1:4]]
-                        if len(tokens) != 4 or not np.isfinite(current["direction"]).all():
-                            raise ValueError("direction needs 3 finite numbers")
-                    elif tokens[0] == "length":
-                        current["length"] = float(tokens[1])
-                        if not 0 <= current["length"] < float("inf"):
-                            raise ValueError(f"length must be a finite number >= 0, got {tokens[1]}")
-                    elif tokens[0] == "axis":
-                        angles = [float(v) for v in tokens[1:4]]
-                        if len(angles) != 3 or not np.isfinite(angles).all():
-                            raise ValueError("axis needs 3 finite angles and an order")
-                        current["axis"] = (angles, _check_order(tokens[4]) if len(tokens) > 4 else "XYZ")
-                    elif tokens[0] == "dof":
-                        current["dof"] = [t.lower() for t in tokens[1:]]
-                        unknown = [t for t in current["dof"] if t not in DOF_CHANNELS]
-                        if unknown:
-                            raise ValueError(f"unknown channels {unknown}; known: {list(DOF_CHANNELS)}")
-            elif section == ":hierarchy":
-                if tokens[0] == "begin":
-                    continue
-                if tokens[0] == "end":
-                    saw_hierarchy_end = True
-                    continue
-                for child in tokens[1:]:
-                    hierarchy[child] = tokens[0]
+            if self.section == ":units":
+                self.units(tokens)
+            elif self.section == ":root":
+                self.root(tokens)
+            elif self.section == ":bonedata":
+                self.bone_line(tokens, n)
+            elif self.section == ":hierarchy":
+                self.hierarchy_line(tokens)
         except AsfAmcFormatError:
             raise
         except (IndexError, ValueError) as err:
-            raise fail(f"cannot read {tokens[0]!r} ({err})", n) from None
-    if current is not None:
-        raise fail("file ends inside a bone block (truncated?)", len(lines))
-    if not bones or not saw_hierarchy_end:
-        raise fail("no :bonedata or no complete :hierarchy (truncated, or not an ASF file?)", max(len(lines), 1))
-    root = AsfBone(
-        name="root", direction=np.zeros(3), length=0.0, axis=_euler(np.zeros(3), root_axis),
-        dof=[t.lower() for t in root_order],
-    )
-    # order bones parents-first following the hierarchy
+            raise self.fail(f"cannot read {tokens[0]!r} ({err})", n) from None
+
+    def units(self, tokens: list[str]) -> None:
+        """A ``length`` or ``angle`` line of ``:units``."""
+        if tokens[0] == "length":
+            self.length_scale = float(tokens[1])
+            if not 0 < self.length_scale < float("inf"):
+                raise ValueError(f"length unit must be a finite number > 0, got {tokens[1]}")
+        elif tokens[0] == "angle":
+            self.degrees = tokens[1].lower().startswith("deg")
+
+    def root(self, tokens: list[str]) -> None:
+        """An ``order`` or ``axis`` line of ``:root``."""
+        if tokens[0] == "order":
+            self.root_order = [t.upper() for t in tokens[1:]]
+            unknown = [t for t in self.root_order if t.lower() not in DOF_CHANNELS]
+            if unknown:
+                raise ValueError(f"unknown root channels {unknown}; known: {[c.upper() for c in DOF_CHANNELS]}")
+        elif tokens[0] == "axis":
+            self.root_axis = _check_order(tokens[1])
+
+    def bone_line(self, tokens: list[str], n: int) -> None:
+        """A line of ``:bonedata``: ``begin``, ``end`` or a field of the current bone."""
+        fail, current = self.fail, self.current
+        if tokens[0] == "begin":
+            if current is not None:
+                raise fail("'begin' inside a bone block (the previous bone has no 'end')", n)
+            self.current = {"dof": []}
+        elif tokens[0] == "end":
+            self.end_bone(n)
+        elif current is not None:
+            if tokens[0] == "name":
+                current["name"] = tokens[1]
+            elif tokens[0] == "direction":
+                current["direction"] = [float(v) for v in tokens[1:4]]
+                if len(tokens) != 4 or not np.isfinite(current["direction"]).all():
+                    raise ValueError("direction needs 3 finite numbers")
+            elif tokens[0] == "length":
+                current["length"] = float(tokens[1])
+                if not 0 <= current["length"] < float("inf"):
+                    raise ValueError(f"length must be a finite number >= 0, got {tokens[1]}")
+            elif tokens[0] == "axis":
+                angles = [float(v) for v in tokens[1:4]]
+                if len(angles) != 3 or not np.isfinite(angles).all():
+                    raise ValueError("axis needs 3 finite angles and an order")
+                current["axis"] = (angles, _check_order(tokens[4]) if len(tokens) > 4 else "XYZ")
+            elif tokens[0] == "dof":
+                current["dof"] = [t.lower() for t in tokens[1:]]
+                unknown = [t for t in current["dof"] if t not in DOF_CHANNELS]
+                if unknown:
+                    raise ValueError(f"unknown channels {unknown}; known: {list(DOF_CHANNELS)}")
+
+    def end_bone(self, n: int) -> None:
+        """The ``end`` of a bone block: check the bone and keep it."""
+        fail, current = self.fail, self.current
+        if current is None:
+            raise fail("'end' without a 'begin'", n)
+        if "name" not in current:
+            raise fail("bone block without a name", n)
+        if current["name"] in self.bones or current["name"] == "root":
+            raise fail(f"bone name {current['name']!r} appears twice (or is the reserved 'root')", n)
+        for key in ("direction", "length", "axis"):
+            if key not in current:
+                raise fail(f"bone {current['name']!r} has no {key!r}", n)
+        d = np.asarray(current["direction"], dtype=np.float64)
+        norm = np.linalg.norm(d)
+        if norm == 0 and current["length"] > 0:
+            raise fail(f"bone {current['name']!r} has length {current['length']} but direction 0 0 0", n)
+        d = d / norm if norm > 0 else d
+        self.bones[current["name"]] = AsfBone(
+            name=current["name"], direction=d, length=current["length"],
+            axis=_euler(current["axis"][0], current["axis"][1]), dof=current["dof"],
+        )
+        self.order.append(current["name"])
+        self.current = None
+
+    def hierarchy_line(self, tokens: list[str]) -> None:
+        """A line of ``:hierarchy``: ``begin``, ``end`` or ``parent child...``."""
+        if tokens[0] == "begin":
+            return
+        if tokens[0] == "end":
+            self.saw_hierarchy_end = True
+            return
+        for child in tokens[1:]:
+            self.hierarchy[child] = tokens[0]
+
+
+def _parents_first(root: AsfBone, bones: dict[str, AsfBone], order: list[str], hierarchy: dict[str, str],
+                   fail) -> list[AsfBone]:
+    """The bones after ``root``, each after its parent (following ``hierarchy``), with their parent indices."""
     result = [root]
     index = {"root": 0}
     pending = [b for b in order]
@@ -234,7 +273,7 @@ def read_asf(path: str | Path) -> AsfSkeleton:
         for name in list(pending):
             parent = hierarchy.get(name)
             if parent is None:
-                raise fail(f"bone {name!r} does not appear in :hierarchy", len(lines))
+                raise fail(f"bone {name!r} does not appear in :hierarchy")
             if parent in index:
                 bone = bones[name]
                 bone.parent = index[parent]
@@ -243,8 +282,8 @@ def read_asf(path: str | Path) -> AsfSkeleton:
                 pending.remove(name)
                 progressed = True
         if not progressed:
-            raise fail(f"bones {pending} have unknown parents in :hierarchy", len(lines))
-    return AsfSkeleton(bones=result, length_unit_m=INCH / length_scale, angle_in_degrees=degrees, path=str(path))
+            raise fail(f"bones {pending} have unknown parents in :hierarchy")
+    return result
 
 
 @dataclass

@@ -96,7 +96,8 @@ def _euler_to_rotmat(angles_deg: np.ndarray, axes: list[int]) -> np.ndarray:
 
 
 def read_bvh(path: str | Path) -> BvhMotion:
-    """Parse a BVH file.
+    """Parse a BVH file: its ``HIERARCHY`` (``_Hierarchy``, line by line), then its ``MOTION``
+    header and frames (``_read_motion``).
 
     Args:
         path: the ``.bvh`` file.
@@ -111,14 +112,6 @@ def read_bvh(path: str | Path) -> BvhMotion:
     """
     path = check_input_file(path, "BVH file")
     lines = path.read_text(errors="replace").splitlines()
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[list[float]] = []
-    channels: list[list[str]] = []
-    end_sites: list[list[float]] = []
-    stack: list[int] = []  # joint index per open brace; -2 marks an End Site block
-    pending: int | None = None  # joint declared, brace not yet opened
-    n = 0
 
     def fail(msg: str, line_no: int) -> BvhFormatError:
         return BvhFormatError(f"{path}, line {line_no}: {msg}")
@@ -127,82 +120,138 @@ def read_bvh(path: str | Path) -> BvhMotion:
         first = lines[0].strip()[:40] if lines else ""
         other = " (this looks like an ASF/AMC file: use read_asf / read_amc)" if first.startswith((":", "#")) else ""
         raise fail(f"expected 'HIERARCHY' on the first line, got {first!r}{other}", 1)
-    n = 1
-    while n < len(lines):
-        tokens = lines[n].split()
-        n += 1
-        if not tokens:
-            continue
-        key = tokens[0]
-        if pending is not None and key != "{":
-            what = "End Site" if pending == -2 else f"joint {names[pending]!r}"
+    h = _Hierarchy(fail)
+    n = h.read(lines)
+    frames, frame_time = _read_motion(lines, n, sum(len(c) for c in h.channels), fail)
+    return BvhMotion(
+        names=h.names,
+        parents=np.asarray(h.parents, dtype=np.int64),
+        offsets=np.asarray(h.offsets, dtype=np.float64),
+        channels=h.channels,
+        end_sites=np.asarray(h.end_sites, dtype=np.float64),
+        frames=frames,
+        frame_time=frame_time,
+        path=str(path),
+    )
+
+
+class _Hierarchy:
+    """The joints of a BVH ``HIERARCHY`` section, read one line at a time (:meth:`read`)."""
+
+    def __init__(self, fail) -> None:
+        self.fail = fail
+        self.names: list[str] = []
+        self.parents: list[int] = []
+        self.offsets: list[list[float]] = []
+        self.channels: list[list[str]] = []
+        self.end_sites: list[list[float]] = []
+        self.stack: list[int] = []  # joint index per open brace; -2 marks an End Site block
+        self.pending: int | None = None  # joint declared, brace not yet opened
+
+    def read(self, lines: list[str]) -> int:
+        """Read from line 2 up to ``MOTION``; the index of the line after it."""
+        n = 1
+        while n < len(lines):
+            tokens = lines[n].split()
+            n += 1
+            if not tokens:
+                continue
+            if self.line(tokens, n):
+                break
+        else:
+            raise self.fail("no MOTION section (file truncated?)", n)
+        if self.stack:
+            raise self.fail("HIERARCHY ends with unclosed '{' blocks", n)
+        if not self.names:
+            raise self.fail("no joints in HIERARCHY", n)
+        return n
+
+    def line(self, tokens: list[str], n: int) -> bool:
+        """One line of the hierarchy (``n``: its 1-based number); True at ``MOTION``, its end."""
+        key, fail = tokens[0], self.fail
+        if self.pending is not None and key != "{":
+            what = "End Site" if self.pending == -2 else f"joint {self.names[self.pending]!r}"
             raise fail(f"expected '{{' to open {what} declared on the line before, got {key!r}", n)
         if key in ("ROOT", "JOINT"):
-            if len(tokens) < 2:
-                raise fail(f"{key} without a name", n)
-            parent = stack[-1] if stack else -1
-            if key == "JOINT" and parent < 0:
-                raise fail("JOINT outside a joint block", n)
-            if key == "ROOT" and parent != -1:
-                raise fail("ROOT inside another joint block", n)
-            if tokens[1] in names:
-                raise fail(f"joint name {tokens[1]!r} appears twice", n)
-            names.append(tokens[1])
-            parents.append(parent)
-            offsets.append([0.0, 0.0, 0.0])
-            channels.append([])
-            end_sites.append([0.0, 0.0, 0.0])
-            pending = len(names) - 1
+            self.joint(key, tokens, n)
         elif key == "End":
-            if not stack or stack[-1] < 0:
+            if not self.stack or self.stack[-1] < 0:
                 raise fail("End Site outside a joint block", n)
-            pending = -2
+            self.pending = -2
         elif key == "{":
-            if pending is None:
+            if self.pending is None:
                 raise fail("'{' without a ROOT/JOINT/End Site before it", n)
-            stack.append(pending)
-            pending = None
+            self.stack.append(self.pending)
+            self.pending = None
         elif key == "}":
-            if not stack:
+            if not self.stack:
                 raise fail("unbalanced '}'", n)
-            stack.pop()
+            self.stack.pop()
         elif key == "OFFSET":
-            try:
-                values = [float(v) for v in tokens[1:4]]
-            except ValueError:
-                raise fail(f"OFFSET needs 3 numbers, got {tokens[1:]}", n) from None
-            if len(tokens) != 4 or not stack:
-                raise fail(f"OFFSET needs 3 numbers inside a block, got {tokens[1:]}", n)
-            if not np.isfinite(values).all():
-                raise fail(f"OFFSET holds NaN or inf: {tokens[1:]}", n)
-            if stack[-1] == -2:  # an End Site block sits right inside its joint's block
-                end_sites[stack[-2]] = values
-            else:
-                offsets[stack[-1]] = values
+            self.offset(tokens, n)
         elif key == "CHANNELS":
-            try:
-                count = int(tokens[1])
-            except (IndexError, ValueError):
-                raise fail("CHANNELS needs a count", n) from None
-            listed = tokens[2:]
-            if not stack or stack[-1] < 0:
-                raise fail("CHANNELS outside a ROOT/JOINT block", n)
-            if len(listed) != count:
-                raise fail(f"CHANNELS says {count} but lists {len(listed)}", n)
-            for c in listed:
-                if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS:
-                    raise fail(f"unknown channel {c!r}", n)
-            channels[stack[-1]] = listed
+            self.channel_list(tokens, n)
         elif key == "MOTION":
-            break
+            return True
         else:
             raise fail(f"unexpected token {key!r} in HIERARCHY", n)
-    else:
-        raise fail("no MOTION section (file truncated?)", n)
-    if stack:
-        raise fail("HIERARCHY ends with unclosed '{' blocks", n)
-    if not names:
-        raise fail("no joints in HIERARCHY", n)
+        return False
+
+    def joint(self, key: str, tokens: list[str], n: int) -> None:
+        """A ``ROOT name`` or ``JOINT name`` line."""
+        fail = self.fail
+        if len(tokens) < 2:
+            raise fail(f"{key} without a name", n)
+        parent = self.stack[-1] if self.stack else -1
+        if key == "JOINT" and parent < 0:
+            raise fail("JOINT outside a joint block", n)
+        if key == "ROOT" and parent != -1:
+            raise fail("ROOT inside another joint block", n)
+        if tokens[1] in self.names:
+            raise fail(f"joint name {tokens[1]!r} appears twice", n)
+        self.names.append(tokens[1])
+        self.parents.append(parent)
+        self.offsets.append([0.0, 0.0, 0.0])
+        self.channels.append([])
+        self.end_sites.append([0.0, 0.0, 0.0])
+        self.pending = len(self.names) - 1
+
+    def offset(self, tokens: list[str], n: int) -> None:
+        """An ``OFFSET x y z`` line (of a joint or of its End Site)."""
+        fail = self.fail
+        try:
+            values = [float(v) for v in tokens[1:4]]
+        except ValueError:
+            raise fail(f"OFFSET needs 3 numbers, got {tokens[1:]}", n) from None
+        if len(tokens) != 4 or not self.stack:
+            raise fail(f"OFFSET needs 3 numbers inside a block, got {tokens[1:]}", n)
+        if not np.isfinite(values).all():
+            raise fail(f"OFFSET holds NaN or inf: {tokens[1:]}", n)
+        if self.stack[-1] == -2:  # an End Site block sits right inside its joint's block
+            self.end_sites[self.stack[-2]] = values
+        else:
+            self.offsets[self.stack[-1]] = values
+
+    def channel_list(self, tokens: list[str], n: int) -> None:
+        """A ``CHANNELS count name...`` line."""
+        fail = self.fail
+        try:
+            count = int(tokens[1])
+        except (IndexError, ValueError):
+            raise fail("CHANNELS needs a count", n) from None
+        listed = tokens[2:]
+        if not self.stack or self.stack[-1] < 0:
+            raise fail("CHANNELS outside a ROOT/JOINT block", n)
+        if len(listed) != count:
+            raise fail(f"CHANNELS says {count} but lists {len(listed)}", n)
+        for c in listed:
+            if c not in _ROTATION_CHANNELS and c not in _POSITION_CHANNELS:
+                raise fail(f"unknown channel {c!r}", n)
+        self.channels[self.stack[-1]] = listed
+
+
+def _read_motion(lines: list[str], n: int, num_channels: int, fail) -> tuple[np.ndarray, float]:
+    """The ``MOTION`` section from line index ``n``: ``(frames (F, num_channels), frame_time)``."""
 
     def header(prefix: str) -> str:
         nonlocal n
@@ -223,7 +272,6 @@ def read_bvh(path: str | Path) -> BvhMotion:
     if num_frames < 1 or not 0 < frame_time < float("inf"):
         raise fail(f"Frames must be >= 1 (a file without frames holds no motion) and Frame Time a finite "
                    f"number > 0, got {num_frames}, {frame_time}", n)
-    num_channels = sum(len(c) for c in channels)
     body = [ln for ln in lines[n:]]
     rows = []
     for k, ln in enumerate(body):
@@ -245,16 +293,7 @@ def read_bvh(path: str | Path) -> BvhMotion:
         bad = int(np.flatnonzero(~np.isfinite(frames).all(axis=1))[0])
         line = [k for k, ln in enumerate(body) if ln.strip()][bad] + n + 1
         raise fail(f"frame {bad} holds NaN or inf", line)
-    return BvhMotion(
-        names=names,
-        parents=np.asarray(parents, dtype=np.int64),
-        offsets=np.asarray(offsets, dtype=np.float64),
-        channels=channels,
-        end_sites=np.asarray(end_sites, dtype=np.float64),
-        frames=frames,
-        frame_time=frame_time,
-        path=str(path),
-    )
+    return frames, frame_time
 
 
 @dataclass

@@ -353,10 +353,7 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
         CorpusError: no motion file of that split under ``amass_dir``.
         AmassFormatError: an unreadable AMASS file (names it).
     """
-    import torch
-
-    from humanlib.data.amass import amass_split_of, find_amass_files, load_amass_npz
-    from humanlib.data.retarget import axis_angle_to_rotmat_np, resample_motion, rotmat_to_axis_angle_np
+    from humanlib.data.amass import amass_split_of, find_amass_files
 
     _check_split(split)
     if max_files is not None:
@@ -379,21 +376,38 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
 
         cache_file = _paths.cache_dir() / f"amass-{split}-{key}.npz"
         if cache_file.exists():
-            try:
-                with np.load(cache_file, allow_pickle=False) as data:
-                    clips = [ClipInfo(**m) for m in json.loads(str(data["clips"].reshape(-1)[0]))]
-                    cached_poses, cached_transl = data["poses"], data["transl"]
-                lengths = torch.tensor([c.num_frames for c in clips])
-                if cached_poses.shape != (int(lengths.sum()), NUM_JOINTS, 3) or cached_transl.shape != (len(cached_poses), 3):
-                    raise ValueError("array shapes do not match the clip list")
-            except Exception:  # noqa: BLE001 - any damage: rebuild
-                cache_file.unlink(missing_ok=True)  # a corrupt cache is rebuilt from the AMASS files below
-            else:
-                return MotionCorpus(
-                    split=split, poses=torch.from_numpy(cached_poses), transl=torch.from_numpy(cached_transl),
-                    clip_index=torch.repeat_interleave(torch.arange(len(clips)), lengths), clips=clips, fps=fps,
-                    origin=f"AMASS ({amass_dir})",
-                )
+            cached = _read_amass_cache(cache_file)
+            if cached is not None:
+                return _amass_motion_corpus(split, *cached, fps, amass_dir)
+    all_poses, all_transl, clips = _read_amass_files(files, amass_dir, split, fps)
+    if cache_file is not None:
+        tmp = cache_file.with_suffix(".tmp.npz")
+        np.savez(tmp, poses=all_poses, transl=all_transl,
+                 clips=np.array([json.dumps([{k: v for k, v in c.__dict__.items()} for c in clips])]))
+        tmp.replace(cache_file)
+    return _amass_motion_corpus(split, all_poses, all_transl, clips, fps, amass_dir)
+
+
+def _read_amass_cache(cache_file: Path) -> tuple[np.ndarray, np.ndarray, list[ClipInfo]] | None:
+    """``(poses, transl, clips)`` of a cache file, or None (and the file removed) when it is damaged."""
+    try:
+        with np.load(cache_file, allow_pickle=False) as data:
+            clips = [ClipInfo(**m) for m in json.loads(str(data["clips"].reshape(-1)[0]))]
+            cached_poses, cached_transl = data["poses"], data["transl"]
+        total = sum(c.num_frames for c in clips)
+        if cached_poses.shape != (int(total), NUM_JOINTS, 3) or cached_transl.shape != (len(cached_poses), 3):
+            raise ValueError("array shapes do not match the clip list")
+    except Exception:  # noqa: BLE001 - any damage: rebuild
+        cache_file.unlink(missing_ok=True)  # a corrupt cache is rebuilt from the AMASS files
+        return None
+    return cached_poses, cached_transl, clips
+
+
+def _read_amass_files(files: list, amass_dir: Path, split: str, fps: float) -> tuple[np.ndarray, np.ndarray, list[ClipInfo]]:
+    """Every file of the split resampled to ``fps``: ``(poses, transl, clips)`` (files shorter than a frame left out)."""
+    from humanlib.data.amass import load_amass_npz
+    from humanlib.data.retarget import axis_angle_to_rotmat_np, resample_motion, rotmat_to_axis_angle_np
+
     poses, transl, clips = [], [], []
     start = 0
     for dataset, path in files:
@@ -411,15 +425,16 @@ def load_amass_corpus(split: str, amass_dir: str | Path, max_files: int | None =
         start += len(R)
     if not clips:
         raise CorpusError(f"every AMASS file of split {split!r} under {amass_dir} is shorter than one frame at {fps:g} fps")
-    all_poses, all_transl = np.concatenate(poses), np.concatenate(transl)
-    if cache_file is not None:
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(tmp, poses=all_poses, transl=all_transl,
-                 clips=np.array([json.dumps([{k: v for k, v in c.__dict__.items()} for c in clips])]))
-        tmp.replace(cache_file)
+    return np.concatenate(poses), np.concatenate(transl), clips
+
+
+def _amass_motion_corpus(split: str, poses: np.ndarray, transl: np.ndarray, clips: list[ClipInfo], fps: float,
+                         amass_dir: Path) -> MotionCorpus:
+    import torch
+
     lengths = torch.tensor([c.num_frames for c in clips])
     return MotionCorpus(
-        split=split, poses=torch.from_numpy(all_poses), transl=torch.from_numpy(all_transl),
+        split=split, poses=torch.from_numpy(poses), transl=torch.from_numpy(transl),
         clip_index=torch.repeat_interleave(torch.arange(len(clips)), lengths), clips=clips, fps=fps,
         origin=f"AMASS ({amass_dir})",
     )

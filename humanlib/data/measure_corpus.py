@@ -21,7 +21,7 @@ import numpy as np
 
 from humanlib.data import sources as S
 from humanlib.data.asf_amc import read_amc, read_asf
-from humanlib.data.build import _find_sources
+from humanlib.data.archives import _find_sources
 from humanlib.data.bvh import read_bvh
 from humanlib.data.corpus import SPLITS, corpus_rest_joints, load_corpus
 from humanlib.data.corpus_checks import CorpusChecks, is_walk

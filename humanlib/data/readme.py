@@ -11,6 +11,8 @@ REPORT_KEYS = ("counts", "direction_error_deg", "command", "built_at_utc", "mach
 def corpus_readme(manifest: dict, report: dict) -> str:
     """The corpus README (Markdown) from the build's manifest and retargeting report.
 
+    Long: one Markdown page written top to bottom as a template; split, the page would be read in pieces.
+
     Raises:
         TypeError: ``manifest`` or ``report`` is not a dict.
         ValueError: a key the README needs is missing (named).

@@ -84,23 +84,8 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
             non-empty folder that is not a motion folder, or two clips with the same id.
         humanlib.data.AsfAmcFormatError, humanlib.data.BvhFormatError: a file that cannot be read.
     """
-    for name, value in (("source", source), ("out", out)):
-        if not isinstance(value, (str, Path)):
-            raise TypeError(f"{name} must be a str or pathlib.Path; got {type(value).__name__}")
-    check_positive(fps, "fps")
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False; got {progress!r}")
-    if log is not None and not callable(log):
-        raise TypeError(f"log must be a callable taking one message (e.g. print); got {type(log).__name__}")
+    src, dst = _check_retarget_args(source, out, fps, progress, log)
     log = log or (lambda msg: None)
-    src, dst = Path(source).expanduser(), Path(out).expanduser()
-    if not src.exists():
-        raise FileNotFoundError(f"{src} does not exist; give a folder of .asf/.amc or .bvh files, or a .bvh file")
-    if dst.exists() and not dst.is_dir():
-        raise RetargetError(f"output folder {dst} is a file; give a folder")
-    if dst.is_dir() and any(dst.iterdir()) and not (dst / MOTIONS_FILE).is_file():
-        raise RetargetError(f"output folder {dst} is not empty and holds no {MOTIONS_FILE}; give a new or an empty "
-                            "folder (an earlier motion folder is replaced)")
     from humanlib.data.mapping import read_mapping
 
     joint_map = None if mapping is None else read_mapping(mapping)
@@ -109,27 +94,10 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
     if total == 0:
         raise RetargetError(f"no motion under {src}: expected .asf + .amc files (CMU) or .bvh files")
     from humanlib.data.retarget import target_rest_joints
-    from tqdm.auto import tqdm
 
     J, _ = target_rest_joints()
-    validator = Validator(J)
-    clips: list[dict] = []
-    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    bar = tqdm(total=total, desc="retarget", unit="clip", disable=not progress)
-
-    def add(group: str, file: Path, motion: S.RetargetedMotion) -> None:
-        stored, tr, pts = retarget_to_fps(motion, fps)
-        validator.add(group, pts, stored, tr)
-        cid = file.stem
-        if cid in arrays:
-            raise RetargetError(f"two clips are named {cid!r} ({file} and an earlier one); rename one")
-        arrays[cid] = (stored, tr.astype(np.float32))
-        clips.append({"id": cid, "source": group, "file": str(file.relative_to(src) if src.is_dir() else file.name),
-                      "num_frames": int(len(stored))})
-        bar.set_postfix_str(cid, refresh=False)
-        bar.update(1)
-        log(f"{group} {cid}: {motion.local_rotations.shape[0]} frames at {motion.fps:g} fps -> {len(stored)} at {fps:g}")
-
+    done = _Retargeted(J, src, fps, total, progress, log)
+    add = done.add
     for asf, amcs in asf_groups:
         skel = read_asf(asf)
         cal, leg = cmu_subject_calibration(skel, J)
@@ -138,14 +106,8 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
     if bvhs and joint_map is not None:
         _add_mapped(bvhs, src, joint_map, J, add)
     elif bvhs:
-        cal, leg = bandai_family_calibration(J)
-        for bvh in bvhs:
-            motion = read_bvh(bvh)
-            missing = sorted(set(S.BANDAI_JOINTS.values()) - set(motion.names))
-            if missing:
-                raise RetargetError(f"{bvh}: its joints cannot be mapped to SMPL: it lacks the Bandai-Namco rig's "
-                                    f"{', '.join(missing)}; give --mapping FILE (see humanlib.data.mapping)")
-            add("bandai-namco", bvh, S.retarget(S.bandai_source_motion(motion), cal, leg))
+        _add_bandai(bvhs, J, add)
+    validator, clips, arrays, bar = done.validator, done.clips, done.arrays, done.bar
     bar.close()
     report = {"command": "humanlib retarget", "source": str(src), "fps": float(fps), "up": "y", "clips": len(clips),
               "frames": int(sum(c["num_frames"] for c in clips)),
@@ -153,6 +115,67 @@ def retarget_folder(source: str | Path, out: str | Path, fps: float = 30.0, prog
               "validated_on": f"every frame at {fps:g} fps, from the stored float16 poses"}
     _write_folder(dst, clips, arrays, fps, report)
     return report
+
+
+def _check_retarget_args(source, out, fps, progress, log) -> tuple[Path, Path]:
+    """The checks of :func:`retarget_folder`; ``(source, out)`` as Paths."""
+    for name, value in (("source", source), ("out", out)):
+        if not isinstance(value, (str, Path)):
+            raise TypeError(f"{name} must be a str or pathlib.Path; got {type(value).__name__}")
+    check_positive(fps, "fps")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False; got {progress!r}")
+    if log is not None and not callable(log):
+        raise TypeError(f"log must be a callable taking one message (e.g. print); got {type(log).__name__}")
+    src, dst = Path(source).expanduser(), Path(out).expanduser()
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist; give a folder of .asf/.amc or .bvh files, or a .bvh file")
+    if dst.exists() and not dst.is_dir():
+        raise RetargetError(f"output folder {dst} is a file; give a folder")
+    if dst.is_dir() and any(dst.iterdir()) and not (dst / MOTIONS_FILE).is_file():
+        raise RetargetError(f"output folder {dst} is not empty and holds no {MOTIONS_FILE}; give a new or an empty "
+                            "folder (an earlier motion folder is replaced)")
+    return src, dst
+
+
+class _Retargeted:
+    """The clips retargeted so far: their arrays at ``fps``, their entries of motions.json, their validation."""
+
+    def __init__(self, J: np.ndarray, src: Path, fps: float, total: int, progress: bool, log: Callable[[str], None]) -> None:
+        from tqdm.auto import tqdm
+
+        self.validator = Validator(J)
+        self.clips: list[dict] = []
+        self.arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.src, self.fps, self.log = src, fps, log
+        self.bar = tqdm(total=total, desc="retarget", unit="clip", disable=not progress)
+
+    def add(self, group: str, file: Path, motion: S.RetargetedMotion) -> None:
+        """Resample one retargeted clip to ``fps``, validate it and keep it (its id: the file's stem, unique)."""
+        fps, src = self.fps, self.src
+        stored, tr, pts = retarget_to_fps(motion, fps)
+        self.validator.add(group, pts, stored, tr)
+        cid = file.stem
+        if cid in self.arrays:
+            raise RetargetError(f"two clips are named {cid!r} ({file} and an earlier one); rename one")
+        self.arrays[cid] = (stored, tr.astype(np.float32))
+        self.clips.append({"id": cid, "source": group, "file": str(file.relative_to(src) if src.is_dir() else file.name),
+                           "num_frames": int(len(stored))})
+        self.bar.set_postfix_str(cid, refresh=False)
+        self.bar.update(1)
+        self.log(f"{group} {cid}: {motion.local_rotations.shape[0]} frames at {motion.fps:g} fps -> {len(stored)} at {fps:g}")
+
+
+def _add_bandai(bvhs: list[Path], J: np.ndarray, add) -> None:
+    """Bandai-Namco-rig BVH files: the family's calibration; a file of another rig names the joints it lacks."""
+    cal, leg = bandai_family_calibration(J)
+    for bvh in bvhs:
+        motion = read_bvh(bvh)
+        missing = sorted(set(S.BANDAI_JOINTS.values()) - set(motion.names))
+        if missing:
+            raise RetargetError(f"{bvh}: its joints cannot be mapped to SMPL: it lacks the Bandai-Namco rig's "
+                                f"{', '.join(missing)}; give --mapping FILE (see humanlib.data.mapping)")
+        add("bandai-namco", bvh, S.retarget(S.bandai_source_motion(motion), cal, leg))
 
 
 def _add_mapped(bvhs: list[Path], src: Path, joint_map, J: np.ndarray, add) -> None:

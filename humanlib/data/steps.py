@@ -170,7 +170,7 @@ def write_calibration_file(raw_dir: str | Path | None = None, out: str | Path | 
     """
     import tempfile
 
-    from humanlib.data.build import BANDAI_ARCHIVE, _find_bandai_reference
+    from humanlib.data.archives import BANDAI_ARCHIVE, _find_bandai_reference
     from humanlib.data.retarget import target_rest_joints
 
     J, _ = target_rest_joints()

@@ -187,6 +187,14 @@ def write_smpl_as_asf_amc(asf_path: str | Path, amc_path: str | Path, poses: np.
     rng = np.random.default_rng(seed)
     unit = INCH / length_scale
     S, P = smpl_forward_kinematics(axis_angle_to_rotmat_np(poses), J, transl)
+    seg = _cmu_segments(J)
+    axes = {b: rng.uniform(-90, 90, size=3) for b in _CMU_PARENT}
+    Path(asf_path).write_text(_asf_text(seg, axes, length_scale, unit))
+    Path(amc_path).write_text(_amc_text(S, P, axes, unit))
+
+
+def _cmu_segments(J: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each CMU bone's start and end point on the SMPL rest joints ``J``."""
     seg = {}
     for bone, (start, end) in _CMU_BONES.items():
         a = J[joint(start)]
@@ -200,7 +208,11 @@ def write_smpl_as_asf_amc(asf_path: str | Path, amc_path: str | Path, poses: np.
         seg[bone] = (a, b)
     seg["lwrist"] = (seg["lradius"][1], J[joint("left_wrist")])
     seg["rwrist"] = (seg["rradius"][1], J[joint("right_wrist")])
-    axes = {b: rng.uniform(-90, 90, size=3) for b in _CMU_PARENT}
+    return seg
+
+
+def _asf_text(seg: dict, axes: dict, length_scale: float, unit: float) -> str:
+    """The ASF file: units, root, one block per bone (direction, length, axis, dof), hierarchy."""
     lines = [":version 1.10", ":name SYNTHETIC", ":units", "  mass 1.0", f"  length {length_scale}", "  angle deg",
              ":root", "   order TX TY TZ RX RY RZ", "   axis XYZ", "   position 0 0 0", "   orientation 0 0 0",
              ":bonedata"]
@@ -219,8 +231,11 @@ def write_smpl_as_asf_amc(asf_path: str | Path, amc_path: str | Path, poses: np.
     for p in parents:
         lines.append(f"    {p} {' '.join(c for c, q in _CMU_PARENT.items() if q == p)}")
     lines += ["  end"]
-    Path(asf_path).write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
+
+def _amc_text(S: np.ndarray, P: np.ndarray, axes: dict, unit: float) -> str:
+    """The AMC file: per frame the root's position and Euler angles, then each bone's motion rotation."""
     # world rotation wanted for each bone, then its motion rotation M = C^T W_parent^T W C
     smpl_driver = {bone: name for name, bone in CMU_DRIVERS.items()}
     T = P.shape[0]
@@ -247,7 +262,7 @@ def write_smpl_as_asf_amc(asf_path: str | Path, amc_path: str | Path, poses: np.
         out.append("root " + " ".join(f"{v:.6f}" for v in np.concatenate([root_pos[t], root_euler[t]])))
         for bone, e in euler.items():
             out.append(f"{bone} " + " ".join(f"{v:.6f}" for v in e[t]))
-    Path(amc_path).write_text("\n".join(out) + "\n")
+    return "\n".join(out) + "\n"
 
 
 __all__ = ["write_smpl_as_asf_amc", "write_smpl_as_bvh"]

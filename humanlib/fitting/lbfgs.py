@@ -102,6 +102,9 @@ def lbfgs_per_frame(
 ) -> PerFrameResult:
     """Minimise ``B`` independent energies with one L-BFGS per frame (see the module docstring).
 
+    Long: the iteration (two-loop recursion, Armijo backtracking, per-frame stopping) is one loop over
+    shared per-frame state, kept whole so that it reads beside the algorithm it implements.
+
     Args:
         energy: ``energy(x (n, D), index (n,)) -> (n,)``, separable over frames, differentiable.
         x0: ``(B, D)`` starting points.

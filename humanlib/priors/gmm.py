@@ -667,48 +667,12 @@ def train_gmm(
         ValueError: a setting of the wrong type or out of range (checked before the
             corpus is read), or an ``out`` that is a folder (``TypeError`` for an argument of the wrong type).
     """
-    if not isinstance(out, (str, Path)):
-        raise TypeError(f"out must be a str or Path (the .npz to write); got {type(out).__name__}")
-    out = Path(out)
-    if out.is_dir():
-        raise ValueError(f"out {out} is a folder; give the .npz file to write, e.g. {out / 'gmm.npz'}")
-    check_positive(num_components, "num_components", integer=True)
-    check_positive(max_iter, "max_iter", integer=True)
-    check_positive(tol, "tol", allow_zero=True)
-    if isinstance(reg_covars, (int, float)) or not isinstance(reg_covars, (tuple, list)) or not reg_covars:
-        raise ValueError(f"reg_covars must be a non-empty tuple of numbers >= 0; got {reg_covars!r}")
-    for i, reg in enumerate(reg_covars):
-        check_positive(reg, f"reg_covars[{i}]", allow_zero=True)
-    if max_frames is not None:
-        check_positive(max_frames, "max_frames", integer=True)
-        if max_frames < 2 * num_components:
-            raise ValueError(f"max_frames={max_frames} leaves fewer than 2 frames per component (num_components={num_components})")
-    if not isinstance(mirror, bool):
-        raise TypeError(f"mirror must be a bool; got {type(mirror).__name__}")
-    train = _corpus_body_poses("train").double()
-    if mirror:
-        from humanlib.data.retarget import mirror_body_pose
-
-        mirrored = mirror_body_pose(train.reshape(-1, train.shape[1] // 3, 3)).reshape(train.shape)
-        train = torch.cat([train, mirrored])
-    val = _corpus_body_poses("val").double()
-    test = _corpus_body_poses("test").double()
-    if max_frames is not None and len(train) > max_frames:
-        idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:max_frames]
-        train = train[idx.sort().values]
-    candidates = {}
-    best = None
+    out = _check_train_gmm_args(out, num_components, max_iter, tol, reg_covars, max_frames, mirror)
+    train, val, test = _gmm_splits(mirror, max_frames, seed)
     start = time.perf_counter()
-    for reg in reg_covars:
-        result = fit_gmm(train, num_components, max_iter=max_iter, tol=tol, reg_covar=reg, seed=seed, progress=progress)
-        val_ll = float(result.gmm.log_prob(val).mean())
-        candidates[f"{reg:g}"] = {"val_loglik_per_frame": round(val_ll, 3), "em_iterations": len(result.log_likelihood),
-                                  "train_loglik_per_frame": round(result.log_likelihood[-1], 3)}
-        print(f"reg_covar={reg:g}: {candidates[f'{reg:g}']}", flush=True)
-        if best is None or val_ll > best[2]:
-            best = (reg, result, val_ll)
+    reg, result, val_ll, candidates = _choose_reg_covar(train, val, num_components, max_iter, tol, reg_covars, seed,
+                                                        progress)
     seconds = time.perf_counter() - start
-    reg, result, val_ll = best
     single = fit_gmm(train, 1, max_iter=2, reg_covar=reg, seed=seed).gmm
     meta = {
         "command": command,
@@ -737,6 +701,60 @@ def train_gmm(
     out.parent.mkdir(parents=True, exist_ok=True)
     result.gmm.save(out, meta)
     return meta
+
+
+def _check_train_gmm_args(out, num_components, max_iter, tol, reg_covars, max_frames, mirror) -> Path:
+    """The checks of :func:`train_gmm` (before the corpus is read); ``out`` as a Path."""
+    if not isinstance(out, (str, Path)):
+        raise TypeError(f"out must be a str or Path (the .npz to write); got {type(out).__name__}")
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"out {out} is a folder; give the .npz file to write, e.g. {out / 'gmm.npz'}")
+    check_positive(num_components, "num_components", integer=True)
+    check_positive(max_iter, "max_iter", integer=True)
+    check_positive(tol, "tol", allow_zero=True)
+    if isinstance(reg_covars, (int, float)) or not isinstance(reg_covars, (tuple, list)) or not reg_covars:
+        raise ValueError(f"reg_covars must be a non-empty tuple of numbers >= 0; got {reg_covars!r}")
+    for i, reg in enumerate(reg_covars):
+        check_positive(reg, f"reg_covars[{i}]", allow_zero=True)
+    if max_frames is not None:
+        check_positive(max_frames, "max_frames", integer=True)
+        if max_frames < 2 * num_components:
+            raise ValueError(f"max_frames={max_frames} leaves fewer than 2 frames per component (num_components={num_components})")
+    if not isinstance(mirror, bool):
+        raise TypeError(f"mirror must be a bool; got {type(mirror).__name__}")
+    return out
+
+
+def _gmm_splits(mirror: bool, max_frames: int | None, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The corpus's train (mirrored, then subsampled, when asked), val and test poses in float64."""
+    train = _corpus_body_poses("train").double()
+    if mirror:
+        from humanlib.data.retarget import mirror_body_pose
+
+        mirrored = mirror_body_pose(train.reshape(-1, train.shape[1] // 3, 3)).reshape(train.shape)
+        train = torch.cat([train, mirrored])
+    val = _corpus_body_poses("val").double()
+    test = _corpus_body_poses("test").double()
+    if max_frames is not None and len(train) > max_frames:
+        idx = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:max_frames]
+        train = train[idx.sort().values]
+    return train, val, test
+
+
+def _choose_reg_covar(train, val, num_components, max_iter, tol, reg_covars, seed, progress):
+    """One EM fit per candidate ``reg_covar``; ``(reg, fit, val log-likelihood, candidates)`` of the best on val."""
+    candidates = {}
+    best = None
+    for reg in reg_covars:
+        result = fit_gmm(train, num_components, max_iter=max_iter, tol=tol, reg_covar=reg, seed=seed, progress=progress)
+        val_ll = float(result.gmm.log_prob(val).mean())
+        candidates[f"{reg:g}"] = {"val_loglik_per_frame": round(val_ll, 3), "em_iterations": len(result.log_likelihood),
+                                  "train_loglik_per_frame": round(result.log_likelihood[-1], 3)}
+        print(f"reg_covar={reg:g}: {candidates[f'{reg:g}']}", flush=True)
+        if best is None or val_ll > best[2]:
+            best = (reg, result, val_ll)
+    return (*best, candidates)
 
 
 __all__ = [

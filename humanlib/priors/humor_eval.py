@@ -122,6 +122,27 @@ def evaluate_humor(model: HumorModel, config: RolloutEvalConfig | None = None,
         TypeError: ``model``/``config``/``corpus`` of the wrong type.
         ValueError: a corpus that is not at the model's frame rate.
     """
+    config, corpus = _check_eval_args(model, config, corpus)
+    fps = model.config.fps
+    test = _TestClips(model, corpus)
+    g = torch.Generator().manual_seed(config.seed)  # one generator, drawn in order: short starts, rollouts, drift
+    data_metrics = test.reference(config.floor_tolerance)
+    start, floor = test.starts(config.num_starts, g)
+    frames = int(round(config.seconds * fps))
+    results = {}
+    t0 = time.perf_counter()
+    for name, learned in (("learned_prior", True), ("standard_normal", False)):
+        states, contacts = model.rollout(start, frames, learned_prior=learned, generator=g)
+        results[name] = rollout_metrics(states[:, 1:], floor, test.max_speed, config.floor_tolerance)
+        results[name]["contact_rate"] = float(torch.nan_to_num(contacts, nan=0.0).gt(0.5).float().mean())
+    fps_rollout = 2 * config.num_starts * frames / (time.perf_counter() - t0)
+    drift = _drift(model, test, config, g)
+    return {"config": asdict(config), "fps": fps, "max_speed": test.max_speed, "data_max_speed": float(test.speeds.max()),
+            "data": data_metrics, "rollout": results, "drift": drift, "rollout_frames_per_s": fps_rollout}
+
+
+def _check_eval_args(model, config, corpus) -> tuple[RolloutEvalConfig, MotionCorpus]:
+    """The checks of :func:`evaluate_humor`; the config and corpus with their defaults."""
     if not isinstance(model, HumorModel):
         raise TypeError(f"model must be a HumorModel (load_humor); got {type(model).__name__}")
     config = config if config is not None else RolloutEvalConfig()
@@ -133,44 +154,45 @@ def evaluate_humor(model: HumorModel, config: RolloutEvalConfig | None = None,
     if corpus.fps != model.config.fps:
         raise ValueError(f"the corpus is at {corpus.fps:g} fps, the model at {model.config.fps:g} fps; "
                          "give a corpus at the model's rate (load_humor_corpus)")
-    fps = model.config.fps
-    clips = _clip_states(model, corpus)
-    usable = [i for i, s in enumerate(clips) if s is not None]
-    floors = torch.stack([_lowest_foot(clips[i]).min() for i in usable])
-    speeds = torch.cat([_max_speed(clips[i][1:]) for i in usable])
-    # the range: the 99.9th percentile of the test frames' fastest joint (the maximum is a retargeting glitch)
-    max_speed = float(torch.quantile(speeds, 0.999))
-    g = torch.Generator().manual_seed(config.seed)
+    return config, corpus
 
-    def starts(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        which = torch.randint(len(usable), (n,), generator=g)
+
+class _TestClips:
+    """The test clips as states: their floors, their speeds' range, and start states drawn from them."""
+
+    def __init__(self, model: HumorModel, corpus: MotionCorpus) -> None:
+        self.clips = _clip_states(model, corpus)
+        self.usable = [i for i, s in enumerate(self.clips) if s is not None]
+        self.floors = torch.stack([_lowest_foot(self.clips[i]).min() for i in self.usable])
+        self.speeds = torch.cat([_max_speed(self.clips[i][1:]) for i in self.usable])
+        # the range: the 99.9th percentile of the test frames' fastest joint (the maximum is a retargeting glitch)
+        self.max_speed = float(torch.quantile(self.speeds, 0.999))
+
+    def starts(self, n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` start states (a random frame of a random clip, with replacement) and their clips' floors."""
+        which = torch.randint(len(self.usable), (n,), generator=g)
         rows = []
         for k in which.tolist():
-            s = clips[usable[k]]
+            s = self.clips[self.usable[k]]
             rows.append(s[int(torch.randint(1, len(s), (1,), generator=g))])
-        return torch.stack(rows), floors[which]
+        return torch.stack(rows), self.floors[which]
 
-    data = [clips[i][1:][None] for i in usable]
-    data_metrics = {k: 0.0 for k in ("finite", "feet_on_floor", "speed_in_range", "mean_root_speed", "mean_joint_speed")}
-    total = 0
-    for i, s in zip(usable, data):
-        m = rollout_metrics(s, floors[usable.index(i)][None], max_speed, config.floor_tolerance)
-        for k in data_metrics:
-            data_metrics[k] += m[k] * m["frames"]
-        total += m["frames"]
-    data_metrics = {k: v / total for k, v in data_metrics.items()}
+    def reference(self, floor_tolerance: float) -> dict[str, float]:
+        """What the test clips themselves score, frame-weighted over the clips."""
+        data_metrics = {k: 0.0 for k in ("finite", "feet_on_floor", "speed_in_range", "mean_root_speed", "mean_joint_speed")}
+        total = 0
+        for n, i in enumerate(self.usable):
+            m = rollout_metrics(self.clips[i][1:][None], self.floors[n][None], self.max_speed, floor_tolerance)
+            for k in data_metrics:
+                data_metrics[k] += m[k] * m["frames"]
+            total += m["frames"]
+        return {k: v / total for k, v in data_metrics.items()}
 
-    start, floor = starts(config.num_starts)
-    frames = int(round(config.seconds * fps))
-    results = {}
-    t0 = time.perf_counter()
-    for name, learned in (("learned_prior", True), ("standard_normal", False)):
-        states, contacts = model.rollout(start, frames, learned_prior=learned, generator=g)
-        results[name] = rollout_metrics(states[:, 1:], floor, max_speed, config.floor_tolerance)
-        results[name]["contact_rate"] = float(torch.nan_to_num(contacts, nan=0.0).gt(0.5).float().mean())
-    fps_rollout = 2 * config.num_starts * frames / (time.perf_counter() - t0)
 
-    long_start, long_floor = starts(config.num_long)
+def _drift(model: HumorModel, test: _TestClips, config: RolloutEvalConfig, g: torch.Generator) -> dict:
+    """Second by second of a long rollout, learned prior vs ``N(0, I)``: the metrics and the root's height change."""
+    fps = model.config.fps
+    long_start, long_floor = test.starts(config.num_long, g)
     long_frames = int(round(config.long_seconds * fps))
     drift = {}
     for name, learned in (("learned_prior", True), ("standard_normal", False)):
@@ -178,13 +200,11 @@ def evaluate_humor(model: HumorModel, config: RolloutEvalConfig | None = None,
         rows = []
         for sec in range(1, int(config.long_seconds) + 1):
             seg = states[:, 1 + int((sec - 1) * fps): 1 + int(sec * fps)]
-            m = rollout_metrics(seg, long_floor, max_speed, config.floor_tolerance)
+            m = rollout_metrics(seg, long_floor, test.max_speed, config.floor_tolerance)
             height = (seg[..., STATE_SLICES["trans"]][..., UP_AXIS] - long_start[:, None, STATE_SLICES["trans"]][..., UP_AXIS])
             m["root_height_change_m"] = float(torch.nanmean(height.abs())) if torch.isfinite(height).any() else float("nan")
             rows.append({"second": sec, **m})
         drift[name] = rows
-    return {"config": asdict(config), "fps": fps, "max_speed": max_speed, "data_max_speed": float(speeds.max()), "data": data_metrics,
-            "rollout": results, "drift": drift, "rollout_frames_per_s": fps_rollout}
-
+    return drift
 
 __all__ = ["RolloutEvalConfig", "evaluate_humor", "rollout_metrics"]

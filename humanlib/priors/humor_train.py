@@ -39,7 +39,7 @@ from humanlib.data.corpus import MotionCorpus
 from humanlib.priors.humor_model import HumorConfig, HumorModel, _from_heading, _gaussian_kl, _to_heading, config_dict
 from humanlib.priors.humor_state import STATE_DIM, STATE_SLICES, _joint_positions, contact_labels, motion_to_state
 from humanlib.priors.training import (
-    EarlyStopping, check_entries, check_same_run, restore_rng_states, rng_states, save_atomically,
+    EarlyStopping, check_entries, read_training_state, restore_training, save_atomically, training_state,
 )
 
 FORMAT = "humanlib humor v1"
@@ -329,6 +329,38 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
     t0 = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    run = _new_humor_run(train, val, config, joints_model)
+    last = out / "last.pt"
+    if resume:
+        run.resume(last)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.steps, initial=run.step, desc="train-humor", disable=not progress)
+    while run.step < config.steps and not run.stopper.should_stop:
+        beta, p_own = run.train_step(config)
+        bar.update(1)
+        if run.step % config.val_every == 0 or run.step == config.steps:
+            row = run.validate(beta, p_own, config)
+            bar.set_postfix_str(f"val {row['val_loss']:.2f} kl {row['val_kl']:.2f}", refresh=False)
+        if run.step % config.val_every == 0 or run.step == config.steps or (stop_at is not None and run.step >= stop_at):
+            save_atomically(run.state(), last)
+        if stop_at is not None and run.step >= stop_at:
+            break
+    bar.close()
+    model = run.model
+    model.load_state_dict(run.best_state, strict=True)
+    if run.step >= config.steps or run.stopper.should_stop:
+        save_humor(model, out / "humor.pt", {**(metadata or {}), "history": run.history, "train_config": asdict(config),
+                                             "data": run.facts["data"], "best_step": run.stopper.at,
+                                             # this invocation's wall time (a resumed run: its last part)
+                                             "wall_seconds": round(time.perf_counter() - t0, 1),
+                                             "history_file": str(out / "history.json")})
+    return HumorTrainResult(model, run.history, time.perf_counter() - t0)
+
+
+def _new_humor_run(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig,
+                   joints_model: SkeletonJoints) -> "_HumorRun":
+    """The seeded model, the training windows, the fixed validation windows and the standardisation."""
     torch.manual_seed(config.seed)
     model = HumorModel(config.model, joints_model)
     windows = _Windows(train, config.window + 1, config.stride)
@@ -340,73 +372,83 @@ def train_humor(train: MotionCorpus, val: MotionCorpus, config: HumorTrainConfig
     norm_pick = torch.randperm(len(windows), generator=torch.Generator().manual_seed(config.seed + 2))[:4096]
     s, _ = window_states(*windows.get(norm_pick), joints_model, config.model.fps)
     model.set_normalization(s[:, :-1].reshape(-1, STATE_DIM), s[:, 1:].reshape(-1, STATE_DIM))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    stopper = EarlyStopping(config.patience)
-    history: list[dict] = []
-    step = 0
-    facts = _facts(config, train, val, joints_model)
-    best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    last = out / "last.pt"
-    if resume:
-        if not last.is_file():
-            raise FileNotFoundError(f"nothing to resume: {last} does not exist; start without --resume")
-        state = torch.load(last, map_location="cpu", weights_only=True)
-        check_entries(state, LAST_ENTRIES + ("best",), last, "HuMoR training checkpoint")
-        check_same_run(last, state["facts"], facts)
-        model.load_state_dict(state["model"], strict=True)
-        optimizer.load_state_dict(state["optimizer"])
-        step, history = int(state["step"]), list(state["history"])
-        stopper.load_state_dict(state["early_stopping"])
-        best_state = state["best"]
-        restore_rng_states(state["rng"], {"batches": g})
-    from tqdm.auto import tqdm
+    return _HumorRun(model=model, optimizer=torch.optim.Adam(model.parameters(), lr=config.lr), batches=g,
+                     windows=windows, val_states=val_states, val_contacts=val_contacts, joints_model=joints_model,
+                     stopper=EarlyStopping(config.patience), facts=_facts(config, train, val, joints_model),
+                     best_state={k: v.clone() for k, v in model.state_dict().items()})
 
-    bar = tqdm(total=config.steps, initial=step, desc="train-humor", disable=not progress)
-    sums = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "contact": 0.0}
-    count = 0
-    while step < config.steps and not stopper.should_stop:
-        which = torch.randint(len(windows), (config.batch_size,), generator=g)
-        states, contacts = window_states(*windows.get(which), joints_model, config.model.fps)
-        beta, p_own = kl_beta(step, config), sampling_probability(step, config)
+
+@dataclass
+class _HumorRun:
+    """Everything a HuMoR training run carries from step to step (and through ``last.pt`` over a resume)."""
+
+    model: HumorModel
+    optimizer: torch.optim.Optimizer
+    batches: torch.Generator
+    windows: _Windows
+    val_states: torch.Tensor
+    val_contacts: torch.Tensor
+    joints_model: SkeletonJoints
+    stopper: EarlyStopping
+    facts: dict
+    best_state: dict
+    step: int = 0
+    history: list[dict] = field(default_factory=list)
+    #: the training losses summed since the last validation, and their count
+    sums: dict = field(default_factory=lambda: {"loss": 0.0, "recon": 0.0, "kl": 0.0, "contact": 0.0})
+    count: int = 0
+
+    def state(self) -> dict:
+        """The training state written to ``last.pt``."""
+        return {"model": self.model.state_dict(), **training_state(self.optimizer, {"batches": self.batches}),
+                "step": self.step, "history": self.history, "early_stopping": self.stopper.state_dict(),
+                "facts": self.facts, "best": self.best_state, "running": {"sums": dict(self.sums), "count": self.count}}
+
+    def resume(self, last: Path) -> None:
+        """Continue the run saved in ``last`` (refused when settings, architecture or data differ)."""
+        state = read_training_state(last, "HuMoR training checkpoint", LAST_ENTRIES + ("best",))
+        restore_training(last, state, state["facts"], self.facts, model=self.model, weights=state["model"],
+                         optimizer=self.optimizer, generators={"batches": self.batches})
+        self.step, self.history = int(state["step"]), list(state["history"])
+        self.stopper.load_state_dict(state["early_stopping"])
+        self.best_state = state["best"]
+        # the training losses summed since the last validation (a state saved between two validations)
+        running = state.get("running", {"sums": self.sums, "count": 0})
+        self.sums, self.count = {k: float(v) for k, v in running["sums"].items()}, int(running["count"])
+
+    def train_step(self, config: HumorTrainConfig) -> tuple[float, float]:
+        """One optimiser step on a random batch of windows; its ``(beta, p_own)``."""
+        model, g = self.model, self.batches
+        which = torch.randint(len(self.windows), (config.batch_size,), generator=g)
+        states, contacts = window_states(*self.windows.get(which), self.joints_model, config.model.fps)
+        beta, p_own = kl_beta(self.step, config), sampling_probability(self.step, config)
         parts = _window_loss(model, states, contacts, beta, p_own, g, config.contact_weight)
         if not torch.isfinite(parts["loss"]):
-            raise ValueError(f"the training loss is {float(parts['loss'])} at step {step}: lower --lr and train again")
-        optimizer.zero_grad(set_to_none=True)
+            raise ValueError(f"the training loss is {float(parts['loss'])} at step {self.step}: lower --lr and train again")
+        self.optimizer.zero_grad(set_to_none=True)
         parts["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
-        optimizer.step()
-        step += 1
-        count += 1
-        for k in sums:
-            sums[k] += float(parts[k].detach())
-        bar.update(1)
-        if step % config.val_every == 0 or step == config.steps:
-            row = {"step": step, "beta": beta, "p_own": p_own, **{f"train_{k}": v / count for k, v in sums.items()},
-                   **_evaluate(model, val_states, val_contacts, config)}
-            history.append(row)
-            sums, count = {k: 0.0 for k in sums}, 0
-            bar.set_postfix_str(f"val {row['val_loss']:.2f} kl {row['val_kl']:.2f}", refresh=False)
-            # the weights kept: the lowest validation loss fed with the model's own predictions (what a
-            # rollout does), among validations at the final KL weight (it rises during annealing)
-            if beta >= config.kl_weight and stopper.update(row["val_own_loss"], step):
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
-            elif not math.isfinite(stopper.best):
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        if step % config.val_every == 0 or step == config.steps or (stop_at is not None and step >= stop_at):
-            save_atomically({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                             "history": history, "rng": rng_states({"batches": g}),
-                             "early_stopping": stopper.state_dict(), "facts": facts, "best": best_state}, last)
-        if stop_at is not None and step >= stop_at:
-            break
-    bar.close()
-    model.load_state_dict(best_state, strict=True)
-    if step >= config.steps or stopper.should_stop:
-        save_humor(model, out / "humor.pt", {**(metadata or {}), "history": history, "train_config": asdict(config),
-                                             "data": facts["data"], "best_step": stopper.at,
-                                             # this invocation's wall time (a resumed run: its last part)
-                                             "wall_seconds": round(time.perf_counter() - t0, 1),
-                                             "history_file": str(out / "history.json")})
-    return HumorTrainResult(model, history, time.perf_counter() - t0)
+        self.optimizer.step()
+        self.step += 1
+        self.count += 1
+        for k in self.sums:
+            self.sums[k] += float(parts[k].detach())
+        return beta, p_own
+
+    def validate(self, beta: float, p_own: float, config: HumorTrainConfig) -> dict:
+        """A history row (training means since the last validation, validation losses); keeps the best weights."""
+        row = {"step": self.step, "beta": beta, "p_own": p_own,
+               **{f"train_{k}": v / self.count for k, v in self.sums.items()},
+               **_evaluate(self.model, self.val_states, self.val_contacts, config)}
+        self.history.append(row)
+        self.sums, self.count = {k: 0.0 for k in self.sums}, 0
+        # the weights kept: the lowest validation loss fed with the model's own predictions (what a
+        # rollout does), among validations at the final KL weight (it rises during annealing)
+        if beta >= config.kl_weight and self.stopper.update(row["val_own_loss"], self.step):
+            self.best_state = {k: v.clone() for k, v in self.model.state_dict().items()}
+        elif not math.isfinite(self.stopper.best):
+            self.best_state = {k: v.clone() for k, v in self.model.state_dict().items()}
+        return row
 
 
 def save_humor(model: HumorModel, path: str | Path, metadata: dict | None = None) -> Path:

@@ -38,7 +38,6 @@ from humanlib.priors.posendf import (
     _distance_and_gradient,
     _reference_tensor,
     eikonal_loss,
-    load_state_checked,
     mean_pairwise_distance,
     project,
     read_checkpoint,
@@ -58,11 +57,11 @@ from humanlib.priors.posendf_data import (
 from humanlib.priors.training import (
     DataParallel,
     EarlyStopping,
-    check_same_run,
     data_parallel,
-    restore_rng_states,
-    rng_states,
+    read_training_state,
+    restore_training,
     save_atomically,
+    training_state,
     write_json_atomically,
 )
 from humanlib.rotations import random_quat
@@ -473,7 +472,7 @@ def _run_facts(train_config: dict, metadata: dict) -> dict:
 
 
 def _save_state(path: Path, model: PoseNDF, optimizer, batches: torch.Generator, run: _Run, meta: dict) -> None:
-    extra = {"optimizer": optimizer.state_dict(), "rng": rng_states({"batches": batches}), "step": run.step,
+    extra = {**training_state(optimizer, {"batches": batches}), "step": run.step,
              "history_json": json.dumps(run.history), "stopping": run.stopping.state_dict(),
              "stopped_early": run.stopped_early}
     if run.best_state is not None:
@@ -484,19 +483,13 @@ def _save_state(path: Path, model: PoseNDF, optimizer, batches: torch.Generator,
 def _resume(out: Path | None, config: PoseNDFTrainConfig, metadata: dict, model: PoseNDF, optimizer,
             batches: torch.Generator) -> _Run:
     """Load ``out/last.pt`` into the model, optimiser and generators; the run's step, history, early stopping."""
-    path = None if out is None else out / "last.pt"
-    if path is None or not path.is_file():
-        raise FileNotFoundError(f"--resume given but {out}/last.pt does not exist")
-    state = read_checkpoint(path)
-    lacking = sorted({"optimizer", "rng", "step", "history_json", "stopping", "stopped_early"} - set(state))
-    if lacking:
-        raise ValueError(f"{path} is not a resumable training state (it lacks {lacking}; a final posendf.pt?); "
-                         "delete it, or train again without --resume")
-    check_same_run(path, _run_facts(state["metadata"].get("train_config", {}), state["metadata"]),
-                   _run_facts(asdict(config), metadata))
-    load_state_checked(model, state["state_dict"], str(path))
-    optimizer.load_state_dict(state["optimizer"])
-    restore_rng_states(state["rng"], {"batches": batches})
+    path = out / "last.pt"  # out is set: _check_train_inputs refuses resume without out_dir
+    state = read_training_state(path, "Pose-NDF training state",
+                                ("optimizer", "rng", "step", "history_json", "stopping", "stopped_early"),
+                                reader=read_checkpoint)
+    restore_training(path, state, _run_facts(state["metadata"].get("train_config", {}), state["metadata"]),
+                     _run_facts(asdict(config), metadata), model=model, weights=state["state_dict"],
+                     optimizer=optimizer, generators={"batches": batches})
     run = _Run(stopping=EarlyStopping(config.patience), step=int(state["step"]),
                history=json.loads(state["history_json"]), best_state=state.get("best_state"),
                stopped_early=bool(state["stopped_early"]))

@@ -43,12 +43,11 @@ from humanlib.priors.vposer_model import LatentGaussian, VPoser, VPoserConfig, _
 from humanlib.priors.training import (
     DataParallel,
     EarlyStopping,
-    check_entries,
-    check_same_run,
     data_parallel,
-    restore_rng_states,
-    rng_states,
+    read_training_state,
+    restore_training,
     save_atomically,
+    training_state,
     write_json_atomically,
 )
 
@@ -305,9 +304,7 @@ class _Run:
             "format_version": 2,
             "train_config": asdict(config),
             "model": vposer_checkpoint(self.model),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": rng_states({"shuffle": self.shuffle}),
+            **training_state(self.optimizer, {"shuffle": self.shuffle}, self.scheduler),
             "history": [asdict(h) for h in self.history],
             "epoch": self.epoch,
             "best": self.stopping.state_dict(),
@@ -330,21 +327,16 @@ def _new_run(config: TrainConfig, device: torch.device) -> _Run:
 
 def _resume(run: _Run, path: Path, config: TrainConfig, data: dict) -> None:
     """Load the training state ``path`` into ``run`` (refusing another architecture, settings or data)."""
-    state = read_checkpoint_file(path)
-    if state.get("format") != TRAINING_STATE_FORMAT:
-        raise ValueError(f"{path} is not a VPoser training state (format {state.get('format')!r}); "
-                         "resume from the last.pt that `humanlib train-vposer` wrote, or start without resume")
-    check_entries(state, _STATE_ENTRIES, path, "VPoser training state")
+    state = read_training_state(path, "VPoser training state", _STATE_ENTRIES, reader=read_checkpoint_file,
+                                format=TRAINING_STATE_FORMAT, command="humanlib train-vposer")
     try:
         saved = TrainConfig.from_dict(state["train_config"])
     except (TypeError, ValueError) as exc:
         raise ValueError(f"cannot resume {path}: its train_config is not readable by this version ({exc})") from exc
-    check_same_run(path, _run_facts(saved, state.get("data", {})), _run_facts(config, data))
     saved_model, _ = vposer_from_checkpoint(state["model"], str(path))
-    run.model.load_state_dict(saved_model.state_dict(), strict=True)
-    run.optimizer.load_state_dict(state["optimizer"])
-    run.scheduler.load_state_dict(state["scheduler"])
-    restore_rng_states(state["rng"], {"shuffle": run.shuffle})
+    restore_training(path, state, _run_facts(saved, state.get("data", {})), _run_facts(config, data), model=run.model,
+                     weights=saved_model.state_dict(), optimizer=run.optimizer, generators={"shuffle": run.shuffle},
+                     scheduler=run.scheduler)
     run.history = [EpochRecord(**h) for h in state["history"]]
     run.stopping.load_state_dict(state["best"])
     run.epoch, run.elapsed_before = int(state["epoch"]), float(state["elapsed_s"])

@@ -1,9 +1,15 @@
-"""The parts of a training loop that ``train-vposer`` and ``train-posendf`` share.
+"""The parts of a training loop that ``train-vposer``, ``train-posendf`` and ``train-humor`` share.
 
 * **Checkpoints** are written atomically (:func:`save_atomically`: a temporary file of the same
   folder, renamed into place), so an interrupted run never leaves a half-written ``last.pt``; a
   saved run resumes only with the architecture, settings and data it was trained with
   (:func:`check_same_run`: one line naming the first difference).
+* **One resume path** for the three loops: :func:`training_state` gathers what a loop must keep
+  beside its weights (optimiser, scheduler, random generators), :func:`read_training_state` loads
+  ``last.pt`` with ``torch.load(weights_only=True)`` and checks its entries, and
+  :func:`restore_training` refuses another architecture, other settings or another corpus
+  fingerprint (:func:`check_same_run`), then loads the weights with strict keys and shapes
+  (:func:`load_weights`), the optimiser, the scheduler and the generators.
 * **Resuming loses nothing**: the saved state holds the weights, the optimiser, the scheduler,
   every random generator (:func:`rng_states`), the epoch or step, the history and the early
   stopping's state (:class:`EarlyStopping`); a resumed run continues the uninterrupted one bit for bit.
@@ -20,10 +26,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 import torch
 
@@ -108,6 +115,118 @@ def check_same_run(path: str | os.PathLike, saved: dict[str, dict], now: dict[st
                 how = {"data": "on other data", "settings": "with other settings"}.get(kind, f"with another {kind}")
                 raise ValueError(f"cannot resume {path}: it was trained {how} ({name} {a[name]!r} in the saved run, "
                                  f"now {b[name]!r}); train again in a new --out folder, without --resume")
+
+
+def _read_weights_only(path: Path) -> dict:
+    """``torch.load(path, weights_only=True)``; ``ValueError`` (one line naming the file) for a damaged or foreign file."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file surfaces as many exception types
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
+        raise ValueError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: "
+                         f"{text[0] if text else 'no message'}); start a new run in another folder, without --resume") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a training state; "
+                         "start a new run in another folder, without --resume")
+    return state
+
+
+def read_training_state(path: str | os.PathLike, what: str, entries: Iterable[str], *,
+                        reader: Callable[[Path], dict] | None = None, format: str | None = None,
+                        command: str = "the training command") -> dict:
+    """Load the resumable training state ``path`` (``last.pt``) and check that it is one.
+
+    Args:
+        path: the state file.
+        what: its name in messages (``"VPoser training state"``).
+        entries: the entries it must hold (:func:`check_entries`).
+        reader: the model's own safe loader (its messages name foreign files); default
+            ``torch.load(weights_only=True)`` with a one-line error.
+        format: the value its ``"format"`` entry must have (``None``: not checked).
+        command: the command that writes such states (named in the format error).
+
+    Raises:
+        TypeError: ``path`` is not a path.
+        FileNotFoundError: no file at ``path`` ("nothing to resume").
+        ValueError: a damaged file, a file of another format, or one without every entry.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or Path; got {type(path).__name__}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"nothing to resume: {path} does not exist; start without --resume")
+    state = (reader or _read_weights_only)(path)
+    if format is not None and state.get("format") != format:
+        raise ValueError(f"{path} is not a {what} (format {state.get('format')!r}); resume from the last.pt that "
+                         f"`{command}` wrote, or start without resume")
+    check_entries(state, entries, path, what)
+    return state
+
+
+def load_weights(module: torch.nn.Module, weights: Mapping, source: str | os.PathLike) -> None:
+    """``module.load_state_dict(weights, strict=True)`` with a one-line error naming what does not match.
+
+    Raises:
+        TypeError: ``module`` is not a ``torch.nn.Module``, ``weights`` not a dict of tensors.
+        ValueError: missing or unexpected keys, or tensors of another shape (a checkpoint of
+            another architecture).
+    """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module; got {type(module).__name__}")
+    if not isinstance(weights, Mapping) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise TypeError(f"the weights of {source} must be a dict of tensors; got {type(weights).__name__}")
+    own = module.state_dict()
+    problems = []
+    if set(own) - set(weights):
+        problems.append(f"missing keys {sorted(set(own) - set(weights))[:4]}")
+    if set(weights) - set(own):
+        problems.append(f"unexpected keys {sorted(set(weights) - set(own))[:4]}")
+    problems += [f"{k} has shape {tuple(weights[k].shape)}, the model {tuple(own[k].shape)}"
+                 for k in sorted(set(own) & set(weights)) if weights[k].shape != own[k].shape][:4]
+    if problems:
+        raise ValueError(f"{source} holds weights of another architecture ({'; '.join(problems)}); "
+                         "train again in a new --out folder, without --resume")
+    module.load_state_dict(dict(weights), strict=True)
+
+
+def training_state(optimizer: torch.optim.Optimizer, generators: dict[str, torch.Generator],
+                   scheduler: object | None = None) -> dict:
+    """What a training loop keeps beside its weights: ``{"optimizer", "rng"[, "scheduler"]}``.
+
+    Raises:
+        TypeError: ``optimizer`` is not a torch optimiser, ``generators`` not a dict of generators.
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer; got {type(optimizer).__name__}")
+    state = {"optimizer": optimizer.state_dict(), "rng": rng_states(generators)}
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    return state
+
+
+def restore_training(path: str | os.PathLike, state: dict, saved_facts: dict[str, dict], facts: dict[str, dict], *,
+                     model: torch.nn.Module, weights: Mapping, optimizer: torch.optim.Optimizer,
+                     generators: dict[str, torch.Generator], scheduler: object | None = None) -> None:
+    """Continue a saved run: refuse another run, then load everything :func:`training_state` saved.
+
+    Args:
+        path: the state file (named in messages).
+        state: its content (:func:`read_training_state`).
+        saved_facts, facts: the saved and the new run's facts (:func:`check_same_run`).
+        model, weights: the model and its saved weights (loaded by :func:`load_weights`).
+        optimizer, generators, scheduler: restored from ``state``.
+
+    Raises:
+        ValueError: the runs differ (one line naming the first difference), weights of another
+            architecture, a state without what :func:`training_state` writes.
+    """
+    check_same_run(path, saved_facts, facts)
+    check_entries(state, ("optimizer", "rng") + (("scheduler",) if scheduler is not None else ()), path, "training state")
+    load_weights(model, weights, path)
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    restore_rng_states(state["rng"], generators)
 
 
 def rng_states(generators: dict[str, torch.Generator]) -> dict[str, torch.Tensor]:
@@ -358,8 +477,12 @@ __all__ = [
     "check_entries",
     "check_same_run",
     "data_parallel",
+    "load_weights",
+    "read_training_state",
     "restore_rng_states",
+    "restore_training",
     "rng_states",
     "save_atomically",
+    "training_state",
     "write_json_atomically",
 ]

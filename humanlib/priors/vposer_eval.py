@@ -329,9 +329,36 @@ def run_comparison(
         FileNotFoundError: a missing ``checkpoint``, or a ``gmm_path`` given but missing (only the
             default GMM is skipped when absent).
     """
-    from humanlib.priors.train_vposer import corpus_body_poses
-    from humanlib.provenance import machine_description, poses_fingerprint
+    from tqdm.auto import tqdm
 
+    _check_comparison_args(num_samples, max_test, max_train, seed, vposer, gmm_path)
+    t0 = time.perf_counter()
+    model = vposer if vposer is not None else load_vposer(checkpoint)
+    model = model.eval().cpu()
+    bar = tqdm(total=4, desc="eval-vposer: corpus", unit="stage", disable=not progress)
+    g = torch.Generator().manual_seed(seed)  # one generator, drawn in this order: subsets, VPoser, GMM, test poses
+    data = _ComparisonData.load(max_train, max_test, g)
+    body_forward, body_note = _open_body_forward()
+    results: dict = {}
+    bar.update(1)
+    bar.set_description("eval-vposer: VPoser")
+    results["vposer"] = _score_vposer(model, data, body_forward, num_samples, g)
+    bar.update(1)
+    bar.set_description("eval-vposer: GMM")
+    gmm, gmm_note = _load_gmm_or_note(gmm_path)
+    if gmm is not None:
+        results["gmm"] = _score_gmm(gmm, model.latent_dim, data, body_forward, num_samples, g)
+    bar.update(1)
+    bar.set_description("eval-vposer: test poses")
+    results["test_data"] = _score_test_data(data, num_samples, g)
+    bar.update(1)
+    bar.close()
+    return _comparison_record(model, data, results, command=command, t0=t0, checkpoint=checkpoint, gmm_path=gmm_path,
+                              gmm=gmm, gmm_note=gmm_note, body_note=body_note, num_samples=num_samples, seed=seed)
+
+
+def _check_comparison_args(num_samples, max_test, max_train, seed, vposer, gmm_path) -> None:
+    """The checks of :func:`run_comparison`, before any file is read."""
     for name, value in (("num_samples", num_samples), ("max_test", max_test), ("max_train", max_train)):
         check_positive(value, name, integer=True)
     if num_samples < 2:
@@ -343,71 +370,107 @@ def run_comparison(
     if gmm_path is not None:
         check_file(gmm_path, "GMM file", "omit gmm_path to use the committed GMM, or fit one with `humanlib train-gmm --out FILE`")
 
-    from tqdm.auto import tqdm
 
-    t0 = time.perf_counter()
-    model = vposer if vposer is not None else load_vposer(checkpoint)
-    model = model.eval().cpu()
-    bar = tqdm(total=4, desc="eval-vposer: corpus", unit="stage", disable=not progress)
-    g = torch.Generator().manual_seed(seed)
-    train = corpus_body_poses("train")
-    test = corpus_body_poses("test")
-    fingerprints = {"train": poses_fingerprint(train), "test": poses_fingerprint(test)}
-    low, high = joint_ranges(train)
-    if train.shape[0] > max_train:
-        train = train[torch.randperm(train.shape[0], generator=g)[:max_train]]
-    if test.shape[0] > max_test:
-        test = test[torch.randperm(test.shape[0], generator=g)[:max_test]]
-    train_r = rotations.axis_angle_to_rotmat(train)
-    test_r = rotations.axis_angle_to_rotmat(test)
+@dataclass
+class _ComparisonData:
+    """The corpus poses a comparison measures on: seeded subsets of train and test, their rotation
+    matrices, the train split's joint ranges and the fingerprints of the whole splits."""
 
-    body_forward, body_note = None, "open body model, mean shape, root at rest"
+    train: torch.Tensor
+    test: torch.Tensor
+    train_r: torch.Tensor
+    test_r: torch.Tensor
+    low: torch.Tensor
+    high: torch.Tensor
+    fingerprints: dict
+
+    @classmethod
+    def load(cls, max_train: int, max_test: int, g: torch.Generator) -> "_ComparisonData":
+        from humanlib.priors.train_vposer import corpus_body_poses
+        from humanlib.provenance import poses_fingerprint
+
+        train = corpus_body_poses("train")
+        test = corpus_body_poses("test")
+        fingerprints = {"train": poses_fingerprint(train), "test": poses_fingerprint(test)}
+        low, high = joint_ranges(train)
+        if train.shape[0] > max_train:
+            train = train[torch.randperm(train.shape[0], generator=g)[:max_train]]
+        if test.shape[0] > max_test:
+            test = test[torch.randperm(test.shape[0], generator=g)[:max_test]]
+        return cls(train, test, rotations.axis_angle_to_rotmat(train), rotations.axis_angle_to_rotmat(test),
+                   low, high, fingerprints)
+
+
+def _open_body_forward():
+    """``(body_forward, note)`` of the open body model (``None`` and why when it cannot be loaded)."""
     try:
         from humanlib.body import load_body_model
 
-        body_forward = body_forward_from_model(load_body_model())
+        return body_forward_from_model(load_body_model()), "open body model, mean shape, root at rest"
     except (ImportError, FileNotFoundError) as exc:
-        body_note = f"no body model ({exc}); mm per vertex not measured"
+        return None, f"no body model ({exc}); mm per vertex not measured"
 
-    results: dict = {}
-    bar.update(1)
-    bar.set_description("eval-vposer: VPoser")
-    # VPoser
-    rec = model.reconstruct(test)
-    err = geodesic_deg_per_joint(test_r, rec.rotmat)
+
+def _score_vposer(model: VPoser, data: _ComparisonData, body_forward, num_samples: int, g: torch.Generator) -> dict:
+    """VPoser's reconstruction of the test poses and the scores of its samples."""
+    rec = model.reconstruct(data.test)
+    err = geodesic_deg_per_joint(data.test_r, rec.rotmat)
     samples = model.sample(num_samples, generator=g)
-    results["vposer"] = asdict(PriorScores(
+    return asdict(PriorScores(
         recon_deg_mean=float(err.mean()), recon_deg_median=float(err.median()),
-        recon_mm_mean=vertex_error_mm(body_forward, test, rec.pose) if body_forward else None,
-        **score_samples(samples.rotmat, samples.pose, train_r, test_r, low, high, g)))
-    bar.update(1)
-    bar.set_description("eval-vposer: GMM")
-    # GMM
-    gmm_note = None
+        recon_mm_mean=vertex_error_mm(body_forward, data.test, rec.pose) if body_forward else None,
+        **score_samples(samples.rotmat, samples.pose, data.train_r, data.test_r, data.low, data.high, g)))
+
+
+def _load_gmm_or_note(gmm_path):
+    """``(gmm, None)``, or ``(None, why)`` when it is not available."""
     try:
         from humanlib.priors.gmm import load_gmm
 
-        gmm = load_gmm(gmm_path)
+        return load_gmm(gmm_path), None
     except (ImportError, FileNotFoundError) as exc:
-        gmm, gmm_note = None, f"GMM not available: {exc}"
-    if gmm is not None:
-        rec_aa = gmm_reconstruct(gmm, test, model.latent_dim)
-        err = geodesic_deg_per_joint(test_r, rotations.axis_angle_to_rotmat(rec_aa))
-        s_aa = gmm.sample(num_samples, generator=g).float().reshape(num_samples, -1, 3)
-        results["gmm"] = asdict(PriorScores(
-            recon_deg_mean=float(err.mean()), recon_deg_median=float(err.median()),
-            recon_mm_mean=vertex_error_mm(body_forward, test, rec_aa) if body_forward else None,
-            **score_samples(rotations.axis_angle_to_rotmat(s_aa), s_aa, train_r, test_r, low, high, g)))
-    bar.update(1)
-    bar.set_description("eval-vposer: test poses")
-    # The test poses themselves: what a real pose scores (distance to the nearest *other* test pose
-    # is meaningless, so the reference for "to test" is left out for the data row).
-    idx = torch.randperm(test.shape[0], generator=g)[:num_samples]
-    data_scores = score_samples(test_r[idx], test[idx], train_r, test_r, low, high, g)
-    data_scores["sample_to_test_deg"] = None
-    results["test_data"] = dict(recon_deg_mean=None, recon_deg_median=None, recon_mm_mean=None, **data_scores)
-    bar.update(1)
-    bar.close()
+        return None, f"GMM not available: {exc}"
+
+
+def _score_gmm(gmm, latent_dim: int, data: _ComparisonData, body_forward, num_samples: int, g: torch.Generator) -> dict:
+    """The GMM's reconstruction (projection on ``latent_dim`` directions) and the scores of its samples."""
+    rec_aa = gmm_reconstruct(gmm, data.test, latent_dim)
+    err = geodesic_deg_per_joint(data.test_r, rotations.axis_angle_to_rotmat(rec_aa))
+    s_aa = gmm.sample(num_samples, generator=g).float().reshape(num_samples, -1, 3)
+    return asdict(PriorScores(
+        recon_deg_mean=float(err.mean()), recon_deg_median=float(err.median()),
+        recon_mm_mean=vertex_error_mm(body_forward, data.test, rec_aa) if body_forward else None,
+        **score_samples(rotations.axis_angle_to_rotmat(s_aa), s_aa, data.train_r, data.test_r, data.low, data.high, g)))
+
+
+def _score_test_data(data: _ComparisonData, num_samples: int, g: torch.Generator) -> dict:
+    """What real poses score: test poses as the samples (their distance to the nearest *other* test
+    pose is meaningless, so "to test" is left out for this row)."""
+    idx = torch.randperm(data.test.shape[0], generator=g)[:num_samples]
+    scores = score_samples(data.test_r[idx], data.test[idx], data.train_r, data.test_r, data.low, data.high, g)
+    scores["sample_to_test_deg"] = None
+    return dict(recon_deg_mean=None, recon_deg_median=None, recon_mm_mean=None, **scores)
+
+
+#: What each number of :func:`run_comparison` measures (stored in the results file).
+_DEFINITIONS = {
+    "recon_deg": "mean geodesic angle per joint between a test pose and its reconstruction from a "
+                 "32-number code (VPoser: decoder(encoder mean); GMM: projection on the 32 leading "
+                 "principal directions of the most responsible component)",
+    "recon_mm": "mean per-vertex distance on the open body model (mean shape, root at rest)",
+    "sample_to_train_deg / sample_to_test_deg": "mean geodesic angle per joint from a sample to the "
+                 "nearest (chordal metric) train / test pose; the data row uses test poses as samples",
+    "range_violation_rate": "fraction of samples with an axis-angle component outside the "
+                            "[min, max] range of the whole train split widened by 1 degree on each "
+                            "side (a joint the corpus never moves has a range of zero width)",
+    "diversity_deg": "mean geodesic angle per joint between random pairs of samples",
+}
+
+
+def _comparison_record(model: VPoser, data: _ComparisonData, results: dict, *, command, t0, checkpoint, gmm_path, gmm,
+                       gmm_note, body_note, num_samples, seed) -> dict:
+    """The results file of :func:`run_comparison`: provenance, settings, definitions and the scores."""
+    from humanlib.provenance import machine_description
 
     meta = getattr(model, "metadata", {})
     return {
@@ -418,26 +481,15 @@ def run_comparison(
         "checkpoint": str(checkpoint) if checkpoint else "humanlib/assets/priors/vposer_open.pt",
         "checkpoint_train_seconds": meta.get("train_seconds"),
         "checkpoint_corpus_train_fingerprint": meta.get("corpus_train_fingerprint"),
-        "corpus_fingerprints": fingerprints,
+        "corpus_fingerprints": data.fingerprints,
         "gmm": str(gmm_path) if gmm_path else ("committed GMM" if gmm is not None else None),
         "gmm_note": gmm_note,
         "body": body_note,
         "num_samples": num_samples,
-        "test_poses": int(test.shape[0]),
-        "train_reference_poses": int(train.shape[0]),
+        "test_poses": int(data.test.shape[0]),
+        "train_reference_poses": int(data.train.shape[0]),
         "seed": seed,
-        "definitions": {
-            "recon_deg": "mean geodesic angle per joint between a test pose and its reconstruction from a "
-                         "32-number code (VPoser: decoder(encoder mean); GMM: projection on the 32 leading "
-                         "principal directions of the most responsible component)",
-            "recon_mm": "mean per-vertex distance on the open body model (mean shape, root at rest)",
-            "sample_to_train_deg / sample_to_test_deg": "mean geodesic angle per joint from a sample to the "
-                         "nearest (chordal metric) train / test pose; the data row uses test poses as samples",
-            "range_violation_rate": "fraction of samples with an axis-angle component outside the "
-                                    "[min, max] range of the whole train split widened by 1 degree on each "
-                                    "side (a joint the corpus never moves has a range of zero width)",
-            "diversity_deg": "mean geodesic angle per joint between random pairs of samples",
-        },
+        "definitions": dict(_DEFINITIONS),
         "priors": results,
     }
 
