@@ -107,7 +107,7 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
                         seed=args.seed, iterations=args.iterations, refine=not args.no_refine, device=args.device)
     motions = None if name is None else _read_motions(args, (config.window,))
     torch.set_num_threads(args.threads)
-    started = time.perf_counter()
+    started, commit = time.perf_counter(), git_commit()  # the commit of the code that runs, read before the fits
     out = Path(args.out)
     old_chosen, old_tried, runs = [], [], []
     if args.merge and out.is_file():  # keep the other priors' choices; reuse the smoothness search
@@ -126,7 +126,7 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
     chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
     tried = [c for c in old_tried if (c.condition, c.prior) not in redone or c.prior == "none"] + \
         [c for c in tried if (c.condition, c.prior) not in {(k, "none") for k in known}]
-    runs.append({"command": command_line(default="humanlib experiment"), "git_commit": git_commit(), "machine": machine_description(),
+    runs.append({"command": command_line(default="humanlib experiment"), "git_commit": commit, "machine": machine_description(),
                  "priors": list(config.priors), "seconds": round(time.perf_counter() - started, 1)})
     meta = {"command": runs[-1]["command"], "runs": runs, "split": split, "data": origin, "config": asdict(config),
             "smooth_grid": list(config.smooth_grid), "prior_grids": PRIOR_GRIDS,

@@ -344,6 +344,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
             + (" without clips" if clips is None else ""))
     started = time.perf_counter()
     start_stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    commit = git_commit()  # the code that runs: read before the fits, a tree can change under a long run
     if model is None:
         from humanlib.body import load_body_model
 
@@ -397,7 +398,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations,
                                           warmup_iterations=config.warmup_iterations))
     meta = RunMetadata(
-        command=command, git_commit=git_commit(), machine=machine_description(), seed=config.seed,
+        command=command, git_commit=commit, machine=machine_description(), seed=config.seed,
         split=config.split if not given else given[0], corpus=corpus_name if not given else given[1], fps=fps,
         windows=window_ids, clips=[] if not given else [c[0] for c in clips],
         fit={k: v for k, v in fit_defaults.items() if k not in ("smooth_weight", "prior_weight")} | {
