@@ -123,3 +123,19 @@ def test_merge_by_condition_keeps_the_other_conditions_humor_rows(tiny_run):
     assert runs == [("first run", ["gmm", "humor"], ["joints-4cm"]), ("second run", ["humor"], ["pose-0.1rad"])]
     text = tables.runs_text(merged)
     assert "third run\n    priors humor (pose-0.5rad only);" in text and "second run\n    priors humor (pose-0.1rad only);" in text
+
+
+def test_merge_accepts_the_same_corpus_read_from_another_checkout(tiny_run):
+    import copy
+
+    from humanlib.experiments.results import merge_results
+
+    fingerprint = "open corpus (/work/main/humanlib/assets/corpus), split test: 2 clips, 9 frames, poses sha256 1674f0a0"
+    old, new = copy.deepcopy(tiny_run), copy.deepcopy(tiny_run)
+    old.metadata.corpus = fingerprint
+    new.metadata.corpus = fingerprint.replace("/work/main", "/home/me/course")
+    new.rows = [r for r in new.rows if r.prior == "humor"]
+    assert len(merge_results(old, new).rows) == 2
+    new.metadata.corpus = fingerprint.replace("1674f0a0", "99999999")  # other poses: refused
+    with pytest.raises(ValueError, match="another corpus"):
+        merge_results(old, new)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -291,6 +292,14 @@ def run_cells(run: dict, cells: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return {(c, p) for c, p in cells if p in run["priors"] and (conditions is None or c in conditions)}
 
 
+def _same_key(name: str, value):
+    """What must agree between two runs to merge: a corpus's fingerprint without the folder it was read from
+    (another checkout of the same corpus has the same poses hash)."""
+    if name == "corpus" and isinstance(value, str):
+        return re.sub(r" \(/[^)]*\)", "", value, count=1)
+    return value
+
+
 def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
     """``new`` plus the rows of ``old`` for (condition, prior) cells ``new`` did not run (their run is recorded;
     a run of some conditions only records them).
@@ -308,7 +317,7 @@ def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
                          f"{sorted(experiments[1])}")
     m_old, m_new = old.metadata, new.metadata
     for name in ("seed", "windows", "corpus", "split"):
-        if getattr(m_old, name) != getattr(m_new, name):
+        if _same_key(name, getattr(m_old, name)) != _same_key(name, getattr(m_new, name)):
             raise ValueError(f"cannot merge results with another {name}: {getattr(m_old, name)!r} vs "
                              f"{getattr(m_new, name)!r}; rerun every prior instead")
     ran = {(r.condition, r.prior) for r in new.rows}  # cells: a run of some conditions keeps the others' rows
