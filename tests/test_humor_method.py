@@ -49,7 +49,8 @@ def test_humor_row_lands_next_to_the_gmm_row(tiny_run):
     # HuMoR's val weights are used and recorded; its start is the GMM fit with the GMM's weights
     assert (humor.prior_weight, humor.contact_weight, humor.weights_source) == (1.0, 0.1, "val")
     assert humor.smooth_weight == gmm.smooth_weight
-    assert humor.accel_ms2 is not None and humor.accel_ms2 > 0 and gmm.accel_ms2 is None
+    assert humor.accel_ms2 is not None and humor.accel_ms2 > 0 and gmm.accel_ms2 is not None and gmm.accel_ms2 > 0
+    assert humor.accel_ms2 != gmm.accel_ms2  # each row measures its own fit
     # a fit of its own (not the GMM start's numbers), and one that did not explode (4 cm noise in)
     assert humor.v2v_cm != gmm.v2v_cm and humor.evaluations == gmm.evaluations
     assert 0 < humor.joint_cm < 3 * humor.input_joint_cm and 0 < humor.v2v_cm < 30
@@ -95,7 +96,8 @@ def test_tables_show_the_humor_row_and_its_acceleration(tiny_run):
     line = next(row for row in text.splitlines() if row.startswith("| HuMoR |"))
     assert f"{humor.v2v_cm:.2f}" in line and tables.HUMOR_NOTE not in text
     accel = tables.results_table(tiny_run, "accel_ms2", with_input=False)
-    assert f"| HuMoR | {humor.accel_ms2:.2f} |" in accel and "| GMM | — |" in accel
+    gmm = tiny_run.row("joints-4cm", "gmm", FRAMES)
+    assert f"| HuMoR | {humor.accel_ms2:.2f} |" in accel and f"| GMM | {gmm.accel_ms2:.2f} |" in accel
     assert "| HuMoR |" in tables.improvement_table(tiny_run)
 
 

@@ -29,6 +29,7 @@ from humanlib.experiments.protocol import (
     Condition,
     Windows,
     _check_model,
+    acceleration_error,
     body_joints_of,
     clean_vertices,
     condition_by_name,
@@ -387,6 +388,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                                           warmup_iterations=config.warmup_iterations)
                 fit = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, fit_cfg)
                 err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference)
+                accel = _accel_error(model, fit, windows)
                 rows.append(ResultRow(
                     experiment=config.experiment, condition=condition.name, prior=name, window=length,
                     num_windows=len(windows), frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4),
@@ -394,7 +396,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                     input_v2v_cm=None if input_v2v is None else round(input_v2v, 4),
                     input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
                     weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
-                    by_source=errors_by_source(err, windows, sources),
+                    by_source=errors_by_source(err, windows, sources), accel_ms2=round(accel, 3),
                 ))
                 bar.update(1)
                 say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
@@ -420,6 +422,14 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         seconds=round(time.perf_counter() - started, 1),
     )
     return ResultsFile(meta, rows)
+
+
+def _accel_error(model, fit, windows: Windows) -> float:
+    """Acceleration error (m/s^2, HuMoR's "Accel") of a fit's 22 body joints (the fitted shape's) against the truth's."""
+    betas = None if fit.betas is None else fit.betas[:, None].expand(*fit.poses.shape[:2], fit.betas.shape[-1])
+    pred = body_joints_of(model, fit.poses, fit.transl, betas)[..., :22, :]
+    true = body_joints_of(model, windows.poses, windows.transl)[..., :22, :]
+    return float(acceleration_error(pred, true, windows.fps).mean())
 
 
 def _given_label(clips, fps: float, name: str) -> tuple[str, str]:
