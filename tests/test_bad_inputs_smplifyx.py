@@ -220,6 +220,13 @@ CASES = [
     raises("humanlib.experiments.smplifyx_tables.gesture_hand_pose", "an unknown gesture",
            lambda: _tables().gesture_hand_pose(sx.HandPosePrior(_x()), [("open", "peace")]), ValueError,
            "unknown gesture 'peace'"),
+    raises("humanlib.experiments.smplifyx_tables.talk_table_markdown", "table 3",
+           lambda: _tables().talk_table_markdown({"table1": []}, 3), ValueError, "table must be 1 or 2"),
+    raises("humanlib.experiments.smplifyx_tables.talk_table_markdown", "a path instead of the read results",
+           lambda: _tables().talk_table_markdown("results/smplifyx/smplifyx_tables.json"), TypeError,
+           "results must be the dict read from smplifyx_tables.json"),
+    raises("humanlib.experiments.smplifyx_tables.talk_table_markdown", "results without table2",
+           lambda: _tables().talk_table_markdown({"table1": []}, 2), ValueError, "results has no table2 list"),
     raises(S + "E_c", "pairs of another mesh", lambda: sx.E_c(V, F, torch.tensor([[0, 0, 9]])), ValueError,
            "pairs index bodies outside"),
 ]
