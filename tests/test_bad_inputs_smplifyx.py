@@ -187,6 +187,8 @@ CASES = [
            "SMPLifyXConfig.sets must include 'body'"),
     raises(S + "SMPLifyXConfig", "an unknown solver", lambda: sx.SMPLifyXConfig(optimizer="adam"), ValueError,
            "optimizer must be one of"),
+    raises(S + "SMPLifyXConfig", "freeze_hands_face as a string", lambda: sx.SMPLifyXConfig(freeze_hands_face="yes"),
+           TypeError, "SMPLifyXConfig.freeze_hands_face must be True or False"),
     raises(S + "SMPLifyXConfig", "collision_every 0", lambda: sx.SMPLifyXConfig(collision_every=0), ValueError,
            "SMPLifyXConfig.collision_every must be"),
     raises(S + "SMPLifyXConfig.weight", "a negative weight", lambda: sx.SMPLifyXConfig().weight(-1.0), ValueError,
