@@ -33,8 +33,9 @@ from humanlib._validate import check_positive
 
 #: Table 1's "SMPL" with all keypoints: SMPL-X's layout with fingers and jaw frozen (SMPL's rigid hands and head).
 SMPL_ALL_KEYPOINTS_ROW = "SMPL (SMPL-X layout, fingers, jaw and eyes frozen at zero), body + hands + face keypoints"
-#: The talk's Table 1 (SMPLify-X's paper on EHF; /work/shared/seed/learning-the-human-distribution.txt,
-#: "VPoser Experiments"): (model, keypoints) -> (v2v error, joint error), mm, after Procrustes alignment.
+#: The seminar talk's Table 1 ("Learning the human distribution", its "VPoser Experiments" slides, from
+#: SMPLify-X's paper, Pavlakos et al. CVPR 2019, on EHF): (model, keypoints) -> (v2v error, joint error), mm,
+#: after Procrustes alignment.
 PUBLISHED_TABLE1: dict[tuple[str, str], tuple[float, float]] = {
     ('"SMPL"', "Body"): (57.6, 63.5),
     ('"SMPL"', "Body+Hands+Face"): (64.5, 71.7),
