@@ -275,6 +275,25 @@ def test_fit_smplifyx_reduces_the_joint_error_well_below_the_start(model, hand_p
     assert len(res.stage_energy) == 6 and res.stage_energy[-2] < res.stage_energy[0]
 
 
+def test_freeze_hands_face_keeps_fingers_and_jaw_exactly_zero_and_still_fits_the_body(model, hand_prior):
+    pose = _test_pose(hand_prior)  # curled fingers in the keypoints: the frozen fit must not follow them
+    kp, conf, camera, betas, transl = _synthetic(model, pose)
+    results, errors = {}, {}
+    with torch.no_grad():
+        true = model(betas=betas, pose=pose, transl=transl).joints[:, :22]
+    for name, iterations, frozen in (("start", 0, True), ("frozen", 20, True), ("free", 20, False)):
+        cfg = X.SMPLifyXConfig(stages=X.smplifyx_stages(iterations=iterations), camera_iterations=20,
+                               use_collision=False, flip_test=False, freeze_hands_face=frozen)
+        res = results[name] = X.fit_smplifyx(model, kp, conf, camera, config=cfg)
+        with torch.no_grad():
+            fit = model(betas=res.betas, pose=res.pose, transl=res.transl).joints[:, :22]
+        errors[name] = float(((fit - fit[:, :1]) - (true - true[:, :1])).norm(dim=-1).mean())
+    rigid = results["frozen"].pose
+    assert torch.equal(rigid[:, 22:], torch.zeros_like(rigid[:, 22:]))  # jaw, eyes, 30 finger joints
+    assert float(results["free"].pose[:, 25:].abs().max()) > 0.1  # unfrozen, the fingers do move
+    assert errors["frozen"] < 0.6 * errors["start"], errors  # the body is still fitted
+
+
 def test_collision_search_with_the_part_filter_equals_the_full_search(model):
     from humanlib.fitting.collision import intersecting_pairs
 

@@ -688,6 +688,10 @@ class SMPLifyXConfig:
         camera_iterations, depth_weight, flip_test, flip_threshold_px: the camera step and flip test
             (:class:`humanlib.fitting.smplify.SMPLifyConfig`).
         use_collision: include ``E_c`` (ablation switch).
+        freeze_hands_face: keep the 30 finger joints and the jaw (the eyes always are) at exactly zero:
+            the SMPL-X-layout model with flat hands is SMPL's body (the open models share one mesh), so
+            this fits "SMPL" to body, hand and face keypoints, its rigid hands and head taking them
+            (SMPLify-X's Table 1 row). The hand and jaw priors are then constant.
         collision_sigma: the penetration field's depth in circumradii.
         collision_every: in a stage with ``E_c``, the intersecting pairs are searched again (on the
             full mesh) every this many L-BFGS iterations, and a new L-BFGS starts; between searches the
@@ -710,6 +714,7 @@ class SMPLifyXConfig:
     flip_test: bool = True
     flip_threshold_px: float = 40.0
     use_collision: bool = True
+    freeze_hands_face: bool = False
     collision_sigma: float = 2.0
     collision_every: int = 15
     min_visible_joints: int = 6
@@ -728,7 +733,7 @@ class SMPLifyXConfig:
         self.sets = kx._check_sets(self.sets)
         if "body" not in self.sets:
             raise ValueError(f"SMPLifyXConfig.sets must include 'body' (the camera starts from the torso); got {self.sets}")
-        for name in ("square_weights", "flip_test", "use_collision"):
+        for name in ("square_weights", "flip_test", "use_collision", "freeze_hands_face"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"SMPLifyXConfig.{name} must be True or False; got {getattr(self, name)!r}")
         check_positive(self.collision_sigma, "SMPLifyXConfig.collision_sigma")
@@ -845,6 +850,8 @@ class _StageEnergyX:
                                   device=self.keypoints.device)[self.set_index]
 
     def pose(self, params, global_orient, jaw, hands):
+        if self.config.freeze_hands_face:  # SMPL's rigid hands and head: fingers and jaw stay exactly at zero
+            jaw, hands = jaw * 0, hands * 0
         b = params.shape[0]
         body = self.prior.to_body_pose_unchecked(params)
         eyes = body.new_zeros(b, 2, 3)
@@ -855,6 +862,8 @@ class _StageEnergyX:
         from humanlib.fitting.camera import _project
 
         c, st, w = self.config, self.stage, self.config.weight
+        if c.freeze_hands_face:
+            jaw, hands = jaw * 0, hands * 0
         pose = self.pose(params, global_orient, jaw, hands)
         n_kp = len(self.body.keypoint_vertices)
         ids = self.vertex_ids
