@@ -80,7 +80,8 @@ def smplifyx_stages(iterations: int = 30, collision_scale: float = COLLISION_SCA
     ``lambda_theta_b = lambda_m_h = [404, 404, 57.4, 4.78, 4.78]``, ``lambda_theta_f = 10 x`` those,
     ``lambda_beta = lambda_epsilon = [100, 50, 10, 0.5, 0.5]``, hands' keypoint weight
     ``[0, 0, 0, 0.1, 2]``, the face's ``[0, 0, 0, 0, 2]``, ``lambda_c = [0, 0, 0, 0.01, 1] x
-    collision_scale``; ``lambda_alpha = 0.317 lambda_theta_b`` as in :func:`humanlib.fitting.smplify.smplify_stages`.
+    collision_scale``; ``lambda_alpha = 0.317 lambda_theta_b`` as in
+    :func:`humanlib.fitting.smplify_config.smplify_stages`.
 
     Raises:
         TypeError, ValueError: ``iterations`` not an integer >= 0, ``collision_scale`` not a number >= 0.
