@@ -101,7 +101,6 @@ MAX_FUNCTION_LINES = 60  # code lines, the docstring not counted
 LONG_MODULES: dict[str, str] = {
     "humanlib.experiments.runner": "edited on the humor10 branch today; split after it merges",
     "humanlib.experiments.protocol": "edited on the humor10 branch today; split after it merges",
-    "humanlib.priors.posendf_train": "not split yet (issue 18)",
     "humanlib.priors.train_vposer": "not split yet (issue 18)",
     "humanlib.rotations": "not split yet (issue 18)",
     "humanlib.priors.posendf_data": "not split yet (issue 18)",
