@@ -80,7 +80,7 @@ def _valid(trailing, *batch):
 def _rotation_cases():
     cases = []
     for fname, (fn, trailing, arg) in _ONE_ARG.items():
-        target = f"humanlib.rotations.{fname}"
+        target = f"{fn.__module__}.{fname}"  # where the function lives (humanlib.rotations re-exports them all)
         wrong = trailing[:-1] + (trailing[-1] + 1,)
         spec = re.escape("(..., " + ", ".join(map(str, trailing)) + ")")
         cases += [
@@ -114,7 +114,7 @@ def _rotation_cases():
                             lambda fn=fn: fn(torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 0]])), ValueError,
                             r"q: 1 of the quaternions .* zero"))
     cases += [
-        returns("humanlib.rotations.quat_normalize", "zero quaternion stays zero (documented)",
+        returns("humanlib.quaternions.quat_normalize", "zero quaternion stays zero (documented)",
                 lambda: rot.quat_normalize(torch.zeros(1, 4)), lambda y: bool((y == 0).all())),
         returns("humanlib.rotations.rot6d_to_rotmat", "degenerate 6D gives zero columns, not NaN",
                 lambda: rot.rot6d_to_rotmat(torch.zeros(1, 6)), lambda y: bool(torch.isfinite(y).all())),
@@ -126,7 +126,7 @@ def _rotation_cases():
         "quat_geodesic_distance": (rot.quat_geodesic_distance, (4,), ("q1", "q2")),
     }
     for fname, (fn, t, (a, b)) in pairs.items():
-        target = f"humanlib.rotations.{fname}"
+        target = f"{fn.__module__}.{fname}"
         cases += [
             raises(target, "second argument wrong shape", lambda fn=fn, t=t: fn(_valid(t, 2), torch.zeros(2, 5)),
                    ValueError, rf"^{b}: expected"),
@@ -190,23 +190,23 @@ def _rotation_cases():
                 lambda: rot.posendf_distance(torch.ones(2, 0, 4), torch.ones(2, 0, 4)),
                 lambda d: d.shape == (2,) and bool((d == 0).all())),
         # random_quat
-        raises("humanlib.rotations.random_quat", "negative batch size", lambda: rot.random_quat(-1), ValueError,
+        raises("humanlib.quaternions.random_quat", "negative batch size", lambda: rot.random_quat(-1), ValueError,
                r"random_quat: batch sizes must be >= 0; got -1"),
-        raises("humanlib.rotations.random_quat", "float batch size", lambda: rot.random_quat(2.5), TypeError,
+        raises("humanlib.quaternions.random_quat", "float batch size", lambda: rot.random_quat(2.5), TypeError,
                r"must be an int; got 2.5"),
-        raises("humanlib.rotations.random_quat", "shape passed as a tuple", lambda: rot.random_quat((2, 3)), TypeError,
+        raises("humanlib.quaternions.random_quat", "shape passed as a tuple", lambda: rot.random_quat((2, 3)), TypeError,
                r"must be an int; got \(2, 3\)"),
-        raises("humanlib.rotations.random_quat", "integer dtype", lambda: rot.random_quat(2, dtype=torch.long),
+        raises("humanlib.quaternions.random_quat", "integer dtype", lambda: rot.random_quat(2, dtype=torch.long),
                ValueError, "dtype must be a floating torch.dtype"),
-        raises("humanlib.rotations.random_quat", "dtype as a string", lambda: rot.random_quat(2, dtype="float32"),
+        raises("humanlib.quaternions.random_quat", "dtype as a string", lambda: rot.random_quat(2, dtype="float32"),
                ValueError, "dtype must be a floating torch.dtype"),
-        raises("humanlib.rotations.random_quat", "seed instead of a generator", lambda: rot.random_quat(2, generator=3),
+        raises("humanlib.quaternions.random_quat", "seed instead of a generator", lambda: rot.random_quat(2, generator=3),
                TypeError, "generator must be a torch.Generator"),
-        returns("humanlib.rotations.random_quat", "zero batch gives an empty batch", lambda: rot.random_quat(0, 2),
+        returns("humanlib.quaternions.random_quat", "zero batch gives an empty batch", lambda: rot.random_quat(0, 2),
                 lambda q: q.shape == (0, 2, 4)),
-        returns("humanlib.rotations.random_quat", "no shape gives one quaternion", lambda: rot.random_quat(),
+        returns("humanlib.quaternions.random_quat", "no shape gives one quaternion", lambda: rot.random_quat(),
                 lambda q: q.shape == (4,) and abs(float(q.norm()) - 1) < 1e-6),
-        returns("humanlib.rotations.random_quat", "numpy integer sizes are accepted", lambda: rot.random_quat(np.int64(3)),
+        returns("humanlib.quaternions.random_quat", "numpy integer sizes are accepted", lambda: rot.random_quat(np.int64(3)),
                 lambda q: q.shape == (3, 4)),
     ]
     return cases

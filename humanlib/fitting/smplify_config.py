@@ -1,6 +1,7 @@
 r"""SMPLify's settings: the stages and their weights, the configuration, a warm start and the result record.
 
-:mod:`humanlib.fitting.smplify` re-exports every name here; its :func:`~humanlib.fitting.smplify.fit_smplify` reads them.
+:mod:`humanlib.fitting.smplify` re-exports every name here; its :func:`~humanlib.fitting.smplify.fit_smplify`
+reads them.
 """
 
 from __future__ import annotations

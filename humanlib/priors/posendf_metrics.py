@@ -1,4 +1,6 @@
-r"""How well a Pose-NDF field fits its labels: errors per noise level and per distance band, a whole-set evaluation, and the training curves.
+r"""How well a Pose-NDF field fits its labels, and the training curves.
+
+Errors per noise level and per distance band, and a whole-set evaluation.
 
 :mod:`humanlib.priors.posendf_train` re-exports every name here.
 """
