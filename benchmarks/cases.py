@@ -51,6 +51,12 @@ class Plan:
         vposer_batch: training batch size (the course's default: 256).
         codec_batch: poses per encode/decode call.
         collision_batches: bodies per call of SMPLify-X's collision term E_c.
+        humor_steps: HuMoR training steps per timed block.
+        humor_batch: HuMoR training windows per step (the course's default: 64 windows of 10 transitions).
+        humor_rollout_batch, humor_rollout_frames: motions sampled at once, and frames of each.
+        humor_tto_windows, humor_tto_frames: test windows fitted at once by HuMoR's test-time optimisation,
+            and their length.
+        humor_tto_iterations: L-BFGS iterations of its three stages.
     """
 
     forward_batches: tuple[int, ...] = (1, 64, 1024)
@@ -75,6 +81,13 @@ class Plan:
     vposer_batch: int = 256
     codec_batch: int = 1024
     collision_batches: tuple[int, ...] = (1, 16)
+    humor_steps: int = 20
+    humor_batch: int = 64
+    humor_rollout_batch: int = 16
+    humor_rollout_frames: int = 120
+    humor_tto_windows: int = 2
+    humor_tto_frames: int = 60
+    humor_tto_iterations: tuple[int, int, int] = (50, 100, 100)
 
 
 FULL = Plan()
@@ -83,7 +96,8 @@ QUICK = Plan(
     smplify_batches=(1, 2), smplify_iterations=1, dataset_frames=8,
     knn_queries=16, knn_manifold=200, posendf_steps=2, posendf_batch=8,
     projection_poses=8, projection_steps=3, vposer_steps=2, vposer_batch=8, codec_batch=8,
-    collision_batches=(1, 2),
+    collision_batches=(1, 2), humor_steps=2, humor_batch=4, humor_rollout_batch=2, humor_rollout_frames=5,
+    humor_tto_windows=1, humor_tto_frames=6, humor_tto_iterations=(1, 1, 1),
 )
 
 
@@ -410,6 +424,101 @@ def bench_vposer(plan: Plan) -> dict:
                      "throughput": plan.codec_batch / timing.median_s, "unit": "poses/s"})
         print(f"  vposer {task} {rows[-1]['throughput']:10.0f} poses/s", flush=True)
     return _section("vposer", rows, started, load_before)
+
+
+# --------------------------------------------------------------------------- HuMoR
+
+
+def bench_humor(plan: Plan) -> dict:
+    """HuMoR: training steps (the CVAE loss with scheduled sampling), rollout and test-time optimisation throughput.
+
+    Training windows come from the test split (stored at 30 fps, the model's rate; the training run itself reads
+    the train split rebuilt at 30 fps), so the row needs no rebuilt corpus. The TTO starts from the GMM-prior fit
+    of :mod:`humanlib.experiments.humor_method` (not timed) on test windows with 4 cm joint noise.
+    """
+    from humanlib.body import SkeletonJoints, load_body_model
+    from humanlib.data import load_corpus
+    from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
+    from humanlib.priors.humor_fit import HumorFitConfig, fit_humor
+    from humanlib.priors.humor_model import HumorConfig, HumorModel
+    from humanlib.priors.humor_state import joint_positions
+    from humanlib.priors.humor_train import _window_loss, load_humor, window_states
+    from humanlib.priors.registry import load_prior
+
+    started, load_before = time.time(), load_average()
+    rows = []
+    body = load_body_model()
+    jm = SkeletonJoints(body)
+    try:
+        trained, weights = load_humor(None, jm)[0], "committed"
+    except FileNotFoundError:
+        trained, weights = None, "untrained (no committed checkpoint)"
+    test = load_corpus("test")
+    g = torch.Generator().manual_seed(0)
+    length = 11  # 10 transitions (the training window) and the frame before them
+    starts = [(i, s) for i, clip in enumerate(test.clips) for s in range(0, clip.num_frames - length, length)]
+
+    def windows(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        ps, ts = [], []
+        for k in torch.randint(len(starts), (count,), generator=g).tolist():
+            (clip, first), (p, t) = starts[k], test.clip(starts[k][0])
+            ps.append(p[first:first + length])
+            ts.append(t[first:first + length])
+        return torch.stack(ps).float(), torch.stack(ts).float()
+
+    torch.manual_seed(0)
+    model = HumorModel(trained.config if trained is not None else HumorConfig(), jm)  # trained afresh: its speed
+    batches = [window_states(*windows(plan.humor_batch), jm, model.config.fps) for _ in range(plan.humor_steps)]
+    s0 = torch.cat([b[0] for b in batches])
+    model.set_normalization(s0[:, :-1].reshape(-1, s0.shape[-1]), s0[:, 1:].reshape(-1, s0.shape[-1]))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def steps():  # the inner loop of humanlib.priors.humor_train.train_humor (beta 1, half own predictions)
+        for states, contacts in batches:
+            parts = _window_loss(model, states, contacts, 1.0, 0.5, g, 1.0)
+            optimizer.zero_grad(set_to_none=True)
+            parts["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            optimizer.step()
+
+    timing = _heavy(steps, plan)
+    rows.append({"task": "training", "setting": f"batch {plan.humor_batch} windows of 10 transitions, CVAE loss with "
+                 "learned prior, contacts, scheduled sampling p = 0.5, Adam", "timing": timing.as_dict(),
+                 "seconds": timing.median_s / plan.humor_steps, "throughput": plan.humor_steps / timing.median_s,
+                 "unit": "steps/s"})
+    print(f"  humor train {rows[-1]['throughput']:7.2f} steps/s", flush=True)
+
+    net = trained if trained is not None else model
+    net.eval()
+    start = batches[0][0][:plan.humor_rollout_batch, 0]
+    if start.shape[0] < plan.humor_rollout_batch:
+        start = start[:1].expand(plan.humor_rollout_batch, -1).clone()
+    with torch.no_grad():
+        timing = _heavy(lambda: net.rollout(start, plan.humor_rollout_frames, generator=g), plan)
+    frames = plan.humor_rollout_batch * plan.humor_rollout_frames
+    rows.append({"task": "rollout", "setting": f"{plan.humor_rollout_batch} motions x {plan.humor_rollout_frames} "
+                 "frames sampled from the learned prior", "weights": weights, "timing": timing.as_dict(),
+                 "seconds": timing.median_s, "throughput": frames / timing.median_s, "unit": "frames/s"})
+    print(f"  humor rollout {rows[-1]['throughput']:9.0f} frames/s", flush=True)
+
+    T = plan.humor_tto_frames
+    clip_starts = [(i, 0) for i, clip in enumerate(test.clips) if clip.num_frames >= T][:plan.humor_tto_windows]
+    p = torch.stack([test.clip(i)[0][:T] for i, _ in clip_starts]).float()
+    t = torch.stack([test.clip(i)[1][:T] for i, _ in clip_starts]).float()
+    true = joint_positions(p, t, jm)
+    obs = torch.cat([true + 0.04 * torch.randn(true.shape, generator=g), torch.zeros(*true.shape[:2], 2, 3)], 2)
+    mask = torch.cat([torch.ones(true.shape[:3]), torch.zeros(*true.shape[:2], 2)], 2)
+    init = fit_motion(body, load_prior("gmm"), obs, mask, torch.zeros(*true.shape[:2], 21, 3),
+                      MotionFitConfig(optimize_betas=False, prior_weight=100.0))
+    cfg = HumorFitConfig(stage_iterations=tuple(plan.humor_tto_iterations))
+    timing = time_call(lambda: fit_humor(net, obs, mask, init.poses, init.transl, cfg), 0.0, 1, 1, 0)
+    frames = len(clip_starts) * T
+    rows.append({"task": "test-time optimisation", "setting": f"{len(clip_starts)} test windows x {T} frames, 4 cm joint "
+                 f"noise, from a GMM-prior fit (not timed), segments of 5 frames, L-BFGS {cfg.stage_iterations}",
+                 "weights": weights, "timing": timing.as_dict(), "seconds": timing.median_s,
+                 "throughput": frames / timing.median_s, "unit": "frames/s"})
+    print(f"  humor TTO {rows[-1]['throughput']:7.2f} frames/s", flush=True)
+    return _section("humor", rows, started, load_before)
 
 
 # --------------------------------------------------------------------------- SMPLify-X's collision term

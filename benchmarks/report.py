@@ -195,7 +195,7 @@ def render_markdown(results: dict) -> str:
         out += _table(["Workers", "Threads per worker", "Seconds", "Frames/s"], rows)
         out += ["", _when(s, cores), ""]
 
-    for key, title in (("posendf", "Pose-NDF"), ("vposer", "VPoser")):
+    for key, title in (("posendf", "Pose-NDF"), ("vposer", "VPoser"), ("humor", "HuMoR")):
         if key not in sections:
             continue
         s = sections[key]

@@ -32,7 +32,7 @@ from benchmarks import cases  # noqa: E402
 from benchmarks.report import END_TO_END_DEFAULTS, evaluate_targets, render_markdown  # noqa: E402
 from benchmarks.timing import load_average, machine_info  # noqa: E402
 
-SECTIONS = ("body_forward", "smplify", "dataset_fit", "posendf", "vposer", "collision")
+SECTIONS = ("body_forward", "smplify", "dataset_fit", "posendf", "vposer", "collision", "humor")
 JSON_NAME = "benchmarks.json"
 MD_NAME = "benchmarks.md"
 
@@ -118,6 +118,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
             results["sections"][name] = cases.bench_vposer(plan)
         elif name == "collision":
             results["sections"][name] = cases.bench_collision(plan, devices)
+        elif name == "humor":
+            results["sections"][name] = cases.bench_humor(plan)
     results["meta"]["seconds"] = round(time.perf_counter() - started, 1)
     results["meta"]["load_average_end"] = load_average()
     return results

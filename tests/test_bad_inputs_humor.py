@@ -20,6 +20,9 @@ from bad_inputs import case_id, raises, returns, run_case
 
 from humanlib.body import SkeletonJoints, load_body_model
 from humanlib.data import load_corpus
+from humanlib.experiments import humor_method as hxm
+from humanlib.experiments.results import run_cells
+from humanlib.experiments.runner import TuneConfig, tune_weights
 from humanlib.priors import humor_data as hd
 from humanlib.priors import humor_eval as he
 from humanlib.priors import humor_fit as hf
@@ -110,6 +113,34 @@ def _model_fit() -> hm.HumorModel:
 
 
 _FIT_FAST = hf.HumorFitConfig(segment=3, stage_iterations=(1, 1, 1))
+
+X = "humanlib.experiments.humor_method."
+_BODY = load_body_model()
+
+
+def _obs(T: int = 4, nan: bool = False):
+    from humanlib.experiments.protocol import Observation
+
+    joints = torch.zeros(1, T, 24, 3)
+    if nan:
+        joints[0, 1, 3] = NAN
+    return Observation(joints, torch.ones(1, T, 24), torch.zeros(1, T, 21, 3), None)
+
+
+def _method_args(T: int = 4, nan: bool = False) -> tuple:
+    """(body, humor model, gmm prior, observation, start config) of a HuMoR method fit."""
+    from humanlib.experiments.motion_fit import MotionFitConfig
+    from humanlib.priors.registry import load_prior
+
+    return _BODY, _model_fit(), load_prior("gmm"), _obs(T, nan), MotionFitConfig(iterations=1, warmup_iterations=0)
+
+
+def _windows(T: int = 4):
+    from humanlib.experiments.protocol import Windows
+
+    p, t = _motion(T)
+    return Windows(p[None], t[None], ["clip"], [0], 30.0)
+
 
 _CFG = ht.HumorTrainConfig(model=SMALL, window=3, batch_size=2, steps=1, val_every=1, num_val=2)
 
@@ -279,6 +310,55 @@ CASES = [
     raises(F + "fit_humor", "a mask of 0.5", lambda: hf.fit_humor(*_fit_args()[:2], 0.5 * _fit_args()[2], *_fit_args()[3:]),
            ValueError, r"mask must hold only 0"),
     raises(F + "fit_humor", "a dict config", lambda: hf.fit_humor(*_fit_args(), {}), TypeError, r"HumorFitConfig"),
+    # HuMoR as a method of the motion experiments
+    raises(X + "fit_humor_method", "windows shorter than the model's context",
+           lambda: hxm.fit_humor_method(*_method_args(T=2), 1.0, 1.0), ValueError, r"shorter than HuMoR's context"),
+    raises(X + "fit_humor_method", "a NaN observed joint", lambda: hxm.fit_humor_method(*_method_args(nan=True), 1.0, 1.0),
+           ValueError, r"1 NaN/inf observed joint\(s\); mark missing joints with mask = 0"),
+    raises(X + "fit_humor_method", "a checkpoint path instead of the model",
+           lambda: hxm.fit_humor_method(_BODY, "humor_open.pt", *_method_args()[2:], 1.0, 1.0), TypeError,
+           r"humor_model must be a HumorModel"),
+    raises(X + "fit_humor_method", "a dict observation",
+           lambda: hxm.fit_humor_method(*_method_args()[:3], {}, _method_args()[4], 1.0, 1.0), TypeError,
+           r"obs must be an Observation"),
+    raises(X + "fit_humor_method", "a negative prior weight", lambda: hxm.fit_humor_method(*_method_args(), -1.0, 1.0),
+           ValueError, r"prior_weight"),
+    raises(X + "fit_humor_method", "a prior name instead of the GMM prior",
+           lambda: hxm.fit_humor_method(*_method_args()[:2], "gmm", *_method_args()[3:], 1.0, 1.0), TypeError,
+           r"gmm_prior must be a PosePrior"),
+    raises(X + "humor_weights", "an unknown condition", lambda: hxm.humor_weights("joints-5cm", None), ValueError,
+           r"unknown condition"),
+    raises(X + "humor_weights", "a dict of choices", lambda: hxm.humor_weights("joints-4cm", {}), TypeError,
+           r"choices must be a list of WeightChoice"),
+    returns(X + "humor_weights", "no choices: the defaults", lambda: hxm.humor_weights("joints-4cm", []),
+            lambda r: r == (*hxm.DEFAULT_HUMOR_WEIGHTS, "default")),
+    raises(X + "tune_humor", "windows that are a tensor",
+           lambda: hxm.tune_humor("joints-4cm", _method_args()[3], torch.zeros(1), None, *_method_args()[:3],
+                                  _method_args()[4]), TypeError, r"windows must be"),
+    raises(X + "tune_humor", "windows shorter than the model's context",
+           lambda: hxm.tune_humor("joints-4cm", _obs(2), _windows(2), None, *_method_args()[:3], _method_args()[4]),
+           ValueError, r"shorter than HuMoR's context"),
+    raises(X + "HumorMethod.load", "a skeleton instead of the body model", lambda: hxm.HumorMethod.load(_JM),
+           TypeError, r"model"),
+    raises(X + "HumorMethod.load", "a prior name", lambda: hxm.HumorMethod.load(_BODY, "gmm"), TypeError,
+           r"gmm_prior must be a PosePrior"),
+    raises(X + "HumorMethod.row", "a NaN observed joint",
+           lambda: hxm.HumorMethod(_model_fit(), _method_args()[2]).row(
+               "denoise", "joints-4cm", 4, _windows(), _obs(nan=True), _BODY, None, (None, 1.0), _method_args()[4], None, {}),
+           ValueError, r"NaN/inf observed"),
+    returns(X + "HumorMethod", "a model and a prior, as given",
+            lambda: hxm.HumorMethod(_model_fit(), _method_args()[2]), lambda r: isinstance(r.model, hm.HumorModel)),
+    returns(X + "HumorFit", "a record of the method's fit",
+            lambda: hxm.HumorFit(torch.zeros(1), torch.zeros(1), torch.zeros(1), torch.zeros(1), 0.0, 0),
+            lambda r: r.evaluations == 0),
+    raises("humanlib.experiments.results.run_cells", "a run without priors",
+           lambda: run_cells({"command": "x"}, {("joints-4cm", "gmm")}), TypeError, r"run must be a previous_runs entry"),
+    returns("humanlib.experiments.results.run_cells", "a run of other conditions covers nothing",
+            lambda: run_cells({"priors": ["gmm"], "conditions": ["occ-legs"]}, {("joints-4cm", "gmm")}),
+            lambda r: r == set()),
+    raises("humanlib.experiments.runner.tune_weights", "known choices as a dict",
+           lambda: tune_weights(TuneConfig(priors=("none",)), known_choices={}), TypeError,
+           r"known_choices must be a list of WeightChoice"),
 ]
 
 EXEMPT = {

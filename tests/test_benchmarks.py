@@ -36,7 +36,7 @@ def test_quick_run_writes_table_and_keeps_it_on_add_timing(tmp_path):
     done = _run("--quick", "--threads", "1", "--out", str(out))
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((out / "benchmarks.json").read_text())
-    assert set(results["sections"]) == {"body_forward", "smplify", "dataset_fit", "posendf", "vposer", "collision"}
+    assert set(results["sections"]) == {"body_forward", "smplify", "dataset_fit", "posendf", "vposer", "collision", "humor"}
     assert results["meta"]["quick"] is True and results["meta"]["machine"]["torch_threads"] == 1
     forward = results["sections"]["body_forward"]["rows"]
     assert {(r["impl"], r["batch"]) for r in forward} == {(i, b) for i in ("ours", "smplx") for b in (1, 4)}
@@ -46,7 +46,7 @@ def test_quick_run_writes_table_and_keeps_it_on_add_timing(tmp_path):
                       ("gmm-min", "batch")}
     workers = [(r["workers"], r["frames"]) for r in results["sections"]["dataset_fit"]["rows"]]
     assert workers == [(1, 8), (2, 8)] and all(r["fps"] > 0 for r in results["sections"]["dataset_fit"]["rows"])
-    for key in ("posendf", "vposer"):
+    for key in ("posendf", "vposer", "humor"):
         assert all(r["throughput"] > 0 for r in results["sections"][key]["rows"])
     collision = results["sections"]["collision"]["rows"]
     assert {(r["batch"], r["phase"]) for r in collision} == {(b, p) for b in (1, 2) for p in ("search", "energy", "total")}
@@ -54,7 +54,7 @@ def test_quick_run_writes_table_and_keeps_it_on_add_timing(tmp_path):
     table = (out / "benchmarks.md").read_text()
     for heading in ("## Targets", "## Body-model forward pass", "## SMPLify fitting throughput",
                     "## Fitting a dataset over workers", "## Pose-NDF",
-                    "## VPoser", "## SMPLify-X's collision term E_c", "## End to end"):
+                    "## VPoser", "## HuMoR", "## SMPLify-X's collision term E_c", "## End to end"):
         assert heading in table
     assert "not measured yet" in table
 
@@ -65,6 +65,19 @@ def test_quick_run_writes_table_and_keeps_it_on_add_timing(tmp_path):
     assert updated["end_to_end"]["lint"]["command"] == "make lint"
     table = (out / "benchmarks.md").read_text()
     assert "123 s" in table and "`make lint`" in table
+
+
+def test_quick_humor_section_times_training_rollout_and_tto(tmp_path):
+    """``--only humor``: HuMoR's row (training steps/s, rollout frames/s, test-time optimisation frames/s)."""
+    out = tmp_path / "bench"
+    done = _run("--quick", "--only", "humor", "--threads", "1", "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((out / "benchmarks.json").read_text())["sections"]["humor"]["rows"]
+    assert [(r["task"], r["unit"]) for r in rows] == [("training", "steps/s"), ("rollout", "frames/s"),
+                                                        ("test-time optimisation", "frames/s")]
+    assert all(r["throughput"] > 0 and r["seconds"] > 0 for r in rows)
+    table = (out / "benchmarks.md").read_text()
+    assert "## HuMoR" in table and "| test-time optimisation |" in table
 
 
 def test_parse_timing_accepts_known_jobs_and_commands():

@@ -372,7 +372,7 @@ def test_figure_pages_load_no_script_over_2_mb():
 
 def test_the_colab_set_up_cell_is_collapsed_on_every_chapter():
     """The first code cell (installing the course on Colab) is hidden behind a toggle in the book."""
-    for notebook in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    for notebook in sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb")):
         page = HTML_DIR / "notebooks" / (notebook.stem + ".html")
         if not page.is_file():
             _missing(f"{page} is not built: run `make book` first")
@@ -387,7 +387,7 @@ def test_every_notebook_page_launches_its_own_notebook_on_colab():
     config = yaml.safe_load((REPO / "_config.yml").read_text())
     repo = urlsplit(config["repository"]["url"]).path.strip("/")
     branch = config["repository"].get("branch", "main")
-    notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     assert notebooks
     for notebook in notebooks:
         page = HTML_DIR / "notebooks" / (notebook.stem + ".html")

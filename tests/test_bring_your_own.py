@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO
 from user_files import write_amass_folder, write_model
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 
 
 @pytest.fixture(scope="module")
@@ -63,5 +63,7 @@ def test_chapter_runs_on_the_users_smplx_and_amass(path, user_files):
     shown = _outputs(nbformat.read(out_dir / path.name, as_version=4))
     if path.stem == "02_smpl":
         assert "SMPLX_NEUTRAL.npz: V = " in shown and "J = 24 joints" in shown, "chapter 2 did not load the user's model"
+    if path.stem == "05b_smplx":
+        assert "SMPLX_NEUTRAL.npz: 55 joints" in shown, "the SMPL-X chapter did not load the user's SMPL-X model"
     if path.stem == "03_data":
         assert re.search(r"train:\s+2 clips", shown), "chapter 3 did not load the user's AMASS folder"

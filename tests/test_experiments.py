@@ -750,3 +750,18 @@ def test_probe_poses_reports_the_energy_gradient_on_the_chosen_joints_only():
     assert probe.joints_error > 0.3 and other.joints_error == 0.0
     assert probe.grad_joints > 0.0 and probe.nn_distance_mean is None
     assert abs(probe.grad_all - probe.grad_joints) < 1e-6 and other.grad_joints < probe.grad_joints
+
+
+def test_every_row_carries_the_acceleration_error_of_its_fit(model, clips):
+    """accel_ms2 of a pose-prior row is acceleration_error of the fit's joints (fitted shape) against the truth's."""
+    from humanlib.experiments.protocol import acceleration_error, body_joints_of
+
+    cfg = runner.ExperimentConfig("denoise", priors=("none",), windows=(8,), frames_per_length=8,
+                                  conditions=("joints-4cm",), iterations=3, warmup_iterations=2)
+    results = runner.run_experiment(cfg, model=model, clips=clips, fps=30.0, weights=None)
+    row = results.row("joints-4cm", "none", 8)
+    assert row.accel_ms2 is not None and row.accel_ms2 > 0
+    # the clean motion against itself costs nothing: the metric is the one the row uses
+    windows = runner.cut_windows(clips, 8, 30.0, max_windows=1)
+    true = body_joints_of(model, windows.poses, windows.transl)[..., :22, :]
+    assert float(acceleration_error(true, true, 30.0).mean()) == 0.0

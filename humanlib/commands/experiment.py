@@ -107,7 +107,7 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
                         seed=args.seed, iterations=args.iterations, refine=not args.no_refine, device=args.device)
     motions = None if name is None else _read_motions(args, (config.window,))
     torch.set_num_threads(args.threads)
-    started = time.perf_counter()
+    started, commit = time.perf_counter(), git_commit()  # the commit of the code that runs, read before the fits
     out = Path(args.out)
     old_chosen, old_tried, runs = [], [], []
     if args.merge and out.is_file():  # keep the other priors' choices; reuse the smoothness search
@@ -120,13 +120,13 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
         clips, origin, fps, split = *val_clips_at(TEST_FPS), TEST_FPS, "val"
     else:
         clips, origin, fps, split = motions.experiment_clips(), motions.describe(), motions.fps, motions.name
-    chosen, tried = tune_weights(config, clips=clips, fps=fps, known_smooth=known,
+    chosen, tried = tune_weights(config, clips=clips, fps=fps, known_smooth=known, known_choices=old_chosen,
                                  progress=True if not args.quiet else lambda s: print(s, flush=True))
     redone = {(c.condition, c.prior) for c in chosen}
     chosen = [c for c in old_chosen if (c.condition, c.prior) not in redone] + chosen
     tried = [c for c in old_tried if (c.condition, c.prior) not in redone or c.prior == "none"] + \
         [c for c in tried if (c.condition, c.prior) not in {(k, "none") for k in known}]
-    runs.append({"command": command_line(default="humanlib experiment"), "git_commit": git_commit(), "machine": machine_description(),
+    runs.append({"command": command_line(default="humanlib experiment"), "git_commit": commit, "machine": machine_description(),
                  "priors": list(config.priors), "seconds": round(time.perf_counter() - started, 1)})
     meta = {"command": runs[-1]["command"], "runs": runs, "split": split, "data": origin, "config": asdict(config),
             "smooth_grid": list(config.smooth_grid), "prior_grids": PRIOR_GRIDS,
@@ -134,6 +134,14 @@ def _run_tune_cli(args: argparse.Namespace) -> int:
             f"weights chosen on {motions.name}: report results on other clips than these"}
     if motions is not None:
         meta["clips"] = [c.id for c in motions.clips]
+    if "humor" in config.priors or any(c.prior == "humor" for c in chosen):
+        from humanlib.experiments.humor_method import HUMOR_GRID
+
+        meta["humor_grid"] = {"prior_weight, contact_weight": [list(p) for p in HUMOR_GRID],
+                              "note": "humor: (prior_weight, contact_weight) of HuMoR's test-time optimisation "
+                              "searched together on this small grid (data weight 1, floor and continuity at their "
+                              "defaults), each started from the GMM fit with the GMM's chosen weights; its "
+                              "smooth_weight is the GMM start's"}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"format": WEIGHTS_FORMAT, "metadata": meta, "chosen": [asdict(c) for c in chosen],
                                "tried": [asdict(c) for c in tried]}, indent=1) + "\n")
@@ -224,7 +232,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                            "metres; --motions is read on every run (nothing cached); without it, HUMANLIB_AMASS_DIR's test split is "
                            "read instead of the course's when set, and cached in HUMANLIB_CACHE_DIR (default "
                            "~/.cache/humanlib).")
-        e.add_argument("--priors", default=",".join(PRIOR_NAMES), help="comma-separated priors (default: all)")
+        e.add_argument("--priors", default=",".join(PRIOR_NAMES),
+                       help="comma-separated priors, 'humor' for HuMoR's test-time optimisation (default: all pose priors)")
         e.add_argument("--windows", default="60,120,240", help="window lengths in frames (default 60,120,240)")
         e.add_argument("--frames-per-length", type=nonnegative_int, default=480,
                        help="test frames per window length (480: 8x60, 4x120, 2x240 windows); 0 = all")
@@ -250,7 +259,7 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
                        description="Grid-search the smoothness weight (no prior) and each prior's weight per "
                        "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
-    t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune (default: all)")
+    t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune, 'humor' too (default: all pose priors)")
     t.add_argument("--window", type=positive_int, default=60, help="val window length in frames, >= 3 (default 60)")
     t.add_argument("--num-windows", type=positive_int, default=8, help="val windows, shared out over the sources (default 8)")
     t.add_argument("--iterations", type=positive_int, default=60,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from humanlib.priors import registry
 
 #: The priors the motion experiments compare: the registry's names, the GMM with its min energy only.
 PRIOR_NAMES: tuple[str, ...] = tuple(name for name in registry.PRIOR_NAMES if name != "gmm-exact")
+#: Every method of the results files: the pose priors and HuMoR (a motion prior, :mod:`humanlib.experiments.humor_method`).
+METHOD_NAMES: tuple[str, ...] = PRIOR_NAMES + ("humor",)
 RESULTS_FORMAT = "humanlib-experiment-results-1"
 WEIGHTS_FORMAT = "humanlib-experiment-weights-1"
 
@@ -45,6 +48,10 @@ class ResultRow:
     #: The same errors per data source ("cmu", "bandai-namco", ...; {} for clips of unknown source):
     #: ``{source: {"num_windows", "v2v_cm", "joint_angle_deg", "joint_cm"}}`` (JSON only, not in the CSV).
     by_source: dict = field(default_factory=dict)
+    #: Acceleration error of the fitted joints, m/s^2 (HuMoR's "Accel"; None in rows that did not compute it).
+    accel_ms2: float | None = None
+    #: HuMoR's contact weight ``lambda_c`` (its ``prior_weight`` is the motion prior's ``lambda_p``); None otherwise.
+    contact_weight: float | None = None
 
 
 def source_group(source: str) -> str:
@@ -241,13 +248,17 @@ class WeightChoice:
     smooth_weight: float
     prior_weight: float
     val_v2v_cm: float
+    #: HuMoR's contact weight (its ``prior_weight`` is the motion prior's, its ``smooth_weight`` the GMM start's).
+    contact_weight: float | None = None
 
     def __post_init__(self) -> None:
         condition_by_name(self.condition)  # raises naming the known conditions
-        if self.prior not in PRIOR_NAMES:
-            raise ValueError(f"WeightChoice.prior: unknown prior {self.prior!r}; choose from {', '.join(PRIOR_NAMES)}")
+        if self.prior not in METHOD_NAMES:
+            raise ValueError(f"WeightChoice.prior: unknown prior {self.prior!r}; choose from {', '.join(METHOD_NAMES)}")
         for name in ("smooth_weight", "prior_weight", "val_v2v_cm"):
             check_positive(getattr(self, name), f"WeightChoice.{name}", allow_zero=True)
+        if self.contact_weight is not None:
+            check_positive(self.contact_weight, "WeightChoice.contact_weight", allow_zero=True)
 
 
 def read_weights(path: str | Path) -> tuple[list[WeightChoice], dict]:
@@ -270,8 +281,30 @@ def read_weights(path: str | Path) -> tuple[list[WeightChoice], dict]:
     return chosen, metadata
 
 
+def run_cells(run: dict, cells: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The ``(condition, prior)`` cells of ``cells`` that a recorded run (``RunMetadata.previous_runs`` entry:
+    its ``priors``, and its ``conditions`` when it ran only some) wrote.
+
+    Raises:
+        TypeError: ``run`` is not a dict with a list of ``priors``.
+    """
+    if not isinstance(run, dict) or not isinstance(run.get("priors"), list):
+        raise TypeError(f"run must be a previous_runs entry (a dict with a list 'priors'); got {run!r}")
+    conditions = run.get("conditions")
+    return {(c, p) for c, p in cells if p in run["priors"] and (conditions is None or c in conditions)}
+
+
+def _same_key(name: str, value):
+    """What must agree between two runs to merge: a corpus's fingerprint without the folder it was read from
+    (another checkout of the same corpus has the same poses hash)."""
+    if name == "corpus" and isinstance(value, str):
+        return re.sub(r" \(/[^)]*\)", "", value, count=1)
+    return value
+
+
 def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
-    """``new`` plus the rows of ``old`` for priors ``new`` did not run (their run is recorded).
+    """``new`` plus the rows of ``old`` for (condition, prior) cells ``new`` did not run (their run is recorded;
+    a run of some conditions only records them).
 
     Raises:
         TypeError: an argument that is not a ``ResultsFile``.
@@ -286,29 +319,38 @@ def merge_results(old: ResultsFile, new: ResultsFile) -> ResultsFile:
                          f"{sorted(experiments[1])}")
     m_old, m_new = old.metadata, new.metadata
     for name in ("seed", "windows", "corpus", "split"):
-        if getattr(m_old, name) != getattr(m_new, name):
+        if _same_key(name, getattr(m_old, name)) != _same_key(name, getattr(m_new, name)):
             raise ValueError(f"cannot merge results with another {name}: {getattr(m_old, name)!r} vs "
                              f"{getattr(m_new, name)!r}; rerun every prior instead")
-    ran = {r.prior for r in new.rows}
-    kept = [r for r in old.rows if r.prior not in ran]
+    ran = {(r.condition, r.prior) for r in new.rows}  # cells: a run of some conditions keeps the others' rows
+    kept = [r for r in old.rows if (r.condition, r.prior) not in ran]
     if kept:
-        kept_priors = {r.prior for r in kept}
-        earlier = []  # runs before ``old``'s own, with the priors of theirs still in the file
+        cells = {(r.condition, r.prior) for r in kept}
+        every = {r.condition for r in old.rows + new.rows}  # a run of fewer conditions names them
+        earlier = []  # runs before ``old``'s own, with the cells of theirs still in the file
         for run in m_old.previous_runs:
-            priors = sorted(set(run["priors"]) & kept_priors)
-            if priors:
-                earlier.append({**run, "priors": priors})
-        own = kept_priors - {p for run in earlier for p in run["priors"]}
-        own_run = [{"command": m_old.command, "git_commit": m_old.git_commit, "machine": m_old.machine,
-                    "started_utc": m_old.started_utc, "seconds": m_old.seconds, "weights_file": m_old.weights_file,
-                    "priors": sorted(own)}] if own else []
+            mine = run_cells(run, cells)
+            if mine:
+                entry = {**run, "priors": sorted({p for _, p in mine})}
+                if run.get("conditions") is not None or {c for c, _ in mine} != every:
+                    entry["conditions"] = sorted({c for c, _ in mine})
+                earlier.append(entry)
+                cells -= mine
+        own_run = []
+        if cells:  # the rest came from ``old``'s own run
+            own_run = [{"command": m_old.command, "git_commit": m_old.git_commit, "machine": m_old.machine,
+                        "started_utc": m_old.started_utc, "seconds": m_old.seconds, "weights_file": m_old.weights_file,
+                        "priors": sorted({p for _, p in cells})}]
+            if {c for c, _ in cells} != every:
+                own_run[0]["conditions"] = sorted({c for c, _ in cells})
         m_new.previous_runs = earlier + own_run
+        ran_priors = {p for _, p in ran}
         m_new.missing_priors = {k: v for k, v in {**m_old.missing_priors, **m_new.missing_priors}.items()
-                                if k not in ran}
+                                if k not in ran_priors}
     return ResultsFile(m_new, kept + new.rows)
 
 
 __all__ = [
-    "PRIOR_NAMES", "RESULTS_FORMAT", "WEIGHTS_FORMAT", "ResultRow", "ResultsFile", "RunMetadata", "WeightChoice",
-    "errors_by_source", "merge_results", "read_results", "read_weights", "source_group", "write_results",
+    "METHOD_NAMES", "PRIOR_NAMES", "RESULTS_FORMAT", "WEIGHTS_FORMAT", "ResultRow", "ResultsFile", "RunMetadata", "WeightChoice",
+    "errors_by_source", "merge_results", "run_cells", "read_results", "read_weights", "source_group", "write_results",
 ]

@@ -29,6 +29,7 @@ from humanlib.experiments.protocol import (
     Condition,
     Windows,
     _check_model,
+    acceleration_error,
     body_joints_of,
     clean_vertices,
     condition_by_name,
@@ -38,6 +39,7 @@ from humanlib.experiments.protocol import (
     sequence_errors,
 )
 from humanlib.experiments.results import (  # re-exported: the runner's names before the results module
+    METHOD_NAMES,
     PRIOR_NAMES,
     RESULTS_FORMAT,
     WEIGHTS_FORMAT,
@@ -77,19 +79,19 @@ def parse_priors(text: str | tuple[str, ...]) -> tuple[str, ...]:
 
     Raises:
         TypeError: neither a string nor a tuple / list of strings.
-        ValueError: no name, or a name not in ``PRIOR_NAMES``.
+        ValueError: no name, or a name not in ``METHOD_NAMES`` (the pose priors and ``"humor"``).
     """
     if isinstance(text, str):
         names = tuple(n.strip() for n in text.split(",") if n.strip())
     elif isinstance(text, (tuple, list)) and all(isinstance(n, str) for n in text):
         names = tuple(text)
     else:
-        raise TypeError(f"priors must be a comma-separated string or a tuple of names from {PRIOR_NAMES}; got {text!r}")
+        raise TypeError(f"priors must be a comma-separated string or a tuple of names from {METHOD_NAMES}; got {text!r}")
     if not names:
         raise ValueError("give at least one prior")
     for n in names:
-        if n not in PRIOR_NAMES:
-            raise ValueError(f"unknown prior {n!r}; choose from {', '.join(PRIOR_NAMES)}")
+        if n not in METHOD_NAMES:
+            raise ValueError(f"unknown prior {n!r}; choose from {', '.join(METHOD_NAMES)}")
     return names
 
 
@@ -253,6 +255,8 @@ def load_priors(names: tuple[str, ...], allow_missing: bool) -> tuple[dict[str, 
     names = parse_priors(names)
     priors, missing = {}, {}
     for name in names:
+        if name == "humor":  # a motion prior, not a PosePrior: humanlib.experiments.humor_method
+            continue
         try:
             priors[name] = load_prior(name)
         except FileNotFoundError as err:
@@ -344,6 +348,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
             + (" without clips" if clips is None else ""))
     started = time.perf_counter()
     start_stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    commit = git_commit()  # the code that runs: read before the fits, a tree can change under a long run
     if model is None:
         from humanlib.body import load_body_model
 
@@ -360,9 +365,11 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     missing: dict[str, str] = {}
     if priors is None:
         priors, missing = load_priors(config.priors, config.allow_missing)
+    humor = _load_humor(config, model, priors, missing)
     rows, window_ids = [], {}
     conditions = config.condition_list()
-    bar, say = _reporter(progress, len(config.windows) * len(conditions) * len(priors), f"experiment {config.experiment}")
+    bar, say = _reporter(progress, len(config.windows) * len(conditions) * (len(priors) + (humor is not None)),
+                         f"experiment {config.experiment}")
     for length in config.windows:
         count = None if config.frames_per_length is None else config.frames_per_length // length
         windows = cut_windows(clips, length, fps, max_windows=count, groups=sources or None)
@@ -381,6 +388,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                                           warmup_iterations=config.warmup_iterations)
                 fit = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, fit_cfg)
                 err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference)
+                accel = _accel_error(model, fit, windows)
                 rows.append(ResultRow(
                     experiment=config.experiment, condition=condition.name, prior=name, window=length,
                     num_windows=len(windows), frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4),
@@ -388,16 +396,24 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                     input_v2v_cm=None if input_v2v is None else round(input_v2v, 4),
                     input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
                     weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
-                    by_source=errors_by_source(err, windows, sources),
+                    by_source=errors_by_source(err, windows, sources), accel_ms2=round(accel, 3),
                 ))
                 bar.update(1)
                 say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
+            if humor is not None:  # GMM start with the GMM's weights, then HuMoR's TTO
+                smooth, lam, _ = weights_for(condition.name, "gmm", weights)
+                start_cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, beta_weight=config.beta_weight,
+                                            iterations=config.iterations, warmup_iterations=config.warmup_iterations)
+                rows.append(humor.row(config.experiment, condition.name, length, windows, obs, model, reference,
+                                      (input_v2v, input_joint), start_cfg, weights, sources))
+                bar.update(1)
+                say(f"{condition.name} {length} frames humor: {rows[-1].v2v_cm:.2f} cm ({rows[-1].seconds:.1f} s)")
     bar.close()
     given = _given_label(clips, fps, data or "given clips") if given_clips else None
     fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations,
                                           warmup_iterations=config.warmup_iterations))
     meta = RunMetadata(
-        command=command, git_commit=git_commit(), machine=machine_description(), seed=config.seed,
+        command=command, git_commit=commit, machine=machine_description(), seed=config.seed,
         split=config.split if not given else given[0], corpus=corpus_name if not given else given[1], fps=fps,
         windows=window_ids, clips=[] if not given else [c[0] for c in clips],
         fit={k: v for k, v in fit_defaults.items() if k not in ("smooth_weight", "prior_weight")} | {
@@ -408,6 +424,14 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
     return ResultsFile(meta, rows)
 
 
+def _accel_error(model, fit, windows: Windows) -> float:
+    """Acceleration error (m/s^2, HuMoR's "Accel") of a fit's 22 body joints (the fitted shape's) against the truth's."""
+    betas = None if fit.betas is None else fit.betas[:, None].expand(*fit.poses.shape[:2], fit.betas.shape[-1])
+    pred = body_joints_of(model, fit.poses, fit.transl, betas)[..., :22, :]
+    true = body_joints_of(model, windows.poses, windows.transl)[..., :22, :]
+    return float(acceleration_error(pred, true, windows.fps).mean())
+
+
 def _given_label(clips, fps: float, name: str) -> tuple[str, str]:
     """``(split, corpus)`` of the results of given clips: their name, and their size and fingerprint."""
     from humanlib.provenance import clips_fingerprint
@@ -415,6 +439,22 @@ def _given_label(clips, fps: float, name: str) -> tuple[str, str]:
     clips = [tuple(c) for c in clips]
     frames = sum(int(c[1].shape[0]) for c in clips)
     return name, f"{name}: {len(clips)} clips, {frames} frames at {fps:g} fps, clips sha256 {clips_fingerprint(clips)}"
+
+
+def _load_humor(config, model, priors: dict, missing: dict):
+    """HuMoR's checkpoint and GMM start prior when ``config.priors`` names ``"humor"`` (None otherwise, or when
+    missing and ``config.allow_missing``: then recorded in ``missing``)."""
+    if "humor" not in config.priors:
+        return None
+    from humanlib.experiments.humor_method import HumorMethod
+
+    try:
+        return HumorMethod.load(model, priors.get("gmm"))
+    except FileNotFoundError as err:
+        if not config.allow_missing:
+            raise
+        missing["humor"] = str(err)
+        return None
 
 
 def _check_run_inputs(config: object, kind: type, model: object, fps: object, weights: object,
@@ -526,12 +566,15 @@ class TuneConfig:
 
 def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_FPS, priors=None,
                  progress=None, known_smooth: dict[str, WeightChoice] | None = None,
+                 known_choices: list[WeightChoice] | None = None,
                  ) -> tuple[list[WeightChoice], list[WeightChoice]]:
     """Choose the smoothness weight (no prior), then each prior's weight, per condition, on val.
 
     Args:
         known_smooth: condition -> the "none" choice of an earlier run of the same search;
             its smoothness weight is reused instead of searched again.
+        known_choices: earlier choices; ``"humor"`` starts from the GMM fit with the GMM's choice
+            (from this run when it tunes ``"gmm"`` too, else from these, else the defaults).
         progress: True: a tqdm bar over the fits; a ``callable(str)``: told each prior's choice;
             None / False: silent.
 
@@ -547,6 +590,9 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     if known_smooth is not None and (not isinstance(known_smooth, dict)
                                      or not all(isinstance(c, WeightChoice) for c in known_smooth.values())):
         raise TypeError(f"known_smooth must be a dict condition -> WeightChoice or None; got {known_smooth!r}")
+    if known_choices is not None and (not isinstance(known_choices, (list, tuple))
+                                      or not all(isinstance(c, WeightChoice) for c in known_choices)):
+        raise TypeError(f"known_choices must be a list of WeightChoice (from read_weights) or None; got {known_choices!r}")
     _check_progress(progress)
     if model is None:
         from humanlib.body import load_body_model
@@ -559,6 +605,7 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
         clips, _ = val_clips_at(fps)
         sources = {c.name: source_group(c.source) for c in load_corpus("val").clips}
     names = tuple(dict.fromkeys(("none",) + parse_priors(config.priors)))
+    names = tuple(n for n in names if n != "humor") + (("humor",) if "humor" in names else ())  # after the GMM
     if priors is None:
         priors, _ = load_priors(names, allow_missing=True)
     windows = cut_windows(clips, config.window, fps, max_windows=config.num_windows, groups=sources or None)
@@ -566,9 +613,15 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     conditions = [condition_by_name(n) for n in config.conditions] if config.conditions else \
         [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
     chosen, tried = [], []
+    humor = None
+    if "humor" in names:
+        from humanlib.experiments.humor_method import HUMOR_GRID, HumorMethod, tune_humor
+
+        humor = HumorMethod.load(model, priors.get("gmm"))
     extra = 2 if config.refine else 0
     fits = sum((0 if c.name in (known_smooth or {}) else len(config.smooth_grid) + extra)
-               + sum(len(PRIOR_GRIDS[n]) + extra for n in names if n != "none" and n in priors) for c in conditions)
+               + sum(len(PRIOR_GRIDS[n]) + extra for n in names if n != "none" and n in priors)
+               + (len(HUMOR_GRID) if humor is not None else 0) for c in conditions)
     bar, say = _reporter(progress, fits, "experiment tune")
 
     def error(prior_name: str, obs, smooth: float, lam: float) -> float:
@@ -612,6 +665,19 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
         chosen.append(best)
         smooth = best.smooth_weight
         for name in names:
+            if name == "humor" and humor is not None:  # GMM start with the GMM's choice, then HuMoR's grid
+                smooth_g, lam_g, _ = weights_for(condition.name, "gmm", chosen + list(known_choices or []))
+                start_cfg = MotionFitConfig(smooth_weight=smooth_g, prior_weight=lam_g, iterations=config.iterations,
+                                            warmup_iterations=config.warmup_iterations)
+                best_h, tried_h = tune_humor(condition.name, obs, windows, reference, model, humor.model,
+                                             humor.gmm_prior, start_cfg, on_fit=lambda: bar.update(1), say=say)
+                if best_h is None:
+                    raise ValueError(f"{condition.name} humor: every point of {HUMOR_GRID} diverged")
+                tried += tried_h
+                chosen.append(best_h)
+                say(f"{condition.name} humor: prior {best_h.prior_weight:g}, contact {best_h.contact_weight:g} -> "
+                    f"{best_h.val_v2v_cm:.2f} cm")
+                continue
             if name == "none" or name not in priors:
                 continue
             best_p = search(PRIOR_GRIDS[name], lambda lam: error(name, obs, smooth, lam),
