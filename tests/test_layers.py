@@ -109,12 +109,8 @@ LONG_FUNCTIONS: dict[str, str] = {
     "humanlib.commands.experiment.add_subcommand": "not split yet (issue 18): the experiment command's option list",
     "humanlib.experiments.runner.tune_weights": "not split yet (issue 18): reached only after the humor10 merge",
     "humanlib.experiments.motion_fit.fit_motion": "not split yet (issue 18)",
-    "humanlib.data.amass.load_amass_npz": "not split yet (issue 18)",
     "humanlib.experiments.runner.run_experiment": "not split yet (issue 18): reached only after the humor10 merge",
-    "humanlib.fitting.smplifyx._fit_x": "not split yet (issue 18): the stage loop of fit_smplifyx",
     "humanlib.priors.humor_fit.fit_humor": "not split yet (issue 18)",
-    "humanlib.priors.posendf_viz.skeleton_animation": "not split yet (issue 18)",
-    "humanlib.data.asf_amc.read_amc": "not split yet (issue 18)",
 }
 
 

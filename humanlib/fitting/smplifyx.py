@@ -39,7 +39,8 @@ class SMPLifyXStage:
         shape: ``lambda_beta`` on :func:`~humanlib.fitting.smplifyx_terms.E_beta`.
         expression: ``lambda_epsilon`` on :func:`~humanlib.fitting.smplifyx_terms.E_epsilon`.
         angle: ``lambda_alpha`` on :func:`~humanlib.fitting.smplifyx_terms.E_alpha`.
-        hands_data: the hands' keypoint weight ``gamma`` in :func:`~humanlib.fitting.smplifyx_terms.E_J` (the body's is 1).
+        hands_data: the hands' keypoint weight ``gamma`` in :func:`~humanlib.fitting.smplifyx_terms.E_J` (the
+            body's is 1).
         face_data: the face's keypoint weight in :func:`~humanlib.fitting.smplifyx_terms.E_J`.
         collision: ``lambda_c`` on :func:`~humanlib.fitting.smplifyx_terms.E_c` (m^2), not squared.
         iterations: L-BFGS iterations.
@@ -407,18 +408,7 @@ def _fit_x(model, kp, conf, cam, prior, hand_prior, config, sconf, out_dtype, st
     n = kp.shape[0]
     nb = model.num_betas
     kp24, conf24 = _body_keypoints_as_smpl(kp, conf, config.sets)
-    body_conf = conf[:, :0]
-    start = 0
-    for s in config.sets:
-        if s == "body":
-            body_conf = conf[:, start:start + 25]
-        start += kx.KEYPOINT_SETS[s]
-    valid = (body_conf > 0).sum(-1) >= config.min_visible_joints
-    if not valid.all() and config.on_invalid == "raise":
-        bad = torch.nonzero(~valid).squeeze(-1).tolist()
-        raise ValueError(f"frames {bad[:20]} have fewer than {config.min_visible_joints} body keypoints with positive "
-                         "confidence; remove them or use SMPLifyXConfig(on_invalid='skip')")
-    frames = torch.nonzero(valid).squeeze(-1)
+    valid, frames = _fittable_frames(conf, config)
     out = SMPLifyXResult(kp.new_zeros(n, nb), kp.new_zeros(n, kx.SMPLX_NUM_JOINTS, 3), kp.new_zeros(n, 3),
                          kp.new_zeros(n, 0), kp.new_full((n,), float("nan")), kp.new_full((n,), float("nan")),
                          valid, torch.zeros(n, dtype=torch.bool, device=device), [], [])
@@ -471,6 +461,26 @@ def _fit_x(model, kp, conf, cam, prior, hand_prior, config, sconf, out_dtype, st
         out.data_energy[frames] = e_j[best]
         out.flipped[frames] = bodies.flipped[best]
     return _cast_result(out, out_dtype)
+
+
+def _fittable_frames(conf: torch.Tensor, config: SMPLifyXConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,) mask of the frames with enough visible body keypoints, and their indices.
+
+    Raises:
+        ValueError: a frame has too few, and ``config.on_invalid`` is ``"raise"``.
+    """
+    body_conf = conf[:, :0]
+    start = 0
+    for s in config.sets:
+        if s == "body":
+            body_conf = conf[:, start:start + 25]
+        start += kx.KEYPOINT_SETS[s]
+    valid = (body_conf > 0).sum(-1) >= config.min_visible_joints
+    if not valid.all() and config.on_invalid == "raise":
+        bad = torch.nonzero(~valid).squeeze(-1).tolist()
+        raise ValueError(f"frames {bad[:20]} have fewer than {config.min_visible_joints} body keypoints with positive "
+                         "confidence; remove them or use SMPLifyXConfig(on_invalid='skip')")
+    return valid, torch.nonzero(valid).squeeze(-1)
 
 
 def _cast_result(out: SMPLifyXResult, dtype) -> SMPLifyXResult:
