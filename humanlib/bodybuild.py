@@ -460,7 +460,7 @@ def _evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shap
 
 def compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, faces, vertex_ids,
                    parents: tuple[int, ...] = PARENTS) -> dict[str, np.ndarray]:
-    """The compact storage of the model (see :func:`humanlib.body.expand_open_model`).
+    """The compact storage of the model (see :func:`humanlib.body_files.expand_open_model`).
 
     Args:
         template: (V, 3); shapedirs: (V, 3, K); posedirs: (V, 3, 9(J-1)); J_regressor: (J, V);
@@ -528,7 +528,7 @@ def _version(package: str) -> str:
     return version(package)
 
 
-#: Arrays of the compact open-model file (what :func:`humanlib.body.expand_open_model` reads).
+#: Arrays of the compact open-model file (what :func:`humanlib.body_files.expand_open_model` reads).
 COMPACT_KEYS = ("v_template", "shapedirs", "posedirs_support", "posedirs_values", "weights_vertex", "weights_joint",
                 "weights_value", "J_regressor_joint", "J_regressor_vertex", "J_regressor_value", "kintree_table", "f",
                 "vertex_id_names", "vertex_id_values")

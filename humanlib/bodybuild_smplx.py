@@ -207,7 +207,7 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
         log: called with one progress line at a time.
 
     Returns:
-        (compact arrays for :func:`humanlib.body.expand_open_model`, report dict).
+        (compact arrays for :func:`humanlib.body_files.expand_open_model`, report dict).
 
     Raises:
         TypeError: ``config`` not a :class:`SmplxBuildConfig`, ``log`` not callable.

@@ -59,6 +59,35 @@ class AmassMotion:
     path: str
 
 
+def _check_amass_arrays(path, poses: np.ndarray, trans: np.ndarray, betas: np.ndarray, fps: float, rate_key) -> None:
+    """The shapes and values :func:`load_amass_npz` read (names the file and key)."""
+    if poses.ndim != 2 or poses.shape[1] not in POSE_WIDTHS:
+        raise AmassFormatError(f"{path}: key 'poses' has shape {poses.shape}, expected (T, 72), (T, 156) or (T, 165)")
+    if poses.shape[0] == 0:
+        raise AmassFormatError(f"{path}: key 'poses' holds no frames (shape {poses.shape})")
+    if trans.shape != (poses.shape[0], 3):
+        raise AmassFormatError(f"{path}: key 'trans' has shape {trans.shape}, expected ({poses.shape[0]}, 3)")
+    if not np.isfinite(poses).all() or not np.isfinite(trans).all():
+        raise AmassFormatError(f"{path}: key 'poses' or 'trans' holds NaN or inf")
+    if not np.isfinite(betas).all():
+        raise AmassFormatError(f"{path}: key 'betas' holds NaN or inf")
+    if not 0 < fps < float("inf"):
+        raise AmassFormatError(f"{path}: key {rate_key!r} is {fps}, expected a positive frame rate")
+
+
+def _amass_to_smpl(poses: np.ndarray, trans: np.ndarray, y_up: bool, pelvis_rest) -> tuple[np.ndarray, np.ndarray]:
+    """SMPL's ``(T, 24, 3)`` poses (hands at rest) and the translation, turned Y-up about the pelvis when ``y_up``."""
+    T = poses.shape[0]
+    smpl = np.zeros((T, NUM_JOINTS, 3))
+    smpl[:, :22] = poses[:, :66].reshape(T, 22, 3)
+    if y_up:
+        root = axis_angle_to_rotmat_np(smpl[:, 0])
+        smpl[:, 0] = rotmat_to_axis_angle_np(Z_UP_TO_Y_UP @ root)
+        p0 = np.zeros(3) if pelvis_rest is None else np.asarray(pelvis_rest, dtype=np.float64)
+        trans = (trans + p0) @ Z_UP_TO_Y_UP.T - p0
+    return smpl, trans
+
+
 def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray | None = None,
                    fps: float | None = None) -> AmassMotion:
     """Read one AMASS ``.npz`` as SMPL 24-joint poses.
@@ -131,26 +160,8 @@ def load_amass_npz(path: str | Path, y_up: bool = True, pelvis_rest: np.ndarray 
         betas = get("betas", np.float32).reshape(-1) if "betas" in keys else np.zeros(0, np.float32)
     finally:
         data.close()
-    if poses.ndim != 2 or poses.shape[1] not in POSE_WIDTHS:
-        raise AmassFormatError(f"{path}: key 'poses' has shape {poses.shape}, expected (T, 72), (T, 156) or (T, 165)")
-    if poses.shape[0] == 0:
-        raise AmassFormatError(f"{path}: key 'poses' holds no frames (shape {poses.shape})")
-    if trans.shape != (poses.shape[0], 3):
-        raise AmassFormatError(f"{path}: key 'trans' has shape {trans.shape}, expected ({poses.shape[0]}, 3)")
-    if not np.isfinite(poses).all() or not np.isfinite(trans).all():
-        raise AmassFormatError(f"{path}: key 'poses' or 'trans' holds NaN or inf")
-    if not np.isfinite(betas).all():
-        raise AmassFormatError(f"{path}: key 'betas' holds NaN or inf")
-    if not 0 < fps < float("inf"):
-        raise AmassFormatError(f"{path}: key {rate_key!r} is {fps}, expected a positive frame rate")
-    T = poses.shape[0]
-    smpl = np.zeros((T, NUM_JOINTS, 3))
-    smpl[:, :22] = poses[:, :66].reshape(T, 22, 3)
-    if y_up:
-        root = axis_angle_to_rotmat_np(smpl[:, 0])
-        smpl[:, 0] = rotmat_to_axis_angle_np(Z_UP_TO_Y_UP @ root)
-        p0 = np.zeros(3) if pelvis_rest is None else np.asarray(pelvis_rest, dtype=np.float64)
-        trans = (trans + p0) @ Z_UP_TO_Y_UP.T - p0
+    _check_amass_arrays(path, poses, trans, betas, fps, rate_key)
+    smpl, trans = _amass_to_smpl(poses, trans, y_up, pelvis_rest)
     return AmassMotion(
         poses=smpl.astype(np.float32), transl=trans.astype(np.float32), betas=betas, fps=fps,
         model_type=POSE_WIDTHS[poses.shape[1]], path=str(path),

@@ -365,13 +365,19 @@ def read_amc(path: str | Path, skeleton: AsfSkeleton, fps: float = 120.0) -> Amc
     if frame == 0:
         raise fail("no frames (an empty motion, or not an AMC file?)", max(last_line, 1))
     close_frame(last_line)
+    values = _amc_arrays(rows, frame, lambda msg: fail(msg, last_line))
+    return AmcMotion(values=values, num_frames=frame, fps=fps, path=str(path))
+
+
+def _amc_arrays(rows: dict[str, list[list[float]]], frames: int, fail) -> dict[str, np.ndarray]:
+    """Each bone's ``(frames, dof)`` values, checked: a row in every frame, no NaN or inf (``fail(msg)``: the error)."""
     values = {name: np.asarray(v, dtype=np.float64) for name, v in rows.items()}
     for name, v in values.items():
-        if v.shape[0] != frame:
-            raise fail(f"bone {name!r} has {v.shape[0]} frames, expected {frame}", last_line)
+        if v.shape[0] != frames:
+            raise fail(f"bone {name!r} has {v.shape[0]} frames, expected {frames}")
         if not np.isfinite(v).all():
-            raise fail(f"bone {name!r} holds NaN or inf", last_line)
-    return AmcMotion(values=values, num_frames=frame, fps=fps, path=str(path))
+            raise fail(f"bone {name!r} holds NaN or inf")
+    return values
 
 
 @dataclass

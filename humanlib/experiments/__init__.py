@@ -3,8 +3,10 @@
 =====================================  ==================================================
 piece                                   module
 =====================================  ==================================================
-windows, noise, occlusion, metrics      ``humanlib.experiments.protocol``
+motion windows and their subsets        ``humanlib.experiments.windows``
+noise, occlusion, metrics               ``humanlib.experiments.protocol``
 fitting a sequence with a prior         ``humanlib.experiments.motion_fit``
+settings, weight grids, option lists    ``humanlib.experiments.settings``
 runs, val tuning                        ``humanlib.experiments.runner``
 results files and val-tuned weights     ``humanlib.experiments.results``
 published and our tables                ``humanlib.experiments.tables``

@@ -9,9 +9,10 @@ stages, :func:`~humanlib.fitting.smplify.fit_smplify`    :mod:`humanlib.fitting.
 one L-BFGS per frame                                     :mod:`humanlib.fitting.lbfgs`
 a dataset over workers (torchrun), resumable             :mod:`humanlib.fitting.dataset`
 synthetic keypoints, Procrustes                          :mod:`humanlib.fitting.evaluate`
-OpenPose keypoints on the SMPL-X mesh (SMPLify-X)        :mod:`humanlib.fitting.keypoints_x`
+OpenPose keypoints on the SMPL-X mesh, KeypointBody      :mod:`humanlib.fitting.keypoints_x`
 ``E_c``, the collision term (SMPLify-X)                  :mod:`humanlib.fitting.collision`
-SMPLify-X's energy, term by term                         :mod:`humanlib.fitting.smplifyx`
+SMPLify-X's energy, term by term; the hand prior         :mod:`humanlib.fitting.smplifyx_terms`
+SMPLify-X's stages and fit                               :mod:`humanlib.fitting.smplifyx`
 ``humanlib fit`` / ``smplify-eval``                      :mod:`humanlib.fitting.jobs`
 meshes over keypoints (figures)                          :mod:`humanlib.fitting.plots`
 =======================================================  ================================

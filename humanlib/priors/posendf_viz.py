@@ -46,6 +46,24 @@ def _segments(joints: Tensor, offset: float) -> tuple[list, list, list]:
     return x, z, y
 
 
+def _check_animation_args(joints, labels, spacing, title, colors) -> None:
+    """:func:`skeleton_animation`'s checks, in its order (the label count is checked once the frames are known)."""
+    check_tensor(joints, "joints", finite=False)
+    if joints.ndim != 4 or joints.shape[-2:] != (NUM_JOINTS, 3):
+        raise ValueError(f"joints must have shape (T, B, {NUM_JOINTS}, 3), got {tuple(joints.shape)}")
+    if joints.shape[0] == 0 or joints.shape[1] == 0:
+        raise ValueError(f"joints must hold at least one frame and one skeleton (T, B >= 1); got {tuple(joints.shape)}")
+    check_tensor(joints, "joints")
+    check_positive(spacing, "spacing", allow_zero=True)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str; got {type(title).__name__}")
+    for name, value in (("labels", labels), ("colors", colors)):
+        if value is not None and (not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value)):
+            raise TypeError(f"{name} must be a list of strings or None; got {value!r}")
+    if colors is not None and len(colors) == 0:
+        raise ValueError("colors is an empty list; give at least one colour or None")
+
+
 def skeleton_animation(
     joints: Tensor,
     labels: list[str] | None = None,
@@ -71,20 +89,7 @@ def skeleton_animation(
         ValueError: wrong shape, no frame or no skeleton (``T = 0`` or ``B = 0``), NaN/inf
             joints, a label count other than ``T``, a negative spacing, an empty colour list.
     """
-    check_tensor(joints, "joints", finite=False)
-    if joints.ndim != 4 or joints.shape[-2:] != (NUM_JOINTS, 3):
-        raise ValueError(f"joints must have shape (T, B, {NUM_JOINTS}, 3), got {tuple(joints.shape)}")
-    if joints.shape[0] == 0 or joints.shape[1] == 0:
-        raise ValueError(f"joints must hold at least one frame and one skeleton (T, B >= 1); got {tuple(joints.shape)}")
-    check_tensor(joints, "joints")
-    check_positive(spacing, "spacing", allow_zero=True)
-    if not isinstance(title, str):
-        raise TypeError(f"title must be a str; got {type(title).__name__}")
-    for name, value in (("labels", labels), ("colors", colors)):
-        if value is not None and (not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value)):
-            raise TypeError(f"{name} must be a list of strings or None; got {value!r}")
-    if colors is not None and len(colors) == 0:
-        raise ValueError("colors is an empty list; give at least one colour or None")
+    _check_animation_args(joints, labels, spacing, title, colors)
     joints = joints.detach().cpu()
     num_t, num_b = joints.shape[:2]
     labels = labels or [f"step {t}" for t in range(num_t)]
