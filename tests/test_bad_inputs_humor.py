@@ -20,6 +20,7 @@ from bad_inputs import case_id, raises, returns, run_case
 
 from humanlib.body import SkeletonJoints, load_body_model
 from humanlib.data import load_corpus
+from humanlib.experiments import humor_floor as hfl
 from humanlib.experiments import humor_method as hxm
 from humanlib.experiments.results import run_cells
 from humanlib.experiments.runner import TuneConfig, tune_weights
@@ -115,6 +116,7 @@ def _model_fit() -> hm.HumorModel:
 _FIT_FAST = hf.HumorFitConfig(segment=3, stage_iterations=(1, 1, 1))
 
 X = "humanlib.experiments.humor_method."
+XF = "humanlib.experiments.humor_floor."
 _BODY = load_body_model()
 
 
@@ -332,6 +334,20 @@ CASES = [
            r"choices must be a list of WeightChoice"),
     returns(X + "humor_weights", "no choices: the defaults", lambda: hxm.humor_weights("joints-4cm", []),
             lambda r: r == (*hxm.DEFAULT_HUMOR_WEIGHTS, "default")),
+    # the follow-floor diagnostic (clean joints)
+    raises(XF + "clean_observation", "a tensor instead of windows",
+           lambda: hfl.clean_observation(_BODY, torch.zeros(1)), TypeError, r"windows must be"),
+    raises(XF + "follow_floor", "windows that are a tensor",
+           lambda: hfl.follow_floor(_BODY, torch.zeros(1), None, _method_args()[4]), TypeError, r"windows must be"),
+    raises(XF + "follow_floor", "a model instead of the method",
+           lambda: hfl.follow_floor(_BODY, _windows(), _model_fit(), _method_args()[4]), TypeError,
+           r"method must be a HumorMethod"),
+    raises(XF + "follow_floor", "no prior weights",
+           lambda: hfl.follow_floor(_BODY, _windows(), hxm.HumorMethod(_model_fit(), _method_args()[2]),
+                                    _method_args()[4], prior_weights=()), ValueError, r"prior_weights must be a non-empty"),
+    raises(XF + "follow_floor", "a dict start config",
+           lambda: hfl.follow_floor(_BODY, _windows(), hxm.HumorMethod(_model_fit(), _method_args()[2]), {}), TypeError,
+           r"start_config must be a MotionFitConfig"),
     raises(X + "tune_humor", "windows that are a tensor",
            lambda: hxm.tune_humor("joints-4cm", _method_args()[3], torch.zeros(1), None, *_method_args()[:3],
                                   _method_args()[4]), TypeError, r"windows must be"),

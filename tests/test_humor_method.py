@@ -141,3 +141,27 @@ def test_merge_accepts_the_same_corpus_read_from_another_checkout(tiny_run):
     new.metadata.corpus = fingerprint.replace("1674f0a0", "99999999")  # other poses: refused
     with pytest.raises(ValueError, match="another corpus"):
         merge_results(old, new)
+
+
+def test_follow_floor_fits_clean_joints_with_both_methods(body, clips):
+    """The diagnostic fits the exact joints: the GMM row and one HuMoR row per prior weight, all finite."""
+    from humanlib.experiments import humor_floor
+    from humanlib.experiments.motion_fit import MotionFitConfig
+    from humanlib.experiments.protocol import body_joints_of, cut_windows
+
+    windows = cut_windows(clips, FRAMES, 30.0, max_windows=1)
+    obs = humor_floor.clean_observation(body, windows)
+    assert torch.equal(obs.joints, body_joints_of(body, windows.poses, windows.transl)) and bool(obs.mask.all())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(hm, "STAGE_ITERATIONS", (5, 5, 5))
+            rows = humor_floor.follow_floor(body, windows, hm.HumorMethod.load(body),
+                                            MotionFitConfig(prior_weight=10.0, iterations=10, warmup_iterations=5),
+                                            prior_weights=(0.1, 1.0))
+    finally:
+        torch.set_num_threads(threads)
+    assert [(r["method"], r["prior_weight"]) for r in rows] == [("gmm", 10.0), ("humor", 0.1), ("humor", 1.0)]
+    assert all(0 < r["v2v_cm"] < 50 and 0 < r["joint_cm"] < 50 and r["accel_ms2"] > 0 for r in rows)
+    assert rows[1]["v2v_cm"] != rows[0]["v2v_cm"]  # the TTO moved the start
