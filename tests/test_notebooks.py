@@ -168,3 +168,13 @@ def test_the_package_keeps_colabs_own_torch():
     assert torch_reqs, "torch is not declared"
     for req in torch_reqs:
         assert not re.search(r"==|<|~=|!=|@", req), f"pyproject pins or caps torch ({req!r}); Colab's torch would be replaced"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_a_unique_id(path):
+    """nbformat 4.5 cells carry ids (a missing one is a warning today and an error in later nbformat)."""
+    cells = json.loads(path.read_text())["cells"]
+    missing = [i for i, c in enumerate(cells) if not c.get("id")]
+    assert missing == [], f"{path.name}: cells {missing} have no id (give each a short unique id)"
+    ids = [c["id"] for c in cells]
+    assert len(set(ids)) == len(ids), f"{path.name}: duplicate cell ids"
