@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from benchmarks.timing import load_average, peak_tensor_memory, time_call
+from humanlib.priors.humor_fit import HumorFitConfig
 
 MB = 1e6
 
@@ -87,7 +88,7 @@ class Plan:
     humor_rollout_frames: int = 120
     humor_tto_windows: int = 2
     humor_tto_frames: int = 60
-    humor_tto_iterations: tuple[int, int, int] = (50, 100, 100)
+    humor_tto_iterations: tuple[int, int, int] = HumorFitConfig().stage_iterations
 
 
 FULL = Plan()
@@ -439,7 +440,7 @@ def bench_humor(plan: Plan) -> dict:
     from humanlib.body import SkeletonJoints, load_body_model
     from humanlib.data import load_corpus
     from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
-    from humanlib.priors.humor_fit import HumorFitConfig, fit_humor
+    from humanlib.priors.humor_fit import fit_humor
     from humanlib.priors.humor_model import HumorConfig, HumorModel
     from humanlib.priors.humor_state import joint_positions
     from humanlib.priors.humor_train import _window_loss, load_humor, window_states

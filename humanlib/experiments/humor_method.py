@@ -29,15 +29,16 @@ from humanlib.experiments.protocol import (
     Observation, Windows, _check_model, acceleration_error, body_joints_of, condition_by_name, sequence_errors,
 )
 from humanlib.experiments.results import ResultRow, WeightChoice, errors_by_source
+from humanlib.priors.humor_fit import HumorFitConfig
 
 #: The method's name in the results and weights files.
 HUMOR_NAME = "humor"
 #: ``(prior_weight, contact_weight)`` pairs searched on val by :func:`tune_humor` (data weight 1).
 HUMOR_GRID: tuple[tuple[float, float], ...] = ((0.1, 1.0), (1.0, 0.1), (1.0, 1.0), (1.0, 10.0), (10.0, 1.0))
 #: L-BFGS iterations of the TTO's three stages (:class:`humanlib.priors.humor_fit.HumorFitConfig`'s, val-chosen).
-STAGE_ITERATIONS: tuple[int, int, int] = (50, 100, 100)
+STAGE_ITERATIONS: tuple[int, int, int] = HumorFitConfig().stage_iterations
 #: The TTO's weights when no val choice is given (:class:`humanlib.priors.humor_fit.HumorFitConfig`'s defaults).
-DEFAULT_HUMOR_WEIGHTS = (1.0, 1.0)
+DEFAULT_HUMOR_WEIGHTS = (HumorFitConfig().prior_weight, HumorFitConfig().contact_weight)
 
 
 @dataclass
@@ -101,7 +102,7 @@ def fit_humor_method(body_model, humor_model, gmm_prior, obs, start_config: Moti
             joint missing (:func:`humanlib.priors.humor_fit.fit_humor`'s checks, made before any fit), a weight
             < 0, or a fit that left the finite numbers.
     """
-    from humanlib.priors.humor_fit import HumorFitConfig, fit_humor
+    from humanlib.priors.humor_fit import fit_humor
 
     _check_args(body_model, humor_model, gmm_prior, obs, start_config)
     check_positive(prior_weight, "prior_weight", allow_zero=True)
@@ -222,7 +223,7 @@ def tune_humor(condition: str, obs, windows: Windows, reference: torch.Tensor, b
     Raises:
         TypeError, ValueError: as :func:`fit_humor_method`; ``windows`` not ``Windows``.
     """
-    from humanlib.priors.humor_fit import HumorFitConfig, fit_humor
+    from humanlib.priors.humor_fit import fit_humor
 
     condition_by_name(condition)
     _check_args(body_model, humor_model, gmm_prior, obs, start_config)
