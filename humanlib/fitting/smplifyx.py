@@ -16,6 +16,7 @@ import torch
 
 from humanlib._validate import check_positive
 from humanlib.fitting import keypoints_x as kx
+from humanlib.fitting import smplifyx_terms as _terms
 from humanlib.fitting.energies import angle_energy
 from humanlib.fitting.keypoints_x import KeypointBody
 from humanlib.fitting.smplifyx_terms import (  # the energy's terms: documented here, their home is smplifyx_terms
@@ -499,32 +500,11 @@ def _cast_result(out: SMPLifyXResult, dtype) -> SMPLifyXResult:
 
 __all__ = [
     "COLLISION_SCALE",
-    "COUPLING_SIGMA",
     "KeypointBody",
     "SMPLifyXConfig",
     "SMPLifyXResult",
     "SMPLifyXStage",
     "fit_smplifyx",
     "smplifyx_stages",
-    "DIP_PIP_RATIO",
-    "FINGER_RANGES",
-    "FingerJointRange",
-    "HAND_START",
-    "HandPosePrior",
-    "JAW",
-    "JAW_AXIS_WEIGHTS",
-    "SMPLX_FINGERS",
-    "THUMB_RANGES",
-    "E_J",
-    "E_alpha",
-    "E_beta",
-    "E_c",
-    "E_epsilon",
-    "E_mh",
-    "E_theta_b",
-    "E_theta_f",
-    "check_keypoints_x",
-    "collision_pairs",
-    "mesh_parts",
-    "set_of_keypoints",
+    *_terms.__all__,  # re-exported: the energy's terms are documented here
 ]
