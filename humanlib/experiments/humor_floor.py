@@ -14,7 +14,7 @@ import torch
 from humanlib._validate import check_positive
 from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
 from humanlib.experiments.protocol import (
-    Observation, Windows, _check_model, acceleration_error, body_joints_of, clean_vertices, sequence_errors,
+    Observation, Windows, _check_model, body_joints_of, clean_vertices, sequence_acceleration_error, sequence_errors,
 )
 from humanlib.skeleton import BODY_JOINTS
 
@@ -68,15 +68,12 @@ def follow_floor(body_model, windows: Windows, method, start_config: MotionFitCo
     for w in prior_weights:
         check_positive(w, "prior_weights entry", allow_zero=True)
     reference = clean_vertices(body_model, windows)
-    true = obs.joints[..., :22, :]
 
     def measure(name: str, weight: float | None, poses, transl, betas) -> dict:
         err = sequence_errors(body_model, poses, transl, betas, windows, reference)
-        b = None if betas is None else betas[:, None].expand(*poses.shape[:2], betas.shape[-1])
-        pred = body_joints_of(body_model, poses, transl, b)[..., :22, :]
+        accel = sequence_acceleration_error(body_model, poses, transl, betas, windows)
         return {"method": name, "prior_weight": weight, "v2v_cm": round(err.v2v_cm, 4),
-                "joint_cm": round(err.joint_cm, 4),
-                "accel_ms2": round(float(acceleration_error(pred, true, windows.fps).mean()), 3)}
+                "joint_cm": round(err.joint_cm, 4), "accel_ms2": round(accel, 3)}
 
     gmm = fit_motion(body_model, method.gmm_prior, obs.joints, obs.mask, obs.init_body_pose, start_config)
     rows = [measure("gmm", start_config.prior_weight, gmm.poses, gmm.transl, gmm.betas)]

@@ -11,7 +11,7 @@ observation as the pose priors' rows:
    stays 1, so both are relative to the data term; floor and continuity weights keep their defaults).
 
 The row's errors come from the TTO's poses as for every other row (the mesh of its poses, mean shape, against
-the clean mesh), plus the acceleration error of its joints (``humanlib.experiments.protocol.acceleration_error``).
+the clean mesh), plus the acceleration error of its joints (``humanlib.experiments.protocol.sequence_acceleration_error``).
 :func:`tune_humor` chooses HuMoR's two weights on **val** on :data:`HUMOR_GRID` (never on test).
 """
 
@@ -26,7 +26,7 @@ import torch
 from humanlib._validate import check_positive
 from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
 from humanlib.experiments.protocol import (
-    Observation, Windows, _check_model, acceleration_error, body_joints_of, condition_by_name, sequence_errors,
+    Observation, Windows, _check_model, condition_by_name, sequence_acceleration_error, sequence_errors,
 )
 from humanlib.experiments.results import ResultRow, WeightChoice, errors_by_source
 from humanlib.priors.humor_fit import HumorFitConfig
@@ -159,9 +159,7 @@ def _humor_row(experiment: str, condition: str, length: int, windows: Windows, f
     """The results row of a HuMoR fit: per-vertex, joint-angle and joint errors of its poses (mean shape),
     and the acceleration error of its joints."""
     err = sequence_errors(body_model, fit.poses, fit.transl, None, windows, reference)
-    pred = body_joints_of(body_model, fit.poses, fit.transl)[..., :22, :]
-    true = body_joints_of(body_model, windows.poses, windows.transl)[..., :22, :]
-    accel = float(acceleration_error(pred, true, windows.fps).mean())
+    accel = sequence_acceleration_error(body_model, fit.poses, fit.transl, None, windows)
     return ResultRow(
         experiment=experiment, condition=condition, prior=HUMOR_NAME, window=length, num_windows=len(windows),
         frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4), joint_angle_deg=round(err.joint_angle_deg, 3),

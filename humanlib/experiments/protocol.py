@@ -412,6 +412,26 @@ def acceleration_error(pred_joints: torch.Tensor, true_joints: torch.Tensor, fps
     return accel.norm(dim=-1).mean(dim=(-1, -2))
 
 
+def sequence_acceleration_error(model, poses: torch.Tensor, transl: torch.Tensor, betas: torch.Tensor | None,
+                                windows: Windows) -> float:
+    """Mean :func:`acceleration_error` (m/s^2) of a fit's 22 body joints against the clean motion's, over ``windows``.
+
+    Args:
+        poses, transl: the fit, ``(W, T, 24, 3)`` and ``(W, T, 3)``.
+        betas: one shape per window ``(W, K)`` (None: the mean shape).
+        windows: the windows the fit is of (their clean poses and frame rate).
+
+    Raises:
+        TypeError, ValueError: as :func:`body_joints_of` and :func:`acceleration_error`.
+    """
+    _check_windows(windows)
+    if betas is not None:
+        betas = betas[:, None].expand(*poses.shape[:2], betas.shape[-1])
+    pred = body_joints_of(model, poses, transl, betas)[..., :22, :]
+    true = body_joints_of(model, windows.poses, windows.transl)[..., :22, :]
+    return float(acceleration_error(pred, true, windows.fps).mean())
+
+
 def joint_angle_error(pred_poses: torch.Tensor, true_poses: torch.Tensor) -> torch.Tensor:
     """Mean geodesic angle, in degrees, between the body joints' local rotations (joints 1..21).
 
@@ -515,6 +535,7 @@ __all__ = [
     "CONDITION_KINDS", "DENOISE_CONDITIONS", "EXPERIMENT_CONDITIONS", "OCCLUSION_CONDITIONS", "OCCLUSION_GROUPS",
     "Condition", "Observation", "SequenceErrors", "Windows", "acceleration_error", "add_joint_noise", "add_pose_noise",
     "balanced_subset", "body_joints_of", "clean_vertices", "condition_by_name", "corpus_clips", "cut_windows", "evenly_spaced", "joint_angle_error",
-    "make_observation", "occlusion_mask", "per_vertex_error", "sequence_errors", "sequence_vertices",
+    "make_observation", "occlusion_mask", "per_vertex_error", "sequence_acceleration_error", "sequence_errors",
+    "sequence_vertices",
     "window_starts",
 ]

@@ -24,8 +24,8 @@ import torch
 from humanlib._validate import check_positive
 from humanlib.experiments.motion_fit import MotionFitConfig, fit_motion
 from humanlib.experiments.protocol import (
-    EXPERIMENT_CONDITIONS, Windows, _check_model, acceleration_error, body_joints_of, clean_vertices,
-    condition_by_name, corpus_clips, cut_windows, make_observation, sequence_errors,
+    EXPERIMENT_CONDITIONS, Windows, _check_model, body_joints_of, clean_vertices, condition_by_name, corpus_clips,
+    cut_windows, make_observation, sequence_acceleration_error, sequence_errors,
 )
 from humanlib.experiments.results import (
     PRIOR_NAMES, RESULTS_FORMAT, WEIGHTS_FORMAT, ResultRow, ResultsFile, RunMetadata, WeightChoice,
@@ -183,7 +183,7 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
                                           warmup_iterations=config.warmup_iterations)
                 fit = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, fit_cfg)
                 err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference)
-                accel = _accel_error(model, fit, windows)
+                accel = sequence_acceleration_error(model, fit.poses, fit.transl, fit.betas, windows)
                 rows.append(ResultRow(
                     experiment=config.experiment, condition=condition.name, prior=name, window=length,
                     num_windows=len(windows), frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4),
@@ -217,14 +217,6 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         seconds=round(time.perf_counter() - started, 1),
     )
     return ResultsFile(meta, rows)
-
-
-def _accel_error(model, fit, windows: Windows) -> float:
-    """Acceleration error (m/s^2, HuMoR's "Accel") of a fit's 22 body joints (the fitted shape's) against the truth's."""
-    betas = None if fit.betas is None else fit.betas[:, None].expand(*fit.poses.shape[:2], fit.betas.shape[-1])
-    pred = body_joints_of(model, fit.poses, fit.transl, betas)[..., :22, :]
-    true = body_joints_of(model, windows.poses, windows.transl)[..., :22, :]
-    return float(acceleration_error(pred, true, windows.fps).mean())
 
 
 def _given_label(clips, fps: float, name: str) -> tuple[str, str]:
