@@ -70,7 +70,7 @@ class Plan:
     smplify_priors: tuple[str, ...] = ("none", "gmm-min", "vposer", "posendf")
     smplify_iterations: int = 30
     smplify_batch_solver: tuple[str, ...] = ("gmm-min",)
-    dataset_frames: int = 512
+    dataset_frames: int = 2048
     dataset_workers: tuple[int, ...] = (1, 2)
     knn_queries: int = 2048
     knn_manifold: int = 20_000
