@@ -225,6 +225,10 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
         raise ValueError("smpl_compact must be the 24-joint open body model's compact arrays "
                          "(humanlib/assets/open_body_model.npz, with anny_coeffs_mean/dirs)")
     started = time.time()
+
+    def progress(done: str) -> None:
+        log(f"{done} ({time.time() - started:.0f} s)")
+
     generator = torch.Generator().manual_seed(config.seed)
     smpl = expand_open_model(smpl_compact)
     template = torch.as_tensor(smpl["v_template"], dtype=torch.float64)
@@ -234,15 +238,58 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
     coeff_dirs = torch.as_tensor(smpl_compact["anny_coeffs_dirs"], dtype=torch.float64)
 
     anny_ = _Anny()
-    log(f"anny loaded ({time.time() - started:.0f} s)")
+    progress("anny loaded")
     tpose_local = tpose_rotations(anny_.rest(anny_.default_coefficients())[1][0])
-    # The SMPL build moved the origin to the mean body's pelvis: recover that shift exactly
-    # (the T-posed mean-coefficient body is the template up to float16/float32 storage).
+    template_gap_mm = _recover_origin(anny_, tpose_local, coeff_mean, template)
+    assignment, added, bone_rows, carriers = _added_bones(anny_)
+
+    betas = torch.randn(config.samples + config.held_out, num_betas, generator=generator, dtype=torch.float64)
+    coeffs = coeff_mean + betas @ coeff_dirs
+    added_regressor, reg_err = _added_joint_regressor(anny_, tpose_local, coeffs, betas, template, shapedirs,
+                                                      bone_rows, carriers, config, progress)
+    progress("joint regressor fitted")
+    vertex_ids = {str(k): int(v) for k, v in zip(smpl_compact["vertex_id_names"], smpl_compact["vertex_id_values"])}
+    J_regressor, weights = _regressor_and_weights(smpl, anny_, assignment, added, added_regressor, vertex_ids)
+
+    # Pose correctives: the body's (joints 1..21, features 0..188) from the SMPL-layout model.
+    body_features = 9 * (NUM_BODY_JOINTS - 1)
+    posedirs = torch.zeros(template.shape[0], 3, 9 * (NUM_SMPLX_JOINTS - 1), dtype=torch.float64)
+    posedirs[:, :, :body_features] = torch.as_tensor(smpl["posedirs"][:, :, :body_features], dtype=torch.float64)
+    body_bits = (1 << NUM_BODY_JOINTS) - 2  # bits 1..21
+    support = smpl_compact["posedirs_support"].astype(np.int64) & body_bits
+    rig = _Rig(anny_, tpose_local, torch.as_tensor(assignment), bone_rows, carriers, added)
+    finger_posedirs, finger_support = _finger_correctives(rig, coeffs, betas, template, shapedirs, J_regressor,
+                                                          weights, posedirs.shape[-1], config, generator)
+    support = support | finger_support
+    progress("finger pose correctives fitted")
+
+    evaluation = _evaluate_with_and_without(rig, coeffs[config.samples:], betas[config.samples:], template, shapedirs,
+                                            J_regressor, weights, posedirs, finger_posedirs, config, generator)
+    posedirs = posedirs + finger_posedirs
+    progress("evaluated")
+
+    compact = compact_arrays(template.float().double(), shapedirs, posedirs, support, J_regressor, weights,
+                             anny_.faces, vertex_ids, parents=SMPLX_PARENTS)
+    compact["shapedirs"] = np.asarray(smpl_compact["shapedirs"])  # the SMPL-layout model's, bit for bit
+    compact.update(_landmarks(anny_.faces, vertex_ids))
+    compact["joint_names"] = np.array(SMPLX_JOINT_NAMES)
+    return compact, _smplx_report(config, time.time() - started, template_gap_mm, added, reg_err, evaluation)
+
+
+def _recover_origin(anny_: _Anny, tpose_local: torch.Tensor, coeff_mean: torch.Tensor, template: torch.Tensor) -> float:
+    """Build step 1: move ``anny_.origin`` as the SMPL build did (to the mean body's pelvis), recovered
+    exactly from the template (the T-posed mean-coefficient body up to float16/float32 storage); returns
+    the largest remaining gap in mm."""
     mean_t = _tpose(anny_, tpose_local, *anny_.rest(coeff_mean[None]))[0][0]
     anny_.origin = anny_.origin - (mean_t - template).mean(0)
     mean_t = _tpose(anny_, tpose_local, *anny_.rest(coeff_mean[None]))[0][0]
-    template_gap_mm = (mean_t - template).norm(dim=-1).max().item() * 1000
+    return (mean_t - template).norm(dim=-1).max().item() * 1000
 
+
+def _added_bones(anny_: _Anny):
+    """Build step 2: anny's bone -> SMPL-X joint assignment (checked against anny's tree), the joints
+    that the SMPL layout lacks (all but the jaw: ``added``), their anny bone rows, and the SMPL joint
+    that carries each of them in the T-pose (hand or head)."""
     smpl_assignment = anny_.bone_joint.numpy()
     assignment = smplx_bone_joint_assignment(anny_.bone_labels, smpl_assignment)
     _check_tree(list(anny_.model.bone_parents), assignment, anny_.bone_labels)
@@ -250,47 +297,46 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
     added.remove(JAW)
     bone_rows = [anny_.bone_labels.index(_anny_bone(SMPLX_JOINT_NAMES[j])) for j in added]
     carriers = [int(smpl_assignment[r]) for r in bone_rows]  # SMPL's hand / head joint carries them in the T-pose
+    return assignment, added, bone_rows, carriers
 
-    n = config.samples + config.held_out
-    betas = torch.randn(n, num_betas, generator=generator, dtype=torch.float64)
-    coeffs = coeff_mean + betas @ coeff_dirs
-    V = template.shape[0]
+
+def _added_joint_regressor(anny_, tpose_local, coeffs, betas, template, shapedirs, bone_rows, carriers, config, progress):
+    """Build step 3: the added joints' regressor (fitted on the first ``config.samples`` bodies from our
+    mesh to anny's T-posed bone heads) and its held-out error (bodies, joints) in mm."""
+    n = len(coeffs)
     model_verts = template + torch.einsum("bk,vck->bvc", betas, shapedirs)
-    heads = torch.zeros(n, len(added), 3, dtype=torch.float64)
+    heads = torch.zeros(n, len(bone_rows), 3, dtype=torch.float64)
     for start in range(0, n, config.chunk):
         sl = slice(start, start + config.chunk)
         heads[sl] = _heads(anny_, coeffs[sl], tpose_local, bone_rows, carriers)[4]
-    log(f"{n} bodies T-posed ({time.time() - started:.0f} s)")
+    progress(f"{n} bodies T-posed")
     train = slice(0, config.samples)
     added_regressor = fit_joint_regressor(model_verts[train], heads[train], config.regressor_neighbours, config.regressor_ridge)
     reg_err = (regress_joints(model_verts[config.samples:], added_regressor) - heads[config.samples:]).norm(dim=-1) * 1000
-    log(f"joint regressor fitted ({time.time() - started:.0f} s)")
+    return added_regressor, reg_err
 
+
+def _regressor_and_weights(smpl, anny_, assignment, added, added_regressor, vertex_ids):
+    """Build step 4: the 55-joint regressor (the body's from the SMPL-layout model, the added joints',
+    the fixed jaw's pivot between the ears) and the skinning weights (anny's bones summed per joint)."""
+    V = anny_.bone_weights.shape[0]
     J_regressor = torch.zeros(NUM_SMPLX_JOINTS, V, dtype=torch.float64)
     J_regressor[:NUM_BODY_JOINTS] = torch.as_tensor(smpl["J_regressor"][:NUM_BODY_JOINTS], dtype=torch.float64)
     J_regressor[added] = added_regressor
-    vertex_ids = {str(k): int(v) for k, v in zip(smpl_compact["vertex_id_names"], smpl_compact["vertex_id_values"])}
     J_regressor[JAW, [vertex_ids["lear"], vertex_ids["rear"]]] = 0.5  # the fixed jaw's pivot: between the ears
+    weights = torch.zeros(V, NUM_SMPLX_JOINTS, dtype=torch.float64).index_add_(1, torch.as_tensor(assignment), anny_.bone_weights)
+    return J_regressor, weights / weights.sum(1, keepdim=True)
 
-    bone_joint = torch.as_tensor(assignment)
-    weights = torch.zeros(V, NUM_SMPLX_JOINTS, dtype=torch.float64).index_add_(1, bone_joint, anny_.bone_weights)
-    weights = weights / weights.sum(1, keepdim=True)
 
-    # Pose correctives: the body's (joints 1..21, features 0..188) from the SMPL-layout model.
-    body_features = 9 * (NUM_BODY_JOINTS - 1)
-    posedirs = torch.zeros(V, 3, 9 * (NUM_SMPLX_JOINTS - 1), dtype=torch.float64)
-    posedirs[:, :, :body_features] = torch.as_tensor(smpl["posedirs"][:, :, :body_features], dtype=torch.float64)
-    body_bits = (1 << NUM_BODY_JOINTS) - 2  # bits 1..21
-    support = smpl_compact["posedirs_support"].astype(np.int64) & body_bits
-
-    # Finger pose correctives, as the body's were fitted: the residual between anny's DQS (teacher)
-    # and our LBS, unposed to the rest pose, least squares on the pose features of the finger
-    # joints that move each vertex (their own and their finger parents'), with the body still.
+def _finger_correctives(rig, coeffs, betas, template, shapedirs, J_regressor, weights, num_features, config, generator):
+    """Build step 5: the finger pose correctives (float16-rounded) and their support, fitted as the body's
+    were: the residual between anny's DQS (teacher) and our LBS, unposed to the rest pose, least squares on
+    the pose features of the finger joints that move each vertex (their own and their finger parents'),
+    with the body still."""
     finger_bits = sum(1 << k for k in range(25, NUM_SMPLX_JOINTS))
     finger_support = posedirs_support(weights, SMPLX_PARENTS) & finger_bits
-    feats = torch.zeros(config.pose_samples, posedirs.shape[-1], dtype=torch.float64)
-    targets = torch.zeros(config.pose_samples, V, 3, dtype=torch.float32)
-    rig = _Rig(anny_, tpose_local, bone_joint, bone_rows, carriers, added)
+    feats = torch.zeros(config.pose_samples, num_features, dtype=torch.float64)
+    targets = torch.zeros(config.pose_samples, template.shape[0], 3, dtype=torch.float32)
     for start in range(0, config.pose_samples, config.chunk):
         sl = slice(start, min(start + config.chunk, config.pose_samples))
         b = torch.arange(sl.start, sl.stop) % config.samples
@@ -304,36 +350,40 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
     finger_posedirs = fit_posedirs(feats, targets, finger_support, config.posedirs_ridge, num_joints=NUM_SMPLX_JOINTS)
     del targets
     finger_posedirs[finger_posedirs.abs() < config.posedirs_threshold] = 0.0
-    finger_posedirs = finger_posedirs.half().double()  # evaluate what is stored (float16)
-    support = support | finger_support
-    log(f"finger pose correctives fitted ({time.time() - started:.0f} s)")
+    return finger_posedirs.half().double(), finger_support  # evaluate what is stored (float16)
 
+
+def _evaluate_with_and_without(rig, coeffs, betas, template, shapedirs, J_regressor, weights, posedirs, finger_posedirs,
+                               config, generator) -> dict:
+    """Build step 6: :func:`_evaluate_hands` with the finger correctives and without them
+    (``without_finger_correctives_*``), on the same bodies and poses."""
     evaluation = {}
     state = generator.get_state()
     for name, dirs in (("", posedirs + finger_posedirs), ("without_finger_correctives_", posedirs)):
         generator.set_state(state)  # the same bodies and poses for both
-        result = _evaluate_hands(rig, coeffs[config.samples:], betas[config.samples:], template, shapedirs,
-                                 J_regressor, weights, dirs, config, generator)
+        result = _evaluate_hands(rig, coeffs, betas, template, shapedirs, J_regressor, weights, dirs, config, generator)
         evaluation.update({f"{name}{k}": v for k, v in result.items() if not (name and k in ("protocol", "hand_vertices"))})
-    posedirs = posedirs + finger_posedirs
-    log(f"evaluated ({time.time() - started:.0f} s)")
+    return evaluation
 
-    compact = compact_arrays(template.float().double(), shapedirs, posedirs, support, J_regressor, weights,
-                             anny_.faces, vertex_ids, parents=SMPLX_PARENTS)
-    compact["shapedirs"] = np.asarray(smpl_compact["shapedirs"])  # the SMPL-layout model's, bit for bit
-    lmk_names = ("nose", "leye", "reye", "lear", "rear")
-    faces = anny_.faces
+
+#: The landmarks of the SMPL-X layout (each on one mesh vertex: barycentric weight 1 there).
+_LANDMARKS = ("nose", "leye", "reye", "lear", "rear")
+
+
+def _landmarks(faces: np.ndarray, vertex_ids: dict[str, int]) -> dict[str, np.ndarray]:
+    """Build step 7: the landmark arrays (a face holding each landmark's vertex, barycentric coordinates, names)."""
     lmk_faces, lmk_bary = [], []
-    for name in lmk_names:
+    for name in _LANDMARKS:
         face = int(np.flatnonzero((faces == vertex_ids[name]).any(1))[0])
         lmk_faces.append(face)
         lmk_bary.append((faces[face] == vertex_ids[name]).astype(np.float32))
-    compact["lmk_faces_idx"] = np.array(lmk_faces, np.int32)
-    compact["lmk_bary_coords"] = np.stack(lmk_bary)
-    compact["lmk_names"] = np.array(lmk_names)
-    compact["joint_names"] = np.array(SMPLX_JOINT_NAMES)
-    build_seconds = time.time() - started
-    report = {
+    return {"lmk_faces_idx": np.array(lmk_faces, np.int32), "lmk_bary_coords": np.stack(lmk_bary),
+            "lmk_names": np.array(_LANDMARKS)}
+
+
+def _smplx_report(config, build_seconds, template_gap_mm, added, reg_err, evaluation) -> dict:
+    """Build step 8: the build report (``open_smplx_model_report.json``) from the steps' results."""
+    return {
         "command": f"humanlib build-body-model --layout smplx --out DIR --seed {config.seed}",
         "layout": "SMPL-X (55 joints)",
         "config": asdict(config),
@@ -350,7 +400,7 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
         "finger_pose_correctives": (f"fitted against anny's DQS on {config.pose_samples} finger-only poses "
                                     "(per vertex, the features of the finger joints that move it); body joints' "
                                     "from the SMPL-layout model; jaw and eyes none"),
-        "landmarks": list(lmk_names),
+        "landmarks": list(_LANDMARKS),
         "added_joint_regressor": {
             "neighbours_per_joint": config.regressor_neighbours,
             "held_out_mean_mm": round(reg_err.mean().item(), 3),
@@ -359,7 +409,6 @@ def build_open_smplx_model(smpl_compact: dict[str, np.ndarray], config: SmplxBui
         },
         "posed_error": evaluation,
     }
-    return compact, report
 
 
 class _Rig:
