@@ -102,6 +102,8 @@ _ADDS = ("registers one option on a training command's parser with the command's
 EXEMPT = {
     **{A + name: _ADDS for name in ("add_batch_size", "add_learning_rate", "add_out_folder", "add_resume_and_progress",
                                     "add_seed", "add_threads")},
+    **{A + name: ("registers options on an experiment command's parser with the command's own literal defaults; "
+                  "their values are swept in tests/test_commands.py") for name in ("add_out", "add_val_windows")},
     "humanlib.cli.build_parser": "takes no arguments; every parser it builds is swept in tests/test_commands.py",
     **{f"humanlib.commands.{name}.add_subcommand": _CLI
        for name in ("build_body_model", "build_corpus", "train_gmm", "fit", "vposer", "posendf", "experiment", "denoise", "retarget",

@@ -109,10 +109,24 @@ def add_seed(parser: argparse.ArgumentParser, default: int = 0, kind=int, text: 
     parser.add_argument("--seed", type=kind, default=default, help=text)
 
 
-def add_threads(parser: argparse.ArgumentParser, default: int | None = 1) -> None:
-    """``--threads N``: torch's CPU threads (``None``: torch's own choice)."""
-    text = "torch CPU threads (default: torch's choice)" if default is None else f"CPU threads (default {default})"
+def add_threads(parser: argparse.ArgumentParser, default: int | None = 1, label: str = "CPU threads") -> None:
+    """``--threads N``: torch's CPU threads (``None``: torch's own choice); ``label`` starts the help."""
+    text = "torch CPU threads (default: torch's choice)" if default is None else f"{label} (default {default})"
     parser.add_argument("--threads", type=positive_int, default=default, help=text)
+
+
+def add_val_windows(parser: argparse.ArgumentParser, num_windows: int, window_help: str = "val window length",
+                    windows_help: str = "val windows", window: int = 60) -> None:
+    """``--window N`` (frames) and ``--num-windows N``: the val windows an experiment fits, each help
+    ending with its default."""
+    parser.add_argument("--window", type=positive_int, default=window, help=f"{window_help} (default {window})")
+    parser.add_argument("--num-windows", type=positive_int, default=num_windows,
+                        help=f"{windows_help} (default {num_windows})")
+
+
+def add_out(parser: argparse.ArgumentParser, default: str, what: str = "output JSON") -> None:
+    """``--out PATH``: where a command writes, the help ending with the default."""
+    parser.add_argument("--out", default=default, help=f"{what} (default {default})")
 
 
 def add_resume_and_progress(parser: argparse.ArgumentParser, resume: str = "continue from OUT/last.pt") -> None:
@@ -134,6 +148,6 @@ def training_out_folder(args: argparse.Namespace) -> Path:
     return out
 
 
-__all__ = ["DEVICE_HELP", "add_batch_size", "add_learning_rate", "add_out_folder", "add_resume_and_progress", "add_seed",
-           "add_threads", "device", "nonnegative_float", "nonnegative_int", "positive_float", "positive_int",
-           "training_out_folder"]
+__all__ = ["DEVICE_HELP", "add_batch_size", "add_learning_rate", "add_out", "add_out_folder", "add_resume_and_progress",
+           "add_seed", "add_threads", "add_val_windows", "device", "nonnegative_float", "nonnegative_int", "positive_float",
+           "positive_int", "training_out_folder"]

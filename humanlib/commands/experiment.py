@@ -12,7 +12,8 @@ import time
 import torch
 
 from humanlib.commands.args import (
-    device, DEVICE_HELP, nonnegative_int, output_file, output_folder, positive_float, positive_int,
+    add_out, add_seed, add_threads, add_val_windows, device, DEVICE_HELP, nonnegative_int, output_file, output_folder,
+    positive_float, positive_int,
 )
 from humanlib.experiments.denoise import SHIPPED_WEIGHTS
 from humanlib.experiments.runner import (
@@ -36,6 +37,8 @@ from humanlib.experiments.runner import (
 from humanlib.provenance import command_line, git_commit, machine_description
 
 
+#: ``--seed``'s help in every experiment that corrupts motions.
+SEED_HELP = "seed of the corruption (default 0)"
 #: ``--out``'s default; with ``--motions DIR``, a folder named after DIR below it.
 DEFAULT_OUT = "results/experiments"
 MOTIONS_HELP = ("a folder of your own motions, of any name: a motion folder of `humanlib retarget`, or AMASS .npz "
@@ -261,6 +264,28 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                               description="Reproduce the talk's motion experiments on the open body and corpus.")
     sub = p.add_subparsers(title="experiments", metavar="EXPERIMENT")
     p.set_defaults(func=lambda args: p.print_help() or 2)  # `humanlib experiment` alone: its own help
+    _add_test_experiments(sub)
+    _add_tune(sub)
+    _add_curves(sub)
+    _add_probe(sub)
+    _add_humor_floor(sub)
+    from humanlib.commands import smplifyx_tables
+
+    smplifyx_tables.add_parser(sub)
+    b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
+    b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
+    b.set_defaults(func=_run_tables_cli)
+
+
+def _add_motions(parser: argparse.ArgumentParser, motions_help: str = MOTIONS_HELP) -> None:
+    """``--motions DIR``, ``--up`` and ``--fps``: the user's own motions instead of the course's."""
+    parser.add_argument("--motions", default=None, metavar="DIR", help=motions_help)
+    parser.add_argument("--up", choices=("y", "z"), default=None, help=UP_HELP)
+    parser.add_argument("--fps", type=positive_float, default=None, help=FPS_HELP)
+
+
+def _add_test_experiments(sub: argparse._SubParsersAction) -> None:
+    """``experiment denoise`` and ``experiment occlusion``: the same options, their own condition sets."""
     for name, what in (("denoise", "noisy poses / noisy joints (Table 3)"),
                        ("occlusion", "joints with a body part missing (Table 4)")):
         e = sub.add_parser(name, help=f"fit test windows of {what} with each prior; write results/",
@@ -280,8 +305,8 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
                        help="val-tuned weights from `humanlib experiment tune` (default: the course's committed val "
                        "weights, shipped as humanlib/assets/experiments/weights_val.json; 'none': defaults)")
         e.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations per fit (default 60)")
-        e.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
-        e.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+        add_seed(e, text=SEED_HELP)
+        add_threads(e, label="torch CPU threads")
         e.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
         e.add_argument("--allow-missing", action="store_true", help="skip priors whose files are missing (recorded)")
         e.add_argument("--merge", action="store_true",
@@ -289,44 +314,49 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
         e.add_argument("--out", default=None,
                        help="output folder (default: results/experiments under the current working directory; with "
                        "--motions DIR: results/experiments/<DIR's name>)")
-        e.add_argument("--motions", default=None, metavar="DIR", help=MOTIONS_HELP)
-        e.add_argument("--up", choices=("y", "z"), default=None, help=UP_HELP)
-        e.add_argument("--fps", type=positive_float, default=None, help=FPS_HELP)
+        _add_motions(e)
         e.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per fit)")
         e.set_defaults(func=_run_experiment_cli, experiment=name)
+
+
+def _add_tune(sub: argparse._SubParsersAction) -> None:
+    """``experiment tune``: the val grid search of the weights."""
     t = sub.add_parser("tune", help="choose smoothness and prior weights on the val split",
                        description="Grid-search the smoothness weight (no prior) and each prior's weight per "
                        "condition on val windows (val resampled to 30 fps); write the choice as JSON.")
     t.add_argument("--priors", default=",".join(PRIOR_NAMES), help="priors to tune, 'humor' too (default: all pose priors)")
-    t.add_argument("--window", type=positive_int, default=60, help="val window length in frames, >= 3 (default 60)")
-    t.add_argument("--num-windows", type=positive_int, default=8, help="val windows, shared out over the sources (default 8)")
+    add_val_windows(t, 8, "val window length in frames, >= 3", "val windows, shared out over the sources")
     t.add_argument("--iterations", type=positive_int, default=60,
                    help="L-BFGS iterations per fit (default 60, as the experiments: a weight is chosen for the budget it is used with)")
     t.add_argument("--no-refine", action="store_true",
                    help="only the decade grids (default: also the half-decade neighbours of each grid's best point)")
-    t.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
-    t.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+    add_seed(t, text=SEED_HELP)
+    add_threads(t, label="torch CPU threads")
     t.add_argument("--device", type=device, default="auto", help=DEVICE_HELP)
     t.add_argument("--out", default=None,
                    help="output JSON (default: results/experiments/weights_val.json under the current working "
                    "directory; with --motions DIR: results/experiments/<DIR's name>/weights_<DIR's name>.json)")
-    t.add_argument("--motions", default=None, metavar="DIR",
-                   help=MOTIONS_HELP.replace("the course's test split", "the course's val split, resampled to 30 fps"))
-    t.add_argument("--up", choices=("y", "z"), default=None, help=UP_HELP)
-    t.add_argument("--fps", type=positive_float, default=None, help=FPS_HELP)
+    _add_motions(t, MOTIONS_HELP.replace("the course's test split", "the course's val split, resampled to 30 fps"))
     t.add_argument("--quiet", "--no-progress", action="store_true", help="no progress bar (one line per prior)")
     t.add_argument("--merge", action="store_true",
                    help="keep the choices in --out for priors not tuned now, and reuse its smoothness choice")
     t.set_defaults(func=_run_tune_cli)
+
+
+def _add_curves(sub: argparse._SubParsersAction) -> None:
+    """``experiment curves``: the val weight curves of a weights file."""
     c = sub.add_parser("curves", help="summarise the val weight curves that `tune` tried (gain, sharpness, flatness)",
                        description="Read a weights file of `humanlib experiment tune` and write, per condition and "
                        "prior, the val error along the prior-weight grid with its gain over no prior, the sharpness "
                        "of the chosen minimum and the flatness below it (command, commit, machine inside).")
     c.add_argument("--weights", default="results/experiments/weights_val.json",
                    help="weights file of `humanlib experiment tune` (default results/experiments/weights_val.json)")
-    c.add_argument("--out", default="results/experiments/weight_curves_val.json",
-                   help="output JSON (default results/experiments/weight_curves_val.json)")
+    add_out(c, "results/experiments/weight_curves_val.json")
     c.set_defaults(func=_run_curves_cli)
+
+
+def _add_probe(sub: argparse._SubParsersAction) -> None:
+    """``experiment probe``: Pose-NDF's field along val fits of an occlusion."""
     r = sub.add_parser("probe", help="probe val fits of an occlusion with Pose-NDF (field, true distance, gradient)",
                        description="Fit val windows of one occlusion condition with each PRIOR:WEIGHT and write the "
                        "Pose-NDF field, the exact distance to the training poses and the field's gradient on the "
@@ -335,28 +365,24 @@ def add_subcommand(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--fits", default="none:0,posendf:1000,posendf:100000,gmm:10",
                    help="comma-separated PRIOR:WEIGHT fits (default none:0,posendf:1000,posendf:100000,gmm:10)")
     r.add_argument("--smooth-weight", type=float, default=0.01, help="smoothness weight (default 0.01, val-chosen)")
-    r.add_argument("--window", type=positive_int, default=60, help="val window length (default 60)")
-    r.add_argument("--num-windows", type=positive_int, default=8, help="val windows (default 8)")
+    add_val_windows(r, 8)
     r.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations (default 60, as the experiments)")
-    r.add_argument("--seed", type=int, default=0, help="seed of the corruption (default 0)")
-    r.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
-    r.add_argument("--out", default="results/experiments/probe_occ-legs_val.json", help="output JSON (default results/experiments/probe_occ-legs_val.json)")
+    add_seed(r, text=SEED_HELP)
+    add_threads(r, label="torch CPU threads")
+    add_out(r, "results/experiments/probe_occ-legs_val.json")
     r.set_defaults(func=_run_probe_cli)
+
+
+def _add_humor_floor(sub: argparse._SubParsersAction) -> None:
+    """``experiment humor-floor``: how closely HuMoR's TTO follows clean val joints."""
     h = sub.add_parser("humor-floor", help="how closely HuMoR's TTO and the GMM fit follow clean val joints",
                        description="Fit the clean joints (all visible, no noise) of val windows with the GMM prior, "
                        "then with HuMoR's test-time optimisation from that fit at several HuMoR prior weights, and "
                        "write each fit's per-vertex, joint and acceleration errors (command, commit, machine inside).")
-    h.add_argument("--window", type=positive_int, default=60, help="val window length, >= 3 frames (default 60)")
-    h.add_argument("--num-windows", type=positive_int, default=4, help="val windows (default 4)")
+    add_val_windows(h, 4, "val window length, >= 3 frames")
     h.add_argument("--smooth-weight", type=float, default=1.0, help="smoothness weight of the GMM start (default 1)")
     h.add_argument("--gmm-weight", type=float, default=10.0, help="GMM prior weight of the start (default 10)")
     h.add_argument("--iterations", type=positive_int, default=60, help="L-BFGS iterations of the start (default 60)")
-    h.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
-    h.add_argument("--out", default="results/humor/floor_val.json", help="output JSON (default results/humor/floor_val.json)")
+    add_threads(h, label="torch CPU threads")
+    add_out(h, "results/humor/floor_val.json")
     h.set_defaults(func=_run_humor_floor_cli)
-    from humanlib.commands import smplifyx_tables
-
-    smplifyx_tables.add_parser(sub)
-    b = sub.add_parser("tables", help="print the results as the talk's Tables 3 and 4 (markdown)")
-    b.add_argument("--results", default="results/experiments", help="folder of denoise.json / occlusion.json (default results/experiments)")
-    b.set_defaults(func=_run_tables_cli)

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from humanlib.commands.args import nonnegative_int, output_folder, positive_int
+from humanlib.commands.args import add_out, add_threads, nonnegative_int, output_folder, positive_int
 from humanlib.provenance import command_line, git_commit, machine_description
 
 
@@ -38,11 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        "dropped keypoints) of corpus test-split poses with SMPL / SMPL+H / SMPL-X (Table 1) and "
                        "SMPLify-X's ablations (Table 2: gender-neutral model, GMM instead of VPoser, no E_c); writes "
                        "OUT/smplifyx_tables.json (mm errors, seconds, command, commit, machine).")
-    e.add_argument("--out", default="results/smplifyx",
-                   help="output folder for smplifyx_tables.json (default results/smplifyx)")
+    add_out(e, "results/smplifyx", "output folder for smplifyx_tables.json")
     e.add_argument("--frames", type=positive_int, default=16, help="test frames, even (default 16)")
     e.add_argument("--iterations", type=positive_int, default=30, help="L-BFGS iterations per stage (default 30)")
     e.add_argument("--seed", type=nonnegative_int, default=0, help="picks poses, bodies and noise (default 0)")
-    e.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default 1)")
+    add_threads(e, label="torch CPU threads")
     e.add_argument("--quiet", action="store_true", help="no line per finished row")
     e.set_defaults(func=_run)
