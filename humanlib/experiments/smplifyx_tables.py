@@ -177,26 +177,10 @@ def run_smplifyx_tables(frames: int = 16, iterations: int = 30, seed: int = 0, n
         TypeError, ValueError: ``frames`` not an even integer >= 2, ``iterations`` or ``seed`` not
             integers >= 0, ``noise_px`` < 0, ``missing_prob`` outside [0, 1).
     """
-    check_positive(frames, "frames", integer=True)
-    if frames % 2:
-        raise ValueError(f"frames must be even (half male, half female in the gendered row); got {frames}")
-    check_positive(iterations, "iterations", integer=True, allow_zero=True)
-    check_positive(seed, "seed", integer=True, allow_zero=True)
-    check_positive(noise_px, "noise_px", allow_zero=True)
-    check_positive(missing_prob, "missing_prob", allow_zero=True)
-    if missing_prob >= 1:
-        raise ValueError(f"missing_prob must be in [0, 1); got {missing_prob}")
+    _check_table_args(frames, iterations, seed, noise_px, missing_prob)
     from humanlib.body import load_body_model, open_smplx_model_file
     from humanlib.fitting.jobs import corpus_poses
-    from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
-    from humanlib.fitting.smplifyx import (
-        SMPLifyXConfig,
-        _body_keypoints_as_smpl,
-        collision_pairs,
-        fit_smplifyx,
-        mesh_parts,
-        smplifyx_stages,
-    )
+    from humanlib.fitting.smplifyx import SMPLifyXConfig, mesh_parts, smplifyx_stages
     from humanlib.priors.registry import load_prior
 
     say = progress or (lambda line: None)
@@ -210,64 +194,26 @@ def run_smplifyx_tables(frames: int = 16, iterations: int = 30, seed: int = 0, n
     data = _synthetic([neutral], poses, seed, noise_px, missing_prob)
     data_g = _synthetic(gendered, poses, seed, noise_px, missing_prob)
 
-    def smplx_row(name, model, kp, conf, camera, truth_v, truth_j, cfg, prior=vposer, rows=None):
-        start = time.perf_counter()
-        res = fit_smplifyx(model, kp, conf, camera, prior, config=cfg)
-        seconds = time.perf_counter() - start
-        with torch.no_grad():
-            out = model(betas=res.betas, pose=res.pose, transl=res.transl)
-            pairs = collision_pairs(out.vertices, model, parts)
-        row = {"name": name, **_errors(out.vertices, out.joints, truth_v, truth_j), "seconds": round(seconds, 1),
-               "intersecting_pairs_per_frame": round(len(pairs) / len(kp), 1)}
-        say(str(row))
-        return row, out
+    def smplx_row(name, model, kp, conf, camera, truth_v, truth_j, cfg, prior=vposer):
+        return _smplx_row(name, model, parts, (kp, conf, camera, truth_v, truth_j), cfg, prior, say)
 
     kp, conf, camera, tv, tj = data
     table1, table2 = [], []
-    # SMPL, body keypoints: SMPLify's fit (24-joint model) on the BODY_25 keypoints that are SMPL joints
-    kp24, conf24 = _body_keypoints_as_smpl(kp[:, :25], conf[:, :25], ("body",))
-    start = time.perf_counter()
-    res = fit_smplify(smpl, kp24, conf24, camera, vposer,
-                      SMPLifyConfig(stages=smplify_stages(iterations), camera_iterations=iterations))
-    seconds = time.perf_counter() - start
-    with torch.no_grad():
-        pose55 = torch.zeros(frames, 55, 3)
-        pose55[:, :22] = res.pose[:, :22]
-        out = neutral(betas=res.betas, pose=pose55, transl=res.transl)  # same mesh; fingers at rest
-        s_out = smpl(betas=res.betas, pose=res.pose, transl=res.transl)
-    errs = _errors(s_out.vertices, out.joints, tv, tj)
-    table1.append({"name": "SMPL, body keypoints (SMPLify, VPoser)", **errs, "seconds": round(seconds, 1)})
-    say(str(table1[-1]))
+    table1.append(_smpl_row(smpl, neutral, data, vposer, iterations, say))
     rigid = SMPLifyXConfig(stages=smplifyx_stages(iterations), camera_iterations=iterations, freeze_hands_face=True)
-    table1.append(smplx_row(SMPL_ALL_KEYPOINTS_ROW, neutral, kp, conf, camera, tv, tj, rigid)[0])
+    table1.append(smplx_row(SMPL_ALL_KEYPOINTS_ROW, neutral, kp, conf, camera, tv, tj, rigid))
     cfg_h = SMPLifyXConfig(stages=smplifyx_stages(iterations), camera_iterations=iterations, sets=("body", "hands"))
-    table1.append(smplx_row("SMPL+H, body + hands keypoints", neutral, kp[:, :67], conf[:, :67], camera, tv, tj,
-                            cfg_h)[0])
-    full = smplx_row("SMPL-X, body + hands + face keypoints", neutral, kp, conf, camera, tv, tj, config)[0]
+    table1.append(smplx_row("SMPL+H, body + hands keypoints", neutral, kp[:, :67], conf[:, :67], camera, tv, tj, cfg_h))
+    full = smplx_row("SMPL-X, body + hands + face keypoints", neutral, kp, conf, camera, tv, tj, config)
     table1.append(full)
     table2.append(dict(full, name="SMPLify-X (full)"))
     kp_g, conf_g, camera_g, tv_g, tj_g = data_g
-    # the matching gendered model: male frames (even) with the male model, female (odd) with the female one
-    rows_err, secs = [], 0.0
-    fitted_v = torch.zeros_like(tv_g)
-    fitted_j = torch.zeros_like(tj_g)
-    for g, model in enumerate(gendered):
-        rows = torch.arange(g, frames, 2)
-        start = time.perf_counter()
-        res = fit_smplifyx(model, kp_g[rows], conf_g[rows], camera_g.index(rows), vposer, config=config)
-        secs += time.perf_counter() - start
-        with torch.no_grad():
-            out = model(betas=res.betas, pose=res.pose, transl=res.transl)
-        fitted_v[rows], fitted_j[rows] = out.vertices, out.joints
-    table2.append({"name": "gendered model (matching the gendered ground truth)",
-                   **_errors(fitted_v, fitted_j, tv_g, tj_g), "seconds": round(secs, 1)})
-    say(str(table2[-1]))
+    table2.append(_gendered_row(gendered, data_g, vposer, config, say))
     table2.append(smplx_row("gender-neutral model (gendered ground truth)", neutral, kp_g, conf_g, camera_g, tv_g,
-                            tj_g, config)[0])
-    table2.append(smplx_row("GMM instead of VPoser", neutral, kp, conf, camera, tv, tj, config,
-                            prior=load_prior("gmm"))[0])
+                            tj_g, config))
+    table2.append(smplx_row("GMM instead of VPoser", neutral, kp, conf, camera, tv, tj, config, prior=load_prior("gmm")))
     no_c = SMPLifyXConfig(stages=smplifyx_stages(iterations), camera_iterations=iterations, use_collision=False)
-    table2.append(smplx_row("no collision term E_c", neutral, kp, conf, camera, tv, tj, no_c)[0])
+    table2.append(smplx_row("no collision term E_c", neutral, kp, conf, camera, tv, tj, no_c))
     return {
         "protocol": {"frames": frames, "seed": seed, "iterations_per_stage": iterations, "noise_px": noise_px,
                      "missing_prob": missing_prob, "source_poses": "corpus test split, frames drawn at random",
@@ -280,6 +226,83 @@ def run_smplifyx_tables(frames: int = 16, iterations: int = 30, seed: int = 0, n
         "table1": table1,
         "table2": table2,
     }
+
+
+def _check_table_args(frames, iterations, seed, noise_px, missing_prob) -> None:
+    """:func:`run_smplifyx_tables`'s argument checks (its Raises), before anything is loaded."""
+    check_positive(frames, "frames", integer=True)
+    if frames % 2:
+        raise ValueError(f"frames must be even (half male, half female in the gendered row); got {frames}")
+    check_positive(iterations, "iterations", integer=True, allow_zero=True)
+    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_positive(noise_px, "noise_px", allow_zero=True)
+    check_positive(missing_prob, "missing_prob", allow_zero=True)
+    if missing_prob >= 1:
+        raise ValueError(f"missing_prob must be in [0, 1); got {missing_prob}")
+
+
+def _smplx_row(name, model, parts, data, cfg, prior, say) -> dict:
+    """One SMPLify-X row: fit ``data`` (keypoints, confidences, camera, true vertices and joints) with
+    ``model`` and ``prior``; its errors, seconds and intersecting pairs per frame."""
+    from humanlib.fitting.smplifyx import collision_pairs, fit_smplifyx
+
+    kp, conf, camera, truth_v, truth_j = data
+    start = time.perf_counter()
+    res = fit_smplifyx(model, kp, conf, camera, prior, config=cfg)
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        out = model(betas=res.betas, pose=res.pose, transl=res.transl)
+        pairs = collision_pairs(out.vertices, model, parts)
+    row = {"name": name, **_errors(out.vertices, out.joints, truth_v, truth_j), "seconds": round(seconds, 1),
+           "intersecting_pairs_per_frame": round(len(pairs) / len(kp), 1)}
+    say(str(row))
+    return row
+
+
+def _smpl_row(smpl, neutral, data, vposer, iterations, say) -> dict:
+    """Table 1's SMPL with body keypoints: SMPLify's fit (24-joint model) on the BODY_25 keypoints that
+    are SMPL joints, scored on the shared mesh with the fingers at rest."""
+    from humanlib.fitting.smplify import SMPLifyConfig, fit_smplify, smplify_stages
+    from humanlib.fitting.smplifyx import _body_keypoints_as_smpl
+
+    kp, conf, camera, tv, tj = data
+    kp24, conf24 = _body_keypoints_as_smpl(kp[:, :25], conf[:, :25], ("body",))
+    start = time.perf_counter()
+    res = fit_smplify(smpl, kp24, conf24, camera, vposer,
+                      SMPLifyConfig(stages=smplify_stages(iterations), camera_iterations=iterations))
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        pose55 = torch.zeros(len(kp), 55, 3)
+        pose55[:, :22] = res.pose[:, :22]
+        out = neutral(betas=res.betas, pose=pose55, transl=res.transl)  # same mesh; fingers at rest
+        s_out = smpl(betas=res.betas, pose=res.pose, transl=res.transl)
+    row = {"name": "SMPL, body keypoints (SMPLify, VPoser)", **_errors(s_out.vertices, out.joints, tv, tj),
+           "seconds": round(seconds, 1)}
+    say(str(row))
+    return row
+
+
+def _gendered_row(gendered, data_g, vposer, config, say) -> dict:
+    """Table 2's matching gendered model: male frames (even) fitted with the male model, female (odd)
+    with the female one, scored together."""
+    from humanlib.fitting.smplifyx import fit_smplifyx
+
+    kp_g, conf_g, camera_g, tv_g, tj_g = data_g
+    secs = 0.0
+    fitted_v = torch.zeros_like(tv_g)
+    fitted_j = torch.zeros_like(tj_g)
+    for g, model in enumerate(gendered):
+        rows = torch.arange(g, len(kp_g), 2)
+        start = time.perf_counter()
+        res = fit_smplifyx(model, kp_g[rows], conf_g[rows], camera_g.index(rows), vposer, config=config)
+        secs += time.perf_counter() - start
+        with torch.no_grad():
+            out = model(betas=res.betas, pose=res.pose, transl=res.transl)
+        fitted_v[rows], fitted_j[rows] = out.vertices, out.joints
+    row = {"name": "gendered model (matching the gendered ground truth)",
+           **_errors(fitted_v, fitted_j, tv_g, tj_g), "seconds": round(secs, 1)}
+    say(str(row))
+    return row
 
 
 def _mm(row: dict, key: str) -> str:
