@@ -103,9 +103,7 @@ LONG_MODULES: dict[str, str] = {
 
 #: Functions over MAX_FUNCTION_LINES whose docstring does not say why (``Long:``), each with the reason.
 LONG_FUNCTIONS: dict[str, str] = {
-    "humanlib.experiments.runner.tune_weights": "not split yet (issue 18): reached only after the humor10 merge",
     "humanlib.experiments.motion_fit.fit_motion": "not split yet (issue 18)",
-    "humanlib.experiments.runner.run_experiment": "not split yet (issue 18): reached only after the humor10 merge",
     "humanlib.priors.humor_fit.fit_humor": "not split yet (issue 18)",
 }
 

@@ -173,36 +173,8 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         window_ids[str(length)] = windows.ids()
         reference = clean_vertices(model, windows)
         for condition in conditions:
-            gen = torch.Generator().manual_seed(_observation_seed(config.seed, condition.name, length))
-            obs = make_observation(model, windows, condition, gen)
-            input_v2v, input_joint = _input_errors(model, windows, obs, reference)
-            for name, prior in priors.items():
-                smooth, lam, source = weights_for(condition.name, name, weights)
-                fit_cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam if name != "none" else 0.0,
-                                          beta_weight=config.beta_weight, iterations=config.iterations,
-                                          warmup_iterations=config.warmup_iterations)
-                fit = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, fit_cfg)
-                err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference)
-                accel = sequence_acceleration_error(model, fit.poses, fit.transl, fit.betas, windows)
-                rows.append(ResultRow(
-                    experiment=config.experiment, condition=condition.name, prior=name, window=length,
-                    num_windows=len(windows), frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4),
-                    joint_angle_deg=round(err.joint_angle_deg, 3), joint_cm=round(err.joint_cm, 4),
-                    input_v2v_cm=None if input_v2v is None else round(input_v2v, 4),
-                    input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
-                    weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
-                    by_source=errors_by_source(err, windows, sources), accel_ms2=round(accel, 3),
-                ))
-                bar.update(1)
-                say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
-            if humor is not None:  # GMM start with the GMM's weights, then HuMoR's TTO
-                smooth, lam, _ = weights_for(condition.name, "gmm", weights)
-                start_cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, beta_weight=config.beta_weight,
-                                            iterations=config.iterations, warmup_iterations=config.warmup_iterations)
-                rows.append(humor.row(config.experiment, condition.name, length, windows, obs, model, reference,
-                                      (input_v2v, input_joint), start_cfg, weights, sources))
-                bar.update(1)
-                say(f"{condition.name} {length} frames humor: {rows[-1].v2v_cm:.2f} cm ({rows[-1].seconds:.1f} s)")
+            rows += _condition_rows(config, model, priors, humor, weights, windows, length, reference, condition,
+                                    sources, bar, say)
     bar.close()
     given = _given_label(clips, fps, data or "given clips") if given_clips else None
     fit_defaults = asdict(MotionFitConfig(beta_weight=config.beta_weight, iterations=config.iterations,
@@ -217,6 +189,45 @@ def run_experiment(config: ExperimentConfig, model=None, clips=None, fps: float 
         seconds=round(time.perf_counter() - started, 1),
     )
     return ResultsFile(meta, rows)
+
+
+def _condition_rows(config, model, priors, humor, weights, windows: Windows, length: int, reference, condition,
+                    sources, bar, say) -> list[ResultRow]:
+    """One step of :func:`run_experiment`: corrupt ``windows`` (of ``length`` frames) once by ``condition``
+    (seeded by the condition and window length), fit every prior (then HuMoR's TTO from the GMM fit) to that same
+    observation, one row each."""
+    gen = torch.Generator().manual_seed(_observation_seed(config.seed, condition.name, length))
+    obs = make_observation(model, windows, condition, gen)
+    input_v2v, input_joint = _input_errors(model, windows, obs, reference)
+    rows = []
+    for name, prior in priors.items():
+        smooth, lam, source = weights_for(condition.name, name, weights)
+        fit_cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam if name != "none" else 0.0,
+                                  beta_weight=config.beta_weight, iterations=config.iterations,
+                                  warmup_iterations=config.warmup_iterations)
+        fit = fit_motion(model, prior, obs.joints, obs.mask, obs.init_body_pose, fit_cfg)
+        err = sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference)
+        accel = sequence_acceleration_error(model, fit.poses, fit.transl, fit.betas, windows)
+        rows.append(ResultRow(
+            experiment=config.experiment, condition=condition.name, prior=name, window=length,
+            num_windows=len(windows), frames=len(windows) * length, v2v_cm=round(err.v2v_cm, 4),
+            joint_angle_deg=round(err.joint_angle_deg, 3), joint_cm=round(err.joint_cm, 4),
+            input_v2v_cm=None if input_v2v is None else round(input_v2v, 4),
+            input_joint_cm=round(input_joint, 4), smooth_weight=smooth, prior_weight=fit_cfg.prior_weight,
+            weights_source=source, seconds=round(fit.seconds, 2), evaluations=fit.evaluations,
+            by_source=errors_by_source(err, windows, sources), accel_ms2=round(accel, 3),
+        ))
+        bar.update(1)
+        say(f"{condition.name} {length} frames {name}: {err.v2v_cm:.2f} cm ({fit.seconds:.1f} s)")
+    if humor is not None:  # GMM start with the GMM's weights, then HuMoR's TTO
+        smooth, lam, _ = weights_for(condition.name, "gmm", weights)
+        start_cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, beta_weight=config.beta_weight,
+                                    iterations=config.iterations, warmup_iterations=config.warmup_iterations)
+        rows.append(humor.row(config.experiment, condition.name, length, windows, obs, model, reference,
+                              (input_v2v, input_joint), start_cfg, weights, sources))
+        bar.update(1)
+        say(f"{condition.name} {length} frames humor: {rows[-1].v2v_cm:.2f} cm ({rows[-1].seconds:.1f} s)")
+    return rows
 
 
 def _given_label(clips, fps: float, name: str) -> tuple[str, str]:
@@ -344,82 +355,106 @@ def tune_weights(config: TuneConfig, model=None, clips=None, fps: float = TEST_F
     reference = clean_vertices(model, windows)
     conditions = [condition_by_name(n) for n in config.conditions] if config.conditions else \
         [c for cs in EXPERIMENT_CONDITIONS.values() for c in cs]
-    chosen, tried = [], []
     humor = None
     if "humor" in names:
-        from humanlib.experiments.humor_method import HUMOR_GRID, HumorMethod, tune_humor
+        from humanlib.experiments.humor_method import HumorMethod
 
         humor = HumorMethod.load(model, priors.get("gmm"))
-    extra = 2 if config.refine else 0
-    fits = sum((0 if c.name in (known_smooth or {}) else len(config.smooth_grid) + extra)
-               + sum(len(PRIOR_GRIDS[n]) + extra for n in names if n != "none" and n in priors)
-               + (len(HUMOR_GRID) if humor is not None else 0) for c in conditions)
-    bar, say = _reporter(progress, fits, "experiment tune")
-
-    def error(prior_name: str, obs, smooth: float, lam: float) -> float:
-        bar.update(1)
-        cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, iterations=config.iterations,
-                              warmup_iterations=config.warmup_iterations)
-        fit = fit_motion(model, priors[prior_name], obs.joints, obs.mask, obs.init_body_pose, cfg)
-        if not all(bool(torch.isfinite(x).all()) for x in (fit.poses, fit.transl)):
-            say(f"{prior_name}: smooth {smooth:g}, weight {lam:g} diverged (non-finite fit); skipped")
-            return math.inf  # a diverged grid point is left out of `tried`, and does not stop the search
-        return sequence_errors(model, fit.poses, fit.transl, fit.betas, windows, reference).v2v_cm
-
-    def search(grid, evaluate, make) -> WeightChoice | None:
-        """Best finite point of ``grid`` (then of its half-decade neighbours, with ``config.refine``)."""
-        best = None
-        for value in grid:
-            e = evaluate(value)
-            if math.isfinite(e):
-                tried.append(make(value, round(e, 4)))
-                best = tried[-1] if best is None or e < best.val_v2v_cm else best
-        if best is not None and config.refine:
-            centre = best.prior_weight if best.prior != "none" else best.smooth_weight
-            for value in (centre * 10 ** -0.5, centre * 10 ** 0.5):
-                value = float(f"{value:.4g}")
-                e = evaluate(value)
-                if math.isfinite(e):
-                    tried.append(make(value, round(e, 4)))
-                    best = tried[-1] if e < best.val_v2v_cm else best
-        return best
-
+    search = _WeightSearch(config, model, priors, windows, reference, known_smooth, humor, progress, conditions, names)
+    chosen = []
     for condition in conditions:
         gen = torch.Generator().manual_seed(_observation_seed(config.seed, condition.name, config.window))
         obs = make_observation(model, windows, condition, gen)
         best = (known_smooth or {}).get(condition.name)
         if best is None:
-            best = search(config.smooth_grid, lambda smooth: error("none", obs, smooth, 0.0),
-                          lambda smooth, e: WeightChoice(condition.name, "none", smooth, 0.0, e))
+            best = search.grid(config.smooth_grid, lambda smooth: search.error("none", obs, smooth, 0.0),
+                               lambda smooth, e: WeightChoice(condition.name, "none", smooth, 0.0, e))
         if best is None:
             raise ValueError(f"{condition.name}: every smoothness weight of {config.smooth_grid} diverged; "
                              "try smaller weights or fewer iterations")
         chosen.append(best)
-        smooth = best.smooth_weight
         for name in names:
             if name == "humor" and humor is not None:  # GMM start with the GMM's choice, then HuMoR's grid
-                smooth_g, lam_g, _ = weights_for(condition.name, "gmm", chosen + list(known_choices or []))
-                start_cfg = MotionFitConfig(smooth_weight=smooth_g, prior_weight=lam_g, iterations=config.iterations,
-                                            warmup_iterations=config.warmup_iterations)
-                best_h, tried_h = tune_humor(condition.name, obs, windows, reference, model, humor.model,
-                                             humor.gmm_prior, start_cfg, on_fit=lambda: bar.update(1), say=say)
-                if best_h is None:
-                    raise ValueError(f"{condition.name} humor: every point of {HUMOR_GRID} diverged")
-                tried += tried_h
-                chosen.append(best_h)
-                say(f"{condition.name} humor: prior {best_h.prior_weight:g}, contact {best_h.contact_weight:g} -> "
-                    f"{best_h.val_v2v_cm:.2f} cm")
-                continue
-            if name == "none" or name not in priors:
-                continue
-            best_p = search(PRIOR_GRIDS[name], lambda lam: error(name, obs, smooth, lam),
-                            lambda lam, e: WeightChoice(condition.name, name, smooth, lam, e))
-            if best_p is None:
-                raise ValueError(f"{condition.name} {name}: every prior weight of {PRIOR_GRIDS[name]} diverged")
-            chosen.append(best_p)
-            say(f"{condition.name} {name}: weight {best_p.prior_weight:g} -> {best_p.val_v2v_cm:.2f} cm")
-    bar.close()
-    return chosen, tried
+                chosen.append(search.humor(condition.name, obs, chosen + list(known_choices or [])))
+            elif name != "none" and name in priors:
+                chosen.append(search.prior(condition.name, name, obs, best.smooth_weight))
+    search.bar.close()
+    return chosen, search.tried
+
+
+class _WeightSearch:
+    """The val grid search of one :func:`tune_weights` run: its fits, its progress, and every finite
+    point tried, in order (``tried``)."""
+
+    def __init__(self, config, model, priors, windows, reference, known_smooth, humor, progress, conditions, names):
+        self.config, self.model, self.priors, self.windows, self.reference = config, model, priors, windows, reference
+        self.humor_method = humor
+        self.tried: list[WeightChoice] = []
+        extra = 2 if config.refine else 0
+        humor_fits = 0
+        if humor is not None:
+            from humanlib.experiments.humor_method import HUMOR_GRID
+
+            humor_fits = len(HUMOR_GRID)
+        fits = sum((0 if c.name in (known_smooth or {}) else len(config.smooth_grid) + extra)
+                   + sum(len(PRIOR_GRIDS[n]) + extra for n in names if n != "none" and n in priors)
+                   + humor_fits for c in conditions)
+        self.bar, self.say = _reporter(progress, fits, "experiment tune")
+
+    def error(self, prior_name: str, obs, smooth: float, lam: float) -> float:
+        """Val v2v error (cm) of one fit; inf (and a message) when the fit diverged."""
+        self.bar.update(1)
+        cfg = MotionFitConfig(smooth_weight=smooth, prior_weight=lam, iterations=self.config.iterations,
+                              warmup_iterations=self.config.warmup_iterations)
+        fit = fit_motion(self.model, self.priors[prior_name], obs.joints, obs.mask, obs.init_body_pose, cfg)
+        if not all(bool(torch.isfinite(x).all()) for x in (fit.poses, fit.transl)):
+            self.say(f"{prior_name}: smooth {smooth:g}, weight {lam:g} diverged (non-finite fit); skipped")
+            return math.inf  # a diverged grid point is left out of `tried`, and does not stop the search
+        return sequence_errors(self.model, fit.poses, fit.transl, fit.betas, self.windows, self.reference).v2v_cm
+
+    def grid(self, grid, evaluate, make) -> WeightChoice | None:
+        """Best finite point of ``grid`` (then of its half-decade neighbours, with ``config.refine``)."""
+        best = None
+        for value in grid:
+            e = evaluate(value)
+            if math.isfinite(e):
+                self.tried.append(make(value, round(e, 4)))
+                best = self.tried[-1] if best is None or e < best.val_v2v_cm else best
+        if best is not None and self.config.refine:
+            centre = best.prior_weight if best.prior != "none" else best.smooth_weight
+            for value in (centre * 10 ** -0.5, centre * 10 ** 0.5):
+                value = float(f"{value:.4g}")
+                e = evaluate(value)
+                if math.isfinite(e):
+                    self.tried.append(make(value, round(e, 4)))
+                    best = self.tried[-1] if e < best.val_v2v_cm else best
+        return best
+
+    def prior(self, condition: str, name: str, obs, smooth: float) -> WeightChoice:
+        """The best weight of prior ``name`` on its grid, with the condition's smoothness weight."""
+        best = self.grid(PRIOR_GRIDS[name], lambda lam: self.error(name, obs, smooth, lam),
+                         lambda lam, e: WeightChoice(condition, name, smooth, lam, e))
+        if best is None:
+            raise ValueError(f"{condition} {name}: every prior weight of {PRIOR_GRIDS[name]} diverged")
+        self.say(f"{condition} {name}: weight {best.prior_weight:g} -> {best.val_v2v_cm:.2f} cm")
+        return best
+
+    def humor(self, condition: str, obs, choices: list[WeightChoice]) -> WeightChoice:
+        """HuMoR's best point on its grid, from the GMM fit with the GMM's choice among ``choices``."""
+        from humanlib.experiments.humor_method import HUMOR_GRID, tune_humor
+
+        humor, config = self.humor_method, self.config
+        smooth_g, lam_g, _ = weights_for(condition, "gmm", choices)
+        start_cfg = MotionFitConfig(smooth_weight=smooth_g, prior_weight=lam_g, iterations=config.iterations,
+                                    warmup_iterations=config.warmup_iterations)
+        best_h, tried_h = tune_humor(condition, obs, self.windows, self.reference, self.model, humor.model,
+                                     humor.gmm_prior, start_cfg, on_fit=lambda: self.bar.update(1), say=self.say)
+        if best_h is None:
+            raise ValueError(f"{condition} humor: every point of {HUMOR_GRID} diverged")
+        self.tried += tried_h
+        self.say(f"{condition} humor: prior {best_h.prior_weight:g}, contact {best_h.contact_weight:g} -> "
+                 f"{best_h.val_v2v_cm:.2f} cm")
+        return best_h
 
 
 # --------------------------------------------------------------------------- command line
