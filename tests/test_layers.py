@@ -103,7 +103,6 @@ LONG_MODULES: dict[str, str] = {
 
 #: Functions over MAX_FUNCTION_LINES whose docstring does not say why (``Long:``), each with the reason.
 LONG_FUNCTIONS: dict[str, str] = {
-    "humanlib.experiments.motion_fit.fit_motion": "not split yet (issue 18)",
     "humanlib.priors.humor_fit.fit_humor": "not split yet (issue 18)",
 }
 

@@ -300,74 +300,87 @@ def fit_motion(model, prior: PosePrior, joints: torch.Tensor, mask: torch.Tensor
     dtype, device = model.v_template.dtype, model.v_template.device
     if hasattr(prior, "to"):
         prior.to(device=device, dtype=dtype)
-    fk = JointsForward(model)
-    w, t = joints.shape[:2]
-    n = w * t
-    observed = joints.to(device, dtype)
-    mask = mask.to(device, dtype)
-    flat_obs = observed.reshape(n, NUM_JOINTS, 3)
-    zero_betas = torch.zeros(1, model.num_betas, dtype=dtype, device=device)
-    orient0, transl0 = root_from_joints(flat_obs, fk.rest_joints(zero_betas)[0])
-    start_pose = init_body_pose.reshape(n, len(BODY_JOINTS), 3).to(device, dtype)
     latent = is_latent_prior(prior)
     pose_warmup = latent and config.latent_init == "pose-fit"
-    fit_prior = NoPrior() if pose_warmup else prior  # the parametrisation of the first stage
-    params = fit_prior.init_params(start_pose).detach().requires_grad_(True)
-    orient = orient0.clone().requires_grad_(True)
-    transl = transl0.clone().requires_grad_(True)
-    betas = torch.zeros(w, model.num_betas, dtype=dtype, device=device, requires_grad=config.optimize_betas)
-    hands = torch.zeros(n, NUM_JOINTS - 1 - len(BODY_JOINTS), 3, dtype=dtype, device=device)
+    fit = _MotionFit(model, NoPrior() if pose_warmup else prior, joints, mask, init_body_pose, config)
+    start = time.perf_counter()
+    with torch.no_grad():
+        energy_start = float(fit.terms()[0]["total"])
+    if config.warmup_iterations > 0:
+        fit.run_stage(replace(config, smooth_weight=0.0, prior_weight=0.0 if pose_warmup else config.prior_weight),
+                      config.warmup_iterations)
+    if pose_warmup:  # the prior-free fit to the end, then z from the decoder-range point closest to it
+        fit.run_stage(replace(config, prior_weight=0.0), config.iterations)
+        with torch.no_grad():
+            body = fit.fit_prior.to_body_pose(fit.params)
+        fit.params = project_to_latent(prior, body, config.latent_projection_iterations,
+                                       config.latent_projection_weight).requires_grad_(True)
+        fit.fit_prior = prior
+    iterations = config.latent_iterations if latent and config.latent_iterations else config.iterations
+    fit.run_stage(config, iterations)
+    with torch.no_grad():
+        final, pose = fit.terms()
+    seconds = time.perf_counter() - start
+    w, t = joints.shape[:2]
+    return MotionFitResult(
+        poses=pose.detach().reshape(w, t, NUM_JOINTS, 3), transl=fit.transl.detach().reshape(w, t, 3),
+        betas=fit.betas.detach(), energy=float(final["total"]), energy_start=energy_start, evaluations=fit.evaluations,
+        seconds=seconds, terms={k: float(v) for k, v in final.items()},
+    )
 
-    def terms(stage_config: MotionFitConfig = config) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        # the inner loop: every input was checked once, above (init_params, the fit's own tensors)
-        body = fit_prior.to_body_pose_unchecked(params)
-        pose = torch.cat([orient[:, None], body, hands], 1)
-        fitted = fk.posed_joints_unchecked(betas[:, None].expand(w, t, -1).reshape(n, -1), pose, transl)
+
+class _MotionFit:
+    """The state of one :func:`fit_motion`: the observation on the model's device, the fitted variables
+    (``params`` of ``fit_prior``'s parametrisation, root orientation and translation from the observed
+    joints, betas per window, flat hands), the energy and the L-BFGS stages, counting evaluations."""
+
+    def __init__(self, model, fit_prior: PosePrior, joints, mask, init_body_pose, config: MotionFitConfig) -> None:
+        dtype, device = model.v_template.dtype, model.v_template.device
+        self.config, self.fit_prior = config, fit_prior
+        self.fk = JointsForward(model)
+        self.w, self.t = joints.shape[:2]
+        n = self.w * self.t
+        self.observed = joints.to(device, dtype)
+        self.mask = mask.to(device, dtype)
+        flat_obs = self.observed.reshape(n, NUM_JOINTS, 3)
+        zero_betas = torch.zeros(1, model.num_betas, dtype=dtype, device=device)
+        orient0, transl0 = root_from_joints(flat_obs, self.fk.rest_joints(zero_betas)[0])
+        start_pose = init_body_pose.reshape(n, len(BODY_JOINTS), 3).to(device, dtype)
+        self.params = fit_prior.init_params(start_pose).detach().requires_grad_(True)
+        self.orient = orient0.clone().requires_grad_(True)
+        self.transl = transl0.clone().requires_grad_(True)
+        self.betas = torch.zeros(self.w, model.num_betas, dtype=dtype, device=device,
+                                 requires_grad=config.optimize_betas)
+        self.hands = torch.zeros(n, NUM_JOINTS - 1 - len(BODY_JOINTS), 3, dtype=dtype, device=device)
+        self.evaluations = 0
+
+    def terms(self, stage_config: MotionFitConfig | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """The energy's terms (:func:`motion_energy`) under ``stage_config`` (default: the fit's) and the pose."""
+        # the inner loop: every input was checked once, in fit_motion (init_params, the fit's own tensors)
+        w, t, n = self.w, self.t, self.w * self.t
+        body = self.fit_prior.to_body_pose_unchecked(self.params)
+        pose = torch.cat([self.orient[:, None], body, self.hands], 1)
+        fitted = self.fk.posed_joints_unchecked(self.betas[:, None].expand(w, t, -1).reshape(n, -1), pose, self.transl)
         fitted = fitted.reshape(w, t, NUM_JOINTS, 3)
-        energy = fit_prior.params_energy_unchecked(params).reshape(w, t)
-        return motion_energy(fitted, observed, mask, energy, betas, stage_config), pose
+        energy = self.fit_prior.params_energy_unchecked(self.params).reshape(w, t)
+        return motion_energy(fitted, self.observed, self.mask, energy, self.betas,
+                             self.config if stage_config is None else stage_config), pose
 
-    evaluations = 0
-
-    def run_stage(stage_config: MotionFitConfig, iterations: int) -> None:
-        nonlocal evaluations
-        variables = [params, orient, transl] + ([betas] if config.optimize_betas else [])
+    def run_stage(self, stage_config: MotionFitConfig, iterations: int) -> None:
+        """One L-BFGS stage of ``iterations`` on the energy under ``stage_config``."""
+        config = self.config
+        variables = [self.params, self.orient, self.transl] + ([self.betas] if config.optimize_betas else [])
         optimizer = torch.optim.LBFGS(variables, lr=1.0, max_iter=iterations, history_size=config.history,
                                       line_search_fn="strong_wolfe", tolerance_grad=1e-9, tolerance_change=1e-12)
 
         def closure() -> torch.Tensor:
-            nonlocal evaluations
-            evaluations += 1
+            self.evaluations += 1
             optimizer.zero_grad()
-            total = terms(stage_config)[0]["total"]
+            total = self.terms(stage_config)[0]["total"]
             total.backward()
             return total
 
         optimizer.step(closure)
-
-    start = time.perf_counter()
-    with torch.no_grad():
-        energy_start = float(terms()[0]["total"])
-    if config.warmup_iterations > 0:
-        run_stage(replace(config, smooth_weight=0.0, prior_weight=0.0 if pose_warmup else config.prior_weight),
-                  config.warmup_iterations)
-    if pose_warmup:  # the prior-free fit to the end, then z from the decoder-range point closest to it
-        run_stage(replace(config, prior_weight=0.0), config.iterations)
-        with torch.no_grad():
-            body = fit_prior.to_body_pose(params)
-        params = project_to_latent(prior, body, config.latent_projection_iterations,
-                                   config.latent_projection_weight).requires_grad_(True)
-        fit_prior = prior
-    iterations = config.latent_iterations if latent and config.latent_iterations else config.iterations
-    run_stage(config, iterations)
-    with torch.no_grad():
-        final, pose = terms()
-    seconds = time.perf_counter() - start
-    return MotionFitResult(
-        poses=pose.detach().reshape(w, t, NUM_JOINTS, 3), transl=transl.detach().reshape(w, t, 3),
-        betas=betas.detach(), energy=float(final["total"]), energy_start=energy_start, evaluations=evaluations,
-        seconds=seconds, terms={k: float(v) for k, v in final.items()},
-    )
 
 
 def project_to_latent(prior: PosePrior, body_pose: torch.Tensor, iterations: int = 100,
