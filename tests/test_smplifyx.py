@@ -344,3 +344,22 @@ def test_humanlib_fit_fits_openpose_body_and_hand_keypoints_with_the_smplx_model
         assert fit["pose"].shape == (1, 55, 3) and fit["betas"].shape == (1, 10) and fit["expression"].shape == (1, 0)
         assert str(fit["keypoint_sets"]) == "body + hands" and bool(fit["valid"].all())
         assert np.isfinite(fit["pose"]).all() and np.abs(fit["pose"][:, 25:]).sum() > 0  # the fingers were fitted
+
+
+def test_the_config_fields_shared_with_smplify_keep_its_defaults_and_reach_the_camera_step():
+    """SMPLifyXConfig repeats SMPLifyConfig's camera-step and solver fields (dataclass inheritance would put them
+    before ``stages`` and ``sets`` and reorder the constructor): each copy keeps SMPLify's default, and
+    ``smplify_config()`` hands every one but ``min_visible_joints`` (25 body keypoints here, 24 joints there) on."""
+    from dataclasses import fields
+
+    from humanlib.fitting.smplify import SMPLifyConfig
+
+    x, s = ({f.name: f.default for f in fields(c)} for c in (X.SMPLifyXConfig, SMPLifyConfig))
+    shared = sorted(set(x) & set(s) - {"stages"})
+    assert len(shared) == 11 and all(x[name] == s[name] for name in shared)
+    changed = {"sigma_px": 50.0, "square_weights": False, "camera_iterations": 7, "depth_weight": 3.0, "flip_test": False,
+               "flip_threshold_px": 9.0, "on_invalid": "skip", "lbfgs_history": 4, "optimizer": "batch",
+               "precision": "input"}
+    assert sorted(changed) == sorted(set(shared) - {"min_visible_joints"})
+    passed = X.SMPLifyXConfig(**changed).smplify_config()
+    assert {name: getattr(passed, name) for name in changed} == changed

@@ -101,6 +101,10 @@ def smplifyx_stages(iterations: int = 30, collision_scale: float = COLLISION_SCA
 class SMPLifyXConfig:
     """Everything that configures :func:`fit_smplifyx` (the fields shared with SMPLify mean what they mean there).
 
+    The shared fields are declared again, not inherited: a dataclass puts inherited fields first, which
+    would reorder this constructor; :meth:`smplify_config` hands them to SMPLify's camera step and checks,
+    and a test keeps their defaults equal to :class:`~humanlib.fitting.smplify.SMPLifyConfig`'s.
+
     Attributes:
         stages: the stages, in order (:func:`smplifyx_stages`).
         sets: the keypoint sets given (``body`` is required: the camera starts from the torso).
