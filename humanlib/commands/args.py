@@ -9,6 +9,8 @@ The options every training command shares (``--out``, ``--batch-size``, ``--lr``
 ``--threads``, ``--resume``, ``--no-progress``) are added by the ``add_*`` functions below, so that
 ``train-vposer``, ``train-posendf`` and ``train-humor`` spell, type and explain them alike;
 :func:`training_out_folder` is their shared first check (the folder, and ``last.pt`` for ``--resume``).
+The experiments' val windows (``--window``, ``--num-windows``) and output (``--out``) come from
+:func:`add_val_windows` and :func:`add_out`.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ class SMPLifyXConfig:
     """Everything that configures :func:`fit_smplifyx` (the fields shared with SMPLify mean what they mean there).
 
     The shared fields are declared again, not inherited: a dataclass puts inherited fields first, which
-    would reorder this constructor; :meth:`smplify_config` hands them to SMPLify's camera step and checks,
+    would reorder this constructor; ``smplify_config()`` hands them to SMPLify's camera step and checks,
     and a test keeps their defaults equal to :class:`~humanlib.fitting.smplify.SMPLifyConfig`'s.
 
     Attributes:
