@@ -1,7 +1,7 @@
 """The robustness sweep's vocabulary: one bad-input case per line, and the inventory of the API.
 
 Every public function, class and method of ``humanlib`` (see :func:`public_api`) is named by at
-least one case in a ``tests/test_bad_inputs_*.py`` file, or listed there in ``EXEMPT`` with the
+least one case in a ``test_bad_inputs_*.py`` file under ``tests/``, or listed there in ``EXEMPT`` with the
 reason it takes no user input; ``tests/test_bad_inputs_coverage.py`` fails otherwise. A case says
 what a user did wrong and what they must get back:
 
@@ -123,4 +123,5 @@ def is_exception(obj: object) -> bool:
 
 
 def group_files() -> list[Path]:
-    return sorted(Path(__file__).parent.glob("test_bad_inputs_*.py"))
+    """Every ``test_bad_inputs_*.py`` under tests/ (beside the tests of the package or subpackage they cover)."""
+    return sorted(Path(__file__).parent.rglob("test_bad_inputs_*.py"))

@@ -1,4 +1,4 @@
-"""A tiny VPoser or Pose-NDF training, run by tests/test_training.py under torchrun or alone.
+"""A tiny VPoser or Pose-NDF training, run by tests/priors/test_training.py under torchrun or alone.
 
 ``python tests/ddp_train_worker.py {vposer,posendf} OUT BATCH_SIZE`` trains on synthetic poses with
 one torch thread and writes ``OUT/curve.json`` from rank 0 (the loss curve, full precision) and the

@@ -935,7 +935,7 @@ def _skeleton_joints_cases() -> list:
 CASES = (_skeleton_joints_cases() + _rotation_cases() + _skeleton_paths_viz_cases() + _body_term_cases() + _body_model_cases()
          + _body_file_cases() + _bodyplot_cases() + _check_cases() + _bodybuild_cases())
 
-_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/commands/test_commands.py"
 EXEMPT: dict[str, str] = {
     "humanlib.skeleton.body_joint_parents": "takes no arguments; derived from the PARENTS constant and tested",
     "humanlib.body.BodyOutput": "result record built by BodyModel.forward, never from user input",

@@ -1,17 +1,26 @@
 """The robustness sweep covers the whole public API: no public name without a bad-input case.
 
 A new public function, class or method of humanlib fails this test until a
-``tests/test_bad_inputs_*.py`` file gives it a case (or an ``EXEMPT`` entry saying why it takes
+``test_bad_inputs_*.py`` file under ``tests/`` gives it a case (or an ``EXEMPT`` entry saying why it takes
 no user input); a renamed one fails it until the case follows the rename.
 """
 
 import importlib
+import sys
 
 from bad_inputs import Case, group_files, is_exception, public_api
 
 
 def _groups():
-    return [importlib.import_module(path.stem) for path in group_files() if path.stem != "test_bad_inputs_coverage"]
+    groups = []
+    for path in group_files():
+        if path.stem == "test_bad_inputs_coverage":
+            continue
+        if str(path.parent) not in sys.path:  # a subpackage's folder (pytest adds it only once it collected a file there)
+            sys.path.insert(0, str(path.parent))
+        groups.append(importlib.import_module(path.stem))
+    assert len(groups) >= 16, [p.name for p in group_files()]  # every group was found
+    return groups
 
 
 def test_every_public_name_has_a_bad_input_case_or_a_reason():

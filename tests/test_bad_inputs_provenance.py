@@ -1,7 +1,7 @@
 """Bad inputs to humanlib.provenance (the command, commit, machine and data fingerprints of results files).
 
 poses_fingerprint's and corpus_fingerprint's cases stay with the tests of the jobs that record
-them (tests/test_bad_inputs_vposer_gmm.py, tests/test_bad_inputs_experiments.py).
+them (tests/priors/test_bad_inputs_vposer_gmm.py, tests/experiments/test_bad_inputs_experiments.py).
 """
 
 from __future__ import annotations

@@ -236,7 +236,7 @@ CASES = [
 EXEMPT: dict[str, str] = {
     S + "SMPLifyXResult": "result record built by fit_smplifyx, never from user input",
     "humanlib.commands.smplifyx_tables.add_parser": "registers the CLI parser of `humanlib experiment smplifyx-tables`; "
-    "its bad arguments are swept in tests/test_commands.py",
+    "its bad arguments are swept in tests/commands/test_commands.py",
 }
 
 

@@ -22,7 +22,7 @@ from humanlib.fitting.dataset import (
     units_of_rank,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = DatasetFitSettings(iterations=3, batch_size=2)
 FRAMES = (5, 3, 4)
 

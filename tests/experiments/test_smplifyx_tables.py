@@ -7,7 +7,7 @@ import pytest
 
 from humanlib.experiments import smplifyx_tables as T
 
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "smplifyx" / "smplifyx_tables.json"
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "smplifyx" / "smplifyx_tables.json"
 
 
 def _row_line(md: str, name: str) -> str:

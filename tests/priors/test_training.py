@@ -22,8 +22,8 @@ from humanlib.priors.training import DataParallel, EarlyStopping, check_same_run
 from humanlib.priors.vposer import VPoserConfig
 from humanlib.rotations import random_quat
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKER = Path(__file__).with_name("ddp_train_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).resolve().parents[1] / "ddp_train_worker.py"
 
 
 def _env() -> dict:

@@ -2,7 +2,7 @@
 humanlib.paths's file checks and humanlib.cli.main. Every public name of humanlib.commands and humanlib.cli.
 
 The commands' own bad arguments (every subcommand, through humanlib.cli.main) are swept in
-``tests/test_commands.py``.
+``tests/commands/test_commands.py``.
 """
 
 from __future__ import annotations
@@ -96,15 +96,15 @@ CASES = [
 ]
 
 
-_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/commands/test_commands.py"
 _ADDS = ("registers one option on a training command's parser with the command's own literal defaults; "
-         "its values are swept in tests/test_commands.py")
+         "its values are swept in tests/commands/test_commands.py")
 EXEMPT = {
     **{A + name: _ADDS for name in ("add_batch_size", "add_learning_rate", "add_out_folder", "add_resume_and_progress",
                                     "add_seed", "add_threads")},
     **{A + name: ("registers options on an experiment command's parser with the command's own literal defaults; "
-                  "their values are swept in tests/test_commands.py") for name in ("add_out", "add_val_windows")},
-    "humanlib.cli.build_parser": "takes no arguments; every parser it builds is swept in tests/test_commands.py",
+                  "their values are swept in tests/commands/test_commands.py") for name in ("add_out", "add_val_windows")},
+    "humanlib.cli.build_parser": "takes no arguments; every parser it builds is swept in tests/commands/test_commands.py",
     **{f"humanlib.commands.{name}.add_subcommand": _CLI
        for name in ("build_body_model", "build_corpus", "train_gmm", "fit", "vposer", "posendf", "experiment", "denoise", "retarget",
                     "check")},

@@ -29,7 +29,7 @@ META = "meta"
 
 
 class ModuleBody(torch.nn.Module):
-    """The stick body of tests/test_fitting.py as an ``nn.Module`` (so that ``.to(device)`` moves it)."""
+    """The stick body of tests/fitting/test_fitting.py as an ``nn.Module`` (so that ``.to(device)`` moves it)."""
 
     num_betas = 2
 
@@ -694,24 +694,24 @@ CASES = [
                                    index=1), lambda r: r is None),
 ]
 
-_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/test_commands.py"
+_CLI = "registers CLI parsers; the command's bad arguments are swept in tests/commands/test_commands.py"
 EXEMPT = {
     "humanlib.fitting.energies.keypoint_energy_unchecked":
         "unchecked by design, for the fit's inner loop whose inputs fit_smplify checked once; keypoint_energy is its checked face",
-    "humanlib.fitting.lbfgs.lbfgs_per_frame": "its bad inputs are tested in tests/test_fitting_lbfgs.py::test_bad_inputs",
+    "humanlib.fitting.lbfgs.lbfgs_per_frame": "its bad inputs are tested in tests/fitting/test_lbfgs.py::test_bad_inputs",
     "humanlib.fitting.lbfgs.PerFrameResult": "a plain result record filled by lbfgs_per_frame, no inputs of its own",
-    "humanlib.fitting.dataset.DatasetFitReport": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.DatasetFitSettings": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.Unit": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.Unit.name": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.dataset_files": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.distributed.distributed_context": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.fit_dataset": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.fit_units": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.merge_parts": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.split_units": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.unit_fingerprint": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
-    "humanlib.fitting.dataset.units_of_rank": "bad datasets, settings, ranks and parts are tested in tests/test_fitting_dataset.py",
+    "humanlib.fitting.dataset.DatasetFitReport": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.DatasetFitSettings": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.Unit": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.Unit.name": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.dataset_files": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.distributed.distributed_context": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.fit_dataset": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.fit_units": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.merge_parts": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.split_units": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.unit_fingerprint": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
+    "humanlib.fitting.dataset.units_of_rank": "bad datasets, settings, ranks and parts are tested in tests/fitting/test_dataset.py",
     "humanlib.fitting.jobs.corpus_poses": "checks its counts as corpus_test_poses, whose cases are here",
     "humanlib.fitting.jobs.fit_alone": "calls evaluate_variant per frame, whose bad inputs are tested here",
     "humanlib.fitting.smplify_config.SMPLifyResult": "result record built by fit_smplify, never from user input",
