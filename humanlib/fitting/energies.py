@@ -416,6 +416,31 @@ def interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: 
     return _interpenetration_energy(centres, sigmas, pairs)
 
 
+class _PairPenalty:
+    """``E_sp`` of posed joints for bodies whose part radii are fixed (a fitting stage), without checks.
+
+    The same arithmetic as ``_interpenetration_energy(*capsules.spheres(joints, radii), pairs)``
+    (equal values), with what does not change during a stage computed once: the index tensors
+    on the joints' device and each body's ``sigma_i^2 + sigma_j^2`` per pair. ``radii (B, C)``
+    and :meth:`__call__`'s ``idx`` index the same bodies.
+    """
+
+    def __init__(self, capsules: "CapsuleBody", radii: torch.Tensor, pairs: torch.Tensor) -> None:
+        device = radii.device
+        self.starts, self.ends = capsules.starts.to(device), capsules.ends.to(device)
+        self.t = capsules.t.to(radii)[None, None, :, None]
+        self.num_spheres = len(capsules.starts) * capsules.spheres_per_part
+        self.first, self.second = pairs[:, 0].to(device), pairs[:, 1].to(device)
+        sig = (capsules.sigma_scale * radii).repeat_interleave(capsules.spheres_per_part, dim=-1)
+        self.s2 = sig.index_select(1, self.first).square() + sig.index_select(1, self.second).square()  # (B, P)
+
+    def __call__(self, joints: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        a, b = joints.index_select(1, self.starts), joints.index_select(1, self.ends)
+        centres = (a.unsqueeze(2) + self.t * (b - a).unsqueeze(2)).reshape(joints.shape[0], self.num_spheres, 3)
+        diff = centres.index_select(1, self.first) - centres.index_select(1, self.second)
+        return torch.exp(-diff.square().sum(-1) / self.s2.index_select(0, idx)).sum(-1)
+
+
 def _interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
     """:func:`interpenetration_energy` without the checks (the fitting loop's inner step)."""
     ci, cj = centres[:, pairs[:, 0]], centres[:, pairs[:, 1]]

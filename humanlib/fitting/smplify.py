@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import NamedTuple
 from dataclasses import dataclass
 
 import torch
@@ -48,7 +49,7 @@ from humanlib.fitting.camera import (
 )
 from humanlib.fitting.energies import (
     CapsuleBody,
-    _interpenetration_energy,
+    _PairPenalty,
     angle_energy,
     check_keypoints,
     keypoint_energy_unchecked,
@@ -317,9 +318,22 @@ class _Bodies:
     def __len__(self) -> int:
         return len(self.source)
 
-    def rows(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Camera]:
-        """Keypoints, confidences and cameras of bodies ``idx``."""
-        return self.keypoints[idx], self.confidence[idx], self.camera.index(idx)
+    def rows(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, "_Intrinsics"]:
+        """Keypoints, confidences and camera intrinsics of bodies ``idx`` (no checks: the optimiser's inner loop).
+
+        ``idx`` comes from the optimiser (indices into these bodies); the cameras were checked once,
+        before the loop, so the rows are read with ``index_select`` and not rebuilt as checked
+        :class:`~humanlib.fitting.camera.Camera` objects (whose checks synchronise on every call).
+        """
+        return (self.keypoints.index_select(0, idx), self.confidence.index_select(0, idx),
+                _Intrinsics(self.camera.focal_length.index_select(0, idx), self.camera.principal_point.index_select(0, idx)))
+
+
+class _Intrinsics(NamedTuple):
+    """Camera intrinsics of some bodies, unchecked, for :func:`~humanlib.fitting.camera._project` in the inner loop."""
+
+    focal_length: torch.Tensor
+    principal_point: torch.Tensor
 
 
 def _bodies_to_fit(keypoints, confidence, camera, frames, config, init) -> _Bodies:
@@ -360,11 +374,14 @@ def _initialise_camera(num_betas: int, joints_of, prior, bodies: _Bodies, config
     depth_w = config.weight(config.depth_weight)
     camera_pose = prior.initial_body_pose(b, device=device, dtype=dtype)
 
+    torso = _Bodies(kp, torso_conf, cam, bodies.source, bodies.flipped)
+
     def camera_energy(values: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
         orient, t = values
-        joints = joints_of(betas[idx], _full_pose(orient, camera_pose[idx]), t)
-        e = keypoint_energy_unchecked(_project(joints, cam.index(idx)), kp[idx], torso_conf[idx], config.sigma_px)
-        return e + depth_w * (t[:, 2] - depth[idx]).square()
+        kp_i, conf_i, cam_i = torso.rows(idx)
+        joints = joints_of(betas[: len(idx)], _full_pose(orient, camera_pose.index_select(0, idx)), t)
+        e = keypoint_energy_unchecked(_project(joints, cam_i), kp_i, conf_i, config.sigma_px)
+        return e + depth_w * (t[:, 2] - depth.index_select(0, idx)).square()
 
     variables = [global_orient.requires_grad_(True), transl.requires_grad_(True)]
     _minimise(variables, camera_energy, config.camera_iterations, config)
@@ -388,6 +405,7 @@ class _StageEnergy:
         self.capsules, self.pairs = capsules, pairs
         self.stage: SMPLifyStage = config.stages[0]
         self.radii: torch.Tensor | None = None
+        self.penalty: _PairPenalty | None = None  # E_sp of the stage's radii (set with them)
         self.fixed_betas: torch.Tensor | None = None
 
     def terms(self, params, global_orient, transl, betas, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -402,8 +420,7 @@ class _StageEnergy:
         if config.use_angle_prior and stage.angle_weight > 0:
             e = e + config.weight(stage.angle_weight) * angle_energy(pose)
         if self.radii is not None:
-            centres, sig = self.capsules.spheres(joints, self.radii[idx])
-            e = e + config.weight(stage.interpenetration_weight) * _interpenetration_energy(centres, sig, self.pairs)
+            e = e + config.weight(stage.interpenetration_weight) * self.penalty(joints, idx)
         return e, e_j, pose
 
     def __call__(self, values: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
@@ -432,6 +449,7 @@ def _run_stages(energy: _StageEnergy, params, global_orient, transl, betas, use_
         if use_sp and stage.interpenetration_weight > 0:
             with torch.no_grad():  # part radii of the current shape, fixed during the stage
                 energy.radii = energy.capsules.radii(*energy.joints_of.rest_mesh(betas))
+                energy.penalty = _PairPenalty(energy.capsules, energy.radii, energy.pairs)
         _minimise(variables, energy, stage.iterations, config)
         with torch.no_grad():
             stage_energy.append(float(energy(variables, every).mean()))
