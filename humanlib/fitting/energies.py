@@ -192,9 +192,19 @@ def angle_energy(pose: torch.Tensor, joints: tuple[BendingJoint, ...] = BENDING_
     check_tensor(pose, "pose", (None, NUM_JOINTS, 3), finite=False, hint="Full SMPL pose, axis-angle.")
     if not isinstance(joints, (tuple, list)) or not all(isinstance(j, BendingJoint) for j in joints):
         raise TypeError(f"joints must be a tuple of BendingJoint (e.g. BENDING_JOINTS); got {joints!r}")
-    idx = torch.tensor([j.index for j in joints], dtype=torch.long, device=pose.device)
-    axis = torch.tensor([j.axis for j in joints], dtype=torch.long, device=pose.device)
-    sign = torch.tensor([j.sign for j in joints], dtype=pose.dtype, device=pose.device)
+    return _angle_energy_unchecked(pose, *_bending_indices(joints, pose))
+
+
+def _bending_indices(joints: tuple[BendingJoint, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(joint index, axis, sign)`` tensors of ``joints`` on ``like``'s device (the sign in its dtype)."""
+    idx = torch.tensor([j.index for j in joints], dtype=torch.long, device=like.device)
+    axis = torch.tensor([j.axis for j in joints], dtype=torch.long, device=like.device)
+    sign = torch.tensor([j.sign for j in joints], dtype=like.dtype, device=like.device)
+    return idx, axis, sign
+
+
+def _angle_energy_unchecked(pose: torch.Tensor, idx: torch.Tensor, axis: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
+    """:func:`angle_energy` of :func:`_bending_indices`' tensors, without checks (the fitting loop's inner step)."""
     return torch.exp(sign * pose[:, idx, axis]).sum(-1)
 
 
@@ -352,6 +362,10 @@ class CapsuleBody:
         check_same_device(rest_vertices, "rest_vertices", rest_joints=rest_joints)
         check_tensor(rest_vertices, "rest_vertices")
         check_tensor(rest_joints, "rest_joints")
+        return self._radii_unchecked(rest_vertices, rest_joints)
+
+    def _radii_unchecked(self, rest_vertices: torch.Tensor, rest_joints: torch.Tensor) -> torch.Tensor:
+        """:meth:`radii` without its checks, for a fit's own rest meshes (made from checked inputs)."""
         out = []
         for k, verts in enumerate(self.part_vertices):
             a = rest_joints[:, self.starts[k]]
