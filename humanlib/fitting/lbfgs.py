@@ -180,6 +180,10 @@ def lbfgs_per_frame(
             ft, gt = _value_and_grad(energy, trial, idx if trial_number == 0 else idx[sub])
             evaluations, frame_evaluations = evaluations + 1, frame_evaluations + len(sub)
             ok = torch.isfinite(ft) & (ft <= fa[sub] + c1 * step[sub] * slope[sub])
+            if trial_number == 0 and bool(ok.all()):  # every frame takes the full step: nothing to pick or shrink
+                new_x, new_f, new_g = trial, ft, gt
+                searching = torch.zeros_like(searching)
+                break
             acc = sub[ok]
             new_x[acc], new_f[acc], new_g[acc] = trial[ok], ft[ok], gt[ok]
             searching[acc] = False
@@ -197,7 +201,11 @@ def lbfgs_per_frame(
         ys = (s_new * y_new).sum(-1)
         keep = (~failed) & (ys > 1e-10)
         upd = idx[keep]
-        if len(upd):  # the kept pairs become each row's newest; its oldest pair leaves
+        if whole and len(upd) == b:  # every row keeps its pair: shift the whole history
+            s, y = torch.cat([s[1:], s_new[None]]), torch.cat([y[1:], y_new[None]])
+            rho = torch.cat([rho[1:], (1.0 / ys)[None]])
+            count = (count + 1).clamp(max=history)
+        elif len(upd):  # the kept pairs become each row's newest; its oldest pair leaves
             s[:, upd] = torch.cat([s[1:, upd], s_new[keep][None]])
             y[:, upd] = torch.cat([y[1:, upd], y_new[keep][None]])
             rho[:, upd] = torch.cat([rho[1:, upd], (1.0 / ys[keep])[None]])
