@@ -320,18 +320,19 @@ class _KinematicLevels:
         key = (like.dtype, like.device)
         if key not in self._cast:
             dev = like.device
-            self._cast[key] = (self.order_t.to(dev), [i.to(dev) for i in self.level_parents], self.parent_of.to(dev),
-                               self.ancestors.to(like))
+            order = self.order_t.to(dev)
+            self._cast[key] = (order, [i.to(dev) for i in self.level_parents], self.parent_of.to(dev),
+                               self.ancestors.to(like), torch.argsort(order))
         return self._cast[key]
 
     def posed_joints(self, rotmats: torch.Tensor, rest_joints: torch.Tensor) -> torch.Tensor:
         """``(N, J, 3, 3)`` local rotations and ``(N, J, 3)`` rest joints -> ``(N, J, 3)`` posed joints (root at its rest place)."""
-        order, level_parents, parent_of, ancestors = self._buffers(rotmats)
+        order, level_parents, parent_of, ancestors, joint_order = self._buffers(rotmats)
         levels = list(torch.split(rotmats.index_select(1, order), self.sizes, dim=1))
         world = [levels[0]]
         for local, up in zip(levels[1:], level_parents):
             world.append(world[-1].index_select(1, up) @ local)
-        world = torch.cat(world, 1).index_select(1, torch.argsort(order))  # joint order
+        world = torch.cat(world, 1).index_select(1, joint_order)  # joint order
         offsets = rest_joints - rest_joints.index_select(1, parent_of)
         rotated = (world.index_select(1, parent_of) @ offsets.unsqueeze(-1)).squeeze(-1)
         rotated = torch.cat([rest_joints[:, :1], rotated[:, 1:]], 1)  # the root's place is its rest joint

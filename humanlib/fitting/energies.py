@@ -192,9 +192,19 @@ def angle_energy(pose: torch.Tensor, joints: tuple[BendingJoint, ...] = BENDING_
     check_tensor(pose, "pose", (None, NUM_JOINTS, 3), finite=False, hint="Full SMPL pose, axis-angle.")
     if not isinstance(joints, (tuple, list)) or not all(isinstance(j, BendingJoint) for j in joints):
         raise TypeError(f"joints must be a tuple of BendingJoint (e.g. BENDING_JOINTS); got {joints!r}")
-    idx = torch.tensor([j.index for j in joints], dtype=torch.long, device=pose.device)
-    axis = torch.tensor([j.axis for j in joints], dtype=torch.long, device=pose.device)
-    sign = torch.tensor([j.sign for j in joints], dtype=pose.dtype, device=pose.device)
+    return _angle_energy_unchecked(pose, *_bending_indices(joints, pose))
+
+
+def _bending_indices(joints: tuple[BendingJoint, ...], like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(joint index, axis, sign)`` tensors of ``joints`` on ``like``'s device (the sign in its dtype)."""
+    idx = torch.tensor([j.index for j in joints], dtype=torch.long, device=like.device)
+    axis = torch.tensor([j.axis for j in joints], dtype=torch.long, device=like.device)
+    sign = torch.tensor([j.sign for j in joints], dtype=like.dtype, device=like.device)
+    return idx, axis, sign
+
+
+def _angle_energy_unchecked(pose: torch.Tensor, idx: torch.Tensor, axis: torch.Tensor, sign: torch.Tensor) -> torch.Tensor:
+    """:func:`angle_energy` of :func:`_bending_indices`' tensors, without checks (the fitting loop's inner step)."""
     return torch.exp(sign * pose[:, idx, axis]).sum(-1)
 
 
@@ -352,6 +362,10 @@ class CapsuleBody:
         check_same_device(rest_vertices, "rest_vertices", rest_joints=rest_joints)
         check_tensor(rest_vertices, "rest_vertices")
         check_tensor(rest_joints, "rest_joints")
+        return self._radii_unchecked(rest_vertices, rest_joints)
+
+    def _radii_unchecked(self, rest_vertices: torch.Tensor, rest_joints: torch.Tensor) -> torch.Tensor:
+        """:meth:`radii` without its checks, for a fit's own rest meshes (made from checked inputs)."""
         out = []
         for k, verts in enumerate(self.part_vertices):
             a = rest_joints[:, self.starts[k]]
@@ -414,6 +428,31 @@ def interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: 
         if bool((sigmas <= 0).any()):
             raise ValueError("sigmas must be > 0 (Gaussian widths)")
     return _interpenetration_energy(centres, sigmas, pairs)
+
+
+class _PairPenalty:
+    """``E_sp`` of posed joints for bodies whose part radii are fixed (a fitting stage), without checks.
+
+    The same arithmetic as ``_interpenetration_energy(*capsules.spheres(joints, radii), pairs)``
+    (equal values), with what does not change during a stage computed once: the index tensors
+    on the joints' device and each body's ``sigma_i^2 + sigma_j^2`` per pair. ``radii (B, C)``
+    and :meth:`__call__`'s ``idx`` index the same bodies.
+    """
+
+    def __init__(self, capsules: "CapsuleBody", radii: torch.Tensor, pairs: torch.Tensor) -> None:
+        device = radii.device
+        self.starts, self.ends = capsules.starts.to(device), capsules.ends.to(device)
+        self.t = capsules.t.to(radii)[None, None, :, None]
+        self.num_spheres = len(capsules.starts) * capsules.spheres_per_part
+        self.first, self.second = pairs[:, 0].to(device), pairs[:, 1].to(device)
+        sig = (capsules.sigma_scale * radii).repeat_interleave(capsules.spheres_per_part, dim=-1)
+        self.s2 = sig.index_select(1, self.first).square() + sig.index_select(1, self.second).square()  # (B, P)
+
+    def __call__(self, joints: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        a, b = joints.index_select(1, self.starts), joints.index_select(1, self.ends)
+        centres = (a.unsqueeze(2) + self.t * (b - a).unsqueeze(2)).reshape(joints.shape[0], self.num_spheres, 3)
+        diff = centres.index_select(1, self.first) - centres.index_select(1, self.second)
+        return torch.exp(-diff.square().sum(-1) / self.s2.index_select(0, idx)).sum(-1)
 
 
 def _interpenetration_energy(centres: torch.Tensor, sigmas: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:

@@ -375,7 +375,7 @@ class KeypointBody:
     def _kinematics(self, rot: torch.Tensor, rest_joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """World rotations (B, 55, 3, 3) level by level and posed joints (B, 55, 3) (root at rest)."""
         plan = self._plan
-        order, level_parents, parent_of, ancestors = plan._buffers(rot)
+        order, level_parents, parent_of, ancestors, _ = plan._buffers(rot)
         levels = list(torch.split(rot.index_select(1, order), plan.sizes, dim=1))
         world = [levels[0]]
         for local, up in zip(levels[1:], level_parents):

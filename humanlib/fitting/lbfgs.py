@@ -154,26 +154,36 @@ def lbfgs_per_frame(
 
     while bool(running.any()):
         idx = torch.nonzero(running).squeeze(-1)
-        xa, fa, ga = x[idx], f[idx], g[idx]
-        direction = _direction(ga, s[:, idx], y[:, idx], rho[:, idx], count[idx])
+        whole = len(idx) == b  # every frame runs: read the state itself, not copies of its rows
+        xa, fa, ga = (x, f, g) if whole else (x[idx], f[idx], g[idx])
+        direction = _direction(ga, *((s, y, rho, count) if whole else (s[:, idx], y[:, idx], rho[:, idx], count[idx])))
         slope = (ga * direction).sum(-1)
         # A direction that is not downhill (round-off in a flat valley): restart from -g.
         downhill = slope < 0
-        direction = torch.where(downhill[:, None], direction, -ga)
-        slope = torch.where(downhill, slope, -ga.square().sum(-1))
-        count[idx] = torch.where(downhill, count[idx], torch.zeros_like(count[idx]))
-        rho[:, idx] = torch.where(downhill[None, :], rho[:, idx], torch.zeros_like(rho[:, idx]))
+        if not bool(downhill.all()):
+            direction = torch.where(downhill[:, None], direction, -ga)
+            slope = torch.where(downhill, slope, -ga.square().sum(-1))
+            count[idx] = torch.where(downhill, count[idx], torch.zeros_like(count[idx]))
+            rho[:, idx] = torch.where(downhill[None, :], rho[:, idx], torch.zeros_like(rho[:, idx]))
 
         # Backtracking line search, per frame; each trial evaluates the frames still searching.
         step = torch.ones_like(fa)
         new_x, new_f, new_g = xa.clone(), fa.clone(), ga.clone()
         searching = torch.ones_like(fa, dtype=torch.bool)
-        for _ in range(max_line_search):
-            sub = torch.nonzero(searching).squeeze(-1)
-            trial = xa[sub] + step[sub, None] * direction[sub]
-            ft, gt = _value_and_grad(energy, trial, idx[sub])
+        for trial_number in range(max_line_search):
+            if trial_number == 0:  # every frame searches: no rows to pick
+                sub = torch.arange(len(idx), device=device)
+                trial = xa + step[:, None] * direction
+            else:
+                sub = torch.nonzero(searching).squeeze(-1)
+                trial = xa[sub] + step[sub, None] * direction[sub]
+            ft, gt = _value_and_grad(energy, trial, idx if trial_number == 0 else idx[sub])
             evaluations, frame_evaluations = evaluations + 1, frame_evaluations + len(sub)
             ok = torch.isfinite(ft) & (ft <= fa[sub] + c1 * step[sub] * slope[sub])
+            if trial_number == 0 and bool(ok.all()):  # every frame takes the full step: nothing to pick or shrink
+                new_x, new_f, new_g = trial, ft, gt
+                searching = torch.zeros_like(searching)
+                break
             acc = sub[ok]
             new_x[acc], new_f[acc], new_g[acc] = trial[ok], ft[ok], gt[ok]
             searching[acc] = False
@@ -191,13 +201,20 @@ def lbfgs_per_frame(
         ys = (s_new * y_new).sum(-1)
         keep = (~failed) & (ys > 1e-10)
         upd = idx[keep]
-        if len(upd):  # the kept pairs become each row's newest; its oldest pair leaves
+        if whole and len(upd) == b:  # every row keeps its pair: shift the whole history
+            s, y = torch.cat([s[1:], s_new[None]]), torch.cat([y[1:], y_new[None]])
+            rho = torch.cat([rho[1:], (1.0 / ys)[None]])
+            count = (count + 1).clamp(max=history)
+        elif len(upd):  # the kept pairs become each row's newest; its oldest pair leaves
             s[:, upd] = torch.cat([s[1:, upd], s_new[keep][None]])
             y[:, upd] = torch.cat([y[1:, upd], y_new[keep][None]])
             rho[:, upd] = torch.cat([rho[1:, upd], (1.0 / ys[keep])[None]])
             count[upd] = (count[upd] + 1).clamp(max=history)
 
-        x[idx], f[idx], g[idx] = new_x, new_f, new_g
+        if whole:  # xa, fa, ga are x, f, g: rebind (new_x is a copy), do not overwrite what fa still reads
+            x, f, g = new_x, new_f, new_g
+        else:
+            x[idx], f[idx], g[idx] = new_x, new_f, new_g
         its[idx] += 1
         small_step = (s_new.abs().amax(-1) <= tolerance_change)
         small_change = (fa - new_f).abs() < tolerance_change

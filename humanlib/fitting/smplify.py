@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from types import SimpleNamespace
+from typing import NamedTuple
 from dataclasses import dataclass
 
 import torch
@@ -48,8 +49,10 @@ from humanlib.fitting.camera import (
 )
 from humanlib.fitting.energies import (
     CapsuleBody,
-    _interpenetration_energy,
-    angle_energy,
+    BENDING_JOINTS,
+    _PairPenalty,
+    _angle_energy_unchecked,
+    _bending_indices,
     check_keypoints,
     keypoint_energy_unchecked,
     shape_energy,
@@ -101,6 +104,8 @@ class _SkeletonOnly:
         self._joints = SkeletonJoints(model)
         self.v_template, self.shapedirs, self.J_regressor = model.v_template, model.shapedirs, model.J_regressor
         self._cast: dict[tuple[str, torch.dtype, torch.device], torch.Tensor] = {}
+        # The last rest mesh of each batch shape: (betas, (vertices, joints)).
+        self._last_rest: dict[tuple, tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]] = {}
 
     def _as(self, name: str, like: torch.Tensor) -> torch.Tensor:
         """Buffer ``name`` in ``like``'s dtype and device (cast once, then reused)."""
@@ -114,7 +119,22 @@ class _SkeletonOnly:
 
         At the zero pose every joint rotation is the identity, the pose blend shapes vanish and
         linear blend skinning moves nothing, so these equal ``model(betas, zero pose)``.
+        Outside autograd the last result of each batch size is kept and returned again for equal
+        ``betas`` (the camera step's zero shapes are the first stage's; a fit with fixed shape asks
+        in every stage).
         """
+        if torch.is_grad_enabled() and betas.requires_grad:
+            return self._rest_mesh(betas)
+        key = (tuple(betas.shape), betas.dtype, betas.device)
+        last = self._last_rest.get(key)
+        if last is not None and torch.equal(last[0], betas):
+            return last[1]
+        with torch.no_grad():
+            out = self._rest_mesh(betas)
+        self._last_rest[key] = (betas.detach().clone(), out)
+        return out
+
+    def _rest_mesh(self, betas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         vertices = self._as("v_template", betas) + torch.einsum("vck,bk->bvc", self._as("shapedirs", betas), betas)
         return vertices, torch.einsum("jv,bvc->bjc", self._as("J_regressor", betas), vertices)
 
@@ -317,9 +337,22 @@ class _Bodies:
     def __len__(self) -> int:
         return len(self.source)
 
-    def rows(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Camera]:
-        """Keypoints, confidences and cameras of bodies ``idx``."""
-        return self.keypoints[idx], self.confidence[idx], self.camera.index(idx)
+    def rows(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, "_Intrinsics"]:
+        """Keypoints, confidences and camera intrinsics of bodies ``idx`` (no checks: the optimiser's inner loop).
+
+        ``idx`` comes from the optimiser (indices into these bodies); the cameras were checked once,
+        before the loop, so the rows are read with ``index_select`` and not rebuilt as checked
+        :class:`~humanlib.fitting.camera.Camera` objects (whose checks synchronise on every call).
+        """
+        return (self.keypoints.index_select(0, idx), self.confidence.index_select(0, idx),
+                _Intrinsics(self.camera.focal_length.index_select(0, idx), self.camera.principal_point.index_select(0, idx)))
+
+
+class _Intrinsics(NamedTuple):
+    """Camera intrinsics of some bodies, unchecked, for :func:`~humanlib.fitting.camera._project` in the inner loop."""
+
+    focal_length: torch.Tensor
+    principal_point: torch.Tensor
 
 
 def _bodies_to_fit(keypoints, confidence, camera, frames, config, init) -> _Bodies:
@@ -360,11 +393,14 @@ def _initialise_camera(num_betas: int, joints_of, prior, bodies: _Bodies, config
     depth_w = config.weight(config.depth_weight)
     camera_pose = prior.initial_body_pose(b, device=device, dtype=dtype)
 
+    torso = _Bodies(kp, torso_conf, cam, bodies.source, bodies.flipped)
+
     def camera_energy(values: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
         orient, t = values
-        joints = joints_of(betas[idx], _full_pose(orient, camera_pose[idx]), t)
-        e = keypoint_energy_unchecked(_project(joints, cam.index(idx)), kp[idx], torso_conf[idx], config.sigma_px)
-        return e + depth_w * (t[:, 2] - depth[idx]).square()
+        kp_i, conf_i, cam_i = torso.rows(idx)
+        joints = joints_of(betas[: len(idx)], _full_pose(orient, camera_pose.index_select(0, idx)), t)
+        e = keypoint_energy_unchecked(_project(joints, cam_i), kp_i, conf_i, config.sigma_px)
+        return e + depth_w * (t[:, 2] - depth.index_select(0, idx)).square()
 
     variables = [global_orient.requires_grad_(True), transl.requires_grad_(True)]
     _minimise(variables, camera_energy, config.camera_iterations, config)
@@ -388,6 +424,8 @@ class _StageEnergy:
         self.capsules, self.pairs = capsules, pairs
         self.stage: SMPLifyStage = config.stages[0]
         self.radii: torch.Tensor | None = None
+        self.penalty: _PairPenalty | None = None  # E_sp of the stage's radii (set with them)
+        self.bending: tuple[torch.Tensor, ...] | None = None  # E_a's joints, axes and signs (made once)
         self.fixed_betas: torch.Tensor | None = None
 
     def terms(self, params, global_orient, transl, betas, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -400,10 +438,11 @@ class _StageEnergy:
         e = e_j + config.weight(stage.pose_weight) * prior.params_energy_unchecked(params)
         e = e + config.weight(stage.shape_weight) * shape_energy(betas)
         if config.use_angle_prior and stage.angle_weight > 0:
-            e = e + config.weight(stage.angle_weight) * angle_energy(pose)
+            if self.bending is None:
+                self.bending = _bending_indices(BENDING_JOINTS, pose)
+            e = e + config.weight(stage.angle_weight) * _angle_energy_unchecked(pose, *self.bending)
         if self.radii is not None:
-            centres, sig = self.capsules.spheres(joints, self.radii[idx])
-            e = e + config.weight(stage.interpenetration_weight) * _interpenetration_energy(centres, sig, self.pairs)
+            e = e + config.weight(stage.interpenetration_weight) * self.penalty(joints, idx)
         return e, e_j, pose
 
     def __call__(self, values: list[torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
@@ -431,7 +470,12 @@ def _run_stages(energy: _StageEnergy, params, global_orient, transl, betas, use_
         energy.stage, energy.radii = stage, None
         if use_sp and stage.interpenetration_weight > 0:
             with torch.no_grad():  # part radii of the current shape, fixed during the stage
-                energy.radii = energy.capsules.radii(*energy.joints_of.rest_mesh(betas))
+                rest = energy.joints_of.rest_mesh(betas)
+                if isinstance(energy.joints_of, _SkeletonOnly):  # the fit's own mesh: checked by construction
+                    energy.radii = energy.capsules._radii_unchecked(*rest)
+                else:
+                    energy.radii = energy.capsules.radii(*rest)
+                energy.penalty = _PairPenalty(energy.capsules, energy.radii, energy.pairs)
         _minimise(variables, energy, stage.iterations, config)
         with torch.no_grad():
             stage_energy.append(float(energy(variables, every).mean()))

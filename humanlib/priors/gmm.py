@@ -233,7 +233,17 @@ class GMMPosePrior(nn.Module, PosePrior):
         check_body_pose(body_pose)
         check_same_device(self.gmm.means, "the GMM prior", body_pose=body_pose)
         check_body_pose(body_pose, finite=True)  # the one check of values (the mixture's own is skipped)
-        x = body_pose.reshape(body_pose.shape[0], BODY_POSE_DIM)
+        return self._energy_unchecked(body_pose.reshape(body_pose.shape[0], BODY_POSE_DIM))
+
+    def params_energy_unchecked(self, params: torch.Tensor) -> torch.Tensor:
+        """:meth:`energy` of the flattened poses ``(B, 63)`` of :meth:`init_params`, without its checks.
+
+        For an optimiser's inner loop, whose variables were checked once (``init_params``): the
+        finiteness test of :meth:`energy` would synchronise on every evaluation. Same values.
+        """
+        return self._energy_unchecked(params.reshape(params.shape[0], BODY_POSE_DIM))
+
+    def _energy_unchecked(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "min":
             return self.gmm._energy_min(x)
         return self.gmm._energy_exact(x)

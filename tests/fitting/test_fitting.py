@@ -250,6 +250,26 @@ def test_interpenetration_matches_loop_and_detects_crossing(tiny):
     assert float(e_cross) > 100 * float(e_rest) and float(e_cross) > 0.1
 
 
+@pytest.mark.parametrize("batch", [1, 64])
+def test_stage_pair_penalty_equals_the_checked_energy(tiny, batch):
+    """The fit's E_sp (radii fixed for a stage, indices cached) is interpenetration_energy of the spheres, bit for bit."""
+    from humanlib.fitting.energies import _PairPenalty
+
+    rest = tiny(torch.zeros(1, 2), torch.zeros(1, 24, 3), torch.zeros(1, 3))
+    caps = CapsuleBody(rest.vertices[0], rest.joints[0])
+    g = torch.Generator().manual_seed(batch)
+    pose = 0.5 * torch.randn(batch + 3, 24, 3, generator=g)
+    bodies = tiny(0.5 * torch.randn(batch + 3, 2, generator=g), pose, torch.zeros(batch + 3, 3))
+    radii = caps.radii(rest.vertices.expand(batch + 3, -1, -1), rest.joints.expand(batch + 3, -1, -1))
+    radii = radii * (1 + torch.rand(batch + 3, 1, generator=g))  # a radius per body and part
+    idx = torch.arange(batch + 3)[torch.randperm(batch + 3, generator=g)[:batch]]  # a subset, shuffled
+    j1, j2 = bodies.joints[idx].clone().requires_grad_(True), bodies.joints[idx].clone().requires_grad_(True)
+    fast = _PairPenalty(caps, radii, caps.pairs)(j1, idx)
+    checked = interpenetration_energy(*caps.spheres(j2, radii[idx]), caps.pairs)
+    assert fast.shape == (batch,) and torch.equal(fast, checked)
+    assert torch.equal(torch.autograd.grad(fast.sum(), j1)[0], torch.autograd.grad(checked.sum(), j2)[0])
+
+
 def test_shape_energy():
     b = torch.tensor([[1.0, 2.0], [0.0, -3.0]])
     torch.testing.assert_close(shape_energy(b), torch.tensor([5.0, 9.0]))

@@ -826,6 +826,7 @@ EXEMPT = {
     "humanlib.priors.PosePrior.params_energy_unchecked": _UNCHECKED,
     "humanlib.priors.vposer.VPoserPrior.to_body_pose_unchecked": _UNCHECKED,
     "humanlib.priors.vposer.VPoserPrior.params_energy_unchecked": _UNCHECKED,
+    "humanlib.priors.gmm.GMMPosePrior.params_energy_unchecked": _UNCHECKED,
     "humanlib.priors.PosePrior.energy": "abstract method; every concrete energy (NoPrior, GMMPosePrior, VPoserPrior) is swept",
     "humanlib.priors.gmm.GMMFitResult": "result record built by fit_gmm, never from user input",
     "humanlib.priors.train_vposer_config.EpochRecord": "result record built by train_vposer, never from user input",

@@ -162,6 +162,11 @@ def test_pose_prior_energy_and_gradients(mode):
     params = prior.init_params(pose)
     assert params.shape == (4, 63)
     torch.testing.assert_close(prior.params_energy(params), e)
+    # The fit's inner loop skips the checks, not the arithmetic: the same values and gradients, bit for bit.
+    p1, p2 = params.clone().requires_grad_(True), params.clone().requires_grad_(True)
+    fast, checked = prior.params_energy_unchecked(p1), prior.params_energy(p2)
+    assert torch.equal(fast, checked)
+    assert torch.equal(*(torch.autograd.grad(v.sum(), q)[0] for v, q in ((fast, p1), (checked, p2))))
     x = pose[:2].clone().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda p: prior.energy(p), (x,))
     zero = torch.zeros(1, 21, 3, dtype=torch.float64, requires_grad=True)
