@@ -236,7 +236,9 @@ class GMMPosePrior(nn.Module, PosePrior):
         return self._energy_unchecked(body_pose.reshape(body_pose.shape[0], BODY_POSE_DIM))
 
     def params_energy_unchecked(self, params: torch.Tensor) -> torch.Tensor:
-        """:meth:`energy` of the flattened poses ``(B, 63)`` of :meth:`init_params`, without its checks.
+        """:meth:`energy` of flattened poses ``(B, 63)``, without its checks.
+
+        ``params`` is what :meth:`~humanlib.priors.PosePrior.init_params` returns for this prior.
 
         For an optimiser's inner loop, whose variables were checked once (``init_params``): the
         finiteness test of :meth:`energy` would synchronise on every evaluation. Same values.
